@@ -1,0 +1,1 @@
+"""Storage layer of modellake: typed records, the SQLite catalog, lake files."""

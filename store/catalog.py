@@ -1,0 +1,258 @@
+"""The SQLite catalog: every SQL statement of modellake lives in store/.
+
+One ``Catalog`` wraps one connection (WAL mode, foreign keys on). Writes that
+belong together run inside ``transaction()``: all of them or none.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from modellake.store.errors import LakeError, NameConflictError, NotFoundError
+from modellake.store.migrations import migrate
+from modellake.store.records import (
+    CardInfo,
+    FileRecord,
+    ModelRecord,
+    TensorSummary,
+    WeightSketch,
+)
+
+_MODEL_COLS = (
+    "id, name, version, format, source, architecture, model_type, num_parameters, dtypes, "
+    "config, adapter_base, quantization, content_hash, layout_hash, ingested_at"
+)
+_TENSOR_COLS = (
+    "name, shape, dtype, numel, nbytes, hash, mean, std, absmax, kurtosis, "
+    "zero_fraction, distinct_estimate, row_distinct"
+)
+
+
+def utcnow() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def split_spec(spec: str) -> tuple[str, int | None]:
+    """``"name@3"`` -> ``("name", 3)``; ``"name"`` -> ``("name", None)``."""
+    name, sep, ver = spec.rpartition("@")
+    if sep and name and ver.isdigit():
+        return name, int(ver)
+    return spec, None
+
+
+class Catalog:
+    """Typed access to the lake's SQLite database."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise LakeError(f"cannot open catalog {self.path}: {exc}") from exc
+
+    # -- plumbing -----------------------------------------------------------
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Catalog":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All statements inside commit together or not at all (nests as a no-op)."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def _log(self, kind: str, name: str, **detail: Any) -> None:
+        self.conn.execute("INSERT INTO events (at, kind, name, detail) VALUES (?, ?, ?, ?)",
+                          (utcnow(), kind, name, json.dumps(detail)))
+
+    # -- models -------------------------------------------------------------
+    def add_model(self, model: ModelRecord, tensors: list[TensorSummary] | None = None,
+                  sketch: WeightSketch | None = None) -> ModelRecord:
+        """Store a new version of ``model.name`` with its files, tensors, card, sketch.
+
+        Earlier versions stay, marked not current. Returns the stored record
+        (with ``id``, ``version`` and ``ingested_at`` set).
+        """
+        with self.transaction() as c:
+            row = c.execute("SELECT MAX(version) FROM models WHERE name = ?", (model.name,)).fetchone()
+            model.version = (row[0] or 0) + 1
+            model.ingested_at = model.ingested_at or utcnow()
+            if sketch is not None:
+                model.layout_hash = sketch.layout_hash
+            c.execute("UPDATE models SET is_current = 0 WHERE name = ?", (model.name,))
+            cur = c.execute(
+                "INSERT INTO models (name, version, is_current, format, source, architecture, "
+                "model_type, num_parameters, dtypes, config, adapter_base, quantization, "
+                "content_hash, layout_hash, ingested_at) VALUES (?,?,1,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (model.name, model.version, model.format, model.source, model.architecture,
+                 model.model_type, model.num_parameters, json.dumps(model.dtypes),
+                 json.dumps(model.config, default=str), model.adapter_base, model.quantization,
+                 model.content_hash, model.layout_hash, model.ingested_at))
+            model.id = cur.lastrowid
+            c.executemany("INSERT INTO files (model_id, path, size, sha256) VALUES (?,?,?,?)",
+                          [(model.id, f.path, f.size, f.sha256) for f in model.files])
+            if tensors:
+                c.executemany(
+                    f"INSERT INTO tensors (model_id, idx, {_TENSOR_COLS}) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [(model.id, i, t.name, json.dumps(t.shape), t.dtype, t.numel, t.nbytes,
+                      t.hash, t.mean, t.std, t.absmax, t.kurtosis, t.zero_fraction,
+                      t.distinct_estimate, t.row_distinct) for i, t in enumerate(tensors)])
+            if model.card is not None:
+                data = model.card.to_dict()
+                text = data.pop("text")
+                c.execute("INSERT INTO cards (model_id, text, data) VALUES (?,?,?)",
+                          (model.id, text, json.dumps(data, default=str)))
+            if sketch is not None:
+                vec = array("f", sketch.vector).tobytes()
+                c.execute("INSERT INTO sketches (model_id, layout_hash, total_numel, vector) "
+                          "VALUES (?,?,?,?)", (model.id, sketch.layout_hash, sketch.total_numel, vec))
+            self._log("ingest", model.name, version=model.version, source=model.source)
+        return model
+
+    def _row_to_model(self, row: tuple[Any, ...], with_card: bool = True) -> ModelRecord:
+        (mid, name, version, fmt, source, arch, mtype, nparams, dtypes, config, abase, quant,
+         chash, lhash, at) = row
+        files = [FileRecord(*r) for r in self.conn.execute(
+            "SELECT path, size, sha256 FROM files WHERE model_id = ? ORDER BY path", (mid,))]
+        card = self.card(mid) if with_card else None
+        return ModelRecord(name=name, format=fmt, source=source, architecture=arch,
+                           model_type=mtype, num_parameters=nparams, dtypes=json.loads(dtypes),
+                           files=files, ingested_at=at, version=version, id=mid,
+                           content_hash=chash, config=json.loads(config), adapter_base=abase,
+                           quantization=quant, card=card, layout_hash=lhash)
+
+    def card(self, model_id: int) -> CardInfo | None:
+        row = self.conn.execute("SELECT text, data FROM cards WHERE model_id = ?",
+                                (model_id,)).fetchone()
+        if row is None:
+            return None
+        return CardInfo.from_dict({"text": row[0], **json.loads(row[1])})
+
+    def get_model(self, spec: str) -> ModelRecord:
+        """The current version of a model, or ``name@N`` for version N."""
+        name, version = split_spec(spec)
+        if version is None:
+            row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+                                    "AND is_current = 1", (name,)).fetchone()
+        else:
+            row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+                                    "AND version = ?", (name, version)).fetchone()
+        if row is None:
+            if version is not None and self.has_model(name):
+                raise NotFoundError(f"model {name!r} has no version {version}")
+            raise NotFoundError(f"no model named {spec!r} in the lake")
+        return self._row_to_model(row)
+
+    def has_model(self, name: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM models WHERE name = ? LIMIT 1",
+                                 (name,)).fetchone() is not None
+
+    def list_models(self, all_versions: bool = False, with_card: bool = True) -> list[ModelRecord]:
+        where = "" if all_versions else "WHERE is_current = 1"
+        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models {where} "
+                                 "ORDER BY name, version").fetchall()
+        return [self._row_to_model(r, with_card=with_card) for r in rows]
+
+    def model_names(self) -> list[str]:
+        return [r[0] for r in self.conn.execute(
+            "SELECT name FROM models WHERE is_current = 1 ORDER BY name")]
+
+    def versions(self, name: str) -> list[ModelRecord]:
+        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+                                 "ORDER BY version", (name,)).fetchall()
+        if not rows:
+            raise NotFoundError(f"no model named {name!r} in the lake")
+        return [self._row_to_model(r) for r in rows]
+
+    def find_current_by_source(self, source: str) -> ModelRecord | None:
+        row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE source = ? AND "
+                                "is_current = 1 ORDER BY id DESC LIMIT 1", (source,)).fetchone()
+        return self._row_to_model(row) if row else None
+
+    def find_by_content_hash(self, content_hash: str) -> list[ModelRecord]:
+        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE content_hash = ? "
+                                 "AND is_current = 1", (content_hash,)).fetchall()
+        return [self._row_to_model(r) for r in rows]
+
+    def rename(self, old: str, new: str) -> None:
+        """Rename every version of ``old``; fails if ``new`` is taken."""
+        with self.transaction() as c:
+            if not self.has_model(old):
+                raise NotFoundError(f"no model named {old!r} in the lake")
+            if self.has_model(new):
+                raise NameConflictError(f"a model named {new!r} already exists; "
+                                        "pick another name or remove it first")
+            c.execute("UPDATE models SET name = ? WHERE name = ?", (new, old))
+            self._log("rename", new, old=old)
+
+    def remove(self, spec: str) -> int:
+        """Remove a model (all versions) or one version ``name@N``; returns rows removed."""
+        name, version = split_spec(spec)
+        with self.transaction() as c:
+            if version is None:
+                n = c.execute("DELETE FROM models WHERE name = ?", (name,)).rowcount
+            else:
+                n = c.execute("DELETE FROM models WHERE name = ? AND version = ?",
+                              (name, version)).rowcount
+                c.execute("UPDATE models SET is_current = 1 WHERE id = (SELECT id FROM models "
+                          "WHERE name = ? ORDER BY version DESC LIMIT 1) AND NOT EXISTS "
+                          "(SELECT 1 FROM models WHERE name = ? AND is_current = 1)", (name, name))
+            if n == 0:
+                raise NotFoundError(f"no model named {spec!r} in the lake")
+            self._log("rm", name, version=version)
+        return n
+
+    # -- tensors and sketches ---------------------------------------------
+    def tensors(self, model_id: int) -> list[TensorSummary]:
+        rows = self.conn.execute(f"SELECT {_TENSOR_COLS} FROM tensors WHERE model_id = ? "
+                                 "ORDER BY idx", (model_id,)).fetchall()
+        return [TensorSummary(r[0], json.loads(r[1]), *r[2:]) for r in rows]
+
+    def sketch(self, model_id: int) -> WeightSketch | None:
+        row = self.conn.execute("SELECT layout_hash, total_numel, vector FROM sketches "
+                                "WHERE model_id = ?", (model_id,)).fetchone()
+        if row is None:
+            return None
+        return WeightSketch(row[0], row[1], array("f", row[2]).tolist())
+
+    def sketches(self, layout_hash: str | None = None) -> dict[str, WeightSketch]:
+        """Sketches of current models by name, optionally for one layout only."""
+        sql = ("SELECT m.name, s.layout_hash, s.total_numel, s.vector FROM sketches s "
+               "JOIN models m ON m.id = s.model_id WHERE m.is_current = 1")
+        args: tuple[Any, ...] = ()
+        if layout_hash is not None:
+            sql += " AND s.layout_hash = ?"
+            args = (layout_hash,)
+        return {r[0]: WeightSketch(r[1], r[2], array("f", r[3]).tolist())
+                for r in self.conn.execute(sql, args)}
+
+    def events(self, since_id: int = 0) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT id, at, kind, name, detail FROM events WHERE id > ? "
+                                 "ORDER BY id", (since_id,)).fetchall()
+        return [{"id": r[0], "at": r[1], "kind": r[2], "name": r[3], **json.loads(r[4])}
+                for r in rows]
