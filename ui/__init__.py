@@ -1,0 +1,1 @@
+"""User interfaces of modellake: the CLI and the web chat."""

@@ -1,0 +1,251 @@
+"""Ingest of every supported format, versioning, and bad input."""
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from modellake.tools.ingest import ingest
+from tests.conftest import tiny_bert, tiny_llama
+
+
+def _only(report):
+    assert not report.errors, report.errors
+    assert len(report.models) == 1
+    return report.models[0]
+
+
+def test_hf_directory_safetensors(catalog, bert_dir):
+    m = _only(ingest(catalog, [bert_dir]))
+    assert m.name == "tiny-bert"
+    assert m.format == "safetensors"
+    assert m.architecture == "bert"
+    assert m.num_parameters == tiny_bert().num_parameters()
+    assert "model.safetensors" in [f.path for f in m.files]
+    assert all(len(f.sha256) == 64 and f.size > 0 for f in m.files)
+    tensors = catalog.tensors(m.id)
+    emb = next(t for t in tensors if t.name.endswith("word_embeddings.weight"))
+    ref = tiny_bert().embeddings.word_embeddings.weight.detach()
+    assert emb.shape == [100, 32]
+    assert emb.mean == pytest.approx(ref.mean().item(), abs=1e-6)
+    assert emb.std == pytest.approx(ref.std(unbiased=False).item(), rel=1e-4)
+    assert emb.absmax == pytest.approx(ref.abs().max().item())
+    sketch = catalog.sketch(m.id)
+    assert sketch is not None and len(sketch.vector) == 2048 and sketch.total_numel == m.num_parameters
+
+
+def test_sharded_safetensors_and_tied_llama(catalog, tmp_path):
+    model = tiny_llama()
+    model.save_pretrained(tmp_path / "llama", safe_serialization=True, max_shard_size="20KB")
+    assert (tmp_path / "llama" / "model.safetensors.index.json").is_file()
+    m = _only(ingest(catalog, [tmp_path / "llama"]))
+    assert m.architecture == "llama"
+    assert m.num_parameters == model.num_parameters()
+    assert sum(f.path.endswith(".safetensors") for f in m.files) > 1
+
+
+def test_pytorch_bin_directory(catalog, tmp_path):
+    model = tiny_bert(seed=1)
+    d = tmp_path / "bin-bert"
+    d.mkdir()
+    model.config.save_pretrained(d)
+    torch.save(model.state_dict(), d / "pytorch_model.bin")
+    m = _only(ingest(catalog, [d]))
+    assert m.format == "pytorch"
+    assert m.num_parameters == model.num_parameters()
+
+
+def test_single_pt_and_safetensors_files(catalog, tmp_path):
+    sd = tiny_bert(seed=2).state_dict()
+    torch.save(sd, tmp_path / "ckpt.pt")
+    save_file({k: v.contiguous() for k, v in sd.items()}, tmp_path / "loose.safetensors")
+    report = ingest(catalog, [tmp_path / "ckpt.pt", tmp_path / "loose.safetensors"])
+    assert not report.errors
+    by_name = {m.name: m for m in report.models}
+    assert set(by_name) == {"ckpt", "loose"}
+    assert by_name["loose"].architecture == "bert"  # guessed from tensor names
+    assert by_name["ckpt"].num_parameters == by_name["loose"].num_parameters
+
+
+def test_peft_adapter(catalog, tmp_path):
+    d = tmp_path / "my-lora"
+    d.mkdir()
+    (d / "adapter_config.json").write_text(json.dumps({
+        "peft_type": "LORA", "r": 4, "lora_alpha": 8, "target_modules": ["query", "value"],
+        "base_model_name_or_path": "tiny-bert"}))
+    prefix = "base_model.model.encoder.layer.0.attention.self"
+    save_file({f"{prefix}.query.lora_A.weight": torch.randn(4, 32),
+               f"{prefix}.query.lora_B.weight": torch.zeros(32, 4)}, d / "adapter_model.safetensors")
+    m = _only(ingest(catalog, [d]))
+    assert m.format == "adapter"
+    assert m.adapter_base == "tiny-bert"
+    assert m.num_parameters == 4 * 32 * 2
+
+
+CARD = """---\r\nlicense: mit\r\nbase_model: bert-base-uncased\r\ndatasets: imdb\r\ntags:\r\n- sentiment\r\n---\r\n# My model\r\n\r\nIt classifies.\r\n"""
+
+
+def test_card_only_file_and_directory(catalog, tmp_path):
+    (tmp_path / "cardy.md").write_bytes(CARD.encode())
+    d = tmp_path / "dir-model"
+    d.mkdir()
+    (d / "README.md").write_text("---\nlicense: apache-2.0\nbase_model: []\n---\n# Hi\n")
+    report = ingest(catalog, [tmp_path / "cardy.md", d])
+    assert not report.errors
+    by_name = {m.name: m for m in report.models}
+    cardy = by_name["cardy"]
+    assert cardy.format == "card" and cardy.num_parameters is None
+    assert cardy.card.license == "mit"
+    assert cardy.card.base_model == ["bert-base-uncased"]
+    assert cardy.card.datasets == ["imdb"] and cardy.card.tags == ["sentiment"]
+    assert "\r" not in cardy.card.text
+    assert by_name["dir-model"].card.base_model == []
+
+
+def test_tree_scan_finds_every_model(catalog, tmp_path, bert_dir):
+    root = tmp_path / "tree"
+    shutil.copytree(bert_dir, root / "team" / "bert-a")
+    tiny_llama().save_pretrained(root / "team" / "llama", safe_serialization=True)
+    (root / "notes").mkdir()
+    (root / "notes" / "README.md").write_text("plain notes, no front matter\n")
+    (root / "cards").mkdir()
+    (root / "cards" / "x.md").write_text("---\nlicense: mit\n---\ntext\n")
+    report = ingest(catalog, [root])
+    assert not report.errors
+    assert sorted(m.name for m in report.models) == ["bert-a", "llama", "x"]
+
+
+def test_reingest_unchanged_and_changed_makes_version(catalog, tmp_path, bert_dir):
+    d = tmp_path / "m"
+    shutil.copytree(bert_dir, d)
+    first = _only(ingest(catalog, [d]))
+    again = ingest(catalog, [d])
+    assert not again.models and [m.name for m in again.unchanged] == ["m"]
+    tiny_bert(seed=5).save_pretrained(d, safe_serialization=True)
+    second = _only(ingest(catalog, [d]))
+    assert (second.name, second.version) == ("m", 2)
+    assert catalog.get_model("m").version == 2
+    assert catalog.get_model("m@1").content_hash == first.content_hash
+    assert [v.version for v in catalog.versions("m")] == [1, 2]
+    assert len(catalog.list_models()) == 1
+
+
+def test_explicit_name_and_name_collisions(catalog, tmp_path, bert_dir):
+    a = tmp_path / "a" / "same"
+    b = tmp_path / "b" / "same"
+    shutil.copytree(bert_dir, a)
+    tiny_bert(seed=3).save_pretrained(b, safe_serialization=True)
+    r = ingest(catalog, [a, b])
+    assert sorted(m.name for m in r.models) == ["same", "same-2"]
+    named = _only(ingest(catalog, [bert_dir], name="chosen"))
+    assert named.name == "chosen"
+
+
+def test_name_with_several_models_is_refused(catalog, tmp_path, bert_dir):
+    (tmp_path / "x.md").write_text("---\nlicense: mit\n---\n")
+    r = ingest(catalog, [bert_dir, tmp_path / "x.md"], name="one")
+    assert r.errors and "--name" in r.errors[0].error
+    assert catalog.list_models() == []
+
+
+# -- bad input --------------------------------------------------------------
+
+def _good_file(tmp_path: Path) -> Path:
+    p = tmp_path / "good.safetensors"
+    save_file({"w": torch.randn(64, 64), "b": torch.randn(64)}, p)
+    return p
+
+
+def _bad_files(tmp_path: Path) -> dict[str, Path]:
+    good = _good_file(tmp_path).read_bytes()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    header = json.dumps({"w": {"dtype": "F32", "shape": [4, 4], "data_offsets": [0, 4096]}}).encode()
+    files = {
+        "truncated": good[: len(good) // 2],
+        "oversized": struct.pack("<Q", 10**12) + b"{}",
+        "corrupt": struct.pack("<Q", 12) + b"{not json!!}" + b"\0" * 16,
+        "outside": struct.pack("<Q", len(header)) + header + b"\0" * 64,
+        "empty": b"",
+    }
+    out = {}
+    for key, data in files.items():
+        p = bad / f"{key}.safetensors"
+        p.write_bytes(data)
+        out[key] = p
+    return out
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("truncated", "truncated"), ("oversized", "exceeds"), ("corrupt", "not JSON"),
+    ("outside", "outside the file"), ("empty", "truncated"),
+])
+def test_bad_safetensors_clear_error_and_nothing_written(catalog, tmp_path, kind, message):
+    bad = _bad_files(tmp_path)[kind]
+    good = _good_file(tmp_path)
+    report = ingest(catalog, [bad, good])
+    assert [m.name for m in report.models] == ["good"]  # the rest of the batch still goes in
+    assert len(report.errors) == 1
+    err = report.errors[0]
+    assert err.path == str(bad)
+    assert str(bad) in err.error and message in err.error and "\n" not in err.error
+    assert catalog.model_names() == ["good"]
+
+
+class _Payload:
+    def __reduce__(self):
+        import os
+        return (os.system, ("touch /tmp/modellake-pwned-marker",))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(catalog, tmp_path):
+    marker = Path("/tmp/modellake-pwned-marker")
+    marker.unlink(missing_ok=True)
+    evil = tmp_path / "evil.pt"
+    torch.save({"w": torch.ones(2), "x": _Payload()}, evil)
+    raw = tmp_path / "raw.bin"
+    raw.write_bytes(pickle.dumps(_Payload()))
+    report = ingest(catalog, [evil, raw])
+    assert not marker.exists()
+    assert len(report.errors) == 2 and not report.models
+    assert any("refused" in e.error for e in report.errors)
+    assert catalog.list_models() == []
+
+
+def test_unreadable_and_missing_paths(catalog, tmp_path):
+    report = ingest(catalog, [tmp_path / "nope", tmp_path / "weird.txt"])
+    assert len(report.errors) == 2
+    assert "no such file" in report.errors[0].error
+    (tmp_path / "weird.txt").write_text("x")
+    report = ingest(catalog, [tmp_path / "weird.txt"])
+    assert "unsupported file type" in report.errors[0].error
+
+
+def test_broken_shard_index(catalog, tmp_path, bert_dir):
+    d = tmp_path / "sharded"
+    shutil.copytree(bert_dir, d)
+    (d / "model.safetensors.index.json").write_text(json.dumps(
+        {"weight_map": {"a": "model-00001-of-00002.safetensors"}}))
+    report = ingest(catalog, [d])
+    assert report.errors and "missing" in report.errors[0].error
+    assert catalog.list_models() == []
+
+
+def test_failure_midway_leaves_catalog_untouched(catalog, bert_dir, monkeypatch):
+    from modellake.store import catalog as catalog_mod
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(catalog_mod.Catalog, "_log", boom)
+    report = ingest(catalog, [bert_dir])
+    assert report.errors and "disk full" in report.errors[0].error
+    monkeypatch.undo()
+    assert catalog.list_models() == []
+    assert catalog.conn.execute("SELECT COUNT(*) FROM tensors").fetchone()[0] == 0

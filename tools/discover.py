@@ -1,0 +1,171 @@
+"""Find the models inside the paths a user hands to ``ingest``.
+
+A *unit* is one model: a Hugging Face directory, a PEFT adapter directory, a
+single weight file, or a card on its own. Directory trees are walked.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from modellake.store.errors import InvalidModelFileError, UnsupportedFormatError
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_SKIP_DIRS = {".git", ".cache", "__pycache__", ".venv", "node_modules", ".ipynb_checkpoints"}
+MAX_JSON_BYTES = 50 * 1024 * 1024
+
+
+@dataclass
+class ModelUnit:
+    """One model found on disk, before anything is read from its weights."""
+
+    kind: str  # hf | adapter | safetensors | torch | gguf | card
+    root: Path  # the directory, or the file for single-file models
+    weight_files: list[Path] = field(default_factory=list)
+    card_path: Path | None = None
+    config_path: Path | None = None
+    name: str | None = None  # a default name other than the path's stem (HF cache repos)
+
+    @property
+    def default_name(self) -> str:
+        if self.name:
+            return self.name
+        return self.root.name if self.root.is_dir() else self.root.stem
+
+    @property
+    def files(self) -> list[Path]:
+        """Every file that makes up this model (hashed for change detection)."""
+        if self.root.is_file():
+            return [self.root]
+        out = set(self.weight_files)
+        out.update(p for p in (self.card_path, self.config_path) if p)
+        for p in self.root.iterdir():
+            if p.is_file() and not p.name.startswith(".") and not _is_weight(p):
+                out.add(p)
+        return sorted(out)
+
+
+def _is_weight(p: Path) -> bool:
+    return p.suffix in WEIGHT_SUFFIXES and not p.name.startswith("training_args")
+
+
+def read_json(path: Path) -> dict:
+    """A small JSON file (config, index) as a dict, with a clear error otherwise."""
+    try:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise InvalidModelFileError(path, "JSON file is too large to be a config")
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InvalidModelFileError(path, f"cannot read file: {exc.strerror or exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidModelFileError(path, f"invalid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise InvalidModelFileError(path, "invalid JSON (expected an object)")
+    return data
+
+
+def _shards(directory: Path, index_name: str) -> list[Path] | None:
+    index = directory / index_name
+    if not index.is_file():
+        return None
+    weight_map = read_json(index).get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise InvalidModelFileError(index, "shard index has no weight_map")
+    shards = sorted({directory / str(v) for v in weight_map.values()})
+    for s in shards:
+        if s.parent != directory:
+            raise InvalidModelFileError(index, f"shard path {s.name!r} points outside the model")
+        if not s.is_file():
+            raise InvalidModelFileError(index, f"shard {s.name} listed in the index is missing")
+    return shards
+
+
+def _weights_in(directory: Path) -> list[Path]:
+    for index in ("model.safetensors.index.json", "pytorch_model.bin.index.json"):
+        shards = _shards(directory, index)
+        if shards is not None:
+            return shards
+    files = sorted(p for p in directory.iterdir() if p.is_file() and _is_weight(p))
+    st = [p for p in files if p.suffix == ".safetensors"]
+    if st:
+        return st
+    return [p for p in files if p.suffix in (".bin", ".pt", ".pth")]
+
+
+def _has_front_matter(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(8).lstrip(b"\xef\xbb\xbf").lstrip().startswith(b"---")
+    except OSError:
+        return False
+
+
+def unit_for_dir(d: Path) -> ModelUnit | None:
+    """The model a directory holds directly, if any (its subdirectories aside)."""
+    card = d / "README.md" if (d / "README.md").is_file() else None
+    if (d / "adapter_config.json").is_file():
+        weights = [p for p in (d / "adapter_model.safetensors", d / "adapter_model.bin") if p.is_file()]
+        return ModelUnit("adapter", d, weights[:1], card, d / "adapter_config.json")
+    config = d / "config.json" if (d / "config.json").is_file() else None
+    weights = _weights_in(d)
+    if config and weights:
+        return ModelUnit("hf", d, weights, card, config)
+    if weights and len(weights) == 1 and weights[0].suffix != ".gguf":
+        return None  # a loose weight file: its own unit, found by the walk
+    if card and not weights and _has_front_matter(card):
+        return ModelUnit("card", d, [], card, config)
+    return None
+
+
+def unit_for_file(p: Path) -> ModelUnit:
+    suffix = p.suffix.lower()
+    if suffix == ".gguf":
+        return ModelUnit("gguf", p, [p])
+    if suffix == ".safetensors":
+        return ModelUnit("safetensors", p, [p])
+    if suffix in (".bin", ".pt", ".pth"):
+        return ModelUnit("torch", p, [p])
+    if suffix == ".md":
+        return ModelUnit("card", p, [], p)
+    raise UnsupportedFormatError(p, "unsupported file type (expected .safetensors, .gguf, "
+                                 ".bin/.pt/.pth, .md, or a model directory)")
+
+
+def discover(path: Path) -> tuple[list[ModelUnit], list[tuple[Path, Exception]]]:
+    """All models under ``path`` and the paths that failed while looking."""
+    if not path.exists():
+        return [], [(path, InvalidModelFileError(path, "no such file or directory"))]
+    if path.is_file():
+        try:
+            return [unit_for_file(path)], []
+        except InvalidModelFileError as exc:
+            return [], [(path, exc)]
+    units: list[ModelUnit] = []
+    errors: list[tuple[Path, Exception]] = []
+    for dirpath, dirnames, filenames in os.walk(path, onerror=lambda e: errors.append(
+            (Path(e.filename), InvalidModelFileError(e.filename, f"cannot read: {e.strerror}")))):
+        d = Path(dirpath)
+        dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS and not n.startswith("."))
+        try:
+            unit = unit_for_dir(d)
+        except InvalidModelFileError as exc:
+            errors.append((d, exc))
+            continue
+        claimed = set(unit.files) if unit else set()
+        if unit:
+            units.append(unit)
+        for fname in sorted(filenames):
+            f = d / fname
+            if f in claimed or fname.startswith("."):
+                continue
+            if f.suffix.lower() in WEIGHT_SUFFIXES and not fname.startswith("training_args"):
+                if unit and unit.kind in ("hf", "adapter") and f.suffix != ".gguf":
+                    continue  # optimizer states, alternates of the unit's own weights
+                units.append(unit_for_file(f))
+            elif f.suffix.lower() == ".md" and fname != "README.md" and _has_front_matter(f):
+                units.append(unit_for_file(f))
+    if not units and not errors:
+        errors.append((path, UnsupportedFormatError(path, "no model files found here")))
+    return units, errors

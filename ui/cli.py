@@ -1,0 +1,236 @@
+"""The ``modellake`` command line: parse, call the library, format. ``--json`` everywhere.
+
+Heavy modules are imported inside the commands so that ``modellake --help`` is fast.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="modellake: keep, inspect, attribute, search and document trained models.")
+
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+class State:
+    lake_dir: Optional[Path] = None
+
+
+def _catalog():
+    from modellake.store.lake import Lake
+
+    return Lake.open(State.lake_dir).catalog()
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@app.callback()
+def _root(lake: Optional[Path] = typer.Option(
+        None, "--lake", metavar="DIR",
+        help="Lake directory (default: $MODELLAKE_HOME, else ~/.modellake).")) -> None:
+    State.lake_dir = lake
+
+
+@app.command()
+def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model directories or trees."),
+           name: Optional[str] = typer.Option(None, "--name", help="Name for the (single) model."),
+           hf_cache: bool = typer.Option(False, "--hf-cache", help="Also ingest the local Hugging Face cache."),
+           as_json: bool = JsonOpt) -> None:
+    """Add models to the lake (re-ingesting unchanged files does nothing)."""
+    from modellake.tools.ingest import ingest as run_ingest
+
+    if not paths and not hf_cache:
+        raise typer.BadParameter("give at least one PATH, or --hf-cache")
+    with _catalog() as catalog:
+        if as_json or not sys.stderr.isatty():
+            report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache)
+        else:
+            report = _ingest_with_progress(catalog, paths or [], name, hf_cache)
+    if as_json:
+        _emit_json(report.to_dict())
+    else:
+        _print_ingest(report)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _ingest_with_progress(catalog, paths, name, hf_cache):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from modellake.tools.ingest import ingest as run_ingest
+
+    columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, transient=True) as bar:
+        task = bar.add_task("", total=None)
+
+        def on_progress(label: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=Path(label).name)
+
+        return run_ingest(catalog, paths, name=name, hf_cache=hf_cache, on_progress=on_progress)
+
+
+def _print_ingest(report) -> None:
+    from modellake.ui.format import human_count
+
+    console = _console()
+    for m in report.models:
+        console.print(f"[green]added[/] {m.name} (v{m.version}, {m.format}, "
+                      f"{m.architecture or 'unknown architecture'}, "
+                      f"{human_count(m.num_parameters)} params)")
+    for m in report.unchanged:
+        console.print(f"[dim]unchanged[/] {m.name} (v{m.version})")
+    for e in report.errors:
+        console.print(f"[red]failed[/] {e.error}", highlight=False)
+    console.print(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "
+                  f"{len(report.errors)} failed")
+
+
+@app.command("list")
+def list_models(all_versions: bool = typer.Option(False, "--all-versions", help="Include older versions."),
+                as_json: bool = JsonOpt) -> None:
+    """List the models in the lake."""
+    with _catalog() as catalog:
+        models = catalog.list_models(all_versions=all_versions)
+    if as_json:
+        _emit_json({"models": [m.summary() for m in models]})
+        return
+    _console().print(models_table(models))
+
+
+def models_table(models):
+    from rich.table import Table
+
+    from modellake.ui.format import human_count
+
+    table = Table(title=f"{len(models)} models", title_justify="left")
+    for col in ("name", "ver", "format", "architecture", "params", "card"):
+        table.add_column(col, justify="right" if col in ("ver", "params") else "left")
+    for m in models:
+        table.add_row(m.name, str(m.version), m.format, m.architecture or "-",
+                      human_count(m.num_parameters), "yes" if m.has_card else "-")
+    return table
+
+
+@app.command()
+def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
+         as_json: bool = JsonOpt) -> None:
+    """Inspect a model: architecture, parameters by module, dtypes, sparsity, outliers, card."""
+    from modellake.tools.inspect import inspect_model
+
+    with _catalog() as catalog:
+        insp = inspect_model(catalog, name)
+    if as_json:
+        _emit_json(insp.to_dict())
+        return
+    from modellake.ui.show import render_inspection
+
+    _console().print(render_inspection(insp))
+
+
+@app.command()
+def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@VERSION."),
+       as_json: bool = JsonOpt) -> None:
+    """Remove a model from the lake (its files on disk are not touched)."""
+    with _catalog() as catalog:
+        n = catalog.remove(name)
+    if as_json:
+        _emit_json({"removed": name, "versions": n})
+    else:
+        _console().print(f"removed {name} ({n} version{'s' if n != 1 else ''})")
+
+
+@app.command()
+def rename(old: str = typer.Argument(...), new: str = typer.Argument(...),
+           as_json: bool = JsonOpt) -> None:
+    """Rename a model (all its versions)."""
+    with _catalog() as catalog:
+        catalog.rename(old, new)
+    if as_json:
+        _emit_json({"renamed": old, "to": new})
+    else:
+        _console().print(f"renamed {old} -> {new}")
+
+
+@app.command()
+def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where to build the demo models (default: LAKE/demo-models)."),
+         steps: int = typer.Option(60, help="Fine-tuning steps per derived model."),
+         as_json: bool = JsonOpt) -> None:
+    """Build the demo lake: real MiniLM, Gemma 3 and SmolLM2, plus versions derived here."""
+    from modellake.store.lake import Lake
+    from modellake.tools.demo import build_demo_models
+    from modellake.tools.ingest import ingest as run_ingest
+
+    lake = Lake.open(State.lake_dir)
+    out = target or lake.root / "demo-models"
+    say = (lambda msg: None) if as_json else (lambda msg: _console().print(f"[dim]{msg}[/]"))
+    models = build_demo_models(out, steps=steps, progress=say)
+    with lake.catalog() as catalog:
+        reports = [run_ingest(catalog, [m.path], name=m.name) for m in models]
+        listed = catalog.list_models()
+    errors = [e.to_dict() for r in reports for e in r.errors]
+    if as_json:
+        _emit_json({"lake": str(lake.root), "models": [m.summary() for m in listed], "errors": errors})
+    else:
+        console = _console()
+        console.print(f"demo lake at {lake.root}")
+        console.print(models_table(listed))
+        for e in errors:
+            console.print(f"[red]failed[/] {e['error']}", highlight=False)
+    if errors:
+        raise typer.Exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: domain errors become one line on stderr and exit status 1."""
+    import click
+
+    from modellake.store.errors import ModelLakeError
+
+    debug = os.environ.get("MODELLAKE_DEBUG") == "1"
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="modellake", standalone_mode=False)
+    except ModelLakeError as exc:
+        if debug:
+            raise
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("aborted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+        if debug:
+            raise
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} "
+                         "(run with MODELLAKE_DEBUG=1 for the traceback)\n")
+        return 1
+    return 0
+
+
+def run() -> None:
+    """Console-script wrapper around :func:`main`."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run()
