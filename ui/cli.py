@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = os.environ.get("MODELLAKE_DEBUG") == "1"
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="modellake", standalone_mode=False)
+        rv = command.main(args=argv, prog_name="modellake", standalone_mode=False)
     except ModelLakeError as exc:
         if debug:
             raise
@@ -224,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} "
                          "(run with MODELLAKE_DEBUG=1 for the traceback)\n")
         return 1
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 def run() -> None:

@@ -6,6 +6,7 @@ not be understood is recorded in ``CardInfo.metadata_error``.
 """
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ def parse_card(text: str) -> CardInfo:
         try:  # validate through huggingface_hub, as the Hub does
             from huggingface_hub import ModelCard
 
+            logging.getLogger("huggingface_hub.repocard_data").setLevel(logging.ERROR)
             ModelCard(text, ignore_metadata_errors=True)
         except Exception as exc:  # noqa: BLE001 - hub raises ValueError and friends
             error = f"metadata rejected by huggingface_hub: {str(exc).splitlines()[0][:200]}"
