@@ -165,8 +165,19 @@ class Catalog:
         if row is None:
             if version is not None and self.has_model(name):
                 raise NotFoundError(f"model {name!r} has no version {version}")
-            raise NotFoundError(f"no model named {spec!r} in the lake")
+            folded = [n for n in self.model_names() if n.casefold() == name.casefold()]
+            if len(folded) == 1:
+                return self.get_model(folded[0] + (f"@{version}" if version else ""))
+            raise NotFoundError(f"no model named {spec!r} in the lake{self._did_you_mean(name)}")
         return self._row_to_model(row)
+
+    def _did_you_mean(self, name: str) -> str:
+        import difflib
+
+        names = self.model_names()
+        lowered = {n.casefold(): n for n in names}
+        close = difflib.get_close_matches(name.casefold(), list(lowered), n=3, cutoff=0.6)
+        return f"; did you mean {', '.join(lowered[c] for c in close)}?" if close else ""
 
     def has_model(self, name: str) -> bool:
         return self.conn.execute("SELECT 1 FROM models WHERE name = ? LIMIT 1",

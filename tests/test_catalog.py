@@ -64,3 +64,10 @@ def test_split_spec():
     assert split_spec("org/model@3") == ("org/model", 3)
     assert split_spec("name") == ("name", None)
     assert split_spec("weird@name") == ("weird@name", None)
+
+
+def test_lookup_is_forgiving_about_case_and_suggests(catalog):
+    catalog.add_model(_model("SmolLM2-135M"))
+    assert catalog.get_model("smollm2-135m").name == "SmolLM2-135M"
+    with pytest.raises(NotFoundError, match="did you mean SmolLM2-135M"):
+        catalog.get_model("smollm2-13m")
