@@ -121,6 +121,15 @@ def test_tree_scan_finds_every_model(catalog, tmp_path, bert_dir):
     assert sorted(m.name for m in report.models) == ["bert-a", "llama", "x"]
 
 
+def test_gguf_beside_a_model_is_its_own_model(catalog, tmp_path, bert_dir):
+    d = tmp_path / "exported"
+    shutil.copytree(bert_dir, d)
+    (d / "exported.gguf").write_bytes(b"GGUF")  # truncated: must surface as its own error
+    report = ingest(catalog, [tmp_path])
+    assert [m.name for m in report.models] == ["exported"]
+    assert [e.path for e in report.errors] == [str(d / "exported.gguf")]
+
+
 def test_reingest_unchanged_and_changed_makes_version(catalog, tmp_path, bert_dir):
     d = tmp_path / "m"
     shutil.copytree(bert_dir, d)
@@ -249,3 +258,13 @@ def test_failure_midway_leaves_catalog_untouched(catalog, bert_dir, monkeypatch)
     monkeypatch.undo()
     assert catalog.list_models() == []
     assert catalog.conn.execute("SELECT COUNT(*) FROM tensors").fetchone()[0] == 0
+
+
+def test_canonical_weights_file_wins_over_extras(catalog, tmp_path, bert_dir):
+    d = tmp_path / "with-head"
+    shutil.copytree(bert_dir, d)
+    save_file({"classifier.weight": torch.randn(2, 32)}, d / "classifier_head.safetensors")
+    m = _only(ingest(catalog, [d]))
+    assert m.num_parameters == tiny_bert().num_parameters()  # the head is a file, not weights
+    assert "classifier_head.safetensors" in [f.path for f in m.files]
+    assert not any(t.name == "classifier.weight" for t in catalog.tensors(m.id))

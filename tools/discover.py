@@ -41,8 +41,8 @@ class ModelUnit:
             return [self.root]
         out = set(self.weight_files)
         out.update(p for p in (self.card_path, self.config_path) if p)
-        for p in self.root.iterdir():
-            if p.is_file() and not p.name.startswith(".") and not _is_weight(p):
+        for p in self.root.iterdir():  # GGUF exports beside a model are models of their own
+            if p.is_file() and not p.name.startswith(".") and p.suffix.lower() != ".gguf":
                 out.add(p)
         return sorted(out)
 
@@ -87,6 +87,9 @@ def _weights_in(directory: Path) -> list[Path]:
         shards = _shards(directory, index)
         if shards is not None:
             return shards
+    for canonical in ("model.safetensors", "pytorch_model.bin"):  # what transformers loads
+        if (directory / canonical).is_file():
+            return [directory / canonical]
     files = sorted(p for p in directory.iterdir() if p.is_file() and _is_weight(p))
     st = [p for p in files if p.suffix == ".safetensors"]
     if st:
