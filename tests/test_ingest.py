@@ -130,6 +130,23 @@ def test_gguf_beside_a_model_is_its_own_model(catalog, tmp_path, bert_dir):
     assert [e.path for e in report.errors] == [str(d / "exported.gguf")]
 
 
+def test_weight_file_with_card_in_its_own_directory(catalog, tmp_path):
+    d = tmp_path / "released-model"
+    d.mkdir()
+    save_file({"w": torch.randn(8, 8)}, d / "weights.safetensors")
+    (d / "README.md").write_text("---\nlicense: mit\n---\n# Released\n")
+    (tmp_path / "variants").mkdir()
+    for q in ("q4", "q8"):
+        save_file({"w": torch.randn(8, 8)}, tmp_path / "variants" / f"m-{q}.safetensors")
+    (tmp_path / "variants" / "README.md").write_text("---\nlicense: apache-2.0\n---\n")
+    report = ingest(catalog, [tmp_path])
+    assert not report.errors
+    by_name = {m.name: m for m in report.models}
+    assert set(by_name) == {"released-model", "m-q4", "m-q8"}
+    assert by_name["released-model"].card.license == "mit"
+    assert by_name["m-q4"].card.license == by_name["m-q8"].card.license == "apache-2.0"
+
+
 def test_reingest_unchanged_and_changed_makes_version(catalog, tmp_path, bert_dir):
     d = tmp_path / "m"
     shutil.copytree(bert_dir, d)

@@ -115,11 +115,12 @@ def unit_for_dir(d: Path) -> ModelUnit | None:
     weights = _weights_in(d)
     if config and weights:
         return ModelUnit("hf", d, weights, card, config)
-    if weights and len(weights) == 1 and weights[0].suffix != ".gguf":
-        return None  # a loose weight file: its own unit, found by the walk
-    if card and not weights and _has_front_matter(card):
+    loose = weights + sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() == ".gguf")
+    if len(loose) == 1:  # one weight file and its card: a model named after the directory
+        return ModelUnit(unit_for_file(loose[0]).kind, d, loose, card, config)
+    if card and not loose and _has_front_matter(card):
         return ModelUnit("card", d, [], card, config)
-    return None
+    return None  # several loose weight files: each its own unit, found by the walk
 
 
 def unit_for_file(p: Path) -> ModelUnit:
@@ -167,6 +168,8 @@ def discover(path: Path) -> tuple[list[ModelUnit], list[tuple[Path, Exception]]]
                 if unit and unit.kind in ("hf", "adapter") and f.suffix != ".gguf":
                     continue  # optimizer states, alternates of the unit's own weights
                 units.append(unit_for_file(f))
+                if (d / "README.md").is_file() and _has_front_matter(d / "README.md"):
+                    units[-1].card_path = d / "README.md"  # quantized variants share the card
             elif f.suffix.lower() == ".md" and fname != "README.md" and _has_front_matter(f):
                 units.append(unit_for_file(f))
     if not units and not errors:
