@@ -36,9 +36,11 @@ _ARCH_HINTS = [  # tensor-name fragment -> architecture, for weights that come w
 
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(HASH_CHUNK):
-            h.update(chunk)
+    buf = bytearray(HASH_CHUNK)  # reused: no fresh pages to fault in per chunk
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])  # releases the GIL, as does the read
     return h.hexdigest()
 
 
@@ -92,16 +94,24 @@ class WeightScan:
 
 
 def scan_weights(files: list[WeightFile]) -> WeightScan:
-    """Statistics of every tensor and the model's sketch, one tensor in memory at a time."""
-    from modellake.tools.tensorstats import SketchPlan, summarize
+    """Statistics of every tensor and the model's sketch, one tensor (or block) at a time."""
+    from modellake.tools.tensorstats import SketchPlan, summarize, summarize_blocks
 
     entries = [e for wf in files for e in wf.entries]
     floats = [(e.name, e.shape) for e in entries if e.is_float]
     plan = SketchPlan(floats) if floats else None
     tensors: list[TensorSummary] = []
     for wf in files:
-        for td in wf.read():
+        for td in wf.stream():
             e = td.entry
+            if td.blocks is not None:
+                want = plan.indices(e.name) if plan is not None and e.is_float else None
+                summary, picked = summarize_blocks(e.name, td.blocks, e.shape, e.dtype,
+                                                   e.nbytes, want)
+                tensors.append(summary)
+                if picked is not None:
+                    plan.put(e.name, picked)
+                continue
             tensors.append(summarize(e.name, td.values, e.shape, e.dtype, td.raw, e.nbytes))
             if plan is not None and e.is_float:
                 plan.take(e.name, td.values)

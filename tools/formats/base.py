@@ -1,7 +1,7 @@
 """What every weight-file reader provides."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +9,15 @@ from typing import Any
 import numpy as np
 
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4"}
+
+# numpy dtype that holds the stored elements of a dtype, for the dtypes that can be
+# summarized straight from their stored bytes (BF16, F8: raw bit patterns; BOOL: bytes)
+STORED_DTYPES: dict[str, np.dtype] = {k: np.dtype(v) for k, v in {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16,
+    "F8_E4M3": np.uint8, "F8_E5M2": np.uint8,
+    "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
+    "U64": np.uint64, "U32": np.uint32, "U16": np.uint16, "U8": np.uint8, "BOOL": np.uint8,
+}.items()}
 
 
 @dataclass
@@ -24,11 +33,19 @@ class TensorEntry:
 
 @dataclass
 class TensorData:
-    """One tensor read from a file: flat values for statistics, stored bytes for hashing."""
+    """One tensor read from a file: flat values for statistics, stored bytes for hashing.
+
+    A reader's ``stream()`` may hand a large tensor over in ``blocks`` instead: flat
+    arrays of its stored elements in order (dtype ``STORED_DTYPES[entry.dtype]``),
+    to be iterated once; ``values`` and ``raw`` are then ``None``. The blocks may be
+    views of a memory map that is released as the reading moves on: a consumer keeps
+    copies of what it needs, not the blocks, once it is done with the tensor.
+    """
 
     entry: TensorEntry
-    values: np.ndarray
+    values: np.ndarray | None
     raw: memoryview | bytes | None = None
+    blocks: Iterable[np.ndarray] | None = None
 
 
 @dataclass
@@ -41,6 +58,10 @@ class WeightFile:
 
     def read(self) -> Iterator[TensorData]:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def stream(self) -> Iterator[TensorData]:
+        """Like ``read()``, but large tensors may come in ``blocks`` (bounded memory)."""
+        return self.read()
 
 
 def torch_tensor_data(entry: TensorEntry, t: Any) -> TensorData:
