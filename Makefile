@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/modellake --lake $(LAKE) demo
 
 run: demo
-	$(BIN)/modellake --lake $(LAKE) show minilm-sentiment
+	$(BIN)/modellake --lake $(LAKE) ui --host 127.0.0.1 --port 7860
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -70,6 +70,97 @@ MIGRATIONS: list[str] = [
         detail TEXT NOT NULL DEFAULT '{}'
     );
     """,
+    # 2: search: a lexical index (FTS5, rowid = models.id), the indexed documents with their
+    # facets, their card chunks (the vectors live in LAKE/index), and the sync state.
+    # No foreign keys: rows outlive a removed model until the next sync drops its vectors too.
+    """
+    CREATE VIRTUAL TABLE search_fts USING fts5(
+        name, title, meta, body, tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE search_docs (
+        model_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        facets TEXT NOT NULL,
+        indexed_at TEXT NOT NULL
+    );
+    CREATE INDEX search_docs_name ON search_docs(name);
+    CREATE TABLE search_chunks (
+        id TEXT PRIMARY KEY,
+        model_id INTEGER NOT NULL,
+        section TEXT NOT NULL,
+        text TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX search_chunks_model ON search_chunks(model_id);
+    CREATE INDEX search_chunks_hash ON search_chunks(hash);
+    CREATE TABLE search_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    """,
+    # 3: benchmark runs (measured here or reported elsewhere, never mixed: see `trust`), and
+    # the behavioural fingerprints of probe runs. A run keeps the model's name and content hash
+    # even after the model is removed (model_id becomes NULL).
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        model_id INTEGER REFERENCES models(id) ON DELETE SET NULL,
+        model TEXT NOT NULL,
+        model_version INTEGER,
+        model_hash TEXT NOT NULL DEFAULT '',
+        task TEXT NOT NULL,
+        task_kind TEXT NOT NULL DEFAULT '',
+        dataset_hash TEXT NOT NULL DEFAULT '',
+        task_hash TEXT NOT NULL DEFAULT '',
+        trust TEXT NOT NULL CHECK (trust IN ('measured', 'reported')),
+        source TEXT NOT NULL DEFAULT '',
+        metrics TEXT NOT NULL DEFAULT '{}',
+        stderr TEXT NOT NULL DEFAULT '{}',
+        seed INTEGER,
+        environment TEXT NOT NULL DEFAULT '{}',
+        config TEXT NOT NULL DEFAULT '{}',
+        duration_s REAL,
+        created_at TEXT NOT NULL,
+        n_samples INTEGER,
+        outputs TEXT
+    );
+    CREATE INDEX runs_model ON runs(model_id);
+    CREATE INDEX runs_name_task ON runs(model, task);
+    CREATE INDEX runs_task ON runs(task, trust);
+    CREATE TABLE run_fingerprints (
+        run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        rows INTEGER NOT NULL,
+        dim INTEGER NOT NULL,
+        vector BLOB NOT NULL
+    );
+    """,
+    # 4: lineage cache: pairwise weight comparisons and per-group results, keyed by model id
+    # (so a rename keeps them and a removal drops them), plus the solve state of each group.
+    """
+    CREATE TABLE lineage_pairs (
+        a INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        b INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (a, b, kind)
+    );
+    CREATE INDEX lineage_pairs_b ON lineage_pairs(b);
+    CREATE TABLE lineage_edges (
+        grp TEXT NOT NULL,
+        parent_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        child_id INTEGER NOT NULL REFERENCES models(id) ON DELETE CASCADE,
+        relation TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        evidence TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (grp, parent_id, child_id)
+    );
+    CREATE INDEX lineage_edges_child ON lineage_edges(child_id);
+    CREATE TABLE lineage_state (
+        grp TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    """,
 ]
 
 

@@ -176,11 +176,31 @@ class BenchmarkRun(Record):
     created_at: str = ""
     outputs: list[Any] | None = None
     id: int | None = None
+    model_version: int | None = None
+    task_kind: str = ""  # similarity | classification | perplexity | pseudo_perplexity | probe | ""
+    task_hash: str = ""  # dataset_hash + the task's definition; runs compare only when equal
+    stderr: dict[str, float] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    n_samples: int | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The JSON shape of ``runs`` and ``bench``: everything but the per-sample outputs."""
+        d = self.to_dict()
+        d.pop("outputs")
+        d["has_outputs"] = self.outputs is not None
+        return d
 
 
 @dataclass
 class CardDraft(Record):
-    """A drafted model card: the rendered text plus its evidence and gaps."""
+    """A drafted model card: the rendered text plus its evidence and gaps.
+
+    ``evidence``: one dict per marker in the text (``id``, ``kind``, ``source``, ``claim``,
+    ``data``, ``marker``); ``missing``: "section: field" the lake knows nothing about;
+    ``completeness``: section -> share of its fields filled (0-1), ``overall`` their mean;
+    ``notes``: what a reviewer should know (conflicts, inherited licence, lake-only names);
+    ``prose``: ``deterministic`` or ``writer`` (an LLM wrote the prose from the evidence).
+    """
 
     model: str
     text: str
@@ -188,6 +208,10 @@ class CardDraft(Record):
     evidence: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     completeness: dict[str, float] = field(default_factory=dict)
+    version: int | None = None
+    overall: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    prose: str = "deterministic"
 
 
 @dataclass

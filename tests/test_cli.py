@@ -116,3 +116,10 @@ def test_cli_entry_point_exit_code(tmp_path):
     exe = [sys.executable, "-m", "modellake.ui.cli", "--lake", str(tmp_path / "l"), "show", "x"]
     proc = subprocess.run(exe, capture_output=True, text=True)
     assert proc.returncode == 1 and proc.stderr.startswith("error:")
+
+
+def test_usage_errors_exit_2_without_traceback(capsys, lake):
+    code, _, err = run_cli(capsys, "--lake", lake, "list", "--no-such-flag")
+    assert code == 2 and "No such option" in err and "Traceback" not in err
+    code, out, _ = run_cli(capsys)
+    assert code == 0 and "Usage" in out

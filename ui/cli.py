@@ -167,6 +167,41 @@ def rename(old: str = typer.Argument(...), new: str = typer.Argument(...),
 
 
 @app.command()
+def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
+         out: Optional[Path] = typer.Option(None, "--out", help="Write the drafted card here (a README.md)."),
+         check: bool = typer.Option(False, "--check", help="Audit the model's existing card instead."),
+         repo_id: Optional[str] = typer.Option(None, "--repo-id", help="Hub id to use in the usage snippet."),
+         as_json: bool = JsonOpt) -> None:
+    """Draft a model card from the lake's evidence, or audit the existing one (--check)."""
+    from modellake.tools.card import check_card, draft_card, write_card
+
+    with _catalog() as catalog:
+        result = check_card(catalog, name) if check else draft_card(catalog, name, repo_id=repo_id)
+    if as_json:
+        _emit_json(result.to_dict())
+    elif check:
+        _print_audit(result)
+    elif out is not None:
+        path = write_card(result, out)
+        _console().print(f"wrote {path} (completeness {result.overall:.0%}, "
+                         f"{len(result.missing)} items need more information)")
+    else:
+        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+    if out is not None and as_json:
+        write_card(result, out)
+
+
+def _print_audit(audit) -> None:
+    console = _console()
+    colours = {"error": "red", "warning": "yellow", "info": "dim"}
+    for f in audit.findings:
+        console.print(f"[{colours.get(f.severity, 'white')}]{f.severity:<7}[/] {f.kind:<16} "
+                      f"{f.message}", highlight=False)
+    counts = ", ".join(f"{n} {k}" for k, n in audit.counts.items())
+    console.print(f"{audit.model}: {counts or 'no findings'}; card completeness {audit.overall:.0%}")
+
+
+@app.command()
 def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where to build the demo models (default: LAKE/demo-models)."),
          steps: int = typer.Option(60, help="Fine-tuning steps per derived model."),
          as_json: bool = JsonOpt) -> None:
@@ -195,14 +230,40 @@ def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where
         raise typer.Exit(1)
 
 
+def _register_plugins() -> None:
+    from modellake.ui import app_cli, bench_cli, chat_cli
+
+    bench_cli.register(app)
+    chat_cli.register(app)
+    app_cli.register(app)
+
+
+_register_plugins()
+
+
+def _click_module():
+    """The click that typer runs on (recent typer versions vendor their own copy)."""
+    try:
+        from typer import _click as vendored  # noqa: PLC2701 - its exceptions are not re-exported
+
+        return vendored
+    except ImportError:  # pragma: no cover - older typer uses the click package
+        import click
+
+        return click
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit status 1."""
-    import click
-
     from modellake.store.errors import ModelLakeError
+
+    click = _click_module()
 
     debug = os.environ.get("MODELLAKE_DEBUG") == "1"
     command = typer.main.get_command(app)
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        argv = ["--help"]
     try:
         rv = command.main(args=argv, prog_name="modellake", standalone_mode=False)
     except ModelLakeError as exc:
@@ -210,12 +271,12 @@ def main(argv: list[str] | None = None) -> int:
             raise
         sys.stderr.write(f"error: {exc}\n")
         return 1
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
+    except click.exceptions.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("aborted\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users

@@ -1,0 +1,305 @@
+"""Reading a question: model names linked against the catalog (fuzzy), numbers and
+constraints, formats, architectures, paths. Plain Python, no model calls.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
+# Words too common to identify a model on their own (a partial name match needs a rarer one).
+GENERIC = frozenset("""
+a an the of on in to for and or is are was be it its this that with by from about as at
+model models base small large tiny mini big medium new old v1 v2 v3 v4 final best test demo
+my our your their all any some one two three first second last latest current version
+instruct chat hf fp16 fp32 bf16 f16 f32 gguf safetensors pytorch bin pt card cards
+lake weights weight params parameters parameter layers what which how many much does do
+have has show tell me list compare vs versus bigger smaller larger same different
+""".split())
+ARCH_WORDS = frozenset("""
+bert roberta distilbert deberta albert electra xlm gpt gpt2 gptj gpt_neox neox llama mistral
+mixtral gemma gemma2 gemma3 qwen qwen2 qwen3 phi phi3 t5 mt5 bart opt bloom falcon mpt
+starcoder codegen whisper vit clip mpnet minilm smollm smollm2 olmo granite stablelm
+""".split())
+
+FORMATS = {
+    "gguf": r"\bgguf\b|\bllama\.?cpp\b",
+    "safetensors": r"\bsafetensors?\b",
+    "pytorch": r"\bpytorch\b|\.bin\b|\bpickle|\btorch (?:checkpoint|file)s?\b|\.pth?\b",
+    "adapter": r"\badapters?\b|\blora\b|\bpeft\b",
+    "card": r"\bcard[- ]only\b|\bonly (?:a )?cards?\b|\bwithout weights\b|\bno weights\b|"
+            r"\bweights (?:are )?(?:not|missing)\b",
+}
+_UNITS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
+          "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "trillion": 1e12}
+_NUM = r"(\d+(?:[.,]\d+)*)\s*(k|thousand|mn|m|million|millions|bn|b|billion|billions|t|trillion)?\b"
+_LESS = r"(?:under|below|less than|fewer than|smaller than|at most|no more than|up to|<=?|max(?:imum)?|not (?:more|bigger|larger) than|within)"
+_MORE = r"(?:over|above|more than|greater than|larger than|bigger than|at least|no less than|>=?|min(?:imum)?|exceeding)"
+_PATH = re.compile(r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\s'\"`]+|[\w.-]+/[\w./-]*\.(?:safetensors|gguf|bin|pt|pth|md)\b|"
+                   r"[\w.-]+\.(?:safetensors|gguf|bin|pt|pth))")
+_QUOTED = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
+
+
+@dataclass
+class Mention:
+    """A model named in the question: the catalog name, where, how sure."""
+
+    name: str
+    start: int
+    end: int
+    score: float
+    kind: str  # exact | fuzzy | partial
+    version: int | None = None
+
+    @property
+    def spec(self) -> str:
+        return f"{self.name}@{self.version}" if self.version else self.name
+
+
+@dataclass
+class Question:
+    """What was read from one question."""
+
+    text: str
+    models: list[Mention] = field(default_factory=list)
+    min_params: int | None = None
+    max_params: int | None = None
+    formats: list[str] = field(default_factory=list)
+    architectures: list[str] = field(default_factory=list)
+    has_card: bool | None = None
+    superlative: str | None = None  # largest | smallest | newest
+    count: bool = False  # "how many models"
+    paths: list[str] = field(default_factory=list)
+    license: str | None = None  # "none" for "without a license"
+    quantized: bool | None = None
+    task: str | None = None
+    numbers: list[float] = field(default_factory=list)
+    masked: str = ""  # the text with model names replaced by X, Y
+
+    @property
+    def names(self) -> list[str]:
+        return [m.spec for m in self.models]
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", s.lower())
+
+
+def _tokens(text: str) -> list[tuple[str, int, int]]:
+    return [(m.group(0).lower(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+class Linker:
+    """Finds catalog model names in free text: exact, fuzzy (typos, spacing), or a unique part."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = list(names)
+        self._forms: list[tuple[str, str, list[str]]] = []  # (name, joined form, tokens)
+        for n in self.names:
+            toks = [t for t, _, _ in _tokens(n)]
+            self._forms.append((n, _norm(n), toks))
+            if "/" in n:  # org/name: the name alone works too
+                tail = n.split("/", 1)[1]
+                self._forms.append((n, _norm(tail), [t for t, _, _ in _tokens(tail)]))
+        self._part_owners: dict[str, set[str]] = {}
+        for n, _, toks in self._forms:
+            for i in range(len(toks)):
+                for j in range(i + 1, len(toks) + 1):
+                    self._part_owners.setdefault("".join(toks[i:j]), set()).add(n)
+
+    def link(self, text: str) -> list[Mention]:
+        toks = _tokens(text)
+        found: list[Mention] = []
+        max_len = max((len(t) for _, _, t in self._forms), default=0) + 1
+        for i in range(len(toks)):
+            for j in range(i + 1, min(len(toks), i + max_len) + 1):
+                window = "".join(t for t, _, _ in toks[i:j])
+                start, end = toks[i][1], toks[j - 1][2]
+                for name, joined, ntoks in self._forms:
+                    m = self._match(window, joined, ntoks, j - i)
+                    if m:
+                        found.append(Mention(name, start, end, m[0], m[1]))
+                part = self._partial(window, [t for t, _, _ in toks[i:j]])
+                if part:
+                    found.append(Mention(part[0], start, end, part[1], "partial"))
+        chosen: list[Mention] = []
+        for m in sorted(found, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
+            if any(m.start < c.end and c.start < m.end for c in chosen):
+                continue
+            if any(c.name == m.name for c in chosen):
+                continue
+            chosen.append(m)
+        chosen.sort(key=lambda m: m.start)
+        for m in chosen:
+            v = re.match(r"@(\d+)|\s+(?:version|v)\s*(\d+)\b", text[m.end:])
+            if v:
+                m.version = int(v.group(1) or v.group(2))
+                m.end += len(v.group(0))
+        return chosen
+
+    @staticmethod
+    def _match(window: str, joined: str, ntoks: list[str], n_window: int) -> tuple[float, str] | None:
+        if window == joined:
+            return 1.0, "exact"
+        if len(joined) < 5 or abs(len(window) - len(joined)) > max(2, len(joined) // 5):
+            return None
+        if n_window > len(ntoks) + 1:
+            return None
+        ratio = difflib.SequenceMatcher(None, window, joined).ratio()
+        if ratio >= 0.88 or (len(joined) >= 8 and ratio >= 0.85):
+            return ratio * 0.95, "fuzzy"
+        return None
+
+    def _partial(self, window: str, wtoks: list[str]) -> tuple[str, float] | None:
+        """A part of exactly one model's name; weaker when the part is an architecture word."""
+        if len(window) < 4 or window.isdigit() or all(t in GENERIC for t in wtoks):
+            return None
+        owners = self._part_owners.get(window)
+        if not owners or len(owners) != 1:
+            return None
+        weak = len(wtoks) == 1 and wtoks[0] in ARCH_WORDS
+        return next(iter(owners)), 0.45 if weak else 0.6
+
+
+def parse_number(value: str, unit: str | None) -> float:
+    v = float(value.replace(",", "")) if value.count(",") != 1 or len(value.split(",")[1]) == 3 \
+        else float(value.replace(",", "."))
+    return v * _UNITS.get((unit or "").lower(), 1.0)
+
+
+def mask(text: str, models: list[Mention]) -> str:
+    out, last = [], 0
+    for i, m in enumerate(models):
+        out.append(text[last:m.start])
+        out.append("X" if i == 0 else "Y" if i == 1 else "Z")
+        last = m.end
+    out.append(text[last:])
+    return "".join(out)
+
+
+LICENSES = (r"\b(apache[- ]?2(?:\.0)?|mit|bsd[\w.-]*|gpl[\w.-]*|agpl[\w.-]*|lgpl[\w.-]*|"
+            r"cc[- ]by[\w.-]*|llama ?[23][\w.-]*|gemma|openrail[\w.+-]*|mpl[\w.-]*)\b")
+
+
+def read(text: str, linker: Linker, architectures: list[str] | None = None,
+         tasks: list[str] | None = None) -> Question:
+    """Everything the offline backend needs from one question."""
+    q = Question(text=text)
+    q.models = linker.link(text)
+    q.masked = mask(text, q.models)
+    low = q.masked.lower()
+    for p in _PATH.findall(text):
+        q.paths.append(p.rstrip(".,;:?!)"))
+    low_nopath = low
+    for p in q.paths:
+        low_nopath = low_nopath.replace(p.lower(), " ")
+    _constraints(q, low_nopath)
+    for fmt, rx in FORMATS.items():
+        if re.search(rx, low_nopath):
+            q.formats.append(fmt)
+    for arch in architectures or []:
+        a = _norm(arch)
+        if a and re.search(rf"\b{re.escape(arch.lower())}\b", low) or (
+                a and any(_norm(t) == a for t, _, _ in _tokens(low))):
+            if arch not in q.architectures:
+                q.architectures.append(arch)
+    if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no|don'?t have|"
+                 r"doesn'?t have|not have)\s+(?:a\s+|any\s+)?(?:model\s+)?cards?\b|"
+                 r"\bundocumented\b|\bcard-?less\b", low):
+        q.has_card = False
+    elif re.search(r"\b(?:with|have|has|having)\s+(?:a\s+)?(?:model\s+)?cards?\b|\bdocumented\b", low):
+        q.has_card = True
+    if re.search(r"\b(?:largest|biggest|heaviest|most parameters|greatest number of parameters|"
+                 r"most params)\b", low):
+        q.superlative = "largest"
+    elif re.search(r"\b(?:smallest|tiniest|lightest|fewest parameters|least parameters|"
+                   r"fewest params)\b", low):
+        q.superlative = "smallest"
+    elif re.search(r"\b(?:newest|latest|most recent(?:ly)?|last) (?:added|ingested|model)", low):
+        q.superlative = "newest"
+    lic = re.search(LICENSES, low)
+    if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no)\s+(?:a\s+|any\s+)?licen[cs]e", low):
+        q.license = "none"
+    elif lic:
+        q.license = lic.group(1).replace(" ", "-")
+    if re.search(r"\b(?:not|non|un)[- ]?quanti[sz]ed\b|\bfull[- ]precision\b", low):
+        q.quantized = False
+    elif re.search(r"\bquanti[sz]ed\b", low):
+        q.quantized = True
+    for t in sorted(tasks or [], key=len, reverse=True):
+        pattern = r"[- ]".join(re.escape(w) for w in re.split(r"[-_ ]+", t.lower()))
+        if re.search(rf"\b{pattern}\b", low):
+            q.task = t
+            break
+    q.count = bool(re.search(r"\bhow many (?:\w+ ){0,3}models?\b|\bnumber of models\b|"
+                             r"\bcount (?:the )?models\b", low))
+    return q
+
+
+def _constraints(q: Question, low: str) -> None:
+    for m in re.finditer(rf"\bbetween\s+{_NUM}\s*(?:and|-|to)\s+{_NUM}", low):
+        a = parse_number(m.group(1), m.group(2) or m.group(4))
+        b = parse_number(m.group(3), m.group(4))
+        q.min_params, q.max_params = int(min(a, b)), int(max(a, b))
+        return
+    for m in re.finditer(rf"{_LESS}\s*(?:than\s+)?{_NUM}(?!\s*(?:gb|mb|kb|bytes|tb|%))", low):
+        q.max_params = int(parse_number(m.group(1), m.group(2)))
+    for m in re.finditer(rf"{_MORE}\s*(?:than\s+)?{_NUM}(?!\s*(?:gb|mb|kb|bytes|tb|%))", low):
+        q.min_params = int(parse_number(m.group(1), m.group(2)))
+    for m in re.finditer(_NUM, low):
+        try:
+            q.numbers.append(parse_number(m.group(1), m.group(2)))
+        except ValueError:
+            continue
+
+
+def rename_target(text: str, old: Mention | None) -> str | None:
+    """The new name in "rename A to B" / "call A B instead"."""
+    tail = text[old.end:] if old else text
+    m = re.search(r"\b(?:to|as|into)\s+[`'\"]?([\w./@-]+)[`'\"]?", tail)
+    if m:
+        return m.group(1).rstrip(".,;:!?")
+    quoted = _QUOTED.findall(tail)
+    return quoted[-1] if quoted else None
+
+
+def refers_back(text: str) -> bool:
+    """Pronouns and follow-up openers that point at an earlier model."""
+    return bool(re.search(r"\b(?:it|its|it's|this|that|these|those|them|their|same|the model|"
+                          r"this model|that model|the one|former|latter|both)\b", text.lower())
+                or re.match(r"^\s*(?:and|what about|how about|and for|same for|also)\b",
+                            text.lower()))
+
+
+def is_followup_opener(text: str) -> bool:
+    return bool(re.match(r"^\s*(?:and|what about|how about|and for|same for|now|also|then)\b",
+                         text.lower()))
+
+
+def describe_constraints(args: dict[str, Any]) -> str:
+    """Human words for list filters (used in answers)."""
+    from modellake.tools.inspect import human_count
+
+    parts = []
+    if args.get("architecture"):
+        parts.append(f"architecture {args['architecture']}")
+    if args.get("format"):
+        parts.append(f"format {args['format']}")
+    if args.get("min_parameters") is not None:
+        parts.append(f"at least {human_count(args['min_parameters'])} parameters")
+    if args.get("max_parameters") is not None:
+        parts.append(f"at most {human_count(args['max_parameters'])} parameters")
+    if args.get("has_card") is True:
+        parts.append("with a model card")
+    if args.get("has_card") is False:
+        parts.append("without a model card")
+    if args.get("license"):
+        parts.append("no license in the card" if args["license"] == "none" else
+                     f"license {args['license']}")
+    if args.get("task"):
+        parts.append(f"task {args['task']}")
+    if args.get("quantized") is not None:
+        parts.append("quantized" if args["quantized"] else "not quantized")
+    return ", ".join(parts)

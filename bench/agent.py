@@ -1,0 +1,226 @@
+"""Agent benchmark: answer quality and ``ask`` latency, builtin and hf: backends.
+
+    python bench/agent.py                          # everything below, defaults
+    python bench/agent.py --demo-lake .demo/lake   # latency on an existing demo lake
+    python bench/agent.py --hf hf:smollm2 --hf-limit 20 --out /tmp/agent.json
+
+1. builtin on the question set of ``tests/test_agent_questions.py`` over the lake that
+   test builds (59 questions, expected facts in the answer): accuracy, and per-question
+   latency of ``Agent.ask`` once the models are loaded (p50 / p95 / max).
+2. ``ask`` latency on the demo lake (``modellake demo``: MiniLM family, Gemma 3, SmolLM2):
+   a set of common questions, warm (models loaded) and one cold ``modellake ask`` process.
+3. The hf: backend (default ``hf:smollm2``, the packaged SmolLM2-135M-Instruct GGUF) on the
+   same question set: accuracy, latency, and how often it called a tool at all.
+
+Figures go to docs/benchmarks.md ("## Agent").
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+DEMO_QUESTIONS = [
+    "What models are in the lake?",
+    "How many parameters does minilm-sentiment have?",
+    "What architecture is gemma-3-270m?",
+    "Which model is the largest?",
+    "Is smollm2-135m-instruct quantized?",
+    "What license does all-MiniLM-L6-v2 have?",
+    "What is missing from minilm-sentiment's card?",
+    "Which models have no card?",
+    "What is minilm-sentiment derived from?",
+    "Which models were fine-tuned from all-MiniLM-L6-v2?",
+    "Compare minilm-sentiment and minilm-sentiment-int8",
+    "How sparse is minilm-pruned?",
+    "Does gemma-3-270m have tied embeddings?",
+    "How many layers does smollm2 have?",
+    "What is the context length of gemma-3-270m?",
+    "What does the card of all-MiniLM-L6-v2 say about intended uses?",
+    "Which models are under 50M parameters?",
+    "What's the difference between minilm-merge and minilm-paraphrase?",
+    "Tell me about minilm-sentiment-topic",
+    "Which model should I use for sentence similarity?",
+]
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
+
+
+def latency(values: list[float]) -> dict[str, float]:
+    return {"n": len(values), "p50_s": round(statistics.median(values), 3),
+            "p95_s": round(pct(values, 0.95), 3), "max_s": round(max(values), 3),
+            "mean_s": round(statistics.fmean(values), 3)}
+
+
+def question_set(agent: Any, limit: int | None = None, verbose: bool = False) -> dict[str, Any]:
+    from test_agent_questions import QUESTIONS, check
+
+    from modellake.agent.errors import AgentFailed
+
+    rows, times = [], []
+    for i, (q, facts, forbidden) in enumerate(QUESTIONS[:limit]):
+        t0 = time.perf_counter()
+        try:
+            final = agent.ask(q, thread_id=f"bench-{i}-{time.time_ns()}")
+            answer, calls = final.answer, final.tool_calls
+        except AgentFailed as exc:
+            answer, calls = f"(failed: {exc})", []
+        times.append(time.perf_counter() - t0)
+        problems = check(answer, facts, forbidden)
+        rows.append({"question": q, "ok": not problems, "problems": problems,
+                     "tool_calls": calls, "answer": answer[:400], "seconds": round(times[-1], 3)})
+        if verbose:
+            print(f"  [{'ok' if not problems else 'WRONG'}] {times[-1]:6.2f}s  {q}", flush=True)
+    right = sum(r["ok"] for r in rows)
+    return {"questions": len(rows), "right": right, "accuracy": round(right / len(rows), 3),
+            "called_a_tool": sum(bool(r["tool_calls"]) for r in rows),
+            "latency": latency(times), "rows": rows}
+
+
+def bench_builtin(lake: Path, verbose: bool) -> dict[str, Any]:
+    from modellake.agent.loop import Agent
+
+    with Agent(lake, llm="builtin") as agent:
+        t0 = time.perf_counter()
+        agent.ask("list the models", thread_id="warmup")  # loads MiniLM, compiles the graph
+        warm = time.perf_counter() - t0
+        out = question_set(agent, verbose=verbose)
+    out["first_question_s"] = round(warm, 2)
+    return out
+
+
+def bench_demo(lake: Path, verbose: bool) -> dict[str, Any]:
+    from modellake.agent.loop import Agent
+
+    t0 = time.perf_counter()
+    with Agent(lake, llm="builtin") as agent:
+        agent.ask("what models are in the lake?", thread_id="warmup")
+        first = time.perf_counter() - t0
+        times, calls = [], []
+        for i, q in enumerate(DEMO_QUESTIONS):
+            t = time.perf_counter()
+            final = agent.ask(q, thread_id=f"demo-{i}-{time.time_ns()}")
+            times.append(time.perf_counter() - t)
+            calls.append([c["tool"] for c in final.tool_calls])
+            if verbose:
+                print(f"  {times[-1]:6.2f}s  {q} -> {calls[-1]}", flush=True)
+    t = time.perf_counter()
+    code = ("import sys; from modellake.ui import cli; from modellake.ui.chat_cli import register; "
+            "register(cli.app); sys.exit(cli.main(sys.argv[1:]))")  # register: until cli.py does
+    proc = subprocess.run([sys.executable, "-c", code, "--lake", str(lake), "ask",
+                           "How many parameters does minilm-sentiment have?", "--json"],
+                          capture_output=True, text=True, cwd=ROOT)
+    if proc.returncode != 0:
+        print(f"  cold CLI ask failed: {proc.stderr.strip()[-300:]}", flush=True)
+    cold = time.perf_counter() - t
+    return {"lake": str(lake), "warm": latency(times), "first_question_in_process_s": round(first, 2),
+            "cold_cli_ask_s": round(cold, 2), "cold_cli_ok": proc.returncode == 0,
+            "under_3s": sum(x < 3.0 for x in times), "questions": len(times)}
+
+
+def bench_hf(spec: str, lake: Path, limit: int | None, verbose: bool) -> dict[str, Any]:
+    from modellake.agent.hf import load
+    from modellake.agent.loop import Agent
+
+    t0 = time.perf_counter()
+    load(spec.split(":", 1)[1])
+    load_s = time.perf_counter() - t0
+    with Agent(lake, llm=spec, max_steps=3) as agent:
+        out = question_set(agent, limit=limit, verbose=verbose)
+    out["load_s"] = round(load_s, 1)
+    out["spec"] = spec
+    out["max_new_tokens"] = int(os.environ.get("MODELLAKE_HF_MAX_NEW_TOKENS", "200"))
+    return out
+
+
+def demo_lake(arg: str | None) -> Path | None:
+    if arg:
+        return Path(arg)
+    default = ROOT / ".demo" / "lake"
+    return default if (default / "catalog.db").is_file() else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--demo-lake", help="an existing demo lake (default: .demo/lake if built)")
+    ap.add_argument("--build-demo", action="store_true",
+                    help="build the demo lake in a temporary directory when none is given")
+    ap.add_argument("--hf", default="hf:smollm2", help="hf: backend to score ('' to skip)")
+    ap.add_argument("--hf-limit", type=int, default=None, help="first N questions only for hf:")
+    ap.add_argument("--hf-max-new-tokens", type=int, default=64,
+                    help="generation budget per model call for hf: (default 64)")
+    ap.add_argument("--out", help="write all results as JSON here")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+
+    from test_agent_fixtures import build_lake
+
+    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
+                                           "load_avg_1m": round(os.getloadavg()[0], 2)}}
+    with tempfile.TemporaryDirectory(prefix="ml-agent-bench-") as tmp:
+        print("building the question-set lake ...", flush=True)
+        template = build_lake(Path(tmp) / "qset")
+        lake = Path(tmp) / "lake-builtin"
+        shutil.copytree(template, lake)
+        print("builtin on the question set ...", flush=True)
+        results["builtin"] = bench_builtin(lake, args.verbose)
+        b = results["builtin"]
+        print(f"builtin: {b['right']}/{b['questions']} right ({b['accuracy']:.0%}); latency "
+              f"p50 {b['latency']['p50_s']}s p95 {b['latency']['p95_s']}s max "
+              f"{b['latency']['max_s']}s", flush=True)
+
+        demo = demo_lake(args.demo_lake)
+        if demo is None and args.build_demo:
+            from modellake.tools.demo import build_demo_models
+            from modellake.tools.ingest import ingest
+            from modellake.store.lake import Lake
+
+            print("building the demo lake (minutes) ...", flush=True)
+            dl = Lake.open(Path(tmp) / "demo" / "lake")
+            with dl.catalog() as cat:
+                for m in build_demo_models(Path(tmp) / "demo" / "models"):
+                    ingest(cat, [m.path], name=m.name)
+            demo = dl.root
+        if demo is not None:
+            print(f"demo lake latency ({demo}) ...", flush=True)
+            results["demo"] = bench_demo(demo, args.verbose)
+            d = results["demo"]
+            print(f"demo: warm p50 {d['warm']['p50_s']}s p95 {d['warm']['p95_s']}s max "
+                  f"{d['warm']['max_s']}s ({d['under_3s']}/{d['questions']} under 3 s); cold CLI "
+                  f"ask {d['cold_cli_ask_s']}s", flush=True)
+        else:
+            print("demo lake: skipped (give --demo-lake DIR or --build-demo)", flush=True)
+
+        if args.hf:
+            os.environ["MODELLAKE_HF_MAX_NEW_TOKENS"] = str(args.hf_max_new_tokens)
+            lake_hf = Path(tmp) / "lake-hf"
+            shutil.copytree(template, lake_hf)
+            print(f"{args.hf} on the question set ...", flush=True)
+            results["hf"] = bench_hf(args.hf, lake_hf, args.hf_limit, args.verbose)
+            h = results["hf"]
+            print(f"{args.hf}: {h['right']}/{h['questions']} right ({h['accuracy']:.0%}), called a "
+                  f"tool on {h['called_a_tool']}; load {h['load_s']}s; latency p50 "
+                  f"{h['latency']['p50_s']}s p95 {h['latency']['p95_s']}s", flush=True)
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

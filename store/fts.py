@@ -1,0 +1,207 @@
+"""SQL of search: the FTS5 lexical index, indexed documents, card chunks, sync state.
+
+Tables come from migration 2 (``search_fts``, ``search_docs``, ``search_chunks``,
+``search_state``). Functions take the catalog's ``sqlite3.Connection``; callers
+group writes in ``Catalog.transaction()``. ``search_fts`` rows use the model's
+id as rowid, with four columns weighted in ``bm25``: name, title, meta (tags,
+datasets, task, languages, license, base models...), body (the card text).
+"""
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+FTS_COLUMNS = ("name", "title", "meta", "body")
+DEFAULT_WEIGHTS = (4.0, 4.0, 2.0, 1.0)
+
+
+@dataclass
+class IndexedDoc:
+    """What the search index stores for one model version."""
+
+    model_id: int
+    name: str
+    title: str
+    meta: str
+    body: str
+    facets: dict[str, Any]
+    chunks: list[tuple[str, str, str, str]] = field(default_factory=list)  # id, section, text, hash
+
+
+def _chunked(seq: Sequence[Any], n: int = 500) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(seq), n):
+        yield seq[i:i + n]
+
+
+# -- documents -----------------------------------------------------------------
+def put_docs(conn: sqlite3.Connection, docs: Sequence[IndexedDoc], at: str) -> None:
+    """Insert (or replace) the lexical rows, facets and chunks of these models."""
+    ids = [d.model_id for d in docs]
+    delete_docs(conn, ids)
+    conn.executemany("INSERT INTO search_fts (rowid, name, title, meta, body) VALUES (?,?,?,?,?)",
+                     [(d.model_id, d.name, d.title, d.meta, d.body) for d in docs])
+    conn.executemany("INSERT INTO search_docs (model_id, name, facets, indexed_at) VALUES (?,?,?,?)",
+                     [(d.model_id, d.name, json.dumps(d.facets, default=str), at) for d in docs])
+    conn.executemany("INSERT INTO search_chunks (id, model_id, section, text, hash) "
+                     "VALUES (?,?,?,?,?)",
+                     [(cid, d.model_id, sec, text, h) for d in docs for cid, sec, text, h in d.chunks])
+
+
+def delete_docs(conn: sqlite3.Connection, model_ids: Sequence[int]) -> None:
+    for part in _chunked(list(model_ids)):
+        marks = ",".join("?" * len(part))
+        conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
+        conn.execute(f"DELETE FROM search_docs WHERE model_id IN ({marks})", part)
+        conn.execute(f"DELETE FROM search_chunks WHERE model_id IN ({marks})", part)
+
+
+def rename_doc(conn: sqlite3.Connection, model_id: int, name: str) -> None:
+    conn.execute("UPDATE search_docs SET name = ? WHERE model_id = ?", (name, model_id))
+    conn.execute("UPDATE search_fts SET name = ? WHERE rowid = ?", (name, model_id))
+
+
+def clear(conn: sqlite3.Connection) -> None:
+    """Empty every search table except the sync state."""
+    conn.execute("DELETE FROM search_fts")
+    conn.execute("DELETE FROM search_docs")
+    conn.execute("DELETE FROM search_chunks")
+
+
+def indexed(conn: sqlite3.Connection) -> dict[int, str]:
+    """model id -> name of every indexed document."""
+    return dict(conn.execute("SELECT model_id, name FROM search_docs"))
+
+
+def current_models(conn: sqlite3.Connection) -> dict[int, str]:
+    """model id -> name of the current version of every model in the catalog."""
+    return dict(conn.execute("SELECT id, name FROM models WHERE is_current = 1"))
+
+
+def docs_facets(conn: sqlite3.Connection) -> list[tuple[int, str, dict[str, Any]]]:
+    """(model id, name, facets) of every indexed document."""
+    return [(r[0], r[1], json.loads(r[2])) for r in
+            conn.execute("SELECT model_id, name, facets FROM search_docs ORDER BY model_id")]
+
+
+def doc_count(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM search_docs").fetchone()[0]
+
+
+# -- chunks ----------------------------------------------------------------------
+def chunks(conn: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+    """chunk id -> (model id, section, text)."""
+    out: dict[str, tuple[int, str, str]] = {}
+    for part in _chunked(list(chunk_ids)):
+        marks = ",".join("?" * len(part))
+        for cid, mid, sec, text in conn.execute(
+                f"SELECT id, model_id, section, text FROM search_chunks WHERE id IN ({marks})", part):
+            out[cid] = (mid, sec, text)
+    return out
+
+
+def model_chunks(conn: sqlite3.Connection, model_id: int) -> list[tuple[str, str, str]]:
+    """(chunk id, section, text) of one model, in card order."""
+    rows = conn.execute("SELECT id, section, text FROM search_chunks WHERE model_id = ?",
+                        (model_id,)).fetchall()
+    return sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1]))
+
+
+def chunk_ids_by_hash(conn: sqlite3.Connection, hashes: Sequence[str]) -> dict[str, str]:
+    """text hash -> the id of one indexed chunk with that text (to reuse its vector)."""
+    out: dict[str, str] = {}
+    for part in _chunked(list(set(hashes))):
+        marks = ",".join("?" * len(part))
+        for h, cid in conn.execute(
+                f"SELECT hash, MIN(id) FROM search_chunks WHERE hash IN ({marks}) GROUP BY hash",
+                part):
+            out[h] = cid
+    return out
+
+
+# -- lexical search ----------------------------------------------------------------
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def match_expression(terms: Iterable[str]) -> str:
+    """An FTS5 MATCH string that ORs the given terms (each quoted, so it cannot fail)."""
+    seen: list[str] = []
+    for t in terms:
+        t = t.strip()
+        if t and _TOKEN.search(t) and t.lower() not in seen:
+            seen.append(t.lower())
+    return " OR ".join('"' + t.replace('"', '""') + '"' for t in seen)
+
+
+def lexical(conn: sqlite3.Connection, match: str, limit: int = 100,
+            weights: Sequence[float] = DEFAULT_WEIGHTS,
+            model_ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
+    """BM25 over the FTS index: ``(model id, score)``, best first (score > 0, higher better).
+
+    ``model_ids`` restricts the search to those documents.
+    """
+    if not match:
+        return []
+    w = ",".join(f"{float(x):g}" for x in weights)
+    sql = f"SELECT rowid, -bm25(search_fts, {w}) AS s FROM search_fts WHERE search_fts MATCH ?"
+    args: list[Any] = [match]
+    if model_ids is not None:
+        ids = list(model_ids)
+        if not ids:
+            return []
+        sql += f" AND rowid IN ({','.join(str(int(i)) for i in ids)})"
+    sql += " ORDER BY s DESC LIMIT ?"
+    args.append(int(limit))
+    try:
+        return [(r[0], r[1]) for r in conn.execute(sql, args)]
+    except sqlite3.OperationalError:  # a query FTS5 cannot parse: no lexical hits
+        return []
+
+
+def matching(conn: sqlite3.Connection, match: str, limit: int = 1000) -> list[int]:
+    """Ids of documents that match (unranked: no BM25 to compute)."""
+    try:
+        return [r[0] for r in conn.execute(
+            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (match, limit))]
+    except sqlite3.OperationalError:
+        return []
+
+
+def doc_frequency(conn: sqlite3.Connection, term: str) -> int:
+    """How many documents contain ``term`` (after the index's tokenizer and stemmer)."""
+    try:
+        return conn.execute("SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH ?",
+                            (match_expression([term]),)).fetchone()[0]
+    except sqlite3.OperationalError:
+        return 0
+
+
+def snippet(conn: sqlite3.Connection, model_id: int, match: str, tokens: int = 20) -> str | None:
+    """A short passage of a document's card text around the ``match`` terms (marked «»)."""
+    if not match:
+        return None
+    try:
+        row = conn.execute(
+            "SELECT snippet(search_fts, 3, '«', '»', '…', ?) FROM search_fts "
+            "WHERE search_fts MATCH ? AND rowid = ?", (tokens, match, model_id)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    return row[0] if row and row[0] and "«" in row[0] else None
+
+
+# -- sync state ----------------------------------------------------------------------
+def state(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
+    row = conn.execute("SELECT value FROM search_state WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_state(conn: sqlite3.Connection, key: str, value: Any) -> None:
+    conn.execute("INSERT INTO search_state (key, value) VALUES (?, ?) "
+                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
+
+
+def last_event_id(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]

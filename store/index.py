@@ -1,0 +1,258 @@
+"""The lake's vector index: a ChromaDB ``PersistentClient`` in ``LAKE/index``.
+
+Every chromadb call of modellake lives in this module. Two collections:
+
+* ``card_chunks``: one vector per section-aware chunk of a model card (cosine
+  space). Ids are ``"<model_id>:<seq>"``; metadata is ``{"model_id": int}``
+  only, so renaming a model never touches the index (names live in the catalog).
+* ``weight_sketches``: one vector per model with a weight sketch (L2 space),
+  metadata ``{"model_id", "layout_hash"}``; only sketches of the same layout are
+  comparable, so queries always filter on ``layout_hash``.
+
+Collections are always opened with an explicit embedding function (Chroma's
+default one downloads a model) and telemetry is off: the index never touches
+the network. Vectors are computed by the caller and passed in.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import chromadb
+from chromadb.api.types import EmbeddingFunction
+from chromadb.config import Settings
+from chromadb.utils.embedding_functions import register_embedding_function
+
+from modellake.store.errors import LakeError
+
+CHUNKS = "card_chunks"
+SKETCHES = "weight_sketches"
+INDEX_VERSION = 1  # bump when what is stored per vector changes: forces a rebuild
+
+
+class TextEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
+    """Chroma adapter around a ``list[str] -> ndarray`` embedder (modellake's MiniLM)."""
+
+    def __init__(self, fn: Callable[[list[str]], np.ndarray] | None = None) -> None:
+        self._fn = fn
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's name
+        if self._fn is None:
+            raise LakeError("the index's text embedder is not attached; "
+                            "use modellake.tools.embed.chroma_embedding_function()")
+        return list(np.asarray(self._fn(list(input)), dtype=np.float32))
+
+    @staticmethod
+    def name() -> str:
+        return "modellake-minilm"
+
+    def get_config(self) -> dict[str, Any]:
+        return {"model": "all-MiniLM-L6-v2"}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "TextEmbedder":
+        return TextEmbedder()
+
+    def default_space(self) -> str:  # type: ignore[override]
+        return "cosine"
+
+
+class NoEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
+    """For collections that only ever receive vectors (weight sketches)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002
+        raise LakeError("the weight-sketch collection takes vectors, not text")
+
+    @staticmethod
+    def name() -> str:
+        return "modellake-none"
+
+    def get_config(self) -> dict[str, Any]:
+        return {}
+
+    @staticmethod
+    def build_from_config(config: dict[str, Any]) -> "NoEmbedder":
+        return NoEmbedder()
+
+
+for _cls in (TextEmbedder, NoEmbedder):
+    try:
+        register_embedding_function(_cls)
+    except ValueError:  # already registered (module reloaded)
+        pass
+
+
+@contextmanager
+def index_lock(index_dir: Path) -> Iterator[None]:
+    """An exclusive, inter-process lock on the index (writers take it)."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _batches(n: int, size: int) -> Iterator[slice]:
+    for i in range(0, n, size):
+        yield slice(i, min(n, i + size))
+
+
+class VectorIndex:
+    """Card-chunk and weight-sketch vectors of one lake."""
+
+    def __init__(self, index_dir: str | os.PathLike[str], text_dim: int = 384,
+                 sketch_dim: int = 2048, embedder: EmbeddingFunction | None = None,
+                 embedder_name: str = "all-MiniLM-L6-v2") -> None:
+        self.path = Path(index_dir)
+        self.text_dim = text_dim
+        self.embedder_name = embedder_name
+        self.sketch_dim = sketch_dim
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self.client = chromadb.PersistentClient(
+                path=str(self.path),
+                settings=Settings(anonymized_telemetry=False, allow_reset=True))
+        except Exception as exc:  # noqa: BLE001 - chromadb raises many kinds
+            raise LakeError(f"cannot open the vector index at {self.path}: {exc}") from exc
+        self._embedder = embedder or TextEmbedder()
+        self._open()
+
+    def _open(self) -> None:
+        meta = {"index_version": INDEX_VERSION, "dim": self.text_dim, "embedder": self.embedder_name}
+        self.chunks = self.client.get_or_create_collection(
+            CHUNKS, embedding_function=self._embedder, metadata=meta,
+            configuration={"hnsw": {"space": "cosine", "ef_search": 200}})
+        self.sketches = self.client.get_or_create_collection(
+            SKETCHES, embedding_function=NoEmbedder(),
+            metadata={"index_version": INDEX_VERSION, "dim": self.sketch_dim},
+            configuration={"hnsw": {"space": "l2"}})
+        self.max_batch = max(1, min(5000, self.client.get_max_batch_size()))
+        self._count: int | None = None
+
+    def is_compatible(self) -> bool:
+        """False when the stored index was built by another version or embedder."""
+        meta = self.chunks.metadata or {}
+        return (meta.get("index_version") == INDEX_VERSION and meta.get("dim") == self.text_dim
+                and meta.get("embedder") == self.embedder_name)
+
+    def reset(self) -> None:
+        """Drop every vector (both collections) and start empty."""
+        for name in (CHUNKS, SKETCHES):
+            try:
+                self.client.delete_collection(name)
+            except Exception:  # noqa: BLE001 - missing collection
+                pass
+        self._open()
+
+    def reset_sketches(self) -> None:
+        """Drop every weight-sketch vector (they are cheap to re-add from the catalog)."""
+        try:
+            self.client.delete_collection(SKETCHES)
+        except Exception:  # noqa: BLE001 - missing collection
+            pass
+        self._open()
+
+    # -- card chunks ------------------------------------------------------
+    def chunk_count(self) -> int:
+        """Chunk vectors stored (cached; this process's writes keep it current)."""
+        if self._count is None:
+            self._count = self.chunks.count()
+        return self._count
+
+    def add_chunks(self, ids: list[str], model_ids: list[int], vectors: np.ndarray) -> None:
+        """Store chunk vectors (upsert: re-adding the same ids replaces them)."""
+        if not ids:
+            return
+        vectors = np.asarray(vectors, dtype=np.float32)
+        self._count = None
+        for s in _batches(len(ids), self.max_batch):
+            self.chunks.upsert(ids=ids[s], embeddings=vectors[s],
+                               metadatas=[{"model_id": int(m)} for m in model_ids[s]])
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of the given chunk ids (those that exist)."""
+        out: dict[str, np.ndarray] = {}
+        for s in _batches(len(ids), self.max_batch):
+            got = self.chunks.get(ids=ids[s], include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"]):
+                out[cid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def query_chunks(self, vector: np.ndarray, n: int,
+                     model_ids: Sequence[int] | None = None) -> list[tuple[str, int, float]]:
+        """Nearest chunks: ``(chunk_id, model_id, cosine similarity)``, best first.
+
+        ``model_ids`` restricts the search to those models' chunks.
+        """
+        if n <= 0:
+            return []
+        where = None
+        if model_ids is not None:
+            if not model_ids:
+                return []
+            ids = [int(m) for m in model_ids]
+            where = {"model_id": ids[0]} if len(ids) == 1 else {"model_id": {"$in": ids}}
+        res = self.chunks.query(query_embeddings=np.asarray(vector, np.float32)[None, :],
+                                n_results=n, where=where, include=["distances"])
+        # the model id is the id's prefix: no metadata to fetch
+        return [(cid, int(cid.split(":", 1)[0]), 1.0 - float(dist))
+                for cid, dist in zip(res["ids"][0], res["distances"][0])]
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        """Remove chunk vectors by id."""
+        ids = list(ids)
+        self._count = None
+        for s in _batches(len(ids), self.max_batch):
+            self.chunks.delete(ids=ids[s])
+
+    def delete_models(self, model_ids: Sequence[int]) -> None:
+        """Remove every vector (chunks and sketch) of these models."""
+        ids = [int(m) for m in model_ids]
+        self._count = None
+        for s in _batches(len(ids), 500):
+            part = ids[s]
+            where = {"model_id": part[0]} if len(part) == 1 else {"model_id": {"$in": part}}
+            self.chunks.delete(where=where)
+            self.sketches.delete(where=where)
+
+    # -- weight sketches ----------------------------------------------------
+    def _pad(self, vec: Sequence[float]) -> np.ndarray:
+        v = np.nan_to_num(np.asarray(vec, dtype=np.float32)[: self.sketch_dim])
+        if v.size < self.sketch_dim:
+            v = np.concatenate([v, np.zeros(self.sketch_dim - v.size, np.float32)])
+        return v
+
+    def add_sketches(self, model_ids: list[int], layout_hashes: list[str],
+                     vectors: Sequence[Sequence[float]]) -> None:
+        if not model_ids:
+            return
+        for s in _batches(len(model_ids), self.max_batch):
+            self.sketches.upsert(
+                ids=[f"s{m}" for m in model_ids[s]],
+                embeddings=np.stack([self._pad(v) for v in vectors[s]]),
+                metadatas=[{"model_id": int(m), "layout_hash": h}
+                           for m, h in zip(model_ids[s], layout_hashes[s])])
+
+    def sketch_count(self) -> int:
+        return self.sketches.count()
+
+    def query_sketches(self, vector: Sequence[float], layout_hash: str,
+                       n: int) -> list[tuple[int, float]]:
+        """Nearest sketches of the same layout: ``(model_id, squared L2)``, nearest first."""
+        res = self.sketches.query(query_embeddings=self._pad(vector)[None, :], n_results=n,
+                                  where={"layout_hash": layout_hash},
+                                  include=["metadatas", "distances"])
+        return [(int(meta["model_id"]), float(d))
+                for meta, d in zip(res["metadatas"][0], res["distances"][0])]

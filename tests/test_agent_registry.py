@@ -1,0 +1,126 @@
+"""The tool registry (tools/registry.py) and the question reader (agent/nlu.py): no chat model."""
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
+
+from modellake.agent.nlu import Linker, read
+from modellake.agent.results import citations
+from modellake.store.catalog import Catalog
+from modellake.store.errors import NotFoundError
+from modellake.store.lake import Lake
+from modellake.tools.registry import TOOLS, ToolArgumentError, ToolContext, get_tool, tool
+
+
+def test_registry_lists_the_lake_tools_with_flags():
+    names = {t.name: t for t in TOOLS}
+    assert {"list_models", "show_model", "read_card", "ingest_models", "remove_model",
+            "rename_model"} <= set(names)
+    assert {n for n, t in names.items() if t.mutating} == {"ingest_models", "remove_model",
+                                                          "rename_model", "import_results"}
+    for t in TOOLS:
+        assert t.description and "ctx" not in t.schema()["properties"]
+
+
+def test_schema_from_signature_and_docstring():
+    def f(catalog: Catalog, name: str, k: int = 3, kinds: list[str] | None = None,
+          mode: Literal["a", "b"] = "a", lake_root: str | None = None, debug: bool = False) -> dict:
+        """Do a thing to a model.
+
+        More detail that the agent does not need.
+
+        Args:
+            name: the model.
+            k: how many,
+                at most.
+        """
+        return {}
+
+    t = tool(f, hide=("debug",))
+    assert t.description == "Do a thing to a model."
+    assert dict(t.injected) == {"catalog": "catalog", "lake_root": "lake_root"}
+    s = t.schema()
+    assert s["required"] == ["name"]
+    assert s["properties"]["name"] == {"type": "string", "description": "the model."}
+    assert s["properties"]["k"] == {"type": "integer", "default": 3, "description": "how many, at most."}
+    assert s["properties"]["kinds"] == {"type": "array", "items": {"type": "string"}}
+    assert s["properties"]["mode"]["enum"] == ["a", "b"] and "debug" not in s["properties"]
+    with pytest.raises(TypeError, match="no default"):
+        tool(f, hide=("name",))
+
+
+def test_a_function_from_elsewhere_joins_with_one_line(agent_lake):
+    from modellake.tools.inspect import inspect_model
+
+    t = tool(inspect_model)
+    assert t.schema()["required"] == ["name"] and dict(t.injected) == {"catalog": "catalog"}
+    with ToolContext(Lake(agent_lake)) as ctx:
+        assert t(ctx, name="tiny-bert").num_parameters == 23520
+        with pytest.raises(ToolArgumentError, match="takes no argument"):
+            t(ctx, name="tiny-bert", verbose=True)
+        with pytest.raises(ToolArgumentError, match="needs name"):
+            t(ctx)
+
+
+def test_lake_tools_on_the_test_lake(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        listed = get_tool("list_models")(ctx, architecture="llama", sort="largest")
+        assert [m["name"] for m in listed["models"]] == ["tiny-llama-chat", "tiny-llama", "tiny-q8"]
+        assert listed["total_in_lake"] == 8 and listed["count"] == 3
+        assert [m["name"] for m in get_tool("list_models")(ctx, base_model="tiny-bert")["models"]] \
+            == ["sentiment-bert"]
+        assert get_tool("list_models")(ctx, text="movie reviews")["models"][0]["name"] == "sentiment-bert"
+        shown = get_tool("show_model")(ctx, name="sentiment-bert")
+        assert shown["num_parameters"] == 23586 and shown["card"]["license"] == "mit"
+        assert shown["card"]["reported_results"][0]["value"] == 0.88
+        card = get_tool("read_card")(ctx, name="tiny-bert", topic="risks")
+        assert card["topic_found"] and card["passages"][0]["section"] == "Limitations"
+        assert get_tool("read_card")(ctx, name="gpt2-mini")["has_card"] is False
+        with pytest.raises(NotFoundError, match="did you mean tiny-bert"):
+            get_tool("show_model")(ctx, name="tiny-bret")
+        assert get_tool("rename_model")(ctx, old="tiny-q8", new="q8") == {"renamed": "tiny-q8", "to": "q8"}
+        assert get_tool("remove_model")(ctx, name="q8") == {"removed": "q8", "versions": 1}
+        with pytest.raises(NotFoundError):
+            get_tool("ingest_models")(ctx, path="/no/such/path")
+
+
+def test_linker_exact_fuzzy_partial_and_versions():
+    link = Linker(["tiny-bert", "tiny-llama", "tiny-llama-chat", "org/mega-7b",
+                   "minilm-sentiment", "minilm-sentiment-int8", "gemma-3-270m"])
+    got = lambda text: [(m.spec, m.kind) for m in link.link(text)]  # noqa: E731
+    assert got("compare tiny-llama-chat and tiny-llama") == [("tiny-llama-chat", "exact"),
+                                                            ("tiny-llama", "exact")]
+    assert got("what about Tiny Llama Chat?") == [("tiny-llama-chat", "exact")]
+    assert got("params of tiny-lama") == [("tiny-llama", "fuzzy")]
+    assert got("the int8 one") == [("minilm-sentiment-int8", "partial")]
+    assert got("mega-7b license") == [("org/mega-7b", "exact")]
+    assert got("tiny-bert@2 size") == [("tiny-bert@2", "exact")]
+    assert got("sentiment models") == []  # a part shared by several names links nothing
+    assert got("what is the weather") == []
+
+
+def test_read_numbers_and_constraints():
+    link = Linker(["smollm2-135m-instruct"])
+    q = read("gguf models between 10k and 2.5M parameters without a card", link, ["llama"])
+    assert (q.min_params, q.max_params) == (10_000, 2_500_000)
+    assert q.formats == ["gguf"] and q.has_card is False
+    q = read("which llama models have more than 1.5B params?", link, ["llama"])
+    assert q.min_params == 1_500_000_000 and q.architectures == ["llama"]
+    q = read("how many params does smollm2-135m-instruct have", link, [])
+    assert q.min_params is None and q.max_params is None and q.masked.endswith("does X have")
+    q = read("which is the smallest model under 100 MB on disk?", link, [])
+    assert q.superlative == "smallest" and q.max_params is None
+
+
+def test_citations_by_shape():
+    assert citations("show_model", {}, {"name": "m", "version": 2, "card": {"license": "mit"}}) == [
+        {"kind": "model", "name": "m", "version": 2},
+        {"kind": "card", "model": "m", "section": "metadata", "fields": {"license": "mit"}}]
+    edge = citations("lineage", {}, {"edges": [{"parent": "a", "child": "b", "relation": "finetune",
+                                                "confidence": 0.9, "evidence": {"distance": 0.1}}]})
+    assert edge == [{"kind": "edge", "parent": "a", "child": "b", "relation": "finetune",
+                     "confidence": 0.9, "evidence": {"distance": 0.1}}]
+    runs = citations("leaderboard", {}, {"task": "t", "entries": [{"model": "m", "run_ids": [1, 2]}]})
+    assert [c["id"] for c in runs] == [1, 2] and runs[0]["task"] == "t"

@@ -1,0 +1,103 @@
+"""The web app end to end in a real headless Chromium (Debian's ``chromium``, Playwright).
+
+Chromium is installed with apt-get when missing (and when we may); Playwright drives it
+through ``executable_path`` (never ``playwright install``). The screenshots are kept in
+``test-artifacts/``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("gradio")
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+from test_agent_fixtures import agent_lake_template  # noqa: E402,F401 - fixture
+from test_app import app_lake, free_port  # noqa: E402
+
+CHROMIUM = os.environ.get("MODELLAKE_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def ensure_chromium() -> str:
+    """The Chromium binary; installs Debian's ``chromium`` with apt-get when it is missing."""
+    if Path(CHROMIUM).exists():
+        return CHROMIUM
+    if shutil.which("apt-get") and (os.geteuid() == 0 or shutil.which("sudo")):
+        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        try:
+            subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env, timeout=600)
+            subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "chromium"], check=True,
+                           env=env, timeout=1200)
+        except (subprocess.SubprocessError, OSError) as exc:
+            pytest.skip(f"chromium missing and apt-get install chromium failed: {exc}")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+    return CHROMIUM
+
+
+@pytest.fixture(scope="module")
+def served(agent_lake_template, tmp_path_factory):
+    from modellake.agent import Agent
+    from modellake.ui.app import create_app
+
+    lake_dir = app_lake(agent_lake_template, tmp_path_factory.mktemp("browser"))
+    agent = Agent(lake_dir, llm="builtin")
+    app = create_app(lake_dir, agent)
+    port = free_port()
+    app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
+                       quiet=True, share=False)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        app.close()
+        agent.close()
+
+
+@pytest.fixture(scope="module")
+def page():
+    exe = ensure_chromium()
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=exe, args=ARGS, headless=True)
+        try:
+            pg = browser.new_page(viewport={"width": 1280, "height": 1100})
+            yield pg
+        finally:
+            browser.close()
+
+
+def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
+    from modellake.ui.app import LINEAGE_UNAVAILABLE, _lineage_api
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(served, wait_until="load", timeout=60_000)
+    page.locator("#question textarea").wait_for(timeout=60_000)
+    assert "builtin" in page.locator("#backend").inner_text()
+
+    page.locator("#question textarea").fill("Which models are derived from tiny-bert?")
+    page.locator("#send").click()
+    chat = page.locator("#chatbot")
+    chat.get_by_text("sentiment-bert").first.wait_for(timeout=60_000)
+    page.wait_for_function("() => !document.querySelector('#chatbot .pending')", timeout=30_000)
+    text = chat.inner_text()
+    assert "sentiment-bert" in text
+    assert "Tool: " in text, text  # the tool step's title, a collapsible message
+    page.screenshot(path=str(ARTIFACTS / "app-chat.png"), full_page=True)
+
+    page.get_by_role("tab", name="Lineage").click()
+    page.get_by_role("button", name="Draw").click()
+    if _lineage_api() is None:
+        page.get_by_text(LINEAGE_UNAVAILABLE).first.wait_for(timeout=30_000)
+    else:
+        page.locator("#lineage-graph img").first.wait_for(state="visible", timeout=90_000)
+        src = page.locator("#lineage-graph img").first.get_attribute("src")
+        assert src
+    page.screenshot(path=str(ARTIFACTS / "app-lineage.png"), full_page=True)
+    assert (ARTIFACTS / "app-lineage.png").stat().st_size > 0

@@ -1,0 +1,167 @@
+"""``modellake ask`` and ``modellake chat``: the agent from the terminal.
+
+``register(app)`` adds both commands to the CLI's Typer app. Heavy modules (LangChain,
+the agent, the chat backends) are imported inside the commands, so ``--help`` stays fast.
+
+* ``ask "QUESTION" [--llm SPEC] [--json] [--thread ID]``: one question; with ``--json``,
+  ``{"answer", "tool_calls": [{"tool", "args"}], "citations": [...]}``.
+* ``chat [--llm SPEC] [--thread ID]``: a conversation; tool steps shown as they run, the
+  answer streamed and rendered as Markdown; ``/new`` starts a new conversation, ``/exit``
+  (or Ctrl-D) leaves. Conversations are kept in the lake; ``--thread ID`` resumes one.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, Optional
+
+import typer
+
+LlmOpt = typer.Option(None, "--llm", metavar="SPEC",
+                      help="Chat backend: builtin (offline, default), openai:MODEL (with "
+                           "OPENAI_BASE_URL / OPENAI_API_KEY) or hf:PATH (a local model "
+                           "directory or .gguf). Default: $MODELLAKE_LLM, else builtin.")
+ThreadOpt = typer.Option(None, "--thread", metavar="ID",
+                         help="Conversation id: continue that conversation (kept in the lake).")
+StepsOpt = typer.Option(8, "--max-steps", min=1, help="Most model calls per question.")
+EXIT_WORDS = {"/exit", "/quit", "/q", "exit", "quit", ":q"}
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``ask`` and ``chat`` to ``app`` (once)."""
+    have = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    if "ask" not in have:
+        app.command("ask")(ask)
+    if "chat" not in have:
+        app.command("chat")(chat)
+
+
+def _agent(llm: str | None, max_steps: int) -> Any:
+    from modellake.agent.loop import Agent
+    from modellake.ui import cli
+
+    return Agent(cli.State.lake_dir, llm=llm, max_steps=max_steps)
+
+
+def ask(question: str = typer.Argument(..., help="The question, in your words."),
+        llm: Optional[str] = LlmOpt,
+        as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+        thread: Optional[str] = ThreadOpt, max_steps: int = StepsOpt) -> None:
+    """Ask the lake a question: the agent answers with its tools and cites the evidence."""
+    from modellake.ui import cli
+
+    with _agent(llm, max_steps) as agent:
+        if as_json:
+            cli._emit_json(agent.ask(question, thread).to_dict())
+            return
+        render_turn(cli._console(), agent.stream(question, thread))
+
+
+def chat(llm: Optional[str] = LlmOpt, thread: Optional[str] = ThreadOpt,
+         max_steps: int = StepsOpt) -> None:
+    """Chat with the lake in the terminal (/new for a new conversation, /exit to leave)."""
+    from modellake.agent.loop import new_thread_id
+    from modellake.ui import cli
+
+    console = cli._console()
+    with _agent(llm, max_steps) as agent:
+        thread_id = thread or new_thread_id()
+        console.print(f"[bold]modellake chat[/] - lake {agent.ctx.lake.root}, backend "
+                      f"{agent.backend}, conversation {thread_id}", highlight=False)
+        console.print("[dim]Ask about the models in the lake. /new: new conversation, "
+                      "/exit: leave.[/]")
+        while True:
+            try:
+                line = console.input("[bold cyan]you>[/] ").strip()
+            except (EOFError, KeyboardInterrupt):
+                console.print()
+                break
+            if not line:
+                continue
+            if line.lower() in EXIT_WORDS:
+                break
+            if line == "/new":
+                thread_id = new_thread_id()
+                console.print(f"[dim]new conversation {thread_id}[/]")
+                continue
+            if line in ("/help", "/?"):
+                console.print("[dim]/new: new conversation; /exit: leave; anything else is a "
+                              "question for the agent.[/]")
+                continue
+            render_turn(console, agent.stream(line, thread_id), raise_errors=False)
+
+
+def render_turn(console: Any, events: Iterable[Any], raise_errors: bool = True) -> Any:
+    """Print one turn as it happens: tool steps, the streamed answer (Markdown), sources."""
+    from rich.live import Live
+    from rich.markdown import Markdown
+
+    from modellake.agent.errors import AgentFailed
+    from modellake.agent.events import AgentError, FinalAnswer, TextDelta, ToolFinished, ToolStarted
+
+    text = ""
+    live: Live | None = None
+    final = None
+    try:
+        for ev in events:
+            if isinstance(ev, ToolStarted):
+                if live is not None:
+                    live.stop()
+                    live, text = None, ""
+                flag = " [yellow](changes the lake)[/]" if ev.mutating else ""
+                console.print(f"[dim]-> {ev.tool}({_args(ev.args)})[/]{flag}", highlight=False)
+            elif isinstance(ev, ToolFinished):
+                if not ev.ok:
+                    console.print(f"[red]   {ev.tool} failed:[/] {ev.error}", highlight=False)
+            elif isinstance(ev, TextDelta):
+                text += ev.text
+                if not console.is_terminal:  # piped: print the answer once, when it is complete
+                    continue
+                if live is None:
+                    live = Live(Markdown(text), console=console, refresh_per_second=12,
+                                vertical_overflow="visible")
+                    live.start()
+                else:
+                    live.update(Markdown(text))
+            elif isinstance(ev, FinalAnswer):
+                final = ev
+                if live is None:
+                    console.print(Markdown(ev.answer))
+                else:
+                    live.update(Markdown(ev.answer))
+            elif isinstance(ev, AgentError):
+                if live is not None:
+                    live.stop()
+                    live = None
+                if raise_errors:
+                    raise AgentFailed(ev.message, ev.kind)
+                console.print(f"[red]error:[/] {ev.message}", highlight=False)
+    finally:
+        if live is not None:
+            live.stop()
+    if final is not None and final.citations:
+        console.print("[dim]sources: " + "; ".join(citation_text(c) for c in final.citations[:8])
+                      + (f"; +{len(final.citations) - 8} more" if len(final.citations) > 8 else "")
+                      + "[/]", highlight=False)
+    return final
+
+
+def _args(args: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in args.items())
+
+
+def citation_text(c: dict[str, Any]) -> str:
+    """One citation in a few words."""
+    kind = c.get("kind")
+    if kind == "model":
+        return f"{c['name']}" + (f" v{c['version']}" if c.get("version") is not None else "")
+    if kind == "card":
+        if c.get("fields"):
+            return f"card of {c['model']} ({', '.join(f'{k}={v}' for k, v in c['fields'].items())})"
+        return f"card of {c['model']}, \"{c.get('section')}\""
+    if kind == "edge":
+        extra = ", ".join(str(c[k]) for k in ("relation", "confidence") if c.get(k) is not None)
+        return f"{c['parent']} -> {c['child']}" + (f" ({extra})" if extra else "")
+    if kind == "run":
+        return f"run #{c.get('id')}" + (f" ({c.get('model')}, {c.get('task')})" if c.get("model") else "")
+    return json.dumps(c, ensure_ascii=False)[:80]
