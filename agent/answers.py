@@ -585,7 +585,7 @@ def _parents(plan: Plan, outs: list[Outcome]) -> str:
     for o in outs:
         name = _model_arg(o) or (plan.models[0] if plan.models else "?")
         edges = _edges(o.data)
-        if edges:
+        if edges or o.tool == "lineage":  # a version graph: no edge is an answer too
             mine = [e for e in edges if _same(e["child"], name)]
             paras.append(f"{name} comes from " + "; ".join(_edge_text(e) for e in mine) + "."
                          if mine else f"No parent of {name} was found in the lake: it looks like a "
@@ -604,7 +604,7 @@ def _descendants(plan: Plan, outs: list[Outcome]) -> str:
             continue
         name = _model_arg(o) or (plan.models[0] if plan.models else "?")
         edges = _edges(o.data)
-        if edges:
+        if edges or o.tool == "lineage":  # a version graph: no edge is an answer too
             found, queue, seen = [], deque([name]), {name.lower()}
             while queue:
                 cur = queue.popleft()

@@ -103,6 +103,16 @@ def chunks(conn: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, tupl
     return out
 
 
+def chunk_ids_of(conn: sqlite3.Connection, model_ids: Sequence[int]) -> list[str]:
+    """Ids of every chunk of these models."""
+    out: list[str] = []
+    for part in _chunked(list(model_ids)):
+        marks = ",".join("?" * len(part))
+        out += [r[0] for r in conn.execute(
+            f"SELECT id FROM search_chunks WHERE model_id IN ({marks})", part)]
+    return out
+
+
 def model_chunks(conn: sqlite3.Connection, model_id: int) -> list[tuple[str, str, str]]:
     """(chunk id, section, text) of one model, in card order."""
     rows = conn.execute("SELECT id, section, text FROM search_chunks WHERE model_id = ?",
@@ -201,6 +211,17 @@ def state(conn: sqlite3.Connection, key: str, default: str | None = None) -> str
 def set_state(conn: sqlite3.Connection, key: str, value: Any) -> None:
     conn.execute("INSERT INTO search_state (key, value) VALUES (?, ?) "
                  "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
+
+
+def side_tables_version(conn: sqlite3.Connection) -> tuple[int, int]:
+    """(last benchmark run id, lineage-edge count): search results depend on them too."""
+    out = []
+    for sql in ("SELECT COALESCE(MAX(id), 0) FROM runs", "SELECT COUNT(*) FROM lineage_edges"):
+        try:
+            out.append(conn.execute(sql).fetchone()[0])
+        except sqlite3.OperationalError:  # a catalog without those tables
+            out.append(0)
+    return out[0], out[1]
 
 
 def last_event_id(conn: sqlite3.Connection) -> int:

@@ -34,6 +34,7 @@ from modellake.store.errors import LakeError
 CHUNKS = "card_chunks"
 SKETCHES = "weight_sketches"
 INDEX_VERSION = 1  # bump when what is stored per vector changes: forces a rebuild
+EXACT_CHUNKS = 400  # a restricted chunk search up to this many chunks is scored exactly
 
 
 class TextEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
@@ -191,21 +192,26 @@ class VectorIndex:
         return out
 
     def query_chunks(self, vector: np.ndarray, n: int,
-                     model_ids: Sequence[int] | None = None) -> list[tuple[str, int, float]]:
+                     chunk_ids: Sequence[str] | None = None) -> list[tuple[str, int, float]]:
         """Nearest chunks: ``(chunk_id, model_id, cosine similarity)``, best first.
 
-        ``model_ids`` restricts the search to those models' chunks.
+        ``chunk_ids`` restricts the search to those chunks: a few hundred are scored exactly
+        from their stored vectors; more go through Chroma's id-filtered search.
         """
-        if n <= 0:
+        if n <= 0 or (chunk_ids is not None and not chunk_ids):
             return []
-        where = None
-        if model_ids is not None:
-            if not model_ids:
+        q = np.asarray(vector, np.float32)
+        if chunk_ids is not None and len(chunk_ids) <= EXACT_CHUNKS:
+            got = self.chunk_vectors(list(chunk_ids))
+            if not got:
                 return []
-            ids = [int(m) for m in model_ids]
-            where = {"model_id": ids[0]} if len(ids) == 1 else {"model_id": {"$in": ids}}
-        res = self.chunks.query(query_embeddings=np.asarray(vector, np.float32)[None, :],
-                                n_results=n, where=where, include=["distances"])
+            ids = list(got)
+            sims = np.stack([got[i] for i in ids]) @ q / (float(np.linalg.norm(q)) or 1.0)
+            order = np.argsort(-sims)[:n]
+            return [(ids[i], int(ids[i].split(":", 1)[0]), float(sims[i])) for i in order]
+        res = self.chunks.query(query_embeddings=q[None, :], n_results=n,
+                                ids=list(chunk_ids) if chunk_ids is not None else None,
+                                include=["distances"])
         # the model id is the id's prefix: no metadata to fetch
         return [(cid, int(cid.split(":", 1)[0]), 1.0 - float(dist))
                 for cid, dist in zip(res["ids"][0], res["distances"][0])]

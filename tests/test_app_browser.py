@@ -84,10 +84,10 @@ def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
     page.locator("#question textarea").fill("Which models are derived from tiny-bert?")
     page.locator("#send").click()
     chat = page.locator("#chatbot")
-    chat.get_by_text("sentiment-bert").first.wait_for(timeout=60_000)
+    chat.get_by_text("tiny-bert-ft").first.wait_for(timeout=60_000)
     page.wait_for_function("() => !document.querySelector('#chatbot .pending')", timeout=30_000)
     text = chat.inner_text()
-    assert "sentiment-bert" in text
+    assert "tiny-bert-ft" in text
     assert "Tool: " in text, text  # the tool step's title, a collapsible message
     page.screenshot(path=str(ARTIFACTS / "app-chat.png"), full_page=True)
 

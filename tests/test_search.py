@@ -439,3 +439,52 @@ def test_runs_are_searchable_documents(lake, monkeypatch):
     assert set(names(search_runs(lake, "accuracy on sst2", now=now))) == {"ner-english", "mini-embed"}
     assert set(names(search_runs(lake, "f1 on conll2003", now=now))) == {"ner-german", "ner-english"}
     S._states.clear()
+
+
+def test_vector_index_restricted_queries(tmp_path, monkeypatch):
+    from modellake.store import index as store_index
+    from modellake.store.index import VectorIndex
+
+    vi = VectorIndex(tmp_path / "index", text_dim=8)
+    rng = np.random.default_rng(0)
+    vecs = rng.standard_normal((30, 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    ids = [f"{i // 3}:{i % 3}" for i in range(30)]
+    vi.add_chunks(ids, [i // 3 for i in range(30)], vecs)
+    q = vecs[4]
+    assert vi.query_chunks(q, 1)[0][:2] == ("1:1", 1)
+    subset = [i for i in ids if not i.startswith("1:")]
+    exact = vi.query_chunks(q, 5, chunk_ids=subset)
+    monkeypatch.setattr(store_index, "EXACT_CHUNKS", 0)  # the same through Chroma's id filter
+    via_chroma = vi.query_chunks(q, 5, chunk_ids=subset)
+    assert [c for c, _, _ in exact] == [c for c, _, _ in via_chroma]
+    assert all(not c.startswith("1:") for c, _, _ in exact)
+    assert abs(exact[0][2] - float(vecs[ids.index(exact[0][0])] @ q)) < 1e-5
+    vi.delete_models([0])
+    assert vi.chunk_count() == 27
+
+
+def test_stored_runs_and_cached_lineage_edges(tmp_path):
+    from modellake.store import lineage_store, runs
+    from modellake.store.records import BenchmarkRun, LineageEdge
+    from modellake.tools.search_runs import search_runs
+
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        ingest(cat, [write_cards(tmp_path / "cards", {k: CARDS[k] for k in (
+            "ner-german", "ner-english", "mini-embed")})])
+        assert not names(search(cat, "fine-tunes of ner-english"))
+        ids = {n: cat.get_model(n).id for n in ("ner-german", "ner-english", "mini-embed")}
+        runs.add_run(cat, BenchmarkRun(model="ner-english", task="sentiment-smoke",
+                                       metrics={"accuracy": 0.75}), ids["ner-english"])
+        runs.add_run(cat, BenchmarkRun(model="mini-embed", task="sentiment-smoke",
+                                       metrics={"accuracy": 0.5}), ids["mini-embed"])
+        lineage_store.save_group(cat, "g1", "fp", [LineageEdge("ner-english", "ner-german",
+                                                               "finetune", 0.9)], ids)
+        res = search(cat, "best accuracy on sentiment-smoke")
+        assert names(res) == ["ner-english", "mini-embed"]
+        assert res.hits[0].why[0]["source"] == "run (measured)"
+        found = search_runs(cat, "what did we measure today")
+        assert set(names(found)) == {"ner-english", "mini-embed"}
+        res = search(cat, "fine-tunes of ner-english")
+        assert names(res) == ["ner-german"] and res.hits[0].why[0]["sources"] == ["inferred"]

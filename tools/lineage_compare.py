@@ -23,9 +23,11 @@ from modellake.store.records import TensorSummary
 CHUNK = 1 << 22            # elements per float64 step
 RATIO_BINS = 20_000        # histogram of child/parent ratios in (1 - RATIO_SPAN, 1 + RATIO_SPAN)
 RATIO_SPAN = 1e-2
-ROWS_PER_TENSOR = 8        # rows sampled per matrix for the quantization-grid test
+RATIO_STRIDE = 4           # sampling of large tensors for the decay-shrink histogram
+ROWS_PER_TENSOR = 4        # rows sampled per matrix for the quantization-grid test
 MAX_LEVELS = 256           # a grid of at most 2^8 steps: an 8-bit (or narrower) code
 RANK_PROBES = 48           # random probes of the randomized rank estimate
+SHARP_DROP = 30.0          # singular-value drop that marks an exact rank
 QUANTILES = (0.99, 0.999, 0.9999)  # of |b - a| over all weights (exact: a top-1 % pool)
 _EMBED = re.compile(r"(embed|wte\.|wpe\.|token_embd|position|shared\.weight)")
 
@@ -77,7 +79,7 @@ class PairStats:
     z: list[float] = field(default_factory=list)       # (|b|^2-|a|^2)/|b-a|^2 per changed matrix
     kurt: list[float] = field(default_factory=list)    # kurtosis(a) - kurtosis(b) per changed matrix
     tail: list[float] = field(default_factory=list)    # log(floor(b) / floor(a)) per changed matrix
-    ranks: list[list[int]] = field(default_factory=list)  # [rank, min dim] per changed matrix
+    ranks: list[list[float]] = field(default_factory=list)  # [rank, min dim, gap] per changed matrix
     # (measured only when every vector tensor is unchanged: the adapter signature)
     changed_vectors: int = 0
     changed_matrices: int = 0
@@ -165,19 +167,29 @@ class _Acc:
         self.total = total
         self.keep = max(1, math.ceil((1.0 - QUANTILES[0]) * total) + 1)
         self.pool = np.zeros(0, np.float32)
+        self.floor = 0.0  # smallest value of a full pool
         self.abs_max = 0.0
 
     def add_abs(self, ad: np.ndarray) -> None:
         """Offer |b - a| of a chunk to the pool of the largest values."""
+        if self.floor > 0:
+            ad = ad[ad > self.floor]  # cannot enter a full pool
         if ad.size > self.keep:
             ad = np.partition(ad, ad.size - self.keep)[-self.keep:]
         self.pool = np.concatenate([self.pool, ad])
         if self.pool.size > 2 * self.keep:
             self.pool = np.partition(self.pool, self.pool.size - self.keep)[-self.keep:]
+            self.floor = float(self.pool.min())
 
     def add_ratios(self, x: np.ndarray, y: np.ndarray, ad: np.ndarray) -> None:
-        """Histogram of y / x where it is within RATIO_SPAN of 1 (but not 1)."""
-        near = (ad < RATIO_SPAN * np.abs(x)) & (ad > 0)
+        """Histogram of y / x where it is within RATIO_SPAN of 1 (but not 1), on every
+        RATIO_STRIDE-th weight of larger tensors (a decay shrink covers many; counts
+        are of the weights looked at)."""
+        if x.size > 4096:
+            x, y, ad = x[::RATIO_STRIDE], y[::RATIO_STRIDE], ad[::RATIO_STRIDE]
+        near = np.abs(x)
+        near *= RATIO_SPAN
+        near = (ad < near) & (ad > 0)
         if not near.any():
             return
         r = y[near].astype(np.float64) / x[near]
@@ -269,28 +281,43 @@ def _rows_on_grid(a: np.ndarray, b: np.ndarray, a_grid: bool = True,
     return qb, qa, len(picks)
 
 
+def _round_bf16(x: np.ndarray) -> np.ndarray:
+    """float32 -> bfloat16 -> float32 (round to nearest even), in numpy."""
+    bits = x.astype(np.float32).view(np.uint32)
+    bits = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    return bits.view(np.float32)
+
+
+def _round_f16(x: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return x.astype(np.float16).astype(np.float32)
+
+
 def _is_cast(src: np.ndarray, dst: np.ndarray) -> bool:
     """``dst`` is exactly ``src`` rounded to float16 or bfloat16 (and ``src`` is not)."""
-    import torch
-
-    def cast(x: np.ndarray, dt: torch.dtype) -> np.ndarray:
-        return torch.from_numpy(np.ascontiguousarray(x)).to(dt).float().numpy()
-
     head_s, head_d = src.reshape(-1)[:4096], dst.reshape(-1)[:4096]
-    for dt in (torch.float16, torch.bfloat16):
-        if not np.array_equal(cast(head_s, dt), head_d):  # cheap rejection first
+    for cast in (_round_f16, _round_bf16):
+        if not np.array_equal(cast(head_s), head_d):  # cheap rejection first
             continue
-        c = cast(src, dt)
+        c = cast(src)
         if np.array_equal(c, dst) and not np.array_equal(c, src):
             return True
     return False
 
 
-def numerical_rank(d: np.ndarray, rtol: float = 1e-3, probes: int | None = RANK_PROBES) -> int:
-    """Rank of a matrix: singular values above ``rtol`` times the largest.
+def rank_and_gap(d: np.ndarray, rtol: float = 1e-3,
+                 probes: int | None = RANK_PROBES) -> tuple[int, float]:
+    """The rank at the sharpest drop of a matrix's singular values, and that drop.
+
+    A merged low-rank update has an exact rank r: its singular values fall by
+    orders of magnitude right after the r-th (to float rounding noise), though the
+    r values themselves may spread widely. A dense update's spectrum just fades
+    (no drop much above 1). Drops are looked for from values above
+    ``rtol / 1000`` of the largest; without one of ``SHARP_DROP`` or more, the
+    rank counts values above ``rtol`` of the largest and the drop is 1.
 
     With ``probes`` and a matrix wider than that, a randomized range sketch
-    ``d @ omega`` is used; a result equal to ``probes`` means "at least".
+    ``d @ omega`` is used; a rank equal to ``probes`` then means "at least".
     """
     m = d.reshape(d.shape[0], -1).astype(np.float64)
     if probes is not None and min(m.shape) > probes:
@@ -298,17 +325,31 @@ def numerical_rank(d: np.ndarray, rtol: float = 1e-3, probes: int | None = RANK_
         m = m @ rng.standard_normal((m.shape[1], probes))
     s = np.linalg.svd(m, compute_uv=False)
     if s.size == 0 or s[0] <= 0:
-        return 0
-    return int(np.count_nonzero(s > rtol * s[0]))
+        return 0, math.inf
+    live = int(np.count_nonzero(s > rtol / 1000 * s[0]))
+    stop = min(live, s.size - 1)  # drops from every non-negligible value to the next
+    if stop > 0:
+        ratios = s[:stop] / np.maximum(s[1:stop + 1], s[0] * 1e-300)
+        i = int(np.argmax(ratios))
+        if ratios[i] >= SHARP_DROP:
+            return i + 1, float(ratios[i])
+    return int(np.count_nonzero(s > rtol * s[0])), 1.0
+
+
+def numerical_rank(d: np.ndarray, rtol: float = 1e-3, probes: int | None = RANK_PROBES) -> int:
+    """Rank of a matrix: singular values above ``rtol`` times the largest."""
+    return rank_and_gap(d, rtol, probes)[0]
 
 
 def _rank_tol(dtype: str | None) -> float:
     return 5e-2 if dtype in ("F16", "BF16") else 1e-3
 
 
-def _sums(st: PairStats, acc: _Acc, a: np.ndarray, b: np.ndarray, matrix: bool) -> tuple[float, float]:
+def _sums(st: PairStats, acc: _Acc, a: np.ndarray, b: np.ndarray, matrix: bool,
+          zeros: bool = True) -> tuple[float, float]:
     """Accumulate the elementwise sums of one tensor in float32 chunks (dot products
-    accumulate accurately enough); returns this tensor's |b-a|^2 and <b-a, b+a>."""
+    accumulate accurately enough); returns this tensor's |b-a|^2 and <b-a, b+a>.
+    ``zeros`` False: the catalog says neither tensor holds an exact zero."""
     fa, fb = a.reshape(-1), b.reshape(-1)
     local = np.zeros(3)  # this matrix's non-zero d2, a2, b2
     dd_t = ds_t = 0.0
@@ -317,12 +358,11 @@ def _sums(st: PairStats, acc: _Acc, a: np.ndarray, b: np.ndarray, matrix: bool) 
         d = y - x
         dd, xx, yy = float(np.dot(d, d)), float(np.dot(x, x)), float(np.dot(y, y))
         dd_t += dd
-        ds_t += float(np.dot(d, x + y))
+        if matrix:
+            ds_t += float(np.dot(d, x + y))
         st.d2, st.a2, st.b2 = st.d2 + dd, st.a2 + xx, st.b2 + yy
-        xz, yz = x == 0, y == 0
-        zeros = bool(xz.any() or yz.any())
-        same = int(np.count_nonzero(d == 0))
         if matrix and zeros:
+            xz, yz = x == 0, y == 0
             both = ~(xz | yz)
             dn, xn, yn = d[both], x[both], y[both]
             local += (float(np.dot(dn, dn)), float(np.dot(xn, xn)), float(np.dot(yn, yn)))
@@ -333,13 +373,14 @@ def _sums(st: PairStats, acc: _Acc, a: np.ndarray, b: np.ndarray, matrix: bool) 
             st.nz_b += int(np.count_nonzero(~yz))
             st.keep_a += int(np.count_nonzero(~xz & eq))
             st.nz_a += int(np.count_nonzero(~xz))
-        elif matrix:
+        elif matrix:  # no zeros: nothing pruned, every weight is non-zero
             local += (dd, xx, yy)
+            same = int(np.count_nonzero(d == 0)) if dd else x.size
             st.keep_b += same
             st.keep_a += same
             st.nz_b += x.size
             st.nz_a += x.size
-        if same < x.size:
+        if dd:
             ad = np.abs(d)
             acc.add_abs(ad)
             acc.add_ratios(x, y, ad)
@@ -418,7 +459,8 @@ def _changed(st: PairStats, acc: _Acc, name: str, a: np.ndarray, b: np.ndarray,
     matrix = is_matrix(a.shape)
     if matrix:
         st.mat_numel += a.size
-    dd, ds = _sums(st, acc, a, b, matrix)
+    zeros = ta is None or tb is None or bool(ta.zero_fraction) or bool(tb.zero_fraction)
+    dd, ds = _sums(st, acc, a, b, matrix, zeros)
     if dd == 0.0 and np.array_equal(a, b):
         st.n_identical += 1
         st.identical_names.append(name)
@@ -451,7 +493,8 @@ def _changed(st: PairStats, acc: _Acc, name: str, a: np.ndarray, b: np.ndarray,
     if with_rank:
         d = (b - a).reshape(a.shape[0], -1)
         dtype = tb.dtype if tb is not None else None
-        st.ranks.append([numerical_rank(d, _rank_tol(dtype)), min(d.shape)])
+        r, gap = rank_and_gap(d, _rank_tol(dtype))
+        st.ranks.append([r, min(d.shape), min(gap, 1e12)])
 
 
 def compare(child: TensorReader, parents: Sequence[TensorReader],

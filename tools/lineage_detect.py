@@ -10,7 +10,8 @@ fitted to one lake:
 * quantized: the child's rows lie on an at-most-8-bit grid and every value is the
   parent's rounded to it; a 16-bit cast is the parent's values rounded exactly;
 * pruned: the child has new exact zeros and equals the parent everywhere else;
-* adapter: only matrices changed, each by an update of low numerical rank;
+* adapter: only matrices changed, each by an update of exact low rank (a sharp
+  drop in its singular values, not a fading spectrum);
 * merge: the child is an affine combination of two or more models whose residual
   is a small fraction of its distance to the nearest single model.
 """
@@ -22,17 +23,18 @@ from typing import Any
 
 import numpy as np
 
-from modellake.tools.lineage_compare import PairStats
+from modellake.tools.lineage_compare import RANK_PROBES, SHARP_DROP, PairStats
 
 REL_MAX = 0.5            # related below; independent inits give ~1.0
 GRID_ROWS = 0.9          # fraction of sampled rows on the rounding grid: quantized
 CAST_TENSORS = 0.9       # fraction of changed tensors that are exact 16-bit casts
 PRUNE_GAIN = 0.02        # new exact zeros, as a fraction of matrix elements
 PRUNE_KEEP = 0.99        # the child's non-zeros equal to the parent's
-LOW_RANK_SHARE = 0.34    # a low-rank update has rank at most this share of the smaller side
 LOW_RANK_MAX = 64
 MERGE_RESIDUAL = 0.05    # affine-fit residual / distance to the nearest single model
 MERGE_MIN_COEF = 0.02
+MERGE_HOPELESS = 0.7      # best pair residual beyond which no merge is sought
+MERGE_EXTEND_POOL = 16    # nearest candidates tried as a further merge parent
 MERGE_GAIN = 0.1          # a further merge parent is kept if it cuts the residual 10x
 MAX_MERGE_PARENTS = 3
 TAIL_WEIGHT = 2.0        # log-odds per unit of the floor-lift t-statistic (clipped at 4)
@@ -56,10 +58,13 @@ def _frac(n: float, d: float) -> float:
     return n / d if d else 0.0
 
 
-def low_rank(ranks: list[list[int]]) -> bool:
-    """Every changed matrix moved by an update of low rank."""
-    return bool(ranks) and all(r <= max(1, min(LOW_RANK_MAX, int(LOW_RANK_SHARE * m)))
-                               for r, m in ranks)
+def low_rank(ranks: list[list[float]]) -> bool:
+    """Every changed matrix moved by an update of exact low rank: below full (and
+    below the probe count of the randomized estimate), with a sharp drop in the
+    singular values right after it (``SHARP_DROP``), as a merged LoRA has."""
+    return bool(ranks) and all(
+        r < min(m, RANK_PROBES) and gap >= SHARP_DROP and r <= LOW_RANK_MAX
+        for r, m, gap in (x if len(x) == 3 else (*x, math.inf) for x in ranks))
 
 
 def base_evidence(st: PairStats) -> dict[str, Any]:
@@ -71,7 +76,7 @@ def base_evidence(st: PairStats) -> dict[str, Any]:
         "changed_tensors": st.changed,
     }
     if st.ranks:
-        ev["max_update_rank"] = max(r for r, _ in st.ranks)
+        ev["max_update_rank"] = int(max(x[0] for x in st.ranks))
     return ev
 
 
@@ -102,7 +107,7 @@ def classify(st: PairStats) -> PairVerdict:
             return PairVerdict("pruned", a_parent, True, round(min(0.99, _frac(keep, nz)), 4), ev)
     if (st.changed_vectors == 0 and st.changed_embeddings == 0 and st.n_identical > 0
             and low_rank(st.ranks)):
-        ev["update_ranks"] = sorted({r for r, _ in st.ranks})
+        ev["update_ranks"] = sorted({int(x[0]) for x in st.ranks})
         return PairVerdict("adapter", confidence=0.9, evidence=ev)
     return PairVerdict("finetune", confidence=0.8, evidence=ev)
 
@@ -235,10 +240,12 @@ def find_merge(target: np.ndarray, cands: np.ndarray, ids: list[int],
     _, i, k = _best_pair(target, cands, [int(j) for j in np.argsort(dist)[:n_anchors]])
     chosen = [i, k]
     coef, resid = affine_fit(target, cands[chosen])
+    if resid / single > MERGE_HOPELESS:
+        return None
     while len(chosen) < MAX_MERGE_PARENTS:
         # another parent: needed while the fit is poor, kept if it explains far more
-        options = [(affine_fit(target, cands[chosen + [j]]), j)
-                   for j in range(len(ids)) if j not in chosen]
+        near = [int(j) for j in np.argsort(dist)[:MERGE_EXTEND_POOL]]
+        options = [(affine_fit(target, cands[chosen + [j]]), j) for j in near if j not in chosen]
         if not options:
             break
         (c2, r2), j = min(options, key=lambda o: o[0][1])

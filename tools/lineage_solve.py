@@ -104,6 +104,8 @@ class _Pairs:
     def __init__(self, source: PairSource) -> None:
         self.source = source
         self.st: dict[tuple[str, str], PairStats] = {}
+        self._verdicts: dict[tuple[str, str], PairVerdict] = {}
+        self._logodds: dict[tuple[str, str], float] = {}
 
     def ensure(self, pairs: list[tuple[str, str]]) -> None:
         todo = [p for p in pairs if p not in self.st and (p[1], p[0]) not in self.st]
@@ -114,9 +116,19 @@ class _Pairs:
         """Stats with a as the would-be parent and b as the would-be child."""
         if (a, b) not in self.st and (b, a) not in self.st:
             self.ensure([(a, b)])
-        if (a, b) in self.st:
-            return self.st[(a, b)]
-        return self.st[(b, a)].flipped()
+        if (a, b) not in self.st:
+            self.st[(a, b)] = self.st[(b, a)].flipped()
+        return self.st[(a, b)]
+
+    def verdict(self, a: str, b: str) -> PairVerdict:
+        if (a, b) not in self._verdicts:
+            self._verdicts[(a, b)] = classify(self.get(a, b))
+        return self._verdicts[(a, b)]
+
+    def logodds(self, a: str, b: str) -> float:
+        if (a, b) not in self._logodds:
+            self._logodds[(a, b)] = direction_logodds(self.get(a, b))[0]
+        return self._logodds[(a, b)]
 
 
 @dataclass
@@ -183,16 +195,18 @@ def _merges(family: list[str], anchored: set[str], index: dict[str, int], sk: np
     return out
 
 
-def _cost(st: PairStats, logodds: float) -> float:
-    """Arborescence cost of an edge: distance, raised when the direction is doubtful and
-    lowered for a low-rank update with everything else identical (an adapter: the
-    distance of a strong low-rank update says little, its structure says a lot),
-    in proportion to the rank of the update (MoTHer's LoRA distance: an adapter
-    differs from its parent by rank r, from its grandparent or a sibling by 2r)."""
-    cost = st.placement * (1.0 + BETA * (1.0 - sigmoid(logodds)))
-    if classify(st).relation != "adapter":
+def _cost(pairs: _Pairs, a: str, b: str) -> float:
+    """Arborescence cost of the edge a -> b: placement distance, raised when the
+    direction is doubtful and lowered for a low-rank update with everything else
+    identical (an adapter: the distance of a strong low-rank update says little,
+    its structure says a lot), in proportion to the rank of the update (MoTHer's
+    LoRA distance: an adapter differs from its parent by rank r, from its
+    grandparent or a sibling by 2r)."""
+    st = pairs.get(a, b)
+    cost = st.placement * (1.0 + BETA * (1.0 - sigmoid(pairs.logodds(a, b))))
+    if pairs.verdict(a, b).relation != "adapter":
         return cost
-    mean_rank = sum(r for r, _ in st.ranks) / len(st.ranks)
+    mean_rank = sum(x[0] for x in st.ranks) / len(st.ranks)
     return cost * ADAPTER_DISCOUNT * mean_rank / ADAPTER_RANK_UNIT
 
 
@@ -203,12 +217,10 @@ def _arborescence(core: list[str], cand: set[tuple[str, str]], pairs: _Pairs,
     g.add_nodes_from(core)
     for a, b in cand:
         if a in g and b in g:
-            st = pairs.get(a, b)
-            lo, _ = direction_logodds(st)
             if (a, b) not in banned:
-                g.add_edge(a, b, weight=_cost(st, lo))
+                g.add_edge(a, b, weight=_cost(pairs, a, b))
             if (b, a) not in banned:
-                g.add_edge(b, a, weight=_cost(st.flipped(), -lo))
+                g.add_edge(b, a, weight=_cost(pairs, b, a))
     parent: dict[str, str] = {}
     for part in nx.weakly_connected_components(g):
         if len(part) < 2:
@@ -256,10 +268,10 @@ def _occam(ctx: _Context, parent: dict[str, str], v: str) -> str | None:
     if g is None:
         return None
     pr = ctx.pairs
-    if classify(pr.get(g, p)).relation != "finetune" or classify(pr.get(p, v)).relation != "finetune":
+    if pr.verdict(g, p).relation != "finetune" or pr.verdict(p, v).relation != "finetune":
         return None  # low-rank updates need not show at (or hide) the top quantile
     gain = pr.get(g, v).placement - pr.get(p, v).placement
-    if gain <= OCCAM_TOL * pr.get(g, p).placement and direction_logodds(pr.get(g, v))[0] > 0:
+    if gain <= OCCAM_TOL * pr.get(g, p).placement and pr.logodds(g, v) > 0:
         return g
     return None
 
@@ -382,7 +394,7 @@ def _reroot(core: list[str], parent: dict[str, str], pairs: _Pairs, sk: np.ndarr
     turns = _turn_penalties(nb, sk, index)
     lo: dict[tuple[str, str], float] = {}
     for c, p in parent.items():
-        x = direction_logodds(pairs.get(p, c))[0]
+        x = pairs.logodds(p, c)
         lo[(p, c)], lo[(c, p)] = x, -x
     out: dict[str, str] = {}
     for part in nx.connected_components(nx.Graph([(c, p) for c, p in parent.items()])):
@@ -425,7 +437,7 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
     pairs = _Pairs(source)
     cand = [(names[i], names[j]) for i, j in sorted(cand_idx)]
     pairs.ensure(cand)
-    verdicts = {(a, b): classify(pairs.get(a, b)) for a, b in cand}
+    verdicts = {(a, b): pairs.verdict(a, b) for a, b in cand}
     related = {p for p, v in verdicts.items() if v.relation != "unrelated"}
     graph = nx.Graph()
     graph.add_nodes_from(names)
@@ -445,8 +457,7 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
         parent = _settle(ctx, _solve_core(ctx, fam_cand), sketches, index)
 
         def cost(u: str, v: str) -> float:
-            st = pairs.get(u, v)
-            return _cost(st, direction_logodds(st)[0])
+            return _cost(pairs, u, v)
 
         for v, u in parent.items():
             result.edges.append(_core_edge(u, v, pairs, parent, core, cost))

@@ -31,7 +31,7 @@ from modellake.tools.lineage_detect import (
 )
 from modellake.tools.lineage_weights import ModelWeights
 
-CMP_KIND = "cmp-v7"
+CMP_KIND = "cmp-v12"
 MERGE_KIND = "merge-v1"
 MIN_IDENTITY_NUMEL = 16
 

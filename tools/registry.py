@@ -31,7 +31,7 @@ from typing import Any, Literal
 from modellake.store.catalog import Catalog
 from modellake.store.errors import ModelLakeError, NotFoundError
 from modellake.store.lake import Lake
-from modellake.tools import bench, card
+from modellake.tools import bench, card, lineage, lineage_diff
 
 
 # -- the context ------------------------------------------------------------------------
@@ -516,14 +516,7 @@ def rename_model(ctx: ToolContext, old: str, new: str) -> dict[str, Any]:
 # The offline backend recognizes kinds of question by these tool names (any tool also works
 # by its description alone): lineage, parents / ancestors, descendants / children, relation,
 # diff, search, leaderboard, compare_runs, list_runs, behaves_like / similar, draft_card,
-# check_card. For example, once they exist:
-#     tool(lineage.lineage), tool(lineage.diff), tool(search.search),
-#     tool(bench.leaderboard, hide=("plot", "current_only")),
-#     tool(bench.compare, name="compare_runs", hide=("n_boot", "seed")),
-#     tool(bench.list_runs), tool(bench.behaves_like),
-#     tool(bench.import_results, mutating=True),
-#     tool(card.draft_card, hide=("repo_id", "writer", "infer_lineage")),
-#     tool(card.check_card, hide=("text", "infer_lineage"))
+# check_card.
 # (hide= keeps parameters the model must not fill: callables, free text that is not the
 # question, expensive switches.)
 TOOLS: list[Tool] = [
@@ -533,6 +526,8 @@ TOOLS: list[Tool] = [
     tool(ingest_models, mutating=True),
     tool(remove_model, mutating=True),
     tool(rename_model, mutating=True),
+    tool(lineage.lineage, hide=("refresh",)),
+    tool(lineage_diff.diff),
     tool(bench.leaderboard, hide=("plot", "current_only")),
     tool(bench.compare, name="compare_runs", hide=("n_boot", "seed")),
     tool(bench.list_runs),

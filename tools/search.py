@@ -4,27 +4,38 @@
     search(lake, "fine-tunes of mistralai/Mistral-7B-v0.1")
     search(lake, "NER with F1 above 0.9 on CoNLL-2003")
     similar(lake, "my-bert", k=5)
-    sync_index(lake)   # after ingest / rm / rename (search calls it too)
-    reindex(lake)      # rebuild from the catalog
+    sync_index(lake)   # after ingest / rm / rename (search calls it too, when needed)
+    reindex(lake)      # rebuild from the catalog (unchanged chunk texts keep their vectors)
+
+``lake`` is a ``Lake``, an open ``Catalog`` (borrowed, not closed) or a lake directory.
+``search_runs`` (in ``search_runs``) searches the result rows themselves.
 
 How a query is answered (``search``):
 
-1. ``parse_query`` reads constraints (task, license, parameters, context, format,
-   quantization, language, library, architecture), a lineage clause ("derived from X")
-   and a results clause ("F1 above 0.9 on D", "best on D") out of the text; flags add
-   strict constraints.
+1. ``parse_query`` reads constraints (task, license, parameters, context length, format,
+   quantization, language, library, architecture, chat), a lineage clause ("derived from
+   X", "adapters on top of X", "direct fine-tunes of X (not merges)") and a results clause
+   ("F1 above 0.9 on D", "best on D") out of the text; flags add strict constraints.
 2. Candidates: every indexed model, minus those that break a hard constraint, restricted
-   to the lineage target's descendants and to models with matching results.
+   to the lineage target's descendants (declared, stated in card text, inferred by
+   ``modellake lineage``, or implied by a name; then, lower, cards that merely name the
+   target) and to models with matching results.
+   Unknown values: a model whose card does not say (a card-only model without a parameter
+   count, a pipeline tag, a language...) is kept but ranked lower and flagged ``unknown``,
+   except for licenses (no stated license is no license to use it) and for constraints
+   given as flags (``task=``, ``max_params=``...), which are strict. A model without a stated
+   language counts as likely English.
 3. Ranking of what is left by the remaining words: BM25 over the catalog's FTS5 index
    (name, title, metadata, card text) and MiniLM cosine over card chunks in Chroma (a
    model scores by its best chunk), fused with reciprocal rank fusion; lineage depth and
-   result values join the fusion when the query has them. Soft constraints and unknown
-   values scale the fused score.
+   result values join the fusion when the query has them. Soft constraints and values only
+   the card text states (``likely``) scale the fused score.
 4. Each hit says why: the best card passage, matched terms, constraint values and their
    source, the lineage path, the result row.
 """
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -48,19 +59,16 @@ from modellake.tools.search_index import (
     sync_index,
 )
 from modellake.tools.search_lineage import (
-    SOURCE_RANK,
     Descent,
     LineageGraph,
     core_of,
     inferred_edges,
 )
-from modellake.tools.search_query import ParsedQuery, content_terms, parse_query
+from modellake.tools.search_query import content_terms, parse_query
 from modellake.tools.search_rank import (
     FAIL,
     HARD_FACTOR,
-    LIKELY,
     LOWER_IS_BETTER,
-    OK,
     SOFT_FACTOR,
     UNKNOWN,
     Check,
@@ -71,6 +79,8 @@ from modellake.tools.search_rank import (
     match_results,
     rrf,
 )
+
+log = logging.getLogger(__name__)
 
 __all__ = ["SearchHit", "SearchResult", "search", "similar", "sync_index", "reindex",
            "IndexReport", "parse_query", "RESULT_SOURCES"]
@@ -124,29 +134,30 @@ def _card_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list
 
 
 def _run_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
-    """Measured benchmark runs, once the catalog keeps them (``Catalog.runs()``)."""
-    fn = getattr(h.catalog, "runs", None) or getattr(h.catalog, "benchmark_runs", None)
-    if not callable(fn):
+    """Benchmark runs stored in the catalog (``modellake bench``, imported results)."""
+    try:
+        from modellake.store.runs import find_runs
+    except ImportError:
         return []
     ids = {name: mid for mid, name, _ in docs}
     rows = []
     try:
-        runs = list(fn())
+        runs = find_runs(h.catalog, current_only=True)
     except Exception:  # noqa: BLE001 - an optional source must not break search
+        log.debug("benchmark runs unavailable", exc_info=True)
         return []
     for run in runs:
-        mid = ids.get(getattr(run, "model", None))
+        mid = ids.get(run.model)
         if mid is None:
             continue
-        for metric, value in (getattr(run, "metrics", None) or {}).items():
+        for metric, value in (run.metrics or {}).items():
             try:
                 v = float(value)
             except (TypeError, ValueError):
                 continue
             rows.append(ResultRow(mid, run.task, run.task, metric, v,
-                                  source=f"run ({getattr(run, 'trust', 'measured')})",
-                                  verified=getattr(run, "trust", "") == "measured",
-                                  when=getattr(run, "created_at", None), run_id=getattr(run, "id", None)))
+                                  source=f"run ({run.trust})", verified=run.trust == "measured",
+                                  when=run.created_at or None, run_id=run.id))
     return rows
 
 
@@ -213,7 +224,8 @@ _state_lock = threading.Lock()
 
 
 def _state(h: Handle) -> _State:
-    key = (fts.state(h.conn, "synced_event"), fts.state(h.conn, "signature"))
+    key = (fts.state(h.conn, "synced_event"), fts.state(h.conn, "signature"),
+           fts.side_tables_version(h.conn))
     path = str(h.lake.root.resolve())
     with _state_lock:
         st = _states.get(path)
@@ -264,7 +276,8 @@ def _dense(h: Handle, qvec: np.ndarray, allowed: set[int] | None,
         inside = [x for x in hits if x[1] in allowed]
         if len({m for _, m, _ in inside}) < min(len(allowed), DENSE_MIN_MODELS):
             if len(allowed) <= FILTERED_DENSE_MAX:
-                inside = h.vectors.query_chunks(qvec, DENSE_CHUNKS, model_ids=sorted(allowed))
+                inside = h.vectors.query_chunks(qvec, DENSE_CHUNKS,
+                                                chunk_ids=fts.chunk_ids_of(h.conn, sorted(allowed)))
             else:
                 inside = [x for x in h.vectors.query_chunks(qvec, DENSE_CHUNKS * 5) if x[1] in allowed]
         hits = inside

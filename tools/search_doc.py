@@ -25,7 +25,7 @@ from modellake.tools import search_vocab as V
 CHUNK_WORDS = 120
 MAX_CHUNKS = 24
 LEAD_WORDS = 25
-DOC_VERSION = 9  # bump when facets or chunks change: the index is rebuilt
+DOC_VERSION = 10  # bump when facets or chunks change: the index is rebuilt
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
@@ -153,7 +153,8 @@ _TEXT_SIZE = re.compile(
     r"(?<![\w.])(\d+(?:\.\d+)?)\s*(billion|million|b|m)\b[\s-]*(?:total\s+)?param", re.I)
 _CTX_NAME = re.compile(r"(?<![\w.])(\d+)k(?![a-z0-9])", re.I)
 _CTX_TEXT = re.compile(
-    r"(?:context(?:[- ]length| window| size| of)?|sequence length)\D{0,25}?(\d+(?:,\d{3})*|\d+)\s*(k\b|k tokens|tokens)"
+    r"(?:context(?:[- ]length| window| size| of)?|sequence length)\D{0,25}?(\d+(?:,\d{3})*|\d+)"
+    r"\s*(k\b|k tokens|tokens)"
     r"|(\d+)\s*k[\s-]+(?:tokens?\s+)?(?:of\s+)?context", re.I)
 
 
@@ -461,7 +462,8 @@ def _architectures(model: ModelRecord, card: CardInfo | None, names: str, body: 
     for a in V.ARCHITECTURES:
         if len(a) >= 4 and re.search(rf"(?<![a-z]){re.escape(a)}(?![a-z])", low):
             archs.add(a)
-    if re.search(r"\d+x\d+(\.\d+)?b\b|\bmoe\b|mixtral", low) or _in_text(body, r"mixture[- ]of[- ]experts|\bmoe\b", 2):
+    if re.search(r"\d+x\d+(\.\d+)?b\b|\bmoe\b|mixtral", low) or \
+            _in_text(body, r"mixture[- ]of[- ]experts|\bmoe\b", 2):
         archs.add("moe")
     if _in_text(body, r"\bmamba\b|state[- ]space model", 2):
         archs.add("mamba")
@@ -556,6 +558,11 @@ def facets(model: ModelRecord) -> dict[str, Any]:
     card = model.card
     title = title_of(card, model.name)
     aliases = aliases_of(card, model.name, title)
+    if isinstance(model.config, dict):  # what the weights call themselves (GGUF general.name...)
+        for key in ("name", "_name_or_path"):
+            v = model.config.get(key)
+            if isinstance(v, str) and v.strip() and not v.startswith(("/", ".")) and v not in aliases:
+                aliases.append(v.strip()[:200])
     body = card.text if card else ""
     strong = " ".join(aliases) + (" " + " ".join(card.tags) + " " + (card.library_name or "")
                                   if card else "")
@@ -564,8 +571,10 @@ def facets(model: ModelRecord) -> dict[str, Any]:
     tasks, task_src = _tasks(model, card, set(libraries), aliases)
     licenses, license_src = _licenses(card, body)
     params, params_src = _params(model, aliases, body)
-    ctx = model.config.get("max_position_embeddings") if isinstance(model.config, dict) else None
-    ctx_src = "config" if isinstance(ctx, int) else None
+    config = model.config if isinstance(model.config, dict) else {}
+    ctx = next((config[k] for k in ("max_position_embeddings", "n_positions", "max_seq_len",
+                                     "context_length") if isinstance(config.get(k), int)), None)
+    ctx_src = "config" if ctx else None
     if not isinstance(ctx, int):
         ctx, ctx_src = _context(aliases, body)
     formats, text_formats = _formats(model, card, strong, quant, libraries, text_libs, body)
@@ -637,7 +646,8 @@ def _fact_line(f: dict[str, Any]) -> str:
     if f["libraries"]:
         bits.append("Library: " + ", ".join(f["libraries"][:4]))
     if f["quant_methods"]:
-        bits.append("Quantization: " + ", ".join(f["quant_methods"] + [f"{b:g}-bit" for b in f["quant_bits"][:3]]))
+        bits.append("Quantization: " + ", ".join(
+            f["quant_methods"] + [f"{b:g}-bit" for b in f["quant_bits"][:3]]))
     tags = [t for t in f["tags"] if t.lower() not in {"transformers", "pytorch", "safetensors"}][:10]
     if tags:
         bits.append("Tags: " + ", ".join(tags))

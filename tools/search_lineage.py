@@ -28,6 +28,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# family names people abbreviate: a target naming one also names the other
+FAMILY_ALIASES = {"sdxl": "stable diffusion xl", "sd15": "stable diffusion v1 5",
+                  "sd2": "stable diffusion 2", "sd3": "stable diffusion 3", "mixtral": "mixtral",
+                  "codellama": "codellama", "gptj": "gpt j", "neox": "gpt neox"}
 SOURCE_RANK = {"card yaml": 0, "adapter config": 0, "inferred": 1, "card text": 2, "name": 3}
 _STOP = {"the", "a", "an", "of", "model", "models", "weights", "checkpoint", "checkpoints", "base",
          "family", "series", "version", "original", "official", "hf", "any", "all"}
@@ -125,23 +129,19 @@ class Resolution:
 
 
 def inferred_edges(catalog: Any) -> list[Any]:
-    """Edges ``modellake.tools.lineage`` already has (cheap calls only; [] when absent)."""
+    """Edges the lineage tool has already inferred and cached (never computed here).
+
+    Read through ``modellake.store.lineage_store.load_edges`` when that store exists;
+    ``modellake.tools.lineage`` refreshes the cache (``modellake lineage``).
+    """
     try:
-        if importlib.util.find_spec("modellake.tools.lineage") is None:
+        if importlib.util.find_spec("modellake.store.lineage_store") is None:
             return []
-        mod = importlib.import_module("modellake.tools.lineage")
-    except Exception:  # noqa: BLE001 - a broken optional module must not break search
-        log.debug("modellake.tools.lineage cannot be imported", exc_info=True)
+        store = importlib.import_module("modellake.store.lineage_store")
+        return [edge for _, edge in store.load_edges(catalog)]
+    except Exception:  # noqa: BLE001 - an optional source must not break search
+        log.debug("cached lineage edges unavailable", exc_info=True)
         return []
-    for fn_name in ("cached_edges", "stored_edges", "load_edges", "known_edges"):
-        fn = getattr(mod, fn_name, None)
-        if callable(fn):
-            try:
-                return list(fn(catalog) or [])
-            except Exception:  # noqa: BLE001
-                log.debug("modellake.tools.lineage.%s failed", fn_name, exc_info=True)
-                return []
-    return []
 
 
 class LineageGraph:
@@ -230,9 +230,13 @@ class LineageGraph:
         want = [t for piece in target.split() if piece.lower().strip("()") not in _STOP
                 for t in tokens(piece)]
         known = [t for t in want if t in self.postings]
-        if not known:
+        expanded = [t for w in want for t in tokens(FAMILY_ALIASES.get(w, w))]
+        alt = [t for t in expanded if t in self.postings] if expanded != want else []
+        if not known and not alt:
             return Resolution(target, set(), set(), [])
-        keys = self._covering(set(known))
+        keys = self._covering(set(known)) if known else set()
+        if alt:
+            keys |= self._covering(set(alt))
         want_all = set(want)
         keys |= {p for p in self.phrases if len(self.node_tokens[p]) >= 2 and self.node_tokens[p] <= want_all}
         core = core_of(target)

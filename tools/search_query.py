@@ -17,7 +17,12 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from modellake.store.errors import ModelLakeError
 from modellake.tools import search_vocab as V
+
+
+class SearchQueryError(ModelLakeError, ValueError):
+    """A search flag that cannot be read (``--max-params lots``)."""
 
 STOPWORDS = set("""a an the of for to in on at by with from and or not no is are was were be been being
 that which who whom whose what where when how why this these those it its i me my we our you your
@@ -35,7 +40,9 @@ RANK_DROP_FIELDS: tuple[str, ...] = ()
 class Constraint:
     """One structured condition on a model facet."""
 
-    field: str  # task | license | params | context | format | quantization | language | library | architecture
+    # task | license | params | context | format | quantization | language | library |
+    # architecture | chat
+    field: str
     op: str  # in | max | min | range | approx | not | prefer_small | multilingual
     value: Any
     hard: bool = True
@@ -125,8 +132,10 @@ class ParsedQuery:
 _UNITS = {"b": 1e9, "bn": 1e9, "billion": 1e9, "m": 1e6, "mn": 1e6, "million": 1e6,
           "k": 1e3, "thousand": 1e3, "t": 1e12, "trillion": 1e12}
 _UNIT = r"(billion|million|thousand|bn|mn|b|m|k)"
-_NOT_PARAMS = r"(?!\s*(?:tokens?|context|languages?|samples?|images?|steps?|hours?|words?|examples?|documents?|pairs?|sentences?|ctx|seq))"
-_MAX = r"(?:under|below|less than|smaller than|fewer than|at most|up to|no more than|not more than|max(?:imum)?(?: of)?|<=?|≤)"
+_NOT_PARAMS = (r"(?!\s*(?:tokens?|context|languages?|samples?|images?|steps?|hours?|words?|"
+               r"examples?|documents?|pairs?|sentences?|ctx|seq))")
+_MAX = (r"(?:under|below|less than|smaller than|fewer than|at most|up to|no more than|"
+        r"not more than|max(?:imum)?(?: of)?|<=?|≤)")
 _MIN = r"(?:over|above|more than|larger than|bigger than|greater than|at least|min(?:imum)?(?: of)?|>=?|≥)"
 
 
@@ -433,7 +442,8 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
         if value is not None:
             n = parse_size(value) if isinstance(value, str) else float(value)
             if n is None:
-                raise ValueError(f"cannot read a parameter count from {value!r} (try 350M or 7B)")
+                raise SearchQueryError(f"cannot read a parameter count from {value!r} "
+                                       "(try 350M or 7B)")
             cons = [c for c in cons if not (c.field == "params" and c.op in (op, "approx", "prefer_small"))]
             cons.append(Constraint("params", op, n, source="flag", text=f"--{op}-params {value}"))
     if format:

@@ -127,7 +127,8 @@ def check(c: Constraint, f: dict[str, Any]) -> Check:
             return Check(FAIL, sorted(packaged), "card metadata")
         return Check(UNKNOWN)
     if field == "quantization":
-        methods, text, bits = f.get("quant_methods") or [], f.get("quant_text") or [], f.get("quant_bits") or []
+        methods, text = f.get("quant_methods") or [], f.get("quant_text") or []
+        bits = f.get("quant_bits") or []
         qd = f.get("quantized")
         if c.op == "in":
             hit = [m for m in methods if m in c.value]
@@ -135,7 +136,7 @@ def check(c: Constraint, f: dict[str, Any]) -> Check:
                 return Check(OK, hit, f.get("quant_src"))
             if any(m in c.value for m in text):
                 return Check(LIKELY, [m for m in text if m in c.value], "card text")
-            if qd is False or (methods and set(methods) - {"gguf"} or "gguf" in methods and "gguf" not in c.value):
+            if qd is False or methods:  # not quantized, or quantized another way
                 return Check(FAIL, methods or "not quantized", f.get("quant_src") or "weights")
             return Check(UNKNOWN)
         if c.op == "bits":

@@ -260,7 +260,8 @@ BITS = re.compile(r"\b([1-8](?:\.\d+)?)[- ]?bits?\b|\bint([48])\b|\b([48])bit\b|
 
 # architecture or family word in a card-only model's name -> its likely task
 NAME_TASKS: list[tuple[str, str]] = [
-    (r"whisper|wav2vec2?|hubert|conformer|xls-r|\basr\b|speech[- ]?to[- ]?text", "automatic-speech-recognition"),
+    (r"whisper|wav2vec2?|hubert|conformer|xls-r|\basr\b|speech[- ]?to[- ]?text",
+     "automatic-speech-recognition"),
     (r"stable[- ]diffusion|\bsdxl\b|\bsd-?xl\b|\bflux\b|diffusion|dreambooth|\bxl\b.*lora", "text-to-image"),
     (r"\bdetr\b|\byolo", "object-detection"),
     (r"\btts\b|text[- ]to[- ]speech", "text-to-speech"),

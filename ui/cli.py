@@ -231,8 +231,9 @@ def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where
 
 
 def _register_plugins() -> None:
-    from modellake.ui import app_cli, bench_cli, chat_cli
+    from modellake.ui import app_cli, bench_cli, chat_cli, lake_cli
 
+    lake_cli.register(app)
     bench_cli.register(app)
     chat_cli.register(app)
     app_cli.register(app)
