@@ -23,6 +23,7 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/modellake --lake $(LAKE) demo
+	$(BIN)/modellake --lake $(LAKE) lineage
 
 run: demo
 	$(BIN)/modellake --lake $(LAKE) ui --host 127.0.0.1 --port 7860
