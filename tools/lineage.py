@@ -211,8 +211,11 @@ def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False) ->
     graph = infer_lineage(catalog, refresh=refresh)
     if name is None:
         return graph
-    catalog.get_model(name)  # NotFoundError with the usual hint
-    return graph.subgraph(graph.family(name))
+    model = catalog.get_model(name)  # NotFoundError with the usual hint
+    if not model.has_weights:  # a card alone: nothing to infer from
+        return LineageGraph([], [model.name], [[model.name]],
+                            [c for c in graph.conflicts if c.model == model.name])
+    return graph.subgraph(graph.family(model.name))
 
 
 def audit(catalog: Catalog) -> AuditReport:

@@ -8,12 +8,19 @@
    quantized, pruned) and merges (an affine fit of two or more models) are
    attached to their source and taken out of the tree problem: they are leaves.
 4. The remaining models of a family get a minimum spanning arborescence
-   (Chu-Liu/Edmonds) over the candidate edges, each costing its distance times
-   ``1 + BETA * (1 - p)``, where ``p`` is the direction probability.
+   (Chu-Liu/Edmonds) over the candidate edges, each costing its placement
+   distance (a high quantile of the elementwise difference) times
+   ``1 + BETA * (1 - p)``, ``p`` the direction probability; low-rank adapter
+   updates cost less, in proportion to their rank.
 5. Placement checks, each banning an edge and re-solving the arborescence:
-   Occam (v no closer to its parent than to its grandparent: v is a sibling)
-   and tensor identity (bit-identical tensors are inherited, so the models
-   sharing one must stay connected through models that hold it too).
+   Occam (v no closer to its parent than to its grandparent: v is a sibling),
+   tensor identity (bit-identical tensors are inherited, so the models sharing
+   one stay connected through models that hold it too) and inheritance (a child
+   carries its parent's own update, a sibling does not).
+6. Each tree is hung from the root that best agrees with the direction cues of
+   its edges and with chain consistency: siblings share the drift of their
+   training, so reading a sibling as the parent of its parent makes the path
+   turn back on itself. Occam moves follow the final orientation.
 """
 from __future__ import annotations
 
@@ -28,7 +35,6 @@ from modellake.store.records import LineageEdge
 from modellake.tools.lineage_compare import PairStats
 from modellake.tools.lineage_detect import (
     FIXED,
-    REL_MAX,
     MergeFit,
     PairVerdict,
     base_evidence,
@@ -43,6 +49,9 @@ SKETCH_REL_MAX = 0.7   # looser than REL_MAX: sketches are noisy, full weights d
 BETA = 0.25             # weight of the direction penalty in arborescence costs
 OCCAM_TOL = 0.02       # occam check: v no closer to p than to g, within this share of |p - g|
 MAX_ROUNDS = 8         # arborescence re-solves after placement checks
+INHERIT_MIN = 0.5      # share of its parent's own update a child must carry
+INHERIT_BASIS = 64     # other updates projected away (the shared drift)...
+INHERIT_MIN_EDGES = 3  # ...needing at least this many to calibrate
 TURN_TOL = 0.1         # a path whose two updates have cosine below -TURN_TOL turns back...
 TURN_WEIGHT = 20.0     # ...costing this many log-odds per unit of cosine
 ADAPTER_DISCOUNT = 0.25  # cost factor of an edge whose update is an adapter's...
@@ -131,28 +140,19 @@ class _Pairs:
         return self._logodds[(a, b)]
 
 
-@dataclass
-class _Edge:
-    parent: str
-    child: str
-    relation: str
-    confidence: float
-    evidence: dict
-
-
-def _anchors(nodes: list[str], pairs: _Pairs, verdicts: dict[tuple[str, str], PairVerdict],
-             order: dict[str, int]) -> dict[str, _Edge]:
+def _anchors(pairs: _Pairs, verdicts: dict[tuple[str, str], PairVerdict],
+             order: dict[str, int]) -> dict[str, LineageEdge]:
     """child -> edge for copies whose relation shows the direction (nearest source wins)."""
-    offers: list[tuple[float, _Edge]] = []
+    offers: list[tuple[float, LineageEdge]] = []
     for (a, b), v in verdicts.items():
         if v.relation not in FIXED:
             continue
         parent, child = (a, b) if v.parent_is_a else (b, a)
         if v.relation == "duplicate":  # no direction in the weights: the earlier entry is the original
             parent, child = sorted((a, b), key=order.__getitem__)
-        offers.append((pairs.get(parent, child).distance, _Edge(parent, child, v.relation,
-                                                                v.confidence, v.evidence)))
-    chosen: dict[str, _Edge] = {}
+        offers.append((pairs.get(parent, child).distance,
+                       LineageEdge(parent, child, v.relation, v.confidence, v.evidence)))
+    chosen: dict[str, LineageEdge] = {}
     for _, e in sorted(offers, key=lambda o: o[0]):
         if e.child in chosen:
             continue
@@ -167,9 +167,9 @@ def _anchors(nodes: list[str], pairs: _Pairs, verdicts: dict[tuple[str, str], Pa
 
 
 def _merges(family: list[str], anchored: set[str], index: dict[str, int], sk: np.ndarray,
-            t: SketchTables, pairs: _Pairs, source: PairSource) -> dict[str, list[_Edge]]:
+            t: SketchTables, pairs: _Pairs, source: PairSource) -> dict[str, list[LineageEdge]]:
     """child -> merge edges, for models that are an affine combination of others."""
-    out: dict[str, list[_Edge]] = {}
+    out: dict[str, list[LineageEdge]] = {}
     for v in family:
         if v in anchored:
             continue
@@ -181,8 +181,7 @@ def _merges(family: list[str], anchored: set[str], index: dict[str, int], sk: np
         fit = find_merge(sk[i], sk[[index[u] for u in pool]], list(range(len(pool))))
         if fit is None:
             continue
-        near = pool
-        parents = [near[j] for j in fit.parents]
+        parents = [pool[j] for j in fit.parents]
         full = source.merge(v, parents)
         if full is None:
             continue
@@ -190,7 +189,7 @@ def _merges(family: list[str], anchored: set[str], index: dict[str, int], sk: np
               "residual_ratio": float(f"{full.residual_ratio:.3g}"),
               "direction_cue": "affine combination of its parents (a merge is a child)"}
         conf = round(max(0.5, 1.0 - 10 * full.residual_ratio), 4)
-        out[v] = [_Edge(p, v, "merge", conf, dict(ev, **base_evidence(pairs.get(p, v))))
+        out[v] = [LineageEdge(p, v, "merge", conf, dict(ev, **base_evidence(pairs.get(p, v))))
                   for p in parents]
     return out
 
@@ -253,6 +252,8 @@ class _Context:
     fixed: dict[str, list[str]]        # anchored child -> its parents
     ident: dict[str, dict[str, str]]   # model -> tensor name -> content hash
     pairs: _Pairs
+    sk: np.ndarray                     # sketches, rows by ``index``
+    index: dict[str, int]
 
 
 def _occam(ctx: _Context, parent: dict[str, str], v: str) -> str | None:
@@ -299,6 +300,37 @@ def _identity_holders(ctx: _Context, parent: dict[str, str], v: str) -> list[str
             and all(ctx.ident[u].get(t) == iv[t] for t in shared)]
 
 
+def _inheritance(ctx: _Context, parent: dict[str, str], v: str) -> float | None:
+    """How much of its parent's own update v carries (about 1 for a child, 0 for a
+    sibling); None when the tree holds no other update to calibrate with.
+
+    Fine-tunes of one base on similar data follow one flow: their updates share a
+    common drift and differ by their own noise. A child starts from its parent, so
+    it carries the parent's noise; a sibling placed as its parent does not. The
+    drift is taken out by projecting away the span of the tree's other updates
+    (edges that involve neither v nor its parent), then the parent's remaining
+    update is regressed on v's. On sketches (sampled coordinates).
+    """
+    p = parent[v]
+    g = parent.get(p)
+    if g is None:
+        return None
+    rows = [ctx.sk[ctx.index[x]] - ctx.sk[ctx.index[y]] for x, y in parent.items()
+            if x not in (p, v) and y not in (p, v) and x in ctx.index and y in ctx.index]
+    if len(rows) < INHERIT_MIN_EDGES:
+        return None
+    basis, _ = np.linalg.qr(np.asarray(rows, dtype=np.float64).T)
+    basis = basis[:, :INHERIT_BASIS]
+
+    def residual(x: np.ndarray) -> np.ndarray:
+        return x - basis @ (basis.T @ x)
+
+    up = residual(ctx.sk[ctx.index[p]].astype(np.float64) - ctx.sk[ctx.index[g]])
+    uv = residual(ctx.sk[ctx.index[v]].astype(np.float64) - ctx.sk[ctx.index[g]])
+    den = float(up @ up)
+    return float(up @ uv) / den if den > 0 else None
+
+
 def _violations(ctx: _Context, parent: dict[str, str]) -> tuple[set, set]:
     """(edges to ban, candidate pairs to add) found by the placement checks."""
     bans: set[tuple[str, str]] = set()
@@ -313,6 +345,11 @@ def _violations(ctx: _Context, parent: dict[str, str]) -> tuple[set, set]:
         if holders is not None:
             bans.add((p, v))
             extra.update((u, v) for u in holders)
+            continue
+        carried = _inheritance(ctx, parent, v)
+        if carried is not None and carried < INHERIT_MIN and ctx.pairs.verdict(p, v).relation == "finetune":
+            bans.add((p, v))
+            extra.add((parent[p], v))
     return bans, extra
 
 
@@ -447,13 +484,14 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
         family = sorted(comp, key=order.__getitem__)
         fam_set = set(family)
         fam_verdicts = {p: v for p, v in verdicts.items() if p in related and p[0] in fam_set}
-        anchors = _anchors(family, pairs, fam_verdicts, order)
+        anchors = _anchors(pairs, fam_verdicts, order)
         merges = _merges(family, set(anchors), index, sketches, t, pairs, source)
         core = [n for n in family if n not in anchors and n not in merges]
         fam_cand = {p for p in related if p[0] in fam_set}
         fixed = {c: [e.parent] for c, e in anchors.items()}
         fixed.update({c: [e.parent for e in es] for c, es in merges.items()})
-        ctx = _Context(core, family, fixed, {n: source.identity(n) for n in family}, pairs)
+        ctx = _Context(core, family, fixed, {n: source.identity(n) for n in family}, pairs,
+                       sketches, index)
         parent = _settle(ctx, _solve_core(ctx, fam_cand), sketches, index)
 
         def cost(u: str, v: str) -> float:
@@ -461,11 +499,9 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
 
         for v, u in parent.items():
             result.edges.append(_core_edge(u, v, pairs, parent, core, cost))
-        for e in anchors.values():
-            result.edges.append(LineageEdge(e.parent, e.child, e.relation, e.confidence, e.evidence))
+        result.edges.extend(anchors.values())
         for es in merges.values():
-            result.edges.extend(LineageEdge(e.parent, e.child, e.relation, e.confidence, e.evidence)
-                                for e in es)
+            result.edges.extend(es)
         result.families.append(family)
         result.roots.extend(n for n in core if n not in parent)
     return result
@@ -474,16 +510,17 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
 def _core_edge(u: str, v: str, pairs: _Pairs, parent: dict[str, str], core: list[str],
                cost: Callable[[str, str], float]) -> LineageEdge:
     """A tree edge with its relation, confidence (direction x placement margin), evidence."""
-    st = pairs.get(u, v)
-    verdict = classify(st)
-    lo, cues = direction_logodds(st)
-    p_dir = sigmoid(lo)
+    verdict = pairs.verdict(u, v)
+    lo, cues = direction_logodds(pairs.get(u, v))
     banned = _descendants(parent, v) | {v, u}
     alts = [cost(w, v) for w in core if w not in banned and ((w, v) in pairs.st or (v, w) in pairs.st)]
     c1 = cost(u, v)
     margin = 1.0 if not alts or c1 <= 0 else max(0.0, min(1.0, 4 * (min(alts) - c1) / c1))
     ev = dict(verdict.evidence)
     ev["direction_cue"] = cues
-    ev["direction_probability"] = round(p_dir, 4)
+    ev["direction_logodds"] = round(lo, 3)
+    # the edge's own cues, or (when they disagree) the tree's chain consistency
+    ev["oriented_by"] = "edge cues" if lo >= 0 else "tree consistency (siblings' shared drift)"
+    p_dir = sigmoid(lo) if lo >= 0 else 0.5
     relation = verdict.relation if verdict.relation in ("finetune", "adapter") else "finetune"
     return LineageEdge(u, v, relation, round(p_dir * (0.5 + 0.5 * margin), 4), ev)
