@@ -426,6 +426,15 @@ _COMPARE_FIELDS = ("architecture", "num_parameters", "format", "dtypes", "num_la
 
 
 def _compare(plan: Plan, outs: list[Outcome]) -> str:
+    diffs = [o for o in outs if o.tool == "diff"]
+    outs = [o for o in outs if o.tool != "diff"]
+    text = _compare_shown(plan, outs) if outs else ""
+    for o in diffs:
+        text = (text + "\n\n" if text else "") + "Weights: " + _diff_text(o.data)
+    return text
+
+
+def _compare_shown(plan: Plan, outs: list[Outcome]) -> str:
     ds = [o.data for o in outs if isinstance(o.data, dict) and "name" in o.data]
     if len(ds) < 2:
         return _show(plan, outs)
@@ -476,8 +485,9 @@ def _compare(plan: Plan, outs: list[Outcome]) -> str:
             sentences.append("They differ in " + "; ".join(diffs) + ".")
         if same:
             sentences.append("Both have " + _join(same) + ".")
-        sentences.append("(Compared from the catalog's inspection; a tensor-by-tensor diff needs "
-                         "a diff tool.)" if "diff" not in low else "")
+        if not any(c.tool == "diff" for c in plan.calls):
+            sentences.append("(Compared from the catalog's inspection; a tensor-by-tensor diff "
+                             "needs a diff tool.)" if "diff" not in low else "")
     return " ".join(s for s in sentences if s).strip()
 
 
@@ -580,16 +590,84 @@ def _names_list(data: Any) -> list[str]:
     return []
 
 
+def _relatives(data: Any, kind: str) -> list[dict[str, Any]] | None:
+    """The models of an ``ancestors`` / ``descendants`` / ``siblings`` result, else None."""
+    if isinstance(data, dict) and data.get("kind") == kind and isinstance(data.get("models"), list):
+        return [m for m in data["models"] if isinstance(m, dict) and m.get("name")]
+    return None
+
+
+def _relative_text(m: dict[str, Any], up: bool) -> str:
+    rel = m.get("relation") or "derived"
+    if up:
+        return f"{m['name']} ({rel}, {_generation(m.get('depth'), up)})"
+    return f"{m['name']} ({rel} of {m.get('via')})"
+
+
+def _generation(depth: Any, up: bool) -> str:
+    names = {1: "parent", 2: "grandparent"} if up else {1: "child", 2: "grandchild"}
+    if isinstance(depth, int) and depth in names:
+        return names[depth]
+    return f"{depth} generations {'up' if up else 'down'}"
+
+
+def _declared_note(name: str, shown: list[Outcome], inferred: list[str]) -> str:
+    """What the card of ``name`` declares as its base, checked against the inferred parents."""
+    d = next((o.data for o in shown if isinstance(o.data, dict) and _same(o.data.get("name"), name)), None)
+    if d is None:
+        return ""
+    card = d.get("card") or {}
+    declared = list(card.get("base_model") or []) + ([d["adapter_base"]] if d.get("adapter_base") else [])
+    if not declared:
+        return f" Its card declares no base model." if card.get("present") else ""
+    short = {x.lower().split("/")[-1] for x in inferred}
+    verdicts = []
+    for b in dict.fromkeys(declared):
+        if b.lower().split("/")[-1] in short:
+            verdicts.append(f"{b} (the weights agree)")
+        elif inferred:
+            verdicts.append(f"{b} (the weights point to {_join(inferred)} instead)")
+        else:
+            verdicts.append(f"{b} (not confirmed by the weights: no parent of it was found in the lake)")
+    return f" Its card declares base model {_join(verdicts)}."
+
+
 def _parents(plan: Plan, outs: list[Outcome]) -> str:
     paras = []
+    shown = [o for o in outs if o.tool == "show_model"]
+    if len(shown) == len(outs):
+        return _show(plan, outs)
+    outs = [o for o in outs if o.tool != "show_model"]
     for o in outs:
         name = _model_arg(o) or (plan.models[0] if plan.models else "?")
+        rel = _relatives(o.data, "ancestors")
         edges = _edges(o.data)
-        if edges or o.tool == "lineage":  # a version graph: no edge is an answer too
-            mine = [e for e in edges if _same(e["child"], name)]
-            paras.append(f"{name} comes from " + "; ".join(_edge_text(e) for e in mine) + "."
-                         if mine else f"No parent of {name} was found in the lake: it looks like a "
-                         "root (or its parent is not in the lake).")
+        if rel is not None:
+            direct = [m["name"] for m in rel if m.get("depth") == 1]
+            paras.append((f"{name} descends from " + "; ".join(_relative_text(m, True) for m in rel)
+                          + " (inferred from the weights)." if rel else
+                          f"No parent of {name} was found in the lake: it looks like a root "
+                          "(or its parent is not in the lake).") + _declared_note(name, shown, direct))
+        elif edges or o.tool == "lineage":  # a version graph: no edge is an answer too
+            chain, seen, frontier = [], {name.lower()}, [name]
+            while frontier:
+                cur = frontier.pop(0)
+                for e in edges:
+                    if _same(e["child"], cur) and e["parent"].lower() not in seen:
+                        seen.add(e["parent"].lower())
+                        chain.append(e)
+                        frontier.append(e["parent"])
+            mine = [e for e in chain if _same(e["child"], name)]
+            note = _declared_note(name, shown, [e["parent"] for e in mine])
+            if not mine:
+                paras.append(f"No parent of {name} was found in the lake from its weights: it looks "
+                             "like a root (or its parent is not in the lake)." + note)
+                continue
+            text = f"{name} comes from " + "; ".join(_edge_text(e) for e in mine) + "."
+            older = [e for e in chain if e not in mine]
+            if older:
+                text += " Further up: " + "; ".join(_edge_text(e) for e in older) + "."
+            paras.append(text + note)
         else:
             names = _names_list(o.data)
             paras.append(f"The parent(s) of {name}: {_join(names)}." if names else generic(plan, [o]))
@@ -598,13 +676,27 @@ def _parents(plan: Plan, outs: list[Outcome]) -> str:
 
 def _descendants(plan: Plan, outs: list[Outcome]) -> str:
     paras = []
+    diffs = [o for o in outs if o.tool == "diff"]
+    inferred_tools = [o for o in outs if o.tool not in ("diff", "list_models")]
+    inferred: set[str] = set()
+    for o in inferred_tools:
+        inferred |= {e["child"].lower() for e in _edges(o.data)}
+        inferred |= {m["name"].lower() for m in _relatives(o.data, "descendants") or []}
     for o in outs:
+        if o.tool == "diff":
+            continue
         if o.tool == "list_models":
-            paras.append(_declared_children(o))
+            paras.append(_declared_children(o, inferred if inferred_tools else None))
             continue
         name = _model_arg(o) or (plan.models[0] if plan.models else "?")
+        rel = _relatives(o.data, "descendants")
         edges = _edges(o.data)
-        if edges or o.tool == "lineage":  # a version graph: no edge is an answer too
+        if rel is not None:
+            paras.append(f"Derived from {name} ({len(rel)} model{'s' if len(rel) != 1 else ''}, "
+                         "inferred from the weights): " + "; ".join(_relative_text(m, False)
+                                                                    for m in rel) + "."
+                         if rel else f"No model in the lake is derived from {name}.")
+        elif edges or o.tool == "lineage":  # a version graph: no edge is an answer too
             found, queue, seen = [], deque([name]), {name.lower()}
             while queue:
                 cur = queue.popleft()
@@ -619,24 +711,288 @@ def _descendants(plan: Plan, outs: list[Outcome]) -> str:
         else:
             names = _names_list(o.data)
             paras.append(f"Derived from {name}: {_join(names)}." if names else generic(plan, [o]))
+    if diffs:
+        paras.append("How they differ from " + (plan.models[0] if plan.models else "it") + ":\n"
+                     + "\n".join(f"- {o.args.get('b')}: {_diff_text(o.data)}" for o in diffs))
     return "\n\n".join(paras)
 
 
-def _declared_children(o: Outcome) -> str:
+def _lineage(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    edges = _edges(d)
+    if not isinstance(d, dict) or "families" not in d:
+        return generic(plan, outs)
+    fams = [f for f in d.get("families") or [] if isinstance(f, list)]
+    roots = [r for r in d.get("roots") or [] if isinstance(r, str)]
+    name = _model_arg(outs[0])
+    paras = []
+    if name:
+        fam = next((f for f in fams if any(_same(x, name) for x in f)), [name])
+        paras.append(f"The family of {name} has {len(fam)} model{'s' if len(fam) != 1 else ''}"
+                     + (f", root {_join([r for r in roots if r in fam])}" if any(r in fam for r in roots)
+                        else "") + ".")
+    else:
+        big = [f for f in fams if len(f) > 1]
+        paras.append(f"{len(fams)} famil{'ies' if len(fams) != 1 else 'y'} in the lake"
+                     + (f" ({len(big)} with more than one model)" if big else "")
+                     + (f"; roots: {_join(roots[:15])}" if roots else "") + ".")
+    if edges:
+        paras.append("Edges (inferred from the weights):\n" + "\n".join(
+            f"- {_edge_text(e)}" for e in edges[:25]))
+    conflicts = [c for c in d.get("conflicts") or [] if isinstance(c, dict)]
+    if conflicts:
+        paras.append("Conflicts with what cards declare: " + "; ".join(
+            str(c.get("message") or c) for c in conflicts[:5]))
+    return "\n\n".join(paras)
+
+
+def _runs(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    runs = d.get("runs") if isinstance(d, dict) else None
+    if outs[0].tool == "search_runs" or not isinstance(runs, list):
+        return _hits(plan, outs) if outs[0].tool == "search_runs" else generic(plan, outs)
+    who = " for " + str(outs[0].args["model"]) if outs[0].args.get("model") else ""
+    if not runs:
+        return f"No benchmark runs are stored{who}."
+    lines = []
+    for r in runs[:15]:
+        metrics = ", ".join(f"{k} {_num(v)}" for k, v in list((r.get("metrics") or {}).items())[:3]
+                            if isinstance(v, (int, float)))
+        when = f", {str(r.get('created_at'))[:16]}" if r.get("created_at") else ""
+        lines.append(f"- run #{r.get('id')}: {r.get('model')} on {r.get('task')}: {metrics} "
+                     f"({r.get('trust')}{when})")
+    more = f"\n(and {len(runs) - 15} more)" if len(runs) > 15 else ""
+    return f"{len(runs)} run{'s' if len(runs) != 1 else ''} stored{who}:\n" + "\n".join(lines) + more
+
+
+def _compare_runs(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    if not isinstance(d, dict) or "rows" not in d:
+        return generic(plan, outs)
+    a, b = d.get("a"), d.get("b")
+    rows = [r for r in d.get("rows") or [] if isinstance(r, dict)]
+    if not rows:
+        return (f"{a} and {b} have no benchmark task in common yet"
+                + (f" ({a} only: {_join(d.get('only_a'))}; {b} only: {_join(d.get('only_b'))})"
+                   if d.get("only_a") or d.get("only_b") else "") + ".")
+    lines = []
+    for r in rows[:12]:
+        better = {"a": f"{a} is better", "b": f"{b} is better",
+                  "same": "the same within the run-to-run spread"}.get(r.get("better"), "spread unknown")
+        spread = f", spread {_num(r['spread'])}" if isinstance(r.get("spread"), (int, float)) else ""
+        lines.append(f"- {r.get('task')} {r.get('metric')}: {a} {_num(r.get('a'))}, {b} {_num(r.get('b'))} "
+                     f"(difference {_num(r.get('diff'))}{spread}): {better}")
+    head = f"{a} against {b}" + (" (identical weights)" if d.get("same_weights") else "") + ":"
+    return head + "\n" + "\n".join(lines)
+
+
+def _siblings(plan: Plan, outs: list[Outcome]) -> str:
+    paras = []
+    for o in outs:
+        name = _model_arg(o) or (plan.models[0] if plan.models else "?")
+        rel = _relatives(o.data, "siblings")
+        if rel is None:
+            paras.append(generic(plan, [o]))
+        elif not rel:
+            paras.append(f"No model in the lake shares a parent with {name}.")
+        else:
+            paras.append(f"{name} shares a parent with " + "; ".join(
+                f"{m['name']} ({m.get('relation')} of {m.get('via')})" for m in rel) + ".")
+    return "\n\n".join(paras)
+
+
+def _diff_text(d: Any) -> str:
+    if not isinstance(d, dict):
+        return "no diff came back."
+    text = str(d.get("verdict") or "no verdict").rstrip(".") + "."
+    counts = [f"{d[k]} {k.replace('_', ' ')}" for k in ("identical", "changed", "only_in_a", "only_in_b")
+              if isinstance(d.get(k), int) and d[k]]
+    if counts:
+        text += " Tensors: " + ", ".join(counts)
+        if isinstance(d.get("relative_distance"), (int, float)):
+            text += f"; relative distance {_num(d['relative_distance'])}"
+        text += "."
+    return text
+
+
+def _diff(plan: Plan, outs: list[Outcome]) -> str:
+    if not all(o.tool == "diff" for o in outs):
+        return generic(plan, outs)
+    paras = []
+    for o in outs:
+        d = o.data
+        text = _diff_text(d)
+        changed = [t for t in (d.get("tensors") or []) if isinstance(t, dict)
+                   and t.get("status") == "changed"]
+        if changed:
+            changed.sort(key=lambda t: -(t.get("relative_change") or 0))
+            text += " Most changed: " + "; ".join(
+                f"{t['name']} ({_num(t.get('relative_change'))}"
+                + (f", rank {t['rank']}" if t.get("rank") is not None else "") + ")"
+                for t in changed[:4]) + "."
+        paras.append(text)
+    return "\n\n".join(paras)
+
+
+def _audit(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    if not isinstance(d, dict) or "conflicts" not in d:
+        return generic(plan, outs)
+    conf, agree, undoc = d.get("conflicts") or [], d.get("agreements") or [], d.get("undocumented") or []
+    parts = []
+    if conf:
+        parts.append(f"{len(conf)} card{'s' if len(conf) != 1 else ''} contradict{'s' if len(conf) == 1 else ''} "
+                     "the weights:\n" + "\n".join(
+                         f"- {c['model']}: declares {c.get('declared')}, the weights say "
+                         f"{_join(c.get('inferred_parents') or ['no parent in the lake'])}. "
+                         f"{c.get('message', '')}".rstrip() for c in conf))
+    else:
+        parts.append("No card contradicts the lineage inferred from the weights.")
+    if agree:
+        parts.append(f"{len(agree)} declaration{'s' if len(agree) != 1 else ''} agree with the weights: "
+                     + "; ".join(f"{a['model']} -> {a.get('declared')} ({a.get('relation')})"
+                                 for a in agree[:10]) + ".")
+    if undoc:
+        parts.append(f"{len(undoc)} model{'s' if len(undoc) != 1 else ''} with an inferred parent "
+                     "that no card declares: " + "; ".join(
+                         f"{u['model']} ({u.get('relation')} of {_join(u.get('inferred_parents') or [])})"
+                         for u in undoc[:10]) + ".")
+    return "\n\n".join(parts)
+
+
+def _why_text(w: Any) -> str:
+    if not isinstance(w, dict):
+        return str(w)
+    kind = w.get("kind")
+    if kind == "passage":
+        return f"card ({w.get('section')}): \"{_short(str(w.get('text', '')), 160)}\""
+    if kind == "constraint":
+        return (f"{w.get('field')} {_val(w.get('value'))} ({w.get('status')} for "
+                f"\"{w.get('wanted')}\", from {w.get('source')})")
+    if kind == "lineage":
+        return "lineage " + " -> ".join(w.get("path") or []) + (
+            f" ({_join(w.get('relations') or [])})" if w.get("relations") else "")
+    if kind == "weights":
+        bits = [f"relative L2 {_num(w.get('relative_l2'))}"] if w.get("relative_l2") is not None else []
+        if w.get("family"):
+            bits.append("same tensor layout")
+        return "weights: " + ", ".join(bits)
+    if kind == "result":
+        run = f", run #{w['run_id']}" if w.get("run_id") else ""
+        when = f", {str(w['when'])[:10]}" if w.get("when") else ""
+        return (f"{w.get('metric')} {_num(w.get('value'))} on {w.get('dataset') or w.get('task')}"
+                f" ({w.get('source')}{run}{when})")
+    if kind == "terms":
+        words = sorted({x for k, v in w.items() if k != "kind" and isinstance(v, list) for x in v})
+        return "matches " + ", ".join(words)
+    return "; ".join(f"{k} {_num(v)}" for k, v in w.items() if k != "kind" and isinstance(v, (str, int, float)))
+
+
+def _hits(plan: Plan, outs: list[Outcome]) -> str:
+    o = outs[0]
+    d = o.data
+    if not isinstance(d, dict) or not isinstance(d.get("hits"), list):
+        return generic(plan, outs)
+    hits = [h for h in d["hits"] if isinstance(h, dict)]
+    query = d.get("query") if isinstance(d.get("query"), dict) else {}
+    if not hits:
+        return ("No model in the lake matches" + (f" {o.args.get('name')}" if o.tool == "similar" else
+                                                  " that") + ".")
+    if o.tool == "similar":
+        head = (f"Models nearest to {query.get('similar_to') or o.args.get('name')} by "
+                f"{query.get('basis', 'weights')}:")
+    elif o.tool == "search_runs":
+        since = f" since {str(query['since'])[:10]}" if query.get("since") else ""
+        head = f"Results found{since}:"
+    else:
+        head = f"{len(hits)} model{'s' if len(hits) != 1 else ''} match, best first:"
+    lines = []
+    for h in hits[:8]:
+        why = h.get("why") or []
+        shown = [w for w in why if isinstance(w, dict) and w.get("kind") != "terms"][:3] or why[:2]
+        lines.append(f"- {h['name']}" + (f" (score {_num(h['score'])})" if isinstance(h.get("score"), (int, float))
+                                         and o.tool != "search_runs" else "")
+                     + (": " + "; ".join(_why_text(w) for w in shown) if shown else ""))
+    return head + "\n" + "\n".join(lines)
+
+
+def _best(plan: Plan, outs: list[Outcome]) -> str:
+    o = outs[0]
+    d = o.data
+    if o.tool != "leaderboard" or not isinstance(d, dict) or "entries" not in d:
+        return _need(plan, outs)
+    entries = [e for e in d.get("entries") or [] if isinstance(e, dict)]
+    better = "higher" if d.get("higher_is_better", True) else "lower"
+    head = f"On {d.get('task')} ({d.get('metric')}, {better} is better"
+    head += f"; {_join(d.get('trust') or [])} runs)" if d.get("trust") else ")"
+    if not entries:
+        return (f"No runs on {d.get('task')} are stored yet, so I cannot rank models on it. "
+                f"Run it first, e.g. `modellake bench MODEL --task {d.get('task')}`.")
+
+    def entry(e: dict[str, Any]) -> str:
+        sd = f" ± {_num(e['std'])}" if isinstance(e.get("std"), (int, float)) else ""
+        runs = ", ".join(f"#{r}" for r in (e.get("run_ids") or [])[:3])
+        return f"{e.get('model')} {_num(e.get('value'))}{sd}" + (f" (run {runs})" if runs else "")
+
+    text = f"{head}: best is {entry(entries[0])}"
+    if len(entries) > 1:
+        text += "; then " + "; ".join(entry(e) for e in entries[1:8])
+    text += "."
+    notes = [n for n in d.get("notes") or [] if isinstance(n, str)]
+    return text + (" Note: " + " ".join(notes[:2]) if notes else "")
+
+
+def _tasks(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    tasks = d.get("tasks") if isinstance(d, dict) else None
+    if not isinstance(tasks, list):
+        return generic(plan, outs)
+    lines = [f"- {t.get('name')}: {t.get('kind')}" + (f", {t.get('description')}" if t.get("description") else "")
+             for t in tasks if isinstance(t, dict)]
+    return f"{len(lines)} benchmark task{'s' if len(lines) != 1 else ''} can run here:\n" + "\n".join(lines)
+
+
+def _run_bench(plan: Plan, outs: list[Outcome]) -> str:
+    d = outs[0].data
+    if not isinstance(d, dict) or "runs" not in d:
+        return generic(plan, outs)
+    lines = []
+    for r in d.get("runs") or []:
+        metrics = r.get("metrics") or {}
+        shown = ", ".join(f"{k} {_num(v)}" for k, v in list(metrics.items())[:3]
+                          if isinstance(v, (int, float)))
+        lines.append(f"- run #{r.get('id')}: {r.get('model')} on {r.get('task')}: {shown}")
+    for e in d.get("errors") or []:
+        lines.append(f"- not run: {e.get('model')} on {e.get('task')}: {e.get('message') or e.get('error')}")
+    n = len(d.get("runs") or [])
+    return (f"Stored {n} new run{'s' if n != 1 else ''} (measured here, "
+            f"{_num(d.get('duration_s'))} s):\n" + "\n".join(lines))
+
+
+def _declared_children(o: Outcome, inferred: set[str] | None = None) -> str:
     base = o.args.get("base_model", "?")
     rows = o.data.get("models", [])
-    note = " (declared in their cards; no weight-based lineage tool is available here)"
+    if inferred is None:
+        note = " (declared in their cards; no weight-based lineage tool is available here)"
+        if not rows:
+            return f"No model in the lake declares {base} as its base model{note}."
+        return (f"{len(rows)} model{'s' if len(rows) != 1 else ''} declare{'s' if len(rows) == 1 else ''} "
+                f"{base} as base model{note}: " + _join([r["name"] for r in rows]) + ".")
     if not rows:
-        return f"No model in the lake declares {base} as its base model{note}."
-    return (f"{len(rows)} model{'s' if len(rows) != 1 else ''} declare{'s' if len(rows) == 1 else ''} "
-            f"{base} as base model{note}: " + _join([r["name"] for r in rows]) + ".")
+        return ""
+    return f"Cards that declare {base} as their base model: " + _join([
+        r["name"] + (" (the weights agree)" if r["name"].lower() in inferred else
+                     " (not confirmed by the weights)") for r in rows]) + "."
 
 
 def _relation(plan: Plan, outs: list[Outcome]) -> str:
     o = outs[0]
     edges = _edges(o.data)
-    if not edges or len(plan.models) < 2:
+    if len(plan.models) < 2 or not isinstance(o.data, dict):
         return generic(plan, outs)
+    if not edges and o.tool == "lineage":  # a family of one: nothing is related to it
+        return (f"No lineage connects {plan.models[0]} and {plan.models[1]}: they look unrelated "
+                "(the weights put them in different families).")
     a, b = plan.models[0], plan.models[1]
     path = _path(edges, a, b) or _path(edges, b, a)
     if path:
@@ -798,7 +1154,10 @@ def _need(plan: Plan, outs: list[Outcome]) -> str:
 
 
 _WRITERS = {
-    "search": _need, "best": _need,
+    "search": lambda p, o: _hits(p, o) if o[0].tool != "list_models" else _need(p, o),
+    "search_runs": _hits, "similar": _hits, "best": _best, "siblings": _siblings,
+    "audit": _audit, "diff": _diff, "tasks": _tasks, "run_bench": _run_bench,
+    "lineage": _lineage, "runs": _runs, "compare_runs": _compare_runs,
     "list": _list, "show": _show, "card_text": _card_text, "compare": _compare, "rm": _rm,
     "rename": _rename, "ingest": _ingest, "parents": _parents, "descendants": _descendants,
     "relation": _relation,

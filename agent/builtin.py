@@ -99,6 +99,13 @@ class BuiltinChatModel(BaseChatModel):
         plan = router.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
                                      {"intent": "unknown", "question": question})
         outcomes = _outcomes(own, turn)
+        if plan.then and len(own) == 1:
+            calls = _second_round(plan, outcomes)
+            if calls:
+                return AIMessage(content="", tool_calls=[
+                    {"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:12]}",
+                     "type": "tool_call"} for c in calls],
+                    additional_kwargs={PLAN_KEY: plan.to_dict()})
         return AIMessage(content=answers.write(plan, outcomes, infos),
                          additional_kwargs={PLAN_KEY: plan.to_dict()})
 
@@ -147,6 +154,29 @@ def _text(m: BaseMessage) -> str:
     if isinstance(c, str):
         return c
     return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in c)
+
+
+MAX_FOLLOW_UP = 6  # diff calls after a descendants question
+
+
+def _second_round(plan: router.Plan, outcomes: list[answers.Outcome]) -> list[router.Call]:
+    """Tool calls that need the first round's results: the diff of a model with each of
+    its direct children ("which models came from X and how do they differ?")."""
+    if plan.then != "diff_children" or not plan.models:
+        return []
+    root = plan.models[0]
+    children: list[str] = []
+    for o in outcomes:
+        if o.error or o.data is None:
+            continue
+        for e in answers._edges(o.data):
+            if answers._same(e.get("parent"), root) and e.get("child") not in children:
+                children.append(e["child"])
+        if isinstance(o.data, dict) and o.data.get("kind") == "descendants":
+            children += [m["name"] for m in o.data.get("models", [])
+                         if m.get("depth") == 1 and m["name"] not in children]
+    return [router.Call("diff", {"a": root, "b": c})
+            for c in children[:MAX_FOLLOW_UP]]
 
 
 def _outcomes(own: list[AIMessage], turn: list[BaseMessage]) -> list[answers.Outcome]:

@@ -51,6 +51,14 @@ _CARD_TEXT_CUE = (
 _PARENTS_CUE = (r"\b(?:parents?|ancestors?|ancestry|derived from|comes? from|came from|fine-?tuned "
                 r"from|origin(?:al)?|base model of|descend(?:s|ed)? from|predecessor)\b")
 
+_DESCENDANTS_CUE = (
+    r"\b(?:children|child|kids|descendants?|derivatives?|derived models|fine-?tunes of|"
+    r"offspring|successors?|built (?:on|from)|made from|based on (?:x|it|this))\b|"
+    r"\b(?:which|what|any) (?:of (?:my|our|the) )?models? (?:are|were|have been|is|was|do|does|"
+    r"did)?\s*(?:(?!x\b|y\b)\w+ )?(?:derived|fine-?tuned|built|made|trained|created|distilled|"
+    r"quantized|pruned|came|come|comes|descend\w*|stem\w*|originat\w*) (?:from|on top of|off)\b"
+    r"(?![\s?.!]*$)")
+
 INTENTS: tuple[Intent, ...] = (
     Intent("list", ("list_models",), (
         "list the models in the lake", "what models do we have", "how many models are there",
@@ -92,19 +100,28 @@ INTENTS: tuple[Intent, ...] = (
         "how do the weights of X and Y differ"),
         cue=r"\bdiff\b|\bwhat changed\b|\bwhich tensors\b|\bweights? (?:differ|changed)\b|"
             r"\bchanged (?:between|from)\b", needs=2),
-    Intent("parents", ("parents", "ancestors", "lineage"), (
+    Intent("parents", ("lineage", "ancestors", "parents"), (
         "what is the parent of X", "where does X come from", "which model was X fine-tuned from",
         "what is X derived from", "what are the ancestors of X", "what is the base model of X"),
         cue=_PARENTS_CUE, needs=1),
-    Intent("descendants", ("descendants", "children", "lineage", "list_models"), (
+    Intent("descendants", ("lineage", "descendants", "children", "list_models"), (
         "what are the children of X", "which models were derived from X", "list the fine-tunes "
-        "of X", "what descends from X", "which models are built on X", "what was made from X"),
-        cue=r"\b(?:children|child|kids|descendants?|derivatives?|derived models|fine-?tunes of|"
-            r"offspring|successors?|built (?:on|from)|made from|based on (?:x|it|this))\b|"
-            r"\b(?:which|what|any) models? (?:are|were|have been|is|was)?\s*(?:\w+ )?(?:derived|"
-            r"fine-?tuned|built|made|trained|created|distilled|quantized|pruned) (?:from|on top of|"
-            r"off)\b",
-        needs=1),
+        "of X", "what descends from X", "which models are built on X", "what was made from X",
+        "which of my models came from X"),
+        cue=_DESCENDANTS_CUE, needs=1),
+    Intent("siblings", ("siblings",), (
+        "what are the siblings of X", "which models share a parent with X",
+        "which models were derived from the same base as X"),
+        cue=r"\bsiblings?\b|\bsame (?:parent|base(?: model)?)\b|\bshare (?:a|its|the same) "
+            r"(?:parent|base)\b", needs=1),
+    Intent("audit", ("audit_lineage",), (
+        "which model cards declare the wrong base model", "do the declared base models match the "
+        "weights", "are there lineage conflicts", "which models have undocumented parents",
+        "is any card lying about its base model"),
+        cue=r"\b(?:wrong|incorrect|mislabell?ed|conflicts?|conflicting|false|lying|lies|"
+            r"mismatch\w*|disagree\w*|undocumented)\b.{0,50}\b(?:base|parents?|lineage|declar\w*|"
+            r"cards?)\b|\b(?:base|parents?|lineage|declar\w*)\b.{0,50}\b(?:wrong|incorrect|"
+            r"conflicts?|mismatch\w*|match the weights|agree)\b|\baudit\b.{0,20}\blineage\b"),
     Intent("relation", ("relation", "lineage"), (
         "how are X and Y related", "is Y a fine-tune of X", "what is the relation between X and Y",
         "is Y derived from X", "are X and Y in the same family"),
@@ -134,6 +151,26 @@ INTENTS: tuple[Intent, ...] = (
         "evidence", "what is wrong in X's card"),
         cue=r"\b(?:audit|check|verify|validate)\b.{0,30}\bcard\b|\bcard\b.{0,30}\b(?:correct|"
             r"accurate|wrong|right|lying|lie)\b", needs=1),
+    Intent("search_runs", ("search_runs",), (
+        "what did we measure on sentiment last week", "which results do we have on imdb",
+        "what was evaluated yesterday", "what scores were reported on hellaswag",
+        "show the benchmark results from this month"),
+        cue=r"\bwhat (?:did|have) we (?:measure|measured|run|ran|evaluate|evaluated|benchmark|"
+            r"benchmarked)\b|^(?=.*\b(?:measur\w*|ran|runs?|evaluat\w*|benchmark\w*|results?|"
+            r"scores?|metrics?|accuracy|f1|spearman|perplexity)\b).*\b(?:today|yesterday|(?:last|"
+            r"past|this) (?:week|month|year)|since \d{4}-\d\d-\d\d|(?:last|past) \d+ (?:days?|"
+            r"weeks?|months?))\b|\bresults? (?:on|for) (?!x\b|y\b)|\bscores? (?:on|for) (?!x\b|y\b)"),
+    Intent("tasks", ("list_tasks",), (
+        "which benchmark tasks are available", "what tasks can I run", "list the benchmarks",
+        "which evaluations can you run"),
+        cue=r"\b(?:which|what|list)\b.{0,20}\b(?:benchmarks?|benchmark tasks|tasks|"
+            r"evaluations)\b.{0,30}\b(?:available|can|exist|there|have|run)\b|"
+            r"\blist (?:the |all )?(?:benchmarks?|benchmark tasks|tasks)\b"),
+    Intent("run_bench", ("run_benchmark",), (
+        "benchmark X on sts-smoke", "evaluate X on the sentiment task", "run sts-smoke on X"),
+        cue=r"^\s*(?:please\s+)?(?:benchmark|evaluate|run|measure)\b|\b(?:can|could|would|will) "
+            r"you (?:please )?(?:benchmark|evaluate|run|measure)\b|\bplease (?:benchmark|"
+            r"evaluate|run|measure)\b", needs=1, mutating=True),
     Intent("runs", ("list_runs", "runs"), (
         "what runs do we have for X", "what was measured on X", "show the benchmark runs",
         "which evaluations were run last week"),
@@ -227,6 +264,7 @@ class Plan:
     reply: str | None = None  # an answer given without tools (help, clarification)
     question: str = ""
     topic: str | None = None
+    then: str | None = None  # a second round once the first results are in ("diff_children")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -346,6 +384,8 @@ def score_intents(q: nlu.Question, candidates: list[tuple[Intent, str | None]],
     i = 0
     strong = [m for m in q.models if m.kind != "partial" or m.score >= 0.6]
     cues = {it.id: bool(it.cue and re.search(it.cue, low)) for it, _ in candidates}
+    if cues.get("descendants"):  # "which models came from X": X is the parent
+        cues["parents"] = False
     specific = any(v for k, v in cues.items() if k not in _GENERAL)
     guessed = 0 if q.models else int(guess_unknown_name(q.masked) is not None)
     for it, tool in candidates:
@@ -364,6 +404,8 @@ def score_intents(q: nlu.Question, candidates: list[tuple[Intent, str | None]],
             score += 0.15
         if it.id in ("list", "best", "search", "lineage", "runs") and strong:
             score -= 0.12 * len(strong)
+        if it.id == "search" and not cue and cues.get("list"):
+            score -= CUE_BONUS  # "list the text-generation models": a filter, not a need
         if it.id == "compare" and len(q.models) >= 2:
             score += 0.1
         out.append(Scored(it, score, cue))
@@ -372,6 +414,9 @@ def score_intents(q: nlu.Question, candidates: list[tuple[Intent, str | None]],
 
 
 _GENERAL = ("list", "show", "compare", "help")
+# a comparison that the weights answer too (diff), not just the metadata ("which is bigger")
+_WEIGHTS_CUE = (r"\b(?:differ|differs|differed|difference|differences|different|changed?|changes|"
+                r"compare|comparison|vs\.?|versus|related|relation)\b")
 
 
 def aspects_of(low: str) -> list[str]:
@@ -463,8 +508,12 @@ def generic_args(info: ToolInfo, q: nlu.Question, models: list[str]) -> tuple[di
                 value = queue.pop(0)
         elif pname in _TEXT_PARAMS:
             value = q.text
+        elif pname in ("task", "tasks") and "query" in props and not ps.get("enum"):
+            value = q.task  # a search tool reads the task from its query; only a known one here
         elif pname in ("task", "tasks"):
             t = task_of(q.text, ps.get("enum") or (ps.get("items") or {}).get("enum"))
+            if t and any(t.lower() == m.name.lower() or t.lower() == m.spec.lower() for m in q.models):
+                t = None  # "runs for X": X is the model, not a task
             value = ([t] if typ == "array" else t) if t else None
         elif pname in ("k", "top", "top_k", "limit", "n"):
             value = _top_n(q.text)
@@ -528,10 +577,14 @@ def make_plan(text: str, linker: nlu.Linker, architectures: list[str], tools: di
         aspects = ["architecture"]  # "is X a llama?"
     if intent.id == "card_text" and "show" in by_id and set(aspects) & _METADATA_ASPECTS:
         intent = by_id["show"][0]  # "what does the card say about its license": card metadata
+    if intent.id in ("parents", "descendants") and "relation" in by_id and \
+            len(_strong_names(q)) >= 2 and re.match(r"\s*(?:is|are|was|were|does|did|do|has|have)\b", low):
+        intent = by_id["relation"][0]  # "is B derived from A?": a question about the pair
     tool = by_id[intent.id][1]
     # the models the question is about
     names = _strong_names(q) if intent.id not in ("list", "best", "search", "lineage", "runs",
-                                                  "help", "ingest") else []
+                                                  "help", "ingest", "audit", "tasks",
+                                                  "search_runs") else []
     if intent.id in ("lineage", "runs") and q.models:
         names = _strong_names(q)
     if intent.needs and len(names) < intent.needs and referent and (refers or not names or followup):
@@ -589,6 +642,10 @@ def _fill_calls(plan: Plan, intent: Intent, tool: str | None, tools: dict[str, T
         plan.calls = [Call("list_models", {"base_model": n}) for n in names[:3]]
     elif intent.id in ("show", "compare"):
         plan.calls = [Call("show_model", {"name": n}) for n in dict.fromkeys(names)]
+        if intent.id == "compare" and "diff" in tools and len(set(names)) >= 2 and \
+                re.search(_WEIGHTS_CUE, q.masked.lower()):
+            a, b = list(dict.fromkeys(names))[:2]
+            plan.calls.append(Call("diff", {"a": a, "b": b}))
     elif intent.id == "card_text":
         plan.topic = topic_of(q)
         plan.calls = [Call("read_card", {"name": n, **({"topic": plan.topic} if plan.topic else {})})
@@ -630,3 +687,10 @@ def _fill_calls(plan: Plan, intent: Intent, tool: str | None, tools: dict[str, T
                 plan.calls = []
                 return
             plan.calls.append(Call(tool, args))
+        # what the cards declare, to check the weights' answer against
+        if intent.id == "parents" and tool != "show_model" and "show_model" in tools:
+            plan.calls += [Call("show_model", {"name": n}) for n in names[:3]]
+        if intent.id == "descendants" and tool != "list_models" and "list_models" in tools:
+            plan.calls += [Call("list_models", {"base_model": n}) for n in names[:3]]
+        if intent.id == "descendants" and "diff" in tools and re.search(_WEIGHTS_CUE, q.masked.lower()):
+            plan.then = "diff_children"  # "which models came from X and how do they differ?"

@@ -54,6 +54,13 @@ DEMO_QUESTIONS = [
     "What's the difference between minilm-merge and minilm-paraphrase?",
     "Tell me about minilm-sentiment-topic",
     "Which model should I use for sentence similarity?",
+    "Which of my models came from all-MiniLM-L6-v2 and how do they differ?",
+    "Which model cards declare the wrong base model?",
+    "find a small encoder for sentiment under 50M params",
+    "What are the siblings of minilm-sentiment?",
+    "Which models have weights similar to minilm-sentiment?",
+    "Draft a card for minilm-sentiment-topic",
+    "Which model is best on sts-smoke?",
 ]
 
 
@@ -68,13 +75,15 @@ def latency(values: list[float]) -> dict[str, float]:
             "mean_s": round(statistics.fmean(values), 3)}
 
 
-def question_set(agent: Any, limit: int | None = None, verbose: bool = False) -> dict[str, Any]:
+def question_set(agent: Any, limit: int | None = None, verbose: bool = False,
+                 questions: list | None = None, values: dict[str, str] | None = None) -> dict[str, Any]:
     from test_agent_questions import QUESTIONS, check
 
     from modellake.agent.errors import AgentFailed
 
     rows, times = [], []
-    for i, (q, facts, forbidden) in enumerate(QUESTIONS[:limit]):
+    for i, (q, facts, forbidden) in enumerate((questions or QUESTIONS)[:limit]):
+        facts = [tuple(a.format(**(values or {})) for a in alts) for alts in facts]
         t0 = time.perf_counter()
         try:
             final = agent.ask(q, thread_id=f"bench-{i}-{time.time_ns()}")
@@ -93,14 +102,15 @@ def question_set(agent: Any, limit: int | None = None, verbose: bool = False) ->
             "latency": latency(times), "rows": rows}
 
 
-def bench_builtin(lake: Path, verbose: bool) -> dict[str, Any]:
+def bench_builtin(lake: Path, verbose: bool, questions: list | None = None,
+                  values: dict[str, str] | None = None) -> dict[str, Any]:
     from modellake.agent.loop import Agent
 
     with Agent(lake, llm="builtin") as agent:
         t0 = time.perf_counter()
         agent.ask("list the models", thread_id="warmup")  # loads MiniLM, compiles the graph
         warm = time.perf_counter() - t0
-        out = question_set(agent, verbose=verbose)
+        out = question_set(agent, verbose=verbose, questions=questions, values=values)
     out["first_question_s"] = round(warm, 2)
     return out
 
@@ -183,6 +193,17 @@ def main(argv: list[str] | None = None) -> int:
         b = results["builtin"]
         print(f"builtin: {b['right']}/{b['questions']} right ({b['accuracy']:.0%}); latency "
               f"p50 {b['latency']['p50_s']}s p95 {b['latency']['p95_s']}s max "
+              f"{b['latency']['max_s']}s", flush=True)
+
+        from test_agent_lake_questions import QUESTIONS as FAMILY_QUESTIONS
+        from test_agent_lake_questions import build_family_lake
+
+        print("building the family lake (lineage, runs) and asking its questions ...", flush=True)
+        fam_lake, values = build_family_lake(Path(tmp) / "family")
+        results["builtin_family"] = bench_builtin(fam_lake, args.verbose, FAMILY_QUESTIONS, values)
+        b = results["builtin_family"]
+        print(f"builtin, family lake: {b['right']}/{b['questions']} right ({b['accuracy']:.0%}); "
+              f"latency p50 {b['latency']['p50_s']}s p95 {b['latency']['p95_s']}s max "
               f"{b['latency']['max_s']}s", flush=True)
 
         demo = demo_lake(args.demo_lake)

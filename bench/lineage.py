@@ -2,6 +2,7 @@
 
     python bench/lineage.py                      # seeds 0 1 2 and the MiniLM family
     python bench/lineage.py --seeds 3 4 --no-minilm --work /tmp/lakes --json out.json
+    python bench/lineage.py --seeds 100 101 --recipe alt --no-minilm   # harder recipe
 
 Each lake comes from ``bench/lakegen.py`` (real training steps on tiny BERT,
 GPT-2 and Llama models; a family grown from the packaged all-MiniLM-L6-v2). It
@@ -148,11 +149,13 @@ def run_lake(gt: GroundTruth, db: Path) -> dict:
             "naive": base, "errors": errors}
 
 
-def _lake(kind: str, seed: int, work: Path) -> GroundTruth:
+def _lake(kind: str, seed: int, work: Path, recipe: str) -> GroundTruth:
     root = work / f"{kind}-{seed}"
     if (root / "ground_truth.json").is_file():
         return GroundTruth.load(root)
-    return (build_minilm_lake if kind == "minilm" else build_lake)(root, seed)
+    if kind == "minilm":
+        return build_minilm_lake(root, seed)
+    return build_lake(root, seed, recipe=recipe)
 
 
 def main() -> int:
@@ -160,19 +163,22 @@ def main() -> int:
     ap.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     ap.add_argument("--minilm-seeds", type=int, nargs="*", default=[0])
     ap.add_argument("--no-minilm", action="store_true")
+    ap.add_argument("--recipe", default="default", help="lakegen recipe of the synthetic lakes "
+                    "(default | alt: uniform random tokens, few steps, LoRA on all layers...)")
     ap.add_argument("--work", type=Path, help="keep lakes here (reused when present)")
     ap.add_argument("--json", type=Path, help="write the results here")
     args = ap.parse_args()
     work_ctx = tempfile.TemporaryDirectory(prefix="lineage-bench-") if args.work is None else None
     work = Path(work_ctx.name) if work_ctx else args.work
     work.mkdir(parents=True, exist_ok=True)
-    lakes = [("synthetic", s) for s in args.seeds]
+    synthetic = "synthetic" if args.recipe == "default" else f"synthetic-{args.recipe}"
+    lakes = [(synthetic, s) for s in args.seeds]
     lakes += [] if args.no_minilm else [("minilm", s) for s in args.minilm_seeds]
     results = {}
     ok = True
     for kind, seed in lakes:
         t = time.perf_counter()
-        gt = _lake(kind, seed, work)
+        gt = _lake(kind, seed, work, args.recipe)
         build = time.perf_counter() - t
         db = work / f"{kind}-{seed}.db"
         db.unlink(missing_ok=True)

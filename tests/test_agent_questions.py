@@ -218,8 +218,10 @@ def test_a_tool_added_with_one_line_is_used(agent_lake):
 
     agent = Agent(agent_lake, llm="builtin", tools=[*TOOLS, tool(family_tree, name="lineage")])
     a = agent.ask("what is the parent of tiny-llama-chat?")
-    assert a.tool_calls == [{"tool": "lineage", "args": {"name": "tiny-llama-chat"}}]
+    assert a.tool_calls[0] == {"tool": "lineage", "args": {"name": "tiny-llama-chat"}}
+    assert {c["tool"] for c in a.tool_calls[1:]} <= {"show_model"}  # the card's claim, to check
     assert "tiny-llama -> tiny-llama-chat" in a.answer and "finetune" in a.answer
+    assert "the weights agree" in a.answer  # its card declares tiny-llama too
     assert any(c["kind"] == "edge" and c["confidence"] == 0.97 for c in a.citations)
     a = agent.ask("what are the descendants of tiny-llama?")
     assert a.tool_calls[0]["tool"] == "lineage" and "tiny-llama-chat" in a.answer

@@ -19,7 +19,10 @@ def test_registry_lists_the_lake_tools_with_flags():
     assert {"list_models", "show_model", "read_card", "ingest_models", "remove_model",
             "rename_model"} <= set(names)
     assert {n for n, t in names.items() if t.mutating} == {"ingest_models", "remove_model",
-                                                          "rename_model", "import_results"}
+                                                          "rename_model", "import_results",
+                                                          "run_benchmark"}
+    assert {"search", "search_runs", "similar", "lineage", "ancestors", "descendants", "siblings",
+            "audit_lineage", "diff", "leaderboard", "draft_card", "list_tasks"} <= set(names)
     for t in TOOLS:
         assert t.description and "ctx" not in t.schema()["properties"]
 

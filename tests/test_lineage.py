@@ -331,3 +331,29 @@ def test_unmerged_peft_adapter_attached_to_declared_base(tmp_path, lake):
 def test_migration_tables_exist(cat):
     tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"lineage_pairs", "lineage_edges", "lineage_state"} <= tables
+
+
+def test_arborescence_matches_networkx():
+    import random
+
+    import networkx as nx
+
+    from modellake.tools.lineage_arborescence import min_spanning_arborescence
+
+    rng = random.Random(0)
+    for _ in range(100):
+        n = rng.randint(2, 25)
+        edges = {}
+        for i in range(1, n):
+            j = rng.randrange(i)
+            edges[(j, i)], edges[(i, j)] = rng.random(), rng.random()
+        for _ in range(rng.randint(0, 3 * n)):
+            a, b = rng.sample(range(n), 2)
+            edges[(a, b)] = rng.random()
+        ours = min_spanning_arborescence(range(n), edges)
+        g = nx.DiGraph()
+        g.add_weighted_edges_from((a, b, w) for (a, b), w in edges.items())
+        ref = nx.minimum_spanning_arborescence(g)
+        assert len(ours) == n - 1
+        assert sum(edges[(p, c)] for c, p in ours.items()) == pytest.approx(
+            sum(edges[e] for e in ref.edges()))

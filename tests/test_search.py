@@ -486,5 +486,11 @@ def test_stored_runs_and_cached_lineage_edges(tmp_path):
         assert res.hits[0].why[0]["source"] == "run (measured)"
         found = search_runs(cat, "what did we measure today")
         assert set(names(found)) == {"ner-english", "mini-embed"}
+        # the one search entry point hands questions about runs to search_runs
+        routed = search(cat, "what did we measure on sentiment this week")
+        assert routed.query["runs"] is True and routed.query["since"] is not None
+        assert set(names(routed)) == {"ner-english", "mini-embed"}  # newest first on a tie
+        assert all(h.why[0]["kind"] == "result" and h.why[0]["run_id"] for h in routed.hits)
+        assert not search(cat, "a model for sentiment this week").query.get("runs")
         res = search(cat, "fine-tunes of ner-english")
         assert names(res) == ["ner-german"] and res.hits[0].why[0]["sources"] == ["inferred"]

@@ -37,7 +37,7 @@ from modellake.tools.lineage_detect import REL_MAX, base_evidence
 from modellake.tools.lineage_solve import GroupResult, solve_group
 from modellake.tools.lineage_source import CatalogPairs, sketch_matrix_mask
 
-ALGORITHM = "lineage-1"
+ALGORITHM = "lineage-3"  # part of every cache fingerprint: bump when results change
 RELATIONS = ("finetune", "adapter", "quantized", "pruned", "merge", "duplicate")
 
 

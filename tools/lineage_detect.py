@@ -28,7 +28,7 @@ from modellake.tools.lineage_compare import RANK_PROBES, SHARP_DROP, PairStats
 REL_MAX = 0.5            # related below; independent inits give ~1.0
 GRID_ROWS = 0.9          # fraction of sampled rows on the rounding grid: quantized
 CAST_TENSORS = 0.9       # fraction of changed tensors that are exact 16-bit casts
-PRUNE_GAIN = 0.02        # new exact zeros, as a fraction of matrix elements
+PRUNE_GAIN = 0.02        # new exact zeros, as a fraction of the changed matrices' elements
 PRUNE_KEEP = 0.99        # the child's non-zeros equal to the parent's
 LOW_RANK_MAX = 64
 MERGE_RESIDUAL = 0.05    # affine-fit residual / distance to the nearest single model
@@ -100,8 +100,11 @@ def classify(st: PairStats) -> PairVerdict:
                                    round(0.9 + 0.09 * _frac(rows, st.qrows_n), 4), ev)
     for a_parent, gain, keep, nz in ((True, st.new_zero_b, st.keep_b, st.nz_b),
                                      (False, st.new_zero_a, st.keep_a, st.nz_a)):
-        if _frac(gain, st.mat_numel) >= PRUNE_GAIN and _frac(keep, nz) >= PRUNE_KEEP:
-            ev.update(zero_fraction_gain=round(_frac(gain, st.mat_numel), 4),
+        # new zeros as a share of the matrices that changed: a pruned copy of a model whose
+        # embeddings dominate its size still shows its pruned layers' 50%
+        if _frac(gain, st.changed_mat_numel or st.mat_numel) >= PRUNE_GAIN and \
+                _frac(keep, nz) >= PRUNE_KEEP:
+            ev.update(zero_fraction_gain=round(_frac(gain, st.changed_mat_numel), 4),
                       kept_equal=round(_frac(keep, nz), 6),
                       direction_cue="child has new exact zeros, other weights equal the parent's")
             return PairVerdict("pruned", a_parent, True, round(min(0.99, _frac(keep, nz)), 4), ev)

@@ -29,7 +29,7 @@ from modellake.tools.lineage_weights import MappedGGUF, ModelWeights
 RANK_RTOL = 1e-3
 EXACT_SVD_MAX = 4096 * 1024   # elements up to which the rank comes from a full SVD
 _LAYER = re.compile(r"(?:^|\.)(?:layers?|h|blk|block|blocks)\.(\d+)\.")
-_HEAD = re.compile(r"(lm_head|^cls\.|classifier|^score\.|pooler|qa_outputs|^output\.weight)")
+_HEAD = re.compile(r"(lm_head|^cls\.|classifier|^score\.|qa_outputs|^output\.weight)")
 _FINAL_NORM = re.compile(r"(ln_f\.|final_layer_norm|^model\.norm\.|^norm\.|output_norm)")
 
 
@@ -71,6 +71,8 @@ def tensor_group(name: str) -> str:
         return "embeddings"
     if _HEAD.search(name):
         return "head"
+    if "pooler" in name:
+        return "pooler"
     if _FINAL_NORM.search(name):
         return "final norm"
     return "other"
@@ -136,16 +138,19 @@ def _ranges(groups: list[str]) -> str:
     if spans:
         parts.append(("layer " if len(layers) == 1 else "layers ") + ", ".join(spans))
     parts += [f"the {g}" for g in groups if not g.startswith("layer ")]
-    return ", ".join(parts) if parts else "nothing"
+    if len(parts) > 1:
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+    return parts[0] if parts else "nothing"
 
 
 def _finetune_phrase(rows: list[TensorDiff]) -> str:
     changed = {tensor_group(r.name) for r in rows if r.status == "changed"}
     same = {tensor_group(r.name) for r in rows if r.status == "identical"} - changed
+    layers_same = [g for g in same if g.startswith("layer ")]
     if not same:
         return "fine-tuned on all layers"
-    if same == {"embeddings"}:
-        return "fine-tuned on all layers except the embeddings"
+    if not layers_same:
+        return f"fine-tuned on all layers except {_ranges(sorted(same))}"
     order = sorted(changed | same, key=lambda g: (not g.startswith("layer"), g.startswith("layer") and
                                                    int(g.split()[1]), g))
     return (f"fine-tuned on {_ranges([g for g in order if g in changed])} only "
@@ -195,6 +200,10 @@ def _verdict(cat: Catalog, out: ModelDiff, ra: ModelRecord, rb: ModelRecord, st,
     """Fill relation, parent and the one-line verdict."""
     v = classify(st)
     edge = _cached_edge(cat, ra.name, rb.name)
+    if st.n_tensors == 0 or not st.mat_numel:
+        out.verdict = (f"{ra.name} and {rb.name} share no comparable weight tensors "
+                       "(different architectures or layouts): no relation can be read from weights")
+        return
     if v.relation == "unrelated":
         out.verdict = (f"{ra.name} and {rb.name} are unrelated: their weights are near-orthogonal "
                        f"(relative distance {math.sqrt(st.rel):.2f}; independent initializations "
@@ -233,8 +242,9 @@ def _what(relation: str, st, rows: list[TensorDiff], child: ModelRecord) -> str:
             return f"cast to {'/'.join(d for d in child.dtypes if d in ('F16', 'BF16')) or '16 bits'}"
         return "quantized: every weight matrix rounded to a grid of at most 8 bits per row"
     if relation == "pruned":
-        gain = max(st.new_zero_a, st.new_zero_b) / st.mat_numel if st.mat_numel else 0.0
-        return f"pruned: {100 * gain:.0f}% of matrix weights set to zero, all others unchanged"
+        gain = max(st.new_zero_a, st.new_zero_b) / max(st.changed_mat_numel, 1)
+        return (f"pruned: {100 * gain:.0f}% of the weights of its {st.changed} pruned matrices "
+                "set to zero, all other weights unchanged")
     if relation == "adapter":
         ranks = sorted({r.rank for r in rows if r.rank is not None})
         n = sum(r.status == "changed" for r in rows)

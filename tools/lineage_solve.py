@@ -13,10 +13,9 @@
    ``1 + BETA * (1 - p)``, ``p`` the direction probability; low-rank adapter
    updates cost less, in proportion to their rank.
 5. Placement checks, each banning an edge and re-solving the arborescence:
-   Occam (v no closer to its parent than to its grandparent: v is a sibling),
-   tensor identity (bit-identical tensors are inherited, so the models sharing
-   one stay connected through models that hold it too) and inheritance (a child
-   carries its parent's own update, a sibling does not).
+   Occam (v no closer to its parent than to its grandparent: v is a sibling)
+   and tensor identity (bit-identical tensors are inherited, so the models
+   sharing one stay connected through models that hold it too).
 6. Each tree is hung from the root that best agrees with the direction cues of
    its edges and with chain consistency: siblings share the drift of their
    training, so reading a sibling as the parent of its parent makes the path
@@ -32,6 +31,7 @@ import networkx as nx
 import numpy as np
 
 from modellake.store.records import LineageEdge
+from modellake.tools.lineage_arborescence import min_spanning_arborescence
 from modellake.tools.lineage_compare import PairStats
 from modellake.tools.lineage_detect import (
     FIXED,
@@ -44,14 +44,11 @@ from modellake.tools.lineage_detect import (
     sigmoid,
 )
 
-K_NEIGHBOURS = 8       # sketch candidates per model
+K_NEIGHBOURS = 6       # sketch candidates per model
 SKETCH_REL_MAX = 0.7   # looser than REL_MAX: sketches are noisy, full weights decide
 BETA = 0.25             # weight of the direction penalty in arborescence costs
 OCCAM_TOL = 0.02       # occam check: v no closer to p than to g, within this share of |p - g|
 MAX_ROUNDS = 8         # arborescence re-solves after placement checks
-INHERIT_MIN = 0.5      # share of its parent's own update a child must carry
-INHERIT_BASIS = 64     # other updates projected away (the shared drift)...
-INHERIT_MIN_EDGES = 3  # ...needing at least this many to calibrate
 TURN_TOL = 0.1         # a path whose two updates have cosine below -TURN_TOL turns back...
 TURN_WEIGHT = 20.0     # ...costing this many log-odds per unit of cosine
 ADAPTER_DISCOUNT = 0.25  # cost factor of an edge whose update is an adapter's...
@@ -76,34 +73,136 @@ class GroupResult:
 
 @dataclass
 class SketchTables:
-    """Pairwise sketch distances (squared) and relatedness."""
+    """Pairwise sketch distances and relatedness.
+
+    ``d2``: squared distance; ``near``: mean squared difference over the
+    coordinates where both are non-zero (a pruned copy is at 0 from its source),
+    used to rank candidates; ``rel``: relatedness over weight-matrix coordinates.
+    """
 
     d2: np.ndarray
+    near: np.ndarray
     rel: np.ndarray
 
 
+def _nonzero_sq_diff(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum of squared differences, sum of squares of both, count) over the
+    coordinates where both rows are non-zero, for all pairs of rows."""
+    sq, nz = x * x, (x != 0).astype(np.float64)
+    den = sq @ nz.T + nz @ sq.T
+    return np.maximum(den - 2 * x @ x.T, 0.0), den, nz @ nz.T
+
+
 def sketch_tables(x: np.ndarray, matrix_mask: np.ndarray | None) -> SketchTables:
-    """All-pairs squared distances and non-zero-coordinate relatedness of sketch rows."""
+    """All-pairs distances and non-zero-coordinate relatedness of sketch rows."""
     x = x.astype(np.float64)
     n2 = (x * x).sum(1)
     d2 = np.maximum(n2[:, None] + n2[None, :] - 2 * x @ x.T, 0.0)
-    xm = x if matrix_mask is None else x * matrix_mask
-    sq, nz = xm * xm, (xm != 0).astype(np.float64)
-    den = sq @ nz.T + nz @ sq.T
-    num = np.maximum(den - 2 * xm @ xm.T, 0.0)
+    diff, _, count = _nonzero_sq_diff(x)
+    num, den, _ = _nonzero_sq_diff(x if matrix_mask is None else x * matrix_mask)
     with np.errstate(invalid="ignore", divide="ignore"):
         rel = np.where(den > 0, num / den, 0.0)
-    return SketchTables(d2, rel)
+        near = np.where(count > 0, diff / np.maximum(count, 1.0), np.inf)
+    return SketchTables(d2, near, rel)
 
 
-def candidate_pairs(t: SketchTables, k: int = K_NEIGHBOURS) -> set[tuple[int, int]]:
+def candidate_pairs(t: SketchTables, k: int | None = None) -> set[tuple[int, int]]:
     """Unordered index pairs: each model with its ``k`` nearest related models."""
+    k = k or K_NEIGHBOURS
     n = t.d2.shape[0]
     out: set[tuple[int, int]] = set()
     for i in range(n):
-        order = np.argsort(t.d2[i], kind="stable")
+        order = np.argsort(t.near[i], kind="stable")
         picked = [j for j in order if j != i and t.rel[i, j] < SKETCH_REL_MAX][:k]
         out.update((min(i, j), max(i, j)) for j in picked)
+    return out
+
+
+def _core_candidates(core: list[str], index: dict[str, int], t: SketchTables,
+                     pairs: "_Pairs") -> set[tuple[str, str]]:
+    """Each core model with its ``K_NEIGHBOURS`` nearest core models (copies and merges,
+    taken out of the tree problem, must not crowd the tree's own candidates out)."""
+    idx = np.array([index[n] for n in core])
+    out: set[tuple[str, str]] = set()
+    for a in core:
+        near = t.near[index[a], idx]
+        for j in np.argsort(near, kind="stable")[:K_NEIGHBOURS + 1]:
+            b = core[int(j)]
+            if b != a and t.rel[index[a], index[b]] < SKETCH_REL_MAX:
+                out.add((a, b) if index[a] < index[b] else (b, a))
+    pairs.ensure(sorted(out))
+    out = {p for p in out if pairs.verdict(*p).relation != "unrelated"}
+    return out | _bridges(core, index, t, pairs, out)
+
+
+def _join_parts(graph: nx.Graph, names: list[str], index: dict[str, int], t: SketchTables,
+                pairs: "_Pairs") -> set[tuple[str, str]]:
+    """Related pairs that join parts of the candidate graph (edges added to ``graph``).
+
+    A tight cluster (a model and its many children) can hold all of its members'
+    nearest neighbours, cutting it off from its own parent. Each part tries its
+    nearest sketch-related model in another part on full weights; parts of unrelated
+    families stay apart (their pairs are compared once and found unrelated).
+    """
+    idx = np.array([index[n] for n in names])
+    near = t.near[np.ix_(idx, idx)]
+    tried: set[tuple[str, str]] = set()
+    out: set[tuple[str, str]] = set()
+    while True:
+        label = {n: i for i, c in enumerate(nx.connected_components(graph)) for n in c}
+        lab = np.array([label[n] for n in names])
+        if lab.max() == 0:
+            return out
+        joined = False
+        for part in range(int(lab.max()) + 1):
+            rows = np.flatnonzero(lab == part)
+            sub = near[rows].copy()
+            sub[:, lab == part] = np.inf
+            sub[t.rel[np.ix_(idx[rows], idx)] >= SKETCH_REL_MAX] = np.inf
+            for _ in range(2):  # its two nearest outside pairs
+                k = int(np.argmin(sub))
+                i, j = divmod(k, sub.shape[1])
+                if not np.isfinite(sub[i, j]):
+                    break
+                sub[i, j] = np.inf
+                a, b = names[int(rows[i])], names[int(j)]
+                pair = (a, b) if index[a] < index[b] else (b, a)
+                if pair in tried:
+                    continue
+                tried.add(pair)
+                if pairs.verdict(*pair).relation != "unrelated":
+                    graph.add_edge(*pair)
+                    out.add(pair)
+                    joined = True
+                    break
+            if joined:
+                break
+        if not joined:
+            return out
+
+
+def _bridges(core: list[str], index: dict[str, int], t: SketchTables, pairs: "_Pairs",
+             cand: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Pairs that join the candidate graph's separate parts (nearest pair between parts,
+    Kruskal-style), so that a family gets one tree: a tight cluster, such as a model
+    with many children, must still reach its own parent."""
+    g = nx.Graph()
+    g.add_nodes_from(core)
+    g.add_edges_from(cand)
+    idx = np.array([index[n] for n in core])
+    near = t.near[np.ix_(idx, idx)]
+    out: set[tuple[str, str]] = set()
+    while nx.number_connected_components(g) > 1:
+        label = {n: i for i, c in enumerate(nx.connected_components(g)) for n in c}
+        lab = np.array([label[n] for n in core])
+        masked = np.where(lab[:, None] == lab[None, :], np.inf, near)
+        i, j = np.unravel_index(int(np.argmin(masked)), masked.shape)
+        a, b = core[int(i)], core[int(j)]
+        pair = (a, b) if index[a] < index[b] else (b, a)
+        pairs.ensure([pair])
+        g.add_edge(a, b)
+        if pairs.verdict(*pair).relation != "unrelated":
+            out.add(pair)
     return out
 
 
@@ -211,23 +310,15 @@ def _cost(pairs: _Pairs, a: str, b: str) -> float:
 
 def _arborescence(core: list[str], cand: set[tuple[str, str]], pairs: _Pairs,
                   banned: set[tuple[str, str]]) -> dict[str, str]:
-    """child -> parent over the core models (Chu-Liu/Edmonds, per connected part)."""
-    g = nx.DiGraph()
-    g.add_nodes_from(core)
+    """child -> parent over the core models (Chu-Liu/Edmonds; one tree per part)."""
+    members = set(core)
+    edges: dict[tuple[str, str], float] = {}
     for a, b in cand:
-        if a in g and b in g:
-            if (a, b) not in banned:
-                g.add_edge(a, b, weight=_cost(pairs, a, b))
-            if (b, a) not in banned:
-                g.add_edge(b, a, weight=_cost(pairs, b, a))
-    parent: dict[str, str] = {}
-    for part in nx.weakly_connected_components(g):
-        if len(part) < 2:
-            continue
-        tree = nx.minimum_spanning_arborescence(g.subgraph(part), attr="weight",
-                                                preserve_attrs=True)
-        parent.update({v: u for u, v in tree.edges()})
-    return parent
+        if a in members and b in members:
+            for u, v in ((a, b), (b, a)):
+                if (u, v) not in banned:
+                    edges[(u, v)] = _cost(pairs, u, v)
+    return min_spanning_arborescence(core, edges)
 
 
 def _descendants(parent: dict[str, str], v: str) -> set[str]:
@@ -252,8 +343,14 @@ class _Context:
     fixed: dict[str, list[str]]        # anchored child -> its parents
     ident: dict[str, dict[str, str]]   # model -> tensor name -> content hash
     pairs: _Pairs
-    sk: np.ndarray                     # sketches, rows by ``index``
+    sk: np.ndarray                     # sketches, rows by ``index`` (for re-rooting)
     index: dict[str, int]
+    holders: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (tensor, hash) ->
+
+    def __post_init__(self) -> None:
+        for name in self.family:
+            for t, h in self.ident[name].items():
+                self.holders.setdefault((t, h), set()).add(name)
 
 
 def _occam(ctx: _Context, parent: dict[str, str], v: str) -> str | None:
@@ -292,43 +389,11 @@ def _identity_holders(ctx: _Context, parent: dict[str, str], v: str) -> list[str
         if any(x in sub for x in ps):
             sub.add(c)
     iv = ctx.ident[v]
-    shared = {t for w in ctx.family if w not in sub for t, h in iv.items()
-              if ctx.ident[w].get(t) == h}
+    shared = {t for t, h in iv.items() if ctx.holders[(t, h)] - sub}
     if all(ctx.ident[parent[v]].get(t) == iv[t] for t in shared):
         return None
     return [u for u in ctx.core if u not in sub
             and all(ctx.ident[u].get(t) == iv[t] for t in shared)]
-
-
-def _inheritance(ctx: _Context, parent: dict[str, str], v: str) -> float | None:
-    """How much of its parent's own update v carries (about 1 for a child, 0 for a
-    sibling); None when the tree holds no other update to calibrate with.
-
-    Fine-tunes of one base on similar data follow one flow: their updates share a
-    common drift and differ by their own noise. A child starts from its parent, so
-    it carries the parent's noise; a sibling placed as its parent does not. The
-    drift is taken out by projecting away the span of the tree's other updates
-    (edges that involve neither v nor its parent), then the parent's remaining
-    update is regressed on v's. On sketches (sampled coordinates).
-    """
-    p = parent[v]
-    g = parent.get(p)
-    if g is None:
-        return None
-    rows = [ctx.sk[ctx.index[x]] - ctx.sk[ctx.index[y]] for x, y in parent.items()
-            if x not in (p, v) and y not in (p, v) and x in ctx.index and y in ctx.index]
-    if len(rows) < INHERIT_MIN_EDGES:
-        return None
-    basis, _ = np.linalg.qr(np.asarray(rows, dtype=np.float64).T)
-    basis = basis[:, :INHERIT_BASIS]
-
-    def residual(x: np.ndarray) -> np.ndarray:
-        return x - basis @ (basis.T @ x)
-
-    up = residual(ctx.sk[ctx.index[p]].astype(np.float64) - ctx.sk[ctx.index[g]])
-    uv = residual(ctx.sk[ctx.index[v]].astype(np.float64) - ctx.sk[ctx.index[g]])
-    den = float(up @ up)
-    return float(up @ uv) / den if den > 0 else None
 
 
 def _violations(ctx: _Context, parent: dict[str, str]) -> tuple[set, set]:
@@ -345,11 +410,6 @@ def _violations(ctx: _Context, parent: dict[str, str]) -> tuple[set, set]:
         if holders is not None:
             bans.add((p, v))
             extra.update((u, v) for u in holders)
-            continue
-        carried = _inheritance(ctx, parent, v)
-        if carried is not None and carried < INHERIT_MIN and ctx.pairs.verdict(p, v).relation == "finetune":
-            bans.add((p, v))
-            extra.add((parent[p], v))
     return bans, extra
 
 
@@ -366,10 +426,7 @@ def _solve_core(ctx: _Context, cand: set[tuple[str, str]]) -> dict[str, str]:
         ctx.pairs.ensure(sorted(extra - cand))
         cand |= extra
         banned |= new
-        try:
-            parent = _arborescence(ctx.core, cand, ctx.pairs, banned)
-        except nx.NetworkXException:  # a model lost every way in: keep the last tree
-            break
+        parent = _arborescence(ctx.core, cand, ctx.pairs, banned)
     return parent
 
 
@@ -446,11 +503,10 @@ def _reroot(core: list[str], parent: dict[str, str], pairs: _Pairs, sk: np.ndarr
     return out
 
 
-def _settle(ctx: _Context, parent: dict[str, str], sk: np.ndarray,
-            index: dict[str, int]) -> dict[str, str]:
+def _settle(ctx: _Context, parent: dict[str, str]) -> dict[str, str]:
     """Re-root, then move models the Occam check puts one level too deep, until stable."""
     for _ in range(MAX_ROUNDS):
-        parent = _reroot(ctx.core, parent, ctx.pairs, sk, index)
+        parent = _reroot(ctx.core, parent, ctx.pairs, ctx.sk, ctx.index)
         moved = dict(parent)
         for v in list(moved):
             g = _occam(ctx, moved, v)
@@ -479,20 +535,26 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
     graph = nx.Graph()
     graph.add_nodes_from(names)
     graph.add_edges_from(related)
+    for pair in _join_parts(graph, names, index, t, pairs):  # clusters that kNN left apart
+        verdicts[pair] = pairs.verdict(*pair)
+        related.add(pair)
     result = GroupResult()
+    dupes = _duplicates(verdicts, order)
     for comp in sorted(nx.connected_components(graph), key=lambda c: sorted(c)):
-        family = sorted(comp, key=order.__getitem__)
+        members = sorted(comp, key=order.__getitem__)
+        family = [n for n in members if n not in dupes]
         fam_set = set(family)
-        fam_verdicts = {p: v for p, v in verdicts.items() if p in related and p[0] in fam_set}
+        fam_verdicts = {p: v for p, v in verdicts.items()
+                        if p in related and p[0] in fam_set and p[1] in fam_set}
         anchors = _anchors(pairs, fam_verdicts, order)
         merges = _merges(family, set(anchors), index, sketches, t, pairs, source)
         core = [n for n in family if n not in anchors and n not in merges]
-        fam_cand = {p for p in related if p[0] in fam_set}
+        fam_cand = {p for p in related if p[0] in fam_set} | _core_candidates(core, index, t, pairs)
         fixed = {c: [e.parent] for c, e in anchors.items()}
         fixed.update({c: [e.parent for e in es] for c, es in merges.items()})
         ctx = _Context(core, family, fixed, {n: source.identity(n) for n in family}, pairs,
                        sketches, index)
-        parent = _settle(ctx, _solve_core(ctx, fam_cand), sketches, index)
+        parent = _settle(ctx, _solve_core(ctx, fam_cand))
 
         def cost(u: str, v: str) -> float:
             return _cost(pairs, u, v)
@@ -502,9 +564,43 @@ def solve_group(names: list[str], sketches: np.ndarray, matrix_mask: np.ndarray 
         result.edges.extend(anchors.values())
         for es in merges.values():
             result.edges.extend(es)
-        result.families.append(family)
+        result.edges.extend(_duplicate_edges(dupes, fam_set, result.edges))
+        result.families.append(members)
         result.roots.extend(n for n in core if n not in parent)
     return result
+
+
+def _duplicates(verdicts: dict[tuple[str, str], PairVerdict],
+                order: dict[str, int]) -> dict[str, str]:
+    """copy -> original for bit-identical models (the earliest entry is the original).
+
+    Copies are taken out before solving (as the Model Atlas does) and get their
+    original's parents afterwards: two identical quantizations of one model are
+    both its quantized children, not one the child of the other.
+    """
+    g = nx.Graph([p for p, v in verdicts.items() if v.relation == "duplicate"])
+    out: dict[str, str] = {}
+    for comp in nx.connected_components(g):
+        first, *rest = sorted(comp, key=order.__getitem__)
+        out.update({n: first for n in rest})
+    return out
+
+
+def _duplicate_edges(dupes: dict[str, str], family: set[str],
+                     edges: list[LineageEdge]) -> list[LineageEdge]:
+    """The edges of every copy whose original is in ``family``."""
+    out: list[LineageEdge] = []
+    for copy, orig in dupes.items():
+        if orig not in family:
+            continue
+        incoming = [e for e in edges if e.child == orig]
+        if not incoming:
+            out.append(LineageEdge(orig, copy, "duplicate", 1.0, {
+                "identical_tensors": 1.0, "direction_cue": "bit-identical copy; "
+                "the earlier entry in the lake is taken as the original"}))
+        out.extend(LineageEdge(e.parent, copy, e.relation, e.confidence,
+                               dict(e.evidence, duplicate_of=orig)) for e in incoming)
+    return out
 
 
 def _core_edge(u: str, v: str, pairs: _Pairs, parent: dict[str, str], core: list[str],

@@ -31,7 +31,7 @@ from typing import Any, Literal
 from modellake.store.catalog import Catalog
 from modellake.store.errors import ModelLakeError, NotFoundError
 from modellake.store.lake import Lake
-from modellake.tools import bench, card, lineage, lineage_diff
+from modellake.tools import bench, card, lineage, lineage_diff, search, search_runs
 
 
 # -- the context ------------------------------------------------------------------------
@@ -180,7 +180,8 @@ def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
 
 
 def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
-         mutating: bool = False, hide: Sequence[str] = (), keywords: Sequence[str] = ()) -> Tool:
+         mutating: bool = False, hide: Sequence[str] = (), keywords: Sequence[str] = (),
+         args: dict[str, str] | None = None) -> Tool:
     """Register ``fn`` as an agent tool.
 
     Args:
@@ -190,12 +191,14 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
         mutating: the tool changes the lake (ingest, rm, rename...): called only on request.
         hide: parameters with defaults that the model should not set.
         keywords: extra words that route a question to this tool in the offline backend.
+        args: argument descriptions that complete or override the docstring's ``Args:``.
     """
     try:
         hints = typing.get_type_hints(fn)
     except Exception:  # noqa: BLE001 - unresolvable forward references: fall back to none
         hints = {}
     summary, arg_docs = _doc_parts(fn)
+    arg_docs.update(args or {})
     params: list[Param] = []
     injected: list[tuple[str, str]] = []
     for p in inspect.signature(fn).parameters.values():
@@ -526,8 +529,49 @@ TOOLS: list[Tool] = [
     tool(ingest_models, mutating=True),
     tool(remove_model, mutating=True),
     tool(rename_model, mutating=True),
+    tool(search.search, hide=("mode", "sync_first", "min_params", "quantization", "library"),
+         description="Search the lake for models that fit a need, in the user's words: card text "
+         "(semantic and lexical), constraints stated in the query or given as arguments (task, "
+         "license, size, format, language, architecture), lineage (\"derived from X\") and "
+         "reported or measured results; each hit says why it matched.",
+         args={"query": "what the user needs, in their words (constraints in it are understood)",
+               "k": "how many models to return", "task": "only models for this task",
+               "license": "only models under this license",
+               "max_params": "only models with at most this many parameters (e.g. 50M)",
+               "format": "only models stored in this format (gguf, safetensors, adapter...)",
+               "language": "only models for this language", "architecture":
+               "only models of this architecture"}),
+    tool(search_runs.search_runs, hide=("now",),
+         description="Search benchmark results and runs (measured here or reported in cards) by "
+         "task, dataset, metric, model and time (\"what did we measure on sentiment last week\").",
+         args={"query": "the results wanted, in the user's words", "k": "how many models"}),
+    tool(search.similar, hide=("sync_first",),
+         description="Models whose weights are most similar to a model's (weight sketches, same "
+         "tensor layout; card text for card-only models), nearest first, family members marked.",
+         args={"name": "the model to compare with", "k": "how many neighbours"}),
     tool(lineage.lineage, hide=("refresh",)),
+    tool(lineage.ancestors, description="Every model a model descends from, inferred from the "
+         "weights (parent first, then its parent...), with the relation of each step.",
+         args={"name": "the model"}),
+    tool(lineage.descendants, description="Every model derived from a model, recursively, "
+         "inferred from the weights (children, grandchildren...), with the relation of each step.",
+         args={"name": "the model"}),
+    tool(lineage.siblings, description="Models that share a parent with a model (inferred from "
+         "the weights).", args={"name": "the model"}),
+    tool(lineage.audit, name="audit_lineage",
+         description="Check every card's declared base model against the lineage inferred from "
+         "the weights: agreements, conflicts (a card naming the wrong parent, with the evidence) "
+         "and undocumented models."),
     tool(lineage_diff.diff),
+    tool(bench.list_tasks, description="The benchmark tasks that can be run here (built-in "
+         "smoke-size suites and the lake's own tasks): name, kind, metrics, size."),
+    tool(bench.bench, name="run_benchmark", mutating=True,
+         description="Run benchmark tasks on models and store each run with its provenance. "
+         "Adds runs to the lake: only when the user asks to benchmark or evaluate.",
+         args={"models": "lake names of the models to evaluate",
+               "tasks": "task names (see list_tasks)", "repeats": "runs per model and task"},
+         hide=("seed", "batch_size", "max_length", "keep_outputs", "device", "threads", "head",
+               "verify", "on_progress")),
     tool(bench.leaderboard, hide=("plot", "current_only")),
     tool(bench.compare, name="compare_runs", hide=("n_boot", "seed")),
     tool(bench.list_runs),

@@ -369,6 +369,10 @@ def search(lake: Lake | Catalog | str | Path, query: str, k: int = 10, *, task: 
     ``dense`` (MiniLM alone), which take the raw query and no constraints from its text.
     ``lake``: a ``Lake``, an open ``Catalog`` (borrowed, not closed) or a lake directory.
     """
+    from modellake.tools.search_runs import is_runs_query, search_runs
+
+    if mode == "fused" and is_runs_query(query):
+        return search_runs(lake, query, k)
     with open_lake(lake) as h:
         if sync_first and needs_sync(h):
             sync(h)

