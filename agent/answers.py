@@ -849,7 +849,7 @@ def _audit(plan: Plan, outs: list[Outcome]) -> str:
     else:
         parts.append("No card contradicts the lineage inferred from the weights.")
     if agree:
-        parts.append(f"{len(agree)} declaration{'s' if len(agree) != 1 else ''} agree with the weights: "
+        parts.append(f"{len(agree)} declaration{'s agree' if len(agree) != 1 else ' agrees'} with the weights: "
                      + "; ".join(f"{a['model']} -> {a.get('declared')} ({a.get('relation')})"
                                  for a in agree[:10]) + ".")
     if undoc:

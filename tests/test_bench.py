@@ -656,3 +656,22 @@ def test_json_shapes_of_the_cli_functions(lake, tmp_path):
     assert set(nb) == {"model", "model_version", "cka", "rsa", "cosine", "same_layout", "run_id"}
     assert set(bench.list_tasks().to_dict()["tasks"][0]) == {"name", "kind", "description", "metrics",
                                                               "origin", "smoke", "path", "data"}
+
+
+def test_idle_cores_counts_other_work_not_our_own_past(monkeypatch):
+    """Idle cores come from other processes' runnable tasks right now, within [1, cores];
+    the load average (which remembers our own recent work) is only the fallback."""
+    from modellake.tools import bench_models
+
+    cores = os.cpu_count() or 1
+    monkeypatch.setattr(bench_models, "_others_running", lambda: 0.0)
+    monkeypatch.setattr(os, "getloadavg", lambda: (cores + 5.0, 0.0, 0.0))
+    assert bench_models.idle_cores() == cores  # a high load average from the past is ignored
+    monkeypatch.setattr(bench_models, "_others_running", lambda: float(cores + 3))
+    assert bench_models.idle_cores() == 1
+    monkeypatch.setattr(bench_models, "_others_running", lambda: None)  # no /proc: load average
+    assert bench_models.idle_cores() == 1
+    monkeypatch.undo()
+    busy = bench_models._others_running()
+    assert busy is None or busy >= 0
+    assert 1 <= bench_models.idle_cores() <= cores

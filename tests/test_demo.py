@@ -271,3 +271,25 @@ def test_stale_build_is_replaced_but_foreign_directory_is_not(tmp_path):
     assert demo._cached(final, "new")
     assert sorted(p.name for p in final.iterdir()) == [".complete", "new.txt"]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]
+
+
+def test_demo_lake_is_benchmarked_once(built, tmp_path):
+    """`modellake demo` measures the smoke tasks on the demo encoders that have no run yet:
+    a rebuilt lake gets its runs, a second call adds none."""
+    from modellake.store.catalog import Catalog
+    from modellake.tools.bench import leaderboard
+    from modellake.tools.demo import bench_demo_lake
+    from modellake.tools.ingest import ingest
+
+    _, models = built
+    picked = [models[n] for n in ("all-MiniLM-L6-v2", "minilm-sentiment", "gemma-3-270m")]
+    with Catalog(tmp_path / "catalog.db") as cat:
+        for m in picked:
+            ingest(cat, [m.path], name=m.name)
+        first = bench_demo_lake(cat, picked, tmp_path, tasks=("sts-smoke",))
+        assert sorted(r.model for r in first.runs) == ["all-MiniLM-L6-v2", "minilm-sentiment"]
+        assert not first.errors  # the GGUF model is not an encoder: not asked to run
+        again = bench_demo_lake(cat, picked, tmp_path, tasks=("sts-smoke",))
+        assert again.runs == [] and again.errors == []
+        board = leaderboard(cat, "sts-smoke", lake_root=tmp_path)
+        assert {e.model for e in board.entries} == {"all-MiniLM-L6-v2", "minilm-sentiment"}

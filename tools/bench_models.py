@@ -64,14 +64,42 @@ def torch_threads(n: int | None) -> Iterator[int]:
 SMALL_MODEL_PARAMS = 5_000_000
 
 
+def _others_running(samples: int = 3, gap_s: float = 0.01) -> float | None:
+    """Runnable tasks of *other* work right now: the median of a few ``procs_running``
+    samples of /proc/stat, less this thread (None where /proc is not there)."""
+    import time
+
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/stat", encoding="ascii") as f:
+                line = next((ln for ln in f if ln.startswith("procs_running")), None)
+        except OSError:
+            return None
+        if line is None:
+            return None
+        counts.append(int(line.split()[1]))
+        if i + 1 < samples:
+            time.sleep(gap_s)
+    counts.sort()
+    return max(0.0, counts[len(counts) // 2] - 1.0)
+
+
 def idle_cores() -> int:
-    """Cores not busy with other work (from the 1-minute load average), at least 1."""
+    """Cores not busy with other work right now, at least 1.
+
+    Read from the runnable-task count (less this process's own thread), not from the load
+    average, which remembers this process's own recent work for a minute (so a benchmark
+    that just ran would keep itself to one core). The 1-minute load average is the fallback.
+    """
     cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (OSError, AttributeError):
-        return cores
-    return max(1, min(cores, int(cores - load + 0.5)))
+    busy = _others_running()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (OSError, AttributeError):
+            return cores
+    return max(1, min(cores, int(cores - busy + 0.5)))
 
 
 def threads_for(record: ModelRecord) -> int:

@@ -769,3 +769,33 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+DEMO_TASKS = ("sts-smoke", "sentiment-smoke", "topic-smoke")
+
+
+def bench_demo_lake(catalog: Any, models: Sequence[DemoModel], lake_root: Path | None = None,
+                    tasks: Sequence[str] = DEMO_TASKS,
+                    on_progress: Callable[[str, int, int], None] | None = None) -> Any:
+    """Measure the built-in smoke tasks on every demo encoder that has no current run yet
+    (so that a rebuilt lake is benchmarked once, and a re-run adds nothing).
+
+    Returns the :class:`~modellake.tools.bench.BenchReport` (empty when all were measured).
+    """
+    from modellake.store.runs import find_runs
+    from modellake.tools.bench import BenchReport, bench
+
+    encoders = [m.name for m in models if m.format == "safetensors"]
+    todo: dict[str, list[str]] = {}
+    for task in tasks:
+        done = {r.model for r in find_runs(catalog, task=task, trust="measured", current_only=True)}
+        for name in encoders:
+            if name not in done:
+                todo.setdefault(task, []).append(name)
+    report = BenchReport()
+    for task, names in todo.items():
+        part = bench(catalog, names, [task], lake_root=lake_root, on_progress=on_progress)
+        report.runs += part.runs
+        report.errors += part.errors
+        report.duration_s += part.duration_s
+    return report

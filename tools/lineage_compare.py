@@ -172,13 +172,25 @@ class _Acc:
 
     def add_abs(self, ad: np.ndarray) -> None:
         """Offer |b - a| of a chunk to the pool of the largest values."""
-        if self.floor > 0:
-            ad = ad[ad > self.floor]  # cannot enter a full pool
+        # below the floor a value cannot enter a full pool; zeros never need to (quantiles
+        # count the coordinates never offered as 0)
+        ad = ad[ad > self.floor]
+        if ad.size > 8 * self.keep and ad.size > 65536:
+            # a threshold from a sample keeps the partition small; exact, since when at least
+            # ``keep`` values pass it, the ``keep`` largest are all among them
+            sample = ad[:: max(1, ad.size // 16384)]
+            t = float(np.quantile(sample, 1.0 - 2.0 * self.keep / ad.size))
+            passed = ad[ad >= t]
+            if passed.size >= self.keep:
+                ad = passed
         if ad.size > self.keep:
             ad = np.partition(ad, ad.size - self.keep)[-self.keep:]
         self.pool = np.concatenate([self.pool, ad])
-        if self.pool.size > 2 * self.keep:
-            self.pool = np.partition(self.pool, self.pool.size - self.keep)[-self.keep:]
+        if self.pool.size > 2 * self.keep or (self.floor == 0 and self.pool.size >= self.keep):
+            # keep the ``keep`` largest; the smallest of them is a floor no later value below
+            # it can pass (set as soon as the pool first fills, so later chunks are filtered)
+            if self.pool.size > self.keep:
+                self.pool = np.partition(self.pool, self.pool.size - self.keep)[-self.keep:]
             self.floor = float(self.pool.min())
 
     def add_ratios(self, x: np.ndarray, y: np.ndarray, ad: np.ndarray) -> None:

@@ -79,9 +79,19 @@ def tensor_group(name: str) -> str:
 
 
 def _rank(d: np.ndarray) -> tuple[int, int]:
-    m = d.reshape(d.shape[0], -1)
-    probes = None if m.size <= EXACT_SVD_MAX else 256
-    return numerical_rank(m, RANK_RTOL, probes), min(m.shape)
+    """(numerical rank of a change, full rank). Up to ``EXACT_SVD_MAX`` elements the singular
+    values come from the eigenvalues of the small Gram matrix (float64: exact enough for a
+    relative tolerance of 1e-3, and ~10x faster than an SVD of the tall matrix)."""
+    m = d.reshape(d.shape[0], -1).astype(np.float64)
+    full = min(m.shape)
+    if m.size > EXACT_SVD_MAX:
+        return numerical_rank(m, RANK_RTOL, 256), full
+    g = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
+    ev = np.linalg.eigvalsh(g)
+    top = float(ev[-1]) if ev.size else 0.0
+    if top <= 0:
+        return 0, full
+    return int(np.count_nonzero(ev > (RANK_RTOL ** 2) * top)), full
 
 
 def _readers(ra: ModelRecord, rb: ModelRecord, sa: dict[str, TensorSummary],
@@ -112,11 +122,11 @@ def _tensor_rows(ga, gb, names_a: dict[str, list[int]], names_b: dict[str, list[
         if ta is not None and tb is not None and ta.hash == tb.hash:
             rows.append(TensorDiff(name, "identical", names_a[name], 0.0))
             continue
-        a = ga.get(name).astype(np.float64)
-        b = gb.get(name).astype(np.float64)
+        a = np.asarray(ga.get(name), dtype=np.float32)  # float32 is exact for the difference
+        b = np.asarray(gb.get(name), dtype=np.float32)  # of float32 (or narrower) weights
         d = b - a
-        na = float(np.sqrt((a * a).sum()))
-        rel = float(np.sqrt((d * d).sum())) / na if na > 0 else (0.0 if not d.any() else math.inf)
+        na = float(np.linalg.norm(a.ravel()))
+        rel = float(np.linalg.norm(d.ravel())) / na if na > 0 else (0.0 if not d.any() else math.inf)
         row = TensorDiff(name, "identical" if not d.any() else "changed", names_a[name],
                          round(rel, 6))
         if row.status == "changed" and is_matrix(a.shape):

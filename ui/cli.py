@@ -204,10 +204,12 @@ def _print_audit(audit) -> None:
 @app.command()
 def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where to build the demo models (default: LAKE/demo-models)."),
          steps: int = typer.Option(60, help="Fine-tuning steps per derived model."),
+         run_bench: bool = typer.Option(True, "--bench/--no-bench", help="Measure the built-in "
+                                        "smoke tasks on the demo encoders that have no run yet."),
          as_json: bool = JsonOpt) -> None:
     """Build the demo lake: real MiniLM, Gemma 3 and SmolLM2, plus versions derived here."""
     from modellake.store.lake import Lake
-    from modellake.tools.demo import build_demo_models
+    from modellake.tools.demo import bench_demo_lake, build_demo_models
     from modellake.tools.ingest import ingest as run_ingest
 
     lake = Lake.open(State.lake_dir)
@@ -216,14 +218,24 @@ def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where
     models = build_demo_models(out, steps=steps, progress=say)
     with lake.catalog() as catalog:
         reports = [run_ingest(catalog, [m.path], name=m.name) for m in models]
+        measured = None
+        if run_bench:
+            say("benchmarking the demo encoders on the built-in smoke tasks ...")
+            measured = bench_demo_lake(catalog, models, lake.root)
         listed = catalog.list_models()
     errors = [e.to_dict() for r in reports for e in r.errors]
+    errors += [{"path": f"{e.model} / {e.task}", "error": e.error}
+               for e in (measured.errors if measured else [])]
     if as_json:
-        _emit_json({"lake": str(lake.root), "models": [m.summary() for m in listed], "errors": errors})
+        _emit_json({"lake": str(lake.root), "models": [m.summary() for m in listed], "errors": errors,
+                    "runs": [r.summary() for r in measured.runs] if measured else []})
     else:
         console = _console()
         console.print(f"demo lake at {lake.root}")
         console.print(models_table(listed))
+        if measured and measured.runs:
+            console.print(f"measured {len(measured.runs)} benchmark runs in "
+                          f"{measured.duration_s:.1f} s (see `modellake leaderboard --task sts-smoke`)")
         for e in errors:
             console.print(f"[red]failed[/] {e['error']}", highlight=False)
     if errors:
