@@ -27,7 +27,8 @@ from modellake.tools.lineage_detect import classify, direction_logodds
 from modellake.tools.lineage_weights import MappedGGUF, ModelWeights
 
 RANK_RTOL = 1e-3
-EXACT_SVD_MAX = 4096 * 1024   # elements up to which the rank comes from a full SVD
+EXACT_SVD_MAX = 4096 * 1024   # elements up to which the rank is exact whatever the shape...
+GRAM_MAX = 2048               # ...and beyond, when the short side is at most this
 _LAYER = re.compile(r"(?:^|\.)(?:layers?|h|blk|block|blocks)\.(\d+)\.")
 _HEAD = re.compile(r"(lm_head|^cls\.|classifier|^score\.|qa_outputs|^output\.weight)")
 _FINAL_NORM = re.compile(r"(ln_f\.|final_layer_norm|^model\.norm\.|^norm\.|output_norm)")
@@ -79,12 +80,13 @@ def tensor_group(name: str) -> str:
 
 
 def _rank(d: np.ndarray) -> tuple[int, int]:
-    """(numerical rank of a change, full rank). Up to ``EXACT_SVD_MAX`` elements the singular
-    values come from the eigenvalues of the small Gram matrix (float64: exact enough for a
-    relative tolerance of 1e-3, and ~10x faster than an SVD of the tall matrix)."""
+    """(numerical rank of a change, full rank). Up to ``EXACT_SVD_MAX`` elements, or with a
+    short side up to ``GRAM_MAX`` (an embedding matrix), the singular values come from the
+    eigenvalues of the small Gram matrix (float64: exact enough for a relative tolerance of
+    1e-3, and ~10x faster than an SVD of the tall matrix); beyond, a randomized estimate."""
     m = d.reshape(d.shape[0], -1).astype(np.float64)
     full = min(m.shape)
-    if m.size > EXACT_SVD_MAX:
+    if m.size > EXACT_SVD_MAX and full > GRAM_MAX:
         return numerical_rank(m, RANK_RTOL, 256), full
     g = m.T @ m if m.shape[0] >= m.shape[1] else m @ m.T
     ev = np.linalg.eigvalsh(g)

@@ -94,9 +94,10 @@ def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
                 continue
             if runs_only and not r.source.startswith("run"):
                 continue
-            doc = " ".join(str(x) for x in (st.by_id.get(r.model_id, ("",))[0], r.task, r.dataset,
-                                           r.metric, r.source) if x).lower()
-            score = sum(1.0 for t in terms if t in doc)
+            what = " ".join(str(x) for x in (r.task, r.dataset, r.metric, r.source) if x).lower()
+            who = str(st.by_id.get(r.model_id, ("",))[0]).lower()
+            # a word naming the task or dataset outweighs the same word in a model's name
+            score = sum(2.0 if t in what else 1.0 if t in who else 0.0 for t in terms)
             if r.task and V.normalize_task(r.task) in tasks:
                 score += 2.0
             if terms and score == 0:
