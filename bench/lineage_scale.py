@@ -184,7 +184,10 @@ def _naive_seconds_extrapolated(cat: Catalog, sample: int, seed: int = 0) -> flo
 def run(n_models: int, work: Path, naive: bool) -> dict:
     lake = work / f"scale-{n_models}"
     true = build_scale_lake(lake, n_models)
-    cat = Catalog(work / f"scale-{n_models}.db")
+    db = work / f"scale-{n_models}.db"
+    for p in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        p.unlink(missing_ok=True)  # a reused --work keeps the model files, never the catalog:
+    cat = Catalog(db)              # cached pair comparisons would make the solve look fast
     try:
         t0 = time.perf_counter()
         report = ingest(cat, [lake])
