@@ -29,12 +29,9 @@ class Outcome:
 
 
 def human(n: int | float | None) -> str:
-    if n is None:
-        return "unknown"
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
+    from modellake.tools.inspect import human_count
+
+    return "unknown" if n is None else str(human_count(n))
 
 
 def human_bytes(n: int | None) -> str:
@@ -632,6 +629,21 @@ def _declared_note(name: str, shown: list[Outcome], inferred: list[str]) -> str:
     return f" Its card declares base model {_join(verdicts)}."
 
 
+def _walk(edges: list[dict[str, Any]], name: str, up: bool) -> list[dict[str, Any]]:
+    """The edges reached from ``name`` breadth first: towards its ancestors (``up``) or its
+    descendants, nearest first, each model once."""
+    near, far = ("child", "parent") if up else ("parent", "child")
+    found, queue, seen = [], deque([name]), {name.lower()}
+    while queue:
+        cur = queue.popleft()
+        for e in edges:
+            if _same(e[near], cur) and e[far].lower() not in seen:
+                seen.add(e[far].lower())
+                found.append(e)
+                queue.append(e[far])
+    return found
+
+
 def _parents(plan: Plan, outs: list[Outcome]) -> str:
     paras = []
     shown = [o for o in outs if o.tool == "show_model"]
@@ -649,14 +661,7 @@ def _parents(plan: Plan, outs: list[Outcome]) -> str:
                           f"No parent of {name} was found in the lake: it looks like a root "
                           "(or its parent is not in the lake).") + _declared_note(name, shown, direct))
         elif edges or o.tool == "lineage":  # a version graph: no edge is an answer too
-            chain, seen, frontier = [], {name.lower()}, [name]
-            while frontier:
-                cur = frontier.pop(0)
-                for e in edges:
-                    if _same(e["child"], cur) and e["parent"].lower() not in seen:
-                        seen.add(e["parent"].lower())
-                        chain.append(e)
-                        frontier.append(e["parent"])
+            chain = _walk(edges, name, up=True)
             mine = [e for e in chain if _same(e["child"], name)]
             note = _declared_note(name, shown, [e["parent"] for e in mine])
             if not mine:
@@ -697,14 +702,7 @@ def _descendants(plan: Plan, outs: list[Outcome]) -> str:
                                                                     for m in rel) + "."
                          if rel else f"No model in the lake is derived from {name}.")
         elif edges or o.tool == "lineage":  # a version graph: no edge is an answer too
-            found, queue, seen = [], deque([name]), {name.lower()}
-            while queue:
-                cur = queue.popleft()
-                for e in edges:
-                    if _same(e["parent"], cur) and e["child"].lower() not in seen:
-                        seen.add(e["child"].lower())
-                        found.append(e)
-                        queue.append(e["child"])
+            found = _walk(edges, name, up=False)
             paras.append(f"Derived from {name} ({len(found)} model{'s' if len(found) != 1 else ''}): "
                          + "; ".join(_edge_text(e) for e in found) + "." if found else
                          f"No model in the lake is derived from {name}.")

@@ -180,17 +180,23 @@ def build_models(models: Path) -> dict[str, Path]:
     return out
 
 
+def ingest_each(cat: Any, paths: dict[str, Path]) -> None:
+    """Ingest every ``{lake name: path}``, each under its name; any error fails the test."""
+    from modellake.tools.ingest import ingest
+
+    for name, path in paths.items():
+        report = ingest(cat, [path], name=name)
+        assert not report.errors, report.errors
+
+
 def build_lake(root: Path) -> Path:
     """Build the models and ingest them into ``root/lake``; returns the lake directory."""
     from modellake.store.lake import Lake
-    from modellake.tools.ingest import ingest
 
     paths = build_models(root / "models")
     lake = Lake.open(root / "lake")
     with lake.catalog() as cat:
-        for name, path in paths.items():
-            report = ingest(cat, [path], name=name)
-            assert not report.errors, report.errors
+        ingest_each(cat, paths)
     return lake.root
 
 

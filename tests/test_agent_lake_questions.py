@@ -21,6 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import lakegen  # noqa: E402
+from test_agent_fixtures import ingest_each  # noqa: E402
 from test_agent_questions import F, check  # noqa: E402
 
 from modellake.agent.loop import Agent  # noqa: E402
@@ -103,15 +104,12 @@ def build_family_lake(root: Path) -> tuple[Path, dict[str, str]]:
     """Build, ingest, infer lineage and measure sts-smoke; (lake directory, facts read from it)."""
     from modellake.store.lake import Lake
     from modellake.tools.bench import bench, leaderboard
-    from modellake.tools.ingest import ingest
     from modellake.tools.lineage import infer_lineage
 
     paths = build_models(root / "models")
     lake = Lake.open(root / "lake")
     with lake.catalog() as cat:
-        for name, path in paths.items():
-            report = ingest(cat, [path], name=name)
-            assert not report.errors, report.errors
+        ingest_each(cat, paths)
         infer_lineage(cat)
         runs = bench(cat, ["enc-base", "enc-sentiment", "enc-sentiment-int8", "enc-twin"],
                      ["sts-smoke"], lake_root=lake.root, threads=1)

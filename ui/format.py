@@ -3,13 +3,10 @@ from __future__ import annotations
 
 
 def human_count(n: int | None) -> str:
-    """22713216 -> '22.7M'."""
-    if n is None:
-        return "-"
-    for unit, size in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if abs(n) >= size:
-            return f"{n / size:.1f}{unit}"
-    return str(n)
+    """22713216 -> '22.7M' ('-' when unknown)."""
+    from modellake.tools.inspect import human_count as count
+
+    return "-" if n is None else str(count(n))
 
 
 def human_bytes(n: int | None) -> str:
