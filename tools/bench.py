@@ -160,7 +160,7 @@ def bench(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], *,
           lake_root: str | Path | None = None, seed: int = 0, repeats: int = 1,
           batch_size: int | None = None, max_length: int | None = None,
           keep_outputs: bool | None = None, device: str = "cpu", threads: int | None = None,
-          head: str = "auto", verify: bool = True,
+          head: str = "auto", verify: bool = True, engine: str = "auto",
           on_progress: Progress | None = None) -> BenchReport:
     """Run every task on every model and store each run with its provenance.
 
@@ -175,19 +175,24 @@ def bench(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], *,
     ``head`` refuses models without a matching head. ``keep_outputs`` (default: tasks up to
     10,000 samples) stores per-sample outputs. ``verify`` re-hashes the model's files so the
     run is tied to the weights actually evaluated. ``threads``: torch threads (default: every
-    idle core, from the load average; one for models under 5M parameters). ``on_progress(label, done, total)`` counts
+    idle core; one for models under 5M parameters). ``engine``: ``auto`` computes BERT
+    encoders' embeddings with the padding-free forward of :mod:`bench_packed` once it has
+    matched transformers on the task's inputs; ``transformers`` always uses transformers (the
+    run's ``config.runtime`` says which ran). ``on_progress(label, done, total)`` counts
     examples over the whole call.
     """
     import torch
 
     from modellake.tools.bench_kinds import metric_stat, run_kind, work_units
-    from modellake.tools.bench_models import (ModelHandle, resolve_device, threads_for,
-                                              torch_threads)
+    from modellake.tools.bench_models import (ENGINES, ModelHandle, resolve_device,
+                                              threads_for, torch_threads)
 
     if repeats < 1:
         raise ValueError("repeats must be >= 1")
     if head not in ("auto", "probe", "head"):
         raise ValueError("head must be auto, probe or head")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
     t_start = time.perf_counter()
     root = _lake_root(catalog, lake_root)
     datas: list[TaskData] = [load_task_data(get_task(t, root)) for t in tasks]
@@ -211,7 +216,7 @@ def bench(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], *,
             env = environment(dev, n_threads)
             handle = None
             try:
-                handle = ModelHandle(record, dev, verify=verify)
+                handle = ModelHandle(record, dev, verify=verify, engine=engine)
             except TaskError as exc:
                 report.errors += [BenchError(record.name, d.spec.name, str(exc)) for d in datas]
                 done += sum(work_units(d) for d in datas) * repeats

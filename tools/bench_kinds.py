@@ -17,6 +17,7 @@ import numpy as np
 from modellake.store.errors import TaskError
 from modellake.tools import bench_stats as st
 from modellake.tools.bench_models import ModelHandle
+from modellake.tools.bench_packed import PackedBert, check_against, why_not
 from modellake.tools.bench_tasks import TaskData, label_order
 
 Tick = Callable[[int], None]
@@ -120,9 +121,44 @@ def _mean_pool(hidden: Any, mask: Any) -> Any:
     return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
 
 
+def _padded_pool(model: Any, seqs: list[list[int]], pad_id: int, device: str) -> np.ndarray:
+    """Mean-pooled last hidden states of one padded batch through the transformers forward."""
+    input_ids, mask = _pad(seqs, pad_id, device)
+    hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    return _mean_pool(hidden.float(), mask).cpu().numpy()
+
+
+def _packed_for(handle: ModelHandle, ids: list[list[int]]) -> PackedBert | None:
+    """The model's packed forward when it may stand in for transformers' (decided once per
+    opened model, on the first task's inputs); ``handle.packed_note`` says what was decided."""
+    import torch
+
+    def decide() -> PackedBert | None:
+        model = handle.encoder()
+        reason = ("engine=transformers requested" if handle.engine == "transformers"
+                  else why_not(model, handle.device))
+        if reason is None:
+            packed = PackedBert(model)
+            pad_id = handle.tokenizer().pad_token_id
+            with torch.inference_mode():
+                diff = check_against(packed, lambda s: _padded_pool(model, s, pad_id, handle.device), ids)
+            if diff is not None:
+                handle.packed_note = f"{packed.description}; matched transformers to {diff:.1e}"
+                return packed
+            reason = "its embeddings differed from transformers' beyond 1e-4"
+        handle.packed_note = f"transformers (packed forward not used: {reason})"
+        return None
+
+    return handle.cached("packed", decide)
+
+
 def embed(handle: ModelHandle, texts: list[str], batch_size: int, max_length: int,
           tick: Tick, use_lm: bool = False) -> np.ndarray:
-    """Mean-pooled last hidden states, one row per text (duplicates encoded once)."""
+    """Mean-pooled last hidden states, one row per text (duplicates encoded once).
+
+    Encoders go through :class:`PackedBert` where it computes the same function, else (and
+    causal LMs always) through transformers in length-sorted padded batches.
+    """
     import torch
 
     from collections import Counter
@@ -130,19 +166,22 @@ def embed(handle: ModelHandle, texts: list[str], batch_size: int, max_length: in
     counts = Counter(texts)
     uniq = list(counts)
     ids = _tokenize(handle, uniq, max_length)
+    packed = None if use_lm else _packed_for(handle, ids)
+    handle.forward = None if use_lm else handle.packed_note
+    index = {t: i for i, t in enumerate(uniq)}
+    if packed is not None:
+        pooled = packed.embed(ids, lambda chunk: tick(sum(counts[uniq[i]] for i in chunk)))
+        return pooled[[index[t] for t in texts]]
     # a causal LM's backbone (no LM head: its logits are not needed here)
     model = handle.causal_lm().base_model if use_lm else handle.encoder()
     pad_id = handle.tokenizer().pad_token_id
     rows: list[Any] = [None] * len(uniq)
     with torch.inference_mode():
         for batch in _batches([len(x) for x in ids], batch_size):
-            input_ids, mask = _pad([ids[i] for i in batch], pad_id, handle.device)
-            hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-            pooled = _mean_pool(hidden.float(), mask).cpu().numpy()
+            pooled = _padded_pool(model, [ids[i] for i in batch], pad_id, handle.device)
             for j, i in enumerate(batch):
                 rows[i] = pooled[j]
             tick(sum(counts[uniq[i]] for i in batch))
-    index = {t: i for i, t in enumerate(uniq)}
     return np.stack([rows[index[t]] for t in texts]).astype(np.float32)
 
 
@@ -304,6 +343,15 @@ def run_probe(handle: ModelHandle, data: TaskData, bs: int, ml: int, tick: Tick)
 
 def run_kind(handle: ModelHandle, data: TaskData, *, batch_size: int, max_length: int,
              tick: Tick, head: str = "auto", seed: int = 0) -> KindResult:
+    handle.forward = None
+    res = _run_kind(handle, data, batch_size, max_length, tick, head, seed)
+    if handle.forward:  # what computed the embeddings, for the run's provenance
+        res.config["runtime"] = handle.forward
+    return res
+
+
+def _run_kind(handle: ModelHandle, data: TaskData, batch_size: int, max_length: int,
+              tick: Tick, head: str, seed: int) -> KindResult:
     kind = data.spec.kind
     if kind == "similarity":
         return run_similarity(handle, data, batch_size, max_length, tick)

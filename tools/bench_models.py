@@ -62,6 +62,7 @@ def torch_threads(n: int | None) -> Iterator[int]:
 
 
 SMALL_MODEL_PARAMS = 5_000_000
+ENGINES = ("auto", "transformers")
 
 
 def _others_running(samples: int = 3, gap_s: float = 0.01) -> float | None:
@@ -163,9 +164,15 @@ def _norm_label(x: Any) -> str:
 class ModelHandle:
     """One lake model opened for benchmarking; loads each variant (encoder, LM...) once."""
 
-    def __init__(self, record: ModelRecord, device: str = "cpu", verify: bool = True) -> None:
+    def __init__(self, record: ModelRecord, device: str = "cpu", verify: bool = True,
+                 engine: str = "auto") -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}")
         self.record = record
         self.device = device
+        self.engine = engine          # auto: packed encoder forward where it is exact
+        self.forward: str | None = None       # what computed the current run's embeddings
+        self.packed_note: str | None = None   # what the packed-forward check decided
         self._tok: Any = None
         self._loaded: dict[str, Any] = {}
         if record.format == "card":
@@ -298,6 +305,12 @@ class ModelHandle:
                                 "token to pad batches with")
             self._tok = tok
         return self._tok
+
+    def cached(self, key: str, build: Any) -> Any:
+        """``build()``'s result, computed once per opened model (dropped by :meth:`close`)."""
+        if key not in self._loaded:
+            self._loaded[key] = build()
+        return self._loaded[key]
 
     def _load(self, key: str, auto_cls: Any, allowed_missing: tuple[str, ...] = ()) -> Any:
         if key in self._loaded:

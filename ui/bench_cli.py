@@ -37,6 +37,9 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
               list_tasks: bool = typer.Option(False, "--list-tasks", help="List the tasks and exit."),
               repeats: int = typer.Option(1, help="Runs per model and task (for run-to-run spread)."),
               seed: int = typer.Option(0, help="Random seed."),
+              engine: str = typer.Option("auto", "--engine", help="auto: BERT encoders use the "
+                                         "padding-free forward once it matches transformers; "
+                                         "transformers: always transformers."),
               as_json: bool = JsonOpt) -> None:
     """Evaluate models on tasks; every run is stored with its provenance."""
     from modellake.tools import bench as lib
@@ -54,7 +57,9 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
             return
         if not models or not task:
             raise typer.BadParameter("give MODEL... and --task T (or --list-tasks)")
-        report = _run_bench(lib, catalog, models, task, seed, repeats, as_json)
+        if engine not in ("auto", "transformers"):
+            raise typer.BadParameter(f"--engine must be auto or transformers, not {engine!r}")
+        report = _run_bench(lib, catalog, models, task, seed, repeats, as_json, engine)
     if as_json:
         cli._emit_json(report.to_dict())
     else:
@@ -66,11 +71,11 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
         raise typer.Exit(1)
 
 
-def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet):
+def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine):
     import sys
 
     if quiet or not sys.stderr.isatty():
-        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats)
+        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, engine=engine)
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),
@@ -80,7 +85,8 @@ def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet):
         def on_progress(label: str, done: int, total: int) -> None:
             bar.update(tid, completed=done, total=total, description=label)
 
-        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, on_progress=on_progress)
+        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, engine=engine,
+                         on_progress=on_progress)
 
 
 def runs_cmd(model: Optional[str] = typer.Option(None, "--model", "-m"),
