@@ -35,14 +35,9 @@ def human(n: int | float | None) -> str:
 
 
 def human_bytes(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    size = float(n)
-    for unit in ("bytes", "KB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{int(size)} bytes" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
+    from modellake.tools.inspect import human_bytes as size
+
+    return size(n, byte_unit="bytes") or "unknown"
 
 
 def params_text(d: dict[str, Any]) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from modellake.agent import nlu
+from modellake.tools.search_vocab import RESULT_WORDS, TIME_WINDOW
 
 MIN_SCORE = 0.42  # below this (similarity + bonuses), the question is not one the tools answer
 CUE_BONUS = 0.3
@@ -156,10 +157,8 @@ INTENTS: tuple[Intent, ...] = (
         "what was evaluated yesterday", "what scores were reported on hellaswag",
         "show the benchmark results from this month"),
         cue=r"\bwhat (?:did|have) we (?:measure|measured|run|ran|evaluate|evaluated|benchmark|"
-            r"benchmarked)\b|^(?=.*\b(?:measur\w*|ran|runs?|evaluat\w*|benchmark\w*|results?|"
-            r"scores?|metrics?|accuracy|f1|spearman|perplexity)\b).*\b(?:today|yesterday|(?:last|"
-            r"past|this) (?:week|month|year)|since \d{4}-\d\d-\d\d|(?:last|past) \d+ (?:days?|"
-            r"weeks?|months?))\b|\bresults? (?:on|for) (?!x\b|y\b)|\bscores? (?:on|for) (?!x\b|y\b)"),
+            rf"benchmarked)\b|^(?=.*{RESULT_WORDS}).*{TIME_WINDOW}|"
+            r"\bresults? (?:on|for) (?!x\b|y\b)|\bscores? (?:on|for) (?!x\b|y\b)"),
     Intent("tasks", ("list_tasks",), (
         "which benchmark tasks are available", "what tasks can I run", "list the benchmarks",
         "which evaluations can you run"),
@@ -280,6 +279,7 @@ class Plan:
 Embedder = Callable[[list[str]], np.ndarray]
 _cache: dict[str, np.ndarray] = {}
 _cache_lock = threading.Lock()
+_CACHE_MAX = 4096  # embedded texts kept (tool descriptions, examples and recent questions)
 
 
 def default_embedder() -> Embedder:
@@ -311,16 +311,21 @@ def default_embedder() -> Embedder:
 
 
 def _vectors(texts: list[str], embedder: Embedder) -> np.ndarray:
-    missing = [t for t in dict.fromkeys(texts) if t not in _cache]
+    """Embeddings of ``texts``, through a bounded least-recently-used cache shared by threads
+    (tool descriptions and recent questions stay; the oldest entries go past ``_CACHE_MAX``)."""
+    wanted = list(dict.fromkeys(texts))
+    with _cache_lock:
+        found = {t: _cache.pop(t) for t in wanted if t in _cache}
+        _cache.update(found)  # re-inserted: now the most recently used
+    missing = [t for t in wanted if t not in found]
     if missing:
-        vecs = embedder(missing)
+        new = {t: np.asarray(v, dtype=np.float32) for t, v in zip(missing, embedder(missing))}
+        found.update(new)
         with _cache_lock:
-            for t, v in zip(missing, vecs):
-                _cache[t] = np.asarray(v, dtype=np.float32)
-            if len(_cache) > 4096:  # questions are cached too: keep the cache bounded
-                for k in list(_cache)[:1024]:
-                    del _cache[k]
-    return np.stack([_cache[t] for t in texts])
+            _cache.update(new)
+            for k in list(_cache)[:max(0, len(_cache) - _CACHE_MAX)]:
+                del _cache[k]
+    return np.stack([found[t] for t in texts])
 
 
 # -- routing ----------------------------------------------------------------------------------

@@ -166,3 +166,25 @@ def test_injection_card_text_is_present_verbatim_for_the_model(agent_lake):
                           AIMessage(content="done"))
     agent.ask("read the card of evil-model")
     assert INJECTION.splitlines()[0] in json.loads(model.history[1][-1].content)["passages"][0]["text"]
+
+
+def test_router_embedding_cache_keeps_what_a_call_needs(monkeypatch):
+    """Past its bound the cache drops the least recently used texts, never ones the call
+    in progress needs (it used to drop the oldest 1,024 and fail with a KeyError)."""
+    import numpy as np
+
+    from modellake.agent import router
+
+    monkeypatch.setattr(router, "_cache", {})
+    monkeypatch.setattr(router, "_CACHE_MAX", 3)
+    calls: list[list[str]] = []
+
+    def embedder(texts: list[str]) -> np.ndarray:
+        calls.append(list(texts))
+        return np.array([[float(len(t)), 1.0] for t in texts])
+
+    router._vectors(["a", "bb", "ccc"], embedder)
+    got = router._vectors(["a", "dddd", "eeeee", "a"], embedder)
+    assert got[:, 0].tolist() == [1.0, 4.0, 5.0, 1.0]
+    assert calls[-1] == ["dddd", "eeeee"]  # "a" came from the cache
+    assert list(router._cache) == ["a", "dddd", "eeeee"]  # bb and ccc were least recently used

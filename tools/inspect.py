@@ -209,6 +209,20 @@ def human_count(n: int | None) -> str | None:
     return str(n)
 
 
+def human_bytes(n: int | None, byte_unit: str = "B") -> str | None:
+    """1536 -> '1.5 KB'; under a KB, '512 B' (or '512 bytes' with ``byte_unit="bytes"``)."""
+    if n is None:
+        return None
+    if n < 1024:
+        return f"{int(n)} {byte_unit}"
+    size = float(n)
+    for unit in ("KB", "MB", "GB", "TB"):
+        size /= 1024
+        if size < 1024 or unit == "TB":
+            break
+    return f"{size:.1f} {unit}"
+
+
 def is_parameter(t: TensorSummary) -> bool:
     """Float or quantized-float tensors are parameters; integer buffers are not."""
     return t.is_float or not _INT_DTYPES.match(t.dtype or "")

@@ -49,8 +49,7 @@ def time_window(query: str, now: datetime | None = None) -> tuple[datetime | Non
 
 _ASKS_RUNS = re.compile(r"\bwhat (?:did|have) we (?:measure|measured|run|ran|evaluate|evaluated|"
                         r"benchmark|benchmarked|test|tested)\b|\bwhich runs\b|\bwhat runs\b", re.I)
-_RESULT_WORDS = re.compile(r"\b(?:measur\w*|ran|runs?|evaluat\w*|benchmark\w*|results?|scores?|"
-                           r"metrics?|accuracy|f1|spearman|perplexity)\b", re.I)
+_RESULT_WORDS = re.compile(V.RESULT_WORDS, re.I)
 
 
 def is_runs_query(query: str) -> bool:

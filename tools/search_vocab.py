@@ -5,6 +5,12 @@ from __future__ import annotations
 
 import re
 
+# -- questions about results themselves ("what did we measure on sentiment last week") -----
+RESULT_WORDS = (r"\b(?:measur\w*|ran|runs?|evaluat\w*|benchmark\w*|results?|scores?|metrics?|"
+                r"accuracy|f1|spearman|perplexity)\b")
+TIME_WINDOW = (r"\b(?:today|yesterday|(?:last|past|this) (?:week|month|year)|since \d{4}-\d\d-\d\d|"
+               r"(?:last|past|in the last) \d+ (?:days?|weeks?|months?))\b")
+
 # -- tasks ---------------------------------------------------------------------------
 # Hub pipeline tags that answer the same need: a query for one accepts the others.
 TASK_GROUPS: dict[str, set[str]] = {
