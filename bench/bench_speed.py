@@ -12,7 +12,7 @@ loaded before timing on both sides. Baseline: the usual ``transformers`` loop, o
 per forward pass, timed with one thread and with torch's default thread count, and the faster
 of the two is the baseline (on a busy machine one thread wins by far; the ratio against the
 default-threads loop is reported too). ``bench`` runs with its defaults (every idle core; the
-padding-free encoder forward of ``tools/bench_packed.py``), and, for reference, with
+padding-free encoder forward of ``tools/packed_bert.py``), and, for reference, with
 ``engine="transformers"`` (length-sorted padded batches through transformers). ``bench``:
 repeated runs of the task; the first repeat (which loads the model and checks the packed
 forward against transformers) is reported separately and left out of the rate. The loop and

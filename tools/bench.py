@@ -176,7 +176,7 @@ def bench(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], *,
     10,000 samples) stores per-sample outputs. ``verify`` re-hashes the model's files so the
     run is tied to the weights actually evaluated. ``threads``: torch threads (default: every
     idle core; one for models under 5M parameters). ``engine``: ``auto`` computes BERT
-    encoders' embeddings with the padding-free forward of :mod:`bench_packed` once it has
+    encoders' embeddings with the padding-free forward of :mod:`packed_bert` once it has
     matched transformers on the task's inputs; ``transformers`` always uses transformers (the
     run's ``config.runtime`` says which ran). ``on_progress(label, done, total)`` counts
     examples over the whole call.

@@ -17,7 +17,7 @@ import numpy as np
 from modellake.store.errors import TaskError
 from modellake.tools import bench_stats as st
 from modellake.tools.bench_models import ModelHandle
-from modellake.tools.bench_packed import PackedBert, check_against, why_not
+from modellake.tools.packed_bert import PackedBert, check_against, why_not
 from modellake.tools.bench_tasks import TaskData, label_order
 
 Tick = Callable[[int], None]

@@ -1,16 +1,18 @@
 """A padding-free float32 forward of BERT encoders, for mean-pooled embeddings.
 
-Benchmark sentences are short and of varied length. A padded batch spends its matrix products
-on pad rows and runs a masked attention kernel built for long sequences. Here every real token
-of a chunk is one row of one matrix: each linear layer runs once over all of them (through
-oneDNN with the GELU or the residual add fused where this torch has it), and attention runs per
-group of equal-length sequences, which needs no mask. The arithmetic is transformers'
-``BertModel`` in float32, summed in another order: embeddings agree to ~1e-6.
+Used by ``bench`` (encoders on similarity, classification and probe tasks) and by the search
+index's MiniLM (:mod:`modellake.tools.embed`). Texts in a batch vary in length. A padded
+batch spends its matrix products on pad rows and runs a masked attention kernel. Here every
+real token of a chunk is one row of one matrix: each linear layer runs once over all of them
+(through oneDNN with the weights reordered once and the GELU or the residual add fused, where
+this torch has it), and attention runs per group of equal-length sequences, which needs no
+mask. The arithmetic is transformers' ``BertModel`` in float32, summed in another order:
+embeddings agree to ~1e-6.
 
 It is used only where it computes the same function: a transformers ``BertModel`` (absolute
-positions, GELU, no cross-attention) on CPU, and only after its embeddings of a few of the
-task's own inputs match the transformers forward (:func:`check_against`); anything else runs
-through transformers as before.
+positions, GELU, no cross-attention) on CPU, and only after its embeddings of a few inputs
+match the transformers forward (:func:`check_against`); anything else runs through
+transformers (or sentence-transformers) as before.
 """
 from __future__ import annotations
 

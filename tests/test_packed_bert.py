@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modellake.tools import bench, bench_packed
-from modellake.tools.bench_packed import PackedBert, length_chunks, why_not
+from modellake.tools import bench, packed_bert
+from modellake.tools.packed_bert import PackedBert, length_chunks, why_not
 from modellake.tools.ingest import ingest
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -73,7 +73,7 @@ def minilm():
 @pytest.mark.parametrize("fused", [True, False], ids=["onednn", "plain-torch"])
 def test_embeddings_match_transformers_in_any_chunking(minilm, fused, monkeypatch):
     if not fused:
-        monkeypatch.setattr(bench_packed, "_fused_ops", lambda: None)
+        monkeypatch.setattr(packed_bert, "_fused_ops", lambda: None)
     seqs = _ids(TEXTS)
     ref = _padded_reference(minilm, seqs)
     packed = PackedBert(minilm)
@@ -174,3 +174,32 @@ def test_cli_engine_option(tmp_path, capsys):
                  "transformers", "--json"]) == 0
     (run,) = json.loads(capsys.readouterr().out)["runs"]
     assert "engine=transformers requested" in run["config"]["runtime"]
+
+
+def test_search_embeddings_take_the_packed_forward_with_the_same_vectors():
+    from modellake.tools import embed as E
+
+    model = E._load()
+    assert E._packed is not None  # the packaged MiniLM passed the check at load
+    texts = TEXTS + ["model card passage " * 120]  # truncated at the model's 256 tokens
+    got = E.embed(texts)
+    want = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert got.shape == (len(texts), E.DIM) and got.dtype == np.float32
+    assert np.abs(got - want).max() < 1e-5
+    assert np.abs(E.embed_query(TEXTS[2]) - got[2]).max() < 1e-5
+
+
+def test_search_embeddings_fall_back_when_the_check_fails(monkeypatch):
+    from modellake.tools import embed as E
+
+    model = E._load()
+    real = PackedBert.pool_chunk
+    monkeypatch.setattr(PackedBert, "pool_chunk", lambda self, seqs: real(self, seqs) + 1e-2)
+    try:
+        assert E.set_packed(True) is False  # checked again: it no longer matches
+        got = E.embed(TEXTS)
+    finally:
+        monkeypatch.undo()
+    want = model.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.abs(got - want).max() < 1e-6
+    assert E.set_packed(False) is False and E.set_packed(True) is True
