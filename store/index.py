@@ -150,19 +150,19 @@ class VectorIndex:
 
     def reset(self) -> None:
         """Drop every vector (both collections) and start empty."""
-        for name in (CHUNKS, SKETCHES):
+        self._drop(CHUNKS, SKETCHES)
+
+    def reset_sketches(self) -> None:
+        """Drop every weight-sketch vector (they are cheap to re-add from the catalog)."""
+        self._drop(SKETCHES)
+
+    def _drop(self, *names: str) -> None:
+        """Delete these collections (those missing are skipped) and reopen them empty."""
+        for name in names:
             try:
                 self.client.delete_collection(name)
             except Exception:  # noqa: BLE001 - missing collection
                 pass
-        self._open()
-
-    def reset_sketches(self) -> None:
-        """Drop every weight-sketch vector (they are cheap to re-add from the catalog)."""
-        try:
-            self.client.delete_collection(SKETCHES)
-        except Exception:  # noqa: BLE001 - missing collection
-            pass
         self._open()
 
     # -- card chunks ------------------------------------------------------

@@ -17,7 +17,8 @@ import numpy as np
 from modellake.store.errors import TaskError
 from modellake.tools import bench_stats as st
 from modellake.tools.bench_models import ModelHandle
-from modellake.tools.packed_bert import PackedBert, check_against, why_not
+from modellake.tools.packed_bert import (PackedBert, check_against, pad_batch,
+                                         padded_mean_pool, why_not)
 from modellake.tools.bench_tasks import TaskData, label_order
 
 Tick = Callable[[int], None]
@@ -95,18 +96,6 @@ def _batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def _pad(seqs: list[list[int]], pad_id: int, device: str):
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
-        mask[i, :len(s)] = 1
-    return ids.to(device), mask.to(device)
-
-
 def _tokenize(handle: ModelHandle, texts: list[str], max_length: int) -> list[list[int]]:
     tok = handle.tokenizer()
     enc = tok(texts, truncation=True, max_length=max_length, add_special_tokens=True)
@@ -114,18 +103,6 @@ def _tokenize(handle: ModelHandle, texts: list[str], max_length: int) -> list[li
     if any(len(x) == 0 for x in ids):
         raise TaskError(f"model {handle.record.name}: its tokenizer produced an empty sequence")
     return ids
-
-
-def _mean_pool(hidden: Any, mask: Any) -> Any:
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-
-
-def _padded_pool(model: Any, seqs: list[list[int]], pad_id: int, device: str) -> np.ndarray:
-    """Mean-pooled last hidden states of one padded batch through the transformers forward."""
-    input_ids, mask = _pad(seqs, pad_id, device)
-    hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-    return _mean_pool(hidden.float(), mask).cpu().numpy()
 
 
 def _packed_for(handle: ModelHandle, ids: list[list[int]]) -> PackedBert | None:
@@ -141,7 +118,7 @@ def _packed_for(handle: ModelHandle, ids: list[list[int]]) -> PackedBert | None:
             packed = PackedBert(model)
             pad_id = handle.tokenizer().pad_token_id
             with torch.inference_mode():
-                diff = check_against(packed, lambda s: _padded_pool(model, s, pad_id, handle.device), ids)
+                diff = check_against(packed, lambda s: padded_mean_pool(model, s, pad_id, handle.device), ids)
             if diff is not None:
                 handle.packed_note = f"{packed.description}; matched transformers to {diff:.1e}"
                 return packed
@@ -178,7 +155,7 @@ def embed(handle: ModelHandle, texts: list[str], batch_size: int, max_length: in
     rows: list[Any] = [None] * len(uniq)
     with torch.inference_mode():
         for batch in _batches([len(x) for x in ids], batch_size):
-            pooled = _padded_pool(model, [ids[i] for i in batch], pad_id, handle.device)
+            pooled = padded_mean_pool(model, [ids[i] for i in batch], pad_id, handle.device)
             for j, i in enumerate(batch):
                 rows[i] = pooled[j]
             tick(sum(counts[uniq[i]] for i in batch))
@@ -216,7 +193,7 @@ def run_classification(handle: ModelHandle, data: TaskData, bs: int, ml: int, ti
             logits = np.zeros((len(ids), len(found.labels)), dtype=np.float64)
             with torch.inference_mode():
                 for batch in _batches([len(x) for x in ids], bs):
-                    input_ids, mask = _pad([ids[i] for i in batch], pad_id, handle.device)
+                    input_ids, mask = pad_batch([ids[i] for i in batch], pad_id, handle.device)
                     out = model(input_ids=input_ids, attention_mask=mask).logits.float().cpu().numpy()
                     logits[batch] = out
                     tick(len(batch))
@@ -270,7 +247,7 @@ def run_perplexity(handle: ModelHandle, data: TaskData, bs: int, ml: int, tick: 
     ntok = [0] * len(ids)
     with torch.inference_mode():
         for batch in _batches([len(x) for x in ids], _lm_batch(bs, width, vocab)):
-            input_ids, mask = _pad([ids[i] for i in batch], tok.pad_token_id, handle.device)
+            input_ids, mask = pad_batch([ids[i] for i in batch], tok.pad_token_id, handle.device)
             logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
             lp = torch.log_softmax(logits[:, :-1], dim=-1)
             target = input_ids[:, 1:]
@@ -316,7 +293,7 @@ def run_pseudo_perplexity(handle: ModelHandle, data: TaskData, bs: int, ml: int,
                 s = list(enc["input_ids"][i])
                 s[p] = tok.mask_token_id
                 seqs.append(s)
-            input_ids, mask = _pad(seqs, tok.pad_token_id, handle.device)
+            input_ids, mask = pad_batch(seqs, tok.pad_token_id, handle.device)
             logits = model(input_ids=input_ids, attention_mask=mask).logits.float()
             for j, c in enumerate(batch):
                 i, p = copies[c]

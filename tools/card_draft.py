@@ -55,6 +55,12 @@ _AUTO_CLASS = {"text-classification": "AutoModelForSequenceClassification",
                "text2text-generation": "AutoModelForSeq2SeqLM", "translation": "AutoModelForSeq2SeqLM",
                "image-classification": "AutoModelForImageClassification",
                "automatic-speech-recognition": "AutoModelForSpeechSeq2Seq"}
+# architecture numbers quoted in Model Specifications, from a GGUF header or a config.json
+GGUF_SPEC_KEYS = ("architecture", "block_count", "embedding_length", "context_length",
+                  "vocab_size", "quantization")
+CONFIG_SPEC_KEYS = ("model_type", "num_hidden_layers", "hidden_size", "num_attention_heads",
+                    "num_key_value_heads", "intermediate_size", "vocab_size",
+                    "max_position_embeddings", "hidden_act")
 
 
 # ============================================================================ helpers
@@ -151,6 +157,17 @@ class _Draft:
         ev = self.declared_card(f"section {heading!r} of the model's own card", heading=heading)
         return (f"From the model's own card (README.md, section \"{heading}\") {ev.marker}:\n\n"
                 f"{_quote(text)}"), ev
+
+    def fill(self, key: str, lines: list[str], evs: list[Evidence | None], carry_from: str) -> None:
+        """Field ``key``: its paragraphs, then the model's own card text for it (section
+        ``carry_from``) quoted; the evidence of both goes to the section of the same name."""
+        carried = self.carry(carry_from, key)
+        if carried:
+            lines.append(carried[0])
+            evs.append(carried[1])
+        if lines:
+            self.fields[key] = "\n\n".join(lines)
+            self.section(key, evs)
 
     def bullet(self, pattern: str) -> tuple[str, Evidence] | None:
         card = self.f.card
@@ -472,13 +489,7 @@ class _Draft:
                                                                   for r in measured)
                          + f" (see Evaluation). {markers(*revs)}")
             evs += revs
-        carried = self.carry("uses", "direct_use")
-        if carried:
-            lines.append(carried[0])
-            evs.append(carried[1])
-        if lines:
-            self.fields["direct_use"] = "\n\n".join(lines)
-            self.section("direct_use", evs)
+        self.fill("direct_use", lines, evs, carry_from="uses")
         kids = f.lineage.children
         if kids:
             evs = [self.edge_ev(e) for e in kids]
@@ -675,13 +686,7 @@ class _Draft:
             markers_ = [ev] + ([b[2] for b in self.base] if e.relation == "merge" else [])
             proc.append(f"{text}; confidence {num(e.confidence)}. {markers(*uniq(markers_))}")
             evs += markers_
-        carried = self.carry("training", "training_procedure")
-        if carried:
-            proc.append(carried[0])
-            evs.append(carried[1])
-        if proc:
-            self.fields["training_procedure"] = "\n\n".join(proc)
-            self.section("training_procedure", evs)
+        self.fill("training_procedure", proc, evs, carry_from="training")
         got = self.bullet(r"^training regime|^precision")
         carried = self.carry("training", "hyperparameters")
         if got:
@@ -779,23 +784,12 @@ class _Draft:
         m, i = self.m, self.f.insp
         cfg = m.config or {}
         lines = []
-        if m.format == "gguf":
-            keys = ["architecture", "block_count", "embedding_length", "context_length",
-                    "vocab_size", "quantization"]
-            got = {k: cfg[k] for k in keys if cfg.get(k) is not None}
-            if got:
-                ev = self.config_ev("architecture numbers", list(got))
-                lines.append("- " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in got.items())
-                             + f". {ev.marker}")
-        else:
-            keys = ["model_type", "num_hidden_layers", "hidden_size", "num_attention_heads",
-                    "num_key_value_heads", "intermediate_size", "vocab_size",
-                    "max_position_embeddings", "hidden_act"]
-            got = {k: cfg[k] for k in keys if cfg.get(k) is not None}
-            if got:
-                ev = self.config_ev("architecture numbers", list(got))
-                lines.append("- " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in got.items())
-                             + f". {ev.marker}")
+        keys = GGUF_SPEC_KEYS if m.format == "gguf" else CONFIG_SPEC_KEYS
+        got = {k: cfg[k] for k in keys if cfg.get(k) is not None}
+        if got:
+            ev = self.config_ev("architecture numbers", list(got))
+            lines.append("- " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in got.items())
+                         + f". {ev.marker}")
         if i.num_parameters and i.weights_in_lake:
             w = self.weights()
             lines.append(f"- {count(i.num_parameters)} parameters in {i.num_tensors} tensors. "

@@ -50,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from modellake.tools.packed_bert import mean_pool
+
 DEMO_VERSION = 1
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SENTIMENT_DATA = DATA_DIR / "sentiment_demo.jsonl"
@@ -255,11 +257,6 @@ def prune_smallest(w: Any, fraction: float) -> Any:
     return flat.reshape(w.shape)
 
 
-def _mean_pool(hidden: Any, mask: Any) -> Any:
-    m = mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
-
-
 # --------------------------------------------------------------------------- training
 
 
@@ -361,7 +358,7 @@ def train_classifier(
         for idx in _batches(len(texts), steps, BATCH_SIZE, gen):
             enc = tok([texts[i] for i in idx], padding=True, truncation=True,
                       max_length=MAX_LENGTH, return_tensors="pt")
-            logits = head(_mean_pool(model(**enc).last_hidden_state, enc["attention_mask"]))
+            logits = head(mean_pool(model(**enc).last_hidden_state, enc["attention_mask"]))
             loss = F.cross_entropy(logits, y[idx])
             loss.backward()
             torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0)
@@ -375,7 +372,7 @@ def train_classifier(
             for i in range(0, len(texts), 64):
                 enc = tok(texts[i:i + 64], padding=True, truncation=True,
                           max_length=MAX_LENGTH, return_tensors="pt")
-                pooled = _mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+                pooled = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
                 preds.append(head(pooled).argmax(-1))
             acc = float((torch.cat(preds) == y).float().mean())
     _save_encoder(model, init_dir, out_dir)
@@ -419,7 +416,7 @@ def train_paraphrase(
         for idx in _batches(len(rows), steps, BATCH_SIZE, gen):
             enc = tok([s1[i] for i in idx] + [s2[i] for i in idx], padding=True,
                       truncation=True, max_length=MAX_LENGTH, return_tensors="pt")
-            emb = _mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
+            emb = mean_pool(model(**enc).last_hidden_state, enc["attention_mask"])
             u, v = emb[: len(idx)], emb[len(idx):]
             loss = F.mse_loss(F.cosine_similarity(u, v), y[idx])
             loss.backward()

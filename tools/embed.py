@@ -85,17 +85,18 @@ def _set_packed(model: Any) -> None:
     global _packed
     import torch
 
-    from modellake.tools.packed_bert import PackedBert, check_against, why_not
+    from modellake.tools.packed_bert import PackedBert, check_against, padded_mean_pool, why_not
 
     _packed = None
     modules = [type(m).__name__ for m in model]
     if modules != ["Transformer", "Pooling", "Normalize"] or _pooling(model[1]) != "mean" or \
             why_not(model[0].auto_model, "cpu") is not None:
         return
-    packed = PackedBert(model[0].auto_model)
+    bert, pad_id = model[0].auto_model, model.tokenizer.pad_token_id
+    packed = PackedBert(bert)
     with torch.inference_mode():
         ids = _token_ids(model, CHECK_TEXTS)
-        if check_against(packed, lambda seqs: _unnormalized(model, seqs), ids) is not None:
+        if check_against(packed, lambda seqs: padded_mean_pool(bert, seqs, pad_id), ids) is not None:
             _packed = packed
 
 
@@ -111,15 +112,6 @@ def _pooling(pool: Any) -> str | None:
 def _token_ids(model: Any, texts: list[str]) -> list[list[int]]:
     enc = model.tokenizer(texts, truncation=True, max_length=model.max_seq_length)
     return [list(x) for x in enc["input_ids"]]
-
-
-def _unnormalized(model: Any, seqs: list[list[int]]) -> np.ndarray:
-    """Mean-pooled MiniLM vectors of token sequences, one at a time through transformers."""
-    import torch
-
-    bert = model[0].auto_model
-    rows = [bert(input_ids=torch.tensor([s])).last_hidden_state[0].mean(0) for s in seqs]
-    return torch.stack(rows).numpy()
 
 
 def set_packed(enabled: bool) -> bool:

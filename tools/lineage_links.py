@@ -12,7 +12,7 @@ from modellake.store.records import LineageEdge, ModelRecord
 from modellake.tools.lineage_compare import PairStats, compare
 from modellake.tools.lineage_declared import name_matcher
 from modellake.tools.lineage_detect import REL_MAX, base_evidence
-from modellake.tools.lineage_source import CatalogPairs, float_layout
+from modellake.tools.lineage_source import CatalogPairs, sketch_positions
 from modellake.tools.lineage_weights import MappedGGUF, ModelWeights
 
 MIN_COVERAGE = 0.6   # share of the source layout's elements a GGUF must hold (tied heads aside)
@@ -22,16 +22,11 @@ _LORA = re.compile(r"^(?:base_model\.model\.)?(?P<mod>.+)\.lora_(?P<ab>[AB])(?:\
 
 def _projected_sketch(mapped: MappedGGUF, tensors: list, layout_hash: str) -> np.ndarray | None:
     """The GGUF's values at the sketch coordinates of the source layout."""
-    from modellake.tools.tensorstats import SketchPlan
-
-    plan = SketchPlan(float_layout(tensors))
-    if plan.layout_hash != layout_hash:
+    positions = sketch_positions(tensors, layout_hash)
+    if positions is None:
         return None
     parts = []
-    for name, _ in plan.layout:
-        idx = plan._local.get(name)  # noqa: SLF001 - the plan's own sample positions
-        if idx is None:
-            continue
+    for name, _, idx in positions:
         if name in mapped.from_hf:
             parts.append(mapped.get(name).reshape(-1)[idx].astype(np.float32))
         else:

@@ -41,18 +41,25 @@ def float_layout(tensors: list[TensorSummary]) -> list[tuple[str, list[int]]]:
     return [(t.name, t.shape) for t in tensors if t.dtype in FLOAT_DTYPES or t.mean is not None]
 
 
-def sketch_matrix_mask(tensors: list[TensorSummary], layout_hash: str) -> np.ndarray | None:
-    """Which sketch coordinates fall in weight matrices (None if the plan cannot be rebuilt)."""
+def sketch_positions(tensors: list[TensorSummary],
+                     layout_hash: str) -> list[tuple[str, list[int], np.ndarray]] | None:
+    """(tensor, shape, sampled positions) of the sketch of a stored layout, in sketch order
+    (None if the layout no longer hashes to ``layout_hash``: the plan cannot be rebuilt)."""
     from modellake.tools.tensorstats import SketchPlan
 
     plan = SketchPlan(float_layout(tensors))
     if plan.layout_hash != layout_hash:
         return None
-    parts = []
-    for name, shape in plan.layout:
-        idx = plan._local.get(name)  # noqa: SLF001 - the plan's own sample positions
-        if idx is not None:
-            parts.append(np.full(idx.size, is_matrix(shape), dtype=bool))
+    return [(name, shape, idx) for name, shape in plan.layout
+            if (idx := plan.indices(name)) is not None]
+
+
+def sketch_matrix_mask(tensors: list[TensorSummary], layout_hash: str) -> np.ndarray | None:
+    """Which sketch coordinates fall in weight matrices (None if the plan cannot be rebuilt)."""
+    positions = sketch_positions(tensors, layout_hash)
+    if positions is None:
+        return None
+    parts = [np.full(idx.size, is_matrix(shape), dtype=bool) for _, shape, idx in positions]
     return np.concatenate(parts) if parts else None
 
 

@@ -28,6 +28,34 @@ CHECK_TOLERANCE = 1e-4   # max |difference| of pooled embeddings, relative to th
 GELU_ALGORITHM = {"gelu": "none", "gelu_new": "tanh", "gelu_pytorch_tanh": "tanh"}
 
 
+# -- the padded transformers forward (the reference, and the path for other models) ------------
+def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, device: str = "cpu") -> tuple[Any, Any]:
+    """(input ids, attention mask) of token sequences, right-padded to the longest."""
+    import torch
+
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for i, s in enumerate(seqs):
+        ids[i, :len(s)] = torch.tensor(list(s), dtype=torch.long)
+        mask[i, :len(s)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def mean_pool(hidden: Any, mask: Any) -> Any:
+    """Mean of the hidden states over the tokens the attention mask keeps."""
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
+def padded_mean_pool(model: Any, seqs: Sequence[Sequence[int]], pad_id: int,
+                     device: str = "cpu") -> np.ndarray:
+    """Mean-pooled last hidden states of one padded batch through the transformers forward."""
+    input_ids, mask = pad_batch(seqs, pad_id, device)
+    hidden = model(input_ids=input_ids, attention_mask=mask).last_hidden_state
+    return mean_pool(hidden.float(), mask).cpu().numpy()
+
+
 def why_not(model: Any, device: str) -> str | None:
     """Why the packed forward cannot stand in for ``model`` (None: it can)."""
     cfg = model.config

@@ -144,6 +144,17 @@ def inferred_edges(catalog: Any) -> list[Any]:
         return []
 
 
+def _intersect(postings: dict[Any, set], need: set) -> set:
+    """The entries listed under every one of ``need`` in an inverted index (smallest first)."""
+    lists = sorted((postings.get(t, set()) for t in need), key=len)
+    if not lists:
+        return set()
+    out = set(lists[0])
+    for lst in lists[1:]:
+        out &= lst
+    return out
+
+
 class LineageGraph:
     """Edges between identifiers and the lake's models (by id)."""
 
@@ -202,14 +213,8 @@ class LineageGraph:
         return set(self.postings)
 
     def _covering(self, need: set[str]) -> set[str]:
-        """Identifiers whose tokens include all of ``need`` (an inverted-index intersection)."""
-        lists = sorted((self.postings.get(t, set()) for t in need), key=len)
-        if not lists:
-            return set()
-        out = set(lists[0])
-        for lst in lists[1:]:
-            out &= lst
-        return out
+        """Identifiers whose tokens include all of ``need``."""
+        return _intersect(self.postings, need)
 
     def _add(self, e: Edge) -> None:
         if e.source == "card text" and "/" not in e.parent and " " in e.parent.strip():
@@ -248,13 +253,8 @@ class LineageGraph:
         return Resolution(target, keys, exact, matched)
 
     def _models_with(self, core: set[str]) -> set[int]:
-        lists = sorted((self.core_postings.get(t, set()) for t in core), key=len)
-        if not lists:
-            return set()
-        out = set(lists[0])
-        for lst in lists[1:]:
-            out &= lst
-        return out
+        """Lake models whose name cores include all of ``core``."""
+        return _intersect(self.core_postings, core)
 
     def name_implied(self, target: str) -> list[int]:
         """Lake models whose own name extends the target's ("Llama-2-Ko" for "Llama 2").
