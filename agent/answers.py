@@ -29,13 +29,13 @@ class Outcome:
 
 
 def human(n: int | float | None) -> str:
-    from modellake.tools.inspect import human_count
+    from modellake.tools.inspection import human_count
 
     return "unknown" if n is None else str(human_count(n))
 
 
 def human_bytes(n: int | None) -> str:
-    from modellake.tools.inspect import human_bytes as size
+    from modellake.tools.inspection import human_bytes as size
 
     return size(n, byte_unit="bytes") or "unknown"
 
@@ -329,36 +329,8 @@ _CFG_WORDS = {"hidden_size": ("hidden", "width", "embedding"), "n_embd": ("hidde
 
 
 def summary(d: dict[str, Any]) -> str:
-    n = d["name"]
-    card = _card(d)
-    bits = [f"{n} (version {d.get('version')}) is "
-            + (f"a {d['architecture']} model" if d.get("architecture") else "a model of unknown architecture")
-            + (f" with {params_text(d)}" if d.get("num_parameters") is not None else "")
-            + f", stored as {d.get('format')}"
-            + (f" in {_join(d.get('dtypes') or [])}" if d.get("dtypes") else "")
-            + (f", {d['num_layers']} layers" if d.get("num_layers") else "") + "."]
-    if d.get("quantization"):
-        bits.append(f"Quantization: {d['quantization']}.")
-    if not d.get("weights_in_lake"):
-        bits.append("Only its card is in the lake, not its weights.")
-    if card.get("present"):
-        facts = []
-        if card.get("license"):
-            facts.append(f"license {card['license']}")
-        if card.get("base_model"):
-            facts.append(f"base model {_join(card['base_model'])}")
-        if card.get("pipeline_tag"):
-            facts.append(f"task {card['pipeline_tag']}")
-        if card.get("datasets"):
-            facts.append(f"datasets {_join(card['datasets'])}")
-        bits.append("Its card declares " + (_join(facts) if facts else "no license, base model, "
-                                            "task or datasets") + ".")
-        if card.get("missing"):
-            bits.append(f"The card is missing {len(card['missing'])} item(s): "
-                        f"{_join(card['missing'][:4])}" + ("..." if len(card["missing"]) > 4 else "") + ".")
-    else:
-        bits.append("It has no model card.")
-    return " ".join(bits)
+    """The model's paragraph, written once by ``tools.model_facts`` (``show_model`` sends it)."""
+    return str(d["summary"])
 
 
 def _show(plan: Plan, outs: list[Outcome]) -> str:
@@ -611,7 +583,7 @@ def _declared_note(name: str, shown: list[Outcome], inferred: list[str]) -> str:
     card = d.get("card") or {}
     declared = list(card.get("base_model") or []) + ([d["adapter_base"]] if d.get("adapter_base") else [])
     if not declared:
-        return f" Its card declares no base model." if card.get("present") else ""
+        return " Its card declares no base model." if card.get("present") else ""
     short = {x.lower().split("/")[-1] for x in inferred}
     verdicts = []
     for b in dict.fromkeys(declared):

@@ -6,7 +6,7 @@ A turn yields, in order: any number of ``ToolStarted`` / ``ToolFinished`` pairs 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class AgentError:
     thread_id: str = ""
 
 
-AgentEvent = Union[ToolStarted, ToolFinished, TextDelta, FinalAnswer, AgentError]
+AgentEvent = ToolStarted | ToolFinished | TextDelta | FinalAnswer | AgentError
 
 
 def event_dict(event: AgentEvent) -> dict[str, Any]:

@@ -40,7 +40,7 @@ from modellake.agent.toolkit import Toolkit, Turn
 from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
 from modellake.tools import registry
-from modellake.tools.registry import Tool, ToolContext
+from modellake.tools.toolspec import Tool, ToolContext
 
 DEFAULT_MAX_STEPS = 8
 
@@ -116,7 +116,7 @@ class Agent:
         self.memory.close()
         self.ctx.close()
 
-    def __enter__(self) -> "Agent":
+    def __enter__(self) -> Agent:
         return self
 
     def __exit__(self, *exc: object) -> None:

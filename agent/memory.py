@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-FILE_NAME = "agent.sqlite"
+from modellake.store.conversations import open_conversations
 
 
 class Memory:
@@ -24,9 +24,7 @@ class Memory:
         except ImportError:
             SqliteSaver = None  # noqa: N806
         if lake_root is not None and SqliteSaver is not None:
-            self.path = Path(lake_root) / FILE_NAME
-            self._conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30.0)
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self.path, self._conn = open_conversations(Path(lake_root))
             self.saver: Any = SqliteSaver(self._conn)
             self.persistent = True
         else:

@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from modellake.tools.search import license_ids, size_bounds
+
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
 # Words too common to identify a model on their own (a partial name match needs a rarer one).
 GENERIC = frozenset("""
@@ -35,8 +37,6 @@ FORMATS = {
 _UNITS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "millions": 1e6,
           "b": 1e9, "bn": 1e9, "billion": 1e9, "billions": 1e9, "t": 1e12, "trillion": 1e12}
 _NUM = r"(\d+(?:[.,]\d+)*)\s*(k|thousand|mn|m|million|millions|bn|b|billion|billions|t|trillion)?\b"
-_LESS = r"(?:under|below|less than|fewer than|smaller than|at most|no more than|up to|<=?|max(?:imum)?|not (?:more|bigger|larger) than|within)"
-_MORE = r"(?:over|above|more than|greater than|larger than|bigger than|at least|no less than|>=?|min(?:imum)?|exceeding)"
 _PATH = re.compile(r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\s'\"`]+|[\w.-]+/[\w./-]*\.(?:safetensors|gguf|bin|pt|pth|md)\b|"
                    r"[\w.-]+\.(?:safetensors|gguf|bin|pt|pth))")
 _QUOTED = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
@@ -179,10 +179,6 @@ def mask(text: str, models: list[Mention]) -> str:
     return "".join(out)
 
 
-LICENSES = (r"\b(apache[- ]?2(?:\.0)?|mit|bsd[\w.-]*|gpl[\w.-]*|agpl[\w.-]*|lgpl[\w.-]*|"
-            r"cc[- ]by[\w.-]*|llama ?[23][\w.-]*|gemma|openrail[\w.+-]*|mpl[\w.-]*)\b")
-
-
 def read(text: str, linker: Linker, architectures: list[str] | None = None,
          tasks: list[str] | None = None) -> Question:
     """Everything the offline backend needs from one question."""
@@ -219,11 +215,11 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
         q.superlative = "smallest"
     elif re.search(r"\b(?:newest|latest|most recent(?:ly)?|last) (?:added|ingested|model)", low):
         q.superlative = "newest"
-    lic = re.search(LICENSES, low)
+    named = [i for i in license_ids(q.masked) if "*" not in i]
     if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no)\s+(?:a\s+|any\s+)?licen[cs]e", low):
         q.license = "none"
-    elif lic:
-        q.license = lic.group(1).replace(" ", "-")
+    elif named:
+        q.license = named[0]
     if re.search(r"\b(?:not|non|un)[- ]?quanti[sz]ed\b|\bfull[- ]precision\b", low):
         q.quantized = False
     elif re.search(r"\bquanti[sz]ed\b", low):
@@ -239,15 +235,10 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
 
 
 def _constraints(q: Question, low: str) -> None:
-    for m in re.finditer(rf"\bbetween\s+{_NUM}\s*(?:and|-|to)\s+{_NUM}", low):
-        a = parse_number(m.group(1), m.group(2) or m.group(4))
-        b = parse_number(m.group(3), m.group(4))
-        q.min_params, q.max_params = int(min(a, b)), int(max(a, b))
-        return
-    for m in re.finditer(rf"{_LESS}\s*(?:than\s+)?{_NUM}(?!\s*(?:gb|mb|kb|bytes|tb|%))", low):
-        q.max_params = int(parse_number(m.group(1), m.group(2)))
-    for m in re.finditer(rf"{_MORE}\s*(?:than\s+)?{_NUM}(?!\s*(?:gb|mb|kb|bytes|tb|%))", low):
-        q.min_params = int(parse_number(m.group(1), m.group(2)))
+    """Size bounds through the search's own constraint parser; every number, for the router."""
+    lo, hi = size_bounds(low)
+    q.min_params = None if lo is None else int(lo)
+    q.max_params = None if hi is None else int(hi)
     for m in re.finditer(_NUM, low):
         try:
             q.numbers.append(parse_number(m.group(1), m.group(2)))
@@ -280,7 +271,7 @@ def is_followup_opener(text: str) -> bool:
 
 def describe_constraints(args: dict[str, Any]) -> str:
     """Human words for list filters (used in answers)."""
-    from modellake.tools.inspect import human_count
+    from modellake.tools.inspection import human_count
 
     parts = []
     if args.get("architecture"):

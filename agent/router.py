@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from modellake.agent import nlu
-from modellake.tools.search_vocab import RESULT_WORDS, TIME_WINDOW
+from modellake.tools.search.vocab import RESULT_WORDS, TIME_WINDOW
 
 MIN_SCORE = 0.42  # below this (similarity + bonuses), the question is not one the tools answer
 CUE_BONUS = 0.3
@@ -269,7 +269,7 @@ class Plan:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Plan":
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
         d = dict(d)
         d["calls"] = [Call(**c) for c in d.get("calls", [])]
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
@@ -283,8 +283,8 @@ _CACHE_MAX = 4096  # embedded texts kept (tool descriptions, examples and recent
 
 
 def default_embedder() -> Embedder:
-    """The packaged all-MiniLM-L6-v2 through ``modellake.tools.embed`` (loaded once)."""
-    from modellake.tools.embed import embed
+    """The packaged all-MiniLM-L6-v2 through ``modellake.tools.embedding.embedder`` (loaded once)."""
+    from modellake.tools.embedding.embedder import embed
 
     try:  # the chat should not print a weights-loading progress bar
         from transformers.utils import logging as hf_logging

@@ -19,7 +19,7 @@ from langchain_core.tools import StructuredTool, ToolException
 
 from modellake.agent.results import DEFAULT_LIMIT, compact, jsonable
 from modellake.store.errors import ModelLakeError
-from modellake.tools.registry import Tool, ToolContext
+from modellake.tools.toolspec import Tool, ToolContext
 
 MUTATION_VERBS = re.compile(
     r"\b(?:delete|remove|rm|drop|erase|purge|forget|get rid of|rename|call|name|ingest|add|"

@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-v", "--verbose", action="store_true")
     args = ap.parse_args(argv)
 
-    from test_agent_fixtures import build_lake
+    from agent_lake import build_lake
 
     results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(),
                                            "load_avg_1m": round(os.getloadavg()[0], 2)}}
@@ -208,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
 
         demo = demo_lake(args.demo_lake)
         if demo is None and args.build_demo:
-            from modellake.tools.demo import build_demo_models
-            from modellake.tools.ingest import ingest
             from modellake.store.lake import Lake
+            from modellake.tools.demo.build import build_demo_models
+            from modellake.tools.ingest import ingest
 
             print("building the demo lake (minutes) ...", flush=True)
             dl = Lake.open(Path(tmp) / "demo" / "lake")

@@ -12,14 +12,14 @@ loaded before timing on both sides. Baseline: the usual ``transformers`` loop, o
 per forward pass, timed with one thread and with torch's default thread count, and the faster
 of the two is the baseline (on a busy machine one thread wins by far; the ratio against the
 default-threads loop is reported too). ``bench`` runs with its defaults (every idle core; the
-padding-free encoder forward of ``tools/packed_bert.py``), and, for reference, with
+padding-free encoder forward of ``tools/embedding/packed_bert.py``), and, for reference, with
 ``engine="transformers"`` (length-sorted padded batches through transformers). ``bench``:
 repeated runs of the task; the first repeat (which loads the model and checks the packed
 forward against transformers) is reported separately and left out of the rate. The loop and
 ``bench`` are measured alternately, three rounds each, and medians compared; the cosines of
 all of them must agree to 1e-4.
 
-Demo lake. Builds (or reuses) the demo models with ``modellake.tools.demo``, ingests them into
+Demo lake. Builds (or reuses) the demo models with ``modellake.tools.demo.build``, ingests them into
 a fresh lake, runs every encoder on ``sts-smoke``, ``sentiment-smoke`` and ``topic-smoke``
 (wall time of the whole ``bench`` call, model loading and file hashing included), then
 compares the fine-tuned copy with its base and the quantized copy with its parent.
@@ -107,7 +107,7 @@ def speed(rounds: int = 3, max_pairs: int | None = None) -> dict:
 
     from modellake.store.catalog import Catalog
     from modellake.tools import bench
-    from modellake.tools.demo import base_model_dir
+    from modellake.tools.demo.build import base_model_dir
     from modellake.tools.ingest import ingest
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-speed-"))
@@ -175,7 +175,7 @@ def speed(rounds: int = 3, max_pairs: int | None = None) -> dict:
 def demo(models_dir: Path) -> dict:
     from modellake.store.catalog import Catalog
     from modellake.tools import bench
-    from modellake.tools.demo import build_demo_models
+    from modellake.tools.demo.build import build_demo_models
     from modellake.tools.ingest import ingest
 
     t0 = time.perf_counter()

@@ -51,7 +51,7 @@ def demo_lake(lake_dir: Path | None, steps: int, tmp: Path) -> Path:
                              f"{lake_dir} demo`)")
         return lake_dir
     from modellake.store.lake import Lake
-    from modellake.tools.demo import build_demo_models
+    from modellake.tools.demo.build import build_demo_models
     from modellake.tools.ingest import ingest
 
     lake = Lake.open(tmp / "demo-lake")
@@ -68,12 +68,11 @@ def demo_lake(lake_dir: Path | None, steps: int, tmp: Path) -> Path:
 
 def measure(catalog, tasks: list[str]) -> tuple[int, int]:
     """Run the smoke tasks on every model that has no measured run of them yet."""
-    from modellake.store import runs as runs_db
     from modellake.tools.bench import bench
 
     done = errors = 0
     for name in catalog.model_names():
-        todo = [t for t in tasks if not runs_db.find_runs(catalog, model=name, task=t,
+        todo = [t for t in tasks if not catalog.runs.find(model=name, task=t,
                                                           trust="measured")]
         if not todo:
             continue
@@ -84,7 +83,7 @@ def measure(catalog, tasks: list[str]) -> tuple[int, int]:
 
 
 def drafted(catalog) -> dict:
-    from modellake.tools.card import SECTIONS, draft_card, verify_draft
+    from modellake.tools.cards import SECTIONS, draft_card, verify_draft
 
     per_model = {}
     t0 = time.perf_counter()
@@ -115,7 +114,7 @@ def drafted(catalog) -> dict:
 
 def real_cards(cards_dir: Path, tmp: Path) -> dict:
     from modellake.store.catalog import Catalog
-    from modellake.tools.card import SECTIONS, check_card, score_card
+    from modellake.tools.cards import SECTIONS, check_card, score_card
     from modellake.tools.ingest import ingest
 
     paths = sorted(p for p in cards_dir.glob("*.md") if p.stem.isdigit())
@@ -205,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                 infer_lineage(catalog)
                 print(f"lineage ready in {time.perf_counter() - t0:.0f}s")
                 demo = drafted(catalog)
-                from modellake.tools.card import check_card
+                from modellake.tools.cards import check_card
 
                 demo["audits"] = {}
                 for name in catalog.model_names():

@@ -68,7 +68,7 @@ class GroundTruth:
         return path
 
     @classmethod
-    def load(cls, root: str | Path) -> "GroundTruth":
+    def load(cls, root: str | Path) -> GroundTruth:
         data = json.loads((Path(root) / "ground_truth.json").read_text())
         data["edges"] = [GTEdge(**e) for e in data["edges"]]
         return cls(**data)
@@ -78,8 +78,14 @@ class GroundTruth:
 
 def make_model(arch: str, dims: dict[str, int], seed: int) -> nn.Module:
     """A randomly initialized tiny model of ``arch`` (bert | gpt2 | llama)."""
-    from transformers import (BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel,
-                              LlamaConfig, LlamaForCausalLM)
+    from transformers import (
+        BertConfig,
+        BertForMaskedLM,
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     torch.manual_seed(seed)
     h, layers, vocab, heads = dims["hidden"], dims["layers"], dims["vocab"], dims["heads"]

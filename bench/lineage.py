@@ -38,8 +38,8 @@ from lakegen import GroundTruth, build_lake, build_minilm_lake  # noqa: E402
 from modellake.store.catalog import Catalog  # noqa: E402
 from modellake.tools.ingest import ingest  # noqa: E402
 from modellake.tools.lineage import infer_lineage  # noqa: E402
-from modellake.tools.lineage_compare import single_threaded_blas  # noqa: E402
-from modellake.tools.lineage_weights import ModelWeights  # noqa: E402
+from modellake.tools.lineage.compare import single_threaded_blas  # noqa: E402
+from modellake.tools.lineage.weights import ModelWeights  # noqa: E402
 
 F1_TARGET = 0.95
 RELATION_TARGET = 0.90

@@ -42,8 +42,8 @@ from lineage import naive_lineage, score  # noqa: E402
 from modellake.store.catalog import Catalog  # noqa: E402
 from modellake.tools.ingest import ingest  # noqa: E402
 from modellake.tools.lineage import infer_lineage  # noqa: E402
-from modellake.tools.lineage_compare import single_threaded_blas  # noqa: E402
-from modellake.tools.lineage_weights import ModelWeights  # noqa: E402
+from modellake.tools.lineage.compare import single_threaded_blas  # noqa: E402
+from modellake.tools.lineage.weights import ModelWeights  # noqa: E402
 
 FAMILIES = 4
 SPEEDUP_TARGET = 10.0

@@ -4,7 +4,7 @@
     python bench/search_quality.py ../shared/cards --queries other.jsonl --show 5
     python bench/search_quality.py ../shared/cards --json out.json
 
-Ingests every card of CARDS_DIR (``NNN.md``, via ``modellake.tools.ingest.ingest``) into a
+Ingests every card of CARDS_DIR (``NNN.md``, via ``modellake.tools.ingest.pipeline.ingest``) into a
 temporary lake, builds the search index, runs each judged query of ``queries.jsonl``
 (``qid``, ``query``, ``relevant`` card ids; ``partially_relevant`` is ignored) in three
 modes and reports recall@5, recall@10, MRR and nDCG@10 (binary gains), overall and per
@@ -62,10 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from modellake.store.lake import Lake
-    from modellake.tools import embed
+    from modellake.tools.embedding import embedder as embed
     from modellake.tools.ingest import ingest
-    from modellake.tools.search import reindex, search
-    from modellake.tools.search_query import parse_query
+    from modellake.tools.search import parse_query, reindex, search
 
     qpath = args.queries or args.cards_dir / "queries.jsonl"
     queries = [json.loads(line) for line in qpath.read_text().splitlines() if line.strip()]

@@ -62,7 +62,7 @@ def synthesize(cards_dir: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
     """``n`` (name, card text) pairs recombined from the real cards."""
     import yaml
 
-    from modellake.tools.formats.card import parse_card
+    from modellake.tools.formats.card_fmt import parse_card
 
     donors = []
     for p in sorted(cards_dir.glob("*.md")):
@@ -94,7 +94,7 @@ def synthesize(cards_dir: Path, n: int, seed: int = 0) -> list[tuple[str, str]]:
 def build_lake(lake_dir: Path, cards: list[tuple[str, str]]) -> float:
     from modellake.store.lake import Lake
     from modellake.store.records import ModelRecord
-    from modellake.tools.formats.card import parse_card
+    from modellake.tools.formats.card_fmt import parse_card
 
     t0 = time.perf_counter()
     with Lake.open(lake_dir).catalog() as cat, cat.transaction():
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from modellake.store.lake import Lake
-    from modellake.tools import embed
+    from modellake.tools.embedding import embedder as embed
     from modellake.tools.search import search, sync_index
 
     tmp = None

@@ -10,11 +10,12 @@ import sqlite3
 from array import array
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from modellake.store.errors import LakeError, NameConflictError, NotFoundError
+from modellake.store.fts import TextIndex
+from modellake.store.lineage_store import LineageCache
 from modellake.store.migrations import migrate
 from modellake.store.records import (
     CardInfo,
@@ -23,6 +24,10 @@ from modellake.store.records import (
     TensorSummary,
     WeightSketch,
 )
+from modellake.store.runs import RunStore
+from modellake.store.specs import split_spec, utcnow
+
+__all__ = ["Catalog", "split_spec", "utcnow"]
 
 _MODEL_COLS = (
     "id, name, version, format, source, architecture, model_type, num_parameters, dtypes, "
@@ -34,38 +39,42 @@ _TENSOR_COLS = (
 )
 
 
-def utcnow() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def split_spec(spec: str) -> tuple[str, int | None]:
-    """``"name@3"`` -> ``("name", 3)``; ``"name"`` -> ``("name", None)``."""
-    name, sep, ver = spec.rpartition("@")
-    if sep and name and ver.isdigit():
-        return name, int(ver)
-    return spec, None
-
-
 class Catalog:
     """Typed access to the lake's SQLite database."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         try:
-            self.conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                         check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            migrate(self.conn)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            migrate(self._conn)
         except sqlite3.DatabaseError as exc:
             raise LakeError(f"cannot open catalog {self.path}: {exc}") from exc
 
+    # -- the parts of the catalog --------------------------------------------
+    @property
+    def runs(self) -> RunStore:
+        """Benchmark runs and their fingerprints."""
+        return RunStore(self)
+
+    @property
+    def lineage(self) -> LineageCache:
+        """The lineage cache: compared pairs, solved groups, inferred edges."""
+        return LineageCache(self)
+
+    @property
+    def text(self) -> TextIndex:
+        """The lexical search index and the indexed documents."""
+        return TextIndex(self)
+
     # -- plumbing -----------------------------------------------------------
     def close(self) -> None:
-        self.conn.close()
+        self._conn.close()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -74,19 +83,19 @@ class Catalog:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """All statements inside commit together or not at all (nests as a no-op)."""
-        if self.conn.in_transaction:
-            yield self.conn
+        if self._conn.in_transaction:
+            yield self._conn
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self._conn.execute("BEGIN IMMEDIATE")
         try:
-            yield self.conn
+            yield self._conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        self._conn.execute("COMMIT")
 
     def _log(self, kind: str, name: str, **detail: Any) -> None:
-        self.conn.execute("INSERT INTO events (at, kind, name, detail) VALUES (?, ?, ?, ?)",
+        self._conn.execute("INSERT INTO events (at, kind, name, detail) VALUES (?, ?, ?, ?)",
                           (utcnow(), kind, name, json.dumps(detail)))
 
     # -- models -------------------------------------------------------------
@@ -137,7 +146,7 @@ class Catalog:
     def _row_to_model(self, row: tuple[Any, ...], with_card: bool = True) -> ModelRecord:
         (mid, name, version, fmt, source, arch, mtype, nparams, dtypes, config, abase, quant,
          chash, lhash, at) = row
-        files = [FileRecord(*r) for r in self.conn.execute(
+        files = [FileRecord(*r) for r in self._conn.execute(
             "SELECT path, size, sha256 FROM files WHERE model_id = ? ORDER BY path", (mid,))]
         card = self.card(mid) if with_card else None
         return ModelRecord(name=name, format=fmt, source=source, architecture=arch,
@@ -147,7 +156,7 @@ class Catalog:
                            quantization=quant, card=card, layout_hash=lhash)
 
     def card(self, model_id: int) -> CardInfo | None:
-        row = self.conn.execute("SELECT text, data FROM cards WHERE model_id = ?",
+        row = self._conn.execute("SELECT text, data FROM cards WHERE model_id = ?",
                                 (model_id,)).fetchone()
         if row is None:
             return None
@@ -157,10 +166,10 @@ class Catalog:
         """The current version of a model, or ``name@N`` for version N."""
         name, version = split_spec(spec)
         if version is None:
-            row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+            row = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
                                     "AND is_current = 1", (name,)).fetchone()
         else:
-            row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+            row = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
                                     "AND version = ?", (name, version)).fetchone()
         if row is None:
             if version is not None and self.has_model(name):
@@ -180,33 +189,33 @@ class Catalog:
         return f"; did you mean {', '.join(lowered[c] for c in close)}?" if close else ""
 
     def has_model(self, name: str) -> bool:
-        return self.conn.execute("SELECT 1 FROM models WHERE name = ? LIMIT 1",
+        return self._conn.execute("SELECT 1 FROM models WHERE name = ? LIMIT 1",
                                  (name,)).fetchone() is not None
 
     def list_models(self, all_versions: bool = False, with_card: bool = True) -> list[ModelRecord]:
         where = "" if all_versions else "WHERE is_current = 1"
-        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models {where} "
+        rows = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models {where} "
                                  "ORDER BY name, version").fetchall()
         return [self._row_to_model(r, with_card=with_card) for r in rows]
 
     def model_names(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(
+        return [r[0] for r in self._conn.execute(
             "SELECT name FROM models WHERE is_current = 1 ORDER BY name")]
 
     def versions(self, name: str) -> list[ModelRecord]:
-        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
+        rows = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
                                  "ORDER BY version", (name,)).fetchall()
         if not rows:
             raise NotFoundError(f"no model named {name!r} in the lake")
         return [self._row_to_model(r) for r in rows]
 
     def find_current_by_source(self, source: str) -> ModelRecord | None:
-        row = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE source = ? AND "
+        row = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE source = ? AND "
                                 "is_current = 1 ORDER BY id DESC LIMIT 1", (source,)).fetchone()
         return self._row_to_model(row) if row else None
 
     def find_by_content_hash(self, content_hash: str) -> list[ModelRecord]:
-        rows = self.conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE content_hash = ? "
+        rows = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE content_hash = ? "
                                  "AND is_current = 1", (content_hash,)).fetchall()
         return [self._row_to_model(r) for r in rows]
 
@@ -240,12 +249,12 @@ class Catalog:
 
     # -- tensors and sketches ---------------------------------------------
     def tensors(self, model_id: int) -> list[TensorSummary]:
-        rows = self.conn.execute(f"SELECT {_TENSOR_COLS} FROM tensors WHERE model_id = ? "
+        rows = self._conn.execute(f"SELECT {_TENSOR_COLS} FROM tensors WHERE model_id = ? "
                                  "ORDER BY idx", (model_id,)).fetchall()
         return [TensorSummary(r[0], json.loads(r[1]), *r[2:]) for r in rows]
 
     def sketch(self, model_id: int) -> WeightSketch | None:
-        row = self.conn.execute("SELECT layout_hash, total_numel, vector FROM sketches "
+        row = self._conn.execute("SELECT layout_hash, total_numel, vector FROM sketches "
                                 "WHERE model_id = ?", (model_id,)).fetchone()
         if row is None:
             return None
@@ -260,10 +269,15 @@ class Catalog:
             sql += " AND s.layout_hash = ?"
             args = (layout_hash,)
         return {r[0]: WeightSketch(r[1], r[2], array("f", r[3]).tolist())
-                for r in self.conn.execute(sql, args)}
+                for r in self._conn.execute(sql, args)}
+
+    def last_event_id(self) -> int:
+        """Id of the newest event (0 for a new lake): anything derived from the catalog is
+        up to date when it was made at this event."""
+        return self._conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
     def events(self, since_id: int = 0) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT id, at, kind, name, detail FROM events WHERE id > ? "
+        rows = self._conn.execute("SELECT id, at, kind, name, detail FROM events WHERE id > ? "
                                  "ORDER BY id", (since_id,)).fetchall()
         return [{"id": r[0], "at": r[1], "kind": r[2], "name": r[3], **json.loads(r[4])}
                 for r in rows]

@@ -1,7 +1,7 @@
 """SQL of search: the FTS5 lexical index, indexed documents, card chunks, sync state.
 
 Tables come from migration 2 (``search_fts``, ``search_docs``, ``search_chunks``,
-``search_state``). Functions take the catalog's ``sqlite3.Connection``; callers
+``search_state``), reached as ``catalog.text`` (a :class:`TextIndex`); callers
 group writes in ``Catalog.transaction()``. ``search_fts`` rows use the model's
 id as rowid, with four columns weighted in ``bm25``: name, title, meta (tags,
 datasets, task, languages, license, base models...), body (the card text).
@@ -13,7 +13,10 @@ import re
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from modellake.store.catalog import Catalog
 
 FTS_COLUMNS = ("name", "title", "meta", "body")
 DEFAULT_WEIGHTS = (4.0, 4.0, 2.0, 1.0)
@@ -37,102 +40,6 @@ def _chunked(seq: Sequence[Any], n: int = 500) -> Iterable[Sequence[Any]]:
         yield seq[i:i + n]
 
 
-# -- documents -----------------------------------------------------------------
-def put_docs(conn: sqlite3.Connection, docs: Sequence[IndexedDoc], at: str) -> None:
-    """Insert (or replace) the lexical rows, facets and chunks of these models."""
-    ids = [d.model_id for d in docs]
-    delete_docs(conn, ids)
-    conn.executemany("INSERT INTO search_fts (rowid, name, title, meta, body) VALUES (?,?,?,?,?)",
-                     [(d.model_id, d.name, d.title, d.meta, d.body) for d in docs])
-    conn.executemany("INSERT INTO search_docs (model_id, name, facets, indexed_at) VALUES (?,?,?,?)",
-                     [(d.model_id, d.name, json.dumps(d.facets, default=str), at) for d in docs])
-    conn.executemany("INSERT INTO search_chunks (id, model_id, section, text, hash) "
-                     "VALUES (?,?,?,?,?)",
-                     [(cid, d.model_id, sec, text, h) for d in docs for cid, sec, text, h in d.chunks])
-
-
-def delete_docs(conn: sqlite3.Connection, model_ids: Sequence[int]) -> None:
-    for part in _chunked(list(model_ids)):
-        marks = ",".join("?" * len(part))
-        conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
-        conn.execute(f"DELETE FROM search_docs WHERE model_id IN ({marks})", part)
-        conn.execute(f"DELETE FROM search_chunks WHERE model_id IN ({marks})", part)
-
-
-def rename_doc(conn: sqlite3.Connection, model_id: int, name: str) -> None:
-    conn.execute("UPDATE search_docs SET name = ? WHERE model_id = ?", (name, model_id))
-    conn.execute("UPDATE search_fts SET name = ? WHERE rowid = ?", (name, model_id))
-
-
-def clear(conn: sqlite3.Connection) -> None:
-    """Empty every search table except the sync state."""
-    conn.execute("DELETE FROM search_fts")
-    conn.execute("DELETE FROM search_docs")
-    conn.execute("DELETE FROM search_chunks")
-
-
-def indexed(conn: sqlite3.Connection) -> dict[int, str]:
-    """model id -> name of every indexed document."""
-    return dict(conn.execute("SELECT model_id, name FROM search_docs"))
-
-
-def current_models(conn: sqlite3.Connection) -> dict[int, str]:
-    """model id -> name of the current version of every model in the catalog."""
-    return dict(conn.execute("SELECT id, name FROM models WHERE is_current = 1"))
-
-
-def docs_facets(conn: sqlite3.Connection) -> list[tuple[int, str, dict[str, Any]]]:
-    """(model id, name, facets) of every indexed document."""
-    return [(r[0], r[1], json.loads(r[2])) for r in
-            conn.execute("SELECT model_id, name, facets FROM search_docs ORDER BY model_id")]
-
-
-def doc_count(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT COUNT(*) FROM search_docs").fetchone()[0]
-
-
-# -- chunks ----------------------------------------------------------------------
-def chunks(conn: sqlite3.Connection, chunk_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
-    """chunk id -> (model id, section, text)."""
-    out: dict[str, tuple[int, str, str]] = {}
-    for part in _chunked(list(chunk_ids)):
-        marks = ",".join("?" * len(part))
-        for cid, mid, sec, text in conn.execute(
-                f"SELECT id, model_id, section, text FROM search_chunks WHERE id IN ({marks})", part):
-            out[cid] = (mid, sec, text)
-    return out
-
-
-def chunk_ids_of(conn: sqlite3.Connection, model_ids: Sequence[int]) -> list[str]:
-    """Ids of every chunk of these models."""
-    out: list[str] = []
-    for part in _chunked(list(model_ids)):
-        marks = ",".join("?" * len(part))
-        out += [r[0] for r in conn.execute(
-            f"SELECT id FROM search_chunks WHERE model_id IN ({marks})", part)]
-    return out
-
-
-def model_chunks(conn: sqlite3.Connection, model_id: int) -> list[tuple[str, str, str]]:
-    """(chunk id, section, text) of one model, in card order."""
-    rows = conn.execute("SELECT id, section, text FROM search_chunks WHERE model_id = ?",
-                        (model_id,)).fetchall()
-    return sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1]))
-
-
-def chunk_ids_by_hash(conn: sqlite3.Connection, hashes: Sequence[str]) -> dict[str, str]:
-    """text hash -> the id of one indexed chunk with that text (to reuse its vector)."""
-    out: dict[str, str] = {}
-    for part in _chunked(list(set(hashes))):
-        marks = ",".join("?" * len(part))
-        for h, cid in conn.execute(
-                f"SELECT hash, MIN(id) FROM search_chunks WHERE hash IN ({marks}) GROUP BY hash",
-                part):
-            out[h] = cid
-    return out
-
-
-# -- lexical search ----------------------------------------------------------------
 _TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -146,83 +53,188 @@ def match_expression(terms: Iterable[str]) -> str:
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in seen)
 
 
-def lexical(conn: sqlite3.Connection, match: str, limit: int = 100,
-            weights: Sequence[float] = DEFAULT_WEIGHTS,
-            model_ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
-    """BM25 over the FTS index: ``(model id, score)``, best first (score > 0, higher better).
+class TextIndex:
+    """The lexical index and the indexed documents of the search: ``catalog.text``.
 
-    ``model_ids`` restricts the search to those documents.
+    Writes join the caller's ``catalog.transaction()``.
     """
-    if not match:
-        return []
-    w = ",".join(f"{float(x):g}" for x in weights)
-    sql = f"SELECT rowid, -bm25(search_fts, {w}) AS s FROM search_fts WHERE search_fts MATCH ?"
-    args: list[Any] = [match]
-    if model_ids is not None:
-        ids = list(model_ids)
-        if not ids:
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._conn = catalog._conn
+
+# -- documents -----------------------------------------------------------------
+    def put_docs(self, docs: Sequence[IndexedDoc], at: str) -> None:
+        """Insert (or replace) the lexical rows, facets and chunks of these models."""
+        ids = [d.model_id for d in docs]
+        self.delete_docs(ids)
+        self._conn.executemany("INSERT INTO search_fts (rowid, name, title, meta, body) VALUES (?,?,?,?,?)",
+                         [(d.model_id, d.name, d.title, d.meta, d.body) for d in docs])
+        self._conn.executemany("INSERT INTO search_docs (model_id, name, facets, indexed_at) VALUES (?,?,?,?)",
+                         [(d.model_id, d.name, json.dumps(d.facets, default=str), at) for d in docs])
+        self._conn.executemany("INSERT INTO search_chunks (id, model_id, section, text, hash) "
+                         "VALUES (?,?,?,?,?)",
+                         [(cid, d.model_id, sec, text, h) for d in docs for cid, sec, text, h in d.chunks])
+
+
+    def delete_docs(self, model_ids: Sequence[int]) -> None:
+        for part in _chunked(list(model_ids)):
+            marks = ",".join("?" * len(part))
+            self._conn.execute(f"DELETE FROM search_fts WHERE rowid IN ({marks})", part)
+            self._conn.execute(f"DELETE FROM search_docs WHERE model_id IN ({marks})", part)
+            self._conn.execute(f"DELETE FROM search_chunks WHERE model_id IN ({marks})", part)
+
+
+    def rename_doc(self, model_id: int, name: str) -> None:
+        self._conn.execute("UPDATE search_docs SET name = ? WHERE model_id = ?", (name, model_id))
+        self._conn.execute("UPDATE search_fts SET name = ? WHERE rowid = ?", (name, model_id))
+
+
+    def clear(self) -> None:
+        """Empty every search table except the sync state."""
+        self._conn.execute("DELETE FROM search_fts")
+        self._conn.execute("DELETE FROM search_docs")
+        self._conn.execute("DELETE FROM search_chunks")
+
+
+    def indexed(self) -> dict[int, str]:
+        """model id -> name of every indexed document."""
+        return dict(self._conn.execute("SELECT model_id, name FROM search_docs"))
+
+
+    def current_models(self) -> dict[int, str]:
+        """model id -> name of the current version of every model in the catalog."""
+        return dict(self._conn.execute("SELECT id, name FROM models WHERE is_current = 1"))
+
+
+    def docs_facets(self) -> list[tuple[int, str, dict[str, Any]]]:
+        """(model id, name, facets) of every indexed document."""
+        return [(r[0], r[1], json.loads(r[2])) for r in
+                self._conn.execute("SELECT model_id, name, facets FROM search_docs ORDER BY model_id")]
+
+
+    def doc_count(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM search_docs").fetchone()[0]
+
+
+    # -- chunks ----------------------------------------------------------------------
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+        """chunk id -> (model id, section, text)."""
+        out: dict[str, tuple[int, str, str]] = {}
+        for part in _chunked(list(chunk_ids)):
+            marks = ",".join("?" * len(part))
+            for cid, mid, sec, text in self._conn.execute(
+                    f"SELECT id, model_id, section, text FROM search_chunks WHERE id IN ({marks})", part):
+                out[cid] = (mid, sec, text)
+        return out
+
+
+    def chunk_ids_of(self, model_ids: Sequence[int]) -> list[str]:
+        """Ids of every chunk of these models."""
+        out: list[str] = []
+        for part in _chunked(list(model_ids)):
+            marks = ",".join("?" * len(part))
+            out += [r[0] for r in self._conn.execute(
+                f"SELECT id FROM search_chunks WHERE model_id IN ({marks})", part)]
+        return out
+
+
+    def model_chunks(self, model_id: int) -> list[tuple[str, str, str]]:
+        """(chunk id, section, text) of one model, in card order."""
+        rows = self._conn.execute("SELECT id, section, text FROM search_chunks WHERE model_id = ?",
+                            (model_id,)).fetchall()
+        return sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1]))
+
+
+    def chunk_hashes(self) -> list[tuple[str, str]]:
+        """(chunk id, text hash) of every indexed chunk."""
+        return self._conn.execute("SELECT id, hash FROM search_chunks").fetchall()
+
+    def chunk_ids_by_hash(self, hashes: Sequence[str]) -> dict[str, str]:
+        """text hash -> the id of one indexed chunk with that text (to reuse its vector)."""
+        out: dict[str, str] = {}
+        for part in _chunked(list(set(hashes))):
+            marks = ",".join("?" * len(part))
+            for h, cid in self._conn.execute(
+                    f"SELECT hash, MIN(id) FROM search_chunks WHERE hash IN ({marks}) GROUP BY hash",
+                    part):
+                out[h] = cid
+        return out
+
+
+    # -- lexical search ----------------------------------------------------------------
+    def lexical(self, match: str, limit: int = 100,
+                weights: Sequence[float] = DEFAULT_WEIGHTS,
+                model_ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        """BM25 over the FTS index: ``(model id, score)``, best first (score > 0, higher better).
+
+        ``model_ids`` restricts the search to those documents.
+        """
+        if not match:
             return []
-        sql += f" AND rowid IN ({','.join(str(int(i)) for i in ids)})"
-    sql += " ORDER BY s DESC LIMIT ?"
-    args.append(int(limit))
-    try:
-        return [(r[0], r[1]) for r in conn.execute(sql, args)]
-    except sqlite3.OperationalError:  # a query FTS5 cannot parse: no lexical hits
-        return []
-
-
-def matching(conn: sqlite3.Connection, match: str, limit: int = 1000) -> list[int]:
-    """Ids of documents that match (unranked: no BM25 to compute)."""
-    try:
-        return [r[0] for r in conn.execute(
-            "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (match, limit))]
-    except sqlite3.OperationalError:
-        return []
-
-
-def doc_frequency(conn: sqlite3.Connection, term: str) -> int:
-    """How many documents contain ``term`` (after the index's tokenizer and stemmer)."""
-    try:
-        return conn.execute("SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH ?",
-                            (match_expression([term]),)).fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
-def snippet(conn: sqlite3.Connection, model_id: int, match: str, tokens: int = 20) -> str | None:
-    """A short passage of a document's card text around the ``match`` terms (marked «»)."""
-    if not match:
-        return None
-    try:
-        row = conn.execute(
-            "SELECT snippet(search_fts, 3, '«', '»', '…', ?) FROM search_fts "
-            "WHERE search_fts MATCH ? AND rowid = ?", (tokens, match, model_id)).fetchone()
-    except sqlite3.OperationalError:
-        return None
-    return row[0] if row and row[0] and "«" in row[0] else None
-
-
-# -- sync state ----------------------------------------------------------------------
-def state(conn: sqlite3.Connection, key: str, default: str | None = None) -> str | None:
-    row = conn.execute("SELECT value FROM search_state WHERE key = ?", (key,)).fetchone()
-    return row[0] if row else default
-
-
-def set_state(conn: sqlite3.Connection, key: str, value: Any) -> None:
-    conn.execute("INSERT INTO search_state (key, value) VALUES (?, ?) "
-                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
-
-
-def side_tables_version(conn: sqlite3.Connection) -> tuple[int, int]:
-    """(last benchmark run id, lineage-edge count): search results depend on them too."""
-    out = []
-    for sql in ("SELECT COALESCE(MAX(id), 0) FROM runs", "SELECT COUNT(*) FROM lineage_edges"):
+        w = ",".join(f"{float(x):g}" for x in weights)
+        sql = f"SELECT rowid, -bm25(search_fts, {w}) AS s FROM search_fts WHERE search_fts MATCH ?"
+        args: list[Any] = [match]
+        if model_ids is not None:
+            ids = list(model_ids)
+            if not ids:
+                return []
+            sql += f" AND rowid IN ({','.join(str(int(i)) for i in ids)})"
+        sql += " ORDER BY s DESC LIMIT ?"
+        args.append(int(limit))
         try:
-            out.append(conn.execute(sql).fetchone()[0])
-        except sqlite3.OperationalError:  # a catalog without those tables
-            out.append(0)
-    return out[0], out[1]
+            return [(r[0], r[1]) for r in self._conn.execute(sql, args)]
+        except sqlite3.OperationalError:  # a query FTS5 cannot parse: no lexical hits
+            return []
 
 
-def last_event_id(conn: sqlite3.Connection) -> int:
-    return conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+    def matching(self, match: str, limit: int = 1000) -> list[int]:
+        """Ids of documents that match (unranked: no BM25 to compute)."""
+        try:
+            return [r[0] for r in self._conn.execute(
+                "SELECT rowid FROM search_fts WHERE search_fts MATCH ? LIMIT ?", (match, limit))]
+        except sqlite3.OperationalError:
+            return []
+
+
+    def doc_frequency(self, term: str) -> int:
+        """How many documents contain ``term`` (after the index's tokenizer and stemmer)."""
+        try:
+            return self._conn.execute("SELECT COUNT(*) FROM search_fts WHERE search_fts MATCH ?",
+                                (match_expression([term]),)).fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+
+    def snippet(self, model_id: int, match: str, tokens: int = 20) -> str | None:
+        """A short passage of a document's card text around the ``match`` terms (marked «»)."""
+        if not match:
+            return None
+        try:
+            row = self._conn.execute(
+                "SELECT snippet(search_fts, 3, '«', '»', '…', ?) FROM search_fts "
+                "WHERE search_fts MATCH ? AND rowid = ?", (tokens, match, model_id)).fetchone()
+        except sqlite3.OperationalError:
+            return None
+        return row[0] if row and row[0] and "«" in row[0] else None
+
+
+    # -- sync state ----------------------------------------------------------------------
+    def state(self, key: str, default: str | None = None) -> str | None:
+        row = self._conn.execute("SELECT value FROM search_state WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+
+    def set_state(self, key: str, value: Any) -> None:
+        self._conn.execute("INSERT INTO search_state (key, value) VALUES (?, ?) "
+                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
+
+
+    def side_tables_version(self) -> tuple[int, int]:
+        """(last benchmark run id, lineage-edge count): search results depend on them too."""
+        out = []
+        for sql in ("SELECT COALESCE(MAX(id), 0) FROM runs", "SELECT COUNT(*) FROM lineage_edges"):
+            try:
+                out.append(self._conn.execute(sql).fetchone()[0])
+            except sqlite3.OperationalError:  # a catalog without those tables
+                out.append(0)
+        return out[0], out[1]

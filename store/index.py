@@ -22,9 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 import chromadb
+import numpy as np
 from chromadb.api.types import EmbeddingFunction
 from chromadb.config import Settings
 from chromadb.utils.embedding_functions import register_embedding_function
@@ -46,7 +45,7 @@ class TextEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
     def __call__(self, input: Sequence[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's name
         if self._fn is None:
             raise LakeError("the index's text embedder is not attached; "
-                            "use modellake.tools.embed.chroma_embedding_function()")
+                            "use modellake.tools.embedding.embedder.chroma_embedding_function()")
         return list(np.asarray(self._fn(list(input)), dtype=np.float32))
 
     @staticmethod
@@ -57,7 +56,7 @@ class TextEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
         return {"model": "all-MiniLM-L6-v2"}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "TextEmbedder":
+    def build_from_config(config: dict[str, Any]) -> TextEmbedder:
         return TextEmbedder()
 
     def default_space(self) -> str:  # type: ignore[override]
@@ -81,7 +80,7 @@ class NoEmbedder(EmbeddingFunction):  # type: ignore[type-arg]
         return {}
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> "NoEmbedder":
+    def build_from_config(config: dict[str, Any]) -> NoEmbedder:
         return NoEmbedder()
 
 

@@ -27,7 +27,7 @@ class Lake:
     root: Path
 
     @classmethod
-    def open(cls, explicit: str | os.PathLike[str] | None = None, create: bool = True) -> "Lake":
+    def open(cls, explicit: str | os.PathLike[str] | None = None, create: bool = True) -> Lake:
         root = resolve_lake_dir(explicit)
         if root.exists() and not root.is_dir():
             raise LakeError(f"lake path {root} exists and is not a directory")
@@ -52,7 +52,7 @@ class Lake:
     def files_dir(self) -> Path:
         return self.root / "files"
 
-    def catalog(self) -> "Catalog":  # noqa: F821 - imported lazily to keep this module light
+    def catalog(self) -> Catalog:  # noqa: F821 - imported lazily to keep this module light
         from modellake.store.catalog import Catalog
 
         return Catalog(self.catalog_path)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 
 def _to_dict(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+        short = getattr(obj, "SUMMARIZED", ())
+        return {f.name: [x.summary() for x in getattr(obj, f.name)] if f.name in short
+                else _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
         return [_to_dict(x) for x in obj]
     if isinstance(obj, dict):
@@ -21,7 +23,13 @@ def _to_dict(obj: Any) -> Any:
 
 
 class Record:
-    """Mixin: JSON-ready dict of a dataclass record."""
+    """Mixin: JSON-ready dict of a dataclass record.
+
+    ``SUMMARIZED`` names list fields whose items appear in short, by their ``summary()``
+    (reports list the models or runs they touched that way).
+    """
+
+    SUMMARIZED: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self)
@@ -84,7 +92,7 @@ class CardInfo(Record):
     metadata_error: str | None = None
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "CardInfo":
+    def from_dict(cls, d: dict[str, Any]) -> CardInfo:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
@@ -226,13 +234,8 @@ class IngestError(Record):
 class IngestReport(Record):
     """What one ``ingest`` call did: per model, and per failed path."""
 
+    SUMMARIZED = ("models", "unchanged")
+
     models: list[ModelRecord] = field(default_factory=list)
     unchanged: list[ModelRecord] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "models": [m.summary() for m in self.models],
-            "unchanged": [m.summary() for m in self.unchanged],
-            "errors": [e.to_dict() for e in self.errors],
-        }

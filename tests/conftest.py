@@ -46,3 +46,21 @@ def bert_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("models") / "tiny-bert"
     tiny_bert().save_pretrained(d, safe_serialization=True)
     return d
+
+
+@pytest.fixture(scope="session")
+def agent_lake_template(tmp_path_factory) -> Path:
+    """The agent tests' lake (tests/agent_lake.py), built once per session."""
+    from agent_lake import build_lake
+
+    return build_lake(tmp_path_factory.mktemp("agent-lake"))
+
+
+@pytest.fixture
+def agent_lake(agent_lake_template, tmp_path) -> Path:
+    """A private copy of the test lake (tests may change it)."""
+    import shutil
+
+    dst = tmp_path / "lake"
+    shutil.copytree(agent_lake_template, dst)
+    return dst

@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
 
 from modellake.ui import cli
 from modellake.ui.chat_cli import citation_text, register

@@ -11,7 +11,6 @@ import importlib.util
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
 
 from modellake.agent.errors import BackendError
 from modellake.agent.events import AgentError, FinalAnswer

@@ -21,7 +21,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
 import lakegen  # noqa: E402
-from test_agent_fixtures import ingest_each  # noqa: E402
+from agent_lake import ingest_each  # noqa: E402
 from test_agent_questions import F, check  # noqa: E402
 
 from modellake.agent.loop import Agent  # noqa: E402

@@ -4,14 +4,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from agent_lake import INJECTION, ScriptedChatModel, tool_call
 from langchain_core.messages import AIMessage, SystemMessage, ToolMessage
-from test_agent_fixtures import (  # noqa: F401 - fixtures
-    INJECTION,
-    ScriptedChatModel,
-    agent_lake,
-    agent_lake_template,
-    tool_call,
-)
 
 from modellake.agent.errors import AgentFailed
 from modellake.agent.events import AgentError, FinalAnswer, TextDelta, ToolFinished, ToolStarted
@@ -88,12 +82,12 @@ def test_step_limit_ends_the_turn_with_an_error(agent_lake):
 
 
 def test_unexpected_tool_failure_becomes_an_error_event(agent_lake, monkeypatch):
-    from modellake.tools import registry
+    from modellake.store.catalog import Catalog
 
     def boom(*a, **k):
         raise ZeroDivisionError("bad luck")
 
-    monkeypatch.setattr(registry.Catalog, "list_models", boom)
+    monkeypatch.setattr(Catalog, "list_models", boom)
     agent, _ = _agent(agent_lake, tool_call("list_models"), tool_call("list_models"))
     events = list(agent.stream("list models", thread_id="b"))
     assert isinstance(events[-1], AgentError) and "ZeroDivisionError" in events[-1].message

@@ -13,7 +13,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
 
 from modellake.agent.events import FinalAnswer, TextDelta, ToolFinished, ToolStarted
 from modellake.agent.loop import Agent
@@ -98,7 +97,7 @@ class FakeOpenAI:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         self.thread.start()
         return self
 

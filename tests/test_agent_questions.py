@@ -11,7 +11,6 @@ card, and a tool added with one line.
 from __future__ import annotations
 
 import pytest
-from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
 
 from modellake.agent.loop import Agent
 from modellake.store.lake import Lake
@@ -180,7 +179,7 @@ def test_changes_only_on_request_and_reported(agent_lake, tmp_path):
     assert a.changes and "Removed tiny-q8" in a.answer
     a = agent.ask("rename gpt2-mini to gpt2-micro")
     assert a.changes and "Renamed gpt2-mini to gpt2-micro" in a.answer
-    from test_agent_fixtures import tiny_bert_dir
+    from agent_lake import tiny_bert_dir
 
     a = agent.ask(f"ingest {tiny_bert_dir(tmp_path)} as bert-copy")
     assert a.changes and "bert-copy" in a.answer
@@ -203,7 +202,8 @@ def test_prompt_injection_card_changes_nothing(agent_lake):
 def test_a_tool_added_with_one_line_is_used(agent_lake):
     """A new registry entry is reachable by the builtin backend through its description."""
     from modellake.store.catalog import Catalog
-    from modellake.tools.registry import TOOLS, tool
+    from modellake.tools.registry import TOOLS
+    from modellake.tools.toolspec import tool
 
     def family_tree(catalog: Catalog, name: str) -> dict:
         """Lineage of a model inferred from its weights: parent -> child edges with relation and confidence.
@@ -231,11 +231,13 @@ def test_tools_of_the_other_issues_plug_in_by_kind(agent_lake):
     """Search, leaderboard, card drafting and diff, registered one line each (fakes with the
     result shapes of their CLI contracts), are reached by the kinds of question they answer."""
     from modellake.store.catalog import Catalog
-    from modellake.tools.registry import TOOLS, tool
+    from modellake.tools.registry import TOOLS
+    from modellake.tools.toolspec import tool
 
     def search(catalog: Catalog, query: str, k: int = 10, task: str | None = None,
                license: str | None = None, max_params: int | None = None) -> dict:
-        """Search the lake's models by need: card text, constraints (task, license, size, format), lineage and results; each hit says why it matched.
+        """Search the lake's models by need: card text, constraints (task, license, size, format),
+        lineage and results; each hit says why it matched.
 
         Args:
             query: what the user needs, in their words.
@@ -256,7 +258,8 @@ def test_tools_of_the_other_issues_plug_in_by_kind(agent_lake):
                 "information needed. " * 20, "missing": ["evaluation", "training data"]}
 
     def diff(catalog: Catalog, a: str, b: str) -> dict:
-        """Compare the weights of two models tensor by tensor: identical and changed tensors, how much they changed, and a verdict."""
+        """Compare the weights of two models tensor by tensor: identical and changed tensors, how much
+        they changed, and a verdict."""
         return {"a": a, "b": b, "identical": 5, "changed": 12,
                 "verdict": f"{b} is {a} fine-tuned on all layers except the embeddings"}
 

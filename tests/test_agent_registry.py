@@ -4,14 +4,14 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
-from test_agent_fixtures import agent_lake, agent_lake_template  # noqa: F401 - fixtures
 
 from modellake.agent.nlu import Linker, read
 from modellake.agent.results import citations
 from modellake.store.catalog import Catalog
 from modellake.store.errors import NotFoundError
 from modellake.store.lake import Lake
-from modellake.tools.registry import TOOLS, ToolArgumentError, ToolContext, get_tool, tool
+from modellake.tools.registry import TOOLS, get_tool
+from modellake.tools.toolspec import ToolArgumentError, ToolContext, tool
 
 
 def test_registry_lists_the_lake_tools_with_flags():
@@ -55,7 +55,7 @@ def test_schema_from_signature_and_docstring():
 
 
 def test_a_function_from_elsewhere_joins_with_one_line(agent_lake):
-    from modellake.tools.inspect import inspect_model
+    from modellake.tools.inspection import inspect_model
 
     t = tool(inspect_model)
     assert t.schema()["required"] == ["name"] and dict(t.injected) == {"catalog": "catalog"}

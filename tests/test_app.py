@@ -8,7 +8,6 @@ import pytest
 pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 
-from test_agent_fixtures import agent_lake_template  # noqa: E402,F401 - fixture
 
 
 def free_port() -> int:
@@ -98,10 +97,10 @@ def test_show_model_gives_inspection_markdown(client):
 
 
 def test_lineage_tab_draws_or_says_unavailable(client):
-    from modellake.ui.app import LINEAGE_UNAVAILABLE, _lineage_api
+    from modellake.ui.handlers import LINEAGE_UNAVAILABLE, lineage_api
 
     img, edges, note = client.predict("", api_name="/lineage")
-    if _lineage_api() is None:
+    if lineage_api() is None:
         assert note == LINEAGE_UNAVAILABLE
     else:
         assert img and "edge" in note, note
@@ -115,7 +114,7 @@ def test_ingest_path_outside_allowed_roots_is_refused(client):
 
 
 def test_inside_roots_blocks_traversal(tmp_path):
-    from modellake.ui.app import inside_roots
+    from modellake.ui.handlers import inside_roots
 
     (tmp_path / "ok").mkdir()
     assert inside_roots(tmp_path / "ok", [tmp_path]) == (tmp_path / "ok").resolve()
@@ -172,7 +171,7 @@ def test_serve_with_auth_requires_login(agent_lake_template, tmp_path):
     app = serve(lake_dir, port=port, auth="alice:secret", llm="builtin", block=False)
     try:
         url = f"http://127.0.0.1:{port}/"
-        with pytest.raises(Exception):
+        with pytest.raises(Exception):  # noqa: B017 - gradio_client raises ValueError or HTTP errors by version
             Client(url, verbose=False).predict("hi", "", api_name="/chat")
         answer = Client(url, auth=("alice", "secret"), verbose=False).predict(
             "How many parameters does tiny-bert have?", "auth-conv", api_name="/chat")
@@ -229,9 +228,9 @@ def test_chat_streams_tool_steps_as_collapsible_messages(live_app):
 
 
 def test_without_lineage_the_tab_says_unavailable(live_app, monkeypatch):
-    from modellake.ui import app as app_mod
+    from modellake.ui import handlers as app_mod
 
-    monkeypatch.setattr(app_mod, "_lineage_api", lambda: None)
+    monkeypatch.setattr(app_mod, "lineage_api", lambda: None)
     h = live_app[0]._modellake_handlers
     assert h.draw_lineage("") == (None, [], app_mod.LINEAGE_UNAVAILABLE)
     assert {r[0] for r in h.models_table()} >= {"tiny-bert"}  # the lake tab still works

@@ -16,7 +16,6 @@ import pytest
 pytest.importorskip("gradio")
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
 
-from test_agent_fixtures import agent_lake_template  # noqa: E402,F401 - fixture
 from test_app import app_lake, free_port  # noqa: E402
 
 CHROMIUM = os.environ.get("MODELLAKE_CHROMIUM", "/usr/bin/chromium")
@@ -74,7 +73,7 @@ def page():
 
 
 def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
-    from modellake.ui.app import LINEAGE_UNAVAILABLE, _lineage_api
+    from modellake.ui.handlers import LINEAGE_UNAVAILABLE, lineage_api
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.goto(served, wait_until="load", timeout=60_000)
@@ -93,7 +92,7 @@ def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
 
     page.get_by_role("tab", name="Lineage").click()
     page.get_by_role("button", name="Draw").click()
-    if _lineage_api() is None:
+    if lineage_api() is None:
         page.get_by_text(LINEAGE_UNAVAILABLE).first.wait_for(timeout=30_000)
     else:
         page.locator("#lineage-graph img").first.wait_for(state="visible", timeout=90_000)

@@ -14,13 +14,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modellake.store import runs as runs_db
 from modellake.store.errors import NotFoundError, TaskError
 from modellake.tools import bench
-from modellake.tools.bench_import import ResultsFileError
-from modellake.tools.bench_stats import (linear_cka, macro_f1, macro_f1_codes, rankdata, rsa,
-                                          spearman, train_linear_probe)
-from modellake.tools.bench_tasks import BUILTIN_DIR, get_task, list_tasks, load_task_data
+from modellake.tools.bench import ResultsFileError
+from modellake.tools.bench.stats import (
+    linear_cka,
+    macro_f1,
+    macro_f1_codes,
+    rankdata,
+    rsa,
+    spearman,
+    train_linear_probe,
+)
+from modellake.tools.bench.tasks import get_task, list_tasks, load_task_data
+from modellake.tools.demo.build import DATA_DIR as DEMO_DATA
 from modellake.tools.ingest import ingest
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -72,8 +79,15 @@ def models(tmp_path_factory) -> dict[str, Path]:
     import gguf
     import torch
     from safetensors.torch import save_file
-    from transformers import (BertForMaskedLM, BertForSequenceClassification, BertModel,
-                              GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM)
+    from transformers import (
+        BertForMaskedLM,
+        BertForSequenceClassification,
+        BertModel,
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
 
     root = tmp_path_factory.mktemp("bench-models")
     out: dict[str, Path] = {}
@@ -192,9 +206,9 @@ def test_builtin_tasks_are_labelled_smoke_suites():
     sent = load_task_data(tasks["sentiment-smoke"])
     assert len(sent.train) == len(sent.test) == 40
     assert not {r["text"] for r in sent.train} & {r["text"] for r in sent.test}
-    # the demo fine-tunes were trained on tools/data/*_demo.jsonl: no test sentence comes from there
+    # the demo fine-tunes were trained on tools/demo/data/*_demo.jsonl: no test sentence comes from there
     demo_texts = {json.loads(line)["text"] for f in ("sentiment_demo.jsonl", "topic_demo.jsonl")
-                  for line in (BUILTIN_DIR.parent / f).read_text().splitlines() if line.strip()}
+                  for line in (DEMO_DATA / f).read_text().splitlines() if line.strip()}
     for name in ("sentiment-smoke", "topic-smoke"):
         assert not {r["text"] for r in load_task_data(tasks[name]).test} & demo_texts
 
@@ -426,7 +440,7 @@ def test_behaves_like_ranks_by_fingerprint_across_layouts(lake):
     rep = bench.bench(lake, ["enc-a", "enc-a-int8", "enc-b", "gpt2", "mlm"], ["probe-smoke"])
     assert not rep.errors, rep.errors
     fp_run = next(r for r in rep.runs if r.model == "gpt2")
-    fp = runs_db.get_fingerprint(lake, fp_run.id)
+    fp = lake.runs.fingerprint(fp_run.id)
     assert fp.shape == (40, 48) and fp_run.config["fingerprint"]["dim"] == 48
     res = bench.behaves_like(lake, "enc-a")
     names = [n.model for n in res.neighbours]
@@ -661,7 +675,7 @@ def test_json_shapes_of_the_cli_functions(lake, tmp_path):
 def test_idle_cores_counts_other_work_not_our_own_past(monkeypatch):
     """Idle cores come from other processes' runnable tasks right now, within [1, cores];
     the load average (which remembers our own recent work) is only the fallback."""
-    from modellake.tools import bench_models
+    from modellake.tools.bench import models as bench_models
 
     cores = os.cpu_count() or 1
     monkeypatch.setattr(bench_models, "_others_running", lambda: 0.0)

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from modellake.store.records import BenchmarkRun
-from modellake.tools import card as card_api
-from modellake.tools.card import (
+from modellake.tools import cards as card_api
+from modellake.tools.cards import (
     check_card,
     draft_card,
     llm_writer,
@@ -103,7 +103,6 @@ def lake(tmp_path_factory):
     import torch
     from transformers import BertModel
 
-    from modellake.store import runs as runs_db
     from modellake.store.catalog import Catalog
     from modellake.tools.ingest import ingest
 
@@ -135,9 +134,9 @@ def lake(tmp_path_factory):
             stderr={"accuracy": se}, config={"task_smoke": True,
                                              "higher_is_better": {"accuracy": True,
                                                                   "macro_f1": True}})
-        runs[name] = runs_db.add_run(cat, run, rec.id)
+        runs[name] = cat.runs.add(run, rec.id)
     rec = cat.get_model("tiny-ft")
-    runs["reported"] = runs_db.add_run(cat, BenchmarkRun(
+    runs["reported"] = cat.runs.add(BenchmarkRun(
         model="tiny-ft", task="imported-task", metrics={"accuracy": 0.91}, trust="reported",
         model_hash=rec.content_hash, source="results.json", model_version=rec.version,
         task_kind="classification"), rec.id)
@@ -261,7 +260,7 @@ def test_declared_card_text_is_quoted_with_its_evidence(lake):
 
 
 def test_card_is_rendered_from_the_packaged_template(ft_draft, tmp_path):
-    from modellake.tools.card_draft import TEMPLATE_PATH
+    from modellake.tools.cards import TEMPLATE_PATH
 
     assert TEMPLATE_PATH.is_file() and TEMPLATE_PATH.parent.name == "templates"
     for heading in ("## Model Details", "## Uses", "## Bias, Risks, and Limitations",
@@ -330,7 +329,7 @@ def test_llm_writer_wraps_a_generator(lake):
 # ------------------------------------------------------------------ without lineage
 def test_declared_parent_when_lineage_is_absent(lake, monkeypatch):
     """Before (or without) lineage inference the drafter uses the declared base model."""
-    from modellake.tools import card_facts
+    from modellake.tools.cards import facts as card_facts
 
     cat, _ = lake
     real = card_facts._optional_module
@@ -466,8 +465,8 @@ def test_empty_sections_are_found():
 @pytest.mark.skipif(not CARDS_DIR, reason="set MODELLAKE_CARDS_DIR to the shared real cards "
                     "(make test does when ../shared/cards exists)")
 def test_every_real_card_gets_a_completeness_score():
-    from modellake.tools import card_claims as cc
-    from modellake.tools.formats.card import read_card
+    from modellake.tools.cards import claims as cc
+    from modellake.tools.formats.card_fmt import read_card
 
     paths = sorted(p for p in Path(CARDS_DIR).glob("*.md") if re.fullmatch(r"\d+", p.stem))
     assert len(paths) == 194

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from modellake.tools.formats.card import parse_card, read_card
+from modellake.tools.formats.card_fmt import parse_card, read_card
 from modellake.tools.ingest import ingest
 
 CARDS_DIR = os.environ.get("MODELLAKE_CARDS_DIR")

@@ -19,8 +19,8 @@ def test_schema_migrated_once_and_wal(tmp_path):
     path = tmp_path / "c.db"
     Catalog(path).close()
     cat = Catalog(path)  # reopening applies nothing twice
-    assert cat.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-    assert cat.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert cat._conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert cat._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     cat.close()
 
 
@@ -50,7 +50,7 @@ def test_rename_and_remove(catalog):
         catalog.remove("c")
     kinds = [e["kind"] for e in catalog.events()]
     assert kinds == ["ingest", "ingest", "rename", "rm"]
-    assert catalog.conn.execute("SELECT COUNT(*) FROM cards").fetchone()[0] == 1  # cascaded
+    assert catalog._conn.execute("SELECT COUNT(*) FROM cards").fetchone()[0] == 1  # cascaded
 
 
 def test_remove_latest_version_makes_previous_current(catalog):

@@ -10,8 +10,8 @@ import torch
 import yaml
 from safetensors import safe_open
 
-from modellake.tools import demo
-from modellake.tools.demo import DemoModel, build_demo_models
+from modellake.tools.demo import build as demo
+from modellake.tools.demo.build import DemoModel, build_demo_models
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ def built(tmp_path_factory) -> tuple[Path, dict[str, DemoModel]]:
 
 def _tensors(model: DemoModel) -> dict[str, torch.Tensor]:
     with safe_open(str(model.weights_path), framework="pt") as f:
-        return {k: f.get_tensor(k) for k in f.keys()}
+        return {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 - safe_open is no dict
 
 
 def _load(model: DemoModel):
@@ -278,7 +278,7 @@ def test_demo_lake_is_benchmarked_once(built, tmp_path):
     a rebuilt lake gets its runs, a second call adds none."""
     from modellake.store.catalog import Catalog
     from modellake.tools.bench import leaderboard
-    from modellake.tools.demo import bench_demo_lake
+    from modellake.tools.demo.build import bench_demo_lake
     from modellake.tools.ingest import ingest
 
     _, models = built

@@ -109,7 +109,7 @@ def test_values(tiny: Path) -> None:
     raw_q8 = gguf.quants.quantize(TENSORS["token_embd.weight"], Q8_0)
     got = {td.entry.name: td for td in open_gguf(tiny).read()}
     assert list(got) == list(TENSORS)
-    for name, td in got.items():
+    for td in got.values():
         assert td.values.ndim == 1 and td.values.size == math.prod(td.entry.shape)
         assert len(bytes(td.raw)) == td.entry.nbytes
     q8 = got["token_embd.weight"]

@@ -88,7 +88,7 @@ def test_peft_adapter(catalog, tmp_path):
     assert m.num_parameters == 4 * 32 * 2
 
 
-CARD = """---\r\nlicense: mit\r\nbase_model: bert-base-uncased\r\ndatasets: imdb\r\ntags:\r\n- sentiment\r\n---\r\n# My model\r\n\r\nIt classifies.\r\n"""
+CARD = """---\r\nlicense: mit\r\nbase_model: bert-base-uncased\r\ndatasets: imdb\r\ntags:\r\n- sentiment\r\n---\r\n# My model\r\n\r\nIt classifies.\r\n"""  # noqa: E501 - one card, byte for byte
 
 
 def test_card_only_file_and_directory(catalog, tmp_path):
@@ -274,7 +274,7 @@ def test_failure_midway_leaves_catalog_untouched(catalog, bert_dir, monkeypatch)
     assert report.errors and "disk full" in report.errors[0].error
     monkeypatch.undo()
     assert catalog.list_models() == []
-    assert catalog.conn.execute("SELECT COUNT(*) FROM tensors").fetchone()[0] == 0
+    assert catalog._conn.execute("SELECT COUNT(*) FROM tensors").fetchone()[0] == 0
 
 
 def test_canonical_weights_file_wins_over_extras(catalog, tmp_path, bert_dir):

@@ -10,7 +10,7 @@ from modellake.store.catalog import Catalog
 from modellake.store.errors import NotFoundError
 from modellake.store.records import ModelRecord, TensorSummary
 from modellake.tools.ingest import ingest
-from modellake.tools.inspect import GROUPS, classify, inspect_model
+from modellake.tools.inspection import GROUPS, classify, inspect_model
 
 CARD_NO_LICENSE = """---
 language: en

@@ -15,7 +15,11 @@ import lakegen  # noqa: E402
 
 from modellake.store.catalog import Catalog  # noqa: E402
 from modellake.tools.ingest import ingest  # noqa: E402
-from modellake.tools.lineage import (  # noqa: E402
+from modellake.tools.lineage import (
+    diff,  # noqa: E402
+    draw_graph,  # noqa: E402
+)
+from modellake.tools.lineage.graph import (  # noqa: E402
     ancestors,
     audit,
     descendants,
@@ -23,8 +27,6 @@ from modellake.tools.lineage import (  # noqa: E402
     lineage,
     siblings,
 )
-from modellake.tools.lineage_diff import diff  # noqa: E402
-from modellake.tools.lineage_draw import draw_graph  # noqa: E402
 from tests.conftest import tiny_llama  # noqa: E402
 
 DIMS = {"hidden": 32, "layers": 2, "vocab": 128, "heads": 4}
@@ -199,7 +201,7 @@ def test_graph_drawing(graph, tmp_path):
 
 
 def _pair_rows(c: Catalog) -> set[tuple[int, int, str]]:
-    return set(c.conn.execute("SELECT a, b, kind FROM lineage_pairs").fetchall())
+    return set(c._conn.execute("SELECT a, b, kind FROM lineage_pairs").fetchall())
 
 
 def test_cache_incremental_add_rename_remove(lake, tmp_path):
@@ -329,7 +331,7 @@ def test_unmerged_peft_adapter_attached_to_declared_base(tmp_path, lake):
 
 
 def test_migration_tables_exist(cat):
-    tables = {r[0] for r in cat.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    tables = {r[0] for r in cat._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"lineage_pairs", "lineage_edges", "lineage_state"} <= tables
 
 
@@ -338,7 +340,7 @@ def test_arborescence_matches_networkx():
 
     import networkx as nx
 
-    from modellake.tools.lineage_arborescence import min_spanning_arborescence
+    from modellake.tools.lineage.arborescence import min_spanning_arborescence
 
     rng = random.Random(0)
     for _ in range(100):

@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from modellake.tools import bench, packed_bert
-from modellake.tools.packed_bert import PackedBert, length_chunks, why_not
+from modellake.tools import bench
+from modellake.tools.embedding import packed_bert
+from modellake.tools.embedding.packed_bert import PackedBert, length_chunks, why_not
 from modellake.tools.ingest import ingest
 
 TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -177,7 +178,7 @@ def test_cli_engine_option(tmp_path, capsys):
 
 
 def test_search_embeddings_take_the_packed_forward_with_the_same_vectors():
-    from modellake.tools import embed as E
+    from modellake.tools.embedding import embedder as E
 
     model = E._load()
     assert E._packed is not None  # the packaged MiniLM passed the check at load
@@ -190,7 +191,7 @@ def test_search_embeddings_take_the_packed_forward_with_the_same_vectors():
 
 
 def test_search_embeddings_fall_back_when_the_check_fails(monkeypatch):
-    from modellake.tools import embed as E
+    from modellake.tools.embedding import embedder as E
 
     model = E._load()
     real = PackedBert.pool_chunk

@@ -9,17 +9,17 @@ import hashlib
 import json
 import re
 import textwrap
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from modellake.store.lake import Lake
-from modellake.tools import embed
+from modellake.tools.embedding import embedder as embed
 from modellake.tools.ingest import ingest
-from modellake.tools.search import reindex, search, similar, sync_index
-from modellake.tools.search_index import needs_sync, open_lake
-from modellake.tools.search_query import parse_query
+from modellake.tools.search import parse_query, reindex, search, similar, sync_index
+from modellake.tools.search.index import needs_sync, open_lake
 
 
 def fake_embed(texts: list[str]) -> np.ndarray:
@@ -272,13 +272,13 @@ def test_lineage_relations(lake):
 def test_lineage_with_text_and_inferred_edges(lake, monkeypatch):
     got = names(search(lake, "medical assistant derived from base-7b"))
     assert got[0] == "chat-7b-medical"
-    # inferred edges from modellake.tools.lineage join the declared ones when present
+    # inferred edges from modellake.tools.lineage.graph join the declared ones when present
     from modellake.store.records import LineageEdge
-    from modellake.tools import search_lineage
+    from modellake.tools.search import family as search_lineage
 
     monkeypatch.setattr(search_lineage, "inferred_edges", lambda catalog: [
         LineageEdge(parent="ner-english", child="ner-german", relation="finetune", confidence=0.8)])
-    from modellake.tools import search as S
+    from modellake.tools.search import state as S
 
     monkeypatch.setattr(S, "inferred_edges", search_lineage.inferred_edges)
     S._states.clear()
@@ -299,8 +299,8 @@ def test_results_threshold_and_best(lake):
 
 
 def test_results_from_registered_source(lake, monkeypatch):
-    from modellake.tools import search as S
-    from modellake.tools.search_rank import ResultRow
+    from modellake.tools.search import state as S
+    from modellake.tools.search.rank import ResultRow
 
     def runs(h, docs):
         mid = next(m for m, n, _ in docs if n == "mini-embed")
@@ -386,8 +386,8 @@ def test_incremental_index_after_rm_rename_and_new_version(tmp_path):
     assert rep.added == rep.removed == rep.renamed == 0  # search already synced
     with open_lake(lk) as h:
         assert h.vectors.chunk_count() == sum(
-            1 for _ in h.conn.execute("SELECT 1 FROM search_chunks"))
-        assert not h.conn.execute("SELECT 1 FROM search_docs WHERE name = 'ner-english'").fetchone()
+            1 for _ in h.catalog._conn.execute("SELECT 1 FROM search_chunks"))
+        assert not h.catalog._conn.execute("SELECT 1 FROM search_docs WHERE name = 'ner-english'").fetchone()
 
     (cards / "mini-embed.md").write_text(CARDS["mini-embed"] + "\n## Recipes\nIt also finds recipes "
                                          "for cooking, given a list of ingredients.\n")
@@ -417,13 +417,13 @@ def test_real_minilm_finds_a_paraphrase(tmp_path):
 
 
 def test_runs_are_searchable_documents(lake, monkeypatch):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
-    from modellake.tools import search as S
-    from modellake.tools.search_rank import ResultRow
-    from modellake.tools.search_runs import search_runs
+    from modellake.tools.search import search_runs
+    from modellake.tools.search import state as S
+    from modellake.tools.search.rank import ResultRow
 
-    now = datetime(2026, 6, 10, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 10, tzinfo=UTC)
 
     def runs(h, docs):
         ids = {n: m for m, n, _ in docs}
@@ -465,9 +465,8 @@ def test_vector_index_restricted_queries(tmp_path, monkeypatch):
 
 
 def test_stored_runs_and_cached_lineage_edges(tmp_path):
-    from modellake.store import lineage_store, runs
     from modellake.store.records import BenchmarkRun, LineageEdge
-    from modellake.tools.search_runs import search_runs
+    from modellake.tools.search import search_runs
 
     lk = Lake.open(tmp_path / "lake")
     with lk.catalog() as cat:
@@ -475,11 +474,11 @@ def test_stored_runs_and_cached_lineage_edges(tmp_path):
             "ner-german", "ner-english", "mini-embed")})])
         assert not names(search(cat, "fine-tunes of ner-english"))
         ids = {n: cat.get_model(n).id for n in ("ner-german", "ner-english", "mini-embed")}
-        runs.add_run(cat, BenchmarkRun(model="ner-english", task="sentiment-smoke",
+        cat.runs.add(BenchmarkRun(model="ner-english", task="sentiment-smoke",
                                        metrics={"accuracy": 0.75}), ids["ner-english"])
-        runs.add_run(cat, BenchmarkRun(model="mini-embed", task="sentiment-smoke",
+        cat.runs.add(BenchmarkRun(model="mini-embed", task="sentiment-smoke",
                                        metrics={"accuracy": 0.5}), ids["mini-embed"])
-        lineage_store.save_group(cat, "g1", "fp", [LineageEdge("ner-english", "ner-german",
+        cat.lineage.save_group("g1", "fp", [LineageEdge("ner-english", "ner-german",
                                                                "finetune", 0.9)], ids)
         res = search(cat, "best accuracy on sentiment-smoke")
         assert names(res) == ["ner-english", "mini-embed"]

@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import save_file
 
 from modellake.tools.formats.safetensors_fmt import open_safetensors
-from modellake.tools.tensorstats import SketchPlan, summarize
+from modellake.tools.ingest.tensorstats import SketchPlan, summarize
 
 
 def _tensors():
@@ -40,7 +40,7 @@ def test_stream_matches_whole_tensor(tmp_path, name):
     if streamed.blocks is None:
         got = summarize(e.name, streamed.values, e.shape, e.dtype, streamed.raw, e.nbytes)
     else:
-        from modellake.tools.tensorstats import summarize_blocks
+        from modellake.tools.ingest.tensorstats import summarize_blocks
 
         got, _ = summarize_blocks(e.name, streamed.blocks, e.shape, e.dtype, e.nbytes, None)
     assert got.hash == ref.hash and got.numel == ref.numel

@@ -5,24 +5,23 @@ imported inside the command, so ``modellake --help`` stays fast.
 """
 from __future__ import annotations
 
-from typing import Optional
-
 import typer
+
+from modellake.ui import common
 
 
 def ui(host: str = typer.Option("127.0.0.1", "--host",
                                 help="Address to bind (loopback by default; 0.0.0.0 exposes it)."),
        port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to serve on."),
-       auth: Optional[str] = typer.Option(None, "--auth", metavar="USER:PASS",
+       auth: str | None = typer.Option(None, "--auth", metavar="USER:PASS",
                                           help="Require this login (recommended off loopback)."),
-       llm: Optional[str] = typer.Option(None, "--llm", metavar="SPEC",
+       llm: str | None = typer.Option(None, "--llm", metavar="SPEC",
                                          help="Chat backend: builtin (default), openai:MODEL or hf:PATH."),
-       ingest_root: Optional[list[str]] = typer.Option(
+       ingest_root: list[str] | None = typer.Option(
            None, "--ingest-root", metavar="DIR",
            help="A folder the web UI may ingest server paths from (repeatable; default: "
                 "LAKE/staging and $MODELLAKE_INGEST_ROOTS).")) -> None:
     """Serve the web app (chat, lake, benchmarks, cards, lineage, ingest) in a browser."""
-    from modellake.ui import cli
     from modellake.ui.app import serve
 
     if auth is not None and (":" not in auth or not auth.split(":", 1)[0]):
@@ -31,9 +30,9 @@ def ui(host: str = typer.Option("127.0.0.1", "--host",
     if ingest_root:
         from modellake.store.lake import Lake
 
-        roots = [str(Lake.open(cli.State.lake_dir).root / "staging"), *ingest_root]
+        roots = [str(Lake.open(common.State.lake_dir).root / "staging"), *ingest_root]
     typer.echo(f"modellake ui: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    serve(cli.State.lake_dir, host=host, port=port, auth=auth, llm=llm, allowed_roots=roots)
+    serve(common.State.lake_dir, host=host, port=port, auth=auth, llm=llm, allowed_roots=roots)
 
 
 def register(app: typer.Typer) -> None:

@@ -2,18 +2,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+from modellake.ui import common
+from modellake.ui.common import JsonOpt
+
 TrustOpt = typer.Option("measured", "--trust", help="measured, reported or all.")
 
-
-def _cli():
-    from modellake.ui import cli
-
-    return cli
 
 
 def _fmt(v) -> str:
@@ -29,7 +25,7 @@ def _print_runs(runs, title: str) -> None:
     for r in runs:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r.metrics.items())[:4])
         table.add_row(str(r.id), r.model, r.task, r.trust, metrics, (r.created_at or "")[:19])
-    _cli()._console().print(table)
+    common.console().print(table)
 
 
 def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate."),
@@ -44,15 +40,14 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
     """Evaluate models on tasks; every run is stored with its provenance."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         if list_tasks:
             result = lib.list_tasks(catalog)
             if as_json:
-                cli._emit_json(result.to_dict())
+                common.emit_json(result.to_dict())
             else:
                 for t in result.tasks:
-                    cli._console().print(f"[bold]{t.name}[/] ({t.kind}) {t.description}",
+                    common.console().print(f"[bold]{t.name}[/] ({t.kind}) {t.description}",
                                          highlight=False)
             return
         if not models or not task:
@@ -61,11 +56,11 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
             raise typer.BadParameter(f"--engine must be auto or transformers, not {engine!r}")
         report = _run_bench(lib, catalog, models, task, seed, repeats, as_json, engine)
     if as_json:
-        cli._emit_json(report.to_dict())
+        common.emit_json(report.to_dict())
     else:
         _print_runs(report.runs, f"{len(report.runs)} runs in {report.duration_s:.1f}s")
         for e in report.errors:
-            cli._console().print(f"[red]failed[/] {e['model']} on {e['task']}: {e['error']}",
+            common.console().print(f"[red]failed[/] {e['model']} on {e['task']}: {e['error']}",
                                  highlight=False)
     if report.errors:
         raise typer.Exit(1)
@@ -89,35 +84,33 @@ def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine):
                          on_progress=on_progress)
 
 
-def runs_cmd(model: Optional[str] = typer.Option(None, "--model", "-m"),
-             task: Optional[str] = typer.Option(None, "--task", "-t"),
+def runs_cmd(model: str | None = typer.Option(None, "--model", "-m"),
+             task: str | None = typer.Option(None, "--task", "-t"),
              trust: str = typer.Option("all", "--trust", help="measured, reported or all."),
              as_json: bool = JsonOpt) -> None:
     """List stored benchmark runs."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         result = lib.list_runs(catalog, model=model, task=task, trust=trust)
     if as_json:
-        cli._emit_json(result.to_dict())
+        common.emit_json(result.to_dict())
     else:
         _print_runs(result.runs, f"{len(result.runs)} runs")
 
 
 def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t"),
-                    metric: Optional[str] = typer.Option(None, "--metric"),
+                    metric: str | None = typer.Option(None, "--metric"),
                     trust: str = TrustOpt,
-                    plot: Optional[Path] = typer.Option(None, "--plot", help="Bar chart (PNG/SVG)."),
+                    plot: Path | None = typer.Option(None, "--plot", help="Bar chart (PNG/SVG)."),
                     as_json: bool = JsonOpt) -> None:
     """Rank models on a task (measured runs unless --trust says otherwise)."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         board = lib.leaderboard(catalog, task, metric=metric, trust=trust, plot=plot)
     if as_json:
-        cli._emit_json(board.to_dict())
+        common.emit_json(board.to_dict())
         return
     from rich.table import Table
 
@@ -126,11 +119,11 @@ def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t"),
         table.add_column(col)
     for e in board.entries:
         table.add_row(str(e.rank), e.model, _fmt(e.value), _fmt(e.std), str(e.n_runs), e.trust)
-    cli._console().print(table)
+    common.console().print(table)
     for note in board.notes:
-        cli._console().print(f"[dim]{note}[/]")
+        common.console().print(f"[dim]{note}[/]")
     if board.plot:
-        cli._console().print(f"plot written to {board.plot}")
+        common.console().print(f"plot written to {board.plot}")
 
 
 def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
@@ -139,11 +132,10 @@ def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
     """Compare two models task by task: difference, and whether it exceeds the spread."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         cmp = lib.compare(catalog, a, b, tasks=task or None, trust=trust)
     if as_json:
-        cli._emit_json(cmp.to_dict())
+        common.emit_json(cmp.to_dict())
         return
     from rich.table import Table
 
@@ -153,8 +145,8 @@ def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
     for r in cmp.rows:
         table.add_row(r.task, r.metric, _fmt(r.a), _fmt(r.b), _fmt(r.diff), _fmt(r.spread),
                       "yes" if r.exceeds_spread else "no")
-    cli._console().print(table)
-    cli._console().print(f"[dim]{cmp.spread_definition}[/]")
+    common.console().print(table)
+    common.console().print(f"[dim]{cmp.spread_definition}[/]")
 
 
 def behaves_like_cmd(name: str = typer.Argument(...), top: int = typer.Option(10, "-k", "--top"),
@@ -164,17 +156,16 @@ def behaves_like_cmd(name: str = typer.Argument(...), top: int = typer.Option(10
     """Models whose outputs on the probe set are closest to NAME's."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         res = lib.behaves_like(catalog, name, top=top, run_missing=run_missing)
     if as_json:
-        cli._emit_json(res.to_dict())
+        common.emit_json(res.to_dict())
         return
     for n in res.neighbours:
-        cli._console().print(f"{n.model:<32} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
+        common.console().print(f"{n.model:<32} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
                              f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
     if res.missing:
-        cli._console().print(f"[dim]no probe run yet: {', '.join(res.missing)} "
+        common.console().print(f"[dim]no probe run yet: {', '.join(res.missing)} "
                              "(use --run-missing)[/]")
 
 
@@ -184,13 +175,12 @@ def import_results_cmd(file: Path = typer.Argument(..., exists=False),
     """Import reported results (lm-evaluation-harness JSON or model-index YAML) for a model."""
     from modellake.tools import bench as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         rep = lib.import_results(catalog, file, model)
     if as_json:
-        cli._emit_json(rep.to_dict())
+        common.emit_json(rep.to_dict())
     else:
-        cli._console().print(f"imported {len(rep.runs)} reported runs for {rep.model} from "
+        common.console().print(f"imported {len(rep.runs)} reported runs for {rep.model} from "
                              f"{rep.file} ({rep.format}); {rep.duplicates} already there")
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any
 
 import typer
+
+from modellake.ui import common
 
 LlmOpt = typer.Option(None, "--llm", metavar="SPEC",
                       help="Chat backend: builtin (offline, default), openai:MODEL (with "
@@ -38,32 +40,29 @@ def register(app: typer.Typer) -> None:
 
 def _agent(llm: str | None, max_steps: int) -> Any:
     from modellake.agent.loop import Agent
-    from modellake.ui import cli
 
-    return Agent(cli.State.lake_dir, llm=llm, max_steps=max_steps)
+    return Agent(common.State.lake_dir, llm=llm, max_steps=max_steps)
 
 
 def ask(question: str = typer.Argument(..., help="The question, in your words."),
-        llm: Optional[str] = LlmOpt,
+        llm: str | None = LlmOpt,
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-        thread: Optional[str] = ThreadOpt, max_steps: int = StepsOpt) -> None:
+        thread: str | None = ThreadOpt, max_steps: int = StepsOpt) -> None:
     """Ask the lake a question: the agent answers with its tools and cites the evidence."""
-    from modellake.ui import cli
 
     with _agent(llm, max_steps) as agent:
         if as_json:
-            cli._emit_json(agent.ask(question, thread).to_dict())
+            common.emit_json(agent.ask(question, thread).to_dict())
             return
-        render_turn(cli._console(), agent.stream(question, thread))
+        render_turn(common.console(), agent.stream(question, thread))
 
 
-def chat(llm: Optional[str] = LlmOpt, thread: Optional[str] = ThreadOpt,
+def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
          max_steps: int = StepsOpt) -> None:
     """Chat with the lake in the terminal (/new for a new conversation, /exit to leave)."""
     from modellake.agent.loop import new_thread_id
-    from modellake.ui import cli
 
-    console = cli._console()
+    console = common.console()
     with _agent(llm, max_steps) as agent:
         thread_id = thread or new_thread_id()
         console.print(f"[bold]modellake chat[/] - lake {agent.ctx.lake.root}, backend "

@@ -4,247 +4,27 @@ Heavy modules are imported inside the commands so that ``modellake --help`` is f
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any, Optional
 
 import typer
+
+from modellake.ui import app_cli, bench_cli, chat_cli, common, lake_cli, models_cli
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="modellake: keep, inspect, attribute, search and document trained models.")
 
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
-
-
-class State:
-    lake_dir: Optional[Path] = None
-
-
-def _catalog():
-    from modellake.store.lake import Lake
-
-    return Lake.open(State.lake_dir).catalog()
-
-
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
-
 
 @app.callback()
-def _root(lake: Optional[Path] = typer.Option(
+def _root(lake: Path | None = typer.Option(
         None, "--lake", metavar="DIR",
         help="Lake directory (default: $MODELLAKE_HOME, else ~/.modellake).")) -> None:
-    State.lake_dir = lake
-
-
-@app.command()
-def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model directories or trees."),
-           name: Optional[str] = typer.Option(None, "--name", help="Name for the (single) model."),
-           hf_cache: bool = typer.Option(False, "--hf-cache", help="Also ingest the local Hugging Face cache."),
-           as_json: bool = JsonOpt) -> None:
-    """Add models to the lake (re-ingesting unchanged files does nothing)."""
-    from modellake.tools.ingest import ingest as run_ingest
-
-    if not paths and not hf_cache:
-        raise typer.BadParameter("give at least one PATH, or --hf-cache")
-    with _catalog() as catalog:
-        if as_json or not sys.stderr.isatty():
-            report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache)
-        else:
-            report = _ingest_with_progress(catalog, paths or [], name, hf_cache)
-    if as_json:
-        _emit_json(report.to_dict())
-    else:
-        _print_ingest(report)
-    if report.errors:
-        raise typer.Exit(1)
-
-
-def _ingest_with_progress(catalog, paths, name, hf_cache):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from modellake.tools.ingest import ingest as run_ingest
-
-    columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("", total=None)
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=Path(label).name)
-
-        return run_ingest(catalog, paths, name=name, hf_cache=hf_cache, on_progress=on_progress)
-
-
-def _print_ingest(report) -> None:
-    from modellake.ui.format import human_count
-
-    console = _console()
-    for m in report.models:
-        console.print(f"[green]added[/] {m.name} (v{m.version}, {m.format}, "
-                      f"{m.architecture or 'unknown architecture'}, "
-                      f"{human_count(m.num_parameters)} params)")
-    for m in report.unchanged:
-        console.print(f"[dim]unchanged[/] {m.name} (v{m.version})")
-    for e in report.errors:
-        console.print(f"[red]failed[/] {e.error}", highlight=False)
-    console.print(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "
-                  f"{len(report.errors)} failed")
-
-
-@app.command("list")
-def list_models(all_versions: bool = typer.Option(False, "--all-versions", help="Include older versions."),
-                as_json: bool = JsonOpt) -> None:
-    """List the models in the lake."""
-    with _catalog() as catalog:
-        models = catalog.list_models(all_versions=all_versions)
-    if as_json:
-        _emit_json({"models": [m.summary() for m in models]})
-        return
-    _console().print(models_table(models))
-
-
-def models_table(models):
-    from rich.table import Table
-
-    from modellake.ui.format import human_count
-
-    table = Table(title=f"{len(models)} models", title_justify="left")
-    for col in ("name", "ver", "format", "architecture", "params", "card"):
-        table.add_column(col, justify="right" if col in ("ver", "params") else "left")
-    for m in models:
-        table.add_row(m.name, str(m.version), m.format, m.architecture or "-",
-                      human_count(m.num_parameters), "yes" if m.has_card else "-")
-    return table
-
-
-@app.command()
-def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
-         as_json: bool = JsonOpt) -> None:
-    """Inspect a model: architecture, parameters by module, dtypes, sparsity, outliers, card."""
-    from modellake.tools.inspect import inspect_model
-
-    with _catalog() as catalog:
-        insp = inspect_model(catalog, name)
-    if as_json:
-        _emit_json(insp.to_dict())
-        return
-    from modellake.ui.show import render_inspection
-
-    _console().print(render_inspection(insp))
-
-
-@app.command()
-def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@VERSION."),
-       as_json: bool = JsonOpt) -> None:
-    """Remove a model from the lake (its files on disk are not touched)."""
-    with _catalog() as catalog:
-        n = catalog.remove(name)
-    if as_json:
-        _emit_json({"removed": name, "versions": n})
-    else:
-        _console().print(f"removed {name} ({n} version{'s' if n != 1 else ''})")
-
-
-@app.command()
-def rename(old: str = typer.Argument(...), new: str = typer.Argument(...),
-           as_json: bool = JsonOpt) -> None:
-    """Rename a model (all its versions)."""
-    with _catalog() as catalog:
-        catalog.rename(old, new)
-    if as_json:
-        _emit_json({"renamed": old, "to": new})
-    else:
-        _console().print(f"renamed {old} -> {new}")
-
-
-@app.command()
-def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
-         out: Optional[Path] = typer.Option(None, "--out", help="Write the drafted card here (a README.md)."),
-         check: bool = typer.Option(False, "--check", help="Audit the model's existing card instead."),
-         repo_id: Optional[str] = typer.Option(None, "--repo-id", help="Hub id to use in the usage snippet."),
-         as_json: bool = JsonOpt) -> None:
-    """Draft a model card from the lake's evidence, or audit the existing one (--check)."""
-    from modellake.tools.card import check_card, draft_card, write_card
-
-    with _catalog() as catalog:
-        result = check_card(catalog, name) if check else draft_card(catalog, name, repo_id=repo_id)
-    if as_json:
-        _emit_json(result.to_dict())
-    elif check:
-        _print_audit(result)
-    elif out is not None:
-        path = write_card(result, out)
-        _console().print(f"wrote {path} (completeness {result.overall:.0%}, "
-                         f"{len(result.missing)} items need more information)")
-    else:
-        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
-    if out is not None and as_json:
-        write_card(result, out)
-
-
-def _print_audit(audit) -> None:
-    console = _console()
-    colours = {"error": "red", "warning": "yellow", "info": "dim"}
-    for f in audit.findings:
-        console.print(f"[{colours.get(f.severity, 'white')}]{f.severity:<7}[/] {f.kind:<16} "
-                      f"{f.message}", highlight=False)
-    counts = ", ".join(f"{n} {k}" for k, n in audit.counts.items())
-    console.print(f"{audit.model}: {counts or 'no findings'}; card completeness {audit.overall:.0%}")
-
-
-@app.command()
-def demo(target: Optional[Path] = typer.Option(None, "--models-dir", help="Where to build the demo models (default: LAKE/demo-models)."),
-         steps: int = typer.Option(60, help="Fine-tuning steps per derived model."),
-         run_bench: bool = typer.Option(True, "--bench/--no-bench", help="Measure the built-in "
-                                        "smoke tasks on the demo encoders that have no run yet."),
-         as_json: bool = JsonOpt) -> None:
-    """Build the demo lake: real MiniLM, Gemma 3 and SmolLM2, plus versions derived here."""
-    from modellake.store.lake import Lake
-    from modellake.tools.demo import bench_demo_lake, build_demo_models
-    from modellake.tools.ingest import ingest as run_ingest
-
-    lake = Lake.open(State.lake_dir)
-    out = target or lake.root / "demo-models"
-    say = (lambda msg: None) if as_json else (lambda msg: _console().print(f"[dim]{msg}[/]"))
-    models = build_demo_models(out, steps=steps, progress=say)
-    with lake.catalog() as catalog:
-        reports = [run_ingest(catalog, [m.path], name=m.name) for m in models]
-        measured = None
-        if run_bench:
-            say("benchmarking the demo encoders on the built-in smoke tasks ...")
-            measured = bench_demo_lake(catalog, models, lake.root)
-        listed = catalog.list_models()
-    errors = [e.to_dict() for r in reports for e in r.errors]
-    errors += [{"path": f"{e.model} / {e.task}", "error": e.error}
-               for e in (measured.errors if measured else [])]
-    if as_json:
-        _emit_json({"lake": str(lake.root), "models": [m.summary() for m in listed], "errors": errors,
-                    "runs": [r.summary() for r in measured.runs] if measured else []})
-    else:
-        console = _console()
-        console.print(f"demo lake at {lake.root}")
-        console.print(models_table(listed))
-        if measured and measured.runs:
-            console.print(f"measured {len(measured.runs)} benchmark runs in "
-                          f"{measured.duration_s:.1f} s (see `modellake leaderboard --task sts-smoke`)")
-        for e in errors:
-            console.print(f"[red]failed[/] {e['error']}", highlight=False)
-    if errors:
-        raise typer.Exit(1)
+    common.State.lake_dir = lake
 
 
 def _register_plugins() -> None:
-    from modellake.ui import app_cli, bench_cli, chat_cli, lake_cli
-
+    models_cli.register(app)
     lake_cli.register(app)
     bench_cli.register(app)
     chat_cli.register(app)

@@ -2,46 +2,39 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+from modellake.ui import common
+from modellake.ui.common import JsonOpt
 
 
-def _cli():
-    from modellake.ui import cli
-
-    return cli
-
-
-def lineage_cmd(name: Optional[str] = typer.Argument(None, help="Only the family of this model."),
+def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of this model."),
                 audit: bool = typer.Option(False, "--audit", help="Declared-vs-inferred conflicts."),
-                graph: Optional[Path] = typer.Option(None, "--graph", help="Draw the graph (.png/.svg)."),
+                graph: Path | None = typer.Option(None, "--graph", help="Draw the graph (.png/.svg)."),
                 refresh: bool = typer.Option(False, "--refresh", help="Solve again from scratch."),
                 as_json: bool = JsonOpt) -> None:
     """The version graph inferred from the weights: edges, roots, families, conflicts."""
     from modellake.tools import lineage as lib
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         if audit:
             report = lib.audit(catalog)
-            cli._emit_json(report.to_dict()) if as_json else _print_audit(report)
+            common.emit_json(report.to_dict()) if as_json else _print_audit(report)
             return
         g = lib.lineage(catalog, name, refresh=refresh)
     if graph is not None:
-        from modellake.tools.lineage_draw import draw_graph
+        from modellake.tools.lineage import draw_graph
 
         draw_graph(g, graph)
     if as_json:
-        cli._emit_json(g.to_dict())
+        common.emit_json(g.to_dict())
     else:
         _print_graph(g, graph)
 
 
-def _print_graph(g, graph: Optional[Path]) -> None:
-    console = _cli()._console()
+def _print_graph(g, graph: Path | None) -> None:
+    console = common.console()
     console.print(f"roots: {', '.join(g.roots) or '-'}")
     for e in g.edges:
         ev = e.evidence or {}
@@ -57,7 +50,7 @@ def _print_graph(g, graph: Optional[Path]) -> None:
 
 
 def _print_audit(report) -> None:
-    console = _cli()._console()
+    console = common.console()
     for a in report.agreements:
         console.print(f"[green]agrees[/]   {a}", highlight=False)
     for c in report.conflicts:
@@ -69,15 +62,14 @@ def _print_audit(report) -> None:
 def diff_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
              as_json: bool = JsonOpt) -> None:
     """Which tensors are identical and which changed between two models, and a verdict."""
-    from modellake.tools.lineage_diff import diff
+    from modellake.tools.lineage import diff
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         d = diff(catalog, a, b)
     if as_json:
-        cli._emit_json(d.to_dict())
+        common.emit_json(d.to_dict())
         return
-    console = cli._console()
+    console = common.console()
     console.print(f"[bold]{d.verdict}[/]")
     console.print(f"{d.identical} identical, {d.changed} changed, {d.only_in_a} only in {a}, "
                   f"{d.only_in_b} only in {b}")
@@ -85,26 +77,25 @@ def diff_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
 
 def search_cmd(query: str = typer.Argument(..., help="What you need, in words."),
                k: int = typer.Option(10, "-k", help="How many models."),
-               task: Optional[str] = typer.Option(None, "--task"),
-               license: Optional[str] = typer.Option(None, "--license"),  # noqa: A002
-               max_params: Optional[str] = typer.Option(None, "--max-params", help="e.g. 50M, 7B."),
-               format: Optional[str] = typer.Option(None, "--format", help="gguf, safetensors, adapter..."),  # noqa: A002
+               task: str | None = typer.Option(None, "--task"),
+               license: str | None = typer.Option(None, "--license"),  # noqa: A002
+               max_params: str | None = typer.Option(None, "--max-params", help="e.g. 50M, 7B."),
+               format: str | None = typer.Option(None, "--format", help="gguf, safetensors, adapter..."),  # noqa: A002
                as_json: bool = JsonOpt) -> None:
     """Find models by need, constraints, lineage and results; each hit says why."""
     from modellake.tools.search import search
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         res = search(catalog, query, k, task=task, license=license, max_params=max_params,
                      format=format)
     if as_json:
-        cli._emit_json(res.to_dict())
+        common.emit_json(res.to_dict())
     else:
         _print_hits(res)
 
 
 def _print_hits(res) -> None:
-    console = _cli()._console()
+    console = common.console()
     if not res.hits:
         console.print("no model matches")
     for i, h in enumerate(res.hits, 1):
@@ -120,20 +111,18 @@ def similar_cmd(name: str = typer.Argument(...), k: int = typer.Option(10, "-k")
     """Models nearest to NAME by weight sketch (its family), or by card when it has no weights."""
     from modellake.tools.search import similar
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         res = similar(catalog, name, k)
-    cli._emit_json(res.to_dict()) if as_json else _print_hits(res)
+    common.emit_json(res.to_dict()) if as_json else _print_hits(res)
 
 
 def reindex_cmd(as_json: bool = JsonOpt) -> None:
     """Rebuild the search index from the catalog."""
-    from modellake.tools.search_index import reindex
+    from modellake.tools.search import reindex
 
-    cli = _cli()
-    with cli._catalog() as catalog:
+    with common.open_catalog() as catalog:
         rep = reindex(catalog)
-    cli._emit_json(rep.to_dict()) if as_json else cli._console().print(f"reindexed: {rep.to_dict()}")
+    common.emit_json(rep.to_dict()) if as_json else common.console().print(f"reindexed: {rep.to_dict()}")
 
 
 def register(app: typer.Typer) -> None:

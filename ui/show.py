@@ -9,11 +9,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from modellake.tools.inspect import NO_STATS_NOTE, NO_WEIGHTS_NOTE, Inspection, TensorNote
-from modellake.ui.format import human_bytes, human_count
-
-MAX_FILES = 8
-MAX_LIST = 6  # datasets / tags shown before "+N more"
+from modellake.tools.inspection import Inspection, TensorNote
+from modellake.tools.model_facts import Fact, card_facts, overview_facts
+from modellake.tools.model_facts import bytes_text as human_bytes
+from modellake.tools.model_facts import count_text as human_count
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -29,17 +28,6 @@ def _num(x: float | None, fmt: str = ".3g") -> str:
 
 def _shape(shape: list[int]) -> str:
     return "×".join(str(s) for s in shape) if shape else "scalar"
-
-
-def _params(n: int | None) -> str:
-    return "-" if n is None else f"{human_count(n)} ({n:,})" if n >= 1000 else str(n)
-
-
-def _listing(items: list[str]) -> str:
-    if not items:
-        return "-"
-    shown = ", ".join(items[:MAX_LIST])
-    return shown + (f" (+{len(items) - MAX_LIST} more)" if len(items) > MAX_LIST else "")
 
 
 def _kv() -> Table:
@@ -60,51 +48,19 @@ R = {"justify": "right", "no_wrap": True}
 NAME = {"overflow": "fold", "ratio": None, "max_width": 52}
 
 
-def _overview(i: Inspection) -> Panel:
+STYLES = {"strong": "bold", "warn": "yellow", "accent": "magenta", "dim": "dim", "error": "red"}
+
+
+def _rows(facts: list[Fact]) -> Table:
     kv = _kv()
-    kv.add_row("model", Text(f"{i.name}  (version {i.version})", style="bold"))
-    adapter = f"  ·  adapter on {i.adapter_base}" if i.adapter_base else ""
-    kv.add_row("format", i.format + adapter)
-    arch = i.architecture or "-"
-    if i.model_type and i.model_type != i.architecture:
-        arch += f"  (model_type {i.model_type})"
-    kv.add_row("architecture", arch)
-    if i.weights_in_lake:
-        params = _params(i.num_parameters)
-        if i.unique_parameters is not None and i.unique_parameters != i.num_parameters:
-            params += f"  ·  {human_count(i.unique_parameters)} unique (tied copies counted once)"
-        kv.add_row("parameters", params)
-        layers = "-" if i.num_layers is None else str(i.num_layers)
-        if i.config_layers is not None and i.config_layers != i.num_layers:
-            layers += f"  (config says {i.config_layers})"
-        kv.add_row("layers", layers)
-        kv.add_row("tensors", f"{i.num_tensors}  ·  {human_bytes(i.weights_nbytes)} of weights")
-        kv.add_row("dtypes", ", ".join(i.dtypes) or "-")
-    else:
-        kv.add_row("weights", Text(NO_WEIGHTS_NOTE if i.format == "card" else NO_STATS_NOTE,
-                                   style="yellow"))
-    if i.weights_in_lake or i.quantization:
-        quant = i.quantization or "none"
-        if i.quantization_source:
-            quant += f"  [{i.quantization_source}]"
-        kv.add_row("quantization", Text(quant, style="magenta" if i.quantization else ""))
-    if i.quantization_evidence:
-        kv.add_row("", Text(i.quantization_evidence, style="dim"))
-    files = sorted(i.files, key=lambda f: -f.size)
-    shown = ", ".join(f"{f.path} ({human_bytes(f.size)})" for f in files[:MAX_FILES])
-    if len(files) > MAX_FILES:
-        shown += f", +{len(files) - MAX_FILES} more"
-    plural = "s" if len(files) != 1 else ""
-    kv.add_row("files", f"{len(files)} file{plural}, {human_bytes(i.total_size)}: {shown}"
-               if files else "-")
-    kv.add_row("source", i.source)
-    kv.add_row("ingested", i.ingested_at or "-")
-    kv.add_row("content hash", i.content_hash[:16] + "…" if i.content_hash else "-")
-    for note in i.notes:
-        if note in (NO_WEIGHTS_NOTE, NO_STATS_NOTE):
-            continue  # already the "weights" row
-        kv.add_row("note", Text(note, style="yellow"))
-    return Panel(kv, title="[bold]overview[/]", title_align="left", border_style="cyan")
+    for f in facts:
+        kv.add_row(f.label, Text(f.text, style=STYLES.get(f.tone, "")) if f.tone else f.text)
+    return kv
+
+
+def _overview(i: Inspection) -> Panel:
+    return Panel(_rows(overview_facts(i)), title="[bold]overview[/]", title_align="left",
+                 border_style="cyan")
 
 
 def _bar(fraction: float, width: int = 20) -> Text:
@@ -213,26 +169,7 @@ def _tied(i: Inspection) -> Panel:
 
 def _card(i: Inspection) -> Panel:
     c = i.card
-    if not c.present:
-        body: RenderableType = Text("no model card", style="yellow")
-    else:
-        kv = _kv()
-        kv.add_row("license", c.license or Text("-", style="red"))
-        base = _listing(c.base_model)
-        if c.base_model_relation:
-            base += f"  ({c.base_model_relation})"
-        kv.add_row("base_model", base)
-        count = f"  [{len(c.datasets)}]" if c.datasets else ""
-        kv.add_row("datasets", _listing(c.datasets) + count)
-        kv.add_row("pipeline_tag", c.pipeline_tag or "-")
-        kv.add_row("language", _listing(c.language))
-        kv.add_row("library_name", c.library_name or "-")
-        kv.add_row("tags", _listing(c.tags))
-        kv.add_row("eval results", str(c.num_results))
-        kv.add_row("sections", _listing(c.sections))
-        if c.metadata_error:
-            kv.add_row("metadata error", Text(c.metadata_error, style="red"))
-        body = kv
+    body: RenderableType = _rows(card_facts(c)) if c.present else Text("no model card", style="yellow")
     parts: list[RenderableType] = [body]
     if c.missing:
         parts.append(Text("\nmissing (per the Hub's model card guidance):", style="bold"))

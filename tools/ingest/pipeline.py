@@ -1,0 +1,277 @@
+"""Put models into the lake: discover, read, summarize, store (one transaction per model)."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from modellake.store.catalog import Catalog
+from modellake.store.errors import InvalidModelFileError, ModelLakeError
+from modellake.store.records import (
+    FileRecord,
+    IngestError,
+    IngestReport,
+    ModelRecord,
+    TensorSummary,
+    WeightSketch,
+)
+from modellake.tools.formats.base import WeightFile
+from modellake.tools.ingest.discover import ModelUnit, discover, read_json
+
+log = logging.getLogger(__name__)
+HASH_CHUNK = 8 * 1024 * 1024
+
+Progress = Callable[[str, int, int], None]  # (label, units done, units total)
+
+_ARCH_HINTS = [  # tensor-name fragment -> architecture, for weights that come without a config
+    ("encoder.layer.", "bert"), ("transformer.h.", "gpt2"), ("model.layers.", "llama"),
+    ("gpt_neox.layers.", "gpt_neox"), ("model.decoder.layers.", "opt"),
+    ("transformer.layer.", "distilbert"), ("blk.", "gguf"),
+]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    buf = bytearray(HASH_CHUNK)  # reused: no fresh pages to fault in per chunk
+    view = memoryview(buf)
+    with path.open("rb", buffering=0) as f:
+        while n := f.readinto(buf):
+            h.update(view[:n])  # releases the GIL, as does the read
+    return h.hexdigest()
+
+
+def _file_records(unit: ModelUnit) -> list[FileRecord]:
+    base = unit.root if unit.root.is_dir() else unit.root.parent
+    out = []
+    for p in unit.files:
+        try:
+            out.append(FileRecord(p.relative_to(base).as_posix(), p.stat().st_size, sha256_file(p)))
+        except OSError as exc:
+            raise InvalidModelFileError(p, f"cannot read file: {exc.strerror or exc}") from exc
+    return out
+
+
+def content_hash(files: Iterable[FileRecord]) -> str:
+    h = hashlib.sha256()
+    for f in sorted(files, key=lambda f: f.path):
+        h.update(f"{f.path}\0{f.sha256}\n".encode())
+    return h.hexdigest()
+
+
+def guess_architecture(names: Iterable[str]) -> str | None:
+    names = list(names)
+    for fragment, arch in _ARCH_HINTS:
+        if any(fragment in n for n in names):
+            return arch
+    return None
+
+
+def open_weights(path: Path) -> WeightFile:
+    """Open one weight file with the reader for its format."""
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from modellake.tools.formats.safetensors_fmt import open_safetensors
+        return open_safetensors(path)
+    if suffix == ".gguf":
+        from modellake.tools.formats.gguf_fmt import open_gguf
+        return open_gguf(path)
+    from modellake.tools.formats.torch_fmt import open_torch
+    return open_torch(path)
+
+
+@dataclass
+class WeightScan:
+    """What streaming a model's tensors yields."""
+
+    tensors: list[TensorSummary]
+    sketch: WeightSketch | None
+    num_parameters: int
+    dtypes: list[str]
+
+
+def scan_weights(files: list[WeightFile]) -> WeightScan:
+    """Statistics of every tensor and the model's sketch, one tensor (or block) at a time."""
+    from modellake.tools.ingest.tensorstats import SketchPlan, summarize, summarize_blocks
+
+    entries = [e for wf in files for e in wf.entries]
+    floats = [(e.name, e.shape) for e in entries if e.is_float]
+    plan = SketchPlan(floats) if floats else None
+    tensors: list[TensorSummary] = []
+    for wf in files:
+        for td in wf.stream():
+            e = td.entry
+            if td.blocks is not None:
+                want = plan.indices(e.name) if plan is not None and e.is_float else None
+                summary, picked = summarize_blocks(e.name, td.blocks, e.shape, e.dtype,
+                                                   e.nbytes, want)
+                tensors.append(summary)
+                if picked is not None:
+                    plan.put(e.name, picked)
+                continue
+            tensors.append(summarize(e.name, td.values, e.shape, e.dtype, td.raw, e.nbytes))
+            if plan is not None and e.is_float:
+                plan.take(e.name, td.values)
+    return WeightScan(tensors, plan.sketch() if plan else None,
+                      sum(t.numel for t, e in zip(tensors, entries) if e.is_float),
+                      sorted({e.dtype for e in entries}))
+
+
+def _card(unit: ModelUnit):
+    if unit.card_path is None:
+        return None
+    from modellake.tools.formats.card_fmt import read_card
+    return read_card(unit.card_path)
+
+
+def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None) -> dict[str, Any]:
+    """Format-specific fields of the model record."""
+    names = [e.name for wf in files for e in wf.entries]
+    config = read_json(unit.config_path) if unit.config_path else {}
+    fields: dict[str, Any] = {"config": config}
+    if unit.kind == "gguf":
+        meta = files[0].metadata
+        fields.update(format="gguf", architecture=meta.get("architecture"),
+                      model_type=meta.get("architecture"), quantization=meta.get("quantization"),
+                      config={k: v for k, v in meta.items() if k != "kv"} | {"kv": meta.get("kv", {})})
+    elif unit.kind == "adapter":
+        base = config.get("base_model_name_or_path")
+        fields.update(format="adapter", adapter_base=base,
+                      model_type=str(config.get("peft_type", "adapter")).lower(),
+                      architecture=guess_architecture(names))
+    elif unit.kind == "card":
+        fields.update(format="card", architecture=config.get("model_type"),
+                      model_type=config.get("model_type"))
+    else:
+        arch = config.get("model_type") or guess_architecture(names)
+        quant = config.get("quantization_config") or {}
+        fields.update(format="pytorch" if files and files[0].path.suffix != ".safetensors"
+                      else "safetensors", architecture=arch, model_type=arch,
+                      quantization=quant.get("quant_method") if isinstance(quant, dict) else None)
+    if scan is not None:
+        fields.update(num_parameters=scan.num_parameters, dtypes=scan.dtypes)
+    return fields
+
+
+class Ingestor:
+    """Ingests units into one catalog, one transaction per model."""
+
+    def __init__(self, catalog: Catalog, name: str | None = None) -> None:
+        self.catalog = catalog
+        self.name = name
+        self.report = IngestReport()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+    def _resolve_name(self, unit: ModelUnit, chash: str) -> tuple[str, ModelRecord | None]:
+        """The name to store under, and the current record if nothing changed."""
+        if self.name is None:
+            prior = self.catalog.find_current_by_source(str(unit.root))
+            if prior is not None:
+                return prior.name, prior if prior.content_hash == chash else None
+        name = self.name or unit.default_name
+        if self.catalog.has_model(name):
+            current = self.catalog.get_model(name)
+            if current.content_hash == chash:
+                return name, current
+            if self.name is None and current.source != str(unit.root):
+                name = self._free_name(name)
+        return name, None
+
+    def _free_name(self, name: str) -> str:
+        i = 2
+        while self.catalog.has_model(f"{name}-{i}"):
+            i += 1
+        return f"{name}-{i}"
+
+    def ingest_unit(self, unit: ModelUnit) -> ModelRecord:
+        hashing: Future[list[FileRecord]] = self._pool.submit(_file_records, unit)
+        try:
+            files = [open_weights(p) for p in unit.weight_files]
+            scan = scan_weights(files) if files else None
+            if unit.kind in ("hf", "adapter", "safetensors", "torch", "gguf") and not files:
+                raise InvalidModelFileError(unit.root, "model directory has no weight files")
+            card = _card(unit)
+            fields = _describe(unit, files, scan)
+        finally:
+            file_records = hashing.result()
+        chash = content_hash(file_records)
+        name, unchanged = self._resolve_name(unit, chash)
+        if unchanged is not None:
+            self.report.unchanged.append(unchanged)
+            return unchanged
+        record = ModelRecord(name=name, source=str(unit.root), files=file_records,
+                             content_hash=chash, card=card, **fields)
+        stored = self.catalog.add_model(record, scan.tensors if scan else None,
+                                        scan.sketch if scan else None)
+        self.report.models.append(stored)
+        return stored
+
+    def run(self, units: list[ModelUnit], on_progress: Progress | None = None) -> None:
+        for i, unit in enumerate(units):
+            if on_progress:
+                on_progress(str(unit.root), i, len(units))
+            try:
+                self.ingest_unit(unit)
+            except ModelLakeError as exc:
+                self.report.errors.append(IngestError(str(unit.root), str(exc)))
+            except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+                log.debug("ingest of %s failed", unit.root, exc_info=True)
+                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: {exc}"))
+        if on_progress:
+            on_progress("", len(units), len(units))
+
+
+def hf_cache_units(cache_dir: Path | None = None) -> list[ModelUnit]:
+    """Every model snapshot in the local Hugging Face cache, named after its repo."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    try:
+        info = scan_cache_dir(cache_dir)
+    except CacheNotFound:
+        return []
+    units = []
+    for repo in sorted(info.repos, key=lambda r: r.repo_id):
+        if repo.repo_type != "model":
+            continue
+        for rev in sorted(repo.revisions, key=lambda r: r.last_modified):
+            found, _ = discover(Path(rev.snapshot_path))
+            for u in found:
+                u.name = repo.repo_id if len(found) == 1 else f"{repo.repo_id}/{u.default_name}"
+                units.append(u)
+    return units
+
+
+def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = None,
+           hf_cache: bool = False, on_progress: Progress | None = None) -> IngestReport:
+    """Ingest every model found under ``paths`` (and the HF cache if asked).
+
+    Each model is stored in its own transaction: a failure leaves the catalog as
+    it was for that model and the others still go in. Failures are listed in
+    the report's ``errors``.
+    """
+    ingestor = Ingestor(catalog, name)
+    units: list[ModelUnit] = []
+    for p in paths:
+        found, errors = discover(Path(p).expanduser())
+        units.extend(found)
+        ingestor.report.errors.extend(IngestError(str(path), str(exc)) for path, exc in errors)
+    if hf_cache:
+        units.extend(hf_cache_units())
+    if name is not None and len(units) > 1:
+        ingestor.report.errors.append(IngestError(
+            ", ".join(str(p) for p in paths),
+            f"--name {name!r} applies to one model, but {len(units)} were found; "
+            "ingest them one at a time or drop --name"))
+        return ingestor.report
+    try:
+        ingestor.run(units, on_progress)
+    finally:
+        ingestor.close()
+    return ingestor.report

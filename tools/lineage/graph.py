@@ -1,0 +1,266 @@
+"""Lineage from weights: which model was derived from which, and how.
+
+Entry points (each returns a record with ``to_dict()`` for ``--json``):
+
+* ``infer_lineage(catalog)`` -> ``LineageGraph``: every edge, root, family and
+  declared-vs-inferred conflict of the lake (``modellake lineage``);
+  ``lineage(catalog, name)`` keeps the family of one model;
+* ``audit(catalog)`` -> ``AuditReport`` (``modellake lineage --audit``);
+* ``ancestors`` / ``descendants`` / ``siblings`` -> ``Relatives``;
+* ``diff(catalog, a, b)`` -> ``ModelDiff`` (in :mod:`.model_diff`);
+* ``draw_graph(graph, path)`` (in :mod:`.draw`).
+
+Models are grouped by tensor layout (``layout_hash``); each group is solved by
+:mod:`.solve` from sketches and full-weight comparisons of candidate pairs.
+GGUF exports are matched to their source through the gguf name tables, and
+unmerged PEFT adapters to their base. Results are cached per group in the
+catalog and a group is solved again only when its models changed.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from modellake.store.catalog import Catalog
+from modellake.store.errors import NotFoundError
+from modellake.store.records import LineageEdge, ModelRecord, Record
+from modellake.tools.lineage.compare import single_threaded_blas
+from modellake.tools.lineage.declared import AuditReport, Conflict
+from modellake.tools.lineage.declared import audit as audit_declared
+from modellake.tools.lineage.detect import REL_MAX, base_evidence
+from modellake.tools.lineage.solve import GroupResult, solve_group
+from modellake.tools.lineage.source import CatalogPairs, sketch_matrix_mask
+
+ALGORITHM = "lineage-3"  # part of every cache fingerprint: bump when results change
+RELATIONS = ("finetune", "adapter", "quantized", "pruned", "merge", "duplicate")
+
+
+@dataclass
+class LineageGraph(Record):
+    """The inferred version graph (``modellake lineage --json``)."""
+
+    edges: list[LineageEdge] = field(default_factory=list)
+    roots: list[str] = field(default_factory=list)
+    families: list[list[str]] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+
+    def parents(self, name: str) -> list[LineageEdge]:
+        return [e for e in self.edges if e.child == name]
+
+    def children(self, name: str) -> list[LineageEdge]:
+        return [e for e in self.edges if e.parent == name]
+
+    def family(self, name: str) -> list[str]:
+        for fam in self.families:
+            if name in fam:
+                return fam
+        raise NotFoundError(f"no model named {name!r} in the lineage graph")
+
+    def subgraph(self, names: list[str]) -> LineageGraph:
+        keep = set(names)
+        return LineageGraph([e for e in self.edges if e.child in keep and e.parent in keep],
+                            [r for r in self.roots if r in keep],
+                            [f for f in self.families if keep & set(f)],
+                            [c for c in self.conflicts if c.model in keep])
+
+
+@dataclass
+class Relative(Record):
+    name: str
+    depth: int          # 1 = direct parent/child (siblings: 1)
+    relation: str       # relation of the edge that reaches it
+    via: str            # the model on the other end of that edge
+
+
+@dataclass
+class Relatives(Record):
+    """Answer of ``ancestors`` / ``descendants`` / ``siblings``."""
+
+    model: str
+    kind: str
+    models: list[Relative] = field(default_factory=list)
+
+
+# ----------------------------------------------------------------- grouping
+
+def _fingerprint(parts: list[Any]) -> str:
+    return hashlib.sha256(json.dumps([ALGORITHM, parts], default=str).encode()).hexdigest()[:32]
+
+
+def _groups(records: list[ModelRecord]) -> dict[str, list[ModelRecord]]:
+    """Models by comparable layout; GGUF files and PEFT adapters go to their own keys."""
+    out: dict[str, list[ModelRecord]] = {}
+    for r in records:
+        if r.format == "card":
+            continue
+        if r.format == "gguf":
+            key = f"gguf:{r.id}"
+        elif r.format == "adapter":
+            key = f"adapter:{r.id}"
+        else:
+            key = f"layout:{r.layout_hash or r.id}"
+        out.setdefault(key, []).append(r)
+    return out
+
+
+def _solve_layout(cat: Catalog, members: list[ModelRecord], pairs: CatalogPairs) -> GroupResult:
+    """Solve one layout group from its sketches and full-weight comparisons."""
+    members = sorted(members, key=lambda r: r.id or 0)
+    names = [r.name for r in members]
+    sketches = [cat.sketch(r.id) for r in members]
+    if len(members) == 1 or any(s is None for s in sketches):
+        return GroupResult([], [[n] for n in names], names)
+    x = np.array([s.vector for s in sketches], dtype=np.float32)
+    mask = sketch_matrix_mask(cat.tensors(members[0].id), sketches[0].layout_hash)
+    order = {r.name: i for i, r in enumerate(members)}
+    return solve_group(names, x, mask, pairs, order)
+
+
+# ----------------------------------------------------------------- inference
+
+def infer_lineage(catalog: Catalog, refresh: bool = False,
+                  on_progress: Callable[[str, int, int], None] | None = None) -> LineageGraph:
+    """The lake's version graph, solving only the groups whose models changed.
+
+    ``refresh`` forgets the cached results (not the cached comparisons).
+    """
+    with single_threaded_blas():
+        return _infer(catalog, refresh, on_progress)
+
+
+def _infer(catalog: Catalog, refresh: bool,
+           on_progress: Callable[[str, int, int], None] | None) -> LineageGraph:
+    records = [r for r in catalog.list_models(with_card=True) if r.has_weights]
+    by_name = {r.name: r for r in records}
+    pairs = CatalogPairs(catalog, by_name)
+    groups = _groups(records)
+    known = {} if refresh else catalog.lineage.group_fingerprints()
+    layouts = sorted((k, v) for k, v in groups.items() if k.startswith("layout:"))
+    for i, (key, members) in enumerate(layouts):
+        if on_progress:
+            on_progress(key, i, len(layouts))
+        fp = _fingerprint(sorted((r.id, r.content_hash) for r in members))
+        if known.get(key) == fp:
+            continue
+        res = _solve_layout(catalog, members, pairs)
+        catalog.lineage.save_group(key, fp, res.edges, {r.name: r.id for r in members})
+    _link_others(catalog, groups, records, pairs, known)
+    stale = set(catalog.lineage.group_fingerprints()) - set(groups)
+    if stale:
+        catalog.lineage.drop_groups(stale)
+    return _assemble(catalog, records, pairs)
+
+
+def _link_others(cat: Catalog, groups: dict[str, list[ModelRecord]], records: list[ModelRecord],
+                 pairs: CatalogPairs, known: dict[str, str]) -> None:
+    """Attach GGUF exports and unmerged adapters to their sources."""
+    from modellake.tools.lineage.links import link_adapter, link_gguf
+
+    bases = [r for r in records if r.format not in ("gguf", "adapter", "card")]
+    base_fp = sorted((r.id, r.content_hash, r.name) for r in bases)
+    for key, (rec,) in ((k, v) for k, v in groups.items() if not k.startswith("layout:")):
+        fp = _fingerprint([rec.id, rec.content_hash, base_fp])
+        if known.get(key) == fp:
+            continue
+        edge = (link_gguf if rec.format == "gguf" else link_adapter)(cat, rec, bases, pairs)
+        cat.lineage.save_group(key, fp, [edge] if edge else [], {r.name: r.id for r in records})
+
+
+def _assemble(cat: Catalog, records: list[ModelRecord], pairs: CatalogPairs) -> LineageGraph:
+    """The whole graph from the cached edges, with families, roots and conflicts."""
+    import networkx as nx
+
+    names = {r.name for r in records}
+    edges = [e for _, e in cat.lineage.edges() if e.parent in names and e.child in names]
+    g = nx.Graph()
+    g.add_nodes_from(sorted(names))
+    g.add_edges_from((e.parent, e.child) for e in edges)
+    order = {r.name: r.id or 0 for r in records}
+    families = sorted((sorted(c, key=order.__getitem__) for c in nx.connected_components(g)),
+                      key=lambda f: order[f[0]])
+    has_parent = {e.child for e in edges}
+    roots = [n for f in families for n in f if n not in has_parent]
+    report = audit_declared(records, edges, families, _pair_evidence(pairs))
+    return LineageGraph(edges, roots, families, report.conflicts)
+
+
+def _pair_evidence(pairs: CatalogPairs) -> Callable[[str, str], dict[str, Any]]:
+    """Weight numbers for a declared pair (same layout only; empty otherwise)."""
+    def evidence(a: str, b: str) -> dict[str, Any]:
+        ra, rb = pairs.rec.get(a), pairs.rec.get(b)
+        if ra is None or rb is None or ra.layout_hash != rb.layout_hash or ra.layout_hash is None:
+            return {"comparable": False, "note": "different tensor layouts"}
+        st = pairs.stats([(a, b)])[(a, b)]
+        ev = base_evidence(st)
+        ev["independent_relative_distance"] = 1.0
+        ev["related"] = st.rel < REL_MAX
+        return ev
+    return evidence
+
+
+# ----------------------------------------------------------------- queries
+
+def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False) -> LineageGraph:
+    """``modellake lineage [NAME]``: the whole graph, or the family containing NAME."""
+    graph = infer_lineage(catalog, refresh=refresh)
+    if name is None:
+        return graph
+    model = catalog.get_model(name)  # NotFoundError with the usual hint
+    if not model.has_weights:  # a card alone: nothing to infer from
+        return LineageGraph([], [model.name], [[model.name]],
+                            [c for c in graph.conflicts if c.model == model.name])
+    return graph.subgraph(graph.family(model.name))
+
+
+def audit(catalog: Catalog) -> AuditReport:
+    """``modellake lineage --audit``: declared vs inferred parents."""
+    records = [r for r in catalog.list_models(with_card=True) if r.has_weights]
+    graph = infer_lineage(catalog)
+    pairs = CatalogPairs(catalog, {r.name: r for r in records})
+    return audit_declared(records, graph.edges, graph.families, _pair_evidence(pairs))
+
+
+def _walk(graph: LineageGraph, name: str, up: bool) -> list[Relative]:
+    out: dict[str, Relative] = {}
+    frontier = [name]
+    depth = 0
+    while frontier:
+        depth += 1
+        nxt = []
+        for n in frontier:
+            for e in (graph.parents(n) if up else graph.children(n)):
+                other = e.parent if up else e.child
+                if other not in out and other != name:
+                    out[other] = Relative(other, depth, e.relation, n)
+                    nxt.append(other)
+        frontier = nxt
+    return list(out.values())
+
+
+def ancestors(catalog: Catalog, name: str) -> Relatives:
+    """Every model ``name`` descends from (recursive), nearest first."""
+    catalog.get_model(name)
+    return Relatives(name, "ancestors", _walk(infer_lineage(catalog), name, up=True))
+
+
+def descendants(catalog: Catalog, name: str) -> Relatives:
+    """Every model derived from ``name`` (recursive), nearest first."""
+    catalog.get_model(name)
+    return Relatives(name, "descendants", _walk(infer_lineage(catalog), name, up=False))
+
+
+def siblings(catalog: Catalog, name: str) -> Relatives:
+    """Models that share a parent with ``name``."""
+    catalog.get_model(name)
+    graph = infer_lineage(catalog)
+    out: dict[str, Relative] = {}
+    for e in graph.parents(name):
+        for c in graph.children(e.parent):
+            if c.child != name and c.child not in out:
+                out[c.child] = Relative(c.child, 1, c.relation, e.parent)
+    return Relatives(name, "siblings", list(out.values()))

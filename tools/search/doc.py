@@ -1,0 +1,144 @@
+"""From a model record to what search indexes: facets, lexical fields and card chunks.
+
+Facets are the structured values that constraints test (task, license,
+parameters, formats, quantization, languages, libraries, architectures, declared
+base models, results). Each records where it came from (weights, config, card
+YAML, card name, card text), because card-only models rarely state everything.
+
+Chunks are section-aware: the card is cleaned (HTML, images, badges, link
+targets dropped; code blocks shortened), split on Markdown headings (never
+inside code), and each section is cut into passages of about ``CHUNK_WORDS``
+words, prefixed with the card's title and the section's heading path. The
+first chunk is a header: the title plus the key facts plus the lead paragraph.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from modellake.store.fts import IndexedDoc
+from modellake.store.records import ModelRecord
+from modellake.tools.search.facets import facets
+from modellake.tools.search.sections import sections
+
+CHUNK_WORDS = 120
+MAX_CHUNKS = 24
+LEAD_WORDS = 25
+DOC_VERSION = 10  # bump when facets or chunks change: the index is rebuilt
+
+
+def _split_words(body: str, limit: int) -> list[str]:
+    """Cut a section body into passages of at most ``limit`` words, on line boundaries when possible."""
+    pieces: list[str] = []
+    cur: list[str] = []
+    for line in body.split("\n"):
+        words = line.split()
+        while words:
+            room = limit - len(cur)
+            if len(words) <= room:
+                cur.extend(words)
+                words = []
+            elif cur and len(words) <= limit:
+                pieces.append(" ".join(cur))
+                cur = []
+            else:
+                cur.extend(words[:room])
+                words = words[room:]
+                pieces.append(" ".join(cur))
+                cur = []
+    if cur:
+        pieces.append(" ".join(cur))
+    return pieces
+
+
+# -- chunks and lexical fields ------------------------------------------------------------
+def _fact_line(f: dict[str, Any]) -> str:
+    bits = []
+    if f["tasks"]:
+        bits.append("Task: " + ", ".join(f["tasks"][:3]))
+    if f["architectures"]:
+        bits.append("Architecture: " + ", ".join(f["architectures"][:3]))
+    if f["params"]:
+        p = f["params"]
+        bits.append(f"Parameters: {p / 1e9:.1f}B" if p >= 1e9 else f"Parameters: {p / 1e6:.0f}M")
+    if f["bases"]:
+        bits.append("Base model: " + ", ".join(b["parent"] for b in f["bases"][:3]))
+    langs = [x for x in f["languages"] if x != "multilingual"]
+    if len(langs) > 8:
+        bits.append(f"Languages: multilingual ({len(langs)} languages)")
+    elif langs:
+        bits.append("Languages: " + ", ".join(langs))
+    if f["datasets"]:
+        bits.append("Datasets: " + ", ".join(f["datasets"][:5]))
+    if f["libraries"]:
+        bits.append("Library: " + ", ".join(f["libraries"][:4]))
+    if f["quant_methods"]:
+        bits.append("Quantization: " + ", ".join(
+            f["quant_methods"] + [f"{b:g}-bit" for b in f["quant_bits"][:3]]))
+    tags = [t for t in f["tags"] if t.lower() not in {"transformers", "pytorch", "safetensors"}][:10]
+    if tags:
+        bits.append("Tags: " + ", ".join(tags))
+    if f["licenses"]:
+        bits.append("License: " + ", ".join(f["licenses"]))
+    return ". ".join(bits)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:20]
+
+
+@dataclass
+class Chunk:
+    section: str
+    text: str
+
+
+def chunks(model: ModelRecord, f: dict[str, Any]) -> list[Chunk]:
+    """Header chunk, then section passages (at most ``MAX_CHUNKS``)."""
+    card = model.card
+    secs = sections(card.text) if card else []
+    title = f["title"]
+    lead = ""
+    for _path, body in secs:
+        words = body.split()
+        if len(words) >= 8:
+            lead = " ".join(words[:LEAD_WORDS])
+            break
+    header = f"{title}. " + _fact_line(f)
+    if lead:
+        header += ". " + lead
+    out = [Chunk("(summary)", header)]
+    for path, body in secs:
+        heading = " > ".join(path)
+        # the section's own headings, not the card's title: the header chunk names the model,
+        # and a section shared by many cards (boilerplate) keeps one text, embedded once
+        if len(path) > 1:
+            local = " > ".join(path[1:])
+        else:
+            local = path[0] if path and path[0] != title else ""
+        for piece in _split_words(body, CHUNK_WORDS):
+            if len(piece.split()) < 6:
+                continue
+            out.append(Chunk(heading or "(intro)", f"{local}: {piece}" if local else piece))
+            if len(out) >= MAX_CHUNKS:
+                return out
+    return out
+
+
+def build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
+    """The indexed document of one model version, and its chunks (not yet embedded)."""
+    assert model.id is not None
+    f = facets(model)
+    cs = chunks(model, f)
+    meta = " ".join([
+        " ".join(f["aliases"][1:]), " ".join(f["tags"]), " ".join(f["datasets"]),
+        " ".join(f["tasks"]), " ".join(f["libraries"]), " ".join(f["architectures"]),
+        " ".join(f["languages"]), " ".join(f["licenses"]), " ".join(b["parent"] for b in f["bases"]),
+        " ".join(f["formats"]), " ".join(f["quant_methods"]), " ".join(f["libraries_text"]),
+    ])
+    body = "\n".join(f"{' > '.join(p)}\n{b}" for p, b in sections(model.card.text)) if model.card else ""
+    doc = IndexedDoc(model_id=model.id, name=model.name, title=f["title"], meta=meta, body=body,
+                     facets=f, chunks=[(f"{model.id}:{i}", c.section, c.text, _hash(c.text))
+                                       for i, c in enumerate(cs)])
+    return doc, cs

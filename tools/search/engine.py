@@ -1,0 +1,518 @@
+"""Search the lake: by need, by constraint, by lineage, by results, by weights.
+
+    search(lake, "small Apache-2.0 chat model under 3B parameters", k=10)
+    search(lake, "fine-tunes of mistralai/Mistral-7B-v0.1")
+    search(lake, "NER with F1 above 0.9 on CoNLL-2003")
+    similar(lake, "my-bert", k=5)
+    sync_index(lake)   # after ingest / rm / rename (search calls it too, when needed)
+    reindex(lake)      # rebuild from the catalog (unchanged chunk texts keep their vectors)
+
+``lake`` is a ``Lake``, an open ``Catalog`` (borrowed, not closed) or a lake directory.
+``search_runs`` (in :mod:`.runs`) searches the result rows themselves.
+
+How a query is answered (``search``):
+
+1. ``parse_query`` reads constraints (task, license, parameters, context length, format,
+   quantization, language, library, architecture, chat), a lineage clause ("derived from
+   X", "adapters on top of X", "direct fine-tunes of X (not merges)") and a results clause
+   ("F1 above 0.9 on D", "best on D") out of the text; flags add strict constraints.
+2. Candidates: every indexed model, minus those that break a hard constraint, restricted
+   to the lineage target's descendants (declared, stated in card text, inferred by
+   ``modellake lineage``, or implied by a name; then, lower, cards that merely name the
+   target) and to models with matching results.
+   Unknown values: a model whose card does not say (a card-only model without a parameter
+   count, a pipeline tag, a language...) is kept but ranked lower and flagged ``unknown``,
+   except for licenses (no stated license is no license to use it) and for constraints
+   given as flags (``task=``, ``max_params=``...), which are strict. A model without a stated
+   language counts as likely English.
+3. Ranking of what is left by the remaining words: BM25 over the catalog's FTS5 index
+   (name, title, metadata, card text) and MiniLM cosine over card chunks in Chroma (a
+   model scores by its best chunk), fused with reciprocal rank fusion; lineage depth and
+   result values join the fusion when the query has them. Soft constraints and values only
+   the card text states (``likely``) scale the fused score.
+4. Each hit says why: the best card passage, matched terms, constraint values and their
+   source, the lineage path, the result row.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from modellake.store.catalog import Catalog
+from modellake.store.fts import match_expression
+from modellake.store.lake import Lake
+from modellake.store.records import ModelRecord, WeightSketch
+from modellake.tools.embedding import embedder as embed
+from modellake.tools.search.family import (
+    Descent,
+    core_of,
+)
+from modellake.tools.search.hits import SearchHit, SearchResult
+from modellake.tools.search.index import (
+    Handle,
+    needs_sync,
+    open_lake,
+    sync,
+)
+from modellake.tools.search.query import (
+    Constraint,
+    LineageClause,
+    ParsedQuery,
+    ResultsClause,
+    content_terms,
+    parse_query,
+)
+from modellake.tools.search.rank import (
+    FAIL,
+    HARD_FACTOR,
+    LOWER_IS_BETTER,
+    SOFT_FACTOR,
+    UNKNOWN,
+    ResultRow,
+    match_results,
+    rrf,
+)
+from modellake.tools.search.runs import is_runs_query, search_runs
+from modellake.tools.search.state import LakeState, Verdicts, lake_state, result_rows
+
+log = logging.getLogger(__name__)
+
+
+DENSE_CHUNKS = 200  # nearest chunks fetched per query
+LEXICAL_DOCS = 200  # BM25 documents fetched per query
+COMMON_TERM = 0.5  # lexical search skips terms found in more than this share of documents
+DENSE_MIN_MODELS = 20  # fewer candidates than this among the nearest chunks: look further
+FILTERED_DENSE_MAX = 300  # a candidate set up to this size is searched on its own chunks
+EXACT_SKETCH_MAX = 5000  # up to this many sketches of one layout: exact scan, else Chroma ANN
+MENTION_FACTOR = 0.35  # lineage: a model that only names the target in its card
+PASSAGE_MIN_SIM = 0.3  # a best chunk less similar than this explains nothing
+LEX_WEIGHT = 1.0  # reciprocal rank fusion weights of the two text rankings
+DENSE_WEIGHT = 1.0
+
+
+# -- text retrieval ----------------------------------------------------------------------
+def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> list[int]:
+    terms = content_terms(text)
+    # a term in most documents barely moves BM25 but makes FTS5 score them all: leave it out
+    n = max(1, len(st.by_id))
+    rare = [t for t in terms if st.df(h, t) <= COMMON_TERM * n]
+    match = match_expression(rare or terms)
+    if not match:
+        return []
+    # FTS5 scores every matching document anyway; filtering in SQL (rowid IN ...) is far slower
+    # than fetching more and filtering here
+    hits = h.text.lexical(match, LEXICAL_DOCS if allowed is None else LEXICAL_DOCS * 5)
+    return [mid for mid, _ in hits if allowed is None or mid in allowed][:LEXICAL_DOCS]
+
+
+def _dense(h: Handle, qvec: np.ndarray, allowed: set[int] | None,
+           ) -> tuple[list[int], dict[int, tuple[str, float]]]:
+    """Models by their best chunk's cosine similarity; and that chunk per model.
+
+    With a candidate set: nearest chunks of all models, filtered; when too few candidates
+    show up, more chunks, or (a small set) the nearest chunks among its models only.
+    """
+    hits = h.vectors.query_chunks(qvec, DENSE_CHUNKS)
+    if allowed is not None:
+        inside = [x for x in hits if x[1] in allowed]
+        if len({m for _, m, _ in inside}) < min(len(allowed), DENSE_MIN_MODELS):
+            if len(allowed) <= FILTERED_DENSE_MAX:
+                inside = h.vectors.query_chunks(qvec, DENSE_CHUNKS,
+                                                chunk_ids=h.text.chunk_ids_of(sorted(allowed)))
+            else:
+                inside = [x for x in h.vectors.query_chunks(qvec, DENSE_CHUNKS * 5) if x[1] in allowed]
+        hits = inside
+    best: dict[int, tuple[str, float]] = {}
+    for cid, mid, sim in hits:
+        if mid not in best or sim > best[mid][1]:
+            best[mid] = (cid, sim)
+    order = sorted(best, key=lambda m: -best[m][1])
+    return order, best
+
+
+def _mentions(h: Handle, target: str, st: LakeState, skip: set[int], relations: list[str] | None,
+              exclude: list[str]) -> list[int]:
+    """Models whose card text names every word of the target (not already descendants)."""
+    core = core_of(target)
+    if not core:
+        return []
+    match = " AND ".join(f'"{t}"' for t in core)
+    out = []
+    for mid in h.text.matching(match, 500):
+        if mid in skip or mid not in st.by_id:
+            continue
+        rel = st.graph.relation.get(mid)
+        if rel in exclude or (relations and rel not in relations):
+            continue
+        out.append(mid)
+    return out
+
+
+def _term_hits(h: Handle, mid: int, f: dict[str, Any], terms: list[str],
+               snippet: bool = True) -> dict[str, Any]:
+    """Which query terms a hit's name and metadata contain, and (unless a passage already
+    explains the hit) a card-text snippet with them."""
+    out: dict[str, Any] = {}
+    fields = {"name": " ".join(f.get("aliases") or []),
+              "meta": " ".join([*(f.get("tags") or []), *(f.get("datasets") or []),
+                                *(f.get("tasks") or []), *(f.get("libraries") or [])])}
+    for col, value in fields.items():
+        low = value.lower()
+        found = [t for t in terms if re.search(rf"(?<![a-z0-9]){re.escape(t)}", low)]
+        if found:
+            out[col] = found
+    text = h.text.snippet(mid, match_expression(terms)) if snippet else None
+    if text:
+        out["card"] = text
+    return out
+
+
+# -- explanations ------------------------------------------------------------------------
+def _passage(texts: dict[str, tuple[int, str, str]], cid: str, sim: float,
+             title: str = "") -> dict[str, Any]:
+    got = texts.get(cid)
+    if got is None:
+        return {"kind": "passage", "chunk": cid, "similarity": round(sim, 3)}
+    _, section, text = got
+    local = section.split(" > ", 1)[1] if " > " in section else section
+    for prefix in (f"{local}: ", f"{title}. "):
+        if prefix.strip(" :.") and text.startswith(prefix):
+            text = text[len(prefix):]
+            break
+    return {"kind": "passage", "section": section, "text": text[:300], "similarity": round(sim, 3)}
+
+
+def _lineage_why(d: Descent, names: dict[int, str], target: str) -> dict[str, Any]:
+    path: list[str] = []
+    for s in d.path:
+        if not path:
+            path.append(s.parent)
+        path.append(names.get(s.child, str(s.child)))
+    return {"kind": "lineage", "target": target, "path": path, "depth": d.depth,
+            "relations": [s.relation for s in d.path], "sources": [s.source for s in d.path]}
+
+
+def _result_why(r: ResultRow) -> dict[str, Any]:
+    return {"kind": "result", "task": r.task, "dataset": r.dataset, "metric": r.metric,
+            "value": r.value, "source": r.source, "verified": r.verified, "when": r.when}
+
+
+# -- search ------------------------------------------------------------------------------
+def search(lake: Lake | Catalog | str | Path, query: str, k: int = 10, *, task: str | None = None,
+           license: str | None = None, max_params: float | str | None = None,  # noqa: A002
+           format: str | None = None, language: str | None = None,  # noqa: A002
+           library: str | None = None, architecture: str | None = None,
+           quantization: str | None = None, min_params: float | str | None = None,
+           mode: str = "fused", sync_first: bool = True) -> SearchResult:
+    """The ``k`` models that best answer ``query`` (see the module docstring).
+
+    ``mode``: ``fused`` (default), or the baselines ``lexical`` (BM25 alone) and
+    ``dense`` (MiniLM alone), which take the raw query and no constraints from its text.
+    ``lake``: a ``Lake``, an open ``Catalog`` (borrowed, not closed) or a lake directory.
+    """
+    if mode == "fused" and is_runs_query(query):
+        return search_runs(lake, query, k)
+    with open_lake(lake) as h:
+        if sync_first and needs_sync(h):
+            sync(h)
+        return _search(h, query, k, mode=mode, flags=dict(
+            task=task, license=license, max_params=max_params, format=format, language=language,
+            library=library, architecture=architecture, quantization=quantization,
+            min_params=min_params))
+
+
+@dataclass
+class _Answer:
+    """What the steps of answering one query work out, as they go."""
+
+    parsed: ParsedQuery
+    mode: str
+    text: str  # the words left to rank by
+    verdicts: list[tuple[Constraint, Verdicts]] = field(default_factory=list)
+    allowed: set[int] | None = None  # the candidates; None: every model
+    unknown_hard: set[int] = field(default_factory=set)  # unknown on a (non-strict) hard constraint
+    rankings: list[tuple[list[int], float]] = field(default_factory=list)  # weighted, for fusion
+    extra_factor: dict[int, float] = field(default_factory=dict)  # score factors besides verdicts
+    why_extra: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    lineage_desc: dict[int, Descent] = field(default_factory=dict)
+    note: str | None = None
+    lexical: list[int] = field(default_factory=list)  # the BM25 ranking
+    best_chunk: dict[int, tuple[str, float]] = field(default_factory=dict)  # per model: (chunk, cosine)
+
+    def narrow(self, ids: set[int]) -> None:
+        """Keep only the candidates among ``ids``."""
+        self.allowed = ids if self.allowed is None else self.allowed & ids
+
+    def factor(self, mid: int) -> float:
+        """What constraint verdicts (and lineage mentions) multiply a model's score by."""
+        out = self.extra_factor.get(mid, 1.0)
+        for c, v in self.verdicts:
+            status = v.check[mid].status
+            out *= HARD_FACTOR.get(status, 1.0) if c.hard else SOFT_FACTOR[status]
+        return out
+
+
+def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) -> SearchResult:
+    st = lake_state(h)
+    parsed = parse_query(query, parse=(mode == "fused"), **flags)
+    a = _Answer(parsed, mode, parsed.rank_text if mode == "fused" else parsed.text)
+    _apply_constraints(st, a)
+    if parsed.lineage is not None:
+        _restrict_to_lineage(h, st, parsed.lineage, a)
+    if parsed.results is not None:
+        _restrict_to_results(h, st, parsed.results, a)
+    terms = content_terms(a.text)
+    _rank_text(h, st, a, terms)
+    scores = _fused_scores(a, k, terms)
+    ranked = sorted(scores, key=lambda m: (-scores[m], st.names.get(m, "")))
+    hits = _hits(h, st, a, ranked[:k], scores, terms[:12])
+    qd = parsed.to_dict()
+    qd["mode"] = mode
+    if a.note:
+        qd["note"] = a.note.strip()
+    return SearchResult(hits=hits, query=qd, candidates=len(a.allowed) if a.allowed is not None
+                        else len(st.by_id))
+
+
+def _apply_constraints(st: LakeState, a: _Answer) -> None:
+    """Hard constraints exclude (set operations over facet groups); soft ones and
+    unknown values scale the score of the models that get scored (``_Answer.factor``)."""
+    constraints = a.parsed.constraints
+    a.verdicts = [(c, st.verdicts(c)) for c in constraints]
+    if not any(c.hard for c in constraints):
+        return
+    a.allowed = set(st.by_id)
+    for c, v in a.verdicts:
+        if c.hard:
+            a.allowed -= v.by_status.get(FAIL, set())
+            if c.strict:
+                a.allowed -= v.by_status.get(UNKNOWN, set())
+            else:
+                a.unknown_hard |= v.by_status.get(UNKNOWN, set())
+
+
+def _restrict_to_lineage(h: Handle, st: LakeState, lc: LineageClause, a: _Answer) -> None:
+    """Only the target's descendants (ranked by depth), then, lower, models whose
+    card names the target; a target the lake does not know becomes words to search."""
+    res = st.graph.resolve(lc.target)
+    desc = st.graph.descendants(res, lc.relations, lc.exclude_relations,
+                                max_depth=1 if lc.direct else 8) if (res.keys or res.exact) else {}
+    if not res.keys and not desc:
+        a.note = f"no model or base model in the lake matches {lc.target!r}; searched as text"
+        a.text = f"{a.text} {lc.target}".strip()
+        return
+    # models whose card names the target but no known edge leads to them: kept, lower
+    mentions = _mentions(h, lc.target, st, set(desc) | res.exact, lc.relations,
+                         lc.exclude_relations)
+    a.narrow(set(desc) | set(mentions))
+    names = st.names
+    order = sorted(desc, key=lambda m: (desc[m].depth, desc[m].rank, names.get(m, "")))
+    a.rankings.append((order, 0.6 if content_terms(a.text) else 1.0))
+    a.lineage_desc = desc
+    for mid in mentions:
+        a.extra_factor[mid] = MENTION_FACTOR
+        a.why_extra.setdefault(mid, []).append(
+            {"kind": "lineage", "target": lc.target, "path": [], "mentions_target": True,
+             "note": "the card names the target, but no declared or inferred edge is known"})
+
+
+def _restrict_to_results(h: Handle, st: LakeState, clause: ResultsClause, a: _Answer) -> None:
+    """Only models with a matching result row, ranked by its value; no matching
+    row at all makes the dataset words to search."""
+    matched = match_results(result_rows(h, st), clause)
+    if not matched:
+        a.text = f"{a.text} {clause.dataset or ''}".strip()
+        a.note = (a.note or "") + f" no result rows match {clause.text!r}"
+        return
+    a.narrow(set(matched))
+    lower = any(LOWER_IS_BETTER.search(r.metric or "") for r in matched.values())
+    order = sorted(matched, key=lambda m: (matched[m].value if lower else -matched[m].value))
+    a.rankings.append((order, 1.0))
+    for mid, r in matched.items():
+        a.why_extra.setdefault(mid, []).append(_result_why(r))
+
+
+def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
+    """The lexical and dense rankings of the words left (one of them alone in the
+    baseline modes)."""
+    if not terms or (a.allowed is not None and not a.allowed):
+        return
+    dense: list[int] = []
+    if a.mode in ("fused", "lexical"):
+        a.lexical = _lexical(h, st, a.text, a.allowed)
+    if a.mode in ("fused", "dense"):
+        qvec = embed.embed_query(a.text)
+        dense, a.best_chunk = _dense(h, qvec, a.allowed)
+    if a.mode == "lexical":
+        a.rankings = [(a.lexical, 1.0)]
+    elif a.mode == "dense":
+        a.rankings = [(dense, 1.0)]
+    else:
+        a.rankings += [(a.lexical, LEX_WEIGHT), (dense, DENSE_WEIGHT)]
+
+
+def _fused_scores(a: _Answer, k: int, terms: list[str]) -> dict[int, float]:
+    """Reciprocal rank fusion of the rankings over the candidates, scaled by constraint
+    verdicts; constraint-only matches fill up to ``k``."""
+    fused = rrf(a.rankings)
+    if a.allowed is not None:
+        fused = {mid: sc for mid, sc in fused.items() if mid in a.allowed}
+        if a.mode == "fused" and len(fused) < k:
+            # a constraint-only match still counts, below any text match, unless nothing
+            # known about it matches the query at all
+            for mid in (a.allowed if not terms else a.allowed - a.unknown_hard):
+                fused.setdefault(mid, 0.0)
+    return {mid: (sc + 1e-4) * a.factor(mid) for mid, sc in fused.items()}
+
+
+def _hits(h: Handle, st: LakeState, a: _Answer, top: list[int], scores: dict[int, float],
+          term_list: list[str]) -> list[SearchHit]:
+    """The top models, each with why it matched."""
+    shown = {mid: a.best_chunk[mid] for mid in top
+             if mid in a.best_chunk and a.best_chunk[mid][1] >= PASSAGE_MIN_SIM}
+    texts = h.text.chunks([cid for cid, _ in shown.values()])
+    lex_set = set(a.lexical)
+    hits: list[SearchHit] = []
+    for mid in top:
+        name, f = st.by_id[mid]
+        why: list[dict[str, Any]] = []
+        if mid in shown:
+            why.append(_passage(texts, *shown[mid], title=f.get("title", "")))
+        if mid in lex_set and term_list:
+            matched = _term_hits(h, mid, f, term_list, snippet=mid not in shown)
+            if matched:
+                why.append({"kind": "terms", **matched})
+        if mid in a.lineage_desc and a.parsed.lineage is not None:
+            why.append(_lineage_why(a.lineage_desc[mid], st.names, a.parsed.lineage.target))
+        why.extend(a.why_extra.get(mid, []))
+        why.extend(_constraint_whys(a.verdicts, mid))
+        hits.append(SearchHit(name=name, score=scores[mid], why=why, version=f.get("version")))
+    return hits
+
+
+def _constraint_whys(verdicts: list[tuple[Constraint, Verdicts]], mid: int) -> list[dict[str, Any]]:
+    """Each constraint's value for one model and where it came from (soft unknowns left out)."""
+    out = []
+    for c, v in verdicts:
+        ck = v.check[mid]
+        if ck.status == UNKNOWN and not c.hard:
+            continue
+        out.append({"kind": "constraint", "field": c.field, "wanted": c.text or c.value,
+                    "value": ck.value, "source": ck.source, "status": ck.status,
+                    "hard": c.hard})
+    return out
+
+
+# -- similar -----------------------------------------------------------------------------
+def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
+            sync_first: bool = True) -> SearchResult:
+    """Models nearest to ``name``: by weight sketch when it has weights, else by card.
+
+    Weight sketches are comparable only within one tensor layout, so weight neighbours are
+    the model's family (same ``layout_hash``): ranked by relative L2 distance
+    ``||a - b|| / ||a||`` of the sketches (an exact scan up to ``EXACT_SKETCH_MAX`` family
+    members, Chroma's ANN beyond), each marked ``family`` with its distance and cosine. A
+    model without weights (card only) gets the models whose card chunks are nearest.
+    """
+    with open_lake(lake) as h:
+        if sync_first and needs_sync(h):
+            sync(h)
+        st = lake_state(h)
+        target = h.catalog.get_model(name)
+        mid = target.id
+        sketch = h.catalog.sketch(mid) if mid is not None else None
+        if sketch is not None and sketch.vector:
+            basis, hits = "weights", _weight_neighbours(h, st, target, sketch, k)
+        else:
+            basis, hits = "card", _card_neighbours(h, st, mid, k)
+        return SearchResult(hits=hits, query={"similar_to": target.name, "basis": basis},
+                            candidates=len(hits))
+
+
+def _weight_neighbours(h: Handle, st: LakeState, target: ModelRecord, sketch: WeightSketch,
+                       k: int) -> list[SearchHit]:
+    """The ``k`` members of the target's layout family nearest by sketch distance."""
+    names = st.names
+    a = np.nan_to_num(np.asarray(sketch.vector, np.float32))
+    family = _sketch_family(h, st, target, sketch, a, k)
+    hits: list[SearchHit] = []
+    for rel, cos, other in _by_distance(a, family)[:k]:
+        why = [{"kind": "weights", "family": True, "layout_hash": sketch.layout_hash,
+                "relative_l2": round(rel, 6), "cosine": round(cos, 6)}]
+        omid = next((m for m, n in names.items() if n == other), None)
+        if omid is not None:
+            why += _relation_why(st, target.id, omid, names)
+        hits.append(SearchHit(other, 1.0 / (1.0 + rel), why))
+    return hits
+
+
+def _sketch_family(h: Handle, st: LakeState, target: ModelRecord, sketch: WeightSketch,
+                   a: np.ndarray, k: int) -> dict[str, WeightSketch]:
+    """The sketches of the target's layout family by name, the target left out: all of
+    them up to ``EXACT_SKETCH_MAX``, else the nearest ``k + 1`` by Chroma's ANN."""
+    family = h.catalog.sketches(sketch.layout_hash)
+    family.pop(target.name, None)
+    if len(family) > EXACT_SKETCH_MAX:
+        names = st.names
+        near = h.vectors.query_sketches(a, sketch.layout_hash, k + 1)
+        cands = {names[m]: h.catalog.sketch(m) for m, _ in near if m in names and m != target.id}
+        family = {n: s for n, s in cands.items() if s is not None}
+    return family
+
+
+def _by_distance(a: np.ndarray, family: dict[str, WeightSketch]) -> list[tuple[float, float, str]]:
+    """(relative L2 distance, cosine, name) of each sketch shaped like ``a``, nearest first."""
+    an = float(np.linalg.norm(a)) or 1.0
+    scored = []
+    for other, sk in family.items():
+        b = np.nan_to_num(np.asarray(sk.vector, np.float32))
+        if b.shape != a.shape:
+            continue
+        rel = float(np.linalg.norm(a - b)) / an
+        cos = float(a @ b / (an * (float(np.linalg.norm(b)) or 1.0)))
+        scored.append((rel, cos, other))
+    scored.sort()
+    return scored
+
+
+def _card_neighbours(h: Handle, st: LakeState, mid: int | None, k: int) -> list[SearchHit]:
+    """The models whose best card chunk is nearest the centre of the target's card chunks."""
+    chunks = h.text.model_chunks(mid) if mid is not None else []
+    vecs = h.vectors.chunk_vectors([c[0] for c in chunks]) if chunks else {}
+    if not vecs:
+        return []
+    centre = np.mean(list(vecs.values()), axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    best: dict[int, tuple[str, float]] = {}
+    for cid, m, sim in h.vectors.query_chunks(centre, DENSE_CHUNKS):
+        if m != mid and (m not in best or sim > best[m][1]):
+            best[m] = (cid, sim)
+    names = st.names
+    hits: list[SearchHit] = []
+    for m in sorted(best, key=lambda x: -best[x][1])[:k]:
+        if m not in names:
+            continue
+        texts = h.text.chunks([best[m][0]])
+        why = [_passage(texts, *best[m], title=st.by_id[m][1].get("title", ""))]
+        why += _relation_why(st, mid, m, names)
+        hits.append(SearchHit(names[m], best[m][1], why))
+    return hits
+
+
+def _relation_why(st: LakeState, a: int, b: int, names: dict[int, str]) -> list[dict[str, Any]]:
+    """A declared lineage link between two lake models, either way, if any."""
+    out = []
+    for x, y in ((a, b), (b, a)):
+        for step in st.graph.ancestors(y):
+            keys = st.graph.model_keys.get(x, set())
+            if step.parent.lower() in keys or step.parent.lower().rsplit("/", 1)[-1] in keys:
+                out.append({"kind": "lineage", "path": [names.get(x, str(x)), names.get(y, str(y))],
+                            "relations": [step.relation], "sources": [step.source]})
+                break
+    return out
+

@@ -1,0 +1,529 @@
+"""Reading a search query: constraints, lineage and results clauses, and the words left.
+
+``parse_query("small Apache-2.0 chat model under 3B parameters")`` gives a
+``ParsedQuery`` whose ``text`` ("small chat model") feeds lexical and semantic
+ranking and whose ``constraints`` filter: license in {apache-2.0}, params <= 3e9,
+task ~ text-generation (soft), size preference small (soft).
+
+Hard constraints exclude models whose value is known and breaks them. When the
+value is unknown (a card-only model that does not say), the model stays, ranked
+lower and flagged, except for licenses: a model without a stated license is not
+licensed for anything, so a license constraint excludes it. Flags given by the
+caller (``--task``, ``--license``...) are strict: unknown values are excluded too.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from modellake.store.errors import ModelLakeError
+from modellake.tools.search import vocab as V
+
+
+class SearchQueryError(ModelLakeError, ValueError):
+    """A search flag that cannot be read (``--max-params lots``)."""
+
+STOPWORDS = set("""a an the of for to in on at by with from and or not no is are was were be been being
+that which who whom whose what where when how why this these those it its i me my we our you your
+can could should would will shall may might must do does did done have has had any some all each
+every only just also than then there their them they he she his her as into onto about over under
+up down out off very more most less least such same other another both either neither so if but
+model models one ones something anything everything thing things use used using want need find
+show give get list me please""".split())
+
+_NUM = r"(\d+(?:\.\d+)?)"
+RANK_DROP_FIELDS: tuple[str, ...] = ()
+
+
+@dataclass
+class Constraint:
+    """One structured condition on a model facet."""
+
+    # task | license | params | context | format | quantization | language | library |
+    # architecture | chat
+    field: str
+    op: str  # in | max | min | range | approx | not | prefer_small | multilingual
+    value: Any
+    hard: bool = True
+    source: str = "query"  # query | flag
+    text: str = ""
+
+    @property
+    def strict(self) -> bool:
+        """Unknown values exclude (flags, and licenses)."""
+        return self.hard and (self.source == "flag" or self.field == "license")
+
+
+@dataclass
+class LineageClause:
+    target: str
+    relations: list[str] | None = None  # None: any relation
+    exclude_relations: list[str] = field(default_factory=list)
+    direct: bool = False
+    text: str = ""
+
+
+@dataclass
+class ResultsClause:
+    dataset: str | None = None
+    metric: str | None = None
+    op: str | None = None  # > >= < <= best
+    value: float | None = None
+    percent: bool = False
+    text: str = ""
+
+
+@dataclass
+class ParsedQuery:
+    raw: str
+    text: str
+    constraints: list[Constraint] = field(default_factory=list)
+    lineage: LineageClause | None = None
+    results: ResultsClause | None = None
+
+    @property
+    def hard(self) -> list[Constraint]:
+        return [c for c in self.constraints if c.hard]
+
+    @property
+    def soft(self) -> list[Constraint]:
+        return [c for c in self.constraints if not c.hard]
+
+    @property
+    def rank_text(self) -> str:
+        """The words to rank by: ``text`` without what hard constraints already settle.
+
+        Format and quantization words (and a runtime that implies the format: llama.cpp for
+        GGUF, Transformers.js for ONNX) and hard task phrases: every candidate has them.
+        """
+        out = self.text
+        formats = {v for c in self.constraints if c.hard and c.field == "format" for v in c.value}
+        implied = {"llama.cpp": "gguf", "transformers.js": "onnx", "mlx": "mlx"}
+        for c in self.constraints:
+            drop = (c.hard and c.field in ("format", "quantization") + RANK_DROP_FIELDS) or (
+                c.field == "library" and implied.get(c.value[0]) in formats)
+            if drop and c.source == "query":
+                for piece in re.split(r",\s*", c.text):
+                    if piece:
+                        out = re.sub(rf"(?<![\w.-]){re.escape(piece)}(?![\w-])", " ", out, flags=re.I)
+        out = re.sub(r"\bquanti[sz]ed\b", " ", out, flags=re.I) if any(
+            c.field == "quantization" and c.hard for c in self.constraints) else out
+        return re.sub(r"\s+", " ", out).strip()
+
+    def kind(self) -> str:
+        """lineage | results | constraint | semantic: what drives the query."""
+        if self.lineage:
+            return "lineage"
+        if self.results:
+            return "results"
+        if self.hard:
+            return "constraint"
+        return "semantic"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "kind": self.kind(),
+                "constraints": [asdict(c) for c in self.constraints],
+                "lineage": asdict(self.lineage) if self.lineage else None,
+                "results": asdict(self.results) if self.results else None}
+
+
+# -- sizes -----------------------------------------------------------------------------
+_UNITS = {"b": 1e9, "bn": 1e9, "billion": 1e9, "m": 1e6, "mn": 1e6, "million": 1e6,
+          "k": 1e3, "thousand": 1e3, "t": 1e12, "trillion": 1e12}
+_UNIT = r"(billion|million|thousand|bn|mn|b|m|k)"
+_NOT_PARAMS = (r"(?!\s*(?:tokens?|context|languages?|samples?|images?|steps?|hours?|words?|"
+               r"examples?|documents?|pairs?|sentences?|ctx|seq))")
+_MAX = (r"(?:under|below|less than|smaller than|fewer than|at most|up to|no more than|"
+        r"not more than|max(?:imum)?(?: of)?|<=?|≤)")
+_MIN = r"(?:over|above|more than|larger than|bigger than|greater than|at least|min(?:imum)?(?: of)?|>=?|≥)"
+
+
+def _size(num: str, unit: str) -> float:
+    return float(num) * _UNITS[unit.lower()]
+
+
+def parse_size(text: str) -> float | None:
+    """"7B" -> 7e9, "350M" -> 3.5e8, "1200000" -> 1.2e6."""
+    m = re.fullmatch(rf"\s*{_NUM}\s*{_UNIT}?\s*", text, re.I)
+    if not m:
+        return None
+    return _size(m.group(1), m.group(2)) if m.group(2) else float(m.group(1))
+
+
+# -- lineage -----------------------------------------------------------------------------
+_LINEAGE_TRIGGER = re.compile(
+    r"\b(derived from|descend(?:ed|ing|ants?) (?:from|of)|built (?:up)?on(?: top of)?|built from|"
+    r"based on|made from|(?:fine[- ]?tuned|finetuned|trained|distilled|adapted|quanti[sz]ed|merged|"
+    r"derived|converted) (?:directly )?(?:from|off|on top of)|(?:fine[- ]?tunes?|finetunes?|adapters?|"
+    r"loras?|quanti[sz]ations?|quants|merges?|derivatives?|descendants?|children|variants?|versions?|"
+    r"offspring|re-?uploads?)(?: or \w+)? (?:of|on top of|for|on|from|with|using)|on top of|"
+    r"(?:that|which) uses?(?=\s+\S+\s+(?:directly )?as (?:an? )?(?:ingredient|base|parent)))\s+",
+    re.I)
+_TARGET_STOP = re.compile(
+    r"\s*(?:[,;?!()]|\s(?:that|which|who|with|for|under|below|above|over|and|but|not|licen[sc]ed|"
+    r"in|to|as|trained|quantized|fine-?tuned|released|using|directly)\b|$)", re.I)
+_REL_WORDS = [
+    (r"\bfine[- ]?tun\w*|\bfinetun\w*|\bsft\b|\binstruction[- ]tuned", "finetune"),
+    (r"\badapters?\b|\bloras?\b|\bpeft\b", "adapter"),
+    (r"\bquanti[sz]\w*|\bquants?\b|\bgguf\b|\bgptq\b|\bawq\b", "quantized"),
+    (r"\bmerge[sd]?\b|\bmerging\b|\bingredient", "merge"),
+]
+
+
+def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
+    m = _LINEAGE_TRIGGER.search(q)
+    if not m:
+        return None, q
+    rest = q[m.end():]
+    stop = _TARGET_STOP.search(rest)
+    target = rest[: stop.start()] if stop else rest
+    target = re.sub(r"^(?:the|a|an|any|one of the)\s+", "", target.strip(), flags=re.I)
+    target = re.sub(r"\s+(?:models?|weights|checkpoints?|family|series|base|ones?)$", "", target, flags=re.I)
+    target = target.strip(" .'\"`")
+    if not target or not re.search(r"[A-Za-z0-9]", target):
+        return None, q
+    span_end = m.end() + (stop.start() if stop else len(rest))
+    text_out = q[: m.start()] + " " + q[span_end:]
+    outside = q[: m.start()] + " " + m.group(1) + " " + q[span_end:]
+    negated: list[str] = []
+    for neg in re.finditer(r"\b(?:not|no|excluding|except|without)\s+((?:\w+[- ]?){1,3})", outside, re.I):
+        for pat, rel in _REL_WORDS:
+            if re.search(pat, neg.group(1), re.I):
+                negated.append(rel)
+        outside = outside.replace(neg.group(0), " ")
+    rels: list[str] = []
+    for pat, rel in _REL_WORDS:
+        if re.search(pat, outside, re.I) and rel not in negated:
+            rels.append(rel)
+    if "finetune" in rels and "adapter" not in rels and "adapter" not in negated:
+        rels.append("adapter")  # a LoRA fine-tune is a fine-tune
+    if re.search(r"\bquanti[sz]ed\b.*\b(derived|built|based)\b", outside, re.I) and rels == ["quantized"]:
+        rels = []  # "quantized chat model derived from X": quantized is a format wish, any path
+    direct = bool(re.search(r"\bdirect(ly)?\b|\bimmediate\b", q, re.I))
+    clause = LineageClause(target=target, relations=rels or None, exclude_relations=negated,
+                           direct=direct, text=q[m.start():span_end].strip())
+    return clause, text_out
+
+
+# -- results -----------------------------------------------------------------------------
+_METRIC = (r"(f1(?:[- ]score)?|accuracy|acc|precision|recall|wer|cer|bleu|chrf|rouge[-\w]*|exact[- ]match|"
+           r"em|map|ndcg(?:@\d+)?|mrr|auc|perplexity|ppl|top-?1|top-?5|spearman|pearson|mae|rmse|mse|"
+           r"score|pass@1)")
+_CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">",
+        "at least": ">=", ">=": ">=", ">": ">", "≥": ">=", "below": "<", "under": "<",
+        "less than": "<", "lower than": "<", "at most": "<=", "<=": "<=", "<": "<", "≤": "<="}
+_RESULT_THRESHOLD = re.compile(
+    rf"\b{_METRIC}\s*(?:score\s*)?(?:of\s*)?(above|over|greater than|more than|higher than|at least|"
+    rf"below|under|less than|lower than|at most|>=|<=|>|<|≥|≤)\s*{_NUM}\s*(%?)\s*(?:on|for|in)\s+"
+    rf"(?:the\s+)?([\w.\-/ ]+?)(?=\s*(?:[,;?!()]|\s(?:and|with|for|that|which|under|below)\b|$))", re.I)
+_RESULT_BEST = re.compile(
+    rf"\b(?:best|top|highest[- ]scoring|strongest|leading|best[- ]performing|highest|lowest)\s+"
+    rf"(?:{_METRIC}\s+)?(?:models?\s+|results?\s+|scores?\s+)?(?:on|for|at|in)\s+(?:the\s+)?"
+    rf"([\w.\-/ ]+?)(?=\s*(?:[,;?!()]|\s(?:and|with|that|which|under|below)\b|$))", re.I)
+
+
+def _parse_results(q: str) -> tuple[ResultsClause | None, str]:
+    m = _RESULT_THRESHOLD.search(q)
+    if m:
+        metric, cmp_, val, pct, ds = m.groups()
+        clause = ResultsClause(dataset=ds.strip(), metric=metric.lower(), op=_CMP[cmp_.lower()],
+                               value=float(val), percent=bool(pct), text=m.group(0))
+        return clause, q[: m.start()] + " " + q[m.end():]
+    m = _RESULT_BEST.search(q)
+    if m:
+        metric, ds = m.groups()
+        ds = re.sub(r"^(?:task\s+)", "", ds.strip(), flags=re.I)
+        clause = ResultsClause(dataset=ds, metric=metric.lower() if metric else None, op="best",
+                               text=m.group(0))
+        return clause, q[: m.start()] + " " + q[m.end():]
+    return None, q
+
+
+# -- constraints -------------------------------------------------------------------------
+def size_bounds(text: str) -> tuple[float | None, float | None]:
+    """(at least, at most) parameters that ``text`` asks for: "under 50M", "between 1B and 3B"."""
+    found: list[Constraint] = []
+    _params(text, found)
+    for c in found:
+        if c.op == "range":
+            return c.value[0], c.value[1]
+        if c.op in ("min", "max"):
+            return (c.value, None) if c.op == "min" else (None, c.value)
+    return None, None
+
+
+def license_ids(text: str) -> list[str]:
+    """The license ids (Hub spelling, ``*`` for families) that ``text`` names."""
+    found: list[Constraint] = []
+    _licenses(text, found)
+    return list(found[0].value) if found else []
+
+
+def _params(q: str, out: list[Constraint]) -> str:
+    m = re.search(rf"\bbetween\s+{_NUM}\s*{_UNIT}?\s*(?:and|-)\s*{_NUM}\s*{_UNIT}\b{_NOT_PARAMS}"
+                  rf"(?:\s*param\w*)?", q, re.I)
+    if m:
+        lo = _size(m.group(1), m.group(2) or m.group(4))
+        hi = _size(m.group(3), m.group(4))
+        out.append(Constraint("params", "range", [lo, hi], text=m.group(0)))
+        return q.replace(m.group(0), " ")
+    for pat, op in ((_MAX, "max"), (_MIN, "min")):
+        m = re.search(rf"{pat}\s*{_NUM}\s*{_UNIT}\b{_NOT_PARAMS}(?:\s*(?:param\w*|weights))?", q, re.I)
+        if m:
+            out.append(Constraint("params", op, _size(m.group(1), m.group(2)), text=m.group(0)))
+            return q.replace(m.group(0), " ")
+    m = re.search(rf"(?<![\w.]){_NUM}\s*([bm])\b{_NOT_PARAMS}(?:[\s-]*(?:param\w*|models?|llms?))?",
+                  q, re.I)
+    if m and not re.search(r"\d\s*x\s*$", q[: m.start()]):
+        n = _size(m.group(1), m.group(2))
+        out.append(Constraint("params", "approx", n, text=m.group(0)))
+        return q
+    if re.search(r"\b(small|tiny|lightweight|compact|little|mini)\b", q, re.I):
+        out.append(Constraint("params", "prefer_small", None, hard=False,
+                              text=re.search(r"\b(small|tiny|lightweight|compact|little|mini)\b",
+                                             q, re.I).group(0)))
+    return q
+
+
+def _context(q: str, out: list[Constraint]) -> str:
+    m = re.search(rf"(?:{_MIN}\s*)?{_NUM}\s*(k|m)?\s*(?:tokens?\s*(?:of\s*)?context|context|"
+                  rf"tokens?\s+(?:long|window))", q, re.I)
+    if m:
+        n = float(m.group(1)) * {"k": 1000, "m": 1_000_000, None: 1}[(m.group(2) or "").lower() or None]
+        out.append(Constraint("context", "min", n * 0.97, text=m.group(0)))
+        return q.replace(m.group(0), " context ")
+    if re.search(r"\blong[- ]context\b", q, re.I):
+        out.append(Constraint("context", "min", 32000, hard=False, text="long context"))
+    return q
+
+
+def _licenses(q: str, out: list[Constraint]) -> str:
+    found: list[str] = []
+    spans: list[str] = []
+    for pat, ids in V.LICENSE_PATTERNS:
+        for m in re.finditer(pat, q, re.I if pat != r"\bMIT\b|\bmit[- ]licen[sc]e" else 0):
+            if pat.startswith(r"\bnon") and any("cc-by-nc*" in f for f in found):
+                continue
+            found.extend(i for i in ids if i not in found)
+            spans.append(m.group(0))
+    if not found:
+        return q
+    out.append(Constraint("license", "in", found, text=", ".join(spans)))
+    for s in spans:
+        q = q.replace(s, " ")
+    q = re.sub(r"\b(?:permissively |openly )?licen[sc](?:ed|e)\b(?:\s+under)?|\bunder\s+(?=\s*$)|"
+               r"\breleased under\b|\bcreative commons\b|\bor\b(?=\s*\))", " ", q, flags=re.I)
+    return q
+
+
+def _languages(q: str, out: list[Constraint]) -> None:
+    low = q.lower()
+    for name, code in V.LANGUAGES.items():
+        for m in re.finditer(rf"\b{name}\b", low):
+            before = low[max(0, m.start() - 16): m.start()]
+            if re.search(r"(other than|non-?|not|except|besides|beyond)\s*$", before):
+                out.append(Constraint("language", "not", [code], text=before.strip() + " " + name))
+            elif not any(c.field == "language" and code in c.value for c in out):
+                out.append(Constraint("language", "in", [code], text=name))
+    if re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
+                 low):
+        out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
+
+
+def _formats(q: str, out: list[Constraint]) -> None:
+    low = q.lower()
+    if re.search(r"\bgguf\b|\bggml\b", low):
+        out.append(Constraint("format", "in", ["gguf"], text="gguf"))
+    if re.search(r"\bsafetensors\b", low):
+        out.append(Constraint("format", "in", ["safetensors"], text="safetensors"))
+    if re.search(r"\bonnx\b", low):
+        out.append(Constraint("format", "in", ["onnx"], text="onnx"))
+    if re.search(r"\bmlx\b", low):
+        out.append(Constraint("format", "in", ["mlx"], text="mlx"))
+    if re.search(r"\b(adapters?|loras?|qlora|peft)\b", low):
+        hard = bool(re.search(r"adapter[- ]only|only (the )?adapter|adapter weights|not merged", low)) or \
+            bool(re.search(r"\b(adapters?|loras?)\b", low))
+        out.append(Constraint("format", "in", ["adapter"], hard=hard,
+                              text=re.search(r"\b(adapters?|loras?|qlora|peft)\b", low).group(0)))
+
+
+def _quantization(q: str, out: list[Constraint]) -> None:
+    low = q.lower()
+    methods = [m for m in ("gptq", "awq", "exl2", "bitsandbytes", "hqq", "aqlm") if
+               re.search(V.QUANT_METHODS[m], low)]
+    bits = []
+    for m in re.finditer(r"\b([1-8])[- ]?bits?\b|\bint([48])\b|\bq([2-8])(?:_\w+)?\b", low):
+        bits.append(float(next(g for g in m.groups() if g)))
+    if methods:
+        out.append(Constraint("quantization", "in", methods, text=", ".join(methods)))
+    if bits:
+        out.append(Constraint("quantization", "bits", sorted(set(bits)), text=f"{bits[0]:g}-bit"))
+    elif not methods and re.search(r"\bquanti[sz](ed|ation)\b", low) and not \
+            re.search(r"\bnot quanti[sz]ed|\bunquanti[sz]ed|\bnon-quanti", low):
+        out.append(Constraint("quantization", "any", None, text="quantized"))
+
+
+def _libraries(q: str, out: list[Constraint]) -> None:
+    for lib, pat in V.LIBRARIES.items():
+        if lib in ("gguf", "onnx", "mlx", "peft"):
+            continue  # formats
+        m = re.search(pat, q, re.I)
+        if m:
+            out.append(Constraint("library", "in", [lib], hard=False, text=m.group(0)))
+
+
+def _tasks(q: str, out: list[Constraint]) -> None:
+    low = q.lower()
+    hard_seen = False
+    for pat, task, hard in V.TASK_PHRASES:
+        m = re.search(pat, low)
+        if not m:
+            continue
+        if any(c.field == "task" and task in c.value for c in out):
+            continue
+        if not hard and hard_seen:
+            continue  # a named task already says what the model does
+        if task == "object-detection" and any(c.field == "task" and "zero-shot-object-detection"
+                                              in c.value for c in out):
+            continue
+        out.append(Constraint("task", "in", [task] + sorted(V.task_group(task) - {task}), hard=hard,
+                              text=m.group(0)))
+        hard_seen = hard_seen or hard
+
+
+_AMBIGUOUS_ARCH = {"clip", "led", "opt", "yi", "dit", "bloom", "phi", "e5", "gte", "bge", "moe", "unet",
+                   "falcon", "flux", "vit", "luke", "yolo"}
+
+
+def _architectures(q: str, out: list[Constraint]) -> None:
+    low = q.lower()
+    for a in V.ARCHITECTURES:
+        m = re.search(rf"(?<![\w.]){re.escape(a)}(?:[- ](?:based|architecture|style|like)|s)?(?![\w.])", low)
+        if m and a in _AMBIGUOUS_ARCH and not re.search(r"[- ](based|architecture|style|like)$", m.group(0)):
+            continue
+        if m:
+            hard = bool(re.search(r"[- ](based|architecture)$", m.group(0)))
+            out.append(Constraint("architecture", "in", [a], hard=hard, text=m.group(0)))
+    if re.search(r"mixture[- ]of[- ]experts|\bmoe\b", low) and not any(
+            c.field == "architecture" and "moe" in c.value for c in out):
+        out.append(Constraint("architecture", "in", ["moe"], hard=False, text="mixture-of-experts"))
+
+
+def _clean_residual(text: str) -> str:
+    text = re.sub(r"\(\s*\)|\(\s*(?:or|and)?\s*\)", " ", text)
+    text = re.sub(r"\s+", " ", text).strip(" ,;:-")
+    return text
+
+
+def content_terms(text: str) -> list[str]:
+    """Words of a query worth matching lexically (no stopwords, no punctuation)."""
+    words = re.findall(r"[\w][\w.+#-]*[\w+#]|[\w]", text.lower())
+    return [w for w in words if w not in STOPWORDS and not re.fullmatch(r"\d", w)]
+
+
+def parse_query(query: str, *, task: str | None = None, license: str | None = None,  # noqa: A002
+                max_params: float | str | None = None, format: str | None = None,  # noqa: A002
+                language: str | None = None, library: str | None = None,
+                architecture: str | None = None, quantization: str | None = None,
+                min_params: float | str | None = None, parse: bool = True) -> ParsedQuery:
+    """Read the constraints, lineage and results clauses out of ``query``; flags add strict ones."""
+    raw = query.strip()
+    cons: list[Constraint] = []
+    lineage = results = None
+    text = raw
+    if parse and raw:
+        lineage, text = _parse_lineage(text)
+        results, text = _parse_results(text)
+        text = _text_constraints(text, cons)
+    cons = _with_flags(cons, task=task, license=license, max_params=max_params,
+                       min_params=min_params, format=format, language=language, library=library,
+                       architecture=architecture, quantization=quantization)
+    return ParsedQuery(raw=raw, text=_clean_residual(text), constraints=cons, lineage=lineage,
+                       results=results)
+
+
+def _text_constraints(text: str, out: list[Constraint]) -> str:
+    """Add to ``out`` the constraints ``text`` states; the text less the phrases (licenses,
+    sizes, context lengths) that only constrain."""
+    text = _licenses(text, out)
+    text = _params(text, out)
+    text = _context(text, out)
+    scan = text  # formats, languages... stay in the text: they describe the model too
+    _formats(scan, out)
+    _quantization(scan, out)
+    _languages(scan, out)
+    _libraries(scan, out)
+    _tasks(scan, out)
+    _architectures(scan, out)
+    _chat(scan, out)
+    return text
+
+
+def _chat(q: str, out: list[Constraint]) -> None:
+    m = re.search(r"\b(chat\w*|instruct\w*|assistants?|conversational|dialog(ue)?)\b", q, re.I)
+    if m:
+        out.append(Constraint("chat", "is", True, hard=False, text=m.group(0)))
+
+
+# -- flags -------------------------------------------------------------------------------
+def _with_flags(cons: list[Constraint], *, task: str | None, license: str | None,  # noqa: A002
+                max_params: float | str | None, min_params: float | str | None,
+                format: str | None, language: str | None, library: str | None,  # noqa: A002
+                architecture: str | None, quantization: str | None) -> list[Constraint]:
+    """``cons`` with the (strict) constraint of each flag given in place of what the text
+    said on its field."""
+    if task:
+        cons = _replace(cons, _task_flag(task))
+    if license:
+        ids = [x.strip().lower() for x in license.split(",") if x.strip()]
+        cons = _replace(cons, Constraint("license", "in", ids, source="flag", text=f"--license {license}"))
+    for value, op in ((max_params, "max"), (min_params, "min")):
+        if value is not None:
+            cons = _replace(cons, _params_flag(value, op), ops=(op, "approx", "prefer_small"))
+    if format:
+        cons = _replace(cons, Constraint("format", "in", [format.lower()], source="flag",
+                                         text=f"--format {format}"))
+    if language:
+        code = V.normalize_language(language) or language.lower()
+        cons = _replace(cons, Constraint("language", "in", [code], source="flag",
+                                         text=f"--language {language}"))
+    if library:
+        cons = _replace(cons, Constraint("library", "in", [library.lower()], source="flag",
+                                         text=f"--library {library}"))
+    if architecture:
+        cons = _replace(cons, Constraint("architecture", "in", [architecture.lower()], source="flag",
+                                         text=f"--architecture {architecture}"))
+    if quantization:
+        cons = _replace(cons, _quantization_flag(quantization))
+    return cons
+
+
+def _replace(cons: list[Constraint], c: Constraint,
+             ops: tuple[str, ...] | None = None) -> list[Constraint]:
+    """``cons`` without the constraints on ``c``'s field (only those with an op in ``ops``,
+    when given), then ``c``."""
+    keep = [x for x in cons if not (x.field == c.field and (ops is None or x.op in ops))]
+    return keep + [c]
+
+
+def _task_flag(task: str) -> Constraint:
+    t = V.normalize_task(task)
+    return Constraint("task", "in", [t] + sorted(V.task_group(t) - {t}), source="flag",
+                      text=f"--task {task}")
+
+
+def _params_flag(value: float | str, op: str) -> Constraint:
+    n = parse_size(value) if isinstance(value, str) else float(value)
+    if n is None:
+        raise SearchQueryError(f"cannot read a parameter count from {value!r} (try 350M or 7B)")
+    return Constraint("params", op, n, source="flag", text=f"--{op}-params {value}")
+
+
+def _quantization_flag(quantization: str) -> Constraint:
+    """``--quantization 4bit`` (a bit width) or ``--quantization gptq`` (a method)."""
+    q = quantization.lower()
+    if re.fullmatch(r"\d+(\.\d+)?(-?bits?)?", q):
+        return Constraint("quantization", "bits", [float(re.match(r"[\d.]+", q).group(0))],
+                          source="flag", text=f"--quantization {quantization}")
+    return Constraint("quantization", "in", [q], source="flag", text=f"--quantization {quantization}")

@@ -1,0 +1,218 @@
+"""How a tool is declared: a plain typed function, its schema, its injected context.
+
+Every tool is an ordinary function with type hints and a docstring. Its first
+paragraph is what the agent reads, the ``Args:`` section describes the
+arguments, and the JSON schema of the arguments is built from the signature.
+Parameters that give a tool the lake are *injected*, never shown to the model:
+a parameter annotated ``ToolContext`` (or named ``ctx``), ``Catalog`` (or named
+``catalog``), ``Lake`` (or named ``lake``), or named ``lake_root``. So a tool
+written as ``def f(catalog: Catalog, name: str) -> Record`` elsewhere in
+``tools/`` joins the registry with one line, ``tool(f)``.
+
+Tools never read globals: everything comes through the context. Tools that
+change the lake are flagged ``mutating=True``.
+"""
+from __future__ import annotations
+
+import inspect
+import re
+import threading
+import types
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from modellake.store.catalog import Catalog
+from modellake.store.errors import ModelLakeError
+from modellake.store.lake import Lake
+
+
+# -- the context ------------------------------------------------------------------------
+class ToolContext:
+    """What a tool may use: the lake, and its catalog opened once on first use.
+
+    Calls are serialized through ``lock`` (one SQLite connection, tools may be
+    called from worker threads).
+    """
+
+    def __init__(self, lake: Lake) -> None:
+        self.lake = lake
+        self.lock = threading.RLock()
+        self._catalog: Catalog | None = None
+
+    @classmethod
+    def open(cls, lake_dir: str | Path | None = None) -> ToolContext:
+        return cls(Lake.open(lake_dir))
+
+    @property
+    def catalog(self) -> Catalog:
+        with self.lock:
+            if self._catalog is None:
+                self._catalog = self.lake.catalog()
+            return self._catalog
+
+    def close(self) -> None:
+        with self.lock:
+            if self._catalog is not None:
+                self._catalog.close()
+                self._catalog = None
+
+    def __enter__(self) -> ToolContext:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ToolArgumentError(ModelLakeError):
+    """The arguments of a tool call do not fit the tool's signature."""
+
+
+# -- tool specs -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """One argument the model fills in."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A registered tool: the function, its agent-facing name and description, its schema."""
+
+    fn: Callable[..., Any]
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    injected: tuple[tuple[str, str], ...]  # (parameter, what: ctx | catalog | lake | lake_root)
+    mutating: bool = False
+    keywords: tuple[str, ...] = ()  # extra routing words for the offline backend
+
+    def schema(self) -> dict[str, Any]:
+        """JSON schema of the arguments (the injected ones left out)."""
+        props = {}
+        for p in self.params:
+            s = dict(p.schema)
+            if p.description:
+                s["description"] = p.description
+            props[p.name] = s
+        return {"type": "object", "properties": props,
+                "required": [p.name for p in self.params if p.required]}
+
+    def __call__(self, ctx: ToolContext, **args: Any) -> Any:
+        known = {p.name for p in self.params}
+        unknown = sorted(set(args) - known)
+        if unknown:
+            raise ToolArgumentError(f"{self.name} takes no argument(s) {', '.join(unknown)}; "
+                                    f"it takes {', '.join(sorted(known)) or 'none'}")
+        missing = [p.name for p in self.params if p.required and args.get(p.name) is None]
+        if missing:
+            raise ToolArgumentError(f"{self.name} needs {', '.join(missing)}")
+        for what_param, what in self.injected:
+            args[what_param] = _inject(ctx, what)
+        with ctx.lock:
+            return self.fn(**args)
+
+
+def _inject(ctx: ToolContext, what: str) -> Any:
+    if what == "catalog":
+        return ctx.catalog
+    if what == "lake":
+        return ctx.lake
+    if what == "lake_root":
+        return ctx.lake.root
+    return ctx
+
+
+_INJECT_TYPES = {ToolContext: "ctx", Catalog: "catalog", Lake: "lake"}
+_INJECT_NAMES = {"ctx": "ctx", "catalog": "catalog", "lake": "lake", "lake_root": "lake_root"}
+
+
+def _json_schema(tp: Any) -> tuple[dict[str, Any], bool]:
+    """(schema, optional) of a type hint."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        schema, _ = _json_schema(args[0]) if len(args) == 1 else ({}, False)
+        return schema, len(args) < len(typing.get_args(tp))
+    if origin is Literal:
+        values = list(typing.get_args(tp))
+        return {"type": "string" if all(isinstance(v, str) for v in values) else "integer",
+                "enum": values}, False
+    if origin in (list, tuple, Sequence, set, frozenset) or tp in (list, tuple):
+        item = typing.get_args(tp)[:1]
+        return {"type": "array", "items": _json_schema(item[0])[0] if item else {}}, False
+    if origin is dict or tp is dict:
+        return {"type": "object"}, False
+    simple = {str: "string", int: "integer", float: "number", bool: "boolean", Path: "string"}
+    if tp in simple:
+        return {"type": simple[tp]}, False
+    return {}, False
+
+
+def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """(first paragraph, {arg: description}) of a Google-style docstring."""
+    doc = inspect.getdoc(fn) or ""
+    paras = re.split(r"\n\s*\n", doc.strip(), maxsplit=1)
+    summary = " ".join(paras[0].split()) if paras and paras[0] else ""
+    args: dict[str, str] = {}
+    m = re.search(r"^Args:\s*\n(.*?)(?:\n\S|\Z)", doc, re.S | re.M)
+    if m:
+        current = None
+        for line in m.group(1).splitlines():
+            hit = re.match(r"^\s{2,8}(\w+)(?:\s*\([^)]*\))?:\s*(.*)$", line)
+            if hit:
+                current = hit.group(1)
+                args[current] = hit.group(2).strip()
+            elif current and line.strip():
+                args[current] += " " + line.strip()
+    return summary, args
+
+
+def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
+         mutating: bool = False, hide: Sequence[str] = (), keywords: Sequence[str] = (),
+         args: dict[str, str] | None = None) -> Tool:
+    """Register ``fn`` as an agent tool.
+
+    Args:
+        fn: a plain typed function with a docstring.
+        name: the name the agent sees (default: the function's name).
+        description: overrides the docstring's first paragraph.
+        mutating: the tool changes the lake (ingest, rm, rename...): called only on request.
+        hide: parameters with defaults that the model should not set.
+        keywords: extra words that route a question to this tool in the offline backend.
+        args: argument descriptions that complete or override the docstring's ``Args:``.
+    """
+    try:
+        hints = typing.get_type_hints(fn)
+    except Exception:  # noqa: BLE001 - unresolvable forward references: fall back to none
+        hints = {}
+    summary, arg_docs = _doc_parts(fn)
+    arg_docs.update(args or {})
+    params: list[Param] = []
+    injected: list[tuple[str, str]] = []
+    for p in inspect.signature(fn).parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        tp = hints.get(p.name, Any)
+        what = _INJECT_TYPES.get(tp) or _INJECT_NAMES.get(p.name)
+        if what:
+            injected.append((p.name, what))
+            continue
+        if p.name in hide:
+            if p.default is p.empty:
+                raise TypeError(f"cannot hide {p.name!r} of {fn.__name__}: it has no default")
+            continue
+        schema, optional = _json_schema(tp)
+        if p.default is not p.empty and p.default is not None and not isinstance(p.default, Path):
+            schema = {**schema, "default": p.default}
+        params.append(Param(p.name, schema, p.default is p.empty and not optional,
+                            arg_docs.get(p.name, "")))
+    return Tool(fn=fn, name=name or fn.__name__, description=description or summary,
+                params=tuple(params), injected=tuple(injected), mutating=mutating,
+                keywords=tuple(keywords))
