@@ -170,7 +170,7 @@ def child(model: str, lake: str) -> None:
 
     from modellake.store.catalog import Catalog
     from modellake.tools import ingest as ingest_mod
-    from modellake.tools import tensorstats  # noqa: F401
+    from modellake.tools.ingest import tensorstats  # noqa: F401
     from modellake.tools.formats import safetensors_fmt  # noqa: F401
 
     baseline = _status_kb("VmRSS")
