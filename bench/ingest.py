@@ -8,7 +8,8 @@ Builds synthetic safetensors checkpoints (a ~400 MB embedding-like F32 tensor,
 
 * ingests the big one in a child process and reports that process's peak RSS
   (``VmHWM`` read by the child, cross-checked with ``getrusage(RUSAGE_CHILDREN)``)
-  next to its RSS right after importing python, numpy, torch and safetensors;
+  next to its RSS right after importing python, numpy and safetensors (ingest of
+  safetensors needs no torch; the child reports whether torch was imported);
 * times ``ingest`` (file sha256 + per-tensor statistics + weight sketch, each
   run into a fresh catalog) and ``sha256sum`` over the same files, both with a
   warm page cache (one untimed run each first), and compares the medians.
@@ -166,12 +167,11 @@ def _status_kb(field: str) -> int:
 def child(model: str, lake: str) -> None:
     """Run one ingest; print a JSON line with timings and memory."""
     import safetensors  # noqa: F401  (counted in the baseline, as ingest imports them)
-    import torch  # noqa: F401
 
     from modellake.store.catalog import Catalog
     from modellake.tools import ingest as ingest_mod
-    from modellake.tools.ingest import tensorstats  # noqa: F401
     from modellake.tools.formats import safetensors_fmt  # noqa: F401
+    from modellake.tools.ingest import tensorstats  # noqa: F401
 
     baseline = _status_kb("VmRSS")
     catalog = Catalog(lake)
@@ -181,12 +181,13 @@ def child(model: str, lake: str) -> None:
         return r.ru_utime + r.ru_stime
 
     c0, t0 = cpu(), time.perf_counter()
-    report = ingest_mod.ingest(catalog, [model])
+    report = ingest_mod.ingest(catalog, [model], index=False)  # no card here: nothing to index
     seconds, cpu_s = time.perf_counter() - t0, cpu() - c0
     catalog.close()
     errors = [f"{e.path}: {e.error}" for e in report.errors]
     print(json.dumps({"seconds": seconds, "baseline_kb": baseline, "peak_kb": _status_kb("VmHWM"),
-                      "cpu_s": cpu_s, "models": len(report.models), "errors": errors}))
+                      "cpu_s": cpu_s, "models": len(report.models), "errors": errors,
+                      "torch_imported": "torch" in sys.modules}))
 
 
 # ---------------------------------------------------------------- parent side
@@ -204,6 +205,8 @@ def run_ingest(model: Path, work: Path) -> dict:
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     if result["errors"] or result["models"] != 1:
         sys.exit(f"ingest reported errors: {result['errors']}")
+    if result["torch_imported"]:
+        sys.exit("ingest of safetensors imported torch (it must not: issue 17)")
     return result
 
 

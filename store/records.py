@@ -239,3 +239,4 @@ class IngestReport(Record):
     models: list[ModelRecord] = field(default_factory=list)
     unchanged: list[ModelRecord] = field(default_factory=list)
     errors: list[IngestError] = field(default_factory=list)
+    index: Record | None = None  # what indexing the new cards for search did (when asked)

@@ -178,8 +178,9 @@ def lake(tmp_path_factory):
     with lk.catalog() as cat:
         report = ingest(cat, [write_cards(root / "cards", CARDS)])
         assert not report.errors, report.errors
-    rep = sync_index(lk)
+    rep = report.index  # ingest indexed the new cards
     assert rep.added == len(CARDS) and rep.models == len(CARDS)
+    assert sync_index(lk).added == 0
     embed.set_embedder(None)
     return lk
 
@@ -371,7 +372,7 @@ def test_incremental_index_after_rm_rename_and_new_version(tmp_path):
     cards = write_cards(tmp_path / "cards", {k: CARDS[k] for k in ("ner-german", "ner-english",
                                                                    "mini-embed")})
     with lk.catalog() as cat:
-        ingest(cat, [cards])
+        ingest(cat, [cards], index=False)
     first = sync_index(lk)
     assert first.added == 3 and first.embedded > 0
     with open_lake(lk) as h:
@@ -392,7 +393,7 @@ def test_incremental_index_after_rm_rename_and_new_version(tmp_path):
     (cards / "mini-embed.md").write_text(CARDS["mini-embed"] + "\n## Recipes\nIt also finds recipes "
                                          "for cooking, given a list of ingredients.\n")
     with lk.catalog() as cat:
-        ingest(cat, [cards / "mini-embed.md"])
+        ingest(cat, [cards / "mini-embed.md"], index=False)
     rep = sync_index(lk)
     assert rep.added == 1 and rep.removed == 1  # the new version replaces the old one
     assert rep.reused > 0  # unchanged chunk texts keep their vectors
@@ -401,6 +402,56 @@ def test_incremental_index_after_rm_rename_and_new_version(tmp_path):
 
     full = reindex(lk)
     assert full.rebuilt and full.models == 2 and full.embedded == 0  # vectors reused
+
+
+def test_search_answers_at_once_and_says_how_far_the_index_is_behind(tmp_path):
+    embed.set_embedder(fake_embed, "test-bag-of-words")
+    try:
+        lk = Lake.open(tmp_path / "lake")
+        cards = write_cards(tmp_path / "cards", {k: CARDS[k] for k in ("ner-german", "mini-embed")})
+        with lk.catalog() as cat:
+            report = ingest(cat, [cards / "ner-german.md"])
+            assert report.index.added == 1 and report.index.embedded > 0  # indexed as it came in
+            ingest(cat, [cards / "mini-embed.md"], index=False)  # e.g. an interrupted ingest
+        from modellake.tools.search import index_status
+
+        status = index_status(lk)
+        assert (status.behind, status.indexed, status.rebuild) == (1, 1, False)
+        assert "1 model is not in the search index yet" in status.note()
+        res = search(lk, "sentence embeddings")
+        assert "mini-embed" not in res.names and res.behind == 1  # answered from what is indexed
+        assert res.to_dict()["index_behind"] == 1 and "--wait" in res.note
+        seen = []
+        res = search(lk, "sentence embeddings", wait=True, progress=lambda *a: seen.append(a))
+        assert res.names[0] == "mini-embed" and res.behind == 0 and not res.note
+        assert ("cards", 1, 1) in seen and any(s[0] == "passages" for s in seen)
+        assert index_status(lk).up_to_date
+    finally:
+        embed.set_embedder(None)
+
+
+def test_an_interrupted_rebuild_is_redone_by_the_next_search(tmp_path, monkeypatch):
+    from modellake.tools.search import index as index_mod
+
+    embed.set_embedder(fake_embed, "test-bag-of-words")
+    try:
+        lk = Lake.open(tmp_path / "lake")
+        cards = write_cards(tmp_path / "cards", {k: CARDS[k] for k in ("ner-german", "mini-embed")})
+        with lk.catalog() as cat:
+            ingest(cat, [cards])
+
+        def killed(*a, **k):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(index_mod, "_index_models", killed)
+        with pytest.raises(KeyboardInterrupt):
+            reindex(lk)  # Ctrl-C after the old index was cleared
+        monkeypatch.undo()
+        assert index_mod.index_status(lk).rebuild  # the lake knows, instead of claiming sync
+        res = search(lk, "named entity recognition", wait=True)
+        assert res.names[0] == "ner-german" and index_mod.index_status(lk).up_to_date
+    finally:
+        embed.set_embedder(None)
 
 
 def test_real_minilm_finds_a_paraphrase(tmp_path):

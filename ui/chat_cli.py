@@ -50,11 +50,13 @@ def ask(question: str = typer.Argument(..., help="The question, in your words.")
         thread: str | None = ThreadOpt, max_steps: int = StepsOpt) -> None:
     """Ask the lake a question: the agent answers with its tools and cites the evidence."""
 
-    with _agent(llm, max_steps) as agent:
+    with _waiting("starting the agent"):
+        agent = _agent(llm, max_steps)
+    with agent:
         if as_json:
             common.emit_json(agent.ask(question, thread).to_dict())
             return
-        render_turn(common.console(), agent.stream(question, thread))
+        render_turn(common.console(), _after_waiting(agent.stream(question, thread), "thinking"))
 
 
 def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
@@ -87,7 +89,29 @@ def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
                 console.print("[dim]/new: new conversation; /exit: leave; anything else is a "
                               "question for the agent.[/]")
                 continue
-            render_turn(console, agent.stream(line, thread_id), raise_errors=False)
+            render_turn(console, _after_waiting(agent.stream(line, thread_id), "thinking"),
+                        raise_errors=False)
+
+
+def _waiting(label: str) -> Any:
+    """A spinner on the terminal's stderr while nothing else shows (a no-op when piped)."""
+    import contextlib
+
+    err = common.console(stderr=True)
+    return err.status(f"[dim]{label}…[/]") if err.is_terminal else contextlib.nullcontext()
+
+
+def _after_waiting(events: Iterable[Any], label: str) -> Iterable[Any]:
+    """``events``, with a spinner until the first one arrives."""
+    spinner = _waiting(label)
+    spinner.__enter__()
+    try:
+        for i, ev in enumerate(events):
+            if i == 0:
+                spinner.__exit__(None, None, None)
+            yield ev
+    finally:
+        spinner.__exit__(None, None, None)
 
 
 def render_turn(console: Any, events: Iterable[Any], raise_errors: bool = True) -> Any:

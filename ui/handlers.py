@@ -393,19 +393,22 @@ class IngestHandlers(_Base):
             if progress is not None:
                 progress((done, total or None), desc=label)
 
+        def on_index(stage: str, done: int, total: int) -> None:
+            if progress is not None:
+                progress((done, total or None), desc=f"search index: {stage}")
+
         with self.catalog() as cat:
-            report = ingest(cat, paths, name=name or None, on_progress=on_progress)
-        d = report.to_dict()
+            report = ingest(cat, paths, name=name or None, on_progress=on_progress,
+                            on_index_progress=on_index)
         lines = [f"Ingested into {self.lake.root}:"]
-        for key in ("added", "updated", "unchanged", "skipped"):
-            items = d.get(key) or []
-            if items:
-                lines.append(f"- {key}: " + ", ".join(
-                    (i.get("name") if isinstance(i, dict) else str(i)) or "?" for i in items))
-        for err in d.get("errors") or []:
-            lines.append(f"- ⚠️ {err}")
+        for label, models in (("added", report.models), ("unchanged", report.unchanged)):
+            if models:
+                lines.append(f"- {label}: " + ", ".join(f"{m.name} (v{m.version})" for m in models))
+        lines += [f"- ⚠️ {e.error}" for e in report.errors]
         if len(lines) == 1:
-            lines.append("```\n" + json.dumps(d, indent=1, default=str)[:2000] + "\n```")
+            lines.append("- nothing found to ingest")
+        if report.index is not None:
+            lines.append(f"- {report.index.describe()}")
         return "\n".join(lines)
 
     def ingest_path(self, path: str, name: str, progress=gr.Progress()) -> str:

@@ -8,6 +8,9 @@ import typer
 from modellake.ui import common
 from modellake.ui.common import JsonOpt
 
+WaitOpt = typer.Option(False, "--wait", help="First index models the search index does not cover "
+                       "yet (progress on the terminal); without it they are left out, with a note.")
+
 
 def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of this model."),
                 audit: bool = typer.Option(False, "--audit", help="Declared-vs-inferred conflicts."),
@@ -17,12 +20,12 @@ def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of
     """The version graph inferred from the weights: edges, roots, families, conflicts."""
     from modellake.tools import lineage as lib
 
-    with common.open_catalog() as catalog:
+    with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
+        g = lib.lineage(catalog, name, refresh=refresh, on_progress=bars)  # solves what changed
         if audit:
             report = lib.audit(catalog)
             common.emit_json(report.to_dict()) if as_json else _print_audit(report)
             return
-        g = lib.lineage(catalog, name, refresh=refresh)
     if graph is not None:
         from modellake.tools.lineage import draw_graph
 
@@ -81,13 +84,13 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.")
                license: str | None = typer.Option(None, "--license"),  # noqa: A002
                max_params: str | None = typer.Option(None, "--max-params", help="e.g. 50M, 7B."),
                format: str | None = typer.Option(None, "--format", help="gguf, safetensors, adapter..."),  # noqa: A002
-               as_json: bool = JsonOpt) -> None:
+               wait: bool = WaitOpt, as_json: bool = JsonOpt) -> None:
     """Find models by need, constraints, lineage and results; each hit says why."""
     from modellake.tools.search import search
 
-    with common.open_catalog() as catalog:
+    with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
         res = search(catalog, query, k, task=task, license=license, max_params=max_params,
-                     format=format)
+                     format=format, wait=wait, progress=bars)
     if as_json:
         common.emit_json(res.to_dict())
     else:
@@ -96,6 +99,8 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.")
 
 def _print_hits(res) -> None:
     console = common.console()
+    if res.note:
+        common.console(stderr=True).print(f"[yellow]note:[/] {res.note}", highlight=False)
     if not res.hits:
         console.print("no model matches")
     for i, h in enumerate(res.hits, 1):
@@ -107,22 +112,22 @@ def _print_hits(res) -> None:
 
 
 def similar_cmd(name: str = typer.Argument(...), k: int = typer.Option(10, "-k"),
-                as_json: bool = JsonOpt) -> None:
+                wait: bool = WaitOpt, as_json: bool = JsonOpt) -> None:
     """Models nearest to NAME by weight sketch (its family), or by card when it has no weights."""
     from modellake.tools.search import similar
 
     with common.open_catalog() as catalog:
-        res = similar(catalog, name, k)
+        res = similar(catalog, name, k, wait=wait)
     common.emit_json(res.to_dict()) if as_json else _print_hits(res)
 
 
 def reindex_cmd(as_json: bool = JsonOpt) -> None:
-    """Rebuild the search index from the catalog."""
+    """Rebuild the search index from the catalog (progress on the terminal)."""
     from modellake.tools.search import reindex
 
-    with common.open_catalog() as catalog:
-        rep = reindex(catalog)
-    common.emit_json(rep.to_dict()) if as_json else common.console().print(f"reindexed: {rep.to_dict()}")
+    with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
+        rep = reindex(catalog, progress=bars)
+    common.emit_json(rep.to_dict()) if as_json else common.console().print(rep.describe())
 
 
 def register(app: typer.Typer) -> None:

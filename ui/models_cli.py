@@ -19,33 +19,15 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
 
     if not paths and not hf_cache:
         raise typer.BadParameter("give at least one PATH, or --hf-cache")
-    with common.open_catalog() as catalog:
-        if as_json or not sys.stderr.isatty():
-            report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache)
-        else:
-            report = _ingest_with_progress(catalog, paths or [], name, hf_cache)
+    with common.open_catalog() as catalog, common.Bars(enabled=None if not as_json else False) as bars:
+        report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache,
+                            on_progress=bars.file, on_index_progress=bars)
     if as_json:
         common.emit_json(report.to_dict())
     else:
         _print_ingest(report)
     if report.errors:
         raise typer.Exit(1)
-
-
-def _ingest_with_progress(catalog, paths, name, hf_cache):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    from modellake.tools.ingest import ingest as run_ingest
-
-    columns = (TextColumn("[bold]ingest"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.description}"))
-    with Progress(*columns, transient=True) as bar:
-        task = bar.add_task("", total=None)
-
-        def on_progress(label: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=Path(label).name)
-
-        return run_ingest(catalog, paths, name=name, hf_cache=hf_cache, on_progress=on_progress)
 
 
 def _print_ingest(report) -> None:
@@ -62,6 +44,8 @@ def _print_ingest(report) -> None:
         console.print(f"[red]failed[/] {e.error}", highlight=False)
     console.print(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "
                   f"{len(report.errors)} failed")
+    if report.index is not None:
+        console.print(f"[dim]{report.index.describe()}[/]")
 
 
 def list_models(all_versions: bool = typer.Option(False, "--all-versions", help="Include older versions."),
@@ -133,8 +117,10 @@ def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
          as_json: bool = JsonOpt) -> None:
     """Draft a model card from the lake's evidence, or audit the existing one (--check)."""
     from modellake.tools.cards import check_card, draft_card, write_card
+    from modellake.tools.lineage import lineage
 
-    with common.open_catalog() as catalog:
+    with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
+        lineage(catalog, on_progress=bars)  # the card cites the lineage: solve what changed first
         result = check_card(catalog, name) if check else draft_card(catalog, name, repo_id=repo_id)
     if as_json:
         common.emit_json(result.to_dict())
@@ -143,7 +129,7 @@ def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
     elif out is not None:
         path = write_card(result, out)
         common.console().print(f"wrote {path} (completeness {result.overall:.0%}, "
-                         f"{len(result.missing)} items need more information)")
+                               f"{len(result.missing)} items need more information)")
     else:
         sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
     if out is not None and as_json:

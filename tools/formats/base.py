@@ -38,7 +38,7 @@ class TensorData:
     A reader's ``stream()`` may hand a large tensor over in ``blocks`` instead: flat
     arrays of its stored elements in order (dtype ``STORED_DTYPES[entry.dtype]``),
     to be iterated once; ``values`` and ``raw`` are then ``None``. The blocks may be
-    views of a memory map that is released as the reading moves on: a consumer keeps
+    read-only views of a memory map that lives as long as they do: a consumer keeps
     copies of what it needs, not the blocks, once it is done with the tensor.
     """
 

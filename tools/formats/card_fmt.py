@@ -91,11 +91,11 @@ def parse_card(text: str) -> CardInfo:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta, body, error = _split(text)
     if not error and meta:
-        try:  # validate through huggingface_hub, as the Hub does
-            from huggingface_hub import ModelCard
+        try:  # validate through huggingface_hub's card data, as ModelCard(text) does
+            from huggingface_hub.repocard_data import ModelCardData
 
             logging.getLogger("huggingface_hub.repocard_data").setLevel(logging.ERROR)
-            ModelCard(text, ignore_metadata_errors=True)
+            ModelCardData(**meta, ignore_metadata_errors=True)
         except Exception as exc:  # noqa: BLE001 - hub raises ValueError and friends
             error = f"metadata rejected by huggingface_hub: {str(exc).splitlines()[0][:200]}"
     model_index = meta.get("model-index")

@@ -1,19 +1,25 @@
-"""Safetensors files: header validated by hand (bounded), tensors streamed via ``safe_open``.
+"""Safetensors files: header validated by hand (bounded), tensors streamed without torch.
 
-``safe_open`` memory-maps the file and hands out zero-copy tensors; every page
-read stays mapped (and counted in the process's RSS) while the handle or any
-tensor from it is alive. ``stream()`` therefore hands large tensors over in
-blocks and reopens the file whenever ``WINDOW_BYTES`` have been read through
-one handle, so ingest memory stays bounded whatever the file size.
+``stream()`` hands tensors of the dtypes numpy can hold over in blocks of at most
+``BLOCK_BYTES``: read-only numpy arrays over a memory map of just that block's
+pages, unmapped when the last view of the block goes. Nothing is copied, and RSS
+holds only the blocks in use whatever the file size. Every tensor's bytes were
+checked against the file size with the header; a file cut short since then gives
+a clear error when the block is mapped (one cut short while a mapped block is being
+read still kills the process, as with any memory map: the torch reader had the same).
+torch, whose import alone costs over a second, is needed only by ``read()`` and for
+the dtypes numpy has no type for (F8_E8M0, F4...), and imported there.
 """
 from __future__ import annotations
 
 import json
 import math
+import mmap
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import BinaryIO
 
 import numpy as np
 
@@ -29,7 +35,6 @@ from modellake.tools.formats.base import (
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the limit the safetensors library itself enforces
 BLOCK_BYTES = 16 * 1024 * 1024   # stream() hands tensors over in blocks of at most this
-WINDOW_BYTES = 64 * 1024 * 1024  # bytes read through one safe_open handle before reopening
 _DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
                 "F8_E8M0": 1, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4,
                 "U16": 2, "U8": 1, "BOOL": 1}
@@ -63,35 +68,63 @@ def read_header(path: Path) -> tuple[dict, int]:
     return header, 8 + n
 
 
+def _is_count(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+
+
 def _validate(path: Path, header: dict, data_len: int) -> None:
+    """Every tensor's entry well formed, its bytes inside the file and of the size its shape
+    and dtype need; the tensors tile the data without gaps or overlaps, as the safetensors
+    library requires (no byte is read twice, however hostile the header)."""
+    spans = []
     for name, info in header.items():
         if name == "__metadata__":
             continue
         try:
             dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-            numel = math.prod(int(s) for s in shape)
+            if not all(_is_count(x) for x in (*shape, start, end)):
+                raise ValueError("shape and offsets must be non-negative integers")
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidModelFileError(path, f"corrupt safetensors header entry {name!r}") from exc
-        if not (0 <= start <= end <= data_len):
+        if not (start <= end <= data_len):
             raise InvalidModelFileError(path, f"truncated or corrupt safetensors file: tensor "
                                         f"{name!r} lies outside the file's data")
         width = _DTYPE_BYTES.get(dtype)
-        if width is not None and numel * width != end - start:
+        if width is not None and math.prod(shape) * width != end - start:
             raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name!r} "
                                         f"has {end - start} bytes for shape {shape} {dtype}")
+        spans.append((start, end, name))
+    _check_tiling(path, sorted(spans), data_len)
+
+
+def _check_tiling(path: Path, spans: list[tuple[int, int, str]], data_len: int) -> None:
+    at = 0
+    for start, end, name in spans:
+        if start != at:
+            raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name!r} "
+                                        f"starts at data byte {start}, not {at} (gap or overlap)")
+        at = end
+    if at != data_len:
+        raise InvalidModelFileError(path, f"corrupt safetensors file: {data_len - at} bytes "
+                                    "after the last tensor's data")
 
 
 def open_safetensors(path: Path) -> WeightFile:
-    header, _ = read_header(path)
+    header, data_start = read_header(path)
     meta = header.pop("__metadata__", None) or {}
-    entries = [TensorEntry(name, [int(s) for s in info["shape"]], info["dtype"],
-                           info["data_offsets"][1] - info["data_offsets"][0],
-                           info["dtype"] in FLOAT_DTYPES)
-               for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])]
-    return _SafetensorsFile(path, entries, {"safetensors_metadata": meta})
+    entries, offsets = [], {}
+    for name, info in sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0]):
+        start, end = info["data_offsets"]
+        entries.append(TensorEntry(name, list(info["shape"]), info["dtype"], end - start,
+                                   info["dtype"] in FLOAT_DTYPES))
+        offsets[name] = data_start + start
+    return _SafetensorsFile(path, entries, {"safetensors_metadata": meta}, offsets)
 
 
+@dataclass
 class _SafetensorsFile(WeightFile):
+    offsets: dict[str, int] = field(default_factory=dict)  # tensor name -> first byte in the file
+
     def read(self) -> Iterator[TensorData]:
         from safetensors import safe_open
 
@@ -106,69 +139,48 @@ class _SafetensorsFile(WeightFile):
 
     def stream(self) -> Iterator[TensorData]:
         """Like ``read()``, with tensors of the common dtypes in blocks of stored elements."""
-        window = _Window(self.path)
-        try:
-            for e in self.entries:
-                if e.dtype in STORED_DTYPES:
-                    yield TensorData(e, None, None, blocks=window.blocks(e))
-                else:  # F8_E8M0, F4...: converted by torch, whole
-                    try:
-                        td = torch_tensor_data(e, window.tensor(e.name, e.nbytes))
-                    except Exception as exc:
-                        raise InvalidModelFileError(
-                            self.path, f"cannot read safetensors data: {exc}") from exc
-                    yield td
-                    del td
-        finally:
-            window.close()
+        for e in self.entries:
+            if e.dtype in STORED_DTYPES:
+                yield TensorData(e, None, None, blocks=self._blocks(e))
+            else:  # F8_E8M0, F4...: numpy has no such type
+                yield self._through_torch(e)
 
-
-class _Window:
-    """A ``safe_open`` handle that is reopened after ``WINDOW_BYTES`` have been read.
-
-    Closing the handle (and dropping the tensors taken from it) unmaps the pages
-    read so far; they stay in the page cache but leave this process's RSS.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._handle: Any = None
-        self._used = 0
-
-    def close(self) -> None:
-        if self._handle is not None:
-            self._handle.__exit__(None, None, None)
-            self._handle = None
-        self._used = 0
-
-    def _open(self, nbytes: int) -> Any:
-        if self._handle is not None and self._used and self._used + nbytes > WINDOW_BYTES:
-            self.close()
-        if self._handle is None:
-            from safetensors import safe_open
-
-            self._handle = safe_open(str(self.path), framework="pt")
-        self._used += nbytes
-        return self._handle
-
-    def tensor(self, name: str, nbytes: int) -> Any:
-        return self._open(nbytes).get_tensor(name)
-
-    def blocks(self, e: TensorEntry) -> Iterator[np.ndarray]:
-        """The stored elements of ``e`` as flat numpy views, ``BLOCK_BYTES`` at a time."""
-        import torch
-
+    def _blocks(self, e: TensorEntry) -> Iterator[np.ndarray]:
+        """The stored elements of ``e``, ``BLOCK_BYTES`` at a time, as read-only arrays."""
         dtype = STORED_DTYPES[e.dtype]
         numel = math.prod(e.shape)
+        if numel == 0:
+            return
         step = max(1, BLOCK_BYTES // dtype.itemsize)
-        for start in range(0, numel, step):
-            stop = min(numel, start + step)
-            try:
-                t = self.tensor(e.name, (stop - start) * dtype.itemsize)
-                block = t.reshape(-1)[start:stop].view(torch.uint8).numpy().view(dtype)
-            except Exception as exc:  # safetensors raises its own error types
-                raise InvalidModelFileError(
-                    self.path, f"cannot read safetensors data: {exc}") from exc
-            del t
-            yield block
-            del block  # no reference into this handle's map survives a reopen
+        try:
+            f = self.path.open("rb", buffering=0)
+        except OSError as exc:
+            raise InvalidModelFileError(self.path, f"cannot read file: {exc.strerror or exc}") from exc
+        with f:
+            for start in range(0, numel, step):
+                yield self._map(f, self.offsets[e.name] + start * dtype.itemsize,
+                                min(step, numel - start), dtype, e.name)
+
+    def _map(self, f: BinaryIO, offset: int, count: int, dtype: np.dtype, name: str) -> np.ndarray:
+        """``count`` elements from byte ``offset``, over a map of just their pages that is
+        unmapped when the last view of it goes (so RSS holds only the blocks in use)."""
+        skip = offset % mmap.ALLOCATIONGRANULARITY
+        try:
+            m = mmap.mmap(f.fileno(), skip + count * dtype.itemsize, offset=offset - skip,
+                          access=mmap.ACCESS_READ)
+        except ValueError as exc:  # the file is shorter than when its header was checked
+            raise InvalidModelFileError(self.path, f"truncated safetensors file: tensor {name!r} "
+                                        "ends past the end of the file (changed while reading?)"
+                                        ) from exc
+        except OSError as exc:
+            raise InvalidModelFileError(self.path, f"cannot read file: {exc.strerror or exc}") from exc
+        return np.frombuffer(m, dtype, count, skip)
+
+    def _through_torch(self, e: TensorEntry) -> TensorData:
+        from safetensors import safe_open
+
+        try:
+            with safe_open(str(self.path), framework="pt") as f:
+                return torch_tensor_data(e, f.get_tensor(e.name))
+        except Exception as exc:  # safetensors raises its own error types
+            raise InvalidModelFileError(self.path, f"cannot read safetensors data: {exc}") from exc

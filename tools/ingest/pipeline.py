@@ -249,12 +249,15 @@ def hf_cache_units(cache_dir: Path | None = None) -> list[ModelUnit]:
 
 
 def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = None,
-           hf_cache: bool = False, on_progress: Progress | None = None) -> IngestReport:
+           hf_cache: bool = False, on_progress: Progress | None = None, index: bool = True,
+           on_index_progress: Progress | None = None) -> IngestReport:
     """Ingest every model found under ``paths`` (and the HF cache if asked).
 
     Each model is stored in its own transaction: a failure leaves the catalog as
     it was for that model and the others still go in. Failures are listed in
-    the report's ``errors``.
+    the report's ``errors``. With ``index`` (the default) the new models' cards are then
+    added to the search index, so a search answers at once (``on_index_progress`` gets
+    ``("cards" | "passages", done, total)``); ``report.index`` says what that did.
     """
     ingestor = Ingestor(catalog, name)
     units: list[ModelUnit] = []
@@ -274,4 +277,8 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
         ingestor.run(units, on_progress)
     finally:
         ingestor.close()
+    if index:
+        from modellake.tools.search.index import sync_index
+
+        ingestor.report.index = sync_index(catalog, progress=on_index_progress)
     return ingestor.report

@@ -47,16 +47,26 @@ _FLOAT_BITS = {
     "F8_E5M2": (np.dtype(np.uint8), np.uint8(0x7F), 0x7C, 0x7D),
     "F8_E4M3": (np.dtype(np.uint8), np.uint8(0x7F), 0x7F, 0x7F),  # "fn": no inf
 }
-_TORCH_F8 = {"F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2"}
+# 8-bit float dtype -> (exponent bits, mantissa bits, exponent bias); E4M3 is "fn": no inf,
+# only its all-ones magnitude is NaN; E5M2 is IEEE-like (inf and NaNs at the top exponent)
+_F8_FORMATS = {"F8_E4M3": (4, 3, 7), "F8_E5M2": (5, 2, 15)}
 
 
 @functools.cache
 def _f8_table(dtype: str) -> np.ndarray:
-    """float32 value of each 8-bit pattern, as torch converts it (what ``read()`` yields)."""
-    import torch
-
-    codes = torch.arange(256, dtype=torch.int32).to(torch.uint8)
-    table = codes.view(getattr(torch, _TORCH_F8[dtype])).float().numpy()
+    """float32 value of each 8-bit pattern, bit for bit as torch converts it (what ``read()``
+    yields): NaNs keep their sign and payload, with the quiet bit set."""
+    ebits, mbits, bias = _F8_FORMATS[dtype]
+    code = np.arange(256, dtype=np.uint32)
+    sign, exp, man = code >> 7, (code >> mbits) & ((1 << ebits) - 1), code & ((1 << mbits) - 1)
+    normal = (exp > 0).astype(np.uint32)
+    mag = np.ldexp((man | normal << mbits).astype(np.float64),
+                   np.maximum(exp, 1).astype(np.int32) - bias - mbits)  # exact in float32
+    table = np.where(sign == 1, -mag, mag).astype(np.float32)
+    top = exp == (1 << ebits) - 1
+    special = top & (man == (1 << mbits) - 1) if dtype == "F8_E4M3" else top
+    quiet_nan = np.where(man > 0, np.uint32(0x0040_0000) | man << (23 - mbits), np.uint32(0))
+    table.view(np.uint32)[special] = (sign << 31 | 0x7F80_0000 | quiet_nan)[special]
     table.flags.writeable = False
     return table
 
@@ -154,7 +164,7 @@ def _values(dtype: str, stored: np.ndarray) -> np.ndarray:
     """Stored elements as the values ``summarize`` sees (BF16, F8 patterns -> float32)."""
     if dtype == "BF16":
         return (stored.astype(np.uint32) << 16).view(np.float32)
-    if dtype in _TORCH_F8:
+    if dtype in _F8_FORMATS:
         return _f8_table(dtype)[stored]
     return stored
 

@@ -143,12 +143,14 @@ def _infer(catalog: Catalog, refresh: bool,
     layouts = sorted((k, v) for k, v in groups.items() if k.startswith("layout:"))
     for i, (key, members) in enumerate(layouts):
         if on_progress:
-            on_progress(key, i, len(layouts))
+            on_progress("lineage", i, len(layouts))
         fp = _fingerprint(sorted((r.id, r.content_hash) for r in members))
         if known.get(key) == fp:
             continue
         res = _solve_layout(catalog, members, pairs)
         catalog.lineage.save_group(key, fp, res.edges, {r.name: r.id for r in members})
+    if on_progress:
+        on_progress("lineage", len(layouts), len(layouts))
     _link_others(catalog, groups, records, pairs, known)
     stale = set(catalog.lineage.group_fingerprints()) - set(groups)
     if stale:
@@ -205,9 +207,13 @@ def _pair_evidence(pairs: CatalogPairs) -> Callable[[str, str], dict[str, Any]]:
 
 # ----------------------------------------------------------------- queries
 
-def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False) -> LineageGraph:
-    """``modellake lineage [NAME]``: the whole graph, or the family containing NAME."""
-    graph = infer_lineage(catalog, refresh=refresh)
+def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False,
+            on_progress: Callable[[str, int, int], None] | None = None) -> LineageGraph:
+    """``modellake lineage [NAME]``: the whole graph, or the family containing NAME.
+
+    ``on_progress`` gets ``("lineage", groups done, groups)`` while layout groups are solved.
+    """
+    graph = infer_lineage(catalog, refresh=refresh, on_progress=on_progress)
     if name is None:
         return graph
     model = catalog.get_model(name)  # NotFoundError with the usual hint

@@ -53,12 +53,7 @@ from modellake.tools.search.family import (
     core_of,
 )
 from modellake.tools.search.hits import SearchHit, SearchResult
-from modellake.tools.search.index import (
-    Handle,
-    needs_sync,
-    open_lake,
-    sync,
-)
+from modellake.tools.search.index import Handle, Progress, catch_up, open_lake
 from modellake.tools.search.query import (
     Constraint,
     LineageClause,
@@ -208,22 +203,25 @@ def search(lake: Lake | Catalog | str | Path, query: str, k: int = 10, *, task: 
            format: str | None = None, language: str | None = None,  # noqa: A002
            library: str | None = None, architecture: str | None = None,
            quantization: str | None = None, min_params: float | str | None = None,
-           mode: str = "fused", sync_first: bool = True) -> SearchResult:
+           mode: str = "fused", sync_first: bool = True, wait: bool = False,
+           progress: Progress | None = None) -> SearchResult:
     """The ``k`` models that best answer ``query`` (see the module docstring).
 
     ``mode``: ``fused`` (default), or the baselines ``lexical`` (BM25 alone) and
     ``dense`` (MiniLM alone), which take the raw query and no constraints from its text.
     ``lake``: a ``Lake``, an open ``Catalog`` (borrowed, not closed) or a lake directory.
+    The index is kept up to date by ``ingest``; models added without it are left out of the
+    answer, which says how many (``wait=True`` indexes them first, reporting to ``progress``).
     """
     if mode == "fused" and is_runs_query(query):
-        return search_runs(lake, query, k)
+        return search_runs(lake, query, k, wait=wait, progress=progress)
     with open_lake(lake) as h:
-        if sync_first and needs_sync(h):
-            sync(h)
-        return _search(h, query, k, mode=mode, flags=dict(
+        behind = catch_up(h, wait, progress) if sync_first else 0
+        res = _search(h, query, k, mode=mode, flags=dict(
             task=task, license=license, max_params=max_params, format=format, language=language,
             library=library, architecture=architecture, quantization=quantization,
             min_params=min_params))
+        return res.behind_by(behind, h.text.doc_count())
 
 
 @dataclass
@@ -410,7 +408,7 @@ def _constraint_whys(verdicts: list[tuple[Constraint, Verdicts]], mid: int) -> l
 
 # -- similar -----------------------------------------------------------------------------
 def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
-            sync_first: bool = True) -> SearchResult:
+            sync_first: bool = True, wait: bool = False) -> SearchResult:
     """Models nearest to ``name``: by weight sketch when it has weights, else by card.
 
     Weight sketches are comparable only within one tensor layout, so weight neighbours are
@@ -420,8 +418,7 @@ def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
     model without weights (card only) gets the models whose card chunks are nearest.
     """
     with open_lake(lake) as h:
-        if sync_first and needs_sync(h):
-            sync(h)
+        behind = catch_up(h, wait) if sync_first else 0
         st = lake_state(h)
         target = h.catalog.get_model(name)
         mid = target.id
@@ -430,8 +427,9 @@ def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
             basis, hits = "weights", _weight_neighbours(h, st, target, sketch, k)
         else:
             basis, hits = "card", _card_neighbours(h, st, mid, k)
-        return SearchResult(hits=hits, query={"similar_to": target.name, "basis": basis},
-                            candidates=len(hits))
+        res = SearchResult(hits=hits, query={"similar_to": target.name, "basis": basis},
+                           candidates=len(hits))
+        return res.behind_by(behind, h.text.doc_count())
 
 
 def _weight_neighbours(h: Handle, st: LakeState, target: ModelRecord, sketch: WeightSketch,

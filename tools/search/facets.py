@@ -6,6 +6,7 @@ came from (metadata, the card's YAML, its text, the model's name).
 """
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -207,7 +208,8 @@ def _strong(text: str, pattern: str) -> bool:
 
 def _in_text(body: str, pattern: str, times: int = 3) -> bool:
     """Whether the card text states it repeatedly (one passing mention is not evidence)."""
-    return len(re.findall(pattern, body[:20000], re.I)) >= times
+    found = re.finditer(pattern, body[:20000], re.I)
+    return sum(1 for _ in itertools.islice(found, times)) >= times
 
 
 def _quantization(model: ModelRecord, card: CardInfo | None, strong: str, body: str) -> dict[str, Any]:

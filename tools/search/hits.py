@@ -25,10 +25,25 @@ class SearchResult(Record):
     hits: list[SearchHit]
     query: dict[str, Any] = field(default_factory=dict)
     candidates: int = 0
+    behind: int = 0  # models in the catalog that the index did not cover for this answer
+    note: str = ""  # what a person should know about this answer (e.g. the index is behind)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"hits": [h.to_dict() for h in self.hits], "query": self.query,
-                "candidates": self.candidates}
+        out = {"hits": [h.to_dict() for h in self.hits], "query": self.query,
+               "candidates": self.candidates}
+        if self.note:
+            out.update(index_behind=self.behind, note=self.note)
+        return out
+
+    def behind_by(self, behind: int, indexed: int) -> SearchResult:
+        """This result, noting the ``behind`` models that the index does not cover yet."""
+        if behind:
+            plural = "s are" if behind != 1 else " is"
+            self.behind = behind
+            self.note = (f"{behind} model{plural} not in the search index yet; this answer is "
+                         f"from the {indexed} indexed (run `modellake reindex`, or search with "
+                         "--wait)")
+        return self
 
     @property
     def names(self) -> list[str]:

@@ -18,7 +18,7 @@ from modellake.store.catalog import Catalog
 from modellake.store.lake import Lake
 from modellake.tools.search import vocab as V
 from modellake.tools.search.hits import SearchHit, SearchResult
-from modellake.tools.search.index import open_lake, sync
+from modellake.tools.search.index import Progress, catch_up, open_lake
 from modellake.tools.search.query import content_terms
 from modellake.tools.search.rank import ResultRow
 from modellake.tools.search.state import lake_state, result_rows
@@ -73,7 +73,8 @@ def _when(row: ResultRow) -> datetime | None:
 
 
 def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
-                now: datetime | None = None) -> SearchResult:
+                now: datetime | None = None, wait: bool = False,
+                progress: Progress | None = None) -> SearchResult:
     """Result rows (reported and measured) that match ``query``, newest and best-matching first.
 
     Hits are models; each ``why`` holds the matching rows (task, dataset, metric, value,
@@ -85,7 +86,7 @@ def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
     tasks = {t for pat, t, _ in V.TASK_PHRASES if re.search(pat, rest.lower())}
     terms = [t for t in content_terms(rest) if t not in {"did", "we", "on", "what", "which"}]
     with open_lake(lake) as h:
-        sync(h)
+        behind = catch_up(h, wait, progress)
         st = lake_state(h)
         scored: list[tuple[float, datetime, ResultRow]] = []
         for r in result_rows(h, st):
@@ -115,7 +116,8 @@ def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
         query_info: dict[str, Any] = {"runs": True, "since": since.isoformat() if since else None,
                                       "measured_only": runs_only, "terms": terms,
                                       "tasks": sorted(tasks)}
-        return SearchResult(list(hits.values()), query_info, len(scored))
+        res = SearchResult(list(hits.values()), query_info, len(scored))
+        return res.behind_by(behind, h.text.doc_count())
 
 
 def _row(r: ResultRow) -> dict[str, Any]:

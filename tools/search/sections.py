@@ -3,6 +3,7 @@ flattened to words), through the one Markdown section parser of :mod:`modellake.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from modellake.tools.formats import markdown
@@ -26,10 +27,17 @@ def clean_inline(line: str) -> str:
 
 def sections(text: str) -> list[tuple[list[str], str]]:
     """``(heading path, cleaned body)`` per section, in order (text before any heading first)."""
+    return [(list(path), body) for path, body in _sections(text)]
+
+
+@functools.lru_cache(maxsize=16)
+def _sections(text: str) -> tuple[tuple[tuple[str, ...], str], ...]:
+    """The parse behind :func:`sections`, kept for the few texts in use (one card's facets and
+    chunks read the same text several times)."""
     text = re.sub(r"<!--.*?-->|<(style|script)\b.*?</\1\s*>", " ", text, flags=re.S | re.I)
-    out = [(list(sec.path), _section_body(sec.lines))
+    out = [(tuple(sec.path), _section_body(sec.lines))
            for sec in markdown.sections(text, setext=False, title=clean_inline)]
-    return [(p, body) for p, body in out if body or p]
+    return tuple((p, body) for p, body in out if body or p)
 
 
 def _section_body(lines: list[markdown.Line]) -> str:
