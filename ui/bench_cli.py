@@ -156,14 +156,15 @@ def behaves_like_cmd(name: str = typer.Argument(...), top: int = typer.Option(10
     """Models whose outputs on the probe set are closest to NAME's."""
     from modellake.tools import bench as lib
 
-    with common.open_catalog() as catalog:
-        res = lib.behaves_like(catalog, name, top=top, run_missing=run_missing)
+    with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
+        res = lib.behaves_like(catalog, name, top=top, run_missing=run_missing,
+                               on_progress=lambda label, done, total: bars("bench", done, total, label))
     if as_json:
         common.emit_json(res.to_dict())
         return
     for n in res.neighbours:
         common.console().print(f"{n.model:<32} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
-                             f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
+                               f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
     if res.missing:
         common.console().print(f"[dim]no probe run yet: {', '.join(res.missing)} "
                              "(use --run-missing)[/]")

@@ -50,6 +50,7 @@ def ask(question: str = typer.Argument(..., help="The question, in your words.")
         thread: str | None = ThreadOpt, max_steps: int = StepsOpt) -> None:
     """Ask the lake a question: the agent answers with its tools and cites the evidence."""
 
+    common.prepare_encoder(show=not as_json)
     with _waiting("starting the agent"):
         agent = _agent(llm, max_steps)
     with agent:

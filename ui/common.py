@@ -40,7 +40,8 @@ class Bars:
     terminal (scripts and ``--json`` get clean output)."""
 
     LABELS = {"ingest": "reading models", "cards": "indexing cards", "passages": "encoding passages",
-              "lineage": "solving lineage", "encoder": "preparing encoder"}
+              "lineage": "solving lineage", "encoder": "preparing encoder",
+              "bench": "running benchmarks"}
 
     def __init__(self, enabled: bool | None = None) -> None:
         self.enabled = sys.stderr.isatty() if enabled is None else enabled
@@ -84,3 +85,18 @@ class Bars:
     def file(self, label: str, done: int, total: int) -> None:
         """An ingest report: ``label`` is the model path being read."""
         self("ingest", done, total, Path(label).name if label else "")
+
+
+def prepare_encoder(show: bool = True) -> None:
+    """Export the text encoder first when this is its first use here (~10 s, once per user),
+    saying so on the terminal instead of leaving a silent wait."""
+    from modellake.tools.embedding import embedder
+
+    if not embedder.needs_prepare():
+        return
+    err = console(stderr=True)
+    if show and err.is_terminal:
+        with err.status("[dim]preparing the text encoder (once per user, about 10 s)…[/]"):
+            embedder.prepare()
+    else:
+        embedder.prepare()

@@ -88,6 +88,7 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.")
     """Find models by need, constraints, lineage and results; each hit says why."""
     from modellake.tools.search import search
 
+    common.prepare_encoder(show=not as_json)
     with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
         res = search(catalog, query, k, task=task, license=license, max_params=max_params,
                      format=format, wait=wait, progress=bars)
@@ -125,6 +126,7 @@ def reindex_cmd(as_json: bool = JsonOpt) -> None:
     """Rebuild the search index from the catalog (progress on the terminal)."""
     from modellake.tools.search import reindex
 
+    common.prepare_encoder(show=not as_json)
     with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
         rep = reindex(catalog, progress=bars)
     common.emit_json(rep.to_dict()) if as_json else common.console().print(rep.describe())

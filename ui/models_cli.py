@@ -19,6 +19,7 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
 
     if not paths and not hf_cache:
         raise typer.BadParameter("give at least one PATH, or --hf-cache")
+    common.prepare_encoder(show=not as_json)  # the new cards are indexed for search
     with common.open_catalog() as catalog, common.Bars(enabled=None if not as_json else False) as bars:
         report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache,
                             on_progress=bars.file, on_index_progress=bars)

@@ -14,6 +14,7 @@ first chunk is a header: the title plus the key facts plus the lead paragraph.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +25,15 @@ from modellake.tools.search.sections import sections
 
 CHUNK_WORDS = 120
 MAX_CHUNKS = 24
+PASSAGE_WORDS = 400  # words of card passages embedded per model (the dense index's budget)
+KEY_SECTION = re.compile(r"descri|summary|overview|introduc|about|intended|\buses?\b|purpose|capabilit|"
+                         r"limitation|bias|risk|out[- ]of[- ]scope|eval|result|benchmark|perform|"
+                         r"train|dataset|data\b|fine-?tun|task|language", re.I)
+SKIP_SECTION = re.compile(r"citation|bibtex|cite|reference|acknowledg|thank|contact|author|licen[cs]e|"
+                          r"framework versions|table of contents|changelog|news|updates?\b|"
+                          r"disclaimer|contribut|provided files|download|join|discord|sponsor", re.I)
 LEAD_WORDS = 25
-DOC_VERSION = 10  # bump when facets or chunks change: the index is rebuilt
+DOC_VERSION = 11  # bump when facets or chunks change: the index is rebuilt
 
 
 def _split_words(body: str, limit: int) -> list[str]:
@@ -94,36 +102,44 @@ class Chunk:
     text: str
 
 
-def chunks(model: ModelRecord, f: dict[str, Any]) -> list[Chunk]:
-    """Header chunk, then section passages (at most ``MAX_CHUNKS``)."""
-    card = model.card
-    secs = sections(card.text) if card else []
-    title = f["title"]
-    lead = ""
-    for _path, body in secs:
-        words = body.split()
-        if len(words) >= 8:
-            lead = " ".join(words[:LEAD_WORDS])
-            break
-    header = f"{title}. " + _fact_line(f)
-    if lead:
-        header += ". " + lead
-    out = [Chunk("(summary)", header)]
+def _header(f: dict[str, Any], secs: list[tuple[list[str], str]]) -> Chunk:
+    """The model's title, its facts in one line and the opening words of its card."""
+    lead = next((" ".join(body.split()[:LEAD_WORDS]) for _p, body in secs if len(body.split()) >= 8), "")
+    return Chunk("(summary)", f"{f['title']}. " + _fact_line(f) + (f". {lead}" if lead else ""))
+
+
+def _passages(secs: list[tuple[list[str], str]], title: str) -> list[tuple[int, Chunk]]:
+    """Every section passage with its priority (0: what the model is for and how it does;
+    1: the rest; boilerplate such as citations and licence texts is left out)."""
+    out = []
     for path, body in secs:
         heading = " > ".join(path)
+        if path and SKIP_SECTION.search(path[-1]):
+            continue
         # the section's own headings, not the card's title: the header chunk names the model,
         # and a section shared by many cards (boilerplate) keeps one text, embedded once
-        if len(path) > 1:
-            local = " > ".join(path[1:])
-        else:
-            local = path[0] if path and path[0] != title else ""
+        local = " > ".join(path[1:]) if len(path) > 1 else (path[0] if path and path[0] != title else "")
+        rank = 0 if not path or len(path) == 1 and path[0] == title or KEY_SECTION.search(heading) else 1
         for piece in _split_words(body, CHUNK_WORDS):
-            if len(piece.split()) < 6:
-                continue
-            out.append(Chunk(heading or "(intro)", f"{local}: {piece}" if local else piece))
-            if len(out) >= MAX_CHUNKS:
-                return out
+            if len(piece.split()) >= 6:
+                out.append((rank, Chunk(heading or "(intro)", f"{local}: {piece}" if local else piece)))
     return out
+
+
+def chunks(model: ModelRecord, f: dict[str, Any]) -> list[Chunk]:
+    """Header chunk, then the passages that matter most, in card order, within
+    ``PASSAGE_WORDS`` words and ``MAX_CHUNKS`` chunks (the full text stays in the lexical index)."""
+    secs = sections(model.card.text) if model.card else []
+    found = _passages(secs, f["title"])
+    keep: set[int] = set()
+    words = 0
+    for i in sorted(range(len(found)), key=lambda i: (found[i][0], i)):
+        n = len(found[i][1].text.split())
+        if len(keep) + 1 >= MAX_CHUNKS or (keep and words + n > PASSAGE_WORDS):
+            break
+        keep.add(i)
+        words += n
+    return [_header(f, secs)] + [c for i, (_, c) in enumerate(found) if i in keep]
 
 
 def build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
