@@ -121,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--no-packed", action="store_true", help="embed with sentence-transformers' "
                     "encode instead of the packed forward (same vectors; for the build-speed "
-                    "comparison)")
+                    "comparison); implies --torch")
+    ap.add_argument("--torch", action="store_true", help="embed through torch instead of the "
+                    "ONNX export (vectors equal to 1e-4 in cosine; for the comparison)")
     args = ap.parse_args(argv)
 
     from modellake.store.lake import Lake
@@ -144,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     embed.load()
     figures["model_load_s"] = time.perf_counter() - t0
+    figures["onnx"] = embed.set_onnx(not (args.torch or args.no_packed))
     figures["packed_forward"] = embed.set_packed(not args.no_packed)
+    figures["runtime"] = embed.runtime()
     report = sync_index(lake)
     if report.added:
         figures.update(build_s=report.seconds, cards_per_s=report.added / report.seconds,

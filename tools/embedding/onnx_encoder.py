@@ -229,10 +229,9 @@ def load(path: Path | None = None) -> tuple[OnnxEncoder | None, str]:
     assert check is not None
     try:
         enc = OnnxEncoder(path, model_dir() / "tokenizer.json", check.max_seq_length)
-        enc.session(1)
+        why = _probe_refusal(enc, check)  # opens the one-thread session
     except Exception as exc:  # noqa: BLE001 - onnxruntime and tokenizers raise their own types
         return None, f"the exported encoder at {path} cannot be loaded: {str(exc)[:200]}"
-    why = _probe_refusal(enc, check)
     return (None, f"the exported encoder at {path} {why}") if why else (enc, "")
 
 

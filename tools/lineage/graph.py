@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,8 +33,10 @@ from modellake.tools.lineage.compare import single_threaded_blas
 from modellake.tools.lineage.declared import AuditReport, Conflict
 from modellake.tools.lineage.declared import audit as audit_declared
 from modellake.tools.lineage.detect import REL_MAX, base_evidence
-from modellake.tools.lineage.solve import GroupResult, solve_group
 from modellake.tools.lineage.source import CatalogPairs, sketch_matrix_mask
+
+if TYPE_CHECKING:
+    from modellake.tools.lineage.solve import GroupResult
 
 ALGORITHM = "lineage-3"  # part of every cache fingerprint: bump when results change
 RELATIONS = ("finetune", "adapter", "quantized", "pruned", "merge", "duplicate")
@@ -110,6 +112,8 @@ def _groups(records: list[ModelRecord]) -> dict[str, list[ModelRecord]]:
 
 def _solve_layout(cat: Catalog, members: list[ModelRecord], pairs: CatalogPairs) -> GroupResult:
     """Solve one layout group from its sketches and full-weight comparisons."""
+    from modellake.tools.lineage.solve import GroupResult, solve_group  # networkx: only to solve
+
     members = sorted(members, key=lambda r: r.id or 0)
     names = [r.name for r in members]
     sketches = [cat.sketch(r.id) for r in members]
@@ -173,17 +177,31 @@ def _link_others(cat: Catalog, groups: dict[str, list[ModelRecord]], records: li
         cat.lineage.save_group(key, fp, [edge] if edge else [], {r.name: r.id for r in records})
 
 
+def _components(nodes: set[str], links: list[tuple[str, str]]) -> list[set[str]]:
+    """Connected components (union-find; a cached graph is read without importing networkx)."""
+    parent = {n: n for n in nodes}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for a, b in links:
+        parent[root(a)] = root(b)
+    groups: dict[str, set[str]] = {}
+    for n in nodes:
+        groups.setdefault(root(n), set()).add(n)
+    return list(groups.values())
+
+
 def _assemble(cat: Catalog, records: list[ModelRecord], pairs: CatalogPairs) -> LineageGraph:
     """The whole graph from the cached edges, with families, roots and conflicts."""
-    import networkx as nx
-
     names = {r.name for r in records}
     edges = [e for _, e in cat.lineage.edges() if e.parent in names and e.child in names]
-    g = nx.Graph()
-    g.add_nodes_from(sorted(names))
-    g.add_edges_from((e.parent, e.child) for e in edges)
     order = {r.name: r.id or 0 for r in records}
-    families = sorted((sorted(c, key=order.__getitem__) for c in nx.connected_components(g)),
+    families = sorted((sorted(c, key=order.__getitem__)
+                       for c in _components(names, [(e.parent, e.child) for e in edges])),
                       key=lambda f: order[f[0]])
     has_parent = {e.child for e in edges}
     roots = [n for f in families for n in f if n not in has_parent]
