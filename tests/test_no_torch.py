@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import gguf
 import numpy as np
 import pytest
 import torch
@@ -80,24 +79,10 @@ def test_every_numpy_dtype_ingests_without_torch(tmp_path):
 
 
 def test_gguf_ingests_without_torch(tmp_path):
-    path = tmp_path / "tiny.gguf"
-    rng = np.random.default_rng(0)
-    tensors = {"token_embd.weight": rng.standard_normal((32, 64)).astype(np.float32),
-               "blk.0.ffn_up.weight": rng.standard_normal((48, 64)).astype(np.float16),
-               "output_norm.weight": rng.standard_normal(64).astype(np.float32)}
-    w = gguf.GGUFWriter(path, "llama")
-    w.add_block_count(1)
-    q8 = gguf.GGMLQuantizationType.Q8_0
-    for name, arr in tensors.items():
-        if name == "token_embd.weight":
-            w.add_tensor(name, gguf.quants.quantize(arr, q8), raw_dtype=q8)
-        else:
-            w.add_tensor(name, arr)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
-    _check_ingested_without_torch(tmp_path, path, {k: a.size for k, a in tensors.items()})
+    from test_gguf import TENSORS, write_gguf  # the tiny llama of the GGUF reader's tests (Q8_0 embedding)
+
+    path = write_gguf(tmp_path / "tiny.gguf")
+    _check_ingested_without_torch(tmp_path, path, {k: a.size for k, a in TENSORS.items()})
 
 
 @pytest.mark.parametrize("dtype,torch_dtype", [("F8_E4M3", torch.float8_e4m3fn),
