@@ -51,7 +51,7 @@ def ask(question: str = typer.Argument(..., help="The question, in your words.")
     """Ask the lake a question: the agent answers with its tools and cites the evidence."""
 
     common.prepare_encoder(show=not as_json)
-    with _waiting("starting the agent"):
+    with common.waiting("starting the agent"):
         agent = _agent(llm, max_steps)
     with agent:
         if as_json:
@@ -94,17 +94,9 @@ def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
                         raise_errors=False)
 
 
-def _waiting(label: str) -> Any:
-    """A spinner on the terminal's stderr while nothing else shows (a no-op when piped)."""
-    import contextlib
-
-    err = common.console(stderr=True)
-    return err.status(f"[dim]{label}…[/]") if err.is_terminal else contextlib.nullcontext()
-
-
 def _after_waiting(events: Iterable[Any], label: str) -> Iterable[Any]:
     """``events``, with a spinner until the first one arrives."""
-    spinner = _waiting(label)
+    spinner = common.waiting(label)
     spinner.__enter__()
     try:
         for i, ev in enumerate(events):

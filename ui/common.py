@@ -87,16 +87,19 @@ class Bars:
         self("ingest", done, total, Path(label).name if label else "")
 
 
+def waiting(label: str, show: bool = True) -> Any:
+    """A spinner on the terminal's stderr while nothing else shows (a no-op when piped)."""
+    import contextlib
+
+    err = console(stderr=True)
+    return err.status(f"[dim]{label}…[/]") if show and err.is_terminal else contextlib.nullcontext()
+
+
 def prepare_encoder(show: bool = True) -> None:
     """Export the text encoder first when this is its first use here (~10 s, once per user),
     saying so on the terminal instead of leaving a silent wait."""
     from modellake.tools.embedding import embedder
 
-    if not embedder.needs_prepare():
-        return
-    err = console(stderr=True)
-    if show and err.is_terminal:
-        with err.status("[dim]preparing the text encoder (once per user, about 10 s)…[/]"):
+    if embedder.needs_prepare():
+        with waiting("preparing the text encoder (once per user, about 10 s)", show):
             embedder.prepare()
-    else:
-        embedder.prepare()

@@ -216,12 +216,12 @@ def search(lake: Lake | Catalog | str | Path, query: str, k: int = 10, *, task: 
     if mode == "fused" and is_runs_query(query):
         return search_runs(lake, query, k, wait=wait, progress=progress)
     with open_lake(lake) as h:
-        behind = catch_up(h, wait, progress) if sync_first else 0
+        behind = catch_up(h, wait, progress) if sync_first else (0, 0)
         res = _search(h, query, k, mode=mode, flags=dict(
             task=task, license=license, max_params=max_params, format=format, language=language,
             library=library, architecture=architecture, quantization=quantization,
             min_params=min_params))
-        return res.behind_by(behind, h.text.doc_count())
+        return res.behind_by(*behind)
 
 
 @dataclass
@@ -418,7 +418,7 @@ def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
     model without weights (card only) gets the models whose card chunks are nearest.
     """
     with open_lake(lake) as h:
-        behind = catch_up(h, wait) if sync_first else 0
+        behind = catch_up(h, wait) if sync_first else (0, 0)
         st = lake_state(h)
         target = h.catalog.get_model(name)
         mid = target.id
@@ -429,7 +429,7 @@ def similar(lake: Lake | Catalog | str | Path, name: str, k: int = 10,
             basis, hits = "card", _card_neighbours(h, st, mid, k)
         res = SearchResult(hits=hits, query={"similar_to": target.name, "basis": basis},
                            candidates=len(hits))
-        return res.behind_by(behind, h.text.doc_count())
+        return res.behind_by(*behind)
 
 
 def _weight_neighbours(h: Handle, st: LakeState, target: ModelRecord, sketch: WeightSketch,

@@ -20,6 +20,13 @@ class SearchHit(Record):
         return {"name": self.name, "score": round(self.score, 4), "why": self.why}
 
 
+def behind_note(behind: int, indexed: int) -> str:
+    """What a person is told when ``behind`` models are not in the search index yet."""
+    plural = "s are" if behind != 1 else " is"
+    return (f"{behind} model{plural} not in the search index yet; answering from the {indexed} "
+            "indexed (run `modellake reindex`, or search with --wait)")
+
+
 @dataclass
 class SearchResult(Record):
     hits: list[SearchHit]
@@ -38,11 +45,7 @@ class SearchResult(Record):
     def behind_by(self, behind: int, indexed: int) -> SearchResult:
         """This result, noting the ``behind`` models that the index does not cover yet."""
         if behind:
-            plural = "s are" if behind != 1 else " is"
-            self.behind = behind
-            self.note = (f"{behind} model{plural} not in the search index yet; this answer is "
-                         f"from the {indexed} indexed (run `modellake reindex`, or search with "
-                         "--wait)")
+            self.behind, self.note = behind, behind_note(behind, indexed)
         return self
 
     @property

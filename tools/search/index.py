@@ -26,6 +26,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, Record
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search.doc import DOC_VERSION, build
+from modellake.tools.search.hits import behind_note
 
 BATCH_MODELS = 64
 ENCODE_STEP = 256  # passages encoded between two progress reports
@@ -240,11 +241,7 @@ class IndexStatus(Record):
         if self.rebuild:
             return (f"the search index must be rebuilt ({self.indexed} models indexed in an older "
                     "format); run `modellake reindex`")
-        if self.behind:
-            plural = "s are" if self.behind != 1 else " is"
-            return (f"{self.behind} model{plural} not in the search index yet; answering from the "
-                    f"{self.indexed} indexed (run `modellake reindex`, or search with --wait)")
-        return ""
+        return behind_note(self.behind, self.indexed) if self.behind else ""
 
 
 @dataclass
@@ -355,7 +352,7 @@ def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
             return report
         p = _plan(h, rebuild)
         if p.rebuild and not embed_new:
-            report.pending = len(p.current)
+            report.pending, report.models = len(p.current), h.text.doc_count()
             report.seconds = time.perf_counter() - t0
             return report
         previous, old_ids = _start_rebuild(h, p) if p.rebuild else (None, set())
@@ -374,12 +371,13 @@ def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
     return report
 
 
-def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) -> int:
+def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) -> tuple[int, int]:
     """Before a query: apply removals and renames (cheap); index added models only when
-    ``wait`` (else they are left out). Returns how many models the answer leaves out."""
+    ``wait`` (else they are left out). Returns (models the answer leaves out, models indexed)."""
     if not needs_sync(h) and _vectors_compatible(h):
-        return 0
-    return sync(h, embed_new=wait, progress=progress).pending
+        return 0, 0
+    rep = sync(h, embed_new=wait, progress=progress)
+    return rep.pending, rep.models
 
 
 def sync_index(lake: Lake | Catalog | str | Path, *, progress: Progress | None = None) -> IndexReport:

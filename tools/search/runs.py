@@ -117,7 +117,7 @@ def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
                                       "measured_only": runs_only, "terms": terms,
                                       "tasks": sorted(tasks)}
         res = SearchResult(list(hits.values()), query_info, len(scored))
-        return res.behind_by(behind, h.text.doc_count())
+        return res.behind_by(*behind)
 
 
 def _row(r: ResultRow) -> dict[str, Any]:
