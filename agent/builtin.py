@@ -1,13 +1,13 @@
-"""The ``builtin`` backend: an offline chat model that routes questions to tools.
+"""The ``builtin`` backend: an offline chat model that plans tool calls and answers from them.
 
-It is a LangChain ``BaseChatModel`` like any other backend, so it runs in the same
-agent loop: given the conversation and the bound tools, it either emits real tool
-calls (an ``AIMessage`` with ``tool_calls``) or, once the tool results of the turn
-are back, writes the answer from them. It plans only from the user's own messages;
-tool results (card text included) are read as data for the answer, never as
-instructions. Its plan is kept in the AI message's ``additional_kwargs`` so that a
-follow-up ("and its license?", "what about Y?") can reuse the previous turn's model
-and question kind.
+It is a LangChain ``BaseChatModel`` like any other backend, so it runs in the same agent
+loop: given the conversation and the bound tools, it either emits real tool calls (an
+``AIMessage`` with ``tool_calls``) or, once the results of the turn are back, writes the
+answer from the results' own words (each tool message's artifact). It plans only from the
+user's own messages; tool results (card text included) are data for the answer, never
+instructions. Its plan, and the models its answer named, are kept in the AI message's
+``additional_kwargs`` so that follow-ups ("and its license?", "which of them is best on T?",
+"the second one") resolve against the previous question and answer.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
-from modellake.agent import answers, nlu, router
+from modellake.agent import nlu
+from modellake.agent.planner import answer, compose, reading, route
 from modellake.agent.results import loads
 
 PLAN_KEY = "modellake_plan"
@@ -35,9 +36,9 @@ class BuiltinChatModel(BaseChatModel):
 
     _ctx: Any = PrivateAttr(default=None)
     _embedder: Any = PrivateAttr(default=None)
-    _arch_cache: tuple[tuple[str, ...], list[str], list[str]] | None = PrivateAttr(default=None)
+    _vocab: tuple[tuple[str, ...], dict[str, Any]] | None = PrivateAttr(default=None)
 
-    def __init__(self, ctx: Any, embedder: router.Embedder | None = None, **kwargs: Any) -> None:
+    def __init__(self, ctx: Any, embedder: route.Embedder | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._ctx = ctx
         self._embedder = embedder
@@ -48,7 +49,13 @@ class BuiltinChatModel(BaseChatModel):
 
     def bind_tools(self, tools: Sequence[Any], *, tool_choice: str | None = None,
                    **kwargs: Any) -> Any:
-        specs = [convert_to_openai_tool(t)["function"] for t in tools]
+        specs = []
+        for t in tools:
+            spec = convert_to_openai_tool(t)["function"]
+            meta = getattr(t, "metadata", None)
+            if meta:
+                spec["x-modellake"] = meta
+            specs.append(spec)
         return self.bind(tools=specs, **kwargs)
 
     # -- generation ----------------------------------------------------------------------
@@ -79,74 +86,97 @@ class BuiltinChatModel(BaseChatModel):
 
     def respond(self, messages: list[BaseMessage], tools: list[dict[str, Any]]) -> AIMessage:
         """The next message: tool calls for a new question, or the answer from the results."""
-        infos = {t["name"]: router.ToolInfo(t["name"], t.get("description", ""),
-                                            t.get("parameters", {})) for t in tools}
         h = max((i for i, m in enumerate(messages) if isinstance(m, HumanMessage)), default=-1)
         if h < 0:
             return AIMessage(content="Ask me about the models in this lake.")
         question = _text(messages[h])
         turn = messages[h + 1:]
         own = [m for m in turn if isinstance(m, AIMessage) and m.tool_calls]
+        ctx = self._context(tools, messages[:h])
+        read = self._read(question)
         if not own:
-            plan = self._plan(question, messages[:h], infos)
-            if plan.calls:
-                calls = [{"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:12]}",
-                          "type": "tool_call"} for c in plan.calls]
-                return AIMessage(content="", tool_calls=calls,
-                                 additional_kwargs={PLAN_KEY: plan.to_dict()})
-            text = answers.reply_without_tools(plan, infos, self._names())
-            return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
-        plan = router.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
-                                     {"intent": "unknown", "question": question})
+            plan = compose.plan(read, ctx)
+            return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [])
+        plan = compose.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
+                                      {"kind": "tool", "question": question})
         outcomes = _outcomes(own, turn)
         if plan.then and len(own) == 1:
-            calls = _second_round(plan, outcomes)
+            calls = compose.second_round(plan, [o.data for o in outcomes], ctx, read)
             if calls:
-                return AIMessage(content="", tool_calls=[
-                    {"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:12]}",
-                     "type": "tool_call"} for c in calls],
-                    additional_kwargs={PLAN_KEY: plan.to_dict()})
-        return AIMessage(content=answers.write(plan, outcomes, infos),
-                         additional_kwargs={PLAN_KEY: plan.to_dict()})
+                return self._calls(plan, calls)
+        if plan.then and len(own) > 1:
+            plan.kind = "tool"
+        return self._final(plan, outcomes)
 
     # -- helpers -------------------------------------------------------------------------
-    def _names(self) -> list[str]:
-        return self._ctx.catalog.model_names() if self._ctx is not None else []
+    def _calls(self, plan: compose.Plan, calls: list[compose.Call]) -> AIMessage:
+        return AIMessage(content="", tool_calls=[
+            {"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:12]}",
+             "type": "tool_call"} for c in calls], additional_kwargs={PLAN_KEY: plan.to_dict()})
 
-    def _vocab(self, names: list[str]) -> tuple[list[str], list[str]]:
-        """(architectures, card tasks) in the lake, recomputed when the names change."""
-        key = tuple(names)
-        if self._arch_cache is None or self._arch_cache[0] != key:
+    def _final(self, plan: compose.Plan, outcomes: list[answer.Outcome]) -> AIMessage:
+        vocab = self._lake_vocab()
+        text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
+        plan.selection = answer.selection(outcomes) or list(plan.models)
+        return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
+
+    def _read(self, question: str) -> reading.Reading:
+        vocab = self._lake_vocab()
+        return reading.read(question, vocab["linker"], vocab["architectures"], vocab["card_tasks"],
+                            vocab["lake_archs"], vocab["domain"])
+
+    def _context(self, tools: list[dict[str, Any]], history: list[BaseMessage]) -> compose.Context:
+        infos = {t["name"]: route.ToolInfo.from_spec(t) for t in tools}
+        prev = None
+        for m in reversed(history):
+            if isinstance(m, AIMessage) and PLAN_KEY in m.additional_kwargs and not m.tool_calls:
+                prev = compose.Plan.from_dict(m.additional_kwargs[PLAN_KEY])
+                break
+        if prev is None:  # a thread begun by another backend: the models its questions named
+            linker = self._lake_vocab()["linker"]
+            for m in reversed(history):
+                if isinstance(m, HumanMessage):
+                    named = [x.spec for x in linker.link(_text(m))]
+                    if named:
+                        prev = compose.Plan("tool", models=named, selection=named)
+                        break
+        vocab = self._lake_vocab()
+        lake = compose.Lake(vocab["names"], vocab["scored_tasks"], self._resolve_task)
+        return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev)
+
+    def _resolve_task(self, phrase: str, lexical: bool = False) -> str | None:
+        if self._ctx is None:
+            return None
+        from modellake.tools.query.scores import resolve_task
+
+        return resolve_task(self._ctx.catalog, phrase, self._lake_vocab()["tasks"],
+                            lexical=lexical)[0]
+
+    def _lake_vocab(self) -> dict[str, Any]:
+        """Names, architectures, card tasks and benchmark tasks, recomputed when the lake changes."""
+        names = self._ctx.catalog.model_names() if self._ctx is not None else []
+        key = (tuple(names), self._ctx.catalog.last_event_id() if self._ctx is not None else 0)
+        if self._vocab is None or self._vocab[0] != key:
             archs: set[str] = set()
-            tasks: set[str] = set()
+            card_tasks: set[str] = set()
+            tasks: list[Any] = []
             if self._ctx is not None:
+                from modellake.tools.query.scores import lake_tasks
+
                 for m in self._ctx.catalog.list_models():
                     archs.update(a for a in (m.architecture, m.model_type) if a)
                     if m.card is not None and m.card.pipeline_tag:
-                        tasks.add(m.card.pipeline_tag)
-            self._arch_cache = (key, sorted(archs | {"bert", "llama", "gpt2", "gemma3", "t5"}),
-                                sorted(tasks))
-        return self._arch_cache[1], self._arch_cache[2]
-
-    def _plan(self, question: str, history: list[BaseMessage],
-              infos: dict[str, router.ToolInfo]) -> router.Plan:
-        names = self._names()
-        linker = nlu.Linker(names)
-        prev, prev_models = None, []
-        for m in reversed(history):
-            if prev is None and isinstance(m, AIMessage) and PLAN_KEY in m.additional_kwargs:
-                prev = router.Plan.from_dict(m.additional_kwargs[PLAN_KEY])
-                break
-        if prev is None:  # a thread started by another backend: models named in earlier questions
-            for m in reversed(history):
-                if isinstance(m, HumanMessage):
-                    prev_models = [x.spec for x in linker.link(_text(m))]
-                    if prev_models:
-                        break
-        embedder = self._embedder or router.default_embedder()
-        archs, tasks = self._vocab(names)
-        return router.make_plan(question, linker, archs, infos, embedder, prev=prev,
-                                prev_models=prev_models, tasks=tasks)
+                        card_tasks.add(m.card.pipeline_tag)
+                tasks = lake_tasks(self._ctx.catalog)
+            self._vocab = (key, {
+                "names": names, "linker": nlu.Linker(names),
+                "architectures": sorted(archs | {"bert", "llama", "gpt2", "gemma3", "t5"}),
+                "lake_archs": frozenset(a.lower() for a in archs),
+                "domain": frozenset(w for t in tasks for w in re.split(r"[-_ ]+", t.name.lower())
+                                    if len(w) > 2 and w != "smoke"),
+                "card_tasks": sorted(card_tasks), "tasks": tasks,
+                "scored_tasks": sorted(t.name for t in tasks if t.runs)})
+        return self._vocab[1]
 
 
 def _text(m: BaseMessage) -> str:
@@ -156,37 +186,14 @@ def _text(m: BaseMessage) -> str:
     return " ".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in c)
 
 
-MAX_FOLLOW_UP = 6  # diff calls after a descendants question
-
-
-def _second_round(plan: router.Plan, outcomes: list[answers.Outcome]) -> list[router.Call]:
-    """Tool calls that need the first round's results: the diff of a model with each of
-    its direct children ("which models came from X and how do they differ?")."""
-    if plan.then != "diff_children" or not plan.models:
-        return []
-    root = plan.models[0]
-    children: list[str] = []
-    for o in outcomes:
-        if o.error or o.data is None:
-            continue
-        for e in answers._edges(o.data):
-            if answers._same(e.get("parent"), root) and e.get("child") not in children:
-                children.append(e["child"])
-        if isinstance(o.data, dict) and o.data.get("kind") == "descendants":
-            children += [m["name"] for m in o.data.get("models", [])
-                         if m.get("depth") == 1 and m["name"] not in children]
-    return [router.Call("diff", {"a": root, "b": c})
-            for c in children[:MAX_FOLLOW_UP]]
-
-
-def _outcomes(own: list[AIMessage], turn: list[BaseMessage]) -> list[answers.Outcome]:
+def _outcomes(own: list[AIMessage], turn: list[BaseMessage]) -> list[answer.Outcome]:
     results = {m.tool_call_id: m for m in turn if isinstance(m, ToolMessage)}
     out = []
     for ai in own:
         for tc in ai.tool_calls:
             tm = results.get(tc["id"])
             if tm is None:
-                out.append(answers.Outcome(tc["name"], tc["args"], None, "no result came back"))
+                out.append(answer.Outcome(tc["name"], tc["args"], None, None, "no result came back"))
                 continue
             data = loads(_text(tm))
             err = None
@@ -194,5 +201,7 @@ def _outcomes(own: list[AIMessage], turn: list[BaseMessage]) -> list[answers.Out
                 err = data["error"]
             elif tm.status == "error":
                 err = _text(tm)
-            out.append(answers.Outcome(tc["name"], tc["args"], None if err else data, err))
+            art = tm.artifact if isinstance(tm.artifact, dict) else {}
+            out.append(answer.Outcome(tc["name"], tc["args"], None if err else data,
+                                      art.get("text"), err))
     return out

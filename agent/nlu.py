@@ -121,9 +121,14 @@ class Linker:
                     m = self._match(window, joined, ntoks, j - i)
                     if m:
                         found.append(Mention(name, start, end, m[0], m[1]))
+                moved = self._reordered([t for t, _, _ in toks[i:j]])
+                if moved:
+                    found.append(Mention(moved, start, end, 0.9, "fuzzy"))
                 part = self._partial(window, [t for t, _, _ in toks[i:j]])
                 if part:
                     found.append(Mention(part[0], start, end, part[1], "partial"))
+        # "minilm-sentiment-v2", "tiny-llama-7b": another model than the name it starts with
+        found = [m for m in found if not re.match(r"[-_](?:v\d+|\d+(?:\.\d+)?[bmk]?)\b", text[m.end:], re.I)]
         chosen: list[Mention] = []
         for m in sorted(found, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
             if any(m.start < c.end and c.start < m.end for c in chosen):
@@ -139,14 +144,26 @@ class Linker:
                 m.end += len(v.group(0))
         return chosen
 
+    def _reordered(self, wtoks: list[str]) -> str | None:
+        """A name whose words the window has in another order ("paraphrase minilm")."""
+        if len(wtoks) < 2:
+            return None
+        key = sorted(wtoks)
+        owners = {n for n, _, toks in self._forms if len(toks) == len(wtoks) and sorted(toks) == key}
+        return next(iter(owners)) if len(owners) == 1 else None
+
     @staticmethod
     def _match(window: str, joined: str, ntoks: list[str], n_window: int) -> tuple[float, str] | None:
         if window == joined:
             return 1.0, "exact"
+        if window.startswith(joined) and re.fullmatch(r"v\d+|\d+(?:\.\d+)?[bmk]?", window[len(joined):]):
+            return None  # "minilm-sentiment-v2", "tiny-llama-7b": another model, not a typo
         if len(joined) < 5 or abs(len(window) - len(joined)) > max(2, len(joined) // 5):
             return None
         if n_window > len(ntoks) + 1:
             return None
+        if re.findall(r"\d+", window) != re.findall(r"\d+", joined):
+            return None  # "whisper-large-v2" is not a typo of "whisper-large-v3"
         ratio = difflib.SequenceMatcher(None, window, joined).ratio()
         if ratio >= 0.88 or (len(joined) >= 8 and ratio >= 0.85):
             return ratio * 0.95, "fuzzy"

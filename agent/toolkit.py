@@ -19,6 +19,7 @@ from langchain_core.tools import StructuredTool, ToolException
 
 from modellake.agent.results import DEFAULT_LIMIT, compact, jsonable
 from modellake.store.errors import ModelLakeError
+from modellake.tools.rendering import text_of
 from modellake.tools.toolspec import Tool, ToolContext
 
 MUTATION_VERBS = re.compile(
@@ -38,6 +39,8 @@ class CallRecord:
     data: Any = None
     error: str | None = None
     mutating: bool = False
+    text: str | None = None      # the result in words (its own ``text()``)
+    summary: str | None = None   # ... in one line
 
 
 @dataclass
@@ -85,16 +88,25 @@ class Toolkit:
         return self.turn
 
     def _wrap(self, t: Tool) -> StructuredTool:
-        def run(**kwargs: Any) -> str:
-            return self.call(t.name, kwargs)
+        def run(**kwargs: Any) -> tuple[str, dict[str, Any]]:
+            return self.call_rendered(t.name, kwargs)
 
         return StructuredTool(
             name=t.name, description=t.description + (MUTATING_NOTE if t.mutating else ""),
             args_schema=t.schema(), func=run, handle_tool_error=_handled,
-            handle_validation_error=_handled, metadata={"mutating": t.mutating})
+            handle_validation_error=_handled, metadata=t.routing(),
+            response_format="content_and_artifact")
+
+    def call_rendered(self, name: str, args: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(compact JSON for the model, the result's own words for the answer) of one call."""
+        rec, content = self._run(name, args)
+        return content, {"text": rec.text, "summary": rec.summary}
 
     def call(self, name: str, args: dict[str, Any]) -> str:
         """Run one tool call under the rules; returns the compact JSON result."""
+        return self._run(name, args)[1]
+
+    def _run(self, name: str, args: dict[str, Any]) -> tuple[CallRecord, str]:
         t = self.tools[name]
         args = {k: v for k, v in args.items() if v is not None}
         turn = self.turn
@@ -110,8 +122,18 @@ class Toolkit:
             turn.log(CallRecord(name, args, False, error=msg, mutating=t.mutating))
             raise ToolException(json.dumps({"error": msg, "tool": name, "args": jsonable(args)})) from exc
         data = jsonable(result)
-        turn.log(CallRecord(name, args, True, data=data, mutating=t.mutating))
-        return compact(data, self.result_chars)
+        rec = CallRecord(name, args, True, data=data, mutating=t.mutating, text=text_of(result),
+                         summary=_summary_of(result))
+        turn.log(rec)
+        if rec.summary and isinstance(data, dict) and "summary" not in data:
+            data = {"summary": rec.summary, **data}
+        return rec, compact(data, self.result_chars)
+
+
+def _summary_of(result: Any) -> str | None:
+    fn = getattr(result, "summary", None)
+    value = fn() if callable(fn) else None
+    return value if isinstance(value, str) else None
 
 
 def _handled(exc: Exception) -> str:

@@ -49,3 +49,7 @@ class UnsupportedFormatError(InvalidModelFileError):
 
 class TaskError(ModelLakeError):
     """A model cannot perform the requested task (no tokenizer, wrong head...)."""
+
+
+class UsageError(ModelLakeError):
+    """A request that does not fit: an unknown value for an option, a missing argument."""

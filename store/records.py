@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 def _to_dict(obj: Any) -> Any:
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         short = getattr(obj, "SUMMARIZED", ())
-        return {f.name: [x.summary() for x in getattr(obj, f.name)] if f.name in short
+        return {f.name: [x.brief() for x in getattr(obj, f.name)] if f.name in short
                 else _to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, (list, tuple)):
         return [_to_dict(x) for x in obj]
@@ -25,7 +25,7 @@ def _to_dict(obj: Any) -> Any:
 class Record:
     """Mixin: JSON-ready dict of a dataclass record.
 
-    ``SUMMARIZED`` names list fields whose items appear in short, by their ``summary()``
+    ``SUMMARIZED`` names list fields whose items appear in short, by their ``brief()``
     (reports list the models or runs they touched that way).
     """
 
@@ -142,7 +142,7 @@ class ModelRecord(Record):
     def has_weights(self) -> bool:
         return self.format != "card"
 
-    def summary(self) -> dict[str, Any]:
+    def brief(self) -> dict[str, Any]:
         """The short JSON shape used by ``ingest`` and ``list``."""
         return {
             "name": self.name,
@@ -191,7 +191,7 @@ class BenchmarkRun(Record):
     config: dict[str, Any] = field(default_factory=dict)
     n_samples: int | None = None
 
-    def summary(self) -> dict[str, Any]:
+    def brief(self) -> dict[str, Any]:
         """The JSON shape of ``runs`` and ``bench``: everything but the per-sample outputs."""
         d = self.to_dict()
         d.pop("outputs")
@@ -203,15 +203,16 @@ class BenchmarkRun(Record):
 class CardDraft(Record):
     """A drafted model card: the rendered text plus its evidence and gaps.
 
-    ``evidence``: one dict per marker in the text (``id``, ``kind``, ``source``, ``claim``,
-    ``data``, ``marker``); ``missing``: "section: field" the lake knows nothing about;
-    ``completeness``: section -> share of its fields filled (0-1), ``overall`` their mean;
-    ``notes``: what a reviewer should know (conflicts, inherited licence, lake-only names);
-    ``prose``: ``deterministic`` or ``writer`` (an LLM wrote the prose from the evidence).
+    ``markdown``: the card (``"text"`` in its JSON). ``evidence``: one dict per marker in the text (``id``, ``kind``,
+    ``source``, ``claim``, ``data``, ``marker``); ``missing``: "section: field" the lake
+    knows nothing about; ``completeness``: section -> share of its fields filled (0-1),
+    ``overall`` their mean; ``notes``: what a reviewer should know (conflicts, inherited
+    licence, lake-only names); ``prose``: ``deterministic`` or ``writer`` (an LLM wrote the
+    prose from the evidence).
     """
 
     model: str
-    text: str
+    markdown: str
     metadata: dict[str, Any] = field(default_factory=dict)
     evidence: list[dict[str, Any]] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -220,6 +221,10 @@ class CardDraft(Record):
     overall: float = 0.0
     notes: list[str] = field(default_factory=list)
     prose: str = "deterministic"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``markdown`` goes out as ``text`` (the shape of ``card --json``)."""
+        return {("text" if k == "markdown" else k): v for k, v in super().to_dict().items()}
 
 
 @dataclass

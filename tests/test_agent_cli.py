@@ -28,7 +28,7 @@ def test_ask_json_contract(capsys, agent_lake):
     data = json.loads(out)
     assert set(data) == {"answer", "tool_calls", "citations"}
     assert "23,520" in data["answer"]
-    assert data["tool_calls"] == [{"tool": "show_model", "args": {"name": "tiny-bert"}}]
+    assert data["tool_calls"] == [{"tool": "show_model", "args": {"name": "tiny-bert", "about": ["parameters"]}}]
     assert {"kind": "model", "name": "tiny-bert", "version": 1} in data["citations"]
 
 
@@ -56,7 +56,7 @@ def test_chat_streams_answers_until_exit(capsys, agent_lake, monkeypatch):
     code, out, _ = run(capsys, "--lake", str(agent_lake), "chat")
     assert code == 0
     assert "gpt2-mini" in out and "tiny-q8" in out and "3 layers" in out
-    assert "list_models" in out and "new conversation" in out and "never asked" not in out
+    assert "query_models" in out and "new conversation" in out and "never asked" not in out
 
 
 def test_chat_ends_on_end_of_input(capsys, agent_lake, monkeypatch):

@@ -131,7 +131,7 @@ ENCODERS = ["enc-base", "enc-sentiment", "enc-topic", "enc-grand", "enc-sentimen
 # (question, facts that must appear, words that must not); "{best_sts}" etc. are read from the lake
 QUESTIONS: list[tuple[str, list[F], list[str]]] = [
     # parents and ancestors, from the weights
-    ("What is the parent of enc-grand?", [F(("enc-sentiment",)), F(("finetune",))], ["enc-twin"]),
+    ("What is the parent of enc-grand?", [F(("enc-sentiment",)), F(("fine-tuned from",))], ["enc-twin"]),
     ("Where does enc-sentiment-int8 come from?", [F(("enc-sentiment",)), F(("quantized",))], []),
     ("what are the ancestors of enc-grand?", [F(("enc-sentiment",)), F(("enc-base",))], ["enc-twin"]),
     ("which model was enc-pruned derived from?", [F(("enc-base",)), F(("pruned",))], []),
@@ -144,14 +144,14 @@ QUESTIONS: list[tuple[str, list[F], list[str]]] = [
     ("what was built on enc-twin?", [F(("no model",))], ["enc-sentiment"]),
     ("what are the children of enc-sentiment?", [F(("enc-grand",)), F(("quantized",))], []),
     # relation, siblings, families
-    ("How are enc-base and enc-grand related?", [F(("enc-base -> enc-sentiment",)),
-                                                 F(("enc-sentiment -> enc-grand",))], []),
-    ("Is enc-pruned derived from enc-base?", [F(("pruned",)), F(("enc-base -> enc-pruned",))], []),
-    ("are enc-twin and enc-base related?", [F(("unrelated", "no lineage"))], ["enc-base -> enc-twin"]),
+    ("How are enc-base and enc-grand related?", [F(("enc-grand was fine-tuned from enc-sentiment",)),
+                                                 F(("fine-tuned from enc-base",))], []),
+    ("Is enc-pruned derived from enc-base?", [F(("yes",)), F(("pruned from enc-base",))], []),
+    ("are enc-twin and enc-base related?", [F(("not related",))], ["derived from enc-base"]),
     ("what are the siblings of enc-sentiment?", [F(("enc-topic",)), F(("enc-pruned",))],
      ["enc-grand"]),
     ("which models share a parent with enc-topic?", [F(("enc-sentiment",)), F(("enc-pruned",))], []),
-    ("show the lineage of enc-pruned", [F(("enc-base -> enc-pruned",))], []),
+    ("show the lineage of enc-pruned", [F(("enc-pruned was pruned from enc-base",))], []),
     ("which model is the root of enc-grand's family?", [F(("enc-base",))], []),
     # declared vs inferred
     ("Which model cards declare the wrong base model?", [F(("enc-topic",)), F(("enc-twin",))], []),
@@ -161,9 +161,9 @@ QUESTIONS: list[tuple[str, list[F], list[str]]] = [
     ("which tensors changed between enc-sentiment and enc-sentiment-int8?", [F(("quantized",))], []),
     ("diff enc-base enc-pruned", [F(("pruned",))], []),
     ("Which of my models came from enc-base and how do they differ?",
-     [F(("enc-sentiment",)), F(("enc-pruned",)), F(("how they differ",)), F(("set to zero",))], []),
+     [F(("enc-sentiment",)), F(("enc-pruned",)), F(("how each differs",)), F(("set to zero",))], []),
     # benchmarks
-    ("Which model is best on sts-smoke?", [F(("best is {best_sts}",)), F(("spearman",))], []),
+    ("Which model is best on sts-smoke?", [F(("best model on sts-smoke is {best_sts}",)), F(("spearman",))], []),
     ("rank the models on sts-smoke", [F(("enc-base",)), F(("enc-twin",)), F(("enc-sentiment-int8",))],
      []),
     ("what did we measure this week?", [F(("sts-smoke",)), F(("spearman",))], []),

@@ -45,7 +45,7 @@ def test_tool_call_result_answer_events(agent_lake):
     assert isinstance(tool_msg, ToolMessage) and json.loads(tool_msg.content)["name"] == "tiny-bert"
     # the tools were bound with their schemas; the injected context is not an argument
     schemas = {t["name"]: t for t in model.bound}
-    assert set(schemas["show_model"]["parameters"]["properties"]) == {"name"}
+    assert set(schemas["show_model"]["parameters"]["properties"]) == {"name", "about"}
     assert "Changes the lake" in schemas["remove_model"]["description"]
 
 
@@ -71,7 +71,7 @@ def test_bad_arguments_are_reported_to_the_model(agent_lake):
 
 
 def test_step_limit_ends_the_turn_with_an_error(agent_lake):
-    agent, model = _agent(agent_lake, *[tool_call("list_models") for _ in range(3)], max_steps=3)
+    agent, model = _agent(agent_lake, *[tool_call("query_models") for _ in range(3)], max_steps=3)
     events = list(agent.stream("loop forever", thread_id="loop"))
     assert isinstance(events[-1], AgentError) and events[-1].kind == "step_limit"
     assert "3 model calls" in events[-1].message
@@ -88,7 +88,7 @@ def test_unexpected_tool_failure_becomes_an_error_event(agent_lake, monkeypatch)
         raise ZeroDivisionError("bad luck")
 
     monkeypatch.setattr(Catalog, "list_models", boom)
-    agent, _ = _agent(agent_lake, tool_call("list_models"), tool_call("list_models"))
+    agent, _ = _agent(agent_lake, tool_call("query_models"), tool_call("query_models"))
     events = list(agent.stream("list models", thread_id="b"))
     assert isinstance(events[-1], AgentError) and "ZeroDivisionError" in events[-1].message
     with pytest.raises(AgentFailed):
@@ -167,7 +167,7 @@ def test_router_embedding_cache_keeps_what_a_call_needs(monkeypatch):
     in progress needs (it used to drop the oldest 1,024 and fail with a KeyError)."""
     import numpy as np
 
-    from modellake.agent import router
+    from modellake.agent.planner import route as router
 
     monkeypatch.setattr(router, "_cache", {})
     monkeypatch.setattr(router, "_CACHE_MAX", 3)
@@ -177,8 +177,8 @@ def test_router_embedding_cache_keeps_what_a_call_needs(monkeypatch):
         calls.append(list(texts))
         return np.array([[float(len(t)), 1.0] for t in texts])
 
-    router._vectors(["a", "bb", "ccc"], embedder)
-    got = router._vectors(["a", "dddd", "eeeee", "a"], embedder)
+    router.vectors(["a", "bb", "ccc"], embedder)
+    got = router.vectors(["a", "dddd", "eeeee", "a"], embedder)
     assert got[:, 0].tolist() == [1.0, 4.0, 5.0, 1.0]
     assert calls[-1] == ["dddd", "eeeee"]  # "a" came from the cache
     assert list(router._cache) == ["a", "dddd", "eeeee"]  # bb and ccc were least recently used

@@ -134,7 +134,7 @@ def test_openai_backend_tool_call_then_answer(agent_lake, openai_server):
     assert openai_server.requests[0]["auth"] == "Bearer sk-test-local"
     assert first["model"] == "test-model" and first["messages"][0]["role"] == "system"
     tools = {t["function"]["name"]: t["function"] for t in first["tools"]}
-    assert {"list_models", "show_model", "read_card", "remove_model"} <= set(tools)
+    assert {"query_models", "show_model", "read_card", "remove_model"} <= set(tools)
     assert tools["show_model"]["parameters"]["required"] == ["name"]
     assert "ctx" not in json.dumps(tools)
     tool_msg = second["messages"][-1]

@@ -153,7 +153,7 @@ def test_follow_up_questions_use_the_conversation(question_agent):
     t = "follow"
     assert "23,520" in question_agent.ask("how many parameters does tiny-bert have?", t).answer
     a = question_agent.ask("and its license?", t)
-    assert a.tool_calls == [{"tool": "show_model", "args": {"name": "tiny-bert"}}]
+    assert [(c["tool"], c["args"]["name"]) for c in a.tool_calls] == [("show_model", "tiny-bert")]
     assert "mit" in a.answer
     a = question_agent.ask("what about gpt2-mini?", t)
     assert "gpt2-mini" in a.answer and "no model card" in a.answer
@@ -173,7 +173,7 @@ def test_changes_only_on_request_and_reported(agent_lake, tmp_path):
     with Lake(agent_lake).catalog() as cat:  # ... and nothing changed
         assert len(cat.model_names()) == len(ALL) and cat.has_model("tiny-llama")
     a = agent.ask("please delete the tiny-bret model")  # not an exact name: nothing is removed
-    assert a.tool_calls == [] and "did not remove" in a.answer
+    assert a.tool_calls == [] and "did not delete anything" in a.answer
     a = agent.ask("delete tiny-q8")
     assert a.tool_calls == [{"tool": "remove_model", "args": {"name": "tiny-q8"}}]
     assert a.changes and "Removed tiny-q8" in a.answer
@@ -200,84 +200,47 @@ def test_prompt_injection_card_changes_nothing(agent_lake):
 
 
 def test_a_tool_added_with_one_line_is_used(agent_lake):
-    """A new registry entry is reachable by the builtin backend through its description."""
+    """A tool declared once (function, words, example questions, a result that renders itself)
+    and added to the registry list is reached by the questions it answers, and its own words
+    are the answer."""
+    from dataclasses import dataclass
+
     from modellake.store.catalog import Catalog
     from modellake.tools.registry import TOOLS
     from modellake.tools.toolspec import tool
 
-    def family_tree(catalog: Catalog, name: str) -> dict:
-        """Lineage of a model inferred from its weights: parent -> child edges with relation and confidence.
+    @dataclass
+    class Footprint:
+        name: str
+        kwh: float
+
+        def to_dict(self) -> dict:
+            return {"name": self.name, "kwh": self.kwh}
+
+        def summary(self) -> str:
+            return f"{self.name}: {self.kwh} kWh"
+
+        def text(self) -> str:
+            return f"Training {self.name} used about {self.kwh} kWh of energy."
+
+    def energy_use(catalog: Catalog, name: str) -> Footprint:
+        """How much energy training a model used, from its parameter count.
 
         Args:
             name: the model.
         """
-        catalog.get_model(name)
-        return {"edges": [{"parent": "tiny-llama", "child": "tiny-llama-chat",
-                           "relation": "finetune", "confidence": 0.97,
-                           "evidence": {"distance": 0.12}}]}
+        m = catalog.get_model(name)
+        return Footprint(m.name, round((m.num_parameters or 0) / 1e4, 1))
 
-    agent = Agent(agent_lake, llm="builtin", tools=[*TOOLS, tool(family_tree, name="lineage")])
-    a = agent.ask("what is the parent of tiny-llama-chat?")
-    assert a.tool_calls[0] == {"tool": "lineage", "args": {"name": "tiny-llama-chat"}}
-    assert {c["tool"] for c in a.tool_calls[1:]} <= {"show_model"}  # the card's claim, to check
-    assert "tiny-llama -> tiny-llama-chat" in a.answer and "finetune" in a.answer
-    assert "the weights agree" in a.answer  # its card declares tiny-llama too
-    assert any(c["kind"] == "edge" and c["confidence"] == 0.97 for c in a.citations)
-    a = agent.ask("what are the descendants of tiny-llama?")
-    assert a.tool_calls[0]["tool"] == "lineage" and "tiny-llama-chat" in a.answer
-
-
-def test_tools_of_the_other_issues_plug_in_by_kind(agent_lake):
-    """Search, leaderboard, card drafting and diff, registered one line each (fakes with the
-    result shapes of their CLI contracts), are reached by the kinds of question they answer."""
-    from modellake.store.catalog import Catalog
-    from modellake.tools.registry import TOOLS
-    from modellake.tools.toolspec import tool
-
-    def search(catalog: Catalog, query: str, k: int = 10, task: str | None = None,
-               license: str | None = None, max_params: int | None = None) -> dict:
-        """Search the lake's models by need: card text, constraints (task, license, size, format),
-        lineage and results; each hit says why it matched.
-
-        Args:
-            query: what the user needs, in their words.
-        """
-        return {"hits": [{"name": "sentiment-bert", "score": 0.91,
-                          "why": ["card: sentiment classification of movie reviews"]}],
-                "args": {"k": k, "task": task, "license": license, "max_params": max_params}}
-
-    def leaderboard(catalog: Catalog, task: str, metric: str | None = None) -> dict:
-        """Rank models on a benchmark task by a metric, best first, from the stored runs."""
-        return {"task": task, "metric": "accuracy", "higher_is_better": True,
-                "entries": [{"rank": 1, "model": "sentiment-bert", "value": 0.88, "run_ids": [3]},
-                            {"rank": 2, "model": "tiny-bert", "value": 0.51, "run_ids": [4]}]}
-
-    def draft_card(catalog: Catalog, name: str) -> dict:
-        """Draft a model card for a model from the lake's evidence (weights, lineage, runs)."""
-        return {"model": name, "text": "---\nlicense: mit\n---\n# " + name + "\n" + "More "
-                "information needed. " * 20, "missing": ["evaluation", "training data"]}
-
-    def diff(catalog: Catalog, a: str, b: str) -> dict:
-        """Compare the weights of two models tensor by tensor: identical and changed tensors, how much
-        they changed, and a verdict."""
-        return {"a": a, "b": b, "identical": 5, "changed": 12,
-                "verdict": f"{b} is {a} fine-tuned on all layers except the embeddings"}
-
-    extra = [tool(search), tool(leaderboard), tool(draft_card), tool(diff)]
-    agent = Agent(agent_lake, llm="builtin", tools=[*TOOLS, *extra])
-    a = agent.ask("which model is best on sentiment-smoke?")
-    assert a.tool_calls == [{"tool": "leaderboard", "args": {"task": "sentiment-smoke"}}]
-    assert "best is sentiment-bert" in a.answer and "#3" in a.answer
-    assert {"kind": "run", "id": 3, "model": "sentiment-bert", "task": "sentiment-smoke",
-            "trust": None} in a.citations
-    a = agent.ask("I need an MIT-licensed model for sentiment analysis of movie reviews under 1M parameters")
-    [call] = a.tool_calls
-    assert call["tool"] == "search" and call["args"]["license"] == "mit"
-    assert call["args"]["max_params"] == 1_000_000 and "sentiment" in call["args"]["query"]
-    assert "sentiment-bert" in a.answer and "movie reviews" in a.answer
-    a = agent.ask("draft a model card for gpt2-mini")
-    assert a.tool_calls == [{"tool": "draft_card", "args": {"name": "gpt2-mini"}}]
-    assert "license: mit" in a.answer and "evaluation" in a.answer
-    a = agent.ask("which tensors changed between tiny-bert and evil-model?")
-    assert a.tool_calls == [{"tool": "diff", "args": {"a": "tiny-bert", "b": "evil-model"}}]
-    assert "fine-tuned on all layers except the embeddings" in a.answer
+    declared = tool(energy_use, words=("energy", "carbon", "co2", "kwh"),
+                    examples=("how much energy did training X use", "what is the carbon footprint of X"))
+    agent = Agent(agent_lake, llm="builtin", tools=[*TOOLS, declared])
+    a = agent.ask("what was the carbon footprint of training tiny-bert?")
+    assert a.tool_calls == [{"tool": "energy_use", "args": {"name": "tiny-bert"}}]
+    assert a.answer == "Training tiny-bert used about 2.4 kWh of energy."
+    a = agent.ask("how many kWh did gpt2-mini burn?")
+    assert a.tool_calls == [{"tool": "energy_use", "args": {"name": "gpt2-mini"}}]
+    assert "9.3 kWh" in a.answer
+    without = Agent(agent_lake, llm="builtin")  # the same question, no such tool: a refusal
+    a = without.ask("what was the carbon footprint of training tiny-bert?")
+    assert "can't answer" in a.answer and not a.tool_calls

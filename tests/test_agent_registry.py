@@ -16,15 +16,18 @@ from modellake.tools.toolspec import ToolArgumentError, ToolContext, tool
 
 def test_registry_lists_the_lake_tools_with_flags():
     names = {t.name: t for t in TOOLS}
-    assert {"list_models", "show_model", "read_card", "ingest_models", "remove_model",
+    assert {"query_models", "show_model", "read_card", "ingest_models", "remove_model",
             "rename_model"} <= set(names)
     assert {n for n, t in names.items() if t.mutating} == {"ingest_models", "remove_model",
                                                           "rename_model", "import_results",
                                                           "run_benchmark"}
-    assert {"search", "search_runs", "similar", "lineage", "ancestors", "descendants", "siblings",
-            "audit_lineage", "diff", "leaderboard", "draft_card", "list_tasks"} <= set(names)
-    for t in TOOLS:
+    assert {"search", "search_runs", "similar", "lineage", "audit_lineage", "diff", "leaderboard",
+            "draft_card", "check_card", "list_tasks", "compare_runs"} <= set(names)
+    for t in TOOLS:  # declared once: a description, words and examples to route by, no context
         assert t.description and "ctx" not in t.schema()["properties"]
+        assert t.examples and t.words, t.name
+        assert not any(callable(p.schema.get("default")) for p in t.params)
+        assert "progress" not in " ".join(p.name for p in t.params), t.name
 
 
 def test_schema_from_signature_and_docstring():
@@ -69,22 +72,28 @@ def test_a_function_from_elsewhere_joins_with_one_line(agent_lake):
 
 def test_lake_tools_on_the_test_lake(agent_lake):
     with ToolContext(Lake(agent_lake)) as ctx:
-        listed = get_tool("list_models")(ctx, architecture="llama", sort="largest")
-        assert [m["name"] for m in listed["models"]] == ["tiny-llama-chat", "tiny-llama", "tiny-q8"]
-        assert listed["total_in_lake"] == 8 and listed["count"] == 3
-        assert [m["name"] for m in get_tool("list_models")(ctx, base_model="tiny-bert")["models"]] \
-            == ["sentiment-bert"]
-        assert get_tool("list_models")(ctx, text="movie reviews")["models"][0]["name"] == "sentiment-bert"
-        shown = get_tool("show_model")(ctx, name="sentiment-bert")
-        assert shown["num_parameters"] == 23586 and shown["card"]["license"] == "mit"
-        assert shown["card"]["reported_results"][0]["value"] == 0.88
+        query = get_tool("query_models")
+        listed = query(ctx, architecture="llama", rank_by="parameters")
+        assert [r.name for r in listed.rows] == ["tiny-llama-chat", "tiny-llama", "tiny-q8"]
+        assert listed.total_in_lake == 8 and listed.count == 3
+        assert [r.name for r in query(ctx, base_model="tiny-bert").rows] == ["sentiment-bert"]
+        assert query(ctx, text="movie reviews").rows[0].name == "sentiment-bert"
+        shown = get_tool("show_model")(ctx, name="sentiment-bert", about=["license", "parameters"])
+        data = shown.to_dict()
+        assert data["num_parameters"] == 23586 and data["card"]["license"] == "mit"
+        assert data["card"]["reported_results"][0]["value"] == 0.88
+        assert shown.text() == ("sentiment-bert's card declares the license mit. sentiment-bert "
+                                "has 23.6K parameters (23,586).")
         card = get_tool("read_card")(ctx, name="tiny-bert", topic="risks")
-        assert card["topic_found"] and card["passages"][0]["section"] == "Limitations"
-        assert get_tool("read_card")(ctx, name="gpt2-mini")["has_card"] is False
+        assert card.topic_found and card.passages[0]["section"] == "Limitations"
+        assert "close to random" in card.text() and card.text().startswith("What tiny-bert's card says")
+        assert get_tool("read_card")(ctx, name="gpt2-mini").has_card is False
         with pytest.raises(NotFoundError, match="did you mean tiny-bert"):
             get_tool("show_model")(ctx, name="tiny-bret")
-        assert get_tool("rename_model")(ctx, old="tiny-q8", new="q8") == {"renamed": "tiny-q8", "to": "q8"}
-        assert get_tool("remove_model")(ctx, name="q8") == {"removed": "q8", "versions": 1}
+        renamed = get_tool("rename_model")(ctx, old="tiny-q8", new="q8")
+        assert renamed.text() == "Renamed tiny-q8 to q8."
+        removed = get_tool("remove_model")(ctx, name="q8")
+        assert removed.detail == {"removed": "q8", "versions": 1} and "Removed q8" in removed.text()
         with pytest.raises(NotFoundError):
             get_tool("ingest_models")(ctx, path="/no/such/path")
 

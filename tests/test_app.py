@@ -71,7 +71,7 @@ def test_chat_round_trip_answers_a_lineage_question(client):
     answer = client.predict("Which models are derived from tiny-bert?", "conv-1", api_name="/chat")
     assert isinstance(answer, str)
     # the weights say tiny-bert-ft is the real fine-tune (sentiment-bert only claims it in its card)
-    assert "tiny-bert-ft" in answer and "finetune" in answer
+    assert "tiny-bert-ft (a fine-tune)" in answer and "not confirmed by the weights" in answer
 
 
 def test_conversations_are_separate(client, live_app):

@@ -158,8 +158,8 @@ def test_draft_names_inferred_parent(lake, ft_draft):
     inferred = [e for e in d.evidence if e["kind"] == "inferred"]
     assert any(e["data"]["parent"] == "tiny-base" and e["data"]["child"] == "tiny-ft"
                for e in inferred)
-    assert "fine-tuned from tiny-base (inferred from the weights)" in d.text
-    assert "relative weight distance" in d.text  # the edge's numbers, not just its name
+    assert "fine-tuned from tiny-base (inferred from the weights)" in d.markdown
+    assert "relative weight distance" in d.markdown  # the edge's numbers, not just its name
 
 
 def test_draft_has_right_size_architecture_and_scores(lake, ft_draft):
@@ -167,8 +167,8 @@ def test_draft_has_right_size_architecture_and_scores(lake, ft_draft):
     d = ft_draft
     n = truth["n_params"]
     assert cat.get_model("tiny-ft").num_parameters == n
-    assert f"{n:,}" in d.text
-    assert "bert model (`BertModel`)" in d.text
+    assert f"{n:,}" in d.markdown
+    assert "bert model (`BertModel`)" in d.markdown
     assert d.metadata["library_name"] == "transformers"
     assert d.metadata["pipeline_tag"] == "feature-extraction"
     run = truth["runs"]["tiny-ft"]
@@ -177,19 +177,19 @@ def test_draft_has_right_size_architecture_and_scores(lake, ft_draft):
     assert metrics["accuracy"]["value"] == 0.625
     assert f"run {run.id}" in metrics["accuracy"]["name"]
     assert entry["results"][0]["dataset"]["name"] == TASK
-    assert f"| {TASK} | accuracy | 0.625 | 0.05 | measured | " in d.text
-    assert f"measured: run {run.id}]" in d.text
+    assert f"| {TASK} | accuracy | 0.625 | 0.05 | measured | " in d.markdown
+    assert f"measured: run {run.id}]" in d.markdown
     # a reported run is shown as such and never enters the model-index
-    assert "| imported-task | accuracy | 0.91 | - | reported |" in d.text
+    assert "| imported-task | accuracy | 0.91 | - | reported |" in d.markdown
     assert "0.91" not in json.dumps(d.metadata)
     # the parent's run on the same task definition gives a comparison
     assert "Against its parent tiny-base on sentiment-smoke: accuracy 0.625 vs 0.5 (+0.125)" \
-        in d.text
+        in d.markdown
 
 
 def test_licence_inherited_and_flagged(ft_draft):
     assert ft_draft.metadata["license"] == "mit"
-    assert "mit, inherited from its parent tiny-base (not declared by this model" in ft_draft.text
+    assert "mit, inherited from its parent tiny-base (not declared by this model" in ft_draft.markdown
     assert any("inherited" in n for n in ft_draft.notes)
 
 
@@ -197,13 +197,13 @@ def test_yaml_validates_and_round_trips(ft_draft):
     from huggingface_hub import ModelCard
     from huggingface_hub.repocard_data import model_index_to_eval_results
 
-    assert validate_card(ft_draft.text) == []
-    card = ModelCard(ft_draft.text)  # raises on invalid metadata
+    assert validate_card(ft_draft.markdown) == []
+    card = ModelCard(ft_draft.markdown)  # raises on invalid metadata
     assert card.data.to_dict() == ft_draft.metadata
     assert str(ModelCard(str(card))) == str(card)
     name, results = model_index_to_eval_results(ft_draft.metadata["model-index"])
     assert name == "tiny-ft" and {r.metric_type for r in results} == {"accuracy", "macro_f1"}
-    assert ft_draft.text.startswith("---\n")
+    assert ft_draft.markdown.startswith("---\n")
     assert card.data.base_model == "tiny-base"
 
 
@@ -212,7 +212,7 @@ def test_nothing_stated_that_is_not_in_the_lake(lake, name):
     cat, _ = lake
     d = draft_card(cat, name)
     assert verify_draft(cat, d) == []
-    assert validate_card(d.text) == []
+    assert validate_card(d.markdown) == []
 
 
 def test_verifier_catches_invented_statements(lake, ft_draft):
@@ -220,14 +220,14 @@ def test_verifier_catches_invented_statements(lake, ft_draft):
     from dataclasses import replace
 
     cat, _ = lake
-    invented = ft_draft.text.replace("#### Factors\n", "#### Factors\n\nIt was trained on SST-2.\n")
-    problems = verify_draft(cat, replace(ft_draft, text=invented))
+    invented = ft_draft.markdown.replace("#### Factors\n", "#### Factors\n\nIt was trained on SST-2.\n")
+    problems = verify_draft(cat, replace(ft_draft, markdown=invented))
     assert any("no evidence marker" in p and "SST-2" in p for p in problems)
     marker = next(e["marker"] for e in ft_draft.evidence if e["kind"] == "measured")
-    wrong = ft_draft.text.replace("#### Factors\n",
+    wrong = ft_draft.markdown.replace("#### Factors\n",
                                   f"#### Factors\n\nAccuracy is 0.99. {marker}\n")
     assert any("numbers not in its evidence" in p
-               for p in verify_draft(cat, replace(ft_draft, text=wrong)))
+               for p in verify_draft(cat, replace(ft_draft, markdown=wrong)))
     ev = [dict(e) for e in ft_draft.evidence]
     for e in ev:
         if e["kind"] == "weights" and "num_parameters" in e["data"]:
@@ -237,9 +237,9 @@ def test_verifier_catches_invented_statements(lake, ft_draft):
 
 def test_unknowns_say_so_and_are_listed(ft_draft):
     d = ft_draft
-    assert "[More Information Needed]" in d.text
+    assert "[More Information Needed]" in d.markdown
     assert "uses: Out-of-scope use" in d.missing
-    assert "- Out-of-scope use (Uses)" in d.text
+    assert "- Out-of-scope use (Uses)" in d.markdown
     assert set(d.completeness) == set(card_api.SECTIONS)
     assert all(0.0 <= v <= 1.0 for v in d.completeness.values())
     assert d.completeness["evaluation"] == 1.0
@@ -253,10 +253,10 @@ def test_unknowns_say_so_and_are_listed(ft_draft):
 def test_declared_card_text_is_quoted_with_its_evidence(lake):
     cat, _ = lake
     d = draft_card(cat, "tiny-base")
-    assert 'From the model\'s own card (README.md, section "Limitations")' in d.text
-    assert "> It was never trained: its outputs carry no meaning at all." in d.text
+    assert 'From the model\'s own card (README.md, section "Limitations")' in d.markdown
+    assert "> It was never trained: its outputs carry no meaning at all." in d.markdown
     assert d.metadata["license"] == "mit" and d.metadata["language"] == "en"
-    assert "inherited" not in d.text
+    assert "inherited" not in d.markdown
 
 
 def test_card_is_rendered_from_the_packaged_template(ft_draft, tmp_path):
@@ -266,10 +266,10 @@ def test_card_is_rendered_from_the_packaged_template(ft_draft, tmp_path):
     for heading in ("## Model Details", "## Uses", "## Bias, Risks, and Limitations",
                     "## Training Details", "## Evaluation", "## Technical Specifications",
                     "## How to Get Started with the Model", "## Environmental Impact"):
-        assert heading in ft_draft.text
+        assert heading in ft_draft.markdown
     out = write_card(ft_draft, tmp_path)
-    assert out.name == "README.md" and out.read_text() == ft_draft.text + (
-        "" if ft_draft.text.endswith("\n") else "\n")
+    assert out.name == "README.md" and out.read_text() == ft_draft.markdown + (
+        "" if ft_draft.markdown.endswith("\n") else "\n")
 
 
 def test_json_shape(ft_draft):
@@ -294,11 +294,11 @@ def test_writer_prose_is_used_only_when_faithful(lake):
 
     d = draft_card(cat, "tiny-ft", writer=faithful)
     assert d.prose == "writer" and "model_description" in calls
-    assert "Prose for model description." in d.text
+    assert "Prose for model description." in d.markdown
     assert verify_draft(cat, d) == []  # the evidence markers were appended
 
     d = draft_card(cat, "tiny-ft", writer=lambda s, e: "It scores 0.99 everywhere.")
-    assert "0.99 everywhere" not in d.text
+    assert "0.99 everywhere" not in d.markdown
     assert any("rejected" in n and "0.99" in n for n in d.notes)
 
     def broken(section, evidence):
@@ -323,7 +323,7 @@ def test_llm_writer_wraps_a_generator(lake):
 
     d = draft_card(cat, "tiny-ft", writer=llm_writer(FakeChat()))
     assert prompts and "Use ONLY the facts below" in prompts[0]
-    assert "A short grounded sentence." in d.text
+    assert "A short grounded sentence." in d.markdown
 
 
 # ------------------------------------------------------------------ without lineage
@@ -392,7 +392,7 @@ def test_audit_catches_planted_errors(lake):
 
 def test_audit_of_a_drafted_card_is_clean(lake, ft_draft):
     cat, _ = lake
-    audit = check_card(cat, "tiny-ft", text=ft_draft.text)
+    audit = check_card(cat, "tiny-ft", text=ft_draft.markdown)
     assert not _kinds(audit) & {"base_model", "parameters", "architecture", "score", "license"}, \
         [f.message for f in audit.findings]
 

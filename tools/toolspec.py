@@ -91,7 +91,16 @@ class Tool:
     params: tuple[Param, ...]
     injected: tuple[tuple[str, str], ...]  # (parameter, what: ctx | catalog | lake | lake_root)
     mutating: bool = False
-    keywords: tuple[str, ...] = ()  # extra routing words for the offline backend
+    words: tuple[str, ...] = ()     # words that route a question here (the offline planner)
+    examples: tuple[str, ...] = ()  # questions it answers; X and Y stand for model names
+    needs: int = 0                  # models a question must name for it
+    values: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()  # see tool()
+
+    def routing(self) -> dict[str, Any]:
+        """What the offline planner reads besides the schema (sent as tool metadata)."""
+        return {"mutating": self.mutating, "words": list(self.words),
+                "examples": list(self.examples), "needs": self.needs,
+                "values": {p: {v: list(w) for v, w in vals} for p, vals in self.values}}
 
     def schema(self) -> dict[str, Any]:
         """JSON schema of the arguments (the injected ones left out)."""
@@ -175,7 +184,9 @@ def _doc_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
 
 
 def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | None = None,
-         mutating: bool = False, hide: Sequence[str] = (), keywords: Sequence[str] = (),
+         mutating: bool = False, hide: Sequence[str] = (), words: Sequence[str] = (),
+         examples: Sequence[str] = (), needs: int | None = None,
+         values: dict[str, dict[str, Sequence[str]]] | None = None,
          args: dict[str, str] | None = None) -> Tool:
     """Register ``fn`` as an agent tool.
 
@@ -185,7 +196,12 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
         description: overrides the docstring's first paragraph.
         mutating: the tool changes the lake (ingest, rm, rename...): called only on request.
         hide: parameters with defaults that the model should not set.
-        keywords: extra words that route a question to this tool in the offline backend.
+        words: words or short phrases that route a question to this tool (offline planner);
+            a mutating tool is only chosen when one of them is the user's own verb.
+        examples: questions this tool answers, X and Y standing for model names.
+        needs: how many models a question must name (default: the required model arguments).
+        values: for a parameter that takes names from a fixed set, the words that ask for each
+            value (``{"about": {"license": ("license", "licence")}}``).
         args: argument descriptions that complete or override the docstring's ``Args:``.
     """
     try:
@@ -213,6 +229,13 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
             schema = {**schema, "default": p.default}
         params.append(Param(p.name, schema, p.default is p.empty and not optional,
                             arg_docs.get(p.name, "")))
+    if needs is None:
+        needs = min(2, sum(1 for p in params if p.required and p.name in MODEL_PARAMS))
     return Tool(fn=fn, name=name or fn.__name__, description=description or summary,
                 params=tuple(params), injected=tuple(injected), mutating=mutating,
-                keywords=tuple(keywords))
+                words=tuple(words), examples=tuple(examples), needs=needs,
+                values=tuple((p, tuple((v, tuple(w)) for v, w in vals.items()))
+                             for p, vals in (values or {}).items()))
+
+
+MODEL_PARAMS = ("name", "model", "a", "b", "parent", "child", "old", "of", "models", "names")

@@ -332,7 +332,7 @@ class CardHandlers(_Base):
         note = f"Drafted from the lake's evidence; overall completeness {getattr(d, 'overall', 0):.0%}."
         if missing:
             note += " Missing: " + "; ".join(missing[:10])
-        return d.text, note
+        return d.markdown, note
 
     def audit(self, name: str, text: str) -> str:
         from modellake.tools.cards import check_card

@@ -55,7 +55,7 @@ def list_models(all_versions: bool = typer.Option(False, "--all-versions", help=
     with common.open_catalog() as catalog:
         models = catalog.list_models(all_versions=all_versions)
     if as_json:
-        common.emit_json({"models": [m.summary() for m in models]})
+        common.emit_json({"models": [m.brief() for m in models]})
         return
     common.console().print(models_table(models))
 
@@ -132,7 +132,7 @@ def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
         common.console().print(f"wrote {path} (completeness {result.overall:.0%}, "
                                f"{len(result.missing)} items need more information)")
     else:
-        sys.stdout.write(result.text if result.text.endswith("\n") else result.text + "\n")
+        sys.stdout.write(result.markdown if result.markdown.endswith("\n") else result.markdown + "\n")
     if out is not None and as_json:
         write_card(result, out)
 
@@ -173,8 +173,8 @@ def demo(target: Path | None = typer.Option(None, "--models-dir", help="Where to
     errors += [{"path": f"{e.model} / {e.task}", "error": e.error}
                for e in (measured.errors if measured else [])]
     if as_json:
-        common.emit_json({"lake": str(lake.root), "models": [m.summary() for m in listed], "errors": errors,
-                    "runs": [r.summary() for r in measured.runs] if measured else []})
+        common.emit_json({"lake": str(lake.root), "models": [m.brief() for m in listed], "errors": errors,
+                    "runs": [r.brief() for r in measured.runs] if measured else []})
     else:
         console = common.console()
         console.print(f"demo lake at {lake.root}")

@@ -27,8 +27,21 @@ from modellake.tools.bench.records import (
     metric_direction,
     trust_levels,
 )
+from modellake.tools.bench.results import (
+    TABLE_FROM,
+    bullets,
+    capped_table,
+    gap,
+    named,
+    reason,
+    same_value,
+    score,
+    sentence,
+    shell_arg,
+)
 from modellake.tools.bench.runs import BenchError, bench
 from modellake.tools.bench.tasks import get_task, load_task_data
+from modellake.tools.rendering import join, plural
 
 __all__ = ["BehavesLike", "CompareRow", "Comparison", "Neighbour", "behaves_like", "compare"]
 
@@ -81,6 +94,222 @@ class Comparison(JsonRecord):
         "Independently, `significant` says whether the paired-bootstrap 95% interval of the "
         "difference over the examples excludes 0, and `changed_fraction` how many examples' "
         "outputs differ at all.")
+
+    # -- words -----------------------------------------------------------------------------
+    def _names(self) -> tuple[str, str]:
+        """The two models as people name them (the version only when both share a name)."""
+        na, nb = self.a.rpartition("@")[0] or self.a, self.b.rpartition("@")[0] or self.b
+        return (self.a, self.b) if na == nb else (na, nb)
+
+    def _groups(self) -> dict[tuple[str, str], list[CompareRow]]:
+        """The rows by (trust, task), in order."""
+        out: dict[tuple[str, str], list[CompareRow]] = {}
+        for r in self.rows:
+            out.setdefault((r.trust, r.task), []).append(r)
+        return out
+
+    @staticmethod
+    def _verdict(rows: list[CompareRow]) -> str:
+        """a | b (better on some metric, worse on none) | mixed | same | unknown | note."""
+        if all(not r.metric for r in rows):
+            return "note"
+        wins = {r.better for r in rows if r.metric}
+        if {"a", "b"} <= wins:
+            return "mixed"
+        for side in ("a", "b"):
+            if side in wins:
+                return side
+        return "same" if "same" in wins else "unknown"
+
+    def summary(self) -> str:
+        a, b = self._names()
+        verdicts = [self._verdict(rs) for rs in self._groups().values()]
+        if not verdicts:
+            return f"{a} and {b} share no benchmark task yet."
+        na, nb = verdicts.count("a"), verdicts.count("b")
+        n = plural(len(verdicts), "shared task")
+        if na and not nb:
+            return f"{a} is better than {b} on {na} of {n}."
+        if nb and not na:
+            return f"{b} is better than {a} on {nb} of {n}."
+        if na or nb:
+            return f"{a} is better on {na}, {b} on {nb} of {n}."
+        return f"{a} and {b} are level on {n}."
+
+    def text(self) -> str:
+        a, b = self._names()
+        groups = self._groups()
+        paras: list[str] = []
+        if not groups and not self.behaviour:
+            return self._nothing_shared()
+        lead = f"{a} and {b} have identical weights. " if self.same_weights else ""
+        if groups:
+            paras.append(lead + self._lead(groups))
+            paras.append(self._detail(groups))
+        elif lead:
+            paras.append(lead.strip())
+        paras += [self._behaviour_text(row) for row in self.behaviour]
+        paras.append(self._one_sided())
+        if any(r.spread_method == "bootstrap" and r.better == "same" for r in self.rows):
+            paras.append("To measure the run-to-run spread as well, run both again with "
+                         "`--repeats 3`.")
+        return "\n\n".join(p for p in paras if p)
+
+    def _lead(self, groups: dict[tuple[str, str], list[CompareRow]]) -> str:
+        a, b = self._names()
+        by: dict[str, list[str]] = {}
+        for (trust, task), rows in groups.items():
+            label = f"{task} (reported)" if trust == "reported" and len(self.trust) > 1 else task
+            by.setdefault(self._verdict(rows), []).append(label)
+        wa, wb, same = by.get("a", []), by.get("b", []), by.get("same", [])
+        mixed, unknown = by.get("mixed", []), by.get("unknown", [])
+        n = len(groups)
+        if wa and not wb and not mixed:
+            head = (f"{a} is better than {b} on every shared task ({join(wa)})" if not same and n > 1
+                    else f"{a} is better than {b} on {join(wa)}")
+        elif wb and not wa and not mixed:
+            head = (f"{b} is better than {a} on every shared task ({join(wb)})" if not same and n > 1
+                    else f"{b} is better than {a} on {join(wb)}")
+        elif wa or wb:
+            parts = ([f"{a} is better on {join(wa)}"] if wa else []) + (
+                [f"{b} on {join(wb)}"] if wb else [])
+            head = "Neither model is better overall: " + ", ".join(parts)
+        elif same:
+            all_zero = all(same_value(r.diff, 0.0) for r in self.rows if r.metric)
+            head = (f"{a} and {b} score the same on " if all_zero else
+                    f"{a} and {b} are level on ") + (
+                f"every shared task ({join(same)})" if n > 1 and not mixed and not unknown
+                else join(same)) + ("" if all_zero else ": no difference goes beyond the spread")
+            same = []
+        else:
+            head = ""
+        tails = []
+        if same:
+            tails.append(f"they are level on {join(same)}")
+        if mixed:
+            tails.append(f"on {join(mixed)} each is better on a different metric")
+        if unknown:
+            tails.append(f"on {join(unknown)} the spread is unknown, so it is unclear which is better")
+        if not head:  # starts with our own words, not a model's name
+            text = "; ".join(tails)
+            return sentence(text[:1].upper() + text[1:])
+        return head + ("; " + "; ".join(tails) if tails else "") + "."
+
+    def _detail(self, groups: dict[tuple[str, str], list[CompareRow]]) -> str:
+        lines = []
+        for (trust, task), rows in groups.items():
+            label = f"{task} (reported)" if trust == "reported" else task
+            lines.append(f"{label}: " + "; ".join(self._clauses(rows)) + ".")
+        return bullets(lines) + self._spread_words()
+
+    _SPREAD = {"repeats": "the spread of repeated runs",
+               "bootstrap": "the spread from resampling the test examples (each model ran once)",
+               "stderr": "the runs' standard errors"}
+
+    def _spread_words(self) -> str:
+        """What "better" and "level" were judged against, said once."""
+        methods = [m for m in dict.fromkeys(r.spread_method for r in self.rows if r.metric)
+                   if m in self._SPREAD]
+        if not methods:
+            return ""
+        against = join([self._SPREAD[m] for m in methods], "or")
+        return (f"\n\nBetter means the difference goes beyond {against}; level means it stays "
+                "within it.")
+
+    def _clauses(self, rows: list[CompareRow]) -> list[str]:
+        """What the rows of one task say, metrics with the same verdict together."""
+        a, b = self._names()
+        out: list[str] = []
+        groups: dict[str, list[CompareRow]] = {}
+        for r in rows:
+            if not r.metric:
+                out.append(r.note or "no metric to compare")
+                continue
+            zero = r.better == "same" and same_value(r.diff, 0.0)
+            groups.setdefault("zero" if zero else str(r.better), []).append(r)
+        several = len(groups) > 1
+        for better, rs in groups.items():
+            on = f" on {join([r.metric for r in rs])}" if several else ""
+            if better in ("a", "b"):
+                win = a if better == "a" else b
+                pick = (lambda r: (r.a, r.b)) if better == "a" else (lambda r: (r.b, r.a))
+                vals = join([(f"{r.metric} " if not several else "") + f"{score(pick(r)[0])} "
+                             f"against {score(pick(r)[1])}" for r in rs])
+                out.append(f"{win} is better{on} ({vals})")
+            elif better == "zero":
+                out.append(f"the same{on} for both ({join([f'{r.metric} {score(r.a)}' for r in rs])})")
+            else:
+                ahead = self._aheads(rs)
+                out.append(f"level{on} ({ahead})" if better == "same" else
+                           f"{ahead}{on}, but no spread is known to tell whether that is real")
+        return out
+
+    def _aheads(self, rs: list[CompareRow]) -> str:
+        """"A ahead by 0.03 on accuracy and 0.04 on macro_f1"; one leader named once."""
+        leaders = {self._leader(r) for r in rs}
+        if len(leaders) == 1:
+            return f"{leaders.pop()} ahead by " + join(
+                [f"{gap(r.diff)}" + (f" on {r.metric}" if len(rs) > 1 else "") for r in rs])
+        return join([f"{self._leader(r)} ahead by {gap(r.diff)} on {r.metric}" for r in rs])
+
+    def _leader(self, r: CompareRow) -> str:
+        a, b = self._names()
+        up = (r.diff or 0.0) > 0
+        return b if up == r.higher_is_better else a
+
+    def _nothing_shared(self) -> str:
+        a, b = self._names()
+        kinds = join(self.trust, "or")
+        if not self.only_a and not self.only_b:
+            return (f"Neither {a} nor {b} has {kinds} runs yet, so they cannot be compared. Run "
+                    f"`modellake bench {shell_arg(a)} {shell_arg(b)} --task TASK` first "
+                    "(`modellake bench --list-tasks` lists the tasks).")
+        return (f"{a} and {b} share no benchmark task yet, so they cannot be compared. "
+                + self._one_sided())
+
+    def _one_sided(self) -> str:
+        a, b = self._names()
+        parts = []
+        for who, other, tasks in ((a, b, self.only_a), (b, a, self.only_b)):
+            if not tasks:
+                continue
+            which = named(tasks) if len(tasks) <= 8 else f"{len(tasks)} tasks ({named(tasks)})"
+            text = f"Only {who} has runs on {which}"
+            if self.trust == ["measured"]:
+                scored = [t for t in tasks if "probe" not in t] or tasks
+                text += (f"; run `modellake bench {shell_arg(other)} --task "
+                         f"{shell_arg(scored[0])}` to compare them there")
+            elif self.trust == ["reported"]:
+                text += (f"; import {other}'s reported results with `modellake import-results "
+                         f"FILE --model {shell_arg(other)}` to compare them there")
+            parts.append(text + ".")
+        return " ".join(parts)
+
+    def _behaviour_text(self, row: dict[str, Any]) -> str:
+        task = row.get("task", "the probe set")
+        if row.get("identical"):
+            return f"On the probe set {task} the two give identical outputs."
+        if not finite(row.get("cka")):
+            return f"On the probe set {task} their outputs cannot be compared (a fingerprint is missing)."
+        text = f"On the probe set {task} their outputs are {likeness(row['cka'])}"
+        if row.get("exceeds_spread") is True:
+            text += ", further apart than repeated runs of one model"
+        elif row.get("exceeds_spread") is False:
+            text += ", no further apart than repeated runs of one model"
+        return text + "."
+
+
+def likeness(cka: float) -> str:
+    """How alike two fingerprints are, in words (linear CKA: 1 is the same geometry)."""
+    if cka >= 0.99:
+        return "nearly identical"
+    if cka >= 0.9:
+        return "very similar"
+    if cka >= 0.7:
+        return "similar"
+    if cka >= 0.4:
+        return "somewhat similar"
+    return "different"
 
 
 def _changed(kind: str, a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -277,6 +506,73 @@ class BehavesLike(JsonRecord):
     neighbours: list[Neighbour] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     errors: list[BenchError] = field(default_factory=list)
+
+    # -- words -----------------------------------------------------------------------------
+    def _top(self) -> list[Neighbour]:
+        ns = self.neighbours
+        return [n for n in ns if same_value(n.cka, ns[0].cka)] if ns else []
+
+    def summary(self) -> str:
+        top = self._top()
+        if not top:
+            return f"No other model has a fingerprint on {self.task} to compare with {self.model}."
+        if len(top) > 1:
+            return f"{join([n.model for n in top])} tie as the models behaving most like {self.model}."
+        return f"{top[0].model} behaves most like {self.model} (CKA {score(top[0].cka)})."
+
+    def text(self) -> str:
+        top = self._top()
+        if not top:
+            paras = [f"No other model has a fingerprint on the probe set {self.task} yet, so "
+                     f"nothing can be compared with {self.model}."]
+        else:
+            where = f"on the probe set {self.task}"
+            value = f"linear CKA {score(top[0].cka)}, where 1 means the same"
+            if len(top) > 1:
+                lead = (f"{len(top)} models tie as the ones behaving most like {self.model} {where} "
+                        f"({value}): {join([n.model for n in top])}.")
+            else:
+                lead = (f"{top[0].model} behaves most like {self.model} {where}: its outputs are "
+                        f"{likeness(top[0].cka)} ({value}).")
+            paras = [lead, self._others(len(top))]
+        paras += [self._missing_text(), self._errors_text()]
+        return "\n\n".join(p for p in paras if p)
+
+    def _others(self, skip: int) -> str:
+        ns = self.neighbours
+        all_same = all(n.same_layout for n in ns)
+        if len(ns) >= TABLE_FROM:
+            rows = [[i, n.model, score(n.cka), likeness(n.cka)]
+                    + ([] if all_same else ["yes" if n.same_layout else "no"])
+                    for i, n in enumerate(ns, 1)]
+            cols = ["#", "model", "CKA", "outputs"] + ([] if all_same else ["same layout"])
+            out = capped_table(cols, rows, "model")
+        else:
+            rest = ns[skip:]
+            if not rest:
+                return ""
+            out = "Then " + join([f"{n.model} ({score(n.cka)}"
+                                  + ("" if all_same or n.same_layout else ", another weight layout")
+                                  + ")" for n in rest]) + "."
+        if all_same:
+            out += ("\n\n" if len(ns) >= TABLE_FROM else " ") + (
+                "All of them share its weight layout." if len(ns) > 1 else
+                "It shares its weight layout.")
+        return out
+
+    def _missing_text(self) -> str:
+        if not self.missing:
+            return ""
+        n = len(self.missing)
+        return (f"{plural(n, 'model')} {'has' if n == 1 else 'have'} no fingerprint on {self.task} "
+                f"yet ({named(self.missing)}); `modellake behaves-like {shell_arg(self.model)} "
+                "--run-missing` runs the probe set on them first.")
+
+    def _errors_text(self) -> str:
+        if not self.errors:
+            return ""
+        return "Could not fingerprint:\n" + bullets(
+            [f"{e.model}: {reason(e.model, e.error)}" for e in self.errors])
 
 
 def behaves_like(catalog: Catalog, name: str, *, task: str = "probe-smoke", top: int = 10,

@@ -20,7 +20,17 @@ from modellake.store.catalog import Catalog, utcnow
 from modellake.store.errors import ModelLakeError
 from modellake.store.records import BenchmarkRun
 from modellake.tools.bench.records import JsonRecord
+from modellake.tools.bench.results import (
+    TABLE_FROM,
+    bullets,
+    capped_table,
+    metrics_text,
+    named,
+    sentence,
+    shell_arg,
+)
 from modellake.tools.bench.tasks import higher_is_better, json_object, read_capped
+from modellake.tools.rendering import plural
 
 __all__ = ["ImportReport", "ParsedResults", "ResultsFileError", "import_results",
            "parse_lmeval", "parse_model_index", "parse_results_file"]
@@ -406,6 +416,50 @@ class ImportReport(JsonRecord):
     duplicates: int = 0
     skipped: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+
+    # -- words -----------------------------------------------------------------------------
+    def _source(self) -> str:
+        fmt = {"lm-evaluation-harness": "an lm-evaluation-harness results file",
+               "model-index": "a model-index"}.get(self.format, self.format)
+        return f"{Path(self.file).name} ({fmt})"
+
+    def summary(self) -> str:
+        if not self.runs:
+            return f"Nothing new imported for {self.model} from {Path(self.file).name}."
+        return (f"Imported {plural(len(self.runs), 'reported result')} for {self.model} from "
+                f"{Path(self.file).name}.")
+
+    def text(self) -> str:
+        n, src = len(self.runs), self._source()
+        if n:
+            lead = (f"Imported {plural(n, 'reported result')} for {self.model} from {src}"
+                    + (f"; {self.duplicates} {'was' if self.duplicates == 1 else 'were'} already "
+                       "stored" if self.duplicates else "") + ".")
+        elif self.duplicates:
+            lead = (f"Nothing new: the {plural(self.duplicates, 'result')} in {src} "
+                    f"{'was' if self.duplicates == 1 else 'were'} already stored for {self.model}.")
+        else:
+            lead = f"No result in {src} could be imported for {self.model}."
+        paras = [lead]
+        if n:
+            rows = [[r.task, metrics_text(r.metrics)] for r in self.runs]
+            paras.append(capped_table(["task", "scores"], rows, "result") if n >= TABLE_FROM
+                         else bullets([f"{t}: {m}" for t, m in rows]))
+            paras.append(f"They are stored as reported results: `modellake leaderboard --task "
+                         f"{shell_arg(self.runs[0].task)} --trust reported` ranks them, never mixed with "
+                         "runs measured here.")
+        if self.skipped:
+            paras.append(self._skipped_text())
+        paras += [sentence(w) for w in self.warnings if w]
+        return "\n\n".join(paras)
+
+    def _skipped_text(self) -> str:
+        by: dict[str, list[str]] = {}
+        for s in self.skipped:
+            what = " ".join(str(x) for x in (s.get("task"), s.get("metric")) if x) or "an entry"
+            by.setdefault(str(s.get("reason") or "not a result"), []).append(what)
+        parts = [f"{named(items)} ({reason})" for reason, items in by.items()]
+        return f"Skipped {plural(len(self.skipped), 'entry', 'entries')}: " + "; ".join(parts) + "."
 
 
 def _loose(s: str) -> str:

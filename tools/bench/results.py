@@ -6,10 +6,13 @@ and measured runs rank only on the task's current definition and data (``task_ha
 """
 from __future__ import annotations
 
+import math
+import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -18,9 +21,98 @@ from modellake.store.errors import NotFoundError, TaskError
 from modellake.store.records import BenchmarkRun
 from modellake.tools.bench.records import JsonRecord, finite, lake_root_of, metric_direction, trust_levels
 from modellake.tools.bench.tasks import TaskData, TaskSpec, get_task, load_task_data
+from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 __all__ = ["Leaderboard", "LeaderboardEntry", "RunList", "get_run", "leaderboard", "list_runs",
            "plot_leaderboard"]
+
+
+# =========================================================================== words
+# How benchmark records write numbers and runs for people (shared by the bench records).
+MAX_ROWS = 30  # a table lists at most this many rows, then says how many more there are
+
+
+def score(v: Any) -> str:
+    """A score as people read it: three significant digits (0.95, 0.825, 12.3)."""
+    from modellake.tools.rendering import round_score
+
+    return round_score(float(v)) if finite(v) else "no value"
+
+
+def gap(d: Any) -> str:
+    """The size of a difference between two scores, in words when it is tiny."""
+    if not finite(d):
+        return "an unknown amount"
+    d = abs(float(d))
+    return "less than 0.0001" if 0 < d < 1e-4 else score(d)
+
+
+def same_value(x: Any, y: Any) -> bool:
+    """Two scores that are equal (a tie), allowing for float noise."""
+    return finite(x) and finite(y) and math.isclose(float(x), float(y), rel_tol=1e-9, abs_tol=1e-12)
+
+
+def metrics_text(metrics: dict[str, Any], limit: int = 3, kind: str = "") -> str:
+    """"accuracy 0.95 and macro_f1 0.95" (the first ``limit`` numeric metrics)."""
+    if kind == "probe" and not metrics:
+        return "a fingerprint (a probe set has no score)"
+    shown = [f"{k} {score(v)}" for k, v in metrics.items() if finite(v)][:limit]
+    return join(shown) if shown else "no numeric score"
+
+
+def sentence(text: str, names: Sequence[str] = ()) -> str:
+    """``text`` as a sentence: capital first letter (unless it starts with one of ``names``,
+    or with what looks like a model or task name), one full stop."""
+    text = text.strip()
+    if not text:
+        return ""
+    named = any(text.startswith(n + " ") for n in names if n)
+    if not named and re.match(r"[a-z]+(?![\w@/.-])", text):
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def day(created_at: str | None) -> str:
+    return (created_at or "")[:10]
+
+
+def trust_words(trusts: Sequence[str]) -> str:
+    """"measured here", "reported", "3 measured here and 2 reported" for a list of trust levels."""
+    n_m, n_r = sum(t == "measured" for t in trusts), sum(t == "reported" for t in trusts)
+    if n_m and n_r:
+        return f"{n_m} measured here and {n_r} reported"
+    if n_r:
+        return "all reported" if n_r > 1 else "reported"
+    return "all measured here" if n_m > 1 else "measured here"
+
+
+def capped_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], what: str = "row") -> str:
+    """A Markdown table of at most ``MAX_ROWS`` rows, saying how many were left out."""
+    out = table(columns, rows[:MAX_ROWS])
+    if len(rows) > MAX_ROWS:
+        out += f"\n\n{plural(len(rows) - MAX_ROWS, 'more ' + what)} not shown."
+    return out
+
+
+def shell_arg(word: str) -> str:
+    """``word`` as it must be typed in a shell command (quoted when it has spaces or brackets)."""
+    return word if re.fullmatch(r"[\w./@:+-]+", word) else '"' + word.replace('"', '\\"') + '"'
+
+
+def named(items: Sequence[str], most: int = 8) -> str:
+    """"a, b and c", or past ``most`` items "a, b, c, d, e and 12 more"."""
+    if len(items) <= most:
+        return join(items)
+    return ", ".join(items[:5]) + f" and {len(items) - 5} more"
+
+
+def reason(model: str, error: str) -> str:
+    """Why a model could not run, without the model's name repeated in front."""
+    return error.removeprefix(f"model {model}: ").strip()
+
+
+def bullets(lines: Sequence[str]) -> str:
+    return "\n".join(f"- {ln}" for ln in lines)
 
 
 # =========================================================================== runs
@@ -31,6 +123,81 @@ class RunList(JsonRecord):
     SUMMARIZED = ("runs",)
 
     runs: list[BenchmarkRun] = field(default_factory=list)
+    # what list_runs was asked for (model, task, trust): words for text(), not part of to_dict()
+    asked: ClassVar[dict[str, str]] = {}
+
+    def _scope(self) -> tuple[str, str]:
+        model, task = self.asked.get("model"), self.asked.get("task")
+        trust = self.asked.get("trust")
+        kind = f"{trust} " if trust in ("measured", "reported") else ""
+        where = (f" for {model} on {task}" if model and task else f" for {model}" if model
+                 else f" on {task}" if task else "")
+        return kind, where
+
+    def summary(self) -> str:
+        kind, where = self._scope()
+        if not self.runs:
+            return f"No {kind}runs stored{where}."
+        return f"{plural(len(self.runs), kind + 'run')} stored{where}."
+
+    def text(self) -> str:
+        kind, where = self._scope()
+        runs = self.runs
+        if not runs:
+            return f"No {kind}runs are stored{where} yet. " + self._next_step()
+        models = list(dict.fromkeys(r.model for r in runs))
+        tasks = list(dict.fromkeys(r.task for r in runs))
+        if len(runs) > 1 and len(models) == 1 and not self.asked.get("model"):
+            where = f" for {models[0]}" + where
+        if len(runs) > 1 and len(tasks) == 1 and not self.asked.get("task"):
+            where += f" on {tasks[0]}"
+        days = {day(r.created_at) for r in runs}
+        when = f", all on {next(iter(days))}" if len(days) == 1 and "" not in days else ""
+        if len(runs) == 1:
+            r = runs[0]
+            who = "" if self.asked.get("model") else f"{r.model} scored "
+            on = "" if self.asked.get("task") else f" on {r.task}"
+            extra = ", ".join(x for x in (trust_words([r.trust]), day(r.created_at)) if x)
+            return (f"One {kind}run is stored{where}: {who}"
+                    f"{metrics_text(r.metrics, kind=r.task_kind)}{on} ({extra}).")
+        counts = " on ".join(x for x in (
+            "" if self.asked.get("model") or len(models) == 1 else plural(len(models), "model"),
+            "" if self.asked.get("task") or len(tasks) == 1 else plural(len(tasks), "task")) if x)
+        trusts = "" if kind else trust_words([r.trust for r in runs])
+        facts = ", ".join(x for x in (counts, trusts) if x) + when
+        lead = f"{plural(len(runs), kind + 'run')} are stored{where} ({facts}). Newest first:"
+        cols = [c for c, keep in (("model", len(models) > 1), ("task", len(tasks) > 1),
+                                  ("scores", True), ("trust", len({r.trust for r in runs}) > 1),
+                                  ("when", not when)) if keep]
+        if len(runs) >= TABLE_FROM:
+            rows = [[self._cell(r, c) for c in cols] for r in runs]
+            return lead + "\n\n" + capped_table(cols, rows, "run")
+        lines = []
+        for r in runs:
+            head = " on ".join(x for x in (r.model if "model" in cols else "",
+                                            r.task if "task" in cols else "") if x)
+            extra = [x for x in (r.trust if "trust" in cols else "",
+                                 day(r.created_at) if "when" in cols else "") if x]
+            lines.append((f"{head}: " if head else "") + metrics_text(r.metrics, kind=r.task_kind)
+                         + (f" ({', '.join(extra)})" if extra else ""))
+        return lead + "\n" + bullets(lines)
+
+    @staticmethod
+    def _cell(r: BenchmarkRun, col: str) -> str:
+        return {"model": r.model, "task": r.task, "scores": metrics_text(r.metrics, kind=r.task_kind),
+                "trust": r.trust, "when": day(r.created_at)}[col]
+
+    def _next_step(self) -> str:
+        model, task = self.asked.get("model"), self.asked.get("task")
+        if self.asked.get("trust") == "reported":
+            return (f"Import a card's or a harness's results with `modellake import-results FILE "
+                    f"--model {shell_arg(model or 'MODEL')}`.")
+        if model or task:
+            return (f"Run `modellake bench {shell_arg(model or 'MODEL')} --task "
+                    f"{shell_arg(task or 'TASK')}`"
+                    + ("" if task else " (`modellake bench --list-tasks` lists the tasks)") + ".")
+        return ("Run `modellake bench MODEL --task TASK` to measure one "
+                "(`modellake bench --list-tasks` lists the tasks).")
 
 
 def list_runs(catalog: Catalog, model: str | None = None, task: str | None = None,
@@ -38,9 +205,11 @@ def list_runs(catalog: Catalog, model: str | None = None, task: str | None = Non
     """Stored runs filtered by model (``name`` or ``name@N``), task, and trust level."""
     if model:
         _ensure_known_model(catalog, model)
-    return RunList(catalog.runs.find(model=model, task=task,
-                                     trust=None if trust == "all" else trust_levels(trust)[0],
-                                     limit=limit))
+    result = RunList(catalog.runs.find(model=model, task=task,
+                                       trust=None if trust == "all" else trust_levels(trust)[0],
+                                       limit=limit))
+    result.asked = {k: v for k, v in (("model", model), ("task", task), ("trust", trust)) if v}
+    return result
 
 
 def get_run(catalog: Catalog, run_id: int) -> BenchmarkRun:
@@ -88,6 +257,149 @@ class Leaderboard(JsonRecord):
     excluded: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     plot: str | None = None
+
+    # -- words -----------------------------------------------------------------------------
+    def _label(self, e: LeaderboardEntry) -> str:
+        """The entry's model, with its version when the board holds several of that model."""
+        same = {x.model_version for x in self.entries if x.model == e.model}
+        return f"{e.model}@{e.model_version}" if len(same) > 1 and e.model_version else e.model
+
+    def _value(self, v: float) -> str:
+        return f"{self.metric} {score(v)}"
+
+    def _best(self, entries: list[LeaderboardEntry]) -> list[LeaderboardEntry]:
+        """The entries that tie for first among ``entries``."""
+        return [e for e in entries if same_value(e.value, entries[0].value)] if entries else []
+
+    def _winner_sentence(self, entries: list[LeaderboardEntry]) -> str:
+        """The best of ``entries``, or the ones that tie for best, with the value."""
+        best = self._best(entries)
+        names = [self._label(e) for e in best]
+        value = self._value(best[0].value) + ("" if self.higher_is_better else " (lower is better)")
+        if len(best) == 1:
+            return f"{names[0]} is best on {self.task}, with {value}."
+        if len(best) == len(entries):
+            every = "Both" if len(best) == 2 else f"All {len(best)}"
+            return f"{every} models tie on {self.task} at {value}: {join(names)}."
+        return f"{len(best)} models tie for best on {self.task} at {value}: {join(names)}."
+
+    @staticmethod
+    def _places(entries: list[LeaderboardEntry]) -> list[int]:
+        """Each entry's place, tied entries sharing one (1, 1, 1, 4...)."""
+        places: list[int] = []
+        for i, e in enumerate(entries):
+            tied = i and same_value(e.value, entries[i - 1].value)
+            places.append(places[-1] if tied else i + 1)
+        return places
+
+    def summary(self) -> str:
+        if not self.entries:
+            return f"No {join(self.trust, 'or')} runs of {self.task} to rank."
+        measured = [e for e in self.entries if e.trust == "measured"]
+        if measured and len(measured) < len(self.entries):
+            best = self._best(measured)
+            return (f"Best measured on {self.task}: {join([self._label(e) for e in best])} "
+                    f"({self._value(best[0].value)}), besides reported results.")
+        best = self._best(self.entries)
+        if len(best) > 1:
+            return (f"{len(best)} models tie for best on {self.task} at "
+                    f"{self._value(best[0].value)}.")
+        return f"Best on {self.task}: {self._label(best[0])} ({self._value(best[0].value)})."
+
+    def text(self) -> str:
+        if not self.entries:
+            return self._empty_text()
+        measured = [e for e in self.entries if e.trust == "measured"]
+        reported = [e for e in self.entries if e.trust == "reported"]
+        if measured and reported:
+            lead = self._mixed_lead(measured, reported)
+        else:
+            lead = self._winner_sentence(self.entries)
+        paras = [lead, self._ranking()] + self._after()
+        return "\n\n".join(p for p in paras if p)
+
+    def _mixed_lead(self, measured: list[LeaderboardEntry], reported: list[LeaderboardEntry]) -> str:
+        """The best measured and the best reported entries, never ranked against each other."""
+        parts = []
+        for kind, entries in (("results measured here", measured), ("reported results", reported)):
+            best = self._best(entries)
+            tie = f"{len(best)} models tie " if len(best) > 1 else ""
+            parts.append(f"{tie}{join([self._label(e) for e in best])} among {kind} "
+                         f"({self._value(best[0].value)})")
+        lower = " (lower is better)" if not self.higher_is_better else ""
+        return (f"Best on {self.task}{lower}: {parts[0]}, and {parts[1]}. The two kinds come "
+                "from different protocols and data, so they are ranked apart.")
+
+    def _ranking(self) -> str:
+        """The whole ranking: a table when long or mixed, else one sentence for the rest.
+        Measured and reported entries are ranked apart (measured first)."""
+        mixed = len({e.trust for e in self.entries}) > 1
+        entries: list[LeaderboardEntry] = []
+        places: list[int] = []
+        for tr in ("measured", "reported"):
+            group = [e for e in self.entries if e.trust == tr]
+            entries += group
+            places += self._places(group)
+        repeats = any(e.n_runs > 1 for e in entries)
+        if len(entries) >= TABLE_FROM or mixed:
+            cols = ["#", "model", self.metric] + (["runs"] if repeats else []) + (
+                ["trust"] if mixed else [])
+            rows = [[p, self._label(e), score(e.value)] + ([e.n_runs] if repeats else [])
+                    + ([e.trust] if mixed else []) for p, e in zip(places, entries)]
+            return capped_table(cols, rows, "model")
+        rest = entries[len(self._best(entries)):]
+        if not rest:
+            return ""
+        items = [f"{self._label(e)} ({score(e.value)})" for e in rest]
+        head = "Then " if len(self._best(entries)) == 1 else "The others: "
+        text = head + join(items) + "."
+        if repeats:
+            text += " Values of models with repeated runs are the mean over their runs."
+        return text
+
+    def _after(self) -> list[str]:
+        out = []
+        left = self._excluded_text()
+        if left:
+            out.append(left)
+        mixed = len({e.trust for e in self.entries}) > 1  # the lead said so already
+        notes = [sentence(n, [self.task]) for n in self.notes
+                 if n and not (mixed and n.startswith("measured and reported values"))]
+        if notes:
+            out.append(" ".join(notes))
+        if self.plot:
+            out.append(f"The chart is written to {self.plot}.")
+        return out
+
+    def _excluded_text(self) -> str:
+        parts = []
+        stale = self.excluded.get("other_task_version", 0)
+        if stale:
+            parts.append(f"{plural(stale, 'run')} on an older version of {self.task}'s data or "
+                         f"definition {'was' if stale == 1 else 'were'} left out (rerun "
+                         f"{'it' if stale == 1 else 'them'} to rank {'it' if stale == 1 else 'them'})")
+        nometric = self.excluded.get("no_such_metric", 0)
+        if nometric:
+            parts.append(f"{plural(nometric, 'run')} without a value for {self.metric} "
+                         f"{'was' if nometric == 1 else 'were'} left out")
+        known = {"other_task_version", "no_such_metric"}
+        other = sum(n for k, n in self.excluded.items() if k not in known)
+        if other:
+            parts.append(f"{plural(other, 'other run')} {'was' if other == 1 else 'were'} left out")
+        return sentence("; ".join(parts)) if parts else ""
+
+    def _empty_text(self) -> str:
+        kinds = join(self.trust, "or")
+        text = f"No {kinds} runs of {self.task} can be ranked yet, so there is no best model."
+        left = self._excluded_text()
+        if left:
+            text += " " + left
+        if "measured" in self.trust:
+            text += f" Run `modellake bench MODEL --task {shell_arg(self.task)}` to measure one."
+        else:
+            text += (" Import reported results with `modellake import-results FILE --model "
+                     "MODEL`.")
+        return text
 
 
 def _current_task(task: str, root: Path) -> tuple[TaskSpec | None, TaskData | None]:

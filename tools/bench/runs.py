@@ -23,9 +23,19 @@ from modellake.store.catalog import Catalog, utcnow
 from modellake.store.errors import TaskError
 from modellake.store.records import BenchmarkRun, ModelRecord
 from modellake.tools.bench import stats as st
-from modellake.tools.bench.records import JsonRecord, Progress, lake_root_of
+from modellake.tools.bench.records import JsonRecord, Progress, finite, lake_root_of
+from modellake.tools.bench.results import (
+    TABLE_FROM,
+    bullets,
+    capped_table,
+    metrics_text,
+    reason,
+    score,
+    sentence,
+)
 from modellake.tools.bench.tasks import TaskData, TaskSpec, get_task, load_task_data
 from modellake.tools.bench.tasks import list_tasks as _list_tasks
+from modellake.tools.rendering import join, plural
 
 if TYPE_CHECKING:
     from modellake.tools.bench.kinds import KindResult
@@ -46,6 +56,52 @@ class TaskList(JsonRecord):
     SUMMARIZED = ("tasks",)
 
     tasks: list[TaskSpec] = field(default_factory=list)
+
+    _KINDS = {"classification": "classification", "similarity": "sentence similarity",
+              "perplexity": "perplexity of a causal LM",
+              "pseudo_perplexity": "pseudo-perplexity of a masked LM", "probe": "probe set"}
+
+    def summary(self) -> str:
+        if not self.tasks:
+            return "No benchmark task is defined."
+        return f"{plural(len(self.tasks), 'benchmark task')}: {join([t.name for t in self.tasks])}."
+
+    def text(self) -> str:
+        if not self.tasks:
+            return ("No benchmark task is defined here. Add a task YAML file to the lake's "
+                    "tasks/ folder, or pass a task file's path to `modellake bench --task`.")
+        origins = {t.origin for t in self.tasks}
+        where = {"builtin": "built in", "lake": "the lake's own", "file": "from files"}
+        facts = [where.get(o, o) for o in origins] if len(origins) == 1 else []
+        smoke = all(t.smoke for t in self.tasks)
+        if smoke:
+            facts.append("smoke-size")
+        lead = (f"{plural(len(self.tasks), 'benchmark task')} can run here"
+                + (f", all {join(facts)}" if facts else "")
+                + (" (good to tell models apart, too small to rank them for real use)" if smoke
+                   else "") + ".")
+        if len(self.tasks) >= TABLE_FROM:
+            rows = [[t.name, self._kind(t), self._scored(t), t.description] for t in self.tasks]
+            body = capped_table(["task", "kind", "scored by", "description"], rows, "task")
+        else:
+            body = bullets([f"{t.name}: {self._kind(t)}, {self._scored(t)}"
+                            + (f". {sentence(t.description)}" if t.description else ".")
+                            for t in self.tasks])
+        tail = "Run one with `modellake bench MODEL --task NAME`."
+        if any(t.kind == "probe" for t in self.tasks):
+            tail += (" A probe set has no score: `modellake behaves-like MODEL` compares models "
+                     "by their outputs on it.")
+        return f"{lead}\n\n{body}\n\n{tail}"
+
+    def _kind(self, t: TaskSpec) -> str:
+        return self._KINDS.get(t.kind, t.kind or "unknown kind")
+
+    @staticmethod
+    def _scored(t: TaskSpec) -> str:
+        if not t.metrics:
+            return "no score"
+        lower = [m for m, hib in t.directions().items() if not hib]
+        return "scored by " + join(t.metrics) + (" (lower is better)" if lower else "")
 
 
 def list_tasks(catalog: Catalog | None = None, lake_root: str | Path | None = None) -> TaskList:
@@ -76,6 +132,91 @@ class BenchReport(JsonRecord):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "duration_s": round(self.duration_s, 3)}
+
+    # -- words -----------------------------------------------------------------------------
+    def _pairs(self) -> dict[tuple[str, str], list[BenchmarkRun]]:
+        """The runs by (model, task): repeats of one pair together."""
+        out: dict[tuple[str, str], list[BenchmarkRun]] = {}
+        for r in self.runs:
+            out.setdefault((r.model, r.task), []).append(r)
+        return out
+
+    def _took(self) -> str:
+        s = self.duration_s
+        if not finite(s) or s <= 0:
+            return ""
+        if s < 60:
+            return f" in {score(s)} s"
+        return f" in {int(s // 60)} min {int(round(s % 60))} s"
+
+    @staticmethod
+    def _scores(runs: list[BenchmarkRun]) -> str:
+        """One pair's scores: the run's, or over repeats the same or the mean."""
+        first = runs[0]
+        if first.task_kind == "probe" and not first.metrics:
+            return "a fingerprint (a probe set has no score)"
+        if len(runs) == 1:
+            return metrics_text(first.metrics)
+        names = [m for m, v in first.metrics.items() if finite(v)][:3]
+        parts = []
+        for m in names:
+            vals = [r.metrics.get(m) for r in runs if finite(r.metrics.get(m))]
+            if all(v == vals[0] for v in vals):
+                parts.append(f"{m} {score(vals[0])}")
+            else:
+                parts.append(f"{m} {score(sum(vals) / len(vals))} on average")
+        same = all(all(r.metrics.get(m) == first.metrics.get(m) for m in names) for r in runs)
+        return join(parts) + (f" in each of {len(runs)} runs" if same else f" over {len(runs)} runs")
+
+    def summary(self) -> str:
+        n = len(self.errors)
+        failed = f"{plural(n, 'model/task pair')} could not run" if n else ""
+        if not self.runs:
+            return f"Nothing stored: {failed}." if n else "Nothing ran."
+        return f"Stored {plural(len(self.runs), 'run')}{self._took()}" + (
+            f"; {failed}." if n else ".")
+
+    def text(self) -> str:
+        pairs = self._pairs()
+        paras = []
+        if not self.runs and not self.errors:
+            return "Nothing ran: no model and task were given."
+        if len(pairs) == 1:
+            (model, task), runs = next(iter(pairs.items()))
+            if runs[0].task_kind == "probe" and not runs[0].metrics:
+                paras.append(f"Stored {model}'s fingerprint on the probe set {task}{self._took()}: "
+                             "`modellake behaves-like` compares models by it.")
+            else:
+                paras.append(f"{model} scored {self._scores(runs)} on {task} (measured here, "
+                             f"{plural(len(runs), 'run')} stored{self._took()}).")
+        elif pairs:
+            paras.append(f"Stored {plural(len(self.runs), 'new measured run')}{self._took()}: "
+                         f"{plural(len({m for m, _ in pairs}), 'model')} on "
+                         f"{plural(len({t for _, t in pairs}), 'task')}.")
+            if len(pairs) >= TABLE_FROM:
+                paras.append(capped_table(["model", "task", "scores"],
+                                          [[m, t, self._scores(rs)] for (m, t), rs in pairs.items()],
+                                          "result"))
+            else:
+                paras.append(bullets([f"{m} on {t}: {self._scores(rs)}"
+                                      for (m, t), rs in pairs.items()]))
+        if self.errors:
+            paras.append(self._errors_text(bool(pairs)))
+        return "\n\n".join(paras)
+
+    def _errors_text(self, some_ran: bool) -> str:
+        """The pairs that did not run, one line per model and reason."""
+        by: dict[tuple[str, str], list[str]] = {}
+        for e in self.errors:
+            by.setdefault((e.model, reason(e.model, e.error)), []).append(e.task)
+        lines = [(model, join(tasks), error.strip().rstrip(".") + ".")
+                 for (model, error), tasks in by.items()]
+        if len(lines) == 1:
+            model, tasks, why = lines[0]
+            head = "" if some_ran else "Nothing was stored: "
+            return f"{head}{model} could not run {tasks}. {sentence(why)}"
+        head = "Not run:" if some_ran else "Nothing was stored; no model could run its tasks:"
+        return head + "\n" + bullets([f"{m} on {t}: {why}" for m, t, why in lines])
 
 
 def environment(device: str, threads: int) -> dict[str, Any]:

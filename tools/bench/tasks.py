@@ -95,7 +95,7 @@ class TaskSpec(Record):
         """metric -> whether higher is better."""
         return {m: higher_is_better(m) for m in self.metrics}
 
-    def summary(self) -> dict[str, Any]:
+    def brief(self) -> dict[str, Any]:
         """The JSON shape of ``bench --list-tasks``."""
         return {"name": self.name, "kind": self.kind, "description": self.description,
                 "metrics": self.metrics, "origin": self.origin, "smoke": self.smoke,

@@ -30,6 +30,8 @@ from modellake.tools.cards.facts import (
     match_declared,
 )
 from modellake.tools.inspection import human_count, summarize_card
+from modellake.tools.lineage.declared import confidence, derivation, noun, noun_of
+from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 SEVERITIES = ("error", "warning", "info")
 KINDS = ("no_card", "metadata", "base_model", "base_model_relation", "parameters", "architecture",
@@ -57,6 +59,25 @@ class CardFinding(Record):
 
 
 @dataclass
+class BaseModelCheck:
+    """What the base-model check compared: kept beside the audit (not in its ``to_dict``) so
+    that ``text()`` can say that a declared base model agrees with the weights."""
+
+    declared: list[str] = field(default_factory=list)      # the card's base_model entries
+    parents: list[str] = field(default_factory=list)       # parents inferred from the weights
+    relation: str | None = None                            # of the inferred edge
+    confidence: float | None = None
+    agreeing: list[str] = field(default_factory=list)      # declared entries naming a parent
+    has_weights: bool = True
+    itself: list[str] = field(default_factory=list)        # declared entries naming the model
+
+
+# findings that say a claim of the card is contradicted (or missing) by the evidence
+CLAIM_KINDS = ("base_model", "base_model_relation", "parameters", "architecture", "score",
+               "license")
+
+
+@dataclass
 class CardAudit(Record):
     """``modellake card --check NAME --json``."""
 
@@ -70,6 +91,106 @@ class CardAudit(Record):
     overall: float = 0.0
     checked: dict[str, int] = field(default_factory=dict)      # claims found, by kind
 
+    base_check = None  # BaseModelCheck | None, set by check_card; not a field (not in to_dict)
+
+    # -- words -----------------------------------------------------------------------------
+    def summary(self) -> str:
+        if not self.has_card:
+            return f"{self.model} has no model card to check."
+        bad = self._disagreements()
+        gaps = [f for f in self.findings if f.kind in ("missing", "empty_section")]
+        return (f"{self.model}'s card: "
+                + (f"{plural(len(bad), 'disagreement')} with the lake" if bad else
+                   "no disagreement with the lake")
+                + f", {plural(len(gaps), 'gap')}, {self.overall:.0%} complete.")
+
+    def text(self) -> str:
+        if not self.has_card:
+            return (f"{self.model} has no model card in the lake, so there is nothing to check "
+                    f"against its weights and runs. `modellake card {self.model}` drafts one from "
+                    "the lake's evidence.")
+        bad = self._disagreements()
+        base = [f for f in self.findings if f.kind in ("base_model", "base_model_relation")]
+        if bad:
+            against = join(list(dict.fromkeys(
+                "the measured runs" if f.kind == "score" else "the weights" for f in bad)))
+            lead = f"{self.model}'s card disagrees with {against} on {plural(len(bad), 'point')}."
+        else:
+            runs = " and the measured runs" if self.checked.get("score") else ""
+            lead = (f"{self.model}'s card agrees with the weights{runs}: nothing it claims is "
+                    "contradicted.")
+        first = [lead, _base_sentence(base[0], self.model) if base else self._base_confirmed(),
+                 self._checked()]
+        parts = [" ".join(x for x in first if x)]
+        rest = [f for f in self.findings if f.kind not in ("missing", "empty_section")
+                and not (base and f is base[0])]
+        if rest:
+            lines = [_finding_sentence(f, self.model) for f in rest]
+            if len(rest) >= TABLE_FROM:
+                parts.append("Also:\n\n" + table(["severity", "about", "finding"],
+                                                   [[f.severity, f.kind.replace("_", " "), line]
+                                                    for f, line in zip(rest, lines)]))
+            else:
+                parts.append("Also:\n" + "\n".join(f"- {line}" for line in lines))
+        parts.append(self._gaps())
+        return "\n\n".join(p for p in parts if p)
+
+    def _disagreements(self) -> list[CardFinding]:
+        """Claims of the card the evidence contradicts (not what the card leaves out)."""
+        return [f for f in self.findings if f.kind in CLAIM_KINDS
+                and f.severity in ("error", "warning") and f.card_says is not None]
+
+    def _base_confirmed(self) -> str:
+        """The base-model sentence when no finding is about it."""
+        b = self.base_check
+        if not isinstance(b, BaseModelCheck):
+            return ""
+        if b.agreeing:
+            return (f"Its declared base model, {join(b.agreeing)}, agrees with the weights: "
+                    f"{self.model} was {derivation(b.relation)} {join(b.parents)}"
+                    f"{confidence(b.confidence)}.")
+        if b.declared and set(b.itself) == set(b.declared):
+            return (f"Its declared base model, {join(b.declared)}, cannot be checked: that name "
+                    "matches this model itself, and the weights show no other parent in the lake.")
+        if b.declared and not b.has_weights:
+            return (f"Its declared base model, {join(b.declared)}, cannot be checked: its weights "
+                    "are not in the lake.")
+        if b.declared:
+            return (f"Its declared base model, {join(b.declared)}, cannot be checked: the weights "
+                    f"show no parent of {self.model} in the lake.")
+        if b.parents:
+            return ""
+        return "It declares no base model, and the weights show no parent in the lake."
+
+    def _checked(self) -> str:
+        words = {"parameters": ("parameter count", "parameter counts"),
+                 "architecture": ("architecture claim", "architecture claims"),
+                 "score": ("score", "scores")}
+        done = [plural(n, *words[k]) if k in words else f"{n} {k}"
+                for k, n in self.checked.items() if n]
+        if not self.checked:
+            return ""
+        if not done:
+            return "Its text states no parameter count, architecture or score to check."
+        return f"The check also covered {join(done)} in its text."
+
+    def _gaps(self) -> str:
+        lacking = [f for f in self.findings if f.kind == "missing"]
+        missing = [_lacks(f) for f in lacking]
+        empty = [str(f.card_says or f.where) for f in self.findings if f.kind == "empty_section"]
+        complete = f"Overall the card is {self.overall:.0%} complete by the Hub's card guidance."
+        if len(missing) + len(empty) >= TABLE_FROM:
+            rows = ([[_lacks(f, article=False), "missing"] for f in lacking]
+                    + [[e, "empty"] for e in empty])
+            return complete + " What it lacks:\n\n" + table(["item", "state"], rows)
+        out = []
+        if missing:
+            out.append(f"The card lacks {join(missing)}.")
+        if empty:
+            out.append(f"{plural(len(empty), 'section')} "
+                       f"{'is' if len(empty) == 1 else 'are'} empty: {join(empty)}.")
+        return " ".join(out + [complete])
+
     def finish(self) -> CardAudit:
         order = {s: i for i, s in enumerate(SEVERITIES)}
         self.findings.sort(key=lambda f: (order.get(f.severity, 9), KINDS.index(f.kind)
@@ -81,6 +202,84 @@ class CardAudit(Record):
         return self
 
 
+def _lacks(f: CardFinding, article: bool = True) -> str:
+    """"an intended uses section" for "the card lacks intended uses section"."""
+    item = f.message.removeprefix("the card lacks ").rstrip(".")
+    if article and item.endswith(" section"):
+        item = ("an " if item[:1] in "aeiou" else "a ") + item
+    return item
+
+
+def _inferred(f: CardFinding) -> tuple[str | None, float | None]:
+    """(relation, confidence) of the first inferred lineage edge a finding cites."""
+    for e in f.evidence:
+        data = e.get("data") or {}
+        if e.get("kind") == "inferred" and data.get("relation"):
+            return data.get("relation"), data.get("confidence")
+    return None, None
+
+
+def _conflict_kind(f: CardFinding) -> str | None:
+    for e in f.evidence:
+        claim = str(e.get("claim") or "")
+        if e.get("source") == "lineage audit" and ": " in claim:
+            return claim.rsplit(": ", 1)[1]
+    return None
+
+
+def _base_sentence(f: CardFinding, model: str) -> str:
+    """A base-model (or base-model relation) finding, as a sentence about the model."""
+    rel, conf = _inferred(f)
+    parents = f.lake_found if isinstance(f.lake_found, list) else []
+    shown = f"{model} was {derivation(rel)} {join(parents)}{confidence(conf)}" if parents else ""
+    if f.kind == "base_model_relation":
+        return (f"Its card says it is {noun_of(f.card_says)} its base model, but the weights show "
+                f"{noun(f.lake_found)}" + (f": {shown}." if shown else "."))
+    said = f.card_says
+    if said is None:
+        if parents:
+            return f"It declares no base model, but the weights show {shown}."
+        text = next((e["data"].get("text") for e in f.evidence if (e.get("data") or {}).get("text")),
+                    None)
+        if text and f.where != "yaml":
+            return f"Its metadata names no base model, but its text says \"{text}\"."
+        hint = str(f.lake_found or "")
+        if hint.startswith("base_model (looks derived: "):
+            hint = hint.removeprefix("base_model (looks derived: ").removesuffix(")")
+        return (f"It declares no base model, but it looks derived from another model ({hint})."
+                if hint else "It declares no base model.")
+    if f.where not in (None, "yaml") and isinstance(f.lake_found, list):  # text vs YAML
+        quote = next((e["data"].get("text") for e in f.evidence
+                      if (e.get("data") or {}).get("text")), said)
+        return (f"Its text names {said} as the base model (\"{quote}\"), but its metadata says "
+                f"{join(f.lake_found)}.")
+    head = f"Its declared base model, {said},"
+    if f.severity == "info":
+        return (f"{head} agrees with the weights as an ancestor: the direct parent inferred from "
+                f"the weights is {join(parents)}.")
+    if f.severity == "warning":
+        return (f"{head} is not in this lake, so the weights cannot confirm it"
+                + (f"; they show {shown}." if shown else "."))
+    kind = _conflict_kind(f)
+    if kind == "unrelated":
+        return (f"{head} disagrees with the weights: the two models' weights are unrelated "
+                "(independently initialized)" + (f", and they show {shown}." if shown else "."))
+    if kind == "reversed":
+        return (f"{head} disagrees with the weights: they show {said} was derived from {model}, "
+                "not the other way round.")
+    return (f"{head} disagrees with the weights, which show "
+            + (f"{shown}." if shown else f"no parent of {model} in the lake."))
+
+
+def _finding_sentence(f: CardFinding, model: str) -> str:
+    if f.kind in ("base_model", "base_model_relation"):
+        return _base_sentence(f, model)
+    if f.kind == "metadata":
+        return f"Its YAML metadata has a problem: {f.message.rstrip('.')}."
+    msg = " ".join(f.message.split()).rstrip(".")
+    return (msg[:1].upper() + msg[1:] if msg.startswith("the ") else msg) + "."
+
+
 class _Audit:
     def __init__(self, facts: Facts, card: CardInfo, catalog: Catalog) -> None:
         self.catalog = catalog
@@ -88,6 +287,7 @@ class _Audit:
         self.card = card
         self.ev = EvidenceLog()
         self.out: list[CardFinding] = []
+        self.base: BaseModelCheck | None = None
 
     def add(self, kind: str, severity: str, message: str, card_says: Any, lake_found: Any,
             evidence: list[Any], where: str | None = None) -> None:
@@ -99,6 +299,12 @@ class _Audit:
         f, card = self.f, self.card
         edges = f.lineage.parents
         declared = list(card.base_model)
+        parents = [e.parent for e in edges]
+        self.base = BaseModelCheck(
+            declared, parents, edges[0].relation if edges else None,
+            min(e.confidence for e in edges) if edges else None,
+            [d for d in declared if any(match_declared([d], p) for p in parents)],
+            f.model.has_weights, [d for d in declared if match_declared([d], f.model.name)])
         if edges:
             parents = [e.parent for e in edges]
             evs = [self.ev.add("inferred", f"edge {e.parent} -> {e.child}",
@@ -362,4 +568,5 @@ def check_card(catalog: Catalog, name: str, *, text: str | None = None,
     audit.findings = a.out
     audit.completeness = dict(score.sections)
     audit.overall = score.overall
+    audit.base_check = a.base
     return audit.finish()

@@ -281,10 +281,10 @@ def verify_draft(catalog: Catalog, draft: CardDraft) -> list[str]:
     from huggingface_hub import ModelCard
 
     _CACHE.clear()
-    problems = validate_card(draft.text)
+    problems = validate_card(draft.markdown)
     if problems:
         return problems
-    card = ModelCard(draft.text)
+    card = ModelCard(draft.markdown)
     if card.data.to_dict() != draft.metadata:
         problems.append("the card's metadata differs from draft.metadata")
     evidence = {e["id"]: Evidence(e["id"], e["kind"], e["source"], e["claim"], e.get("data") or {})

@@ -13,7 +13,7 @@ def write_card(draft: CardDraft, path: str | Path) -> Path:
     if p.is_dir():
         p = p / "README.md"
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(draft.text if draft.text.endswith("\n") else draft.text + "\n", encoding="utf-8")
+    p.write_text(draft.markdown if draft.markdown.endswith("\n") else draft.markdown + "\n", encoding="utf-8")
     return p
 
 

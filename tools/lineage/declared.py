@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modellake.store.records import LineageEdge, ModelRecord, Record
+from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 _RELATIONS = {"finetune": "finetune", "fine-tune": "finetune", "adapter": "adapter",
               "quantized": "quantized", "quantization": "quantized", "merge": "merge",
@@ -43,6 +44,28 @@ class Conflict(Record):
     inferred_relation: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def summary(self) -> str:
+        return self.text()
+
+    def text(self) -> str:
+        """"minilm-x declares foo as its base model, but the weights point to bar instead"."""
+        head = f"{self.model} declares {self.declared} as its base model"
+        shown = (f"it was {derivation(self.inferred_relation)} {join(self.inferred_parents)}"
+                 if self.inferred_parents else "")
+        if self.kind == "relation":
+            return (f"{self.model} declares it is {noun_of(self.declared_relation)} {self.declared}, "
+                    f"but the weights show {shown or 'another derivation'}.")
+        if self.kind == "reversed":
+            return (f"{head}, but the weights show the opposite: {self.declared} was derived "
+                    f"from {self.model}.")
+        if self.kind == "unrelated":
+            return (f"{head}, but their weights are unrelated (independently initialized)"
+                    + (f"; the weights show {shown} instead." if shown else "."))
+        if self.kind == "wrong_parent":
+            return (f"{head}, but the weights show {shown} instead." if shown else
+                    f"{head}, but the weights show no parent of it in the lake.")
+        return _sentence(self.message)
+
 
 @dataclass
 class AuditReport(Record):
@@ -52,6 +75,125 @@ class AuditReport(Record):
     conflicts: list[Conflict] = field(default_factory=list)
     undocumented: list[dict[str, Any]] = field(default_factory=list)
     external: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return self._lead() + "."
+
+    def _lead(self) -> str:
+        """"1 declared base model agrees with the weights and none conflicts with them; ..."."""
+        agree, conf, undoc = self.agreements, self.conflicts, self.undocumented
+        if not (agree or conf or undoc or self.external):
+            return ("No model in the lake declares a base model, and the weights show no derived "
+                    "model whose card should name one")
+        lead = (f"{plural(len(agree), 'declared base model') if agree else 'No declared base model'} "
+                f"{'agree' if len(agree) > 1 else 'agrees'} with the weights and "
+                f"{len(conf) or 'none'} {'conflicts' if len(conf) < 2 else 'conflict'} with them")
+        if undoc:
+            lead += (f"; {plural(len(undoc), 'model')} derived from another model in the lake "
+                     f"{'declares' if len(undoc) == 1 else 'declare'} no base model")
+        return lead
+
+    def text(self) -> str:
+        agree, conf, undoc = self.agreements, self.conflicts, self.undocumented
+        parts = [self._lead() + "."]
+        if conf:
+            parts.append(_listing("Conflicts", [c.text() for c in conf],
+                                  ["model", "declares", "the weights show"],
+                                  [[c.model, c.declared, _shown(c)] for c in conf]))
+        if agree:
+            parts.append(_listing("Agreements", [_agreement(a) for a in agree],
+                                  ["model", "declares", "the weights show"],
+                                  [[a["model"], a["declared"], f"{derivation(a.get('relation'))} "
+                                    f"{a.get('parent')}"] for a in agree]))
+        if undoc:
+            parts.append(_listing("Undocumented (no base model declared)",
+                                  [_undocumented(u) for u in undoc],
+                                  ["model", "the weights show", "card"],
+                                  [[u["model"], f"{derivation(u.get('relation'))} "
+                                    f"{join(u.get('inferred_parents') or [])}",
+                                    "yes" if u.get("has_card") else "none"] for u in undoc]))
+        if self.external:
+            parts.append(_listing("Declared base models that are not in the lake",
+                                  [_external(x) for x in self.external],
+                                  ["model", "declares", "parent in the weights"],
+                                  [[x["model"], x["declared"],
+                                    join(x.get("inferred_parents") or []) or "none"]
+                                   for x in self.external]))
+        return "\n\n".join(parts)
+
+
+# ----------------------------------------------------------------- words
+
+def derivation(relation: str | None) -> str:
+    """"fine-tuned from" for ``finetune`` (the words of ``tools/lineage/words.py``)."""
+    from modellake.tools.lineage.words import VERBS
+
+    return VERBS.get(relation or "", "derived from")
+
+
+def noun(relation: str | None) -> str:
+    """"a fine-tune" for ``finetune``."""
+    from modellake.tools.lineage.words import NOUNS
+
+    return NOUNS.get(relation or "", "a derivative")
+
+
+def noun_of(relation: str | None) -> str:
+    """"a fine-tune of", "an adapter on": what a child is, before its parent's name."""
+    return noun(relation) + (" on" if relation == "adapter" else " of")
+
+
+def confidence(value: Any) -> str:
+    """" (confidence 0.99)", or nothing when there is no number."""
+    return f" (confidence {value:.2f})" if isinstance(value, (int, float)) else ""
+
+
+def _sentence(text: str) -> str:
+    """A message as a sentence (it starts with a model name: its case is kept)."""
+    return " ".join(str(text).split()).rstrip(".") + "."
+
+
+def _source(model: str, source: str | None) -> str:
+    return {"adapter_config": f"{model}'s adapter config",
+            "gguf.general.base_model": f"{model}'s GGUF header"}.get(source or "", f"{model}'s card")
+
+
+def _shown(c: Conflict) -> str:
+    if c.kind == "reversed":
+        return f"{c.declared} derived from {c.model}"
+    if c.kind == "unrelated" and not c.inferred_parents:
+        return "unrelated weights"
+    return (f"{derivation(c.inferred_relation)} {join(c.inferred_parents)}" if c.inferred_parents
+            else "no parent in the lake")
+
+
+def _agreement(a: dict[str, Any]) -> str:
+    said = f"{_source(a['model'], a.get('source'))} names {a['declared']}"
+    note = str(a.get("note") or "")
+    if "direct parent inferred:" in note:
+        direct = note.split("direct parent inferred:", 1)[1].strip()
+        return (f"{said}, an ancestor in the weights; its direct parent is {direct}.")
+    return f"{said}, and the weights show it was {derivation(a.get('relation'))} {a.get('parent')}."
+
+
+def _undocumented(u: dict[str, Any]) -> str:
+    why = "its card names no base model" if u.get("has_card") else "it has no card"
+    return (f"{u['model']} was {derivation(u.get('relation'))} "
+            f"{join(u.get('inferred_parents') or [])}{confidence(u.get('confidence'))}, but {why}.")
+
+
+def _external(x: dict[str, Any]) -> str:
+    parents = x.get("inferred_parents") or []
+    return (f"{_source(x['model'], x.get('source'))} names {x['declared']}, which is not in the lake"
+            + (f"; the weights show {join(parents)} as its parent." if parents else
+               "; the weights show no parent in the lake."))
+
+
+def _listing(title: str, lines: list[str], columns: list[str], rows: list[list[Any]]) -> str:
+    """A titled list of sentences, or a table when it is long."""
+    if len(lines) >= TABLE_FROM:
+        return f"{title}:\n\n" + table(columns, rows)
+    return f"{title}:\n" + "\n".join(f"- {line}" for line in lines)
 
 
 def _norm(name: str) -> str:

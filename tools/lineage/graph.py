@@ -30,10 +30,11 @@ from modellake.store.catalog import Catalog
 from modellake.store.errors import NotFoundError
 from modellake.store.records import LineageEdge, ModelRecord, Record
 from modellake.tools.lineage.compare import single_threaded_blas
-from modellake.tools.lineage.declared import AuditReport, Conflict
+from modellake.tools.lineage.declared import AuditReport, Conflict, confidence, derivation
 from modellake.tools.lineage.declared import audit as audit_declared
 from modellake.tools.lineage.detect import REL_MAX, base_evidence
 from modellake.tools.lineage.source import CatalogPairs, sketch_matrix_mask
+from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 if TYPE_CHECKING:
     from modellake.tools.lineage.solve import GroupResult
@@ -70,6 +71,77 @@ class LineageGraph(Record):
                             [f for f in self.families if keep & set(f)],
                             [c for c in self.conflicts if c.model in keep])
 
+    # -- words -----------------------------------------------------------------------------
+    def summary(self) -> str:
+        n = sum(len(f) for f in self.families)
+        return (f"{plural(n, 'model')} in {plural(len(self.families), 'family', 'families')}, "
+                f"{plural(len(self.edges), 'lineage edge')}, {plural(len(self.roots), 'root')}, "
+                f"{plural(len(self.conflicts), 'conflict')} with declared base models.")
+
+    def text(self) -> str:
+        if not self.families:
+            return "The lineage graph is empty: the lake holds no model with weights."
+        if len(self.families) == 1:
+            fam = self.families[0]
+            if len(fam) == 1:
+                parts = [f"{fam[0]} has no relatives in the lake: the weights show no parent or "
+                         "child of it."]
+            else:
+                roots = [r for r in self.roots if r in fam]
+                parts = [f"The family of {join(roots) or fam[0]} has {len(fam)} models, related "
+                         "as the weights show:\n" + self._family_lines(fam)]
+        else:
+            parts = [self._lake_text()]
+        if self.conflicts:
+            n = len(self.conflicts)
+            parts.append(f"{plural(n, 'declared base model')} "
+                         f"{'conflicts' if n == 1 else 'conflict'} with the weights:\n"
+                         + "\n".join(f"- {c.text()}" for c in self.conflicts))
+        elif self.edges:
+            parts.append("No declared base model conflicts with these edges.")
+        return "\n\n".join(parts)
+
+    def _lake_text(self) -> str:
+        n = sum(len(f) for f in self.families)
+        big = [f for f in self.families if len(f) > 1]
+        alone = [f[0] for f in self.families if len(f) == 1]
+        lead = (f"The lake's {plural(n, 'model')} form "
+                f"{plural(len(self.families), 'family', 'families')}"
+                + (f", {len(big)} of them with more than one model" if big else "")
+                + f". {'Its root' if len(self.roots) == 1 else 'The roots'} (no parent in the "
+                f"lake): {join(self.roots)}.")
+        parts = [lead]
+        for fam in big:
+            roots = [r for r in self.roots if r in fam]
+            parts.append(f"The family of {join(roots) or fam[0]} ({len(fam)} models):\n"
+                         + self._family_lines(fam))
+        if alone and big:
+            parts.append(f"{join(alone)} {'has' if len(alone) == 1 else 'have'} no relatives in "
+                         "the lake.")
+        return "\n\n".join(parts)
+
+    def _family_lines(self, fam: list[str]) -> str:
+        """One line per derived model, parents before children: "b was fine-tuned from a"."""
+        rows = []
+        for child in _parents_first(fam, self.edges):
+            es = self.parents(child)
+            if not es:
+                continue
+            rel = es[0].relation
+            conf = min(e.confidence for e in es)
+            declared = all(e.source == "declared" for e in es)
+            rows.append((child, rel, [e.parent for e in es], conf, declared))
+        if not rows:
+            return "(no edges)"
+        if len(rows) >= TABLE_FROM:
+            return table(["model", "derivation", "from", "confidence"],
+                         [[c, derivation(r) + (" (declared by its card)" if d else ""), join(p),
+                           f"{x:.2f}"] for c, r, p, x, d in rows])
+        return "\n".join(
+            f"- {c} was {derivation(r)} {join(p)}{confidence(x)}"
+            + (" (declared by its card; not seen in the weights)" if d else "")
+            for c, r, p, x, d in rows)
+
 
 @dataclass
 class Relative(Record):
@@ -86,6 +158,82 @@ class Relatives(Record):
     model: str
     kind: str
     models: list[Relative] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.models:
+            return self.text()
+        word = {"ancestors": "ancestor", "descendants": "descendant", "siblings": "sibling"}
+        return (f"{self.model} has {plural(len(self.models), word.get(self.kind, 'relative'))} in "
+                f"the lake: {join([m.name for m in self.models])}.")
+
+    def text(self) -> str:
+        x, ms = self.model, self.models
+        if not ms:
+            return {"ancestors": f"{x} descends from no other model in the lake (by its weights): "
+                                 "it is the root of its family, or its parent is not in the lake.",
+                    "descendants": f"No model in the lake derives from {x}.",
+                    "siblings": f"{x} shares a parent with no other model in the lake."
+                    }.get(self.kind, f"{x} has no {self.kind} in the lake.")
+        if self.kind == "siblings":
+            return self._siblings_text()
+        up = self.kind == "ancestors"
+        if up:
+            lead = (f"{x} descends from {plural(len(ms), 'model')} in the lake (inferred from the "
+                    f"weights): {join([m.name for m in ms])}.")
+        else:
+            lead = (f"{plural(len(ms), 'model')} in the lake {'derives' if len(ms) == 1 else 'derive'}"
+                    f" from {x} (inferred from the weights): {join([m.name for m in ms])}.")
+        if len(ms) >= TABLE_FROM:
+            return lead + "\n\n" + table(
+                ["model", "generation", "derivation", "of" if up else "from"],
+                [[m.name, _generation(m.depth, up), derivation(m.relation), m.via] for m in ms])
+        # one clause per derived model: "c was merged from a and b"
+        by_child: dict[str, list[Relative]] = {}
+        for m in ms:
+            by_child.setdefault(m.via if up else m.name, []).append(m)
+        clauses = []
+        for child, rs in by_child.items():
+            names = [r.name if up else r.via for r in rs]
+            if rs[0].relation == "merge" and len(names) == 1:  # its other parents are elsewhere
+                names.append("at least one other model")
+            clauses.append(f"{child} was {derivation(rs[0].relation)} {join(names)}")
+        return lead + " " + "; ".join(clauses) + "."
+
+    def _siblings_text(self) -> str:
+        by_parent: dict[str, list[Relative]] = {}
+        for m in self.models:
+            by_parent.setdefault(m.via, []).append(m)
+        if len(self.models) >= TABLE_FROM:
+            return (f"{self.model} shares a parent with {plural(len(self.models), 'model')}:\n\n"
+                    + table(["model", "derivation", "shared parent"],
+                            [[m.name, derivation(m.relation), m.via] for m in self.models]))
+        return " ".join(
+            f"{self.model} shares its parent {parent} with "
+            + join([f"{m.name} ({derivation(m.relation)} it)" for m in ms]) + "."
+            for parent, ms in by_parent.items())
+
+
+def _generation(depth: int, up: bool) -> str:
+    names = {1: "parent", 2: "grandparent"} if up else {1: "child", 2: "grandchild"}
+    return names.get(depth, f"{depth} generations {'up' if up else 'down'}")
+
+
+def _parents_first(names: list[str], edges: list[LineageEdge]) -> list[str]:
+    """``names`` ordered so that every model comes after its parents (breadth first)."""
+    keep = set(names)
+    parents: dict[str, set[str]] = {n: set() for n in names}
+    for e in edges:
+        if e.child in keep and e.parent in keep:
+            parents[e.child].add(e.parent)
+    out: list[str] = []
+    placed: set[str] = set()
+    while len(out) < len(names):
+        ready = [n for n in names if n not in placed and parents[n] <= placed]
+        if not ready:  # a cycle (should not happen): keep the rest in their order
+            ready = [n for n in names if n not in placed]
+        out += ready
+        placed |= set(ready)
+    return out
 
 
 # ----------------------------------------------------------------- grouping

@@ -22,8 +22,10 @@ from modellake.tools.lineage.compare import (
     numerical_rank,
     single_threaded_blas,
 )
+from modellake.tools.lineage.declared import noun_of
 from modellake.tools.lineage.detect import classify, direction_logodds
 from modellake.tools.lineage.weights import MappedGGUF, ModelWeights
+from modellake.tools.rendering import join, plural
 
 RANK_RTOL = 1e-3
 EXACT_SVD_MAX = 4096 * 1024   # elements up to which the rank is exact whatever the shape...
@@ -60,6 +62,145 @@ class ModelDiff(Record):
     only_in_b: int = 0
     relative_distance: float | None = None
     tensors: list[TensorDiff] = field(default_factory=list)
+
+    # -- words -----------------------------------------------------------------------------
+    def child(self) -> str | None:
+        """The derived one of the two, when the verdict knows which is the parent."""
+        if self.parent == self.a:
+            return self.b
+        if self.parent == self.b:
+            return self.a
+        return None
+
+    def summary(self) -> str:
+        return self._verdict_sentence()
+
+    def text(self) -> str:
+        parts = [" ".join(x for x in (self._verdict_sentence(), self._how()) if x)]
+        changed = [t for t in self.tensors if t.status == "changed"]
+        if changed and self.relation not in (None, "duplicate"):
+            parts.append(self._where(changed))
+        odd = []
+        for n, where in ((self.only_in_a, self.a), (self.only_in_b, self.b)):
+            if n:
+                odd.append(f"{plural(n, 'tensor')} {'exists' if n == 1 else 'exist'} only in {where}")
+        reshaped = sum(t.status == "reshaped" for t in self.tensors)
+        if reshaped:
+            odd.append(f"{plural(reshaped, 'tensor')} changed shape")
+        if odd:
+            parts.append(join(odd) + ".")
+        return "\n\n".join(p for p in parts if p)
+
+    def _share(self) -> str:
+        """"64% of tensors identical, the rest changed slightly"."""
+        both = self.identical + self.changed
+        if not both:
+            return ""
+        typical = sorted(_finite(t.relative_change) for t in self.tensors if t.status == "changed")
+        size = _size(typical[len(typical) // 2] if typical else self.relative_distance)
+        if not self.changed:
+            return "every tensor identical"
+        if not self.identical:
+            return f"every tensor changed{size}"
+        pct = 100 * self.identical / both
+        shown = f"{pct:.0f}% of tensors" if pct >= 1 else f"{self.identical} of {both} tensors"
+        return f"{shown} identical, the rest changed{size}"
+
+    def _verdict_sentence(self) -> str:
+        a, b, child = self.a, self.b, self.child()
+        share = self._share()
+        tail = f": {share}." if share else "."
+        if self.relation is None:
+            if not (self.identical or self.changed):
+                return (f"{a} and {b} share no comparable weight tensors (different architectures "
+                        "or layouts), so their weights cannot show how they are related.")
+            if "unrelated" in self.verdict:
+                return (f"{a} and {b} are unrelated: their weights look independently "
+                        "initialized.")
+            return self.verdict.rstrip(".") + "."
+        if child is None:
+            return f"{a} and {b}: {self.verdict.rstrip('.')}."
+        if self.relation == "duplicate":
+            return f"{child} is an exact copy of {self.parent}: every tensor is bit-identical."
+        if self.relation == "merge" and " is a merge of " in self.verdict:
+            return self.verdict.rstrip(".") + tail
+        return f"{child} is {noun_of(self.relation)} {self.parent}{tail}"
+
+    def _how(self) -> str:
+        """The verdict's own account of the change, as a sentence."""
+        child = self.child()
+        if child is None or self.relation in (None, "duplicate", "merge"):
+            return ""
+        what = self.verdict.removeprefix(f"{child} is {self.parent} ")
+        what = re.sub(r" \([^()]* is the parent\)$", "", what).rstrip(".")
+        for pattern, sentence in _HOW:
+            m = re.fullmatch(pattern, what)
+            if m:
+                return sentence.format(*m.groups(), parent=self.parent)
+        return f"It was {what}." if what != self.verdict else ""
+
+    def _where(self, changed: list[TensorDiff]) -> str:
+        """Which parts of the network changed most, and the three most changed tensors."""
+        groups: dict[str, list[float]] = {}
+        for t in changed:
+            groups.setdefault(tensor_group(t.name), []).append(_finite(t.relative_change))
+        ranked = sorted(groups, key=lambda g: -sum(groups[g]) / len(groups[g]))
+        out = []
+        if len(ranked) > 1:
+            out.append("The largest changes are in "
+                       + join([g if g.startswith("layer ") else f"the {g}" for g in ranked[:3]])
+                       + ".")
+        top = sorted(changed, key=lambda t: -_finite(t.relative_change))[:3]
+        out.append(("The most changed tensors are " if len(top) > 1 else "The changed tensor is ")
+                   + join([_tensor_words(t) for t in top]) + ".")
+        return " ".join(out)
+
+
+# the verdict's phrases (see ``_what``) as sentences about the child
+_HOW: tuple[tuple[str, str], ...] = (
+    (r"fine-tuned on (.+)", "It was fine-tuned on {0}."),
+    (r"quantized: every weight matrix rounded to (.+)",
+     "Every weight matrix was rounded to {0}."),
+    (r"cast to (.+)", "Its weights were cast to {0}."),
+    (r"exported to GGUF ?(.*?) \(values match after dequantization\)",
+     "It was exported to GGUF {0}; its values match {parent}'s after dequantization."),
+    (r"pruned: (.+) set to zero, all other weights unchanged",
+     "{0} were set to zero; all other weights are unchanged."),
+    (r"with a rank-(\S+) update on (\d+) matrices and everything else identical .*",
+     "It differs from {parent} by a rank-{0} update on {1} matrices (a merged low-rank "
+     "adapter); everything else is identical."),
+)
+
+
+def _size(change: float | None) -> str:
+    """" slightly" for a small relative change (a typical changed tensor's, or the model's)."""
+    if not isinstance(change, (int, float)) or math.isnan(change):
+        return ""
+    if change < 0.05:
+        return " slightly"
+    if change < 0.3:
+        return " moderately"
+    return " substantially"
+
+
+def _finite(x: float | None) -> float:
+    return 0.0 if x is None or math.isnan(x) else min(x, 1e9)
+
+
+def _tensor_words(t: TensorDiff) -> str:
+    """"encoder.layer.5.output.dense.weight (changed by 1.2%, a rank-8 change)"."""
+    rc = t.relative_change
+    if rc is None or math.isnan(rc):
+        how = "changed"
+    elif math.isinf(rc):
+        how = "was all zeros before"
+    else:
+        pct = 100 * rc
+        how = "changed by " + (f"{pct:.0f}%" if pct >= 10 else f"{pct:.1f}%" if pct >= 1
+                               else f"{pct:.2g}%" if pct >= 0.01 else "under 0.01%")
+    if t.rank is not None and t.full_rank and t.rank <= t.full_rank // 4:
+        how += f", a rank-{t.rank} change of a rank-{t.full_rank} matrix"
+    return f"{t.name} ({how})"
 
 
 def tensor_group(name: str) -> str:

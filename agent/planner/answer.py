@@ -1,0 +1,171 @@
+"""The answer of the offline backend: the results' own words, opened by the direct answer.
+
+Each tool result renders itself (``text()``, carried to the chat model as the tool message's
+artifact); this module only puts them in order, opens with the one sentence a plan of
+several steps needs (how two models are related; which parent a model was compared with),
+says plainly what failed, and writes the replies given without tools.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from modellake.agent.planner.compose import Plan
+from modellake.tools.query.relations import NOUNS, VERBS
+from modellake.tools.rendering import join
+
+
+@dataclass
+class Outcome:
+    tool: str
+    args: dict[str, Any]
+    data: Any              # the result as the model saw it (parsed JSON), None on error
+    text: str | None       # the result in its own words
+    error: str | None = None
+
+
+def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
+    if plan.kind == "reply":
+        return refusal(names, tasks) if plan.reply == "off-topic" else plan.reply or ""
+    ok = [o for o in outcomes if o.error is None]
+    failed = [o for o in outcomes if o.error is not None]
+    parts: list[str] = []
+    if plan.kind == "pair" and len(ok) == 2:
+        parts.append(pair_sentence(plan, ok[0].data, ok[1].data))
+    elif plan.then == "each_relative" and len(ok) > 1:
+        texts = _texts(ok)
+        parts += [texts[0], f"How each differs from {plan.models[0]}, by its weights:"] + texts[1:]
+    else:
+        parts += _texts(ok)
+    if failed:
+        parts.append(_failure(failed, bool(ok)))
+    return "\n\n".join(p for p in parts if p).strip() or "The tools returned nothing to answer with."
+
+
+def _texts(outcomes: list[Outcome]) -> list[str]:
+    seen: list[str] = []
+    for o in outcomes:
+        t = (o.text or "").strip()
+        if t and t not in seen:
+            seen.append(t)
+    return seen
+
+
+def _failure(failed: list[Outcome], partial: bool) -> str:
+    first = _clean(failed[0].error or "")
+    if partial:
+        return f"(One step failed: {first})"
+    return f"I could not answer that: {first}"
+
+
+def _clean(error: str) -> str:
+    return re.sub(r"\s+", " ", error.replace("``", "")).strip()[:400]
+
+
+# -- how two models are related -------------------------------------------------------------
+def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
+    """Whether and how ``a`` and ``b`` (the plan's models) are related, from both ancestries."""
+    a, b = plan.models[:2]
+    up_b = {r["name"]: r for r in (b_ancestors or {}).get("rows", [])}
+    up_a = {r["name"]: r for r in (a_ancestors or {}).get("rows", [])}
+    yes_no = re.match(r"\s*(?:is|was|are|were|did|does|do|has|have|can)\b", plan.question.lower())
+    if a in up_b:
+        return _descends(b, a, up_b, yes_no is not None, plan.question)
+    if b in up_a:
+        return _descends(a, b, up_a, yes_no is not None, plan.question)
+    common = [n for n in up_b if n in up_a]
+    asks_kin = re.search(r"\b(?:siblings?|sisters?|related|relatives?|family|cousins?|share)\b",
+                         plan.question.lower()) is not None
+    if common:
+        c = common[0]
+        kin = "siblings" if up_b[c]["depth"] == 1 and up_a[c]["depth"] == 1 else "cousins"
+        lead = ("Yes: " if asks_kin else "No: ") if yes_no else ""
+        if yes_no and asks_kin and kin == "cousins" and re.search(r"\bsiblings?\b", plan.question.lower()):
+            lead = "Not siblings, cousins: "
+        return (f"{lead}neither of {a} and {b} derives from the other; they are {kin}: both descend "
+                f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
+    lead = "No: " if yes_no else ""
+    return (f"{lead}by their weights, {a} and {b} are not related: neither derives from the other "
+            "and they share no ancestor in the lake.")
+
+
+def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: bool,
+              question: str) -> str:
+    chain = _chain(child, parent, ups)
+    row = ups[parent]
+    direct = row["depth"] == 1
+    asked = _asked_kind(question)
+    kind = row.get("relation") or ""
+    if yes_no and asked and direct and asked != kind:
+        return (f"Not quite: {child} was {VERBS.get(kind, 'derived from')} {parent}, which makes it "
+                f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} (inferred from "
+                f"the weights{_conf(row)}).")
+    lead = "Yes: " if yes_no else ""
+    return f"{lead}{chain} (inferred from the weights{_conf(row)})."
+
+
+def _chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:
+    """"c was quantized from b, which was fine-tuned from a"."""
+    steps, node, guard = [], ancestor, 0
+    while node != child and node in ups and guard < 12:
+        row = ups[node]
+        steps.append((row.get("via") or child, row.get("relation") or "", node))
+        node = row.get("via") or child
+        guard += 1
+    steps.reverse()
+    if not steps:
+        return f"{child} derives from {ancestor}"
+    first = f"{steps[0][0]} was {VERBS.get(steps[0][1], 'derived from')} {steps[0][2]}"
+    rest = [f"which was {VERBS.get(rel, 'derived from')} {p}" for _, rel, p in steps[1:]]
+    return ", ".join([first] + rest)
+
+
+def _asked_kind(question: str) -> str | None:
+    from modellake.tools.query.relations import KIND_WORDS
+
+    for kind, rx in KIND_WORDS.items():
+        if re.search(rx, question.lower()):
+            return kind
+    return None
+
+
+def _conf(row: dict[str, Any]) -> str:
+    c = row.get("confidence")
+    return f", confidence {c:.2f}" if isinstance(c, (int, float)) else ""
+
+
+# -- without tools -------------------------------------------------------------------------------
+def refusal(names: list[str], tasks: list[str]) -> str:
+    """One sentence, then three questions this lake can answer."""
+    examples = []
+    if names:
+        examples.append(f"How many parameters does {names[0]} have?")
+    if len(names) > 1:
+        examples.append(f"What is {names[-1]} derived from?")
+    examples.append(f"Which model is best on {tasks[0]}?" if tasks else
+                    "Which is the smallest model in the lake?")
+    if len(examples) < 3:
+        examples.append("Which models are in the lake?")
+    return ("I can't answer that: I answer questions about the models in this lake. "
+            "You could ask, for example:\n" + "\n".join(f"- {e}" for e in examples[:3]))
+
+
+def selection(outcomes: list[Outcome]) -> list[str]:
+    """The models an answer named, in order (what "them" and "the second one" point at)."""
+    out: list[str] = []
+    for o in outcomes:
+        d = o.data if isinstance(o.data, dict) else {}
+        for key in ("rows", "hits", "models", "entries", "neighbours", "results"):
+            for item in d.get(key, []) if isinstance(d.get(key), list) else []:
+                if isinstance(item, dict):
+                    n = item.get("name") or item.get("model")
+                    if isinstance(n, str) and n not in out:
+                        out.append(n)
+        if not out and isinstance(d.get("name"), str):
+            out.append(d["name"])
+    return out
+
+
+def join_names(names: list[str]) -> str:
+    return join(names)

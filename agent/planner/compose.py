@@ -1,0 +1,428 @@
+"""From a reading of the question to a plan: the tool calls of each round, or a reply.
+
+The lake's typed operations are composed here: *select* models (named, filtered, or by
+lineage relation), *attach* facts, *rank* or *count* them (one ``query_models`` call); a
+question about two models' relation reads both ancestries; "did X lose accuracy" finds X's
+parent first, then asks the question again about the pair. Every other question goes to the
+declared tool that fits it best (:mod:`.route`), with arguments filled from its schema.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from modellake.agent.planner import route
+from modellake.agent.planner.reading import Reading, close_names
+from modellake.tools.rendering import join
+
+QUERY = "query_models"
+RANK_FACTS = ("parameters", "bytes", "layers", "ingested")
+
+
+@dataclass
+class Call:
+    tool: str
+    args: dict[str, Any]
+
+
+@dataclass
+class Plan:
+    """What the offline backend decided for one question (kept with the answer for follow-ups)."""
+
+    kind: str                                  # query | pair | tool | then | reply
+    calls: list[Call] = field(default_factory=list)
+    reply: str | None = None
+    then: str | None = None                    # a second round: "pair_with_parent" | "each_child"
+    then_question: str | None = None           # the question the second round answers
+    models: list[str] = field(default_factory=list)
+    question: str = ""
+    selection: list[str] = field(default_factory=list)  # models the answer named (set later)
+    query: dict[str, Any] | None = None
+    task: str | None = None  # the benchmark task the question was about
+    recent: list[str] = field(default_factory=list)  # models the last questions were about
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Plan:
+        d = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        d["calls"] = [Call(**c) for c in d.get("calls", [])]
+        return cls(**d)
+
+
+@dataclass
+class Lake:
+    """What the planner knows of the lake without calling a tool."""
+
+    names: list[str]
+    tasks_with_scores: list[str]
+    resolve_task: Any  # phrase -> task name or None
+
+
+@dataclass
+class Context:
+    tools: dict[str, route.ToolInfo]
+    lake: Lake
+    embedder: route.Embedder
+    prev: Plan | None = None
+
+
+def plan(r: Reading, ctx: Context) -> Plan:
+    p = _plan(r, ctx)
+    earlier = ctx.prev.recent if ctx.prev is not None else []
+    p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
+    return p
+
+
+def _plan(r: Reading, ctx: Context) -> Plan:
+    models = _models(r, ctx.prev)
+    if not models and r.it and ctx.prev is not None and len(ctx.prev.selection) > 1 and \
+            not _lake_wide(r):
+        shown = ctx.prev.selection[:8]
+        return _reply(r, f"Which one do you mean: {join(shown, 'or')}"
+                         f"{' (or another)' if len(ctx.prev.selection) > 8 else ''}?")
+    mutating = _mutating(r, ctx, models)
+    if mutating is not None:
+        return mutating
+    if r.unknown and not models and not _lake_wide(r):
+        near = close_names(r.unknown, ctx.lake.names)
+        return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here." + (
+            f" Did you mean {join(near, 'or')}?" if near else
+            f" The lake holds {len(ctx.lake.names)} models; ask \"which models are in the lake?\""))
+    if r.ambiguous and not models and not _lake_wide(r):
+        return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
+    if r.opener and ctx.prev is not None and ctx.prev.calls and r.names and \
+            not _asks_anything_new(r) and len(r.content_words) <= 2:
+        return _again(r, ctx, models)
+    if len(models) == 1 and _asks_cost(r) and r.relation in (None, "parents") and QUERY in ctx.tools:
+        return _then_parent(r, {}, models)  # "did quantizing X cost accuracy?": X against its parent
+    special = _special_tool(r, ctx, models)
+    if special is not None:
+        return special
+    if QUERY in ctx.tools and _is_query(r, models):
+        return _query_plan(r, ctx, models)
+    return _tool_plan(r, ctx, models)
+
+
+# -- the models a question is about ------------------------------------------------------------
+def _models(r: Reading, prev: Plan | None) -> list[str]:
+    if r.names:
+        return list(r.names)
+    if prev is None:
+        return list(r.weak) if _needs_model(r) else []
+    if r.ordinal is not None and prev.selection:
+        i = r.ordinal
+        return [prev.selection[i]] if -len(prev.selection) <= i < len(prev.selection) else []
+    if r.them and len(prev.selection) > 1:
+        return list(prev.selection)
+    if r.them and len(prev.recent) > 1:  # "which of the two?" after two one-model questions
+        return list(prev.recent[-2:])
+    if r.it or ((r.opener or not r.content_words) and not _lake_wide(r)):
+        if prev.models:
+            return list(prev.models[:1])
+        if len(prev.selection) == 1:
+            return list(prev.selection)
+    return list(r.weak) if _needs_model(r) else []
+
+
+def _needs_model(r: Reading) -> bool:
+    """A question about one model that names it only by a word ("the pruned copy")."""
+    return bool(r.relation and r.relation != "roots") or bool(r.aspects) or bool(
+        re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low))
+
+
+def _lake_wide(r: Reading) -> bool:
+    return bool(r.count or (r.rank and not r.relation) or r.listing)
+
+
+def _asks_anything_new(r: Reading) -> bool:
+    return bool(r.relation or r.rank or r.count or r.facts or r.aspects)
+
+
+def _reply(r: Reading, text: str, models: list[str] | None = None) -> Plan:
+    return Plan("reply", reply=text, question=r.text, models=models or [])
+
+
+# -- changes ------------------------------------------------------------------------------------
+def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    for info in ctx.tools.values():
+        hit = route.word_hit(r.low, info.words) if info.mutating else None
+        if not hit or not route.imperative(r.low, hit):
+            continue
+        exact = [n for n in r.exact if n in models] or r.exact
+        args, missing = route.fill_args(info, r, exact, _task(r, ctx))
+        props = info.parameters.get("properties", {})
+        if "path" in props:  # a tool that reads a path stores under the name given ("as NAME")
+            exact, args = [], {"path": r.paths[0]} if r.paths else {}
+            new = _new_name(r.text, [])
+            if new and "name" in props and new not in r.paths:
+                args["name"] = new
+        elif "new" in props:
+            new = _new_name(r.text, exact)
+            if new:
+                args["new"] = new
+        missing = [p for p in info.parameters.get("required", []) if p not in args]
+        if missing or (info.needs and not exact and "path" not in props):
+            what = "the exact name of a model in the lake" if info.needs and not exact else join(missing)
+            return _reply(r, f"I did not {hit} anything: changing the lake needs {what}. "
+                             "Which model (its exact name), and what should happen to it?")
+        return Plan("tool", [Call(info.name, args)], question=r.text, models=exact)
+    return None
+
+
+def _new_name(text: str, exact: list[str]) -> str | None:
+    m = re.search(r"\b(?:to|as|into)\s+[`'\"]?([\w./@-]+)[`'\"]?\s*[.!?]?\s*$", text)
+    if m and m.group(1) not in exact:
+        return m.group(1).rstrip(".,;:!?")
+    return None
+
+
+# -- lake queries -------------------------------------------------------------------------------
+def _is_query(r: Reading, models: list[str]) -> bool:
+    if r.relation or r.count or r.rank or r.ranking:
+        return True
+    if models and r.scored and not r.aspects:  # "how did X do on sts-smoke?"
+        return True
+    if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
+        return True
+    if len(models) >= 2 and (r.facts or r.aspects):
+        return True
+    return r.listing and not models
+
+
+def _task(r: Reading, ctx: Context) -> str | None:
+    """The lake task the question names, if any (by its words or their meaning); else the one
+    the previous question was about, for a question that points back ("which of the two is
+    better?")."""
+    if r.task_words:
+        t = ctx.lake.resolve_task(r.task_words)
+        if t:
+            return t
+    t = ctx.lake.resolve_task(r.low, lexical=True)
+    if t is None and ctx.prev is not None and (r.them or r.it or r.opener):
+        return ctx.prev.task
+    return t
+
+
+def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
+    task = _task(r, ctx)
+    if r.filters.get("task") and not task:
+        args["task"] = r.filters["task"]
+    if r.relation:
+        if r.relation != "roots":
+            if not models:
+                return _reply(r, f"Whose {r.relation}? Name a model of the lake.")
+            if len(models) >= 2:
+                return _pair_plan(r, ctx, models)
+            args.update(relation=r.relation, of=models[0])
+        else:
+            args["relation"] = "roots"
+        if r.derivation and r.relation in ("children", "descendants", "parents", "ancestors"):
+            args["derivation"] = r.derivation
+            args.pop("quantized", None)  # "quantized from X": how it was derived, not its dtype
+    elif models:
+        args["names"] = models
+    _rank_args(r, args, task, ctx)
+    if args.pop("_ask_task", False):
+        tasks = ctx.lake.tasks_with_scores
+        return _reply(r, "Best on which task? The lake has scores on " + (
+            join(tasks, "or") + "." if tasks else "no task yet: run `modellake bench`."))
+    if task and "rank_by" not in args and not r.relation and "names" not in args:
+        args["task"] = task
+    show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")]
+    show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
+                                           "quantization", "architecture") and a not in show]
+    if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args:
+        show = ["parameters", "format", "license"]
+    if show and not r.count:
+        args["show"] = args.get("show", []) + show
+    if r.count:
+        args["count_only"] = True
+    if models and task and r.scored and "rank_by" not in args and "relation" not in args:
+        args["show"] = [f"score:{task}"] + [x for x in args.get("show", []) if x not in (
+            "parameters", "format", "license")]
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
+                task=task)
+
+
+def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context) -> None:
+    """rank_by / order / top from the question's superlative ("the 3 smallest", "worst on T")."""
+    if r.rank is None and r.ranking:
+        r.rank = ("score", "best") if task else ("parameters", "highest")
+    if r.rank is None:
+        return
+    fact, order = r.rank
+    if fact == "score":
+        if not task:
+            args["_ask_task"] = True
+            return
+        args["rank_by"] = f"score:{task}"
+    else:
+        args["rank_by"] = fact
+        if task and re.search(r"\b(?:do|does|did|score|scores|scored|perform\w*|fare\w*)\b", r.low):
+            args["show"] = [f"score:{task}"]  # "the biggest model: how does it do on T?"
+        elif task:
+            args["task"] = task
+    args["order"] = order
+    if not r.ranking:
+        args["top"] = r.top or 1
+    elif r.top:
+        args["top"] = r.top
+
+
+def _asks_cost(r: Reading) -> bool:
+    """"did quantizing X cost accuracy", "X vs its parent", "was merging worth it"."""
+    return bool(re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
+                          r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better)\b", r.low)) and (
+        r.relation == "parents" or bool(re.search(r"\b(?:its|their|the) (?:parents?|base)\b|"
+                                                  r"\b(?:quantiz|prun|merg|fine-?tun)\w*ing\b|"
+                                                  r"\b(?:lose|lost|cost|worth)\b", r.low)))
+
+
+def _then_parent(r: Reading, args: dict[str, Any], models: list[str]) -> Plan:
+    return Plan("then", [Call(QUERY, {"relation": "parents", "of": models[0]})],
+                then="pair_with_parent", then_question=r.text, question=r.text, models=models)
+
+
+def _pair_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    a, b = models[:2]
+    calls = [Call(QUERY, {"relation": "ancestors", "of": b}),
+             Call(QUERY, {"relation": "ancestors", "of": a})]
+    return Plan("pair", calls, question=r.text, models=[a, b])
+
+
+def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    """"and Y?" / "what about the second one?": the previous question about other models."""
+    prev = ctx.prev
+    assert prev is not None
+    if not models or models == prev.models:
+        return Plan("reply", reply="About which model? Name it, or ask a new question.",
+                    question=r.text)
+    calls = []
+    for c in prev.calls[:1]:
+        args = dict(c.args)
+        for key in ("of", "name", "a", "model"):
+            if key in args:
+                args[key] = models[0]
+                break
+        else:
+            if "names" in args:
+                args["names"] = models
+        calls.append(Call(c.tool, args))
+    return Plan(prev.kind if prev.kind != "pair" else "tool", calls, question=r.text,
+                models=models, query=calls[0].args if calls and calls[0].tool == QUERY else None,
+                task=prev.task)
+
+
+# -- the other tools ---------------------------------------------------------------------------
+_SPECIFIC = 2  # a declared phrase of this many words beats a lake query ("draft a card")
+
+
+def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """A declared tool whose own phrase is in the question wins over a lake query."""
+    if r.relation and r.relation != "roots" and re.search(r"\bdiffer|\bdifference|\bchanged?\b", r.low):
+        if QUERY in ctx.tools and models:
+            return Plan("then", [Call(QUERY, {"relation": "children" if r.relation in (
+                "children", "descendants") else r.relation, "of": models[0]})],
+                then="each_relative", then_question="what changed between x and y",
+                question=r.text, models=models)
+    scored = route.score_tools(r, [t for t in ctx.tools.values() if t.name != QUERY],
+                               ctx.embedder, len(models))
+    by_value = any(route.word_hit(r.low, [w for vals in t.values.values() for ws in vals.values()
+                                          for w in ws]) for t in ctx.tools.values())
+    for s in scored[:3]:
+        own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
+        if not own or s.tool.mutating or s.score < route.MIN_SCORE:
+            continue
+        if (_is_query(r, models) or by_value) and len(own.split()) < _SPECIFIC:
+            continue  # "what license does that readme give": the license, not the readme
+        return _call_plan(r, ctx, s.tool, models)
+    return None
+
+
+def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    scored = route.score_tools(r, [t for t in ctx.tools.values() if t.name != QUERY],
+                               ctx.embedder, len(models))
+    scored = [s for s in scored if not s.tool.mutating]
+    if len(models) >= 2 and _compares(r):
+        return _compare_plan(r, ctx, models)
+    best = scored[0] if scored else None
+    if best is not None and best.score >= (route.MIN_SCORE if best.hit else route.EXAMPLE_MIN):
+        return _call_plan(r, ctx, best.tool, models)
+    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 0 and
+                   "query" in t.parameters.get("properties", {})), None)
+    if reader is not None and not models and r.need:  # "text to sql model?": a need, in words
+        return _call_plan(r, ctx, reader, models)
+    if models and len(r.content_words) <= 2:  # "tell me about X", "X?"
+        show = next((t for t in ctx.tools.values() if "about" in t.parameters.get(
+            "properties", {})), None)
+        if show is not None:
+            return _call_plan(r, ctx, show, models)
+    if r.listing and QUERY in ctx.tools:
+        return _query_plan(r, ctx, models)
+    return Plan("reply", reply="off-topic", question=r.text, models=models)
+
+
+def _compares(r: Reading) -> bool:
+    return bool(re.search(r"\b(?:compare\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
+                          r"smaller|same|both|between)\b", r.low))
+
+
+def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    a, b = models[:2]
+    calls = []
+    if QUERY in ctx.tools:
+        calls.append(Call(QUERY, {"names": [a, b], "show": ["parameters", "bytes", "format",
+                                                            "architecture", "quantization",
+                                                            "license", "scores"]}))
+    weights = re.search(r"\b(?:weights?|tensors?|differ\w*|difference\w*|changed?)\b", r.low)
+    if weights:
+        routed = route.score_tools(_as(r, "what changed between x and y"),
+                                   [t for t in ctx.tools.values() if t.name != QUERY and
+                                    not t.mutating], ctx.embedder, 2)
+        if routed and routed[0].tool.needs == 2:
+            args, missing = route.fill_args(routed[0].tool, r, [a, b])
+            if not missing:
+                calls.append(Call(routed[0].tool.name, args))
+    return Plan("tool", calls, question=r.text, models=[a, b])
+
+
+def _as(r: Reading, text: str) -> Reading:
+    return Reading(text=text, low=text, names=r.names, filters={})
+
+
+def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]) -> Plan:
+    per_model = info.needs == 1 and len(models) > 1 and not any(
+        (p.get("type") == "array") for n, p in info.parameters.get("properties", {}).items()
+        if n in route.MODEL_PARAMS)
+    groups = [[m] for m in models[:3]] if per_model else [models]
+    calls = []
+    for group in groups:
+        args, missing = route.fill_args(info, r, group, _task(r, ctx))
+        if missing:
+            if any(m in route.MODEL_PARAMS for m in missing):
+                return _reply(r, f"Which model? Name one of the lake's models (e.g. "
+                                 f"{join(ctx.lake.names[:3], 'or')}).")
+            return _reply(r, f"To answer that I need {join(missing)}.")
+        calls.append(Call(info.name, args))
+    return Plan("tool", calls, question=r.text, models=models)
+
+
+def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[Call]:
+    """The calls that need the first round's results."""
+    rows = [row for res in results if isinstance(res, dict) for row in res.get("rows", [])]
+    names = [row["name"] for row in rows if row.get("in_lake", True)]
+    if p.then == "pair_with_parent" and names:
+        task = _task(r, ctx)
+        show = [f"score:{task}"] if task else ["scores"]
+        return [Call(QUERY, {"names": [p.models[0], *names[:3]], "show": show})]
+    if p.then == "each_relative" and names:
+        routed = route.score_tools(_as(r, p.then_question or ""), [
+            t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)
+        if routed and routed[0].tool.needs == 2:
+            info = routed[0].tool
+            return [Call(info.name, route.fill_args(info, r, [p.models[0], n])[0]) for n in names[:6]]
+    return []

@@ -1,0 +1,299 @@
+"""Reading one question: the models it names, the relation, ranking, count, facts and task it asks.
+
+Only language-general patterns live here (how people ask for a count, a ranking, a list, or
+point back at an earlier answer); the domain words come from the declarations: relation
+words from :mod:`modellake.tools.query.relations`, facts from :mod:`modellake.tools.query.facts`,
+model aspects from :mod:`modellake.tools.model_view`.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from modellake.agent import nlu
+from modellake.tools.model_view import ASPECTS
+from modellake.tools.query import relations
+from modellake.tools.query.facts import FACTS
+
+# -- rankings ----------------------------------------------------------------------------
+SIZE_HIGH = (r"\b(?:largest|biggest|heaviest|hugest|most (?:parameters|params|weights)|"
+             r"greatest number of parameters)\b|\bmost (?:disk|space|storage)\b")
+SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params)|least "
+            r"(?:parameters|params)|cheapest|lowest (?:parameter|param) count)\b|\bleast "
+            r"(?:disk|space|storage)\b")
+SCORE_HIGH = (r"\b(?:best|top|highest[- ]scoring|strongest|most accurate|winner|wins|"
+              r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best)\b")
+SCORE_LOW = (r"\b(?:worst|weakest|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
+             r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
+NEWEST = r"\b(?:newest|latest|most recent(?:ly)?(?: added| ingested)?|last (?:added|ingested))\b"
+OLDEST = r"\b(?:oldest|earliest|first (?:added|ingested))\b"
+DEEPEST = r"\b(?:deepest|most layers)\b"
+SHALLOWEST = r"\b(?:shallowest|fewest layers|least layers)\b"
+DISK = r"\b(?:disk|bytes|storage|file size|footprint|megabytes|gigabytes|space)\b"
+COUNT = (r"\bhow many (?:\w+ ){0,3}(?:models?|checkpoints|of them|are there|do we have|do i have)\b|"
+         r"\bnumber of (?:\w+ )?models\b|\bcount (?:the |all )?(?:\w+ )?models\b|"
+         r"^\s*how many (?:are|were|is|have|has|do|does|of)\b")
+LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
+           r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
+           r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
+           r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b")
+SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
+          r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result)\b")
+RANKING = r"\b(?:rank|ranking|ranked|leaderboard|order(?:ed)? by|sort(?:ed)? by)\b"
+TOP_N = r"\btop[- ](\d+)\b|\b(\d+) (?:best|largest|smallest|biggest|worst)\b"
+
+# -- pointing back ------------------------------------------------------------------------
+IT = r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b"
+THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
+        r"models|both|the two|the three|either|neither)\b")
+ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
+            "1st": 0, "2nd": 1, "3rd": 2}
+ORDINAL = r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd)(?: one| model)?\b"
+OPENER = r"^\s*(?:and|what about|how about|and for|same for|also|then|ok(?:ay)?,? (?:and|what about))\b"
+
+CHIT_CHAT = (r"^\s*(?:hi|hello|hey|thanks?|thank you|good (?:morning|evening)|bye)\b")
+_NAMEISH = re.compile(r"[`\"']([\w./@-]{3,})[`\"']|(?<![\w/])([A-Za-z][\w.]*(?:[-/_][\w.]+)+|"
+                      r"[A-Za-z]+\d+[A-Za-z\d.]*)(?![\w/])")
+_NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|style|like|sized|free|only|level|aware|"
+                        r"specific|friendly|tuned|trained|ready|heavy|light|grade)$|^(?:apache|cc|gpl|mit|bsd|openrail|llama\d|gemma|top-?\d+|q\d\w*|"
+                        r"int\d+|fp\d+|bf\d+|f\d+|[a-z]+-smoke|sts|\d+[kmb]|e\.g|i\.e|"
+                        r"text-\w+|fill-mask|feature-extraction|sentence-similarity|"
+                        r"token-classification|question-answering|zero-shot\S*|image-\S+|"
+                        r"fine-?tune\w*|pre-?train\w*|well-known|state-of-the-art|"
+                        r"multi-\w+|non-\w+|half-\w+|open-\w+|safetensors|gguf)$", re.I)
+
+
+@dataclass
+class Reading:
+    """What one question asks, before any tool runs."""
+
+    text: str
+    low: str                                   # lower case, model names replaced by x / y
+    names: list[str] = field(default_factory=list)     # lake models named, in order
+    exact: list[str] = field(default_factory=list)     # ... named exactly (safe to change)
+    unknown: str | None = None                 # a model-like name that is not in the lake
+    ambiguous: list[str] = field(default_factory=list)  # lake models a vague word fits
+    relation: str | None = None
+    relation_of: int | None = None             # index into names of the relation's model
+    derivation: str | None = None              # finetune | quantized | ... named in the question
+    rank: tuple[str, str] | None = None        # (fact or "score", "highest" | "lowest" | ...)
+    top: int | None = None
+    ranking: bool = False                      # a whole ranking, not one winner
+    count: bool = False
+    listing: bool = False
+    facts: list[str] = field(default_factory=list)      # query facts asked about
+    aspects: list[str] = field(default_factory=list)    # model aspects asked about
+    task_words: str | None = None              # the words that may name a task
+    filters: dict[str, object] = field(default_factory=dict)
+    it: bool = False
+    them: bool = False
+    ordinal: int | None = None
+    opener: bool = False
+    paths: list[str] = field(default_factory=list)
+    weak: list[str] = field(default_factory=list)      # models named only by a domain word
+    need: bool = False                                 # asks for a model for some purpose
+    scored: bool = False                               # asks how models score on a task
+
+    @property
+    def content_words(self) -> list[str]:
+        return [w for w in re.findall(r"[a-z]+", self.low) if w not in nlu.GENERIC
+                and w not in ("x", "y", "z", "please", "and", "what", "about", "how")]
+
+
+def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: list[str],
+         lake_archs: frozenset[str] | set[str] = frozenset(),
+         domain: frozenset[str] | set[str] = frozenset()) -> Reading:
+    """``architectures``: words that name an architecture (the lake's and common ones);
+    ``lake_archs``: those of the lake's models (a model name is not unknown for being one);
+    ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model."""
+    q = nlu.read(text, linker, architectures, card_tasks)
+    weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
+    q.models = [m for m in q.models if m not in weak]
+    q.masked = nlu.mask(text, q.models)
+    spans = [(m.start(), m.end()) for p in q.paths for m in re.finditer(re.escape(p), text)]
+    q.models = [m for m in q.models if not any(a <= m.start and m.end <= b for a, b in spans)]
+    strong = [m for m in q.models if m.kind != "partial" or m.score >= 0.6
+              or text[m.start:m.end].lower() not in lake_archs]
+    r = Reading(text=text, low=q.masked.lower(), names=[m.spec for m in strong or q.models],
+                exact=[m.spec for m in q.models if m.kind == "exact"], paths=q.paths,
+                weak=[m.spec for m in weak])
+    low = r.low
+    r.filters = _filters(q)
+    r.it = bool(re.search(IT, low))
+    r.them = bool(re.search(THEM, low))
+    _relation(r, text, q)
+    _ranking(r, low)
+    r.count = bool(re.search(COUNT, low))
+    r.listing = bool(re.search(LISTING, low))
+    r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
+    r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
+    if len(r.names) == 1 and "architecture" in r.filters and "architecture" not in r.aspects \
+            and not r.listing:
+        r.aspects.append("architecture")  # "is X a bert model?"
+        r.filters.pop("architecture")
+    m = re.search(ORDINAL, low)
+    r.ordinal = ORDINALS[m.group(1)] if m else None
+    r.opener = bool(re.search(OPENER, low))
+    r.task_words = _task_words(low)
+    r.scored = bool(re.search(SCORED, low))
+    if r.rank is None and re.search(r"\bwhich (?:\w+ ){0,4}(?:is|was|does|did|scores?|performs?) "
+                                    r"(?:the )?better\b|\bwho (?:is|does|did) better\b", low):
+        r.rank = ("score", "best")
+    r.need = bool(set(re.findall(r"[a-z][a-z-]+", low)) & (NEED_WORDS | set(domain)))
+    if not q.models:
+        bare = text
+        for p in q.paths:
+            bare = bare.replace(p, " ")
+        r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
+        r.ambiguous = _ambiguous(text, linker.names) if r.unknown is None else []
+    return r
+
+
+# words that make a question a request for a model ("text to sql model?", "summarize russian news")
+NEED_WORDS = frozenset("""model models classifier classify classification detect detection detector
+summarize summarise summarization summary translate translation translator sql code coding chat
+chatbot assistant embedding embeddings embed encoder decoder sentiment emotion ner entity entities
+question answering qa ocr speech audio asr transcribe transcription image images vision caption
+captioning segmentation table tables document documents docs text generation generate generator
+instruct instruction reasoning math retrieval rerank reranker search similarity paraphrase
+multilingual english french german spanish chinese russian japanese arabic llm lm tokenizer
+finetuned fine-tuned checkpoint""".split())
+DOMAIN = frozenset("""topic sentiment merge merged pruned prune quantized quant finetune
+fine-tune tuned paraphrase base instruct chat similarity classification summarization
+summarizer encoder decoder embedding embeddings generation translation twin grand""".split())
+
+
+def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
+    """A single word that names a task, a derivation or a kind of model, not one model."""
+    w = span.lower().strip()
+    return " " not in w and "-" not in w and (w in DOMAIN or w in domain)
+
+
+def _has(low: str, phrase: str) -> bool:
+    return re.search(rf"\b{re.escape(phrase)}\b", low) is not None
+
+
+_BOUND = re.compile(r"\b(under|below|less than|fewer than|at most|up to|smaller than|over|above|"
+                    r"more than|at least|larger than|bigger than)\s+([\d][\d,.]*)\s*(k|m|b|thousand|"
+                    r"million|billion)?\s*(?:param\w*|weights)\b")
+
+
+OTHER_FORMATS = r"\b(onnx|tflite|coreml|openvino|mlx|tensorrt|gptq|awq|exl2|keras|tensorflow|jax|flax)\b"
+
+
+def _filters(q: nlu.Question) -> dict[str, object]:
+    f: dict[str, object] = {}
+    other = re.search(OTHER_FORMATS, q.masked.lower())
+    if other and not q.formats:
+        f["format"] = other.group(1)
+    m = _BOUND.search(q.masked.lower())
+    if m and q.min_params is None and q.max_params is None:
+        n = int(nlu.parse_number(m.group(2), m.group(3)))
+        low = m.group(1) in ("over", "above", "more than", "at least", "larger than", "bigger than")
+        q.min_params, q.max_params = (n, None) if low else (None, n)
+    if q.architectures:
+        f["architecture"] = q.architectures[0]
+    if q.formats:
+        f["format"] = q.formats[0]
+    if q.min_params is not None:
+        f["min_parameters"] = q.min_params
+    if q.max_params is not None:
+        f["max_parameters"] = q.max_params
+    if q.has_card is not None:
+        f["has_card"] = q.has_card
+    if q.license:
+        f["license"] = q.license
+    if q.quantized is not None:
+        f["quantized"] = q.quantized
+    if q.task:
+        f["task"] = q.task
+    return f
+
+
+def _relation(r: Reading, text: str, q: nlu.Question) -> None:
+    low = r.low
+    for kind, rx in relations.KIND_WORDS.items():
+        if re.search(rx, low):
+            r.derivation = kind
+            break
+    found = [rel for rel, pats in relations.WORDS.items() if any(re.search(p, low) for p in pats)]
+    verb = re.search(rf"\b{relations.DERIVE_VERBS}\b", low)
+    if verb and not found:
+        # "derived from x" -> x's descendants; "x was derived from" -> x's parents
+        after = re.match(r"\s*(?:the\s+|my\s+|our\s+)?(x|y|it|this|that|them|these|those)\b",
+                         low[verb.end():])
+        before = bool({"x", "y", "it", "this", "that"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
+        if after and not before:
+            found = ["descendants"]
+        elif before:
+            found = ["parents"]
+        else:
+            found = ["descendants"] if r.names else []
+    if "parents" in found and "ancestors" in found:
+        found.remove("parents")
+    if found:
+        r.relation = found[0]
+        r.relation_of = 0
+
+
+def _ranking(r: Reading, low: str) -> None:
+    disk = re.search(DISK, low) is not None
+    for rx, rank in ((SIZE_HIGH, ("bytes" if disk else "parameters", "highest")),
+                     (SIZE_LOW, ("bytes" if disk else "parameters", "lowest")),
+                     (NEWEST, ("ingested", "highest")), (OLDEST, ("ingested", "lowest")),
+                     (DEEPEST, ("layers", "highest")), (SHALLOWEST, ("layers", "lowest")),
+                     (SCORE_LOW, ("score", "worst")), (SCORE_HIGH, ("score", "best"))):
+        if re.search(rx, low):
+            r.rank = rank
+            break
+    m = re.search(TOP_N, low)
+    if m:
+        r.top = int(m.group(1) or m.group(2))
+    r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
+
+
+_TASK_AFTER = re.compile(r"\b(?:on|for|at|in|doing|does|do|with|by)\s+(?:the\s+|a\s+)?"
+                         r"((?:[a-z0-9][\w-]*\s*){1,3})")
+_TASK_STOP = frozenset("the a an it its them this that these those model models lake x y z "
+                       "task tasks benchmark benchmarks score scores accuracy is are was which "
+                       "what and or of me us".split())
+
+
+def _task_words(low: str) -> str | None:
+    """Words after "on / for / at / doing" that may name a task ("best on polarity")."""
+    for m in _TASK_AFTER.finditer(low):
+        words = [w for w in m.group(1).split() if w not in _TASK_STOP]
+        if words:
+            return " ".join(words)
+    return None
+
+
+def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:
+    """A token that looks like a model name but names no model of the lake."""
+    known = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in names}
+    archs = {a.lower() for a in architectures}
+    for m in _NAMEISH.finditer(text):
+        tok = (m.group(1) or m.group(2)).strip(".-/")
+        norm = re.sub(r"[^a-z0-9]", "", tok.lower())
+        if len(tok) < 4 or _NOT_NAMES.match(tok) or tok.lower() in archs or norm in known:
+            continue
+        if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()):
+            continue
+        return tok
+    return None
+
+
+def _ambiguous(text: str, names: list[str]) -> list[str]:
+    """Lake models that a word of the question fits equally ("the sentiment one")."""
+    for w in re.findall(r"[a-z][a-z0-9]{3,}", text.lower()):
+        if w in nlu.GENERIC or w in nlu.ARCH_WORDS:
+            continue
+        owners = [n for n in names if w in re.split(r"[^a-z0-9]+", n.lower())]
+        if 2 <= len(owners) <= 5 and re.search(rf"\b(?:the|my|our) {w}\b", text.lower()):
+            return owners
+    return []
+
+
+def close_names(name: str, names: list[str], n: int = 3) -> list[str]:
+    return difflib.get_close_matches(name, names, n=n, cutoff=0.5)

@@ -1,0 +1,251 @@
+"""One model, seen whole or on the aspects a question is about (the ``show_model`` tool's result).
+
+``ASPECTS`` declares what the view can focus on and the words people use for each; the
+offline planner reads those words, and :meth:`ModelView.text` writes one sentence per aspect
+asked, or the model's one-paragraph summary when none is.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from modellake.store.records import Record
+from modellake.tools import model_facts
+from modellake.tools.inspection import Inspection, human_bytes, human_count
+from modellake.tools.rendering import join
+
+ASPECTS: dict[str, tuple[str, ...]] = {
+    "parameters": ("parameters", "params", "how big", "how large", "number of weights",
+                   "parameter count"),
+    "layers": ("layers", "depth", "how deep", "transformer blocks"),
+    "dtypes": ("dtype", "dtypes", "precision", "fp16", "fp32", "bf16", "float", "data type"),
+    "quantization": ("quantized", "quantization", "quantised", "quantisation", "quant", "quant method",
+                     "int8", "int4", "q4", "q8", "bits", "bit width"),
+    "tied": ("tied", "tie", "shared embeddings", "weight tying", "share its input and output"),
+    "sparsity": ("sparse", "sparsity", "zeros", "pruned"),
+    "outliers": ("outliers", "outlier", "kurtosis", "heavy tailed", "heavy-tailed"),
+    "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
+               "context length", "context window", "max position", "sequence length",
+               "embedding size", "intermediate size", "kv heads"),
+    "files": ("which files", "what files", "file list", "list its files", "files"),
+    "disk": ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "on disk", "mb",
+             "gb", "mib", "gib", "disk space"),
+    "format": ("format", "stored as", "file type", "saved as"),
+    "architecture": ("architecture", "model type", "kind of model", "type of model", "backbone"),
+    "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
+             "have a card", "has a card", "completeness", "what's wrong with", "improve"),
+    "license": ("license", "licence", "licensed", "commercial"),
+    "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on"),
+    "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),
+    "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for"),
+    "language": ("language", "languages", "multilingual"),
+    "tags": ("tags", "tagged"),
+    "library": ("library", "framework"),
+    "results": ("reported", "results", "accuracy", "scores", "metrics", "benchmarks"),
+    "versions": ("versions", "history", "ingested", "source", "path", "where is it stored",
+                 "when was it added"),
+}
+
+_CONFIG = {"hidden_size": "hidden size", "n_embd": "hidden size",
+           "embedding_length": "embedding size", "num_attention_heads": "attention heads",
+           "n_head": "attention heads", "num_key_value_heads": "key/value heads",
+           "intermediate_size": "intermediate size", "vocab_size": "vocabulary size",
+           "max_position_embeddings": "maximum positions", "n_positions": "maximum positions",
+           "context_length": "context length"}
+
+
+@dataclass
+class ModelView(Record):
+    """``show_model``: the model's facts (``data``) and the aspects the question is about."""
+
+    name: str
+    data: dict[str, Any] = field(default_factory=dict)
+    about: list[str] = field(default_factory=list)
+    inspection: Inspection | None = None
+    versions: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.data
+
+    def summary(self) -> str:
+        return self.data.get("summary", self.name).split(". ")[0] + "."
+
+    def text(self) -> str:
+        i = self.inspection
+        if i is None:
+            return self.data.get("summary", self.name)
+        if not self.about:
+            return model_facts.summary(i)
+        said = [_SENTENCES[a](i, self) for a in self.about if a in _SENTENCES]
+        return " ".join(s for s in said if s) or model_facts.summary(i)
+
+
+def _card_or(i: Inspection, text: Callable[[], str]) -> str:
+    return text() if i.card.present else f"{i.name} has no model card, so it declares nothing."
+
+
+def _params(i: Inspection, v: ModelView) -> str:
+    if i.num_parameters is None:
+        return f"{i.name} has no parameter count in the lake (only its card is stored)."
+    tied = ""
+    if i.unique_parameters is not None and i.unique_parameters != i.num_parameters:
+        tied = f"; {human_count(i.unique_parameters)} once tied copies are counted once"
+    return f"{i.name} has {human_count(i.num_parameters)} parameters ({i.num_parameters:,}{tied})."
+
+
+def _layers(i: Inspection, v: ModelView) -> str:
+    n = i.num_layers or i.config_layers
+    return f"{i.name} has {n} layers." if n else f"The lake does not know how many layers {i.name} has."
+
+
+def _dtypes(i: Inspection, v: ModelView) -> str:
+    if not i.dtypes:
+        return f"The lake has no dtype for {i.name}."
+    return f"{i.name}'s weights are stored in {join(i.dtypes)}."
+
+
+def _quant(i: Inspection, v: ModelView) -> str:
+    if i.quantization:
+        how = {"gguf": "its GGUF tensor types", "config": "its quantization config",
+               "dtype": "its dtypes", "detected": "the values of its weights"}.get(
+            i.quantization_source or "", "its files")
+        return f"Yes: {i.name} is quantized ({i.quantization}, read from {how})."
+    if not i.weights_in_lake:
+        return f"{i.name}'s weights are not in the lake, so its quantization is unknown."
+    if i.quantization_evidence:
+        return (f"{i.name} is stored as {join(i.dtypes) or 'float'}, but its values say more: "
+                f"{i.quantization_evidence}.")
+    return f"No: {i.name} is stored unquantized ({join(i.dtypes) or 'float'})."
+
+
+def _tied(i: Inspection, v: ModelView) -> str:
+    heads = [g for g in i.tied or [] if "head" in g.kind]
+    reuse = [n for n in i.tie_notes if "reuses" in n or "tied embeddings" in n]
+    if reuse and not heads:
+        return f"Yes: {i.name} ties its output layer to its input embeddings ({reuse[0]})."
+    if heads:
+        return f"Yes: {i.name} ties its input embeddings to its output head ({join(heads[0].names)})."
+    if i.tied:
+        return f"{i.name} stores {len(i.tied)} group(s) of identical tensors, but no embedding tied to its head."
+    return " ".join([f"No: {i.name} has no tied weights."] + i.tie_notes[:1])
+
+
+def _sparsity(i: Inspection, v: ModelView) -> str:
+    if i.zero_fraction is None:
+        return f"The lake has no weight statistics for {i.name}."
+    return (f"{i.zero_fraction:.1%} of {i.name}'s weights are exactly zero; "
+            f"{i.sparse_tensor_count or 0} tensor(s) are more than 10% zeros.")
+
+
+def _outliers(i: Inspection, v: ModelView) -> str:
+    if i.outlier_count is None:
+        return f"The lake has no weight statistics for {i.name}."
+    top = (i.top_kurtosis or [])[:1]
+    worst = f" The heaviest-tailed is {top[0].name}." if top and i.outlier_count else ""
+    return (f"{i.name} has {i.outlier_count} tensor(s) with outliers (excess kurtosis above "
+            f"{i.outlier_kurtosis:g}).{worst}")
+
+
+def _config(i: Inspection, v: ModelView) -> str:
+    cfg = v.data.get("config") or {}
+    bits = [f"{label} {cfg[k]}" for k, label in _CONFIG.items() if isinstance(cfg.get(k), int)]
+    if not bits:
+        return f"The lake has no configuration values for {i.name}."
+    return f"{i.name}'s configuration: {', '.join(dict.fromkeys(bits))}."
+
+
+def _files(i: Inspection, v: ModelView) -> str:
+    files = sorted(i.files, key=lambda f: -f.size)
+    shown = join([f"{f.path} ({human_bytes(f.size)})" for f in files[:8]])
+    more = f" and {len(files) - 8} more" if len(files) > 8 else ""
+    return f"{i.name} has {len(files)} file(s), {human_bytes(i.total_size)} in all: {shown}{more}."
+
+
+def _disk(i: Inspection, v: ModelView) -> str:
+    return f"{i.name} takes {human_bytes(i.total_size)} on disk ({i.total_size:,} bytes)."
+
+
+def _format(i: Inspection, v: ModelView) -> str:
+    return f"{i.name} is stored as {i.format}" + (f" ({i.quantization})." if i.quantization else ".")
+
+
+def _arch(i: Inspection, v: ModelView) -> str:
+    if not i.architecture and not i.weights_in_lake:
+        task = f" Its card gives the task {i.card.pipeline_tag}." if i.card.pipeline_tag else ""
+        return f"{i.name}'s architecture is unknown: only its card is in the lake.{task}"
+    arch = i.architecture or "unknown"
+    classes = [c for c in (v.data.get("config") or {}).get("architectures") or [] if isinstance(c, str)]
+    extra = [f"model type {i.model_type}"] if i.model_type and i.model_type != arch else []
+    extra += [f"class {join(classes)}"] if classes else []
+    return f"{i.name} is a {arch} model" + (f" ({', '.join(extra)})" if extra else "") + "."
+
+
+def _card(i: Inspection, v: ModelView) -> str:
+    c = i.card
+    if not c.present:
+        return f"{i.name} has no model card: it is undocumented."
+    if not c.missing:
+        return f"{i.name}'s card covers everything the card guidance asks for."
+    return f"{i.name}'s card is missing {join(c.missing)}."
+
+
+def _license(i: Inspection, v: ModelView) -> str:
+    return _card_or(i, lambda: f"{i.name}'s card declares the license {i.card.license}." if
+                    i.card.license else f"{i.name}'s card declares no license.")
+
+
+def _base(i: Inspection, v: ModelView) -> str:
+    def said() -> str:
+        bases = i.card.base_model + ([i.adapter_base] if i.adapter_base else [])
+        if not bases:
+            return f"{i.name}'s card declares no base model."
+        rel = f" ({i.card.base_model_relation})" if i.card.base_model_relation else ""
+        return f"{i.name}'s card declares {join(list(dict.fromkeys(bases)))} as its base model{rel}."
+    return _card_or(i, said)
+
+
+def _listed(field_name: str, label: str) -> Callable[[Inspection, ModelView], str]:
+    def sentence(i: Inspection, v: ModelView) -> str:
+        values = getattr(i.card, field_name)
+        values = [values] if isinstance(values, str) else values or []
+        return _card_or(i, lambda: f"{i.name}'s card lists {label}: {join(values)}." if values
+                        else f"{i.name}'s card lists no {label}.")
+    return sentence
+
+
+def _task(i: Inspection, v: ModelView) -> str:
+    return _card_or(i, lambda: f"{i.name}'s card gives the task {i.card.pipeline_tag}." if
+                    i.card.pipeline_tag else f"{i.name}'s card gives no task.")
+
+
+def _results(i: Inspection, v: ModelView) -> str:
+    results = (v.data.get("card") or {}).get("reported_results") or []
+    if not results:
+        return _card_or(i, lambda: f"{i.name}'s card reports no evaluation results.")
+    bits = []
+    for r in results[:6]:
+        value = r.get("value")
+        shown = f"{value:.3g}" if isinstance(value, float) else value
+        where = r.get("dataset") or r.get("task") or ""
+        bits.append(f"{r.get('metric', 'score')} {shown}" + (f" on {where}" if where else ""))
+    return f"{i.name}'s card reports {join(bits)}."
+
+
+def _versions(i: Inspection, v: ModelView) -> str:
+    vs = v.versions or [i.version]
+    return (f"{i.name} has {len(vs)} version(s) in the lake ({join([str(x) for x in vs])}); "
+            f"version {i.version} was ingested {i.ingested_at[:19].replace('T', ' ')} from {i.source}.")
+
+
+_SENTENCES: dict[str, Callable[[Inspection, ModelView], str]] = {
+    "parameters": _params, "layers": _layers, "dtypes": _dtypes, "quantization": _quant,
+    "tied": _tied, "sparsity": _sparsity, "outliers": _outliers, "config": _config,
+    "files": _files, "disk": _disk, "format": _format, "architecture": _arch, "card": _card,
+    "license": _license, "base_model": _base, "datasets": _listed("datasets", "datasets"),
+    "task": _task, "language": _listed("language", "languages"),
+    "tags": _listed("tags", "tags"), "library": lambda i, v: _card_or(
+        i, lambda: f"{i.name}'s card names the library {i.card.library_name}." if
+        i.card.library_name else f"{i.name}'s card names no library."),
+    "results": _results, "versions": _versions,
+}

@@ -1,0 +1,266 @@
+"""Questions about many models at once: select, attach facts, rank, count, with ties kept.
+
+:func:`query_models` is one typed operation over the lake that composes what people ask:
+*select* models (by name, by filters on size, format, license, architecture, task, card, by
+lineage relation to a model: parents, ancestors, children, descendants, siblings, family,
+roots), *attach* facts (parameters, size on disk, format, quantization, license, layers,
+scores on a task...), then *rank* them (largest / smallest, best / worst on a task) or
+*count* them. Ties are kept as ties. Its :class:`ModelQuery` renders the direct answer.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from modellake.store.errors import NotFoundError, UsageError
+from modellake.store.records import ModelRecord
+from modellake.tools.query.facts import FACTS, Fact, get_fact
+from modellake.tools.query.filters import declared_bases, passes, text_hits
+from modellake.tools.query.relations import RELATIONS, related
+from modellake.tools.query.result import ModelQuery, Row
+from modellake.tools.query.scores import (
+    TaskScores,
+    lake_tasks,
+    resolve_task,
+    round_score,
+    task_scores,
+)
+from modellake.tools.toolspec import ToolContext
+
+__all__ = ["FACTS", "RELATIONS", "Fact", "ModelQuery", "Row", "query_models", "resolve_task"]
+
+Relation = Literal["parents", "ancestors", "children", "descendants", "siblings", "family", "roots"]
+
+
+def query_models(ctx: ToolContext, names: list[str] | None = None,
+                 relation: Relation | None = None, of: str | None = None,
+                 architecture: str | None = None, format: str | None = None,
+                 quantized: bool | None = None, license: str | None = None,
+                 task: str | None = None, has_card: bool | None = None,
+                 min_parameters: int | None = None, max_parameters: int | None = None,
+                 base_model: str | None = None, text: str | None = None,
+                 derivation: str | None = None, show: list[str] | None = None, rank_by: str | None = None,
+                 order: Literal["best", "worst", "highest", "lowest"] = "best",
+                 top: int | None = None, count_only: bool = False) -> ModelQuery:
+    """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
+    GGUF models", "descendants of X", "best on sentiment among X's children", "licenses of A and B".
+
+    Args:
+        names: only these models (lake names).
+        relation: select by lineage relation to ``of``: parents, ancestors, children, descendants,
+            siblings, family, or roots (no ``of``).
+        of: the model the relation is about.
+        architecture: only models of this architecture (bert, llama, gemma3...).
+        format: only this storage format: safetensors, pytorch, gguf, adapter, card.
+        quantized: true for quantized models only, false for the others.
+        license: only models whose card declares this license ("none": no license).
+        task: only models for this task, in the user's words: a benchmark task with scores
+            ("sentiment", "topic classification") or a card task ("text-generation").
+        has_card: true for models with a card, false for those without.
+        min_parameters: only models with at least this many parameters.
+        max_parameters: only models with at most this many parameters.
+        base_model: only models whose card (or adapter config) declares this base model.
+        text: only models whose name, card metadata or card text mention these words (a
+            keyword filter, best matches first; search_models understands needs).
+        derivation: with a relation, only the relatives derived this way: finetune, quantized,
+            pruned, merge, adapter.
+        show: facts to give for each model: parameters, bytes (size on disk), format, quantization,
+            architecture, layers, license, task, language, datasets, base_model, has_card,
+            ingested, score:TASK (TASK in the user's words), or scores (every task scored).
+        rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK).
+        order: best / highest first (largest, best score) or worst / lowest first (smallest,
+            worst score); "best" and "worst" follow the task's direction (lower perplexity is
+            better).
+        top: keep this many places of the ranking (ties share a place); none: all.
+        count_only: answer with the count and the names only.
+    """
+    catalog = ctx.catalog
+    all_models = catalog.list_models()
+    q = ModelQuery(total_in_lake=len(all_models), order=order, count_only=count_only)
+    tasks = None
+    scores: dict[str, TaskScores] = {}
+
+    def task_name(phrase: str) -> str:
+        nonlocal tasks
+        tasks = tasks if tasks is not None else lake_tasks(catalog)
+        name, how = resolve_task(catalog, phrase, tasks)
+        if name is None:
+            known = sorted(t.name for t in tasks if t.runs) or sorted(t.name for t in tasks)
+            raise UsageError(f"no task matches {phrase!r}; the lake has scores on "
+                                f"{', '.join(known) or 'no task yet'}")
+        if how in ("words", "meaning") and name != phrase:
+            q.notes.append(f"\"{phrase}\" read as the task {name}")
+        return name
+
+    def scores_of(phrase: str) -> TaskScores:
+        name = task_name(phrase)
+        if name not in scores:
+            scores[name] = task_scores(catalog, name)
+        return scores[name]
+
+    by_name = {m.name: m for m in all_models}
+    chosen = _select(catalog, q, by_name, names, relation, of)
+    if derivation and relation:
+        q.derivation = derivation
+        chosen = [c for c in chosen if c[1] is not None and c[1].relation == derivation]
+    filters = {k: v for k, v in (("architecture", architecture), ("format", format),
+                                 ("quantized", quantized), ("license", license),
+                                 ("has_card", has_card), ("min_parameters", min_parameters),
+                                 ("max_parameters", max_parameters), ("base_model", base_model))
+               if v is not None}
+    if task:
+        chosen = _by_task(catalog, q, chosen, task, task_name, scores_of)
+    chosen = [c for c in chosen if c[0] is None or passes(c[0], filters)]
+    if text:
+        chosen = _by_words(chosen, text)
+    q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {})}
+    q.rows = [_row(m, link, name) for m, link, name in chosen]
+    for spec in show or []:
+        if spec in filters and not q.named:  # "which models are gguf": the filter says it
+            continue
+        if spec == "scores":
+            _attach_all_scores(q, catalog, by_name, scores_of)
+        else:
+            _attach(q, spec, by_name, scores_of)
+    if rank_by:
+        _rank(q, rank_by, by_name, scores_of, order, top)
+    q.count = len(q.rows)
+    return q
+
+
+def _select(catalog: Any, q: ModelQuery, by_name: dict[str, ModelRecord], names: list[str] | None,
+            relation: str | None, of: str | None) -> list[tuple[ModelRecord | None, Any, str]]:
+    """(record or None for a model outside the lake, relation link, name) per selected model."""
+    if relation:
+        if relation not in RELATIONS:
+            raise UsageError(f"relation must be one of {', '.join(RELATIONS)}, not {relation!r}")
+        if relation != "roots":
+            if not of:
+                raise UsageError(f"relation {relation} needs the model it is about (of)")
+            of = catalog.get_model(of).name
+        q.relation, q.about = relation, of
+        links = related(catalog, relation, of)
+        if relation in ("parents", "ancestors") and of in by_name:
+            q.declared = declared_bases(by_name[of])
+        out = [(by_name.get(x.name), x, x.name) for x in links]
+        if names:
+            wanted = {catalog.get_model(n).name for n in names}
+            out = [o for o in out if o[2] in wanted]
+        return out
+    if names:
+        q.named = True
+        return [(by_name[catalog.get_model(n).name], None, catalog.get_model(n).name)
+                for n in dict.fromkeys(names)]
+    return [(m, None, m.name) for m in by_name.values()]
+
+
+def _by_task(catalog: Any, q: ModelQuery, chosen: list[Any], task: str, task_name: Any,
+             scores_of: Any) -> list[Any]:
+    """Models for a task: those scored on the lake's task of that name, else the card's task."""
+    try:
+        board = scores_of(task)
+    except (NotFoundError, UsageError):
+        board = None
+    if board is not None and board.values:
+        q.task, q.task_scored = board.task, True
+        return [c for c in chosen if c[2] in board.values]
+    want = _norm(task)
+    kept = [c for c in chosen if c[0] is not None and c[0].card is not None and (
+        _norm(c[0].card.pipeline_tag or "") == want
+        or want in {_norm(t) for t in c[0].card.tags})]
+    q.task = task
+    return kept
+
+
+def _norm(s: str) -> str:
+    return "".join(ch for ch in s.lower() if ch.isalnum())
+
+
+def _by_words(chosen: list[Any], text: str) -> list[Any]:
+    """Models whose name or card mention the words, the best-matching tier first."""
+    hits = {c[2]: text_hits(c[0], text) if c[0] is not None else [] for c in chosen}
+    kept = sorted((c for c in chosen if hits[c[2]]), key=lambda c: -len(hits[c[2]]))
+    if kept:
+        top = len(hits[kept[0][2]])
+        kept = [c for c in kept if len(hits[c[2]]) >= (top if top <= 2 else top - 1)]
+    return kept
+
+
+def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
+    r = Row(name=name, version=m.version if m else None, in_lake=m is not None)
+    if link is not None:
+        r.depth, r.relation, r.via = link.depth, link.relation, link.via
+        r.confidence, r.source = link.confidence, link.source
+        r.also_via = list(getattr(link, "also_via", []))
+    return r
+
+
+def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: Any) -> str:
+    """Give every row the value of fact ``spec``; returns the column's key."""
+    if spec.lower().startswith("score"):
+        board = scores_of(spec.split(":", 1)[1] if ":" in spec else (q.task or ""))
+        key = f"score:{board.task}"
+        for r in q.rows:
+            v = board.values.get(r.name)
+            r.values[key] = v
+            r.shown[key] = round_score(v) if v is not None else "no score"
+            if r.name in board.run_ids:
+                r.run_ids += board.run_ids[r.name]
+                r.trust[board.task] = board.trust[r.name]
+        q.columns.setdefault(key, f"{board.metric} on {board.task}")
+        q.boards[key] = {"task": board.task, "metric": board.metric,
+                         "higher_is_better": board.higher_is_better}
+        return key
+    fact = get_fact(spec)
+    if fact is None:
+        raise UsageError(f"no fact named {spec!r}: one of {', '.join(f.name for f in FACTS)} "
+                         "or score:TASK")
+    for r in q.rows:
+        m = by_name.get(r.name)
+        v = fact.value(m) if m is not None else None
+        r.values[fact.name] = v
+        r.shown[fact.name] = fact.text(v) if v is not None else "unknown"
+    q.columns.setdefault(fact.name, fact.label)
+    return fact.name
+
+
+def _attach_all_scores(q: ModelQuery, catalog: Any, by_name: dict[str, ModelRecord],
+                       scores_of: Any) -> None:
+    """A score column for every task on which a selected model has a score."""
+    wanted = {r.name for r in q.rows}
+    for t in lake_tasks(catalog):
+        if not t.runs:
+            continue
+        board = scores_of(t.name)
+        if wanted & set(board.values):
+            _attach(q, f"score:{t.name}", by_name, scores_of)
+
+
+def _rank(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: Any,
+          order: str, top: int | None) -> None:
+    key = _attach(q, spec, by_name, scores_of)
+    board = q.boards.get(key)
+    fact = get_fact(key) if board is None else None
+    if fact is not None and not fact.numeric and fact.name != "ingested":
+        raise UsageError(f"cannot rank by {fact.label}: rank by parameters, bytes, layers, "
+                         "ingested or score:TASK")
+    high_first = order in ("best", "highest")
+    if board is not None and order in ("best", "worst"):
+        high_first = board["higher_is_better"] == (order == "best")
+    have = [r for r in q.rows if r.values.get(key) is not None]
+    q.without = [r.name for r in q.rows if r.values.get(key) is None]
+    have.sort(key=lambda r: r.values[key], reverse=high_first)
+    place, last = 0, object()
+    for i, r in enumerate(have):
+        if r.values[key] != last:
+            place, last = i + 1, r.values[key]
+        r.place = place
+    q.ranked_total = len(have)
+    if top is not None:
+        have = [r for r in have if r.place is not None and r.place <= top]
+    q.rows = have
+    q.ranked_by, q.high_first = key, high_first
+    if fact is not None:
+        q.ranked_word = fact.more if high_first else fact.less
+    else:
+        q.ranked_word = ("best" if order in ("best", "highest") else "worst") if order in (
+            "best", "worst") else ("highest-scoring" if high_first else "lowest-scoring")

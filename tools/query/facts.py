@@ -1,0 +1,117 @@
+"""The facts a query attaches to models or ranks them by, each declared once.
+
+A fact has a name (what a tool call says), a label (what an answer says), the words people
+use for it (read by the offline planner), how it is read from a model record and how it is
+written for a reader. Scores on a task are facts too (``score:TASK``), read from the runs
+(see :mod:`.scores`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from modellake.store.records import ModelRecord
+from modellake.tools.inspection import human_bytes, human_count
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the lake knows about every model."""
+
+    name: str
+    label: str
+    words: tuple[str, ...]
+    get: Callable[[ModelRecord], Any]
+    show: Callable[[Any], str] = str
+    numeric: bool = False
+    more: str = "largest"   # the word for the top of a ranking by this fact
+    less: str = "smallest"  # the word for the bottom
+
+    def value(self, m: ModelRecord) -> Any:
+        v = self.get(m)
+        return None if v in (None, "", []) else v
+
+    def text(self, v: Any) -> str:
+        if v is None:
+            return "unknown"
+        if isinstance(v, (list, tuple)):
+            return ", ".join(str(x) for x in v)
+        return self.show(v)
+
+
+def _bytes(m: ModelRecord) -> int | None:
+    return sum(f.size for f in m.files) if m.files and m.has_weights else None
+
+
+def _layers(m: ModelRecord) -> int | None:
+    cfg = m.config or {}
+    for key in ("num_hidden_layers", "n_layer", "num_layers", "block_count", "n_layers"):
+        if isinstance(cfg.get(key), int):
+            return cfg[key]
+    return None
+
+
+def _card(attr: str) -> Callable[[ModelRecord], Any]:
+    return lambda m: getattr(m.card, attr) if m.card is not None else None
+
+
+def _declared_base(m: ModelRecord) -> list[str]:
+    bases = list(m.card.base_model) if m.card else []
+    return bases + ([m.adapter_base] if m.adapter_base and m.adapter_base not in bases else [])
+
+
+def _count(n: Any) -> str:
+    """Exact below a million (26,784 parameters), rounded above (22.7M parameters)."""
+    n = int(n)
+    return f"{n:,} parameters" if n < 1_000_000 else f"{human_count(n)} parameters"
+
+
+def _quantization(m: ModelRecord) -> str | None:
+    if m.quantization:
+        return m.quantization
+    return "none" if m.has_weights else None
+
+
+FACTS: tuple[Fact, ...] = (
+    Fact("parameters", "parameters", ("parameters", "params", "parameter count", "weights count",
+                                      "size", "big", "large", "small", "tiny", "huge", "bigger",
+                                      "smaller", "largest", "smallest", "biggest", "tiniest"),
+         lambda m: m.num_parameters, _count, numeric=True),
+    Fact("bytes", "size on disk", ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes",
+                                   "footprint", "space", "mb", "gb", "heavy", "lightest",
+                                   "heaviest"),
+         _bytes, lambda v: human_bytes(int(v)) or "", numeric=True),
+    Fact("format", "format", ("format", "stored as", "file type", "saved as", "gguf",
+                              "safetensors", "pytorch"), lambda m: m.format),
+    Fact("quantization", "quantization", ("quantized", "quantization", "quant", "int8", "int4",
+                                          "bits", "precision"),
+         _quantization),
+    Fact("architecture", "architecture", ("architecture", "model type", "kind of model", "backbone"),
+         lambda m: m.architecture or m.model_type),
+    Fact("layers", "layers", ("layers", "depth", "deep", "blocks", "deepest", "shallowest"),
+         _layers, lambda v: f"{v} layers", numeric=True, more="deepest", less="shallowest"),
+    Fact("license", "license", ("license", "licence", "licensed", "commercial", "terms"),
+         _card("license")),
+    Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose"), _card("pipeline_tag")),
+    Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
+    Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus"),
+         _card("datasets")),
+    Fact("base_model", "declared base model", ("base model", "declared", "card says"),
+         _declared_base),
+    Fact("has_card", "model card", ("card", "documented", "documentation", "readme"),
+         lambda m: m.has_card, lambda v: "has a card" if v else "no card"),
+    Fact("ingested", "ingested", ("newest", "latest", "recent", "oldest", "added", "ingested"),
+         lambda m: m.ingested_at, lambda v: str(v)[:19].replace("T", " "), numeric=False,
+         more="newest", less="oldest"),
+)
+BY_NAME: dict[str, Fact] = {f.name: f for f in FACTS}
+ALIASES = {"params": "parameters", "num_parameters": "parameters", "size": "parameters",
+           "disk": "bytes", "size_on_disk": "bytes", "total_size_bytes": "bytes",
+           "arch": "architecture", "quant": "quantization", "pipeline_tag": "task",
+           "licence": "license", "base": "base_model", "card": "has_card", "newest": "ingested"}
+
+
+def get_fact(name: str) -> Fact | None:
+    key = name.strip().lower().replace(" ", "_")
+    return BY_NAME.get(ALIASES.get(key, key))

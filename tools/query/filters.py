@@ -1,0 +1,66 @@
+"""Filters of a model query: architecture, format, size, card fields, declared base, words."""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+
+def passes(m: Any, f: dict[str, Any]) -> bool:
+    """Whether model ``m`` meets every filter of a query but ``text`` and ``task``."""
+    n = m.num_parameters
+    card = m.card
+    checks = {
+        "architecture": lambda v: _arch_matches(m.architecture, m.model_type, v),
+        "format": lambda v: m.format == v.lower(),
+        "min_parameters": lambda v: n is not None and n >= v,
+        "max_parameters": lambda v: n is not None and n <= v,
+        "has_card": lambda v: m.has_card == v,
+        "base_model": lambda v: _declares_base(m, v),
+        "license": lambda v: _same_word(card.license if card else None, v),
+        "quantized": lambda v: bool(m.quantization) == v,
+    }
+    return all(check(f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))
+
+
+def _same_word(value: str | None, wanted: str) -> bool:
+    norm = lambda x: re.sub(r"[^a-z0-9]", "", x.lower())  # noqa: E731
+    if wanted.lower() in ("none", "missing", "unknown"):
+        return not value
+    return bool(value) and norm(value) == norm(wanted)
+
+
+def text_hits(m: Any, text: str) -> list[str]:
+    """The words of ``text`` found in a model's name, card metadata or card text."""
+    card = m.card
+    fields = [m.name, m.architecture or ""]
+    if card is not None:
+        fields += [card.pipeline_tag or "", " ".join(card.tags), " ".join(card.datasets),
+                   card.library_name or "", card.text[:20000]]
+    hay = " ".join(fields).lower().replace("-", " ").replace("_", " ")
+    words = [w for w in _WORD.findall(text.lower().replace("-", " ")) if w not in _STOP]
+    return [w for w in dict.fromkeys(words) if re.search(rf"\b{re.escape(w[:6])}", hay)]
+
+
+def declared_bases(m: Any) -> list[str]:
+    bases = list(m.card.base_model) if m.card else []
+    return bases + ([m.adapter_base] if m.adapter_base and m.adapter_base not in bases else [])
+
+
+def _declares_base(m: Any, wanted: str) -> bool:
+    w = wanted.split("@")[0].lower()
+    return any(b.lower() == w or b.lower().split("/")[-1] == w.split("/")[-1]
+               for b in declared_bases(m))
+
+
+def _arch_matches(arch: str | None, model_type: str | None, wanted: str) -> bool:
+    w = re.sub(r"[^a-z0-9]", "", wanted.lower())
+    for value in (arch, model_type):
+        v = re.sub(r"[^a-z0-9]", "", (value or "").lower())
+        if v and (v == w or v.startswith(w) or w.startswith(v)):
+            return True
+    return False
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("the a an of on in to for and or is are was what which does do did its it "
+                  "this that with by from about say says card model models tell me how".split())

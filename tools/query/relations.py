@@ -1,0 +1,149 @@
+"""Models selected by their lineage relation to another model (inferred from the weights).
+
+Where the weights say nothing (a card-only model), a parent the card declares is used and
+marked as declared.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modellake.store.catalog import Catalog
+from modellake.store.records import LineageEdge
+from modellake.tools.lineage.words import NOUNS, VERBS  # noqa: F401 - re-exported
+
+RELATIONS = ("parents", "ancestors", "children", "descendants", "siblings", "family", "roots")
+
+
+@dataclass
+class Link:
+    """How one selected model relates to the model the selection is about."""
+
+    name: str
+    depth: int               # 1: direct parent / child; 2: grandparent / grandchild ...
+    relation: str            # the derivation of the edge that reaches it
+    via: str                 # the model at the other end of that edge
+    confidence: float | None = None
+    source: str = "inferred"  # inferred (weights) | card (declared)
+    also_via: list[str] = field(default_factory=list)  # a merge's other parents
+
+    def edge_words(self, up: bool) -> str:
+        """"minilm-sentiment was fine-tuned from all-MiniLM-L6-v2"-style phrase."""
+        child, parent = (self.via, self.name) if up else (self.name, self.via)
+        return f"{child} was {VERBS.get(self.relation, 'derived from')} {parent}"
+
+
+def related(catalog: Catalog, relation: str, of: str | None) -> list[Link]:
+    """The models in ``relation`` to ``of`` (nearest first)."""
+    from modellake.tools.lineage import infer_lineage
+
+    graph = infer_lineage(catalog)
+    if relation == "roots":
+        return [Link(r, 0, "root", r) for r in graph.roots]
+    assert of is not None
+    if relation in ("parents", "ancestors"):
+        links = _walk(graph.edges, of, up=True, max_depth=1 if relation == "parents" else 99)
+        return links or _declared(catalog, of)
+    if relation in ("children", "descendants"):
+        found = _walk(graph.edges, of, up=False, max_depth=1 if relation == "children" else 99)
+        placed = {e.child for e in graph.edges} | {f.name for f in found}
+        return found + [x for x in _declared_children(catalog, of) if x.name not in placed]
+    if relation == "siblings":
+        out: dict[str, Link] = {}
+        for e in (e for e in graph.edges if e.child == of):
+            for c in (c for c in graph.edges if c.parent == e.parent):
+                if c.child != of and c.child not in out:
+                    out[c.child] = Link(c.child, 1, c.relation, e.parent, c.confidence)
+        if not out:  # no parent in the weights: the models whose card names the same base
+            for p in _declared(catalog, of):
+                for x in _declared_children(catalog, p.name):
+                    if x.name != of and x.name not in out:
+                        out[x.name] = Link(x.name, 1, x.relation, p.name, None, "card")
+        return list(out.values())
+    if relation == "family":
+        family = next((f for f in graph.families if of in f), [of])
+        ups = {x.name: x for x in _walk(graph.edges, of, up=True, max_depth=99)}
+        downs = {x.name: x for x in _walk(graph.edges, of, up=False, max_depth=99)}
+        return [ups.get(n) or downs.get(n) or Link(n, 0, "family", of) for n in family if n != of]
+    raise ValueError(f"unknown relation {relation!r}: one of {', '.join(RELATIONS)}")
+
+
+def _walk(edges: list[LineageEdge], name: str, up: bool, max_depth: int) -> list[Link]:
+    out: dict[str, Link] = {}
+    frontier, depth = [name], 0
+    while frontier and depth < max_depth:
+        depth += 1
+        nxt = []
+        for n in frontier:
+            for e in edges:
+                if (e.child if up else e.parent) != n:
+                    continue
+                other = e.parent if up else e.child
+                if other in out and not up and e.relation == "merge" and n != out[other].via:
+                    out[other].also_via.append(n)
+                if other not in out and other != name:
+                    out[other] = Link(other, depth, e.relation, n, e.confidence,
+                                      "card" if e.source == "declared" else "inferred")
+                    nxt.append(other)
+        frontier = nxt
+    return list(out.values())
+
+
+def _declared_children(catalog: Catalog, name: str) -> list[Link]:
+    """Models whose card names ``name`` as base model (the caller drops those whose weights
+    show another parent)."""
+    out = []
+    for m in catalog.list_models():
+        bases = (list(m.card.base_model) if m.card else []) + ([m.adapter_base] if m.adapter_base else [])
+        if any(b == name or b.split("/")[-1] == name.split("/")[-1] for b in bases) and m.name != name:
+            rel = (m.card.base_model_relation if m.card else None) or (
+                "adapter" if m.adapter_base else "declared")
+            out.append(Link(m.name, 1, rel, name, None, "card"))
+    return out
+
+
+def _declared(catalog: Catalog, name: str) -> list[Link]:
+    """A card-declared parent, when the weights give none."""
+    m = catalog.get_model(name)
+    bases = list(m.card.base_model) if m.card else []
+    if m.adapter_base and m.adapter_base not in bases:
+        bases.append(m.adapter_base)
+    rel = (m.card.base_model_relation if m.card else None) or ("adapter" if m.adapter_base else
+                                                               "declared")
+    return [Link(b, 1, rel, name, None, "card") for b in bases]
+
+
+# -- the words people use for each relation (read by the offline planner) ----------------
+# "up" phrases ask for a model's parents when the model comes before them ("what is X derived
+# from") and for its children when it comes right after ("which models were derived from X").
+DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine-?tuned|finetuned|trained|made|created|"
+                r"distilled|quantized|quantised|pruned|merged|converted|come|comes|came|"
+                r"descend|descends|descended|stem|stems|stemmed|originate|originates|originated|"
+                r"forked|copied|built|based)\s+(?:from|off|out of|on top of)|(?:built|based)\s+on)")
+WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
+    "siblings": (r"\bsiblings?\b", r"\bsisters?\b", r"\bsame (?:parent|base(?: model)?)\b",
+                 r"\bshares? (?:a|its|the same|their) (?:parent|base)\b"),
+    "ancestors": (r"\bancestors?\b", r"\bancestry\b", r"\ball the way\b", r"\boriginally\b",
+                  r"\bfull (?:lineage|history)\b"),
+    "descendants": (r"\bdescendants?\b", r"\bderivatives?\b", r"\boffspring\b", r"\bdownstream\b",
+                    r"\b(?:fine-?tunes|finetunes|variants|versions|quants|derived models|copies) "
+                    r"(?:of|from)\b", r"\bsuccessors?\b"),
+    "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
+                 r"fine-?tunes?)\b", r"\bimmediate\b"),
+    "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
+              r"\bnot derived from any\b", r"\boriginal models\b"),
+    "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
+                r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
+                r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
+                r"\bhow (?:was|is) (?:x|it) (?:made|derived|created|produced)\b",
+                r"\ba (?:fine-?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
+                r"(?:copy|version)|copy|derivative|distillation) of\b",
+                r"\bis \w+ (?:a )?(?:fine-?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
+    "family": (r"\bfamily\b", r"\brelatives\b", r"\bsame lineage\b", r"\brelated\b",
+               r"\brelation(?:ship)?\b", r"\bconnected\b"),
+}
+# the derivation a question names ("is X quantized from Y", "is it a merge")
+KIND_WORDS: dict[str, str] = {
+    "finetune": r"\bfine-?tun\w*|\bfinetun\w*", "quantized": r"\bquanti[sz]\w*|\bquant\b",
+    "pruned": r"\bprun\w*", "merge": r"\bmerg\w*", "adapter": r"\badapter\b|\blora\b",
+    "duplicate": r"\bcop(?:y|ies)\b|\bduplicate\b",
+}

@@ -1,0 +1,420 @@
+"""The answer of a model query, written the way a person would say it.
+
+The direct answer comes first: a count, the winner (or the models that tie for it), the
+relation of each model to the model asked about. Long lists become a table. Evidence (run
+ids, lineage confidence) stays in the structured data, where citations read it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from modellake.store.records import Record
+from modellake.tools.query.relations import NOUNS, VERBS
+from modellake.tools.rendering import TABLE_FROM, join, plural, table
+
+LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
+_ADJ = {"finetune": "fine-tuned", "quantized": "quantized", "pruned": "pruned", "merge": "merged",
+        "adapter": "adapter", "duplicate": "copied"}
+_COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
+                "newest": "newer", "oldest": "older"}
+
+
+@dataclass
+class Row(Record):
+    """One selected model and what the query attached to it."""
+
+    name: str
+    version: int | None = None
+    in_lake: bool = True
+    depth: int | None = None
+    relation: str | None = None
+    via: str | None = None
+    confidence: float | None = None
+    source: str | None = None
+    also_via: list[str] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    shown: dict[str, str] = field(default_factory=dict)
+    place: int | None = None
+    run_ids: list[int] = field(default_factory=list)
+    trust: dict[str, str] = field(default_factory=dict)
+
+
+
+@dataclass
+class ModelQuery(Record):
+    """What :func:`query_models` found: the rows, how they were chosen and ranked."""
+
+    total_in_lake: int = 0
+    count: int = 0
+    rows: list[Row] = field(default_factory=list)
+    filters: dict[str, Any] = field(default_factory=dict)
+    relation: str | None = None
+    about: str | None = None
+    task: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    boards: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ranked_by: str | None = None
+    high_first: bool = True
+    ranked_word: str | None = None
+    order: str = "best"
+    without: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    count_only: bool = False
+    task_scored: bool = False
+    declared: list[str] = field(default_factory=list)  # base models the card of ``about`` names
+    named: bool = False  # the models were named (a comparison), not found by filters
+    ranked_total: int = 0  # models with a value to rank by, before keeping the top places
+    derivation: str | None = None  # only relatives derived this way (finetune, quantized...)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["edges"] = self.edges()
+        return d
+
+    def edges(self) -> list[dict[str, Any]]:
+        """The lineage edges behind a relation answer (evidence for citations)."""
+        if not self.relation or self.relation == "roots":
+            return []
+        up = self.relation in ("parents", "ancestors")
+        out = []
+        for r in self.rows:
+            for via in [r.via] + r.also_via:
+                if not via or r.relation in (None, "family", "root"):
+                    continue
+                parent, child = (r.name, via) if up else (via, r.name)
+                out.append({"parent": parent, "child": child, "relation": r.relation,
+                            "confidence": r.confidence, "source": r.source})
+        return out
+
+    # -- words -----------------------------------------------------------------------------
+    def selection(self) -> str:
+        """What the rows are, in words ("descendants of X with at most 50M parameters")."""
+        parts = []
+        if self.relation == "roots":
+            parts.append("root models (derived from no other model in the lake)")
+        elif self.relation:
+            how = _ADJ.get(self.derivation or "", self.derivation or "")
+            parts.append(f"{how + ' ' if how else ''}{self.relation} of {self.about}")
+        f = self.filters
+        if f.get("architecture"):
+            parts.append(f"of architecture {f['architecture']}")
+        if f.get("format"):
+            parts.append("card-only (no weights)" if f["format"] == "card" else
+                         f"stored as {f['format']}")
+        if f.get("quantized") is not None:
+            parts.append("quantized" if f["quantized"] else "not quantized")
+        if f.get("license"):
+            parts.append("without a license" if f["license"] == "none" else
+                         f"under the {f['license']} license")
+        if f.get("has_card") is not None:
+            parts.append("with a model card" if f["has_card"] else "without a model card")
+        if f.get("min_parameters") is not None:
+            parts.append(f"with at least {_count(f['min_parameters'])} parameters")
+        if f.get("max_parameters") is not None:
+            parts.append(f"with at most {_count(f['max_parameters'])} parameters")
+        if f.get("base_model"):
+            parts.append(f"whose card declares {f['base_model']} as base model")
+        if f.get("text"):
+            parts.append(f"mentioning \"{f['text']}\"")
+        if self.task:
+            scored = any(b["task"] == self.task for b in self.boards.values()) or self.task_scored
+            parts.append(f"scored on {self.task}" if scored else f"for {self.task}")
+        return " ".join(parts)
+
+    def summary(self) -> str:
+        return self.text().split("\n", 1)[0]
+
+    def text(self) -> str:
+        if self.count_only:
+            body = self._count_text()
+        elif self.ranked_by and self.rows and all(r.place == 1 for r in self.rows):
+            body = self._winner_text()
+        elif self.ranked_by:
+            body = self._ranking_text()
+        elif self.relation:
+            body = self._relation_text()
+        else:
+            body = self._list_text()
+        notes = [n[0].upper() + n[1:] + "." for n in self.notes]
+        return "\n\n".join([body] + ([" ".join(notes)] if notes else []))
+
+    # -- the kinds of answer ------------------------------------------------------------
+    def _count_text(self) -> str:
+        sel = self.selection()
+        names = self._names([r.name for r in self.rows])
+        if not sel:
+            return f"The lake holds {plural(self.count, 'model')}" + (f": {names}." if names else ".")
+        if not self.rows:
+            return f"No model in the lake is {sel} (the lake holds {plural(self.total_in_lake, 'model')})."
+        verb = "is" if self.count == 1 else "are"
+        return f"{plural(self.count, 'model')} {verb} {sel}: {names}."
+
+    def _winner_text(self) -> str:
+        key = self.ranked_by or ""
+        winners = self.rows
+        value = winners[0].shown.get(key, "")
+        board = self.boards.get(key)
+        if board:
+            value = f"{board['metric']} {value}"
+        scope = self._scope()
+        word = self.ranked_word or "top"
+        if self.named and len(winners) == self.ranked_total and len(winners) > 1:
+            where = f" on {self.boards[key]['task']}" if key in self.boards else ""
+            lead = f"{join([w.name for w in winners])} tie{where}, at {value}."
+        elif len(winners) == 1:
+            lead = f"The {word} model {scope} is {winners[0].name}, with {value}."
+        else:
+            lead = (f"{len(winners)} models tie for {word} {scope}, at {value}: "
+                    f"{join([w.name for w in winners])}.")
+        return lead + self._without_text()
+
+    def _scope(self) -> str:
+        """"on sentiment-smoke among the descendants of X", "in the lake"."""
+        board = self.boards.get(self.ranked_by or "")
+        sel = self.selection()
+        among = (f"among the {sel}" if self.relation else f"among the models {sel}") if sel else (
+            "" if board else "in the lake")
+        return " ".join(x for x in (f"on {board['task']}" if board else "", among) if x)
+
+    def _ranking_text(self) -> str:
+        key = self.ranked_by or ""
+        if not self.rows:
+            return f"No model {self._scope_short()} has a value for {self.columns.get(key, key)}."
+        direction = f"{self.ranked_word} first"
+        head = f"Ranked by {self.columns.get(key, key)}, {direction}"
+        if key in self.boards:
+            head = f"Ranked by {self.columns[key]} ({direction}, {plural(len(self.rows), 'model')})"
+        sel = self.selection()
+        head += f" ({sel})" if sel else ""
+        if len(self.rows) == 2 and not self.boards:
+            a, b = self.rows
+            if a.values[key] == b.values[key]:
+                return f"{a.name} and {b.name} are the same: {a.shown[key]} each."
+            comp = {"largest": "larger", "smallest": "smaller", "newest": "newer",
+                    "oldest": "older", "deepest": "deeper", "shallowest": "shallower"}
+            return (f"{a.name} is {comp.get(self.ranked_word or '', 'first')} ({a.shown[key]}) "
+                    f"than {b.name} ({b.shown[key]}).")
+        cols = [k for k in self.columns if k != key]
+        if len(self.rows) >= TABLE_FROM or cols:
+            rows = [[r.place, r.name, r.shown.get(key)] + [r.shown.get(c) for c in cols]
+                    for r in self.rows]
+            return (head + ":\n\n" + table(["#", "model", self.columns.get(key, key)]
+                                           + [self.columns[c] for c in cols], rows)
+                    + ("\n\n" + self._without_text().strip() if self.without else ""))
+        unit = self.boards[key]["metric"] + " " if key in self.boards else ""
+        items = [f"{r.place}. {r.name} ({unit}{r.shown.get(key)})" for r in self.rows]
+        return head + ": " + "; ".join(items) + "." + self._without_text()
+
+    def _scope_short(self) -> str:
+        sel = self.selection()
+        return f"among the {sel}" if sel else "in the lake"
+
+    def _without_text(self) -> str:
+        if not self.without:
+            return ""
+        key = self.ranked_by or ""
+        what = "a score" if key.startswith("score:") else f"a known {self.columns.get(key, key)}"
+        return f" {plural(len(self.without), 'other model')} ({self._names(self.without)}) " \
+               f"{'has' if len(self.without) == 1 else 'have'} no {what[2:] if what.startswith('a ') else what}."
+
+    def _relation_text(self) -> str:
+        rel, x, rows = self.relation, self.about, self.rows
+        cols = list(self.columns)
+        if rel == "roots":
+            return (f"{plural(len(rows), 'root model')} (derived from no other model in the lake): "
+                    f"{self._names([r.name for r in rows])}.")
+        if not rows and self.derivation and rel in ("children", "descendants"):
+            return (f"No model in the lake was {VERBS.get(self.derivation, 'derived from')} {x}"
+                    f"{' (directly)' if rel == 'children' else ''}.")
+        if not rows:
+            return _no_relatives(rel or "", x or "", self.selection_filters())
+        if rel == "parents":
+            return self._parents_text(x or "", rows, cols) + self._declared_text(rows)
+        if rel == "ancestors":
+            return self._ancestors_text(x or "", rows, cols)
+        lead = {"children": f"{plural(len(rows), 'model')} {'was' if len(rows) == 1 else 'were'} "
+                            f"derived directly from {x}",
+                "descendants": f"{plural(len(rows), 'model')} {'derives' if len(rows) == 1 else 'derive'}"
+                               f" from {x}",
+                "siblings": f"{x} shares a parent with {plural(len(rows), 'model')}",
+                "family": f"{x}'s family has {plural(len(rows), 'other model')}"}[rel or "family"]
+        if self.filters:
+            lead += f" ({self.selection_filters()})"
+        if len(rows) >= TABLE_FROM:
+            data = [[r.name, NOUNS.get(r.relation or "", r.relation), r.via, _gen(r.depth, False)]
+                    + [r.shown.get(c) for c in cols] for r in rows]
+            return lead + ":\n\n" + table(["model", "derivation", "from", "generation"]
+                                          + [self.columns[c] for c in cols], data)
+        return lead + ": " + "; ".join(self._relative(r, rel or "", cols) for r in rows) + "."
+
+    def selection_filters(self) -> str:
+        saved, self.relation = self.relation, None
+        try:
+            return self.selection()
+        finally:
+            self.relation = saved
+
+    def _relative(self, r: Row, rel: str, cols: list[str]) -> str:
+        if r.source == "card":
+            facts = f", {self._facts(r, cols)}" if cols else ""
+            return f"{r.name} (its card says so; not confirmed by the weights{facts})"
+        noun = NOUNS.get(r.relation or "", "derived")
+        parents = join([r.via or ""] + r.also_via)
+        bits = [noun + (f" of {parents}" if rel in ("siblings", "family") or (r.depth or 0) > 1
+                        or r.also_via else "")]
+        if (r.depth or 0) > 1 and rel != "siblings":
+            bits.append(_gen(r.depth, up=False))
+        if cols:
+            bits.append(self._facts(r, cols))
+        return f"{r.name} ({', '.join(bits)})"
+
+    def _declared_text(self, rows: list[Row]) -> str:
+        """Whether the card's declared base model agrees with the parents the weights show."""
+        if not self.declared or all(r.source == "card" for r in rows):
+            return ""
+        inferred = {r.name.lower() for r in rows} | {r.name.split("/")[-1].lower() for r in rows}
+        agree = [d for d in self.declared if d.lower() in inferred or d.split("/")[-1].lower() in inferred]
+        if agree:
+            return f" Its card agrees: it declares {join(agree)} as its base model."
+        return (f" Its card declares {join(self.declared)} as its base model instead, which the "
+                "weights do not support.")
+
+    def _ancestors_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
+        """"X was merged from A and B; A was fine-tuned from C." (one clause per child)."""
+        by_child: dict[str, list[Row]] = {}
+        for r in rows:
+            by_child.setdefault(r.via or x, []).append(r)
+        clauses = []
+        for child, parents in by_child.items():
+            rel = parents[0].relation or ""
+            names = join([p.name + (f" ({self._facts(p, cols)})" if cols else "") for p in parents])
+            clauses.append(f"{child} was {VERBS.get(rel, 'derived from')} {names}")
+        return (f"{x} descends from {plural(len(rows), 'model')} (inferred from the weights): "
+                + "; ".join(clauses) + ".")
+
+    def _parents_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
+        facts = {r.name: f" ({self._facts(r, cols)})" if cols else "" for r in rows}
+        if all(r.source == "card" for r in rows):
+            names = join([r.name + facts[r.name] for r in rows])
+            absent = [r.name for r in rows if not r.in_lake]
+            tail = (f" {join(absent)} {'is' if len(absent) == 1 else 'are'} not in the lake, so the "
+                    "weights cannot confirm it." if absent else " The weights do not show it.")
+            return f"{x}'s card declares {names} as its base model.{tail}"
+        if len(rows) > 1 and all(r.relation == "merge" for r in rows):
+            return (f"{x} is a merge of {join([r.name + facts[r.name] for r in rows])} (inferred "
+                    f"from the weights{_conf(rows)}).")
+        parts = [f"{VERBS.get(r.relation or '', 'derived from')} {r.name}{facts[r.name]}" for r in rows]
+        return f"{x} was {join(parts)} (inferred from the weights{_conf(rows)})."
+
+    def _list_text(self) -> str:
+        rows, cols, sel = self.rows, list(self.columns), self.selection()
+        if not rows:
+            return f"No model in the lake is {sel} (the lake holds {plural(self.total_in_lake, 'model')})."
+        if cols and len(rows) == 2 and self.named:
+            return self._pair_text(rows[0], rows[1], cols)
+        if cols and len(rows) < TABLE_FROM:
+            if len(rows) == 1:
+                r = rows[0]
+                return f"{r.name}: {self._facts(r, cols)}."
+            return "\n".join(f"- {r.name}: {self._facts(r, cols)}" for r in rows)
+        if cols:
+            return (f"{plural(len(rows), 'model')}{' ' + sel if sel else ''}:\n\n"
+                    + table(["model"] + [self.columns[c] for c in cols],
+                            [[r.name] + [r.shown.get(c) for c in cols] for r in rows]))
+        lead = f"{plural(len(rows), 'model')} {'is' if len(rows) == 1 else 'are'} {sel}" if sel \
+            else f"The lake holds {plural(len(rows), 'model')}"
+        return f"{lead}: {self._names([r.name for r in rows])}."
+
+    def _pair_text(self, a: Row, b: Row, cols: list[str]) -> str:
+        """Two models side by side: what differs, in sentences, then what they share."""
+        from modellake.tools.query.facts import get_fact
+
+        said, same = [], []
+        for c in cols:
+            va, vb = a.values.get(c), b.values.get(c)
+            label = self.columns[c]
+            if va is None and vb is None:
+                continue
+            if va == vb:
+                same.append(f"{label} {a.shown[c]}" if not _self_labelled(a.shown[c]) or c in
+                            self.boards else a.shown[c])
+                continue
+            fact = get_fact(c)
+            board = self.boards.get(c)
+            if va is None or vb is None:
+                has, lacks = (a, b) if vb is None else (b, a)
+                none = f"no score on {board['task']}" if board else f"no known {label}"
+                said.append(f"{has.name} has {label} {has.shown[c]}; {lacks.name} has {none}.")
+            elif board:
+                hib = board["higher_is_better"]
+                win, lose = (a, b) if (va > vb) == hib else (b, a)
+                said.append(f"On {board['task']}, {win.name} scores better ({board['metric']} "
+                            f"{win.shown[c]} against {lose.shown[c]}).")
+            elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
+                big, small = (a, b) if va > vb else (b, a)
+                said.append(f"{a.name} and {b.name} have about the same {label} ({a.shown[c]} "
+                            f"and {b.shown[c]}; {big.name} is "
+                            f"{abs(va - vb) / max(abs(small.values[c]), 1):.2%} "
+                            f"{_COMPARATIVE.get(fact.more, 'larger')}).")
+            elif fact is not None and fact.numeric:
+                big, small = (a, b) if va > vb else (b, a)
+                word = _COMPARATIVE.get(fact.more, "larger")
+                said.append(f"{big.name} is {word} ({big.shown[c]}) than {small.name} "
+                            f"({small.shown[c]}).")
+            else:
+                said.append(f"{label.capitalize()}: {a.name} {a.shown[c]}, {b.name} {b.shown[c]}.")
+        if same:
+            said.append(f"Both have the same {join(same)}.")
+        return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
+
+    def _facts(self, r: Row, cols: list[str]) -> str:
+        """"22.7M parameters, license mit, accuracy on sentiment-smoke 0.95"."""
+        out = []
+        for c in cols:
+            v = r.shown.get(c)
+            if v is None:
+                continue
+            out.append(v if _self_labelled(v) and c not in self.boards else f"{self.columns[c]} {v}")
+        return ", ".join(out)
+
+    @staticmethod
+    def _names(names: list[str]) -> str:
+        if len(names) <= LIST_NAMES:
+            return join(names)
+        return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+def _count(n: Any) -> str:
+    from modellake.tools.inspection import human_count
+
+    return human_count(int(n)) or str(n)
+
+
+def _gen(depth: int | None, up: bool) -> str:
+    d = depth or 1
+    if d == 1:
+        return "parent" if up else "child"
+    if d == 2:
+        return "grandparent" if up else "grandchild"
+    return f"{d} generations {'up' if up else 'down'}"
+
+
+def _conf(rows: list[Row]) -> str:
+    c = [r.confidence for r in rows if r.confidence is not None]
+    return f", confidence {min(c):.2f}" if c else ""
+
+
+def _no_relatives(rel: str, x: str, filters: str) -> str:
+    scope = f" {filters}" if filters else ""
+    return {"parents": f"The weights show no parent of {x} in the lake: it is the root of its "
+                       "family, and its card declares no base model.",
+            "ancestors": f"{x} descends from no other model in the lake (by its weights).",
+            "children": f"No model{scope} in the lake was derived directly from {x}.",
+            "descendants": f"No model{scope} in the lake derives from {x}.",
+            "siblings": f"{x} shares its parent with no other model{scope} in the lake.",
+            "family": f"{x} has no relatives{scope} in the lake."}.get(rel, "No model matches.")
+
+
+def _self_labelled(text: str) -> bool:
+    return any(text.endswith(w) for w in ("parameters", "layers", "card")) or text[:1].isdigit()

@@ -1,0 +1,64 @@
+"""How a tool's result speaks for itself: one line, a short text, structured data.
+
+Every result record a tool returns offers ``summary()`` (one line), ``text()`` (what a person
+reads: the direct answer first, in plain sentences, a table when a list is long) and
+``to_dict()`` (structured data for citations and ``--json``). The CLI, the agent's answers
+and the web chat all print ``text()``; nothing else writes a tool's result in words.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+TABLE_FROM = 7  # a list this long or longer is written as a table
+
+
+@runtime_checkable
+class Rendered(Protocol):
+    def summary(self) -> str: ...
+
+    def text(self) -> str: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def join(items: Sequence[str], word: str = "and") -> str:
+    """"a", "a and b", "a, b and c"."""
+    items = [str(i) for i in items]
+    if len(items) <= 2:
+        return f" {word} ".join(items)
+    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A Markdown table (the chat renders it; a terminal shows it as aligned text)."""
+    cells = [[_cell(c) for c in r] for r in rows]
+    head = "| " + " | ".join(columns) + " |"
+    rule = "|" + "|".join("---" for _ in columns) + "|"
+    return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in cells])
+
+
+def _cell(v: Any) -> str:
+    if v is None or v == "":
+        return "-"
+    return str(v).replace("|", "/").replace("\n", " ")
+
+
+def text_of(result: Any) -> str | None:
+    """The result's own text, when it renders itself."""
+    fn = getattr(result, "text", None)
+    return fn() if callable(fn) else None
+
+
+def round_score(v: float) -> str:
+    """Three significant digits, without a trailing zero run: 0.95, 12.3, 1520."""
+    if v == 0:
+        return "0"
+    text = f"{v:.3g}"
+    if "e" in text:
+        return f"{v:.0f}"
+    return text
