@@ -150,7 +150,7 @@ class BuiltinChatModel(BaseChatModel):
         from modellake.tools.query.scores import resolve_task
 
         return resolve_task(self._ctx.catalog, phrase, self._lake_vocab()["tasks"],
-                            lexical=lexical)[0]
+                            lexical=lexical, require_runs=True)[0]
 
     def _lake_vocab(self) -> dict[str, Any]:
         """Names, architectures, card tasks and benchmark tasks, recomputed when the lake changes."""

@@ -86,6 +86,10 @@ class Agent:
     def stream(self, question: str, thread_id: str | None = None) -> Iterator[AgentEvent]:
         """Run one turn, yielding typed events; the last is ``FinalAnswer`` or ``AgentError``."""
         thread_id = thread_id or new_thread_id()
+        if not question or not question.strip():
+            yield AgentError("the question is empty: ask about the models in this lake, e.g. "
+                             "\"which models are in the lake?\"", "config", thread_id)
+            return
         with self._turn_lock:
             yield from self._run(question, thread_id)
 

@@ -476,6 +476,9 @@ def ask_turn(agent: Any, question: str, thread_id: str) -> dict[str, Any]:
         elif isinstance(ev, FinalAnswer):
             final = ev
         elif isinstance(ev, AgentError):
+            if ev.kind == "config":  # input the agent refuses with a message (an empty question):
+                return {"answer": ev.message, "error": None, "tool_calls": [],  # the user's answer
+                        "tool_results": results, "refused": [], "citations": []}
             error = f"{ev.kind}: {ev.message}"
     if final is None:
         return {"answer": f"(agent error: {error or 'no answer'})", "error": error or "no answer",

@@ -79,3 +79,9 @@ def test_chat_cli_import_is_light(module):
             "print([m for m in ('langchain', 'langgraph', 'torch') if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_an_empty_question_is_a_one_line_error(capsys, agent_lake):
+    code, out, err = run(capsys, "--lake", str(agent_lake), "ask", "   ")
+    assert code == 1 and err.startswith("error: the question is empty") and err.count("\n") == 1
+    assert "query_models" not in out + err  # no tool list, no traceback

@@ -243,4 +243,4 @@ def test_a_tool_added_with_one_line_is_used(agent_lake):
     assert "9.3 kWh" in a.answer
     without = Agent(agent_lake, llm="builtin")  # the same question, no such tool: a refusal
     a = without.ask("what was the carbon footprint of training tiny-bert?")
-    assert "can't answer" in a.answer and not a.tool_calls
+    assert "can't answer" in a.answer and "energy_use" not in str(a.tool_calls)

@@ -40,10 +40,25 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
     unknown = [a for a in about or [] if a not in ASPECTS]
     if unknown:
         raise UsageError(f"show_model cannot focus on {', '.join(unknown)}: one of {', '.join(ASPECTS)}")
-    return ModelView(insp.name, _model_data(insp, model, versions), list(about or []), insp, versions)
+    claims = _card_claims(model) if not insp.weights_in_lake else {}
+    data = _model_data(insp, model, versions) | ({"card_states": claims} if claims else {})
+    return ModelView(insp.name, data, list(about or []), insp, versions, claims)
+
+
+def _card_claims(model: Any) -> dict[str, str]:
+    """What a card-only model's card states about its size, in the card's words."""
+    from modellake.tools.cards.claims import parameter_claims
+
+    if model.card is None:
+        return {}
+    stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
+    texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
+    return {"parameters": join(texts)} if texts else {}
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
+    from modellake.tools.inspection import SPARSE_TENSOR_FRACTION
+
     card = insp.card
     cfg = model.config or {}
     config = {k: cfg[k] for k in _CONFIG_KEYS if k in cfg and cfg[k] not in (None, "", [])}
@@ -62,6 +77,7 @@ def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
                    for g in insp.groups or []},
         "tied": [g.names for g in insp.tied or []], "tie_notes": insp.tie_notes,
         "zero_fraction": insp.zero_fraction, "sparse_tensor_count": insp.sparse_tensor_count,
+        "sparse_tensor_threshold": SPARSE_TENSOR_FRACTION,
         "outlier_count": insp.outlier_count,
         "top_kurtosis": [{"tensor": n.name, "kurtosis": n.kurtosis}
                          for n in (insp.top_kurtosis or [])[:3]],

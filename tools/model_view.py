@@ -64,6 +64,7 @@ class ModelView(Record):
     about: list[str] = field(default_factory=list)
     inspection: Inspection | None = None
     versions: list[int] = field(default_factory=list)
+    card_claims: dict[str, str] = field(default_factory=dict)  # what the card states, in its words
 
     def to_dict(self) -> dict[str, Any]:
         return self.data
@@ -87,6 +88,10 @@ def _card_or(i: Inspection, text: Callable[[], str]) -> str:
 
 def _params(i: Inspection, v: ModelView) -> str:
     if i.num_parameters is None:
+        stated = v.card_claims.get("parameters") if v.card_claims else None
+        if stated:
+            return (f"{i.name}'s weights are not in the lake; its card states {stated} "
+                    "(the lake cannot check it without the weights).")
         return f"{i.name} has no parameter count in the lake (only its card is stored)."
     tied = ""
     if i.unique_parameters is not None and i.unique_parameters != i.num_parameters:

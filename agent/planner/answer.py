@@ -31,6 +31,12 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
     ok = [o for o in outcomes if o.error is None]
     failed = [o for o in outcomes if o.error is not None]
     parts: list[str] = []
+    if plan.kind == "refusal":
+        held = [r["name"] for o in ok if isinstance(o.data, dict)
+                for r in o.data.get("rows", []) if isinstance(r, dict) and "name" in r]
+        return refusal(held or names, tasks)
+    if plan.kind == "unknown" and failed:
+        return _unknown(plan.models[0], failed[0].error or "")
     if plan.kind == "pair" and len(ok) == 2:
         parts.append(pair_sentence(plan, ok[0].data, ok[1].data))
     elif plan.then == "each_relative" and len(ok) > 1:
@@ -50,6 +56,14 @@ def _texts(outcomes: list[Outcome]) -> list[str]:
         if t and t not in seen:
             seen.append(t)
     return seen
+
+
+def _unknown(name: str, error: str) -> str:
+    """"X is not in the lake." and the names the lake finds close to it."""
+    near = re.search(r"did you mean ([^?]+)\?", error)
+    tail = f" Did you mean {join([n.strip() for n in near.group(1).split(',')], 'or')}?" if near \
+        else " Ask \"which models are in the lake?\" to see what is."
+    return f"{name} is not in the lake: there is no model named {name} here.{tail}"
 
 
 def _failure(failed: list[Outcome], partial: bool) -> str:

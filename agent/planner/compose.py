@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modellake.agent.planner import route
-from modellake.agent.planner.reading import Reading, close_names
+from modellake.agent.planner.reading import Reading
 from modellake.tools.rendering import join
 
 QUERY = "query_models"
@@ -87,10 +87,10 @@ def _plan(r: Reading, ctx: Context) -> Plan:
     if mutating is not None:
         return mutating
     if r.unknown and not models and not _lake_wide(r):
-        near = close_names(r.unknown, ctx.lake.names)
-        return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here." + (
-            f" Did you mean {join(near, 'or')}?" if near else
-            f" The lake holds {len(ctx.lake.names)} models; ask \"which models are in the lake?\""))
+        if QUERY in ctx.tools:  # the lake itself says so (and which names are close)
+            return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
+                        models=[r.unknown])
+        return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
     if r.ambiguous and not models and not _lake_wide(r):
         return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
     if r.opener and ctx.prev is not None and ctx.prev.calls and r.names and \
@@ -98,6 +98,12 @@ def _plan(r: Reading, ctx: Context) -> Plan:
         return _again(r, ctx, models)
     if len(models) == 1 and _asks_cost(r) and r.relation in (None, "parents") and QUERY in ctx.tools:
         return _then_parent(r, {}, models)  # "did quantizing X cost accuracy?": X against its parent
+    if len(models) == 1 and "quantization" in r.aspects and r.relation in (None, "parents") and \
+            QUERY in ctx.tools:
+        shown = _tool_plan(r, ctx, models)  # "is X quantized (from what)?": its dtypes and its parent
+        if shown.calls:
+            shown.calls.append(Call(QUERY, {"relation": "parents", "of": models[0]}))
+            return shown
     special = _special_tool(r, ctx, models)
     if special is not None:
         return special
@@ -119,7 +125,8 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
         return list(prev.selection)
     if r.them and len(prev.recent) > 1:  # "which of the two?" after two one-model questions
         return list(prev.recent[-2:])
-    if r.it or ((r.opener or not r.content_words) and not _lake_wide(r)):
+    if (r.it and not (r.rank and not r.relation)) or (
+            (r.opener or not r.content_words) and not _lake_wide(r)):
         if prev.models:
             return list(prev.models[:1])
         if len(prev.selection) == 1:
@@ -211,6 +218,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     task = _task(r, ctx)
     if r.filters.get("task") and not task:
         args["task"] = r.filters["task"]
+    elif not task and not models and not r.relation:
+        words = _need_words(r)
+        if words:  # "which sentiment model ...": models whose card speaks of it
+            args["text"] = words
     if r.relation:
         if r.relation != "roots":
             if not models:
@@ -232,9 +243,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             join(tasks, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
-    show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")]
-    show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
-                                           "quantization", "architecture") and a not in show]
+    show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
+            and not (r.relation and f in ("quantization", "format", "base_model"))]
+    if not r.relation:
+        show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
+                                               "quantization", "architecture") and a not in show]
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args:
         show = ["parameters", "format", "license"]
     if show and not r.count:
@@ -246,6 +259,14 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             "parameters", "format", "license")]
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
                 task=task)
+
+
+def _need_words(r: Reading) -> str | None:
+    from modellake.agent.planner.reading import NEED_WORDS
+
+    skip = {"model", "models", "checkpoint", "llm", "lm", "text", "finetuned", "fine-tuned"}
+    words = [w for w in re.findall(r"[a-z][a-z-]+", r.low) if w in NEED_WORDS and w not in skip]
+    return " ".join(dict.fromkeys(words)) or None
 
 
 def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context) -> None:
@@ -363,6 +384,8 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             return _call_plan(r, ctx, show, models)
     if r.listing and QUERY in ctx.tools:
         return _query_plan(r, ctx, models)
+    if QUERY in ctx.tools:  # a refusal with examples from what the lake holds
+        return Plan("refusal", [Call(QUERY, {"count_only": True})], question=r.text)
     return Plan("reply", reply="off-topic", question=r.text, models=models)
 
 

@@ -15,6 +15,7 @@ from modellake.agent import nlu
 from modellake.tools.model_view import ASPECTS
 from modellake.tools.query import relations
 from modellake.tools.query.facts import FACTS
+from modellake.tools.search import license_ids
 
 # -- rankings ----------------------------------------------------------------------------
 SIZE_HIGH = (r"\b(?:largest|biggest|heaviest|hugest|most (?:parameters|params|weights)|"
@@ -203,7 +204,8 @@ def _filters(q: nlu.Question) -> dict[str, object]:
     if q.has_card is not None:
         f["has_card"] = q.has_card
     if q.license:
-        f["license"] = q.license
+        ids = [i for i in license_ids(q.masked) if "*" not in i]
+        f["license"] = ",".join(ids) if q.license != "none" and len(ids) > 1 else q.license
     if q.quantized is not None:
         f["quantized"] = q.quantized
     if q.task:

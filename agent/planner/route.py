@@ -21,6 +21,7 @@ from modellake.agent.planner.reading import Reading
 Embedder = Callable[[list[str]], np.ndarray]
 WORD_BONUS = 0.25        # a declared word in the question
 PHRASE_BONUS = 0.1       # ... per extra word of a longer phrase
+VALUE_BONUS = 0.1        # a word for one of its arguments' values
 MISSING_MODEL = 0.3      # per model the tool needs and the question does not name
 MIN_SCORE = 0.45         # below this, no tool answers the question
 EXAMPLE_MIN = 0.62       # ... and this, when none of its words is in the question
@@ -82,6 +83,8 @@ def score_tools(r: Reading, tools: list[ToolInfo], embedder: Embedder, have: int
             continue
         value_hit = None if t.mutating else word_hit(
             text, [w for vals in t.values.values() for ws in vals.values() for w in ws])
+        if value_hit:  # a value of an argument ("license") says more than a generic word
+            s += VALUE_BONUS
         hit = max((h for h in (hit, value_hit) if h), key=lambda h: len(h.split()), default=None)
         if hit:
             s += WORD_BONUS + PHRASE_BONUS * (len(hit.split()) - 1)

@@ -52,7 +52,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         architecture: only models of this architecture (bert, llama, gemma3...).
         format: only this storage format: safetensors, pytorch, gguf, adapter, card.
         quantized: true for quantized models only, false for the others.
-        license: only models whose card declares this license ("none": no license).
+        license: only models whose card declares this license ("none": no license; several,
+            comma-separated: any of them).
         task: only models for this task, in the user's words: a benchmark task with scores
             ("sentiment", "topic classification") or a card task ("text-generation").
         has_card: true for models with a card, false for those without.

@@ -16,7 +16,8 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
         "max_parameters": lambda v: n is not None and n <= v,
         "has_card": lambda v: m.has_card == v,
         "base_model": lambda v: _declares_base(m, v),
-        "license": lambda v: _same_word(card.license if card else None, v),
+        "license": lambda v: any(_same_word(card.license if card else None, x.strip())
+                                 for x in str(v).split(",")),
         "quantized": lambda v: bool(m.quantization) == v,
     }
     return all(check(f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))

@@ -105,8 +105,10 @@ class ModelQuery(Record):
         if f.get("quantized") is not None:
             parts.append("quantized" if f["quantized"] else "not quantized")
         if f.get("license"):
-            parts.append("without a license" if f["license"] == "none" else
-                         f"under the {f['license']} license")
+            ids = [x.strip() for x in str(f["license"]).split(",")]
+            parts.append("without a license" if ids == ["none"] else
+                         f"under the {ids[0]} license" if len(ids) == 1 else
+                         f"under a license among {', '.join(ids[:6])}" + ("..." if len(ids) > 6 else ""))
         if f.get("has_card") is not None:
             parts.append("with a model card" if f["has_card"] else "without a model card")
         if f.get("min_parameters") is not None:
@@ -164,6 +166,9 @@ class ModelQuery(Record):
             lead = f"{join([w.name for w in winners])} tie{where}, at {value}."
         elif len(winners) == 1:
             lead = f"The {word} model {scope} is {winners[0].name}, with {value}."
+            others = [c for c in self.columns if c != key]
+            if others:
+                lead += " " + self._more(winners[0], others)
         else:
             lead = (f"{len(winners)} models tie for {word} {scope}, at {value}: "
                     f"{join([w.name for w in winners])}.")
@@ -367,6 +372,18 @@ class ModelQuery(Record):
         if same:
             said.append(f"Both have the same {join(same)}.")
         return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
+
+    def _more(self, r: Row, cols: list[str]) -> str:
+        """"It has no score on sentiment-smoke." / "Its license is mit." for the other columns."""
+        bits = []
+        for c in cols:
+            board = self.boards.get(c)
+            if r.values.get(c) is None:
+                bits.append(f"it has no score on {board['task']}" if board else
+                            f"its {self.columns[c]} is unknown")
+            else:
+                bits.append(f"its {self.columns[c]} is {r.shown[c]}")
+        return (join(bits)[0].upper() + join(bits)[1:] + ".") if bits else ""
 
     def _facts(self, r: Row, cols: list[str]) -> str:
         """"22.7M parameters, license mit, accuracy on sentiment-smoke 0.95"."""

@@ -56,14 +56,16 @@ def lake_tasks(catalog: Catalog) -> list[TaskInfo]:
 
 
 def resolve_task(catalog: Catalog, phrase: str, tasks: list[TaskInfo] | None = None,
-                 with_runs: bool = True, lexical: bool = False) -> tuple[str | None, str]:
+                 with_runs: bool = True, lexical: bool = False,
+                 require_runs: bool = False) -> tuple[str | None, str]:
     """(task name, how it was matched: exact | words | meaning) or (None, "").
 
     ``lexical``: match on the tasks' names, kinds and metrics only (for a whole question, whose
     other words would find spurious matches in the descriptions), never by meaning.
+    ``require_runs``: only tasks with runs (else, when no task has runs, any task).
     """
     tasks = tasks if tasks is not None else lake_tasks(catalog)
-    if with_runs and any(t.runs for t in tasks):
+    if require_runs or (with_runs and any(t.runs for t in tasks)):
         tasks = [t for t in tasks if t.runs]
     norm = re.sub(r"[^a-z0-9]", "", phrase.lower())
     for t in tasks:
