@@ -10,6 +10,7 @@ from typing import Any
 
 from modellake.tools.search import license_ids, size_bounds
 
+_JOINERS = frozenset("on of for the and in to at by with vs or from is a an".split())
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
 # Words too common to identify a model on their own (a partial name match needs a rarer one).
 GENERIC = frozenset("""
@@ -117,7 +118,12 @@ class Linker:
             for j in range(i + 1, min(len(toks), i + max_len) + 1):
                 window = "".join(t for t, _, _ in toks[i:j])
                 start, end = toks[i][1], toks[j - 1][2]
+                wt = [t for t, _, _ in toks[i:j]]
+                joiners = any(t in _JOINERS for t in wt[1:-1]) or (j - i > 1 and (
+                    wt[0] in _JOINERS or wt[-1] in _JOINERS))
                 for name, joined, ntoks in self._forms:
+                    if joiners and window != joined:
+                        continue  # "minilm on sentiment" is not a typo of "minilm-sentiment"
                     m = self._match(window, joined, ntoks, j - i)
                     if m:
                         found.append(Mention(name, start, end, m[0], m[1]))

@@ -133,7 +133,9 @@ TOOLS: list[Tool] = [
          examples=("draft a model card for X", "write a card for X",
                    "generate documentation for X")),
     tool(cards.check_card, hide=("text", "infer_lineage"),
-         words=("audit", "check", "verify", "truthful", "accurate", "correct", "lying", "tell the truth"),
+         words=("audit", "check", "verify", "truthful", "accurate", "correct", "lying", "tell the truth",
+                "card truthful", "card accurate", "card correct", "card right", "card honest",
+                "card lying", "card lie", "card wrong", "claims check out"),
          examples=("audit the card of X", "is X's card correct", "does X's card tell the truth",
                    "check X's model card against the evidence")),
 ]

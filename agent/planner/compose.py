@@ -96,17 +96,56 @@ def _plan(r: Reading, ctx: Context) -> Plan:
     if r.opener and ctx.prev is not None and ctx.prev.calls and r.names and \
             not _asks_anything_new(r) and len(r.content_words) <= 2:
         return _again(r, ctx, models)
-    if len(models) == 1 and _asks_cost(r) and r.relation in (None, "parents") and QUERY in ctx.tools:
-        return _then_parent(r, {}, models)  # "did quantizing X cost accuracy?": X against its parent
+    if r.opener and ctx.prev is not None and ctx.prev.query and ctx.prev.task and not r.names:
+        task = _task(r, ctx)  # "and on topic?": the previous question on another task
+        if task and task != ctx.prev.task:
+            args = {k: (v.replace(ctx.prev.task, task) if isinstance(v, str) else
+                        [x.replace(ctx.prev.task, task) for x in v] if isinstance(v, list) and
+                        all(isinstance(x, str) for x in v) else v) for k, v in ctx.prev.query.items()}
+            return Plan("query", [Call(QUERY, args)], question=r.text, models=ctx.prev.models,
+                        query=args, task=task)
+    special = _special_tool(r, ctx, models)
+    if special is not None:
+        return special
+    if r.unknown and len(models) < 2 and _compares(r) and QUERY in ctx.tools:
+        return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
+                    models=[r.unknown])  # "compare X with gpt-4": gpt-4 is not in the lake
+    if len(models) == 1 and _asks_cost(r) and r.relation in (None, "parents", "children") and \
+            QUERY in ctx.tools:
+        gerund = None if re.search(r"\b(?:parents?|base)\b", r.low) else _gerund_of(r)
+        # "by quantizing X": X is the parent, its quantized copy the child
+        if gerund:
+            return Plan("then", [Call(QUERY, {"relation": "children", "of": models[0],
+                                               "derivation": gerund})],
+                        then="pair_with_parent", then_question=r.text, question=r.text, models=models)
+        return _then_parent(r, {}, models)  # "did the int8 model lose accuracy?": against its parent
+    if len(models) >= 2 and (_asks_cost(r) or r.scored or r.comparative) and QUERY in ctx.tools \
+            and not r.relation:
+        task = _task(r, ctx)
+        args: dict[str, Any] = {"names": models}
+        if r.comparative or r.rank:
+            fact, order = r.rank or r.comparative or ("score", "best")
+            if fact != "score" or task:
+                args.update(rank_by=f"score:{task}" if fact == "score" else fact, order=order)
+        if "rank_by" not in args:
+            args["show"] = [f"score:{task}"] if task else ["scores"]
+        return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
+                    task=task)
+    if r.relation and r.relation != "roots" and not models and r.rank and QUERY in ctx.tools:
+        first = _query_plan(_without_relation(r), ctx, [])  # "the parent of the best model on T"
+        if first.calls:
+            first.kind, first.then, first.then_question = "then", f"relation:{r.relation}", r.text
+            return first
+    if r.asks_need and not models and not r.relation and not r.rank and not r.count:
+        reader = _reader(ctx)
+        if reader is not None:
+            return _call_plan(r, ctx, reader, models)
     if len(models) == 1 and "quantization" in r.aspects and r.relation in (None, "parents") and \
             QUERY in ctx.tools:
         shown = _tool_plan(r, ctx, models)  # "is X quantized (from what)?": its dtypes and its parent
         if shown.calls:
             shown.calls.append(Call(QUERY, {"relation": "parents", "of": models[0]}))
             return shown
-    special = _special_tool(r, ctx, models)
-    if special is not None:
-        return special
     if QUERY in ctx.tools and _is_query(r, models):
         return _query_plan(r, ctx, models)
     return _tool_plan(r, ctx, models)
@@ -114,8 +153,12 @@ def _plan(r: Reading, ctx: Context) -> Plan:
 
 # -- the models a question is about ------------------------------------------------------------
 def _models(r: Reading, prev: Plan | None) -> list[str]:
+    if r.names and r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?"
+        return list(r.names) + [w for w in r.weak if w not in r.names]
     if r.names:
         return list(r.names)
+    if r.comparative and prev is not None and len(prev.selection) > 1:  # "which is bigger?"
+        return list(prev.selection)
     if prev is None:
         return list(r.weak) if _needs_model(r) else []
     if r.ordinal is not None and prev.selection:
@@ -138,6 +181,28 @@ def _needs_model(r: Reading) -> bool:
     """A question about one model that names it only by a word ("the pruned copy")."""
     return bool(r.relation and r.relation != "roots") or bool(r.aspects) or bool(
         re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low))
+
+
+def _gerund_of(r: Reading) -> str | None:
+    """The derivation named as something done to the model: "quantizing x", "pruning x"."""
+    m = re.search(r"\b(quantiz|quantis|prun|merg|fine-?tun|finetun|distill)\w*ing\s+(?:the\s+)?x\b",
+                  r.low)
+    if not m:
+        return None
+    return {"quantiz": "quantized", "quantis": "quantized", "prun": "pruned", "merg": "merge",
+            "distill": "finetune"}.get(m.group(1), "finetune")
+
+
+def _without_relation(r: Reading) -> Reading:
+    from dataclasses import replace
+
+    return replace(r, relation=None, facts=[], aspects=[])
+
+
+def _reader(ctx: Context) -> route.ToolInfo | None:
+    """The tool that reads a need in the user's own words (a text parameter, no model needed)."""
+    return next((t for t in ctx.tools.values() if not t.mutating and t.needs == 0 and
+                 "query" in t.parameters.get("properties", {})), None)
 
 
 def _lake_wide(r: Reading) -> bool:
@@ -188,7 +253,7 @@ def _new_name(text: str, exact: list[str]) -> str | None:
 
 # -- lake queries -------------------------------------------------------------------------------
 def _is_query(r: Reading, models: list[str]) -> bool:
-    if r.relation or r.count or r.rank or r.ranking:
+    if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
     if models and r.scored and not r.aspects:  # "how did X do on sts-smoke?"
         return True
@@ -271,6 +336,8 @@ def _need_words(r: Reading) -> str | None:
 
 def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context) -> None:
     """rank_by / order / top from the question's superlative ("the 3 smallest", "worst on T")."""
+    if r.rank is None and r.comparative:
+        r.rank = r.comparative
     if r.rank is None and r.ranking:
         r.rank = ("score", "best") if task else ("parameters", "highest")
     if r.rank is None:
@@ -296,11 +363,11 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
 
 def _asks_cost(r: Reading) -> bool:
     """"did quantizing X cost accuracy", "X vs its parent", "was merging worth it"."""
-    return bool(re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
-                          r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better)\b", r.low)) and (
-        r.relation == "parents" or bool(re.search(r"\b(?:its|their|the) (?:parents?|base)\b|"
-                                                  r"\b(?:quantiz|prun|merg|fine-?tun)\w*ing\b|"
-                                                  r"\b(?:lose|lost|cost|worth)\b", r.low)))
+    cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
+                     r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better)\b", r.low)
+    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
+                               r"(?:quantized|derived|fine-?tuned|pruned|merged|made) from)\b", r.low)
+    return bool(cost or against_parent)
 
 
 def _then_parent(r: Reading, args: dict[str, Any], models: list[str]) -> Plan:
@@ -356,7 +423,7 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                                           for w in ws]) for t in ctx.tools.values())
     for s in scored[:3]:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
-        if not own or s.tool.mutating or s.score < route.MIN_SCORE:
+        if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > len(models):
             continue
         if (_is_query(r, models) or by_value) and len(own.split()) < _SPECIFIC:
             continue  # "what license does that readme give": the license, not the readme
@@ -373,8 +440,7 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     best = scored[0] if scored else None
     if best is not None and best.score >= (route.MIN_SCORE if best.hit else route.EXAMPLE_MIN):
         return _call_plan(r, ctx, best.tool, models)
-    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 0 and
-                   "query" in t.parameters.get("properties", {})), None)
+    reader = _reader(ctx)
     if reader is not None and not models and r.need:  # "text to sql model?": a need, in words
         return _call_plan(r, ctx, reader, models)
     if models and len(r.content_words) <= 2:  # "tell me about X", "X?"
@@ -442,6 +508,9 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
         task = _task(r, ctx)
         show = [f"score:{task}"] if task else ["scores"]
         return [Call(QUERY, {"names": [p.models[0], *names[:3]], "show": show})]
+    if p.then and p.then.startswith("relation:") and names:
+        rel = p.then.split(":", 1)[1]
+        return [Call(QUERY, {"relation": rel, "of": n}) for n in names[:3]]
     if p.then == "each_relative" and names:
         routed = route.score_tools(_as(r, p.then_question or ""), [
             t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)

@@ -23,7 +23,7 @@ SIZE_HIGH = (r"\b(?:largest|biggest|heaviest|hugest|most (?:parameters|params|we
 SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params)|least "
             r"(?:parameters|params)|cheapest|lowest (?:parameter|param) count)\b|\bleast "
             r"(?:disk|space|storage)\b")
-SCORE_HIGH = (r"\b(?:best|top|highest[- ]scoring|strongest|most accurate|winner|wins|"
+SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
               r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best)\b")
 SCORE_LOW = (r"\b(?:worst|weakest|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
              r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
@@ -38,9 +38,16 @@ COUNT = (r"\bhow many (?:\w+ ){0,3}(?:models?|checkpoints|of them|are there|do w
 LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
            r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
            r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
-           r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b")
+           r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b|\bwhich "
+           r"(?:\w+ )?checkpoints?\b")
 SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
           r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result)\b")
+COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
+               r"\b(?:smaller|lighter|tinier)\b": ("parameters", "lowest"),
+               r"\b(?:better|stronger|more accurate)\b": ("score", "best"),
+               r"\b(?:worse|weaker|less accurate)\b": ("score", "worst")}
+NEED_VERBS = (r"\b(?:need|want|looking for|look for|recommend|suggest|find me|should i use|would "
+              r"you use|could i use|can i use|something (?:for|to|that))\b")
 RANKING = r"\b(?:rank|ranking|ranked|leaderboard|order(?:ed)? by|sort(?:ed)? by)\b"
 TOP_N = r"\btop[- ](\d+)\b|\b(\d+) (?:best|largest|smallest|biggest|worst)\b"
 
@@ -94,6 +101,8 @@ class Reading:
     paths: list[str] = field(default_factory=list)
     weak: list[str] = field(default_factory=list)      # models named only by a domain word
     need: bool = False                                 # asks for a model for some purpose
+    asks_need: bool = False                            # ... in so many words ("I need", "recommend")
+    comparative: tuple[str, str] | None = None         # "which is bigger?" (among models discussed)
     scored: bool = False                               # asks how models score on a task
 
     @property
@@ -138,15 +147,20 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.opener = bool(re.search(OPENER, low))
     r.task_words = _task_words(low)
     r.scored = bool(re.search(SCORED, low))
+    r.asks_need = bool(re.search(NEED_VERBS, low))
+    if r.rank is None and re.search(r"\bwhich\b|\bwho\b", low):
+        r.comparative = next((v for k, v in COMPARATIVE.items() if re.search(k, low)), None)
     if r.rank is None and re.search(r"\bwhich (?:\w+ ){0,4}(?:is|was|does|did|scores?|performs?) "
                                     r"(?:the )?better\b|\bwho (?:is|does|did) better\b", low):
         r.rank = ("score", "best")
     r.need = bool(set(re.findall(r"[a-z][a-z-]+", low)) & (NEED_WORDS | set(domain)))
+    bare = text
+    for m in sorted(q.models + weak, key=lambda m: -m.start):  # the names the lake knows
+        bare = bare[:m.start] + " " * (m.end - m.start) + bare[m.end:]
+    for p in q.paths:
+        bare = bare.replace(p, " ")
+    r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
     if not q.models:
-        bare = text
-        for p in q.paths:
-            bare = bare.replace(p, " ")
-        r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
         r.ambiguous = _ambiguous(text, linker.names) if r.unknown is None else []
     return r
 
@@ -234,6 +248,9 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
             found = ["descendants"] if r.names else []
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
+    if found[:1] == ["descendants"] and re.search(r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
+                                                  r"right)\b", low):
+        found = ["children"]
     if found:
         r.relation = found[0]
         r.relation_of = 0

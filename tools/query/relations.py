@@ -118,7 +118,8 @@ def _declared(catalog: Catalog, name: str) -> list[Link]:
 DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine-?tuned|finetuned|trained|made|created|"
                 r"distilled|quantized|quantised|pruned|merged|converted|come|comes|came|"
                 r"descend|descends|descended|stem|stems|stemmed|originate|originates|originated|"
-                r"forked|copied|built|based)\s+(?:from|off|out of|on top of)|(?:built|based)\s+on)")
+                r"forked|copied|built|build|builds|based)\s+(?:(?:directly|straight|right|"
+                r"immediately)\s+)?(?:from|off|out of|on top of)|(?:built|build|builds|based)\s+on)")
 WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "siblings": (r"\bsiblings?\b", r"\bsisters?\b", r"\bsame (?:parent|base(?: model)?)\b",
                  r"\bshares? (?:a|its|the same|their) (?:parent|base)\b"),
@@ -128,7 +129,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                     r"\b(?:fine-?tunes|finetunes|variants|versions|quants|derived models|copies) "
                     r"(?:of|from)\b", r"\bsuccessors?\b"),
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
-                 r"fine-?tunes?)\b", r"\bimmediate\b"),
+                 r"fine-?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
               r"\bnot derived from any\b", r"\boriginal models\b"),
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",

@@ -315,7 +315,8 @@ class ModelQuery(Record):
     def _list_text(self) -> str:
         rows, cols, sel = self.rows, list(self.columns), self.selection()
         if not rows:
-            return f"No model in the lake is {sel} (the lake holds {plural(self.total_in_lake, 'model')})."
+            return (f"No model in the lake matches: none is {sel} (the lake holds "
+                    f"{plural(self.total_in_lake, 'model')}).")
         if cols and len(rows) == 2 and self.named:
             return self._pair_text(rows[0], rows[1], cols)
         if cols and len(rows) < TABLE_FROM:
