@@ -206,7 +206,9 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
          tasks: list[str] | None = None) -> Question:
     """Everything the offline backend needs from one question."""
     q = Question(text=text)
-    q.models = linker.link(text)
+    archs = {a.lower() for a in architectures or []}
+    q.models = [m for m in linker.link(text)  # "the llama models": an architecture, not a name
+                if not (m.kind == "partial" and m.score < 0.6 and text[m.start:m.end].lower() in archs)]
     q.masked = mask(text, q.models)
     low = q.masked.lower()
     for p in _PATH.findall(text):

@@ -16,8 +16,8 @@ from modellake.tools.inspection import Inspection, human_bytes, human_count
 from modellake.tools.rendering import join
 
 ASPECTS: dict[str, tuple[str, ...]] = {
-    "parameters": ("parameters", "params", "how big", "how large", "number of weights",
-                   "parameter count"),
+    "parameters": ("parameters", "params", "param", "how big", "how large", "number of weights",
+                   "parameter count", "param count"),
     "layers": ("layers", "depth", "how deep", "transformer blocks"),
     "dtypes": ("dtype", "dtypes", "precision", "fp16", "fp32", "bf16", "float", "data type"),
     "quantization": ("quantized", "quantization", "quantised", "quantisation", "quant", "quant method",
@@ -121,7 +121,7 @@ def _quant(i: Inspection, v: ModelView) -> str:
     if i.quantization_evidence:
         return (f"{i.name} is stored as {join(i.dtypes) or 'float'}, but its values say more: "
                 f"{i.quantization_evidence}.")
-    return f"No: {i.name} is stored unquantized ({join(i.dtypes) or 'float'})."
+    return f"{i.name}'s files store {join(i.dtypes) or 'float'} values, not a quantized format."
 
 
 def _tied(i: Inspection, v: ModelView) -> str:

@@ -86,7 +86,7 @@ def _plan(r: Reading, ctx: Context) -> Plan:
     mutating = _mutating(r, ctx, models)
     if mutating is not None:
         return mutating
-    if r.unknown and not models and not _lake_wide(r):
+    if r.unknown and not models and not _lake_wide(r) and r.relation not in ("children", "descendants"):
         if QUERY in ctx.tools:  # the lake itself says so (and which names are close)
             return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
                         models=[r.unknown])
@@ -104,6 +104,10 @@ def _plan(r: Reading, ctx: Context) -> Plan:
                         all(isinstance(x, str) for x in v) else v) for k, v in ctx.prev.query.items()}
             return Plan("query", [Call(QUERY, args)], question=r.text, models=ctx.prev.models,
                         query=args, task=task)
+    if r.them and not r.names and models and not _asks_anything_new(r) and not r.scored and \
+            QUERY in ctx.tools and len(r.content_words) <= 2:  # "which ones?": name them
+        return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models,
+                    query={"names": models})
     special = _special_tool(r, ctx, models)
     if special is not None:
         return special
@@ -136,7 +140,10 @@ def _plan(r: Reading, ctx: Context) -> Plan:
         if first.calls:
             first.kind, first.then, first.then_question = "then", f"relation:{r.relation}", r.text
             return first
-    if r.asks_need and not models and not r.relation and not r.rank and not r.count:
+    structured = {"license", "format", "architecture", "min_parameters", "max_parameters",
+                  "has_card", "quantized"} & set(r.filters)
+    if (r.asks_need or (r.need and r.listing and not structured)) and not models and \
+            not r.relation and not r.rank and not r.count and not r.derivation:
         reader = _reader(ctx)
         if reader is not None:
             return _call_plan(r, ctx, reader, models)
@@ -185,7 +192,7 @@ def _needs_model(r: Reading) -> bool:
 
 def _gerund_of(r: Reading) -> str | None:
     """The derivation named as something done to the model: "quantizing x", "pruning x"."""
-    m = re.search(r"\b(quantiz|quantis|prun|merg|fine-?tun|finetun|distill)\w*ing\s+(?:the\s+)?x\b",
+    m = re.search(r"\b(quantiz|quantis|prun|merg|fine[- ]?tun|finetun|distill)\w*ing\s+(?:the\s+)?x\b",
                   r.low)
     if not m:
         return None
@@ -255,7 +262,7 @@ def _new_name(text: str, exact: list[str]) -> str | None:
 def _is_query(r: Reading, models: list[str]) -> bool:
     if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
-    if models and r.scored and not r.aspects:  # "how did X do on sts-smoke?"
+    if models and r.scored and (r.task_words or not r.aspects):  # "how did X do on sts-smoke?"
         return True
     if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
         return True
@@ -279,14 +286,27 @@ def _task(r: Reading, ctx: Context) -> str | None:
 
 
 def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    if r.relation == "family" and not models:  # "which of the family models ...": the lake
+        r.relation = None
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
     task = _task(r, ctx)
+    if r.derivation and not r.relation and re.search(r"\b(?:produced|made|created|derived|obtained)"
+                                                     r"\b|\bby (?:quantiz|prun|merg|fine)", r.low):
+        args["derivation"] = r.derivation  # "which models were produced by quantization?"
+        args.pop("quantized", None)
+        r.facts = [f for f in r.facts if f not in ("quantization", "format")]
+        r.aspects = [a for a in r.aspects if a not in ("quantization", "format")]
     if r.filters.get("task") and not task:
         args["task"] = r.filters["task"]
     elif not task and not models and not r.relation:
         words = _need_words(r)
         if words:  # "which sentiment model ...": models whose card speaks of it
             args["text"] = words
+    if r.relation == "roots" and models:  # "trace X back to its root": X's ancestry
+        r.relation = "ancestors"
+    if r.relation in ("children", "descendants") and not models and r.unknown:
+        args["base_model"] = r.unknown  # "fine-tuned from X" (X not in the lake): what cards say
+        return Plan("query", [Call(QUERY, args)], question=r.text, models=[], query=args)
     if r.relation:
         if r.relation != "roots":
             if not models:
@@ -309,16 +329,19 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
-            and not (r.relation and f in ("quantization", "format", "base_model"))]
+            and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))]
     if not r.relation:
         show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
                                                "quantization", "architecture") and a not in show]
-    if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args:
+    if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
+            and _compares(r):
         show = ["parameters", "format", "license"]
     if show and not r.count:
         args["show"] = args.get("show", []) + show
     if r.count:
         args["count_only"] = True
+    if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)):
+        return _tool_plan(r, ctx, models)  # a score the lake has no task for: what the card reports
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
         args["show"] = [f"score:{task}"] + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
@@ -366,7 +389,7 @@ def _asks_cost(r: Reading) -> bool:
     cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better)\b", r.low)
     against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
-                               r"(?:quantized|derived|fine-?tuned|pruned|merged|made) from)\b", r.low)
+                               r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
 
 

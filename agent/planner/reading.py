@@ -25,7 +25,7 @@ SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params
             r"(?:disk|space|storage)\b")
 SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
               r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best)\b")
-SCORE_LOW = (r"\b(?:worst|weakest|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
+SCORE_LOW = (r"\b(?:worst|weakest|bottom|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
              r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
 NEWEST = r"\b(?:newest|latest|most recent(?:ly)?(?: added| ingested)?|last (?:added|ingested))\b"
 OLDEST = r"\b(?:oldest|earliest|first (?:added|ingested))\b"
@@ -53,6 +53,7 @@ TOP_N = r"\btop[- ](\d+)\b|\b(\d+) (?:best|largest|smallest|biggest|worst)\b"
 
 # -- pointing back ------------------------------------------------------------------------
 IT = r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b"
+WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
@@ -68,7 +69,7 @@ _NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|style|like|sized|free|onl
                         r"int\d+|fp\d+|bf\d+|f\d+|[a-z]+-smoke|sts|\d+[kmb]|e\.g|i\.e|"
                         r"text-\w+|fill-mask|feature-extraction|sentence-similarity|"
                         r"token-classification|question-answering|zero-shot\S*|image-\S+|"
-                        r"fine-?tune\w*|pre-?train\w*|well-known|state-of-the-art|"
+                        r"fine[- ]?tune\w*|pre-?train\w*|well-known|state-of-the-art|"
                         r"multi-\w+|non-\w+|half-\w+|open-\w+|safetensors|gguf)$", re.I)
 
 
@@ -125,13 +126,16 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     q.models = [m for m in q.models if not any(a <= m.start and m.end <= b for a, b in spans)]
     strong = [m for m in q.models if m.kind != "partial" or m.score >= 0.6
               or text[m.start:m.end].lower() not in lake_archs]
-    r = Reading(text=text, low=q.masked.lower(), names=[m.spec for m in strong or q.models],
+    weak += [m for m in q.models if m not in strong and m not in weak]
+    if strong and all(m.kind == "partial" for m in strong) and re.search(LISTING, q.masked.lower()):
+        weak, strong = weak + strong, []  # "which model detects medical entities": a need
+    r = Reading(text=text, low=q.masked.lower(), names=[m.spec for m in strong],
                 exact=[m.spec for m in q.models if m.kind == "exact"], paths=q.paths,
                 weak=[m.spec for m in weak])
     low = r.low
     r.filters = _filters(q)
     r.it = bool(re.search(IT, low))
-    r.them = bool(re.search(THEM, low))
+    r.them = bool(re.search(THEM, low)) or bool(re.search(WHICH_ONES, low))
     _relation(r, text, q)
     _ranking(r, low)
     r.count = bool(re.search(COUNT, low))
@@ -166,16 +170,17 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
 
 
 # words that make a question a request for a model ("text to sql model?", "summarize russian news")
-NEED_WORDS = frozenset("""model models classifier classify classification detect detection detector
+NEED_WORDS = frozenset("""classifier classify classification detect detection detector
 summarize summarise summarization summary translate translation translator sql code coding chat
 chatbot assistant embedding embeddings embed encoder decoder sentiment emotion ner entity entities
 question answering qa ocr speech audio asr transcribe transcription image images vision caption
 captioning segmentation table tables document documents docs text generation generate generator
 instruct instruction reasoning math retrieval rerank reranker search similarity paraphrase
 multilingual english french german spanish chinese russian japanese arabic llm lm tokenizer
-finetuned fine-tuned checkpoint""".split())
+""".split())
 DOMAIN = frozenset("""topic sentiment merge merged pruned prune quantized quant finetune
-fine-tune tuned paraphrase base instruct chat similarity classification summarization
+fine-tune tuned finetuned fine-tuned paraphrase base instruct chat similarity classification
+summarization medical legal financial news code coder sql ner
 summarizer encoder decoder embedding embeddings generation translation twin grand""".split())
 
 
@@ -217,8 +222,13 @@ def _filters(q: nlu.Question) -> dict[str, object]:
         f["max_parameters"] = q.max_params
     if q.has_card is not None:
         f["has_card"] = q.has_card
+    bare = re.search(r"\b(mit|apache(?:[- ]?2(?:\.0)?)?|gpl[\w.-]*|bsd[\w.-]*|cc-by[\w.-]*|"
+                     r"openrail[\w.+-]*|llama\d[\w.]*|gemma)\s+(?:licen[cs]ed\s+)?models?\b", q.masked.lower())
+    if not q.license and bare:  # "how many mit models"
+        ids = [i for i in license_ids(bare.group(1) + " license") if "*" not in i]
+        q.license = ids[0] if ids else None
     if q.license:
-        ids = [i for i in license_ids(q.masked) if "*" not in i]
+        ids = [i for i in license_ids(q.masked) if "*" not in i] or [q.license]
         f["license"] = ",".join(ids) if q.license != "none" and len(ids) > 1 else q.license
     if q.quantized is not None:
         f["quantized"] = q.quantized
@@ -240,12 +250,19 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         after = re.match(r"\s*(?:the\s+|my\s+|our\s+)?(x|y|it|this|that|them|these|those)\b",
                          low[verb.end():])
         before = bool({"x", "y", "it", "this", "that"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
-        if after and not before:
+        named_after = _NAMEISH.match(low[verb.end():].lstrip()) is not None
+        if (after or named_after) and not before:
             found = ["descendants"]
         elif before:
             found = ["parents"]
         else:
             found = ["descendants"] if r.names else []
+    kinds = [k for k, rx in relations.KIND_WORDS.items() if re.search(rx, low)]
+    asks_kind = len(kinds) >= 2 or re.match(
+        r"\s*(?:is|was)\s+(?:x|it|that one|this one|that|this|that model)\s+(?:really\s+)?(?:a|an)\s+"
+        r"(?:fine[- ]?tune|finetune|merge|quantized|pruned|quant|copy|distill\w*|adapter)\b", low)
+    if asks_kind and not found and (r.names or r.it):  # "X: finetune, quant or prune?"
+        found = ["parents"]
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
     if found[:1] == ["descendants"] and re.search(r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
@@ -262,7 +279,8 @@ def _ranking(r: Reading, low: str) -> None:
                      (SIZE_LOW, ("bytes" if disk else "parameters", "lowest")),
                      (NEWEST, ("ingested", "highest")), (OLDEST, ("ingested", "lowest")),
                      (DEEPEST, ("layers", "highest")), (SHALLOWEST, ("layers", "lowest")),
-                     (SCORE_LOW, ("score", "worst")), (SCORE_HIGH, ("score", "best"))):
+                     (SCORE_LOW, ("score", "worst")), (SCORE_HIGH, ("score", "best")),
+                     (r"\blowest\b", ("score", "lowest")), (r"\bhighest\b", ("score", "highest"))):
         if re.search(rx, low):
             r.rank = rank
             break

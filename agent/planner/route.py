@@ -159,7 +159,8 @@ summary using regarding concerning really""".split())
 
 def topic_of(r: Reading) -> str | None:
     """What a question about a card's text is about: its words minus those that point at the card."""
-    words = [w for w in re.findall(r"[a-z][a-z'-]+", r.low) if w not in _TOPIC_STOP]
+    words = [w for w in re.findall(r"[a-z][a-z'-]+", r.low)
+             if w not in _TOPIC_STOP and w.split("'")[0] not in ("x", "y", "z", "it")]
     return " ".join(words) or None
 
 

@@ -90,6 +90,7 @@ class CardAudit(Record):
     completeness: dict[str, float] = field(default_factory=dict)
     overall: float = 0.0
     checked: dict[str, int] = field(default_factory=dict)      # claims found, by kind
+    has_weights: bool = True  # false for a card-only model: nothing to check the claims against
 
     base_check = None  # BaseModelCheck | None, set by check_card; not a field (not in to_dict)
 
@@ -115,6 +116,9 @@ class CardAudit(Record):
             against = join(list(dict.fromkeys(
                 "the measured runs" if f.kind == "score" else "the weights" for f in bad)))
             lead = f"{self.model}'s card disagrees with {against} on {plural(len(bad), 'point')}."
+        elif not self.has_weights:
+            lead = (f"{self.model}'s weights are not in the lake (only its card is), so what its card "
+                    "claims cannot be checked against them; nothing in the lake contradicts it.")
         else:
             runs = " and the measured runs" if self.checked.get("score") else ""
             lead = (f"{self.model}'s card agrees with the weights{runs}: nothing it claims is "
@@ -550,7 +554,8 @@ def check_card(catalog: Catalog, name: str, *, text: str | None = None,
     facts = gather(catalog, name, infer_lineage=infer_lineage)
     model = facts.model
     card = parse_card(text) if text is not None else model.card
-    audit = CardAudit(model=model.name, version=model.version, has_card=card is not None)
+    audit = CardAudit(model=model.name, version=model.version, has_card=card is not None,
+                      has_weights=model.has_weights)
     if card is None:
         audit.findings.append(CardFinding("no_card", "error", "the model has no card (no README.md "
                                           "in the lake); draft one with `modellake card NAME`"))

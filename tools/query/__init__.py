@@ -62,8 +62,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         base_model: only models whose card (or adapter config) declares this base model.
         text: only models whose name, card metadata or card text mention these words (a
             keyword filter, best matches first; search_models understands needs).
-        derivation: with a relation, only the relatives derived this way: finetune, quantized,
-            pruned, merge, adapter.
+        derivation: only models derived this way (finetune, quantized, pruned, merge, adapter):
+            with a relation, the relatives reached by such a step; without, every model whose
+            weights show it was made this way from a parent in the lake.
         show: facts to give for each model: parameters, bytes (size on disk), format, quantization,
             architecture, layers, license, task, language, datasets, base_model, has_card,
             ingested, score:TASK (TASK in the user's words), or scores (every task scored).
@@ -103,6 +104,10 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     if derivation and relation:
         q.derivation = derivation
         chosen = [c for c in chosen if c[1] is not None and c[1].relation == derivation]
+    elif derivation:  # any model derived this way from a parent in the lake
+        q.derivation = derivation
+        made = _derived_by(catalog, derivation)
+        chosen = [(c[0], made[c[2]], c[2]) for c in chosen if c[2] in made]
     filters = {k: v for k, v in (("architecture", architecture), ("format", format),
                                  ("quantized", quantized), ("license", license),
                                  ("has_card", has_card), ("min_parameters", min_parameters),
@@ -152,6 +157,15 @@ def _select(catalog: Any, q: ModelQuery, by_name: dict[str, ModelRecord], names:
         return [(by_name[catalog.get_model(n).name], None, catalog.get_model(n).name)
                 for n in dict.fromkeys(names)]
     return [(m, None, m.name) for m in by_name.values()]
+
+
+def _derived_by(catalog: Any, derivation: str) -> dict[str, Any]:
+    """model -> its parent link, for the models whose weights show this derivation."""
+    from modellake.tools.lineage import infer_lineage
+    from modellake.tools.query.relations import Link
+
+    return {e.child: Link(e.child, 1, e.relation, e.parent, e.confidence)
+            for e in infer_lineage(catalog).edges if e.relation == derivation}
 
 
 def _by_task(catalog: Any, q: ModelQuery, chosen: list[Any], task: str, task_name: Any,

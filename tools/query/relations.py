@@ -115,7 +115,7 @@ def _declared(catalog: Catalog, name: str) -> list[Link]:
 # -- the words people use for each relation (read by the offline planner) ----------------
 # "up" phrases ask for a model's parents when the model comes before them ("what is X derived
 # from") and for its children when it comes right after ("which models were derived from X").
-DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine-?tuned|finetuned|trained|made|created|"
+DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|trained|made|created|"
                 r"distilled|quantized|quantised|pruned|merged|converted|come|comes|came|"
                 r"descend|descends|descended|stem|stems|stemmed|originate|originates|originated|"
                 r"forked|copied|built|build|builds|based)\s+(?:(?:directly|straight|right|"
@@ -123,28 +123,32 @@ DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine-?tuned|finetuned|trained|mad
 WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "siblings": (r"\bsiblings?\b", r"\bsisters?\b", r"\bsame (?:parent|base(?: model)?)\b",
                  r"\bshares? (?:a|its|the same|their) (?:parent|base)\b"),
-    "ancestors": (r"\bancestors?\b", r"\bancestry\b", r"\ball the way\b", r"\boriginally\b",
+    "ancestors": (r"\bancestors?\b", r"\bancestry\b", r"\bgrand-?parents?\b",
+                  r"\bback to (?:its|the) root\b", r"\broot of (?:x|it)\b",
+                  r"\b(?:x|its)'?s? (?:family'?s? )?root\b", r"\ball the way\b", r"\boriginally\b",
                   r"\bfull (?:lineage|history)\b"),
-    "descendants": (r"\bdescendants?\b", r"\bderivatives?\b", r"\boffspring\b", r"\bdownstream\b",
-                    r"\b(?:fine-?tunes|finetunes|variants|versions|quants|derived models|copies) "
+    "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b", r"\bderivatives?\b",
+                    r"\boffspring\b", r"\bdownstream\b",
+                    r"\b(?:fine[- ]?tunes|finetunes|variants|versions|quants|derived models|copies) "
                     r"(?:of|from)\b", r"\bsuccessors?\b"),
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
-                 r"fine-?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b"),
+                 r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
               r"\bnot derived from any\b", r"\boriginal models\b"),
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
                 r"\bhow (?:was|is) (?:x|it) (?:made|derived|created|produced)\b",
-                r"\ba (?:fine-?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
+                r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
                 r"(?:copy|version)|copy|derivative|distillation) of\b",
-                r"\bis \w+ (?:a )?(?:fine-?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
+                r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
     "family": (r"\bfamily\b", r"\brelatives\b", r"\bsame lineage\b", r"\brelated\b",
+               r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",
                r"\brelation(?:ship)?\b", r"\bconnected\b"),
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")
 KIND_WORDS: dict[str, str] = {
-    "finetune": r"\bfine-?tun\w*|\bfinetun\w*", "quantized": r"\bquanti[sz]\w*|\bquant\b",
+    "finetune": r"\bfine[- ]?tun\w*|\bfinetun\w*", "quantized": r"\bquanti[sz]\w*|\bquant\b",
     "pruned": r"\bprun\w*", "merge": r"\bmerg\w*", "adapter": r"\badapter\b|\blora\b",
     "duplicate": r"\bcop(?:y|ies)\b|\bduplicate\b",
 }

@@ -115,6 +115,8 @@ class ModelQuery(Record):
             parts.append(f"with at least {_count(f['min_parameters'])} parameters")
         if f.get("max_parameters") is not None:
             parts.append(f"with at most {_count(f['max_parameters'])} parameters")
+        if self.derivation and not self.relation:
+            parts.append(f"{_ADJ.get(self.derivation, self.derivation)} from another model")
         if f.get("base_model"):
             parts.append(f"whose card declares {f['base_model']} as base model")
         if f.get("text"):
@@ -149,8 +151,7 @@ class ModelQuery(Record):
             return f"The lake holds {plural(self.count, 'model')}" + (f": {names}." if names else ".")
         if not self.rows:
             return f"No model in the lake is {sel} (the lake holds {plural(self.total_in_lake, 'model')})."
-        verb = "is" if self.count == 1 else "are"
-        return f"{plural(self.count, 'model')} {verb} {sel}: {names}."
+        return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}."
 
     def _winner_text(self) -> str:
         key = self.ranked_by or ""
@@ -328,8 +329,13 @@ class ModelQuery(Record):
             return (f"{plural(len(rows), 'model')}{' ' + sel if sel else ''}:\n\n"
                     + table(["model"] + [self.columns[c] for c in cols],
                             [[r.name] + [r.shown.get(c) for c in cols] for r in rows]))
-        lead = f"{plural(len(rows), 'model')} {'is' if len(rows) == 1 else 'are'} {sel}" if sel \
+        lead = f"{plural(len(rows), 'model')} {_predicate(sel, len(rows))}" if sel \
             else f"The lake holds {plural(len(rows), 'model')}"
+        if self.named and not sel:
+            return f"{plural(len(rows), 'model')}: {self._names([r.name for r in rows])}."
+        if self.derivation and not self.relation:  # "X (quantized from Y)"
+            return f"{lead}: " + "; ".join(
+                f"{r.name} ({VERBS.get(r.relation or '', 'derived from')} {r.via})" for r in rows) + "."
         return f"{lead}: {self._names([r.name for r in rows])}."
 
     def _pair_text(self, a: Row, b: Row, cols: list[str]) -> str:
@@ -401,6 +407,15 @@ class ModelQuery(Record):
         if len(names) <= LIST_NAMES:
             return join(names)
         return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+def _predicate(sel: str, n: int) -> str:
+    """"are stored as gguf", "have a model card", "lack a model card" (one: "is", "has", "lacks")."""
+    if sel.startswith("with "):
+        return ("has " if n == 1 else "have ") + sel[5:]
+    if sel.startswith("without "):
+        return ("lacks " if n == 1 else "lack ") + sel[8:]
+    return ("is " if n == 1 else "are ") + sel
 
 
 def _count(n: Any) -> str:
