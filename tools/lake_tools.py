@@ -46,14 +46,17 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
 
 
 def _card_claims(model: Any) -> dict[str, str]:
-    """What a card-only model's card states about its size, in the card's words."""
+    """What a card-only model's card states about its size (in the card's words) and what its
+    name says (size, quantization, format, architecture)."""
     from modellake.tools.cards.claims import parameter_claims
+    from modellake.tools.model_view import name_facts
 
+    named = {f"name_{k}": v for k, v in name_facts(model.name, model.card.tags if model.card else []).items()}
     if model.card is None:
-        return {}
+        return named
     stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
-    return {"parameters": join(texts)} if texts else {}
+    return named | ({"parameters": join(texts)} if texts else {})
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:

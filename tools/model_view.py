@@ -47,6 +47,41 @@ ASPECTS: dict[str, tuple[str, ...]] = {
                  "when was it added"),
 }
 
+# what a card-only model's name and tags say about it (its weights cannot be read)
+_NAME_QUANT = [(r"gguf", "GGUF"), (r"awq", "AWQ"), (r"gptq", "GPTQ"), (r"exl2", "EXL2"),
+               (r"bnb[-_]?4bit|4[-_]?bit", "4-bit (bitsandbytes)" ), (r"bnb[-_]?8bit|8[-_]?bit", "8-bit"),
+               (r"int8", "int8"), (r"int4", "int4"), (r"q\d(?:_k)?(?:_[a-z0-9]+)?", None), (r"qat", "QAT")]
+_NAME_ARCH = ("detr", "bert", "roberta", "xlm-roberta", "distilbert", "deberta", "llama", "mistral",
+              "mixtral", "gemma", "qwen", "phi", "t5", "mbart", "bart", "whisper", "yolo", "gpt-j",
+              "gpt2", "falcon", "bloom", "opt", "e5", "bge", "minilm", "nllb", "chronos", "controlnet",
+              "bitnet", "resnet", "vit", "clip", "seamless")
+
+
+def name_facts(name: str, tags: list[str] | None = None) -> dict[str, str]:
+    """What a model's name (and tags) state: size, quantization, format, architecture words."""
+    import re
+
+    low = name.lower().split("/")[-1]
+    out: dict[str, str] = {}
+    size = re.search(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)\s*([bm])(?![a-z0-9])", low)
+    if size:
+        out["parameters"] = f"{size.group(1)}{size.group(2).upper()}"
+    quants = []
+    for rx, label in _NAME_QUANT:
+        m = re.search(rf"(?<![a-z0-9]){rx}(?![a-z0-9])", low)
+        if m:
+            quants.append(label or m.group(0).upper())
+    if quants:
+        out["quantization"] = ", ".join(dict.fromkeys(quants))
+    if re.search(r"(?<![a-z0-9])gguf(?![a-z0-9])", low):
+        out["format"] = "gguf"
+    words = set(re.split(r"[^a-z0-9-]+", low)) | set(re.split(r"[-_]", low)) | {t.lower() for t in tags or []}
+    arch = [a for a in _NAME_ARCH if a in words or low.startswith(a + "-")]
+    if arch:
+        out["architecture"] = ", ".join(arch[:3])
+    return out
+
+
 _CONFIG = {"hidden_size": "hidden size", "n_embd": "hidden size",
            "embedding_length": "embedding size", "num_attention_heads": "attention heads",
            "n_head": "attention heads", "num_key_value_heads": "key/value heads",
@@ -92,6 +127,9 @@ def _params(i: Inspection, v: ModelView) -> str:
         if stated:
             return (f"{i.name}'s weights are not in the lake; its card states {stated} "
                     "(the lake cannot check it without the weights).")
+        if _named(v, "parameters"):
+            return (f"{i.name}'s weights are not in the lake and its card states no parameter count; "
+                    f"its name says {_named(v, 'parameters')} (not checked).")
         return f"{i.name} has no parameter count in the lake (only its card is stored)."
     tied = ""
     if i.unique_parameters is not None and i.unique_parameters != i.num_parameters:
@@ -110,7 +148,14 @@ def _dtypes(i: Inspection, v: ModelView) -> str:
     return f"{i.name}'s weights are stored in {join(i.dtypes)}."
 
 
+def _named(v: ModelView, key: str) -> str | None:
+    return (v.card_claims or {}).get(f"name_{key}")
+
+
 def _quant(i: Inspection, v: ModelView) -> str:
+    if not i.weights_in_lake and _named(v, "quantization"):
+        return (f"{i.name}'s weights are not in the lake; its name says it is quantized "
+                f"({_named(v, 'quantization')}), which the lake cannot check.")
     if i.quantization:
         how = {"gguf": "its GGUF tensor types", "config": "its quantization config",
                "dtype": "its dtypes", "detected": "the values of its weights"}.get(
@@ -172,12 +217,19 @@ def _disk(i: Inspection, v: ModelView) -> str:
 
 
 def _format(i: Inspection, v: ModelView) -> str:
+    if not i.weights_in_lake and _named(v, "format"):
+        return (f"Only {i.name}'s card is in the lake; its name says the weights are "
+                f"{_named(v, 'format')} files.")
     return f"{i.name} is stored as {i.format}" + (f" ({i.quantization})." if i.quantization else ".")
 
 
 def _arch(i: Inspection, v: ModelView) -> str:
     if not i.architecture and not i.weights_in_lake:
         task = f" Its card gives the task {i.card.pipeline_tag}." if i.card.pipeline_tag else ""
+        named = _named(v, "architecture")
+        if named:
+            return (f"Only {i.name}'s card is in the lake, not its weights; its name and tags point "
+                    f"to {named} (not checked against weights).{task}")
         return f"{i.name}'s architecture is unknown: only its card is in the lake.{task}"
     arch = i.architecture or "unknown"
     classes = [c for c in (v.data.get("config") or {}).get("architectures") or [] if isinstance(c, str)]

@@ -179,5 +179,6 @@ def citation_text(c: dict[str, Any]) -> str:
         extra = ", ".join(str(c[k]) for k in ("relation", "confidence") if c.get(k) is not None)
         return f"{c['parent']} -> {c['child']}" + (f" ({extra})" if extra else "")
     if kind == "run":
-        return f"run #{c.get('id')}" + (f" ({c.get('model')}, {c.get('task')})" if c.get("model") else "")
+        about = ", ".join(str(c[k]) for k in ("model", "task", "trust") if c.get(k))
+        return f"run #{c.get('id')}" + (f" ({about})" if about else "")
     return json.dumps(c, ensure_ascii=False)[:80]

@@ -93,11 +93,13 @@ def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
                          plan.question.lower()) is not None
     if common:
         c = common[0]
-        kin = "siblings" if up_b[c]["depth"] == 1 and up_a[c]["depth"] == 1 else "cousins"
+        depths = (up_a[c]["depth"], up_b[c]["depth"])
+        kin = {(1, 1): "siblings", (2, 2): "cousins"}.get(depths, "relatives")
         lead = ("Yes: " if asks_kin else "No: ") if yes_no else ""
         if yes_no and asks_kin and kin == "cousins" and re.search(r"\bsiblings?\b", plan.question.lower()):
             lead = "Not siblings, cousins: "
-        return (f"{lead}neither of {a} and {b} derives from the other; they are {kin}: both descend "
+        are = f"they are {kin}: both" if kin != "relatives" else "both"
+        return (f"{lead}neither of {a} and {b} derives from the other; {are} descend "
                 f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
     lead = "No: " if yes_no else ""
     return (f"{lead}by their weights, {a} and {b} are not related: neither derives from the other "

@@ -93,7 +93,8 @@ def _plan(r: Reading, ctx: Context) -> Plan:
         return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
     if r.ambiguous and not models and not _lake_wide(r):
         return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
-    if r.opener and ctx.prev is not None and ctx.prev.calls and r.names and \
+    if r.opener and ctx.prev is not None and ctx.prev.calls and (r.names or r.other or r.ordinal
+                                                                 is not None) and \
             not _asks_anything_new(r) and len(r.content_words) <= 2:
         return _again(r, ctx, models)
     if r.opener and ctx.prev is not None and ctx.prev.query and ctx.prev.task and not r.names:
@@ -168,6 +169,10 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
         return list(prev.selection)
     if prev is None:
         return list(r.weak) if _needs_model(r) else []
+    if r.other and len(prev.selection) == 2 and prev.models:  # "what about the other one?"
+        rest = [n for n in prev.selection if n not in prev.models[:1]]
+        if len(rest) == 1:
+            return rest
     if r.ordinal is not None and prev.selection:
         i = r.ordinal
         return [prev.selection[i]] if -len(prev.selection) <= i < len(prev.selection) else []

@@ -52,7 +52,9 @@ RANKING = r"\b(?:rank|ranking|ranked|leaderboard|order(?:ed)? by|sort(?:ed)? by)
 TOP_N = r"\btop[- ](\d+)\b|\b(\d+) (?:best|largest|smallest|biggest|worst)\b"
 
 # -- pointing back ------------------------------------------------------------------------
-IT = r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b"
+IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
+      r"\b(?:of|for|about|from|on) (?:that|this)\s*[?.!]*$")
+OTHER = r"\bthe other(?: one| model)?\b"
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
@@ -105,6 +107,7 @@ class Reading:
     asks_need: bool = False                            # ... in so many words ("I need", "recommend")
     comparative: tuple[str, str] | None = None         # "which is bigger?" (among models discussed)
     scored: bool = False                               # asks how models score on a task
+    other: bool = False                                # "the other one"
 
     @property
     def content_words(self) -> list[str]:
@@ -148,6 +151,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         r.filters.pop("architecture")
     m = re.search(ORDINAL, low)
     r.ordinal = ORDINALS[m.group(1)] if m else None
+    r.other = bool(re.search(OTHER, low))
     r.opener = bool(re.search(OPENER, low))
     r.task_words = _task_words(low)
     r.scored = bool(re.search(SCORED, low))
@@ -164,6 +168,11 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     for p in q.paths:
         bare = bare.replace(p, " ")
     r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
+    if r.unknown is None and not q.models:  # "license of mistral?": a family the lake lacks
+        fam = re.search(r"\b(?:of|is|does|did|about|for)\s+(" + "|".join(sorted(
+            nlu.ARCH_WORDS - set(lake_archs), key=len, reverse=True)) + r")\b\s*[?.!]*\s*$", bare.lower())
+        if fam and fam.group(1) not in {a.lower() for a in architectures if a.lower() in lake_archs}:
+            r.unknown = fam.group(1)
     if not q.models:
         r.ambiguous = _ambiguous(text, linker.names) if r.unknown is None else []
     return r

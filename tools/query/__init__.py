@@ -218,9 +218,9 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
             v = board.values.get(r.name)
             r.values[key] = v
             r.shown[key] = round_score(v) if v is not None else "no score"
-            if r.name in board.run_ids:
-                r.run_ids += board.run_ids[r.name]
-                r.trust[board.task] = board.trust[r.name]
+            for rid in board.run_ids.get(r.name, [])[:3]:
+                r.runs.append({"run_id": rid, "model": r.name, "task": board.task,
+                               "trust": board.trust[r.name]})
         q.columns.setdefault(key, f"{board.metric} on {board.task}")
         q.boards[key] = {"task": board.task, "metric": board.metric,
                          "higher_is_better": board.higher_is_better}

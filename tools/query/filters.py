@@ -11,7 +11,7 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
     card = m.card
     checks = {
         "architecture": lambda v: _arch_matches(m.architecture, m.model_type, v),
-        "format": lambda v: m.format == v.lower(),
+        "format": lambda v: m.format == v.lower() or (m.format == "card" and _named_format(m) == v.lower()),
         "min_parameters": lambda v: n is not None and n >= v,
         "max_parameters": lambda v: n is not None and n <= v,
         "has_card": lambda v: m.has_card == v,
@@ -21,6 +21,13 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
         "quantized": lambda v: bool(m.quantization) == v,
     }
     return all(check(f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))
+
+
+def _named_format(m: Any) -> str | None:
+    """The format a card-only model's name says its weights have ("...-GGUF")."""
+    from modellake.tools.model_view import name_facts
+
+    return name_facts(m.name).get("format")
 
 
 def _same_word(value: str | None, wanted: str) -> bool:

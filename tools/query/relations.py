@@ -138,12 +138,13 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
-                r"\bhow (?:was|is) (?:x|it) (?:made|derived|created|produced)\b",
+                r"\bhow (?:was|is|were) (?:x|it) (?:made|derived|created|produced|obtained|built)\b",
                 r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
                 r"(?:copy|version)|copy|derivative|distillation) of\b",
                 r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
     "family": (r"\bfamily\b", r"\brelatives\b", r"\bsame lineage\b", r"\brelated\b",
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",
+               r"\bconnection\b", r"\blink(?:ed)?\b",
                r"\brelation(?:ship)?\b", r"\bconnected\b"),
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")

@@ -36,8 +36,7 @@ class Row(Record):
     values: dict[str, Any] = field(default_factory=dict)
     shown: dict[str, str] = field(default_factory=dict)
     place: int | None = None
-    run_ids: list[int] = field(default_factory=list)
-    trust: dict[str, str] = field(default_factory=dict)
+    runs: list[dict[str, Any]] = field(default_factory=list)  # the runs behind its scores
 
 
 
