@@ -141,7 +141,8 @@ class BuiltinChatModel(BaseChatModel):
                         prev = compose.Plan("tool", models=named, selection=named)
                         break
         vocab = self._lake_vocab()
-        lake = compose.Lake(vocab["names"], vocab["scored_tasks"], self._resolve_task)
+        lake = compose.Lake(vocab["names"], vocab["scored_tasks"], self._resolve_task,
+                            {t.name: tuple(t.metrics) for t in vocab["tasks"]})
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev)
 
     def _resolve_task(self, phrase: str, lexical: bool = False) -> str | None:

@@ -59,6 +59,7 @@ class Lake:
     names: list[str]
     tasks_with_scores: list[str]
     resolve_task: Any  # phrase -> task name or None
+    metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task -> its metrics
 
 
 @dataclass
@@ -124,7 +125,8 @@ def _plan(r: Reading, ctx: Context) -> Plan:
                                                "derivation": gerund})],
                         then="pair_with_parent", then_question=r.text, question=r.text, models=models)
         return _then_parent(r, {}, models)  # "did the int8 model lose accuracy?": against its parent
-    if len(models) >= 2 and (_asks_cost(r) or r.scored or r.comparative) and QUERY in ctx.tools \
+    if len(models) >= 2 and (_asks_cost(r) or r.scored or r.comparative or (
+            r.task_words and ctx.lake.resolve_task(r.task_words))) and QUERY in ctx.tools \
             and not r.relation:
         task = _task(r, ctx)
         args: dict[str, Any] = {"names": models}
@@ -375,7 +377,8 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
         if not task:
             args["_ask_task"] = True
             return
-        args["rank_by"] = f"score:{task}"
+        args["rank_by"] = f"score:{task}" + (f":{r.metric}" if r.metric and r.metric in
+                                               ctx.lake.metrics.get(task, ()) else "")
     else:
         args["rank_by"] = fact
         if task and re.search(r"\b(?:do|does|did|score|scores|scored|perform\w*|fare\w*)\b", r.low):

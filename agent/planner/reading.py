@@ -33,7 +33,8 @@ DEEPEST = r"\b(?:deepest|most layers)\b"
 SHALLOWEST = r"\b(?:shallowest|fewest layers|least layers)\b"
 DISK = r"\b(?:disk|bytes|storage|file size|footprint|megabytes|gigabytes|space)\b"
 COUNT = (r"\bhow many (?:\w+ ){0,3}(?:models?|checkpoints|of them|are there|do we have|do i have)\b|"
-         r"\bnumber of (?:\w+ )?models\b|\bcount (?:the |all )?(?:\w+ )?models\b|"
+         r"\bnumber of (?:\w+ )?(?:models|checkpoints)\b|\bcount (?:of |the |all )?(?:\w+ ){0,2}"
+         r"(?:models|checkpoints)\b|"
          r"^\s*how many (?:are|were|is|have|has|do|does|of)\b")
 LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
            r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
@@ -49,7 +50,9 @@ COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
 NEED_VERBS = (r"\b(?:need|want|looking for|look for|recommend|suggest|find me|should i use|would "
               r"you use|could i use|can i use|something (?:for|to|that))\b")
 RANKING = r"\b(?:rank|ranking|ranked|leaderboard|order(?:ed)? by|sort(?:ed)? by)\b"
-TOP_N = r"\btop[- ](\d+)\b|\b(\d+) (?:best|largest|smallest|biggest|worst)\b"
+TOP_N = (r"\btop[- ](\d+|two|three|four|five)\b|\b(\d+|two|three|four|five) (?:best|largest|smallest|"
+         r"biggest|worst|models? (?:do|does|did|score|scored|are|is) (?:the )?(?:best|worst))\b")
+NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 
 # -- pointing back ------------------------------------------------------------------------
 IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
@@ -107,6 +110,7 @@ class Reading:
     asks_need: bool = False                            # ... in so many words ("I need", "recommend")
     comparative: tuple[str, str] | None = None         # "which is bigger?" (among models discussed)
     scored: bool = False                               # asks how models score on a task
+    metric: str | None = None                          # a metric named ("macro f1", "pearson")
     other: bool = False                                # "the other one"
 
     @property
@@ -155,6 +159,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.opener = bool(re.search(OPENER, low))
     r.task_words = _task_words(low)
     r.scored = bool(re.search(SCORED, low))
+    mm = re.search(r"\b(macro[ _-]?f1|micro[ _-]?f1|f1|accuracy|spearman|pearson|perplexity|"
+                   r"pseudo[ _-]?perplexity)\b", low)
+    r.metric = re.sub(r"[ -]", "_", mm.group(1)) if mm else None
     r.asks_need = bool(re.search(NEED_VERBS, low))
     if r.rank is None and re.search(r"\bwhich\b|\bwho\b", low):
         r.comparative = next((v for k, v in COMPARATIVE.items() if re.search(k, low)), None)
@@ -295,21 +302,29 @@ def _ranking(r: Reading, low: str) -> None:
             break
     m = re.search(TOP_N, low)
     if m:
-        r.top = int(m.group(1) or m.group(2))
+        n = m.group(1) or m.group(2)
+        r.top = NUMBER_WORDS.get(n) or int(n)
     r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
 
 
-_TASK_AFTER = re.compile(r"\b(?:on|for|at|in|doing|does|do|with|by)\s+(?:the\s+|a\s+)?"
-                         r"((?:[a-z0-9][\w-]*\s*){1,3})")
-_TASK_STOP = frozenset("the a an it its them this that these those model models lake x y z "
+_TASK_LEAD = re.compile(r"\b(?:on|for|at|in|doing|does|do|with|by)\s+(?:the\s+|a\s+)?")
+_TASK_PREPS = frozenset("on for at in by with".split())
+_TASK_STOP = frozenset("best worst top bottom highest lowest better worse most least score scored "
+                       "scores do does did perform performs performed "
+                       "the a an it its them this that these those model models lake x y z "
                        "task tasks benchmark benchmarks score scores accuracy is are was which "
                        "what and or of me us".split())
 
 
 def _task_words(low: str) -> str | None:
     """Words after "on / for / at / doing" that may name a task ("best on polarity")."""
-    for m in _TASK_AFTER.finditer(low):
-        words = [w for w in m.group(1).split() if w not in _TASK_STOP]
+    for m in _TASK_LEAD.finditer(low):
+        words = []
+        for w in re.findall(r"[a-z0-9][\w-]*", low[m.end():])[:3]:
+            if w in _TASK_PREPS:
+                break
+            if w not in _TASK_STOP:
+                words.append(w)
         if words:
             return " ".join(words)
     return None

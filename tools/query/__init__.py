@@ -68,7 +68,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         show: facts to give for each model: parameters, bytes (size on disk), format, quantization,
             architecture, layers, license, task, language, datasets, base_model, has_card,
             ingested, score:TASK (TASK in the user's words), or scores (every task scored).
-        rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK).
+        rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK, or
+            score:TASK:METRIC for another metric than the task's first).
         order: best / highest first (largest, best score) or worst / lowest first (smallest,
             worst score); "best" and "worst" follow the task's direction (lower perplexity is
             better).
@@ -94,10 +95,12 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         return name
 
     def scores_of(phrase: str) -> TaskScores:
+        phrase, _, metric = phrase.partition(":")  # "sentiment" or "topic-smoke:macro_f1"
         name = task_name(phrase)
-        if name not in scores:
-            scores[name] = task_scores(catalog, name)
-        return scores[name]
+        key = f"{name}:{metric}" if metric else name
+        if key not in scores:
+            scores[key] = task_scores(catalog, name, metric or None)
+        return scores[key]
 
     by_name = {m.name: m for m in all_models}
     chosen = _select(catalog, q, by_name, names, relation, of)
@@ -213,7 +216,7 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     """Give every row the value of fact ``spec``; returns the column's key."""
     if spec.lower().startswith("score"):
         board = scores_of(spec.split(":", 1)[1] if ":" in spec else (q.task or ""))
-        key = f"score:{board.task}"
+        key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
         for r in q.rows:
             v = board.values.get(r.name)
             r.values[key] = v

@@ -356,7 +356,11 @@ class ModelQuery(Record):
             if va is None or vb is None:
                 has, lacks = (a, b) if vb is None else (b, a)
                 none = f"no score on {board['task']}" if board else f"no known {label}"
-                said.append(f"{has.name} has {label} {has.shown[c]}; {lacks.name} has {none}.")
+                if c == "license":
+                    said.append(f"{has.name} declares the license {has.shown[c]}; {lacks.name} "
+                                "declares none.")
+                else:
+                    said.append(f"{has.name} has {label} {has.shown[c]}; {lacks.name} has {none}.")
             elif board:
                 hib = board["higher_is_better"]
                 win, lose = (a, b) if (va > vb) == hib else (b, a)
@@ -364,10 +368,11 @@ class ModelQuery(Record):
                             f"{win.shown[c]} against {lose.shown[c]}).")
             elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
                 big, small = (a, b) if va > vb else (b, a)
-                said.append(f"{a.name} and {b.name} have about the same {label} ({a.shown[c]} "
-                            f"and {b.shown[c]}; {big.name} is "
-                            f"{abs(va - vb) / max(abs(small.values[c]), 1):.2%} "
-                            f"{_COMPARATIVE.get(fact.more, 'larger')}).")
+                share = abs(va - vb) / max(abs(small.values[c]), 1)
+                more = (f"; {big.name} is {share:.2%} {_COMPARATIVE.get(fact.more, 'larger')}"
+                        if share >= 0.00005 else "")
+                shown = a.shown[c] if a.shown[c] == b.shown[c] else f"{a.shown[c]} and {b.shown[c]}"
+                said.append(f"{a.name} and {b.name} have about the same {label} ({shown}{more}).")
             elif fact is not None and fact.numeric:
                 big, small = (a, b) if va > vb else (b, a)
                 word = _COMPARATIVE.get(fact.more, "larger")

@@ -127,13 +127,13 @@ class TaskScores:
         return "no score" if v is None else f"{self.metric} {round_score(v)}"
 
 
-def task_scores(catalog: Catalog, task: str) -> TaskScores:
+def task_scores(catalog: Catalog, task: str, metric: str | None = None) -> TaskScores:
     from modellake.tools.bench.results import leaderboard
 
     board = None
     for trust in ("measured", "reported"):
         try:
-            b = leaderboard(catalog, task, trust=trust)
+            b = leaderboard(catalog, task, trust=trust, metric=metric)
         except NotFoundError:
             continue
         if board is None or (not board.values and b.entries):
