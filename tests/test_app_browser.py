@@ -1,14 +1,13 @@
 """The web app end to end in a real headless Chromium (Debian's ``chromium``, Playwright).
 
-Chromium is installed with apt-get when missing (and when we may); Playwright drives it
-through ``executable_path`` (never ``playwright install``). The screenshots are kept in
+Chromium comes from the machine (``.ci/run`` installs Debian's ``chromium``; a test never
+installs system software); Playwright drives it through ``executable_path`` (never
+``playwright install``). The screenshots are kept in
 ``test-artifacts/``.
 """
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,20 +24,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def ensure_chromium() -> str:
-    """The Chromium binary; installs Debian's ``chromium`` with apt-get when it is missing."""
-    if Path(CHROMIUM).exists():
-        return CHROMIUM
-    if shutil.which("apt-get") and (os.geteuid() == 0 or shutil.which("sudo")):
-        sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        try:
-            subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env, timeout=600)
-            subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "chromium"], check=True,
-                           env=env, timeout=1200)
-        except (subprocess.SubprocessError, OSError) as exc:
-            pytest.skip(f"chromium missing and apt-get install chromium failed: {exc}")
+    """The Chromium binary (``.ci/run`` provides it; tests never install system software)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (.ci/run does) or set "
+                    "MODELLAKE_CHROMIUM")
     return CHROMIUM
 
 

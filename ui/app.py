@@ -22,12 +22,6 @@ import gradio as gr
 from modellake.store.lake import Lake
 from modellake.ui.handlers import LINEAGE_UNAVAILABLE, Handlers, lineage_api, new_thread
 
-EXAMPLES = [
-    "Which models are in the lake?",
-    "Which models are derived from tiny-bert?",
-    "How many parameters does tiny-bert have?",
-    "Which model has a license, and which?",
-]
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # bytes
 TABLE_COLUMNS = ["name", "version", "format", "architecture", "parameters", "family", "card"]
 
@@ -54,7 +48,7 @@ def create_app(lake: Lake | str | os.PathLike[str], agent: Any, *,
         gr.Markdown(f"# modellake\nLake: `{lake.root}`")
         thread = gr.State(None)
         with gr.Tabs():
-            thread = _chat_tab(h, thread, backend)
+            thread = _chat_tab(h, thread, backend, h.example_questions())
             table, pick, insp_md, card_md, filt, refresh = _lake_tab(h, names)
             ca, cb = _bench_tab(h, names)
             card_model = _card_tab(h, names)
@@ -89,7 +83,7 @@ def serve(lake_dir: str | os.PathLike[str] | None, host: str = "127.0.0.1", port
     return app
 
 
-def _chat_tab(h: Handlers, thread: Any, backend: str):
+def _chat_tab(h: Handlers, thread: Any, backend: str, examples: list[str]):
     with gr.Tab("Chat", id="chat"):
         gr.Markdown(f"Backend: **{backend}**", elem_id="backend")
         chatbot = gr.Chatbot(label="Ask the lake", height=480, elem_id="chatbot")
@@ -97,7 +91,7 @@ def _chat_tab(h: Handlers, thread: Any, backend: str):
             box = gr.Textbox(placeholder="Ask about the models in the lake…", scale=5,
                              show_label=False, elem_id="question")
             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-        gr.Examples(EXAMPLES, inputs=box, label="Example questions")
+        gr.Examples(examples, inputs=box, label="Example questions")
         new = gr.Button("New conversation", size="sm")
         for trigger in (box.submit, send.click):
             trigger(h.respond, [box, chatbot, thread], [chatbot, thread, box],

@@ -101,6 +101,13 @@ class _Base:
     def catalog(self):
         return self.lake.catalog()
 
+    def example_questions(self) -> list[str]:
+        """Questions this lake can answer, naming its own models and tasks."""
+        from modellake.tools.query.examples import lake_examples
+
+        with self.catalog() as cat:
+            return lake_examples(cat)
+
     def model_names(self) -> list[str]:
         with self.catalog() as cat:
             return cat.model_names()

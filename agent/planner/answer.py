@@ -154,17 +154,11 @@ def _conf(row: dict[str, Any]) -> str:
 # -- without tools -------------------------------------------------------------------------------
 def refusal(names: list[str], tasks: list[str]) -> str:
     """One sentence, then three questions this lake can answer."""
-    examples = []
-    if names:
-        examples.append(f"How many parameters does {names[0]} have?")
-    if len(names) > 1:
-        examples.append(f"What is {names[-1]} derived from?")
-    examples.append(f"Which model is best on {tasks[0]}?" if tasks else
-                    "Which is the smallest model in the lake?")
-    if len(examples) < 3:
-        examples.append("Which models are in the lake?")
+    from modellake.tools.query.examples import example_questions
+
+    examples = example_questions(names, tasks)
     return ("I can't answer that: I answer questions about the models in this lake. "
-            "You could ask, for example:\n" + "\n".join(f"- {e}" for e in examples[:3]))
+            "You could ask, for example:\n" + "\n".join(f"- {e}" for e in examples))
 
 
 def selection(outcomes: list[Outcome]) -> list[str]:

@@ -98,7 +98,8 @@ def _plan(r: Reading, ctx: Context) -> Plan:
                                                                  is not None) and \
             not _asks_anything_new(r) and len(r.content_words) <= 2:
         return _again(r, ctx, models)
-    if r.opener and ctx.prev is not None and ctx.prev.query and ctx.prev.task and not r.names:
+    if r.opener and ctx.prev is not None and ctx.prev.query and ctx.prev.task and not r.names \
+            and not _asks_anything_new(r) and not r.them:
         task = _task(r, ctx)  # "and on topic?": the previous question on another task
         if task and task != ctx.prev.task:
             args = {k: (v.replace(ctx.prev.task, task) if isinstance(v, str) else
@@ -134,6 +135,8 @@ def _plan(r: Reading, ctx: Context) -> Plan:
             fact, order = r.rank or r.comparative or ("score", "best")
             if fact != "score" or task:
                 args.update(rank_by=f"score:{task}" if fact == "score" else fact, order=order)
+                if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
+                    args["top"] = r.top or 1
         if "rank_by" not in args:
             args["show"] = [f"score:{task}"] if task else ["scores"]
         return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
