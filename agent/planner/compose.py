@@ -9,6 +9,7 @@ declared tool that fits it best (:mod:`.route`), with arguments filled from its 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -79,89 +80,153 @@ def plan(r: Reading, ctx: Context) -> Plan:
 
 def _plan(r: Reading, ctx: Context) -> Plan:
     models = _models(r, ctx.prev)
-    if not models and r.it and ctx.prev is not None and len(ctx.prev.selection) > 1 and \
-            not _lake_wide(r):
-        shown = ctx.prev.selection[:8]
-        return _reply(r, f"Which one do you mean: {join(shown, 'or')}"
-                         f"{' (or another)' if len(ctx.prev.selection) > 8 else ''}?")
-    mutating = _mutating(r, ctx, models)
-    if mutating is not None:
-        return mutating
-    if r.unknown and not models and not _lake_wide(r) and r.relation not in ("children", "descendants"):
-        if QUERY in ctx.tools:  # the lake itself says so (and which names are close)
-            return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
-                        models=[r.unknown])
-        return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
-    if r.ambiguous and not models and not _lake_wide(r):
-        return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
-    if r.opener and ctx.prev is not None and ctx.prev.calls and (r.names or r.other or r.ordinal
-                                                                 is not None) and \
-            not _asks_anything_new(r) and len(r.content_words) <= 2:
-        return _again(r, ctx, models)
-    if r.opener and ctx.prev is not None and ctx.prev.query and ctx.prev.task and not r.names \
-            and not _asks_anything_new(r) and not r.them:
-        task = _task(r, ctx)  # "and on topic?": the previous question on another task
-        if task and task != ctx.prev.task:
-            args = {k: (v.replace(ctx.prev.task, task) if isinstance(v, str) else
-                        [x.replace(ctx.prev.task, task) for x in v] if isinstance(v, list) and
-                        all(isinstance(x, str) for x in v) else v) for k, v in ctx.prev.query.items()}
-            return Plan("query", [Call(QUERY, args)], question=r.text, models=ctx.prev.models,
-                        query=args, task=task)
-    if r.them and not r.names and models and not _asks_anything_new(r) and not r.scored and \
-            QUERY in ctx.tools and len(r.content_words) <= 2:  # "which ones?": name them
-        return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models,
-                    query={"names": models})
-    special = _special_tool(r, ctx, models)
-    if special is not None:
-        return special
-    if r.unknown and len(models) < 2 and _compares(r) and QUERY in ctx.tools:
-        return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
-                    models=[r.unknown])  # "compare X with gpt-4": gpt-4 is not in the lake
-    if len(models) == 1 and _asks_cost(r) and r.relation in (None, "parents", "children") and \
-            QUERY in ctx.tools:
-        gerund = None if re.search(r"\b(?:parents?|base)\b", r.low) else _gerund_of(r)
-        # "by quantizing X": X is the parent, its quantized copy the child
-        if gerund:
-            return Plan("then", [Call(QUERY, {"relation": "children", "of": models[0],
-                                               "derivation": gerund})],
-                        then="pair_with_parent", then_question=r.text, question=r.text, models=models)
-        return _then_parent(r, {}, models)  # "did the int8 model lose accuracy?": against its parent
-    if len(models) >= 2 and (_asks_cost(r) or r.scored or r.comparative or (
-            r.task_words and ctx.lake.resolve_task(r.task_words))) and QUERY in ctx.tools \
-            and not r.relation:
-        task = _task(r, ctx)
-        args: dict[str, Any] = {"names": models}
-        if r.comparative or r.rank:
-            fact, order = r.rank or r.comparative or ("score", "best")
-            if fact != "score" or task:
-                args.update(rank_by=f"score:{task}" if fact == "score" else fact, order=order)
-                if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
-                    args["top"] = r.top or 1
-        if "rank_by" not in args:
-            args["show"] = [f"score:{task}"] if task else ["scores"]
-        return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
-                    task=task)
-    if r.relation and r.relation != "roots" and not models and r.rank and QUERY in ctx.tools:
-        first = _query_plan(_without_relation(r), ctx, [])  # "the parent of the best model on T"
-        if first.calls:
-            first.kind, first.then, first.then_question = "then", f"relation:{r.relation}", r.text
-            return first
-    structured = {"license", "format", "architecture", "min_parameters", "max_parameters",
-                  "has_card", "quantized"} & set(r.filters)
-    if (r.asks_need or (r.need and r.listing and not structured)) and not models and \
-            not r.relation and not r.rank and not r.count and not r.derivation:
-        reader = _reader(ctx)
-        if reader is not None:
-            return _call_plan(r, ctx, reader, models)
-    if len(models) == 1 and "quantization" in r.aspects and r.relation in (None, "parents") and \
-            QUERY in ctx.tools:
-        shown = _tool_plan(r, ctx, models)  # "is X quantized (from what)?": its dtypes and its parent
-        if shown.calls:
-            shown.calls.append(Call(QUERY, {"relation": "parents", "of": models[0]}))
-            return shown
+    for rule in RULES:
+        p = rule(r, ctx, models)
+        if p is not None:
+            return p
     if QUERY in ctx.tools and _is_query(r, models):
         return _query_plan(r, ctx, models)
     return _tool_plan(r, ctx, models)
+
+
+# -- the rules, in order: the first that recognizes the question plans it ----------------------
+def _which_one(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"what license does it have?" after an answer that named several models."""
+    prev = ctx.prev
+    if models or not r.it or prev is None or len(prev.selection) < 2 or _lake_wide(r):
+        return None
+    more = " (or another)" if len(prev.selection) > 8 else ""
+    return _reply(r, f"Which one do you mean: {join(prev.selection[:8], 'or')}{more}?")
+
+
+def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """A model-like name the lake does not hold: the lake says so, and which names are close."""
+    alone = not models and not _lake_wide(r) and r.relation not in ("children", "descendants")
+    beside = len(models) < 2 and _compares(r)  # "compare X with gpt-4"
+    if not r.unknown or not (alone or beside):
+        return None
+    if QUERY in ctx.tools:
+        return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
+                    models=[r.unknown])
+    return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
+
+
+def _vague(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    if r.ambiguous and not models and not _lake_wide(r):
+        return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
+    return None
+
+
+def _same_for_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"and Y?", "what about the other one?": the previous question about other models."""
+    prev = ctx.prev
+    if not (r.opener and prev is not None and prev.calls) or _asks_anything_new(r):
+        return None
+    if (r.names or r.other or r.ordinal is not None) and len(r.content_words) <= 2:
+        return _again(r, ctx, models)
+    return None
+
+
+def _same_on_other_task(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"and on topic?": the previous question on another task."""
+    prev = ctx.prev
+    if not (r.opener and prev is not None and prev.query and prev.task) or r.names or r.them \
+            or _asks_anything_new(r):
+        return None
+    task = _task(r, ctx)
+    if not task or task == prev.task:
+        return None
+    args = {k: _swap(v, prev.task, task) for k, v in prev.query.items()}
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=prev.models, query=args,
+                task=task)
+
+
+def _swap(v: Any, old: str, new: str) -> Any:
+    if isinstance(v, str):
+        return v.replace(old, new)
+    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+        return [x.replace(old, new) for x in v]
+    return v
+
+
+def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"which ones?": the models the previous answer counted."""
+    if r.them and not r.names and models and not _asks_anything_new(r) and not r.scored and \
+            QUERY in ctx.tools and len(r.content_words) <= 2:
+        return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models,
+                    query={"names": models})
+    return None
+
+
+def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"did the int8 model lose accuracy?": the model against its parent; "by quantizing X":
+    X against its quantized copy."""
+    if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
+            or QUERY not in ctx.tools:
+        return None
+    gerund = None if re.search(r"\b(?:parents?|base)\b", r.low) else _gerund_of(r)
+    if gerund:
+        return Plan("then", [Call(QUERY, {"relation": "children", "of": models[0],
+                                           "derivation": gerund})],
+                    then="pair_with_parent", then_question=r.text, question=r.text, models=models)
+    return _then_parent(r, {}, models)
+
+
+def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """Two or more named models on a task: who is better, or their scores side by side."""
+    if len(models) < 2 or r.relation or QUERY not in ctx.tools or not (
+            _asks_cost(r) or r.scored or r.comparative or (
+                r.task_words and ctx.lake.resolve_task(r.task_words))):
+        return None
+    task = _task(r, ctx)
+    args: dict[str, Any] = {"names": models}
+    fact, order = r.rank or r.comparative or ("score", "best")
+    if (r.comparative or r.rank) and (fact != "score" or task):
+        args.update(rank_by=f"score:{task}" if fact == "score" else fact, order=order)
+        if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
+            args["top"] = r.top or 1
+    if "rank_by" not in args:
+        args["show"] = [f"score:{task}"] if task else ["scores"]
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args, task=task)
+
+
+def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"the parent of the best model on T": rank first, then the relation of the winner(s)."""
+    if not (r.relation and r.relation != "roots" and not models and r.rank) or QUERY not in ctx.tools:
+        return None
+    first = _query_plan(_without_relation(r), ctx, [])
+    if not first.calls:
+        return None
+    first.kind, first.then, first.then_question = "then", f"relation:{r.relation}", r.text
+    return first
+
+
+_STRUCTURED = {"license", "format", "architecture", "min_parameters", "max_parameters",
+               "has_card", "quantized"}
+
+
+def _a_need(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"I need a small encoder for sentiment": the tool that reads a need in words."""
+    if models or r.relation or r.rank or r.count or r.derivation:
+        return None
+    if not (r.asks_need or (r.need and r.listing and not _STRUCTURED & set(r.filters))):
+        return None
+    reader = _reader(ctx)
+    return _call_plan(r, ctx, reader, models) if reader is not None else None
+
+
+def _quantized_from(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"is X quantized (and from what)?": what its files store, and the parent its weights show."""
+    if len(models) != 1 or "quantization" not in r.aspects or r.relation not in (None, "parents") \
+            or QUERY not in ctx.tools:
+        return None
+    shown = _tool_plan(r, ctx, models)
+    if not shown.calls:
+        return None
+    shown.calls.append(Call(QUERY, {"relation": "parents", "of": models[0]}))
+    return shown
+
+
 
 
 # -- the models a question is about ------------------------------------------------------------
@@ -552,3 +617,10 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             info = routed[0].tool
             return [Call(info.name, route.fill_args(info, r, [p.models[0], n])[0]) for n in names[:6]]
     return []
+
+
+# the order matters: changes the user asks for before everything else, follow-ups before new
+# questions, a tool's own phrase before the lake query it could be mistaken for
+RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
+    _which_one, _mutating, _not_in_lake, _vague, _same_for_other, _same_on_other_task, _name_them,
+    _special_tool, _against_parent, _scores_of_named, _relation_of_winner, _a_need, _quantized_from)
