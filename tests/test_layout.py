@@ -148,3 +148,14 @@ def test_no_sql_outside_the_store():
                  if (found := _sql_strings(py))}
     assert offenders == {}
     assert _sql_strings(ROOT / "store" / "catalog.py")  # the check does see SQL where it is
+
+
+def test_every_package_folder_is_in_the_wheel():
+    """A package folder missing from pyproject's list works in an editable install and is
+    silently left out of the wheel."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"modellake." + ".".join(p.parent.relative_to(ROOT).parts)
+             for layer in ORDER for p in (ROOT / layer).rglob("__init__.py")}
+    assert found - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
