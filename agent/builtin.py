@@ -145,13 +145,14 @@ class BuiltinChatModel(BaseChatModel):
                             {t.name: tuple(t.metrics) for t in vocab["tasks"]})
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev)
 
-    def _resolve_task(self, phrase: str, lexical: bool = False) -> str | None:
+    def _resolve_task(self, phrase: str, lexical: bool = False, any_task: bool = False) -> str | None:
+        """The lake task ``phrase`` names: one with runs (``any_task``: any task it knows)."""
         if self._ctx is None:
             return None
         from modellake.tools.query.scores import resolve_task
 
         return resolve_task(self._ctx.catalog, phrase, self._lake_vocab()["tasks"],
-                            lexical=lexical, require_runs=True)[0]
+                            lexical=lexical, require_runs=not any_task, with_runs=not any_task)[0]
 
     def _lake_vocab(self) -> dict[str, Any]:
         """Names, architectures, card tasks and benchmark tasks, recomputed when the lake changes."""

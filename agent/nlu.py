@@ -134,7 +134,9 @@ class Linker:
                 if part:
                     found.append(Mention(part[0], start, end, part[1], "partial"))
         # "minilm-sentiment-v2", "tiny-llama-7b": another model than the name it starts with
-        found = [m for m in found if not re.match(r"[-_](?:v\d+|\d+(?:\.\d+)?[bmk]?)\b", text[m.end:], re.I)]
+        found = [m for m in found if not re.match(
+            r"[-_](?:v\d+|\d+(?:\.\d+)?[bmk]?|fp16|fp32|bf16|int8|int4|gguf|awq|gptq|onnx|mlx)\b",
+            text[m.end:], re.I)]
         chosen: list[Mention] = []
         for m in sorted(found, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
             if any(m.start < c.end and c.start < m.end for c in chosen):

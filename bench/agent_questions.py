@@ -168,10 +168,11 @@ def validate_question(q: dict[str, Any]) -> list[str]:
 
 def load_questions(split: str = "all", lakes: Iterable[str] | None = None,
                    questions_dir: Path = QUESTIONS_DIR) -> list[dict[str, Any]]:
-    """The conversations of ``split`` (tune | held | all) for ``lakes``; raises on a bad file."""
+    """The conversations of ``split`` (tune | held | dev | all: tune and held) for ``lakes``;
+    raises on a bad file. ``dev`` is a second tuning set, written later by another hand."""
     splits = SPLITS if split == "all" else (split,)
-    if any(s not in SPLITS for s in splits):
-        raise ValueError(f"split must be tune, held or all, not {split!r}")
+    if any(s not in (*SPLITS, "dev") for s in splits):
+        raise ValueError(f"split must be tune, held, dev or all, not {split!r}")
     wanted = set(lakes or LAKES)
     out, seen = [], set()
     for s in splits:
@@ -647,7 +648,7 @@ def print_failures(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--split", choices=("tune", "held", "all"), default="tune")
+    p.add_argument("--split", choices=("tune", "held", "dev", "all"), default="tune")
     p.add_argument("--lakes", default=",".join(LAKES), help="comma-separated: demo,family,cards")
     p.add_argument("--out", help="write every answer and the summary to this JSON file")
     p.add_argument("--show-failures", action="store_true", help="print the failed questions")

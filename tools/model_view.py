@@ -36,7 +36,7 @@ ASPECTS: dict[str, tuple[str, ...]] = {
                      "backbone"),
     "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
              "have a card", "has a card", "completeness", "what's wrong with", "improve"),
-    "license": ("license", "licence", "licensed", "commercial"),
+    "license": ("license", "licence", "licensed", "lic", "commercial"),
     "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on"),
     "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),
     "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for"),

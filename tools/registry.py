@@ -135,7 +135,8 @@ TOOLS: list[Tool] = [
     tool(cards.check_card, hide=("text", "infer_lineage"),
          words=("audit", "check", "verify", "truthful", "accurate", "correct", "lying", "tell the truth",
                 "card truthful", "card accurate", "card correct", "card right", "card honest",
-                "card lying", "card lie", "card wrong", "claims check out"),
+                "card lying", "card lie", "card wrong", "claims check out", "weights agree",
+                "agree with the weights", "weights confirm", "weights say"),
          examples=("audit the card of X", "is X's card correct", "does X's card tell the truth",
                    "check X's model card against the evidence")),
 ]

@@ -56,8 +56,8 @@ def text_of(result: Any) -> str | None:
 
 def round_score(v: float) -> str:
     """Three significant digits, without a trailing zero run: 0.95, 12.3, 1520."""
-    if v == 0:
-        return "0"
+    if v in (0, 1):
+        return f"{v:.1f}"  # accuracy 1.0, not "1"
     text = f"{v:.3g}"
     if "e" in text:
         return f"{v:.0f}"

@@ -122,6 +122,29 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
 
 
 def _chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:
+    """"c was quantized from b, which was fine-tuned from a"; a merge names all its parents."""
+    merged = [n for n, r in ups.items() if r.get("via") == child and r.get("relation") == "merge"]
+    if len(merged) > 1 and ancestor not in merged:
+        rest = [_chain(p, ancestor, ups) for p in merged if _reaches(p, ancestor, ups)]
+        return f"{child} was merged from {join(merged)}" + ("; " + "; ".join(rest) if rest else "")
+    return _single_chain(child, ancestor, ups)
+
+
+def _reaches(node: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``ancestor`` is above ``node`` in the ancestry ``ups``."""
+    seen, frontier = set(), [node]
+    while frontier:
+        n = frontier.pop()
+        for name, r in ups.items():
+            if r.get("via") == n and name not in seen:
+                if name == ancestor:
+                    return True
+                seen.add(name)
+                frontier.append(name)
+    return False
+
+
+def _single_chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:
     """"c was quantized from b, which was fine-tuned from a"."""
     steps, node, guard = [], ancestor, 0
     while node != child and node in ups and guard < 12:
@@ -168,7 +191,7 @@ def selection(outcomes: list[Outcome]) -> list[str]:
         d = o.data if isinstance(o.data, dict) else {}
         for key in ("rows", "hits", "models", "entries", "neighbours", "results"):
             for item in d.get(key, []) if isinstance(d.get(key), list) else []:
-                if isinstance(item, dict):
+                if isinstance(item, dict) and item.get("in_lake", True):
                     n = item.get("name") or item.get("model")
                     if isinstance(n, str) and n not in out:
                         out.append(n)

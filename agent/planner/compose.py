@@ -102,7 +102,7 @@ def _which_one(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A model-like name the lake does not hold: the lake says so, and which names are close."""
     alone = not models and not _lake_wide(r) and r.relation not in ("children", "descendants")
-    beside = len(models) < 2 and _compares(r)  # "compare X with gpt-4"
+    beside = len(models) < 2 and (_compares(r) or r.comparative or _asks_cost(r))  # "X vs gpt-4"
     if not r.unknown or not (alone or beside):
         return None
     if QUERY in ctx.tools:
@@ -147,6 +147,22 @@ def _swap(v: Any, old: str, new: str) -> Any:
     if isinstance(v, list) and all(isinstance(x, str) for x in v):
         return [x.replace(old, new) for x in v]
     return v
+
+
+def _the_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"what about the other gguf?": the same filter, without the model just discussed."""
+    prev = ctx.prev
+    if not r.other or not r.filters or prev is None or not prev.models or QUERY not in ctx.tools:
+        return None
+    args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
+    args["exclude"] = prev.models[:1]
+    shown = [c.args.get("about") or c.args.get("show") for c in prev.calls]
+    show = [x for group in shown if isinstance(group, list) for x in group
+            if x in ("parameters", "bytes", "format", "quantization", "license", "layers",
+                     "architecture")]
+    if show:
+        args["show"] = show
+    return Plan("query", [Call(QUERY, args)], question=r.text, query=args)
 
 
 def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -231,14 +247,29 @@ def _quantized_from(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 # -- the models a question is about ------------------------------------------------------------
 def _models(r: Reading, prev: Plan | None) -> list[str]:
-    if r.names and r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?"
-        return list(r.names) + [w for w in r.weak if w not in r.names]
+    """The models the question is about: named, pointed at ("it", "them", "the second one",
+    "that one", "the other one"), or named only by a word of their name ("the merge")."""
     if r.names:
-        return list(r.names)
+        return _named_and_pointed(r, prev)
     if r.comparative and prev is not None and len(prev.selection) > 1:  # "which is bigger?"
         return list(prev.selection)
-    if prev is None:
-        return list(r.weak) if _needs_model(r) else []
+    pointed = _pointed(r, prev) if prev is not None else []
+    if pointed:
+        return pointed
+    return list(r.weak) if r.weak and _needs_model(r) and not r.rank else []
+
+
+def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
+    names = list(r.names)
+    if r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?"
+        names += [w for w in r.weak if w not in names]
+    if r.it and prev is not None and (r.relation or _compares(r)):  # "is it related to X?"
+        subject = prev.selection[:1] if len(prev.selection) == 1 else prev.models[:1]
+        names = [n for n in subject if n not in names] + names
+    return names
+
+
+def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.other and len(prev.selection) == 2 and prev.models:  # "what about the other one?"
         rest = [n for n in prev.selection if n not in prev.models[:1]]
         if len(rest) == 1:
@@ -250,19 +281,30 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
         return list(prev.selection)
     if r.them and len(prev.recent) > 1:  # "which of the two?" after two one-model questions
         return list(prev.recent[-2:])
+    if r.that_one and len(prev.selection) == 1:  # "that one": the model the answer named
+        return list(prev.selection)
+    if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
+        return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and not (r.rank and not r.relation)) or (
             (r.opener or not r.content_words) and not _lake_wide(r)):
         if prev.models:
             return list(prev.models[:1])
         if len(prev.selection) == 1:
             return list(prev.selection)
-    return list(r.weak) if _needs_model(r) else []
+    return []
+
+
+def _relation_of(prev: Plan) -> str | None:
+    q = prev.query or (prev.calls[0].args if prev.calls else {})
+    return q.get("relation") if isinstance(q, dict) else None
 
 
 def _needs_model(r: Reading) -> bool:
-    """A question about one model that names it only by a word ("the pruned copy")."""
+    """A question about one model that names it only by a word ("the pruned copy", "the merge")."""
     return bool(r.relation and r.relation != "roots") or bool(r.aspects) or bool(
-        re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low))
+        re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low)) or any(
+        re.search(rf"\b(?:the|that|this) {re.escape(w.split('-')[-1].lower())}\b", r.low)
+        for w in r.weak)
 
 
 def _gerund_of(r: Reading) -> str | None:
@@ -350,6 +392,11 @@ def _task(r: Reading, ctx: Context) -> str | None:
     """The lake task the question names, if any (by its words or their meaning); else the one
     the previous question was about, for a question that points back ("which of the two is
     better?")."""
+    near = re.search(r"\b([a-z][\w-]+) (?:accuracy|f1|scores?|spearman|performance|results?)\b", r.low)
+    if near and near.group(1) not in ("its", "the", "their", "x", "y", "best", "worst", "top"):
+        t = ctx.lake.resolve_task(near.group(1))  # "its sentiment accuracy"
+        if t:
+            return t
     if r.task_words:
         t = ctx.lake.resolve_task(r.task_words)
         if t:
@@ -398,6 +445,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["names"] = models
     _rank_args(r, args, task, ctx)
     if args.pop("_ask_task", False):
+        known = ctx.lake.resolve_task(r.task_words or r.low, any_task=True)
+        if known:  # a task the lake knows, with no runs yet
+            return _reply(r, f"No model in this lake has been benchmarked on {known} yet: there are "
+                             f"no scores on it. `modellake bench MODEL --task {known}` runs it.")
         tasks = ctx.lake.tasks_with_scores
         return _reply(r, "Best on which task? The lake has scores on " + (
             join(tasks, "or") + "." if tasks else "no task yet: run `modellake bench`."))
@@ -589,6 +640,8 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
     groups = [[m] for m in models[:3]] if per_model else [models]
     calls = []
     for group in groups:
+        if not group and info.needs and ctx.prev is not None:  # "do the weights agree?"
+            group = ctx.prev.models[:1] or ctx.prev.selection[:1]
         args, missing = route.fill_args(info, r, group, _task(r, ctx))
         if missing:
             if any(m in route.MODEL_PARAMS for m in missing):
@@ -622,5 +675,6 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _vague, _same_for_other, _same_on_other_task, _name_them,
+    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _same_on_other_task,
+    _name_them,
     _special_tool, _against_parent, _scores_of_named, _relation_of_winner, _a_need, _quantized_from)

@@ -58,6 +58,7 @@ NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
       r"\b(?:of|for|about|from|on) (?:that|this)\s*[?.!]*$")
 OTHER = r"\bthe other(?: one| model)?\b"
+THAT_ONE = r"\b(?:that one|that model|the latter|this one)\b"
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
@@ -112,6 +113,7 @@ class Reading:
     scored: bool = False                               # asks how models score on a task
     metric: str | None = None                          # a metric named ("macro f1", "pearson")
     other: bool = False                                # "the other one"
+    that_one: bool = False                             # "that one": the model the answer named
 
     @property
     def content_words(self) -> list[str]:
@@ -127,6 +129,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model."""
     q = nlu.read(text, linker, architectures, card_tasks)
     weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
+    whole = [m for m in q.models if m.kind == "partial" and len(re.split(r"[-_]", text[m.start:m.end])) >= 3
+             and re.fullmatch(r"[\w.-]+", text[m.start:m.end])]  # "distilbert-base-uncased": another model
+    q.models = [m for m in q.models if m not in whole]
     q.models = [m for m in q.models if m not in weak]
     q.masked = nlu.mask(text, q.models)
     spans = [(m.start(), m.end()) for p in q.paths for m in re.finditer(re.escape(p), text)]
@@ -156,6 +161,13 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     m = re.search(ORDINAL, low)
     r.ordinal = ORDINALS[m.group(1)] if m else None
     r.other = bool(re.search(OTHER, low))
+    r.that_one = bool(re.search(THAT_ONE, low))
+    if re.search(r"\b(?:actual |real )?weights (?:in|stored)|\b(?:with|have|has) (?:actual |real |their )?"
+                 r"weights\b", low):
+        r.filters["has_weights"] = True
+    elif re.search(r"\b(?:without|no|lack\w*) (?:actual )?weights\b|\bcard[- ]only\b", low):
+        r.filters["has_weights"] = False
+        r.filters.pop("format", None)
     r.opener = bool(re.search(OPENER, low))
     r.task_words = _task_words(low)
     r.scored = bool(re.search(SCORED, low))
@@ -175,6 +187,10 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     for p in q.paths:
         bare = bare.replace(p, " ")
     r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
+    if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
+        pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
+        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in ("lake", "card", "model"):
+            r.unknown = pos.group(1)
     if r.unknown is None and not q.models:  # "license of mistral?": a family the lake lacks
         fam = re.search(r"\b(?:of|is|does|did|about|for)\s+(" + "|".join(sorted(
             nlu.ARCH_WORDS - set(lake_archs), key=len, reverse=True)) + r")\b\s*[?.!]*\s*$", bare.lower())
@@ -215,7 +231,7 @@ _BOUND = re.compile(r"\b(under|below|less than|fewer than|at most|up to|smaller 
                     r"million|billion)?\s*(?:param\w*|weights)\b")
 
 
-OTHER_FORMATS = r"\b(onnx|tflite|coreml|openvino|mlx|tensorrt|gptq|awq|exl2|keras|tensorflow|jax|flax)\b"
+OTHER_FORMATS = r"\b(onnx|tflite|coreml|openvino|mlx|tensorrt|keras|tensorflow|jax|flax)\b"
 
 
 def _filters(q: nlu.Question) -> dict[str, object]:
@@ -330,6 +346,12 @@ def _task_words(low: str) -> str | None:
     return None
 
 
+_PLAIN = frozenset("""fine tune tuned tuning pre post trained training state of the art well known
+open source zero few one shot long short context multi lingual high low quality end to cross
+encoder decoder self supervised instruction following non state based like free only
+real world follow up built in out up down side by step""".split())
+
+
 def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:
     """A token that looks like a model name but names no model of the lake."""
     known = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in names}
@@ -341,6 +363,8 @@ def unknown_name(text: str, names: list[str], architectures: list[str]) -> str |
             continue
         if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()):
             continue
+        if all(p in _PLAIN for p in re.split(r"[-_]", tok.lower()) if p):
+            continue  # "fine-tuning", "state-of-the-art": words, not a name
         return tok
     return None
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from modellake.store.errors import NotFoundError, UsageError
 from modellake.store.records import ModelRecord
+from modellake.tools.model_view import name_facts
 from modellake.tools.query.facts import FACTS, Fact, get_fact
 from modellake.tools.query.filters import declared_bases, passes, text_hits
 from modellake.tools.query.relations import RELATIONS, related
@@ -38,7 +39,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  task: str | None = None, has_card: bool | None = None,
                  min_parameters: int | None = None, max_parameters: int | None = None,
                  base_model: str | None = None, text: str | None = None,
-                 derivation: str | None = None, show: list[str] | None = None, rank_by: str | None = None,
+                 derivation: str | None = None, has_weights: bool | None = None,
+                 exclude: list[str] | None = None, show: list[str] | None = None, rank_by: str | None = None,
                  order: Literal["best", "worst", "highest", "lowest"] = "best",
                  top: int | None = None, count_only: bool = False) -> ModelQuery:
     """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
@@ -62,6 +64,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         base_model: only models whose card (or adapter config) declares this base model.
         text: only models whose name, card metadata or card text mention these words (a
             keyword filter, best matches first; search_models understands needs).
+        has_weights: true for models whose weights are in the lake, false for card-only ones.
+        exclude: leave these models out ("the other GGUF model").
         derivation: only models derived this way (finetune, quantized, pruned, merge, adapter):
             with a relation, the relatives reached by such a step; without, every model whose
             weights show it was made this way from a parent in the lake.
@@ -118,10 +122,22 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                if v is not None}
     if task:
         chosen = _by_task(catalog, q, chosen, task, task_name, scores_of)
+    copies = _derived_by(catalog, "quantized") if quantized or "quantization" in (show or []) else {}
+    if quantized:  # stored quantized, or a quantized copy its weights show (stored as float)
+        chosen = [c for c in chosen if c[0] is None or c[0].quantization or c[2] in copies
+                  or (not c[0].has_weights and name_facts(c[2]).get("quantization"))]
+        filters.pop("quantized")
+    if has_weights is not None:
+        chosen = [c for c in chosen if c[0] is not None and c[0].has_weights == has_weights]
+    if exclude:
+        gone = {catalog.get_model(n).name for n in exclude}
+        chosen = [c for c in chosen if c[2] not in gone]
     chosen = [c for c in chosen if c[0] is None or passes(c[0], filters)]
     if text:
         chosen = _by_words(chosen, text)
-    q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {})}
+    q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {}),
+                 **({"quantized": quantized} if quantized is not None else {}),
+                 **({"has_weights": has_weights} if has_weights is not None else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
     for spec in show or []:
         if spec in filters and not q.named:  # "which models are gguf": the filter says it
@@ -130,6 +146,10 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             _attach_all_scores(q, catalog, by_name, scores_of)
         else:
             _attach(q, spec, by_name, scores_of)
+    for r in q.rows:  # a quantized copy stored as float: say what its weights show
+        if r.name in copies and r.values.get("quantization") in (None, "none stored"):
+            r.values["quantization"] = "quantized copy"
+            r.shown["quantization"] = f"a quantized copy of {copies[r.name].via} (stored as float)"
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)
     q.count = len(q.rows)

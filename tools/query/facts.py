@@ -70,7 +70,7 @@ def _count(n: Any) -> str:
 def _quantization(m: ModelRecord) -> str | None:
     if m.quantization:
         return m.quantization
-    return "none" if m.has_weights else None
+    return "none stored" if m.has_weights else None
 
 
 FACTS: tuple[Fact, ...] = (
@@ -91,7 +91,7 @@ FACTS: tuple[Fact, ...] = (
          lambda m: m.architecture or m.model_type),
     Fact("layers", "layers", ("layers", "depth", "deep", "blocks", "deepest", "shallowest"),
          _layers, lambda v: f"{v} layers", numeric=True, more="deepest", less="shallowest"),
-    Fact("license", "license", ("license", "licence", "licensed", "commercial", "terms"),
+    Fact("license", "license", ("license", "licence", "licensed", "lic", "commercial", "terms"),
          _card("license")),
     Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose"), _card("pipeline_tag")),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),

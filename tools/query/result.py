@@ -108,6 +108,8 @@ class ModelQuery(Record):
             parts.append("without a license" if ids == ["none"] else
                          f"under the {ids[0]} license" if len(ids) == 1 else
                          f"under a license among {', '.join(ids[:6])}" + ("..." if len(ids) > 6 else ""))
+        if f.get("has_weights") is not None:
+            parts.append("with weights in the lake" if f["has_weights"] else "card-only (no weights)")
         if f.get("has_card") is not None:
             parts.append("with a model card" if f["has_card"] else "without a model card")
         if f.get("min_parameters") is not None:
@@ -454,4 +456,5 @@ def _no_relatives(rel: str, x: str, filters: str) -> str:
 
 
 def _self_labelled(text: str) -> bool:
-    return any(text.endswith(w) for w in ("parameters", "layers", "card")) or text[:1].isdigit()
+    return any(text.endswith(w) for w in ("parameters", "layers", "card")) or text[:1].isdigit() \
+        or text.startswith(("a ", "an "))
