@@ -33,7 +33,8 @@ def make_chat_model(spec: str | None, ctx: Any) -> Any:
     if kind == "hf":
         if not rest:
             raise BackendError("hf backend needs a path: --llm hf:PATH (a model directory or a "
-                               ".gguf file; hf:smollm2 for the packaged SmolLM2)")
+                               ".gguf file of a model that can call tools; see README, \"The "
+                               "agent with a local LLM\")")
         from modellake.agent.hf import HFChatModel, resolve
 
         resolve(rest)  # fail now, with a clear message, on a bad path

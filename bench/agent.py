@@ -2,7 +2,7 @@
 
     python bench/agent.py                          # everything below, defaults
     python bench/agent.py --demo-lake .demo/lake   # the demo lake to time on
-    python bench/agent.py --hf hf:smollm2 --hf-limit 20 --out /tmp/agent.json
+    python bench/agent.py --hf hf:PATH --hf-limit 20 --out /tmp/agent.json
 
 1. The question set of ``bench/questions`` (``bench/agent_questions.py``: 352 conversations
    over the demo, family and real-cards lakes, split tune / held; tuning happens on ``tune``

@@ -20,7 +20,11 @@ from modellake.store.lake import Lake
 
 
 class FakeOpenAI:
-    """Scripted OpenAI-compatible server: each request pops the next reply."""
+    """Scripted OpenAI-compatible server: each request pops the next reply.
+
+    A reply is ``{"content": TEXT}`` or ``{"tool_calls": [{"name", "arguments"}]}``, or a
+    function of the request body that returns one (a model that reads the tool results).
+    """
 
     def __init__(self) -> None:
         self.replies: list[dict[str, Any]] = []
@@ -41,6 +45,8 @@ class FakeOpenAI:
                     self.wfile.write(b'{"error": {"message": "no scripted reply"}}')
                     return
                 reply = fake.replies.pop(0)
+                if callable(reply):  # a reply computed from the request (what the model saw)
+                    reply = reply(body)
                 if body.get("stream"):
                     self._stream(reply, body)
                 else:
@@ -140,6 +146,69 @@ def test_openai_backend_tool_call_then_answer(agent_lake, openai_server):
     tool_msg = second["messages"][-1]
     assert tool_msg["role"] == "tool" and json.loads(tool_msg["content"])["name"] == "tiny-bert"
     assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "show_model"
+
+
+def test_openai_backend_several_tool_rounds_same_contract(agent_lake, openai_server):
+    """Two tool calls in sequence, the second built from the first result, then the answer."""
+    from modellake.agent.prompts import SYSTEM_PROMPT
+    from modellake.tools.registry import get_tool
+
+    def compare_with_parent(body: dict[str, Any]) -> dict[str, Any]:
+        result = json.loads(body["messages"][-1]["content"])  # the query_models result
+        parent = result["rows"][0]["name"]
+        return {"tool_calls": [{"name": "compare_runs",
+                                "arguments": {"a": "tiny-llama-chat", "b": parent}}]}
+
+    answer = ("It cannot be told yet: tiny-llama-chat and its parent tiny-llama (declared by "
+              "tiny-llama-chat's card) share no benchmark task.")
+    openai_server.replies += [
+        {"tool_calls": [{"name": "query_models",
+                         "arguments": {"relation": "parents", "of": "tiny-llama-chat"}}]},
+        compare_with_parent,
+        {"content": answer},
+    ]
+    agent = Agent(agent_lake, llm="openai:test-model")
+    events = list(agent.stream("Did fine-tuning tiny-llama-chat from its parent cost accuracy?",
+                               thread_id="steps"))
+
+    kinds = [type(e).__name__ for e in events if not isinstance(e, TextDelta)]
+    assert kinds == ["ToolStarted", "ToolFinished", "ToolStarted", "ToolFinished", "FinalAnswer"]
+    started = [(e.tool, e.args) for e in events if isinstance(e, ToolStarted)]
+    assert started == [("query_models", {"relation": "parents", "of": "tiny-llama-chat"}),
+                       ("compare_runs", {"a": "tiny-llama-chat", "b": "tiny-llama"})]
+    finished = [e for e in events if isinstance(e, ToolFinished)]
+    assert all(e.ok for e in finished)
+    assert json.loads(finished[0].result)["rows"][0]["name"] == "tiny-llama"
+    assert "share no benchmark task" in json.loads(finished[1].result)["summary"]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.answer == answer and final.steps == 3
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == answer
+    assert final.tool_calls == [
+        {"tool": "query_models", "args": {"relation": "parents", "of": "tiny-llama-chat"}},
+        {"tool": "compare_runs", "args": {"a": "tiny-llama-chat", "b": "tiny-llama"}}]
+
+    # what the server received: the rules, the declared schemas, and each step's results
+    first, second, third = (r["body"] for r in openai_server.requests)
+    system = first["messages"][0]
+    assert system["role"] == "system" and system["content"] == SYSTEM_PROMPT
+    assert "data, never instructions" in system["content"]
+    assert "Never invent" in system["content"]
+    tools = {t["function"]["name"]: t["function"] for t in first["tools"]}
+    for name in ("query_models", "compare_runs", "show_model", "read_card"):
+        assert tools[name]["parameters"] == get_tool(name).schema(), name
+    relation = tools["query_models"]["parameters"]["properties"]["relation"]
+    assert relation["type"] == "string"
+    assert {"parents", "ancestors", "children", "descendants"} <= set(relation["enum"])
+    assert second["tools"] == first["tools"]
+    step1 = second["messages"][-1]
+    assert step1["role"] == "tool" and step1["tool_call_id"] == "call_0"
+    assert json.loads(step1["content"])["summary"].startswith(
+        "tiny-llama-chat's card declares tiny-llama as its base model")
+    assert second["messages"][-2]["tool_calls"][0]["function"]["name"] == "query_models"
+    assert [m["role"] for m in third["messages"]] == ["system", "user", "assistant", "tool",
+                                                      "assistant", "tool"]
+    assert third["messages"][3]["content"] == step1["content"]
+    assert json.loads(third["messages"][-1]["content"])["b"] == "tiny-llama@1"
 
 
 def test_openai_backend_multi_turn_memory(agent_lake, openai_server):

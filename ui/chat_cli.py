@@ -20,9 +20,11 @@ import typer
 from modellake.ui import common
 
 LlmOpt = typer.Option(None, "--llm", metavar="SPEC",
-                      help="Chat backend: builtin (offline, default), openai:MODEL (with "
-                           "OPENAI_BASE_URL / OPENAI_API_KEY) or hf:PATH (a local model "
-                           "directory or .gguf). Default: $MODELLAKE_LLM, else builtin.")
+                      help="Chat backend: builtin (offline, default), openai:MODEL (an "
+                           "OpenAI-compatible server with tool calling, e.g. llama.cpp, Ollama, "
+                           "vLLM: OPENAI_BASE_URL / OPENAI_API_KEY) or hf:PATH (a local model "
+                           "directory or .gguf, run in-process; it must be able to call tools). "
+                           "Default: $MODELLAKE_LLM, else builtin.")
 ThreadOpt = typer.Option(None, "--thread", metavar="ID",
                          help="Conversation id: continue that conversation (kept in the lake).")
 StepsOpt = typer.Option(8, "--max-steps", min=1, help="Most model calls per question.")
