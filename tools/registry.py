@@ -87,7 +87,8 @@ TOOLS: list[Tool] = [
          description="Check every card's declared base model against the lineage inferred from "
          "the weights: agreements, conflicts (a card naming the wrong parent, with the evidence) "
          "and undocumented models.",
-         words=("wrong base model", "declared base", "conflicts", "mislabeled", "lying",
+         words=("wrong base model", "wrong base", "conflicts", "mislabeled", "lying",
+                "disagrees with the weights", "disagree with the weights", "agree with the weights",
                 "undocumented", "audit the lineage"),
          examples=("which model cards declare the wrong base model",
                    "do the declared base models match the weights", "are there lineage conflicts",

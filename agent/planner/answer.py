@@ -36,7 +36,7 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
                 for r in o.data.get("rows", []) if isinstance(r, dict) and "name" in r]
         return refusal(held or names, tasks)
     if plan.kind == "unknown" and failed:
-        return _unknown(plan.models[0], failed[0].error or "")
+        return "\n\n".join([_unknown(plan.models[0], failed[0].error or "")] + _texts(ok))
     if plan.kind == "pair" and len(ok) == 2:
         parts.append(pair_sentence(plan, ok[0].data, ok[1].data))
     elif plan.then == "each_relative" and len(ok) > 1:

@@ -106,8 +106,12 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if not r.unknown or not (alone or beside):
         return None
     if QUERY in ctx.tools:
-        return Plan("unknown", [Call(QUERY, {"names": [r.unknown]})], question=r.text,
-                    models=[r.unknown])
+        calls = [Call(QUERY, {"names": [r.unknown]})]
+        if beside and models:  # and what the lake knows about the other one
+            task = _task(r, ctx)
+            calls.append(Call(QUERY, {"names": models, "show": [f"score:{task}"] if task else
+                                      ["parameters", "license"]}))
+        return Plan("unknown", calls, question=r.text, models=[r.unknown])
     return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
 
 
@@ -573,7 +577,9 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                                           for w in ws]) for t in ctx.tools.values())
     for s in scored[:3]:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
-        if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > len(models):
+        have = len(models) or (1 if ctx.prev is not None and (ctx.prev.models or ctx.prev.selection)
+                               else 0)  # "do the weights agree?": about the model just discussed
+        if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > have:
             continue
         if (_is_query(r, models) or by_value) and len(own.split()) < _SPECIFIC:
             continue  # "what license does that readme give": the license, not the readme

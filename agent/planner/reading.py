@@ -187,6 +187,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     for p in q.paths:
         bare = bare.replace(p, " ")
     r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
+    _add_parts(r, bare, linker.names)
     if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
         pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
         if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in ("lake", "card", "model"):
@@ -209,7 +210,9 @@ question answering qa ocr speech audio asr transcribe transcription image images
 captioning segmentation table tables document documents docs text generation generate generator
 instruct instruction reasoning math retrieval rerank reranker search similarity paraphrase
 multilingual english french german spanish chinese russian japanese arabic llm lm tokenizer
-""".split())
+forecast forecasting series time-series anomaly tabular regression object segmentation depth
+pose music video speech-to-text text-to-speech tts stt ocr rerank ranking agent tool function
+calling""".split())
 DOMAIN = frozenset("""topic sentiment merge merged pruned prune quantized quant finetune
 fine-tune tuned finetuned fine-tuned paraphrase base instruct chat similarity classification
 summarization medical legal financial news code coder sql ner
@@ -352,6 +355,18 @@ encoder decoder self supervised instruction following non state based like free 
 real world follow up built in out up down side by step""".split())
 
 
+def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
+    """"whisper turbo vs large-v3": a name-like part of lake names that, the models already
+    named set aside, fits exactly one more of them."""
+    if not r.names:
+        return
+    for m in _NAMEISH.finditer(bare):
+        tok = re.sub(r"[^a-z0-9]", "", (m.group(1) or m.group(2)).lower())
+        fits = [n for n in names if tok in re.sub(r"[^a-z0-9]", "", n.lower()) and n not in r.names]
+        if len(tok) >= 4 and len(fits) == 1:
+            r.names.append(fits[0])
+
+
 def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:
     """A token that looks like a model name but names no model of the lake."""
     known = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in names}
@@ -363,8 +378,10 @@ def unknown_name(text: str, names: list[str], architectures: list[str]) -> str |
             continue
         if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()):
             continue
-        if all(p in _PLAIN for p in re.split(r"[-_]", tok.lower()) if p):
-            continue  # "fine-tuning", "state-of-the-art": words, not a name
+        if all(p in _PLAIN or p in NEED_WORDS for p in re.split(r"[-_]", tok.lower()) if p):
+            continue  # "fine-tuning", "text-to-sql": words, not a name
+        if any(norm in k for k in known):
+            continue  # "large-v3": a part of names the lake has, not another model
         return tok
     return None
 
