@@ -466,6 +466,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
             and _compares(r):
         show = ["parameters", "format", "license"]
+    if r.relation and not show and ctx.prev is not None and re.search(r"'s\s*[?.!]*\s*$", r.text):
+        show = _asked_before(ctx.prev)  # "and its parent's?": the same fact, of the parent
     if show and not r.count:
         args["show"] = args.get("show", []) + show
     if r.count:
@@ -477,6 +479,15 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             "parameters", "format", "license")]
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
                 task=task)
+
+
+def _asked_before(prev: Plan) -> list[str]:
+    """The facts the previous question asked for (its show_model aspects or query columns)."""
+    asked = [x for c in prev.calls for x in (c.args.get("about") or c.args.get("show") or [])
+             if isinstance(x, str)]
+    return [x for x in dict.fromkeys(asked) if x in ("parameters", "bytes", "license", "layers",
+                                                     "format", "quantization", "architecture",
+                                                     "task", "datasets", "language")]
 
 
 def _need_words(r: Reading) -> str | None:

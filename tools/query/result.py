@@ -304,6 +304,9 @@ class ModelQuery(Record):
         facts = {r.name: f" ({self._facts(r, cols)})" if cols else "" for r in rows}
         if all(r.source == "card" for r in rows):
             names = join([r.name + facts[r.name] for r in rows])
+            rel = rows[0].relation
+            if rel in NOUNS and rel != "declared":  # "its card declares it a merge of A and B"
+                names = f"{names} (declared as {NOUNS[rel]})"
             absent = [r.name for r in rows if not r.in_lake]
             tail = (f" {join(absent)} {'is' if len(absent) == 1 else 'are'} not in the lake, so the "
                     "weights cannot confirm it." if absent else " The weights do not show it.")
@@ -366,8 +369,15 @@ class ModelQuery(Record):
             elif board:
                 hib = board["higher_is_better"]
                 win, lose = (a, b) if (va > vb) == hib else (b, a)
+                wv, lv = win.shown[c], lose.shown[c]
+                if wv == lv:  # equal once rounded: the digits that differ, and how little
+                    wv, lv = f"{win.values[c]:.4g}", f"{lose.values[c]:.4g}"
+                    said.append(f"On {board['task']}, {win.name} and {lose.name} are practically "
+                                f"the same ({board['metric']} {wv} against {lv}, a difference of "
+                                f"{abs(va - vb):.1g}).")
+                    continue
                 said.append(f"On {board['task']}, {win.name} scores better ({board['metric']} "
-                            f"{win.shown[c]} against {lose.shown[c]}).")
+                            f"{wv} against {lv}).")
             elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
                 big, small = (a, b) if va > vb else (b, a)
                 share = abs(va - vb) / max(abs(small.values[c]), 1)
