@@ -305,12 +305,11 @@ class ModelQuery(Record):
         if all(r.source == "card" for r in rows):
             names = join([r.name + facts[r.name] for r in rows])
             rel = rows[0].relation
-            if rel in NOUNS and rel != "declared":  # "its card declares it a merge of A and B"
-                names = f"{names} (declared as {NOUNS[rel]})"
+            how = f" ({x} being {NOUNS[rel]} of it)" if rel in NOUNS and rel != "declared" else ""
             absent = [r.name for r in rows if not r.in_lake]
             tail = (f" {join(absent)} {'is' if len(absent) == 1 else 'are'} not in the lake, so the "
                     "weights cannot confirm it." if absent else " The weights do not show it.")
-            return f"{x}'s card declares {names} as its base model.{tail}"
+            return f"{x}'s card declares {names} as its base model{how}.{tail}"
         if len(rows) > 1 and all(r.relation == "merge" for r in rows):
             return (f"{x} is a merge of {join([r.name + facts[r.name] for r in rows])} (inferred "
                     f"from the weights{_conf(rows)}).")
