@@ -222,7 +222,7 @@ def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | N
 
 
 _STRUCTURED = {"license", "format", "architecture", "min_parameters", "max_parameters",
-               "has_card", "quantized"}
+               "has_card", "quantized", "task", "has_weights"}
 
 
 def _a_need(r: Reading, ctx: Context, models: list[str]) -> Plan | None:

@@ -48,7 +48,8 @@ COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
                r"\b(?:better|stronger|more accurate)\b": ("score", "best"),
                r"\b(?:worse|weaker|less accurate)\b": ("score", "worst")}
 NEED_VERBS = (r"\b(?:need|want|looking for|look for|recommend|suggest|find me|should i use|would "
-              r"you use|could i use|can i use|something (?:for|to|that))\b")
+              r"you use|could i use|can i use|something (?:for|to|that)|anything (?:for|to|that)|"
+              r"any model (?:for|to|that))\b")
 RANKING = r"\b(?:rank|ranking|ranked|leaderboard|order(?:ed)? by|sort(?:ed)? by)\b"
 TOP_N = (r"\btop[- ](\d+|two|three|four|five)\b|\b(\d+|two|three|four|five) (?:best|largest|smallest|"
          r"biggest|worst|models? (?:do|does|did|score|scored|are|is) (?:the )?(?:best|worst))\b")
@@ -180,7 +181,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     if r.rank is None and re.search(r"\bwhich (?:\w+ ){0,4}(?:is|was|does|did|scores?|performs?) "
                                     r"(?:the )?better\b|\bwho (?:is|does|did) better\b", low):
         r.rank = ("score", "best")
-    r.need = bool(set(re.findall(r"[a-z][a-z-]+", low)) & (NEED_WORDS | set(domain)))
+    r.need = bool(set(re.findall(r"[a-z][a-z-]+", low) + re.findall(r"[a-z]+", low))
+                  & (NEED_WORDS | set(domain)))
     bare = text
     for m in sorted(q.models + weak, key=lambda m: -m.start):  # the names the lake knows
         bare = bare[:m.start] + " " * (m.end - m.start) + bare[m.end:]
@@ -380,8 +382,8 @@ def unknown_name(text: str, names: list[str], architectures: list[str]) -> str |
             continue
         if all(p in _PLAIN or p in NEED_WORDS for p in re.split(r"[-_]", tok.lower()) if p):
             continue  # "fine-tuning", "text-to-sql": words, not a name
-        if any(norm in k for k in known):
-            continue  # "large-v3": a part of names the lake has, not another model
+        if len(re.split(r"[-_/]", tok)) < 3 and any(norm in k for k in known):
+            continue  # "large-v3": a part of names the lake has ("distilbert-base-uncased" is not)
         return tok
     return None
 

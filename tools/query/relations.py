@@ -122,7 +122,7 @@ DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|trained|
                 r"immediately)\s+)?(?:from|off|out of|on top of)|(?:built|build|builds|based)\s+on)")
 WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "siblings": (r"\bsiblings?\b", r"\bsisters?\b", r"\bsame (?:parent|base(?: model)?)\b",
-                 r"\bshares? (?:a|its|the same|their) (?:parent|base)\b"),
+                 r"\bshares? (?:a|its|the same|their) (?:declared |common )?(?:parent|base)\b"),
     "ancestors": (r"\bancestors?\b", r"\bancestry\b", r"\bgrand-?parents?\b",
                   r"\bback to (?:its|the) root\b", r"\broot of (?:x|it)\b",
                   r"\b(?:x|its)'?s? (?:family'?s? )?root\b", r"\ball the way\b", r"\boriginally\b",
