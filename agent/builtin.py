@@ -174,8 +174,8 @@ class BuiltinChatModel(BaseChatModel):
                 "names": names, "linker": nlu.Linker(names),
                 "architectures": sorted(archs | {"bert", "llama", "gpt2", "gemma3", "t5"}),
                 "lake_archs": frozenset(a.lower() for a in archs),
-                "domain": frozenset(w for t in tasks for w in re.split(r"[-_ ]+", t.name.lower())
-                                    if len(w) > 2 and w != "smoke"),
+                "domain": frozenset(w for t in [*(x.name for x in tasks), *card_tasks]
+                                    for w in re.split(r"[-_ ]+", t.lower()) if len(w) > 2 and w != "smoke"),
                 "card_tasks": sorted(card_tasks), "tasks": tasks,
                 "scored_tasks": sorted(t.name for t in tasks if t.runs)})
         return self._vocab[1]

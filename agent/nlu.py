@@ -251,14 +251,19 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
         q.quantized = False
     elif re.search(r"\bquanti[sz]ed\b", low):
         q.quantized = True
-    for t in sorted(tasks or [], key=len, reverse=True):
-        pattern = r"[- ]".join(re.escape(w) for w in re.split(r"[-_ ]+", t.lower()))
-        if re.search(rf"\b{pattern}\b", low):
-            q.task = t
-            break
+    q.task = card_task(low, tasks or [])
     q.count = bool(re.search(r"\bhow many (?:\w+ ){0,3}models?\b|\bnumber of models\b|"
                              r"\bcount (?:the )?models\b", low))
     return q
+
+
+def card_task(low: str, tasks: list[str]) -> str | None:
+    """The card task (pipeline tag) that ``low`` names ("text-generation models")."""
+    for t in sorted(tasks, key=len, reverse=True):
+        pattern = r"[- ]".join(re.escape(w) for w in re.split(r"[-_ ]+", t.lower()))
+        if re.search(rf"\b{pattern}\b", low):
+            return t
+    return None
 
 
 def _constraints(q: Question, low: str) -> None:

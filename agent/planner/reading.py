@@ -135,6 +135,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     q.models = [m for m in q.models if m not in whole]
     q.models = [m for m in q.models if m not in weak]
     q.masked = nlu.mask(text, q.models)
+    if weak and not q.task:  # a task word that was taken for a model name: read it again
+        q.task = nlu.card_task(q.masked.lower(), card_tasks)
     spans = [(m.start(), m.end()) for p in q.paths for m in re.finditer(re.escape(p), text)]
     q.models = [m for m in q.models if not any(a <= m.start and m.end <= b for a, b in spans)]
     strong = [m for m in q.models if m.kind != "partial" or m.score >= 0.6
@@ -155,10 +157,15 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.listing = bool(re.search(LISTING, low))
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
-    if len(r.names) == 1 and "architecture" in r.filters and "architecture" not in r.aspects \
-            and not r.listing:
-        r.aspects.append("architecture")  # "is X a bert model?"
-        r.filters.pop("architecture")
+    for key in ("architecture", "license"):  # "is X a bert model?", "is X apache?"
+        if len(r.names) == 1 and key in r.filters and key not in r.aspects and not r.listing:
+            r.aspects.append(key)
+            r.filters.pop(key)
+    if re.search(r"\b(?:no|without|lack\w*|missing) (?:a |any )?(?:declared )?base models?\b", low):
+        r.filters["base_model"] = "none"
+    elif re.search(r"\b(?:declares?|declaring|with|have|has|name|names) (?:a |any )?(?:declared )?base "
+                   r"models?\b", low) and not r.names:
+        r.filters["base_model"] = "any"
     m = re.search(ORDINAL, low)
     r.ordinal = ORDINALS[m.group(1)] if m else None
     r.other = bool(re.search(OTHER, low))
@@ -363,7 +370,10 @@ def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
     if not r.names:
         return
     for m in _NAMEISH.finditer(bare):
-        tok = re.sub(r"[^a-z0-9]", "", (m.group(1) or m.group(2)).lower())
+        raw = (m.group(1) or m.group(2)).lower()
+        if all(p in _PLAIN or p in NEED_WORDS for p in re.split(r"[-_]", raw) if p):
+            continue  # "fine-tune" is a word, not a part of a name
+        tok = re.sub(r"[^a-z0-9]", "", raw)
         fits = [n for n in names if tok in re.sub(r"[^a-z0-9]", "", n.lower()) and n not in r.names]
         if len(tok) >= 4 and len(fits) == 1:
             r.names.append(fits[0])

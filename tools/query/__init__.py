@@ -61,7 +61,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         has_card: true for models with a card, false for those without.
         min_parameters: only models with at least this many parameters.
         max_parameters: only models with at most this many parameters.
-        base_model: only models whose card (or adapter config) declares this base model.
+        base_model: only models whose card (or adapter config) declares this base model ("any":
+            those that declare one, "none": those that declare none).
         text: only models whose name, card metadata or card text mention these words (a
             keyword filter, best matches first; search_models understands needs).
         has_weights: true for models whose weights are in the lake, false for card-only ones.
@@ -110,7 +111,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     chosen = _select(catalog, q, by_name, names, relation, of)
     if derivation and relation:
         q.derivation = derivation
-        chosen = [c for c in chosen if c[1] is not None and c[1].relation == derivation]
+        chosen = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
+            c[1].source == "card" and c[1].relation == "declared"))]  # a card that says no kind
     elif derivation:  # any model derived this way from a parent in the lake
         q.derivation = derivation
         made = _derived_by(catalog, derivation)
@@ -194,10 +196,13 @@ def _derived_by(catalog: Any, derivation: str) -> dict[str, Any]:
 def _by_task(catalog: Any, q: ModelQuery, chosen: list[Any], task: str, task_name: Any,
              scores_of: Any) -> list[Any]:
     """Models for a task: those scored on the lake's task of that name, else the card's task."""
+    notes = len(q.notes)
     try:
         board = scores_of(task)
     except (NotFoundError, UsageError):
         board = None
+    if board is None or not board.values:
+        del q.notes[notes:]  # no scores there: the card's task is meant, say nothing of a task read
     if board is not None and board.values:
         q.task, q.task_scored = board.task, True
         return [c for c in chosen if c[2] in board.values]

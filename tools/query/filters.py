@@ -55,6 +55,8 @@ def declared_bases(m: Any) -> list[str]:
 
 
 def _declares_base(m: Any, wanted: str) -> bool:
+    if wanted.lower() in ("any", "none"):  # declares one at all / declares none
+        return bool(declared_bases(m)) == (wanted.lower() == "any")
     w = wanted.split("@")[0].lower()
     return any(b.lower() == w or b.lower().split("/")[-1] == w.split("/")[-1]
                for b in declared_bases(m))

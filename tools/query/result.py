@@ -118,7 +118,10 @@ class ModelQuery(Record):
             parts.append(f"with at most {_count(f['max_parameters'])} parameters")
         if self.derivation and not self.relation:
             parts.append(f"{_ADJ.get(self.derivation, self.derivation)} from another model")
-        if f.get("base_model"):
+        if f.get("base_model") in ("any", "none"):
+            parts.append("whose card declares a base model" if f["base_model"] == "any" else
+                         "whose card declares no base model")
+        elif f.get("base_model"):
             parts.append(f"whose card declares {f['base_model']} as base model")
         if f.get("text"):
             parts.append(f"mentioning \"{f['text']}\"")
@@ -430,6 +433,8 @@ def _predicate(sel: str, n: int) -> str:
         return ("has " if n == 1 else "have ") + sel[5:]
     if sel.startswith("without "):
         return ("lacks " if n == 1 else "lack ") + sel[8:]
+    if sel.startswith("whose card declares "):
+        return ("declares " if n == 1 else "declare ") + sel[20:] + " in their card"
     return ("is " if n == 1 else "are ") + sel
 
 
