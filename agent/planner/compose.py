@@ -207,6 +207,8 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
             args["top"] = r.top or 1
     if "rank_by" not in args:
         args["show"] = [f"score:{task}"] if task else ["scores"]
+        if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
+            args["task"] = task
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args, task=task)
 
 
@@ -474,6 +476,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["count_only"] = True
     if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)):
         return _tool_plan(r, ctx, models)  # a score the lake has no task for: what the card reports
+    if not models and task and r.scored and "rank_by" not in args and not r.count:
+        args.setdefault("show", [])  # "the sts score of the quantized one": the score, shown
+        args["show"] = [f"score:{task}"] + [x for x in args["show"] if x != "quantization"]
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
         args["show"] = [f"score:{task}"] + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]

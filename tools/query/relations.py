@@ -134,6 +134,8 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
                  r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
+              r"\b(?:with|have|has|having) no (?:parents?|base models?|ancestors?)\b",
+              r"\bwithout (?:a |any )?(?:parents?|ancestors?)\b",
               r"\bnot derived from any\b", r"\boriginal models\b"),
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",

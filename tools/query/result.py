@@ -417,6 +417,9 @@ class ModelQuery(Record):
             v = r.shown.get(c)
             if v is None:
                 continue
+            if c in self.boards and r.values.get(c) is None:
+                out.append(f"no score on {self.boards[c]['task']}")
+                continue
             out.append(v if _self_labelled(v) and c not in self.boards else f"{self.columns[c]} {v}")
         return ", ".join(out)
 
