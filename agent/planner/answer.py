@@ -102,15 +102,19 @@ def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
         return (f"{lead}neither of {a} and {b} derives from the other; {are} descend "
                 f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
     lead = "No: " if yes_no else ""
-    roots = [f"{m} descends from {_root(ups)}" if ups else f"{m} has no parent in the lake"
-             for m, ups in ((a, up_a), (b, up_b))]
+    roots = [_origin(m, ups) for m, ups in ((a, up_a), (b, up_b))]
     return (f"{lead}by their weights, {a} and {b} are not related: neither derives from the other "
             f"and they share no ancestor in the lake ({'; '.join(roots)}).")
 
 
-def _root(ups: dict[str, dict[str, Any]]) -> str:
-    """The farthest ancestor (the root of the family)."""
-    return max(ups.items(), key=lambda kv: kv[1].get("depth") or 0)[0]
+def _origin(model: str, ups: dict[str, dict[str, Any]]) -> str:
+    """"X descends from R" (the root of its family), or what its card names, or no parent."""
+    if not ups:
+        return f"{model} has no parent in the lake"
+    root, row = max(ups.items(), key=lambda kv: kv[1].get("depth") or 0)
+    if row.get("source") == "card":
+        return f"{model}'s card names {root} as its base"
+    return f"{model} descends from {root}"
 
 
 def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: bool,

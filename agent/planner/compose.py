@@ -268,7 +268,8 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
 def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
     names = list(r.names)
     if r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?"
-        names += [w for w in r.weak if w not in names]
+        names += [w for w in r.weak if w not in names and re.search(
+            rf"\b(?:the|that|this) {re.escape(w.split('-')[-1].lower())}\b", r.low)]
     if r.it and prev is not None and (r.relation or _compares(r)):  # "is it related to X?"
         subject = prev.selection[:1] if len(prev.selection) == 1 else prev.models[:1]
         names = [n for n in subject if n not in names] + names
@@ -315,8 +316,8 @@ def _needs_model(r: Reading) -> bool:
 
 def _gerund_of(r: Reading) -> str | None:
     """The derivation named as something done to the model: "quantizing x", "pruning x"."""
-    m = re.search(r"\b(quantiz|quantis|prun|merg|fine[- ]?tun|finetun|distill)\w*ing\s+(?:the\s+)?x\b",
-                  r.low)
+    m = re.search(r"\b(quantiz|quantis|prun|merg|fine[- ]?tun|finetun|distill)\w*(?:ing\s+(?:the\s+)?x|"
+                  r"(?:ation|ing)?\s+(?:do|did|does)\s+to\s+x|(?:ation|ing)\s+of\s+x)\b", r.low)
     if not m:
         return None
     return {"quantiz": "quantized", "quantis": "quantized", "prun": "pruned", "merg": "merge",
@@ -534,7 +535,8 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
 def _asks_cost(r: Reading) -> bool:
     """"did quantizing X cost accuracy", "X vs its parent", "was merging worth it"."""
     cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
-                     r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better)\b", r.low)
+                     r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
+                     r"effect|impact)\b", r.low)
     against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
@@ -680,8 +682,10 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
     names = [row["name"] for row in rows if row.get("in_lake", True)]
     if p.then == "pair_with_parent" and names:
         task = _task(r, ctx)
-        show = [f"score:{task}"] if task else ["scores"]
-        return [Call(QUERY, {"names": [p.models[0], *names[:3]], "show": show})]
+        pair = [p.models[0], *names[:3]]
+        if task and len(pair) > 2:  # a merge against its parents: one ranking
+            return [Call(QUERY, {"names": pair, "rank_by": f"score:{task}", "order": "best"})]
+        return [Call(QUERY, {"names": pair, "show": [f"score:{task}"] if task else ["scores"]})]
     if p.then and p.then.startswith("relation:") and names:
         rel = p.then.split(":", 1)[1]
         return [Call(QUERY, {"relation": rel, "of": n}) for n in names[:3]]

@@ -395,7 +395,7 @@ class ModelQuery(Record):
             else:
                 said.append(f"{label.capitalize()}: {a.name} {a.shown[c]}, {b.name} {b.shown[c]}.")
         if same:
-            said.append(f"Both have the same {join(same)}.")
+            said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
 
     def _more(self, r: Row, cols: list[str]) -> str:
