@@ -84,78 +84,104 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     catalog = ctx.catalog
     all_models = catalog.list_models()
     q = ModelQuery(total_in_lake=len(all_models), order=order, count_only=count_only)
-    tasks = None
-    scores: dict[str, TaskScores] = {}
-
-    def task_name(phrase: str) -> str:
-        nonlocal tasks
-        tasks = tasks if tasks is not None else lake_tasks(catalog)
-        name, how = resolve_task(catalog, phrase, tasks)
-        if name is None:
-            known = sorted(t.name for t in tasks if t.runs) or sorted(t.name for t in tasks)
-            raise UsageError(f"no task matches {phrase!r}; the lake has scores on "
-                                f"{', '.join(known) or 'no task yet'}")
-        if how in ("words", "meaning") and name != phrase:
-            q.notes.append(f"\"{phrase}\" read as the task {name}")
-        return name
-
-    def scores_of(phrase: str) -> TaskScores:
-        phrase, _, metric = phrase.partition(":")  # "sentiment" or "topic-smoke:macro_f1"
-        name = task_name(phrase)
-        key = f"{name}:{metric}" if metric else name
-        if key not in scores:
-            scores[key] = task_scores(catalog, name, metric or None)
-        return scores[key]
-
+    scores_of = _Scores(catalog, q)
     by_name = {m.name: m for m in all_models}
-    chosen = _select(catalog, q, by_name, names, relation, of)
-    if derivation and relation:
-        q.derivation = derivation
-        chosen = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
-            c[1].source == "card" and c[1].relation == "declared"))]  # a card that says no kind
-    elif derivation:  # any model derived this way from a parent in the lake
-        q.derivation = derivation
-        made = _derived_by(catalog, derivation)
-        chosen = [(c[0], made[c[2]], c[2]) for c in chosen if c[2] in made]
+    chosen = _by_derivation(catalog, q, _select(catalog, q, by_name, names, relation, of),
+                            derivation, relation)
     filters = {k: v for k, v in (("architecture", architecture), ("format", format),
-                                 ("quantized", quantized), ("license", license),
-                                 ("has_card", has_card), ("min_parameters", min_parameters),
+                                 ("license", license), ("has_card", has_card),
+                                 ("min_parameters", min_parameters),
                                  ("max_parameters", max_parameters), ("base_model", base_model))
                if v is not None}
     if task:
-        chosen = _by_task(catalog, q, chosen, task, task_name, scores_of)
+        chosen = _by_task(catalog, q, chosen, task, scores_of.task_name, scores_of)
     copies = _derived_by(catalog, "quantized") if quantized or "quantization" in (show or []) else {}
-    if quantized:  # stored quantized, or a quantized copy its weights show (stored as float)
-        chosen = [c for c in chosen if c[0] is None or c[0].quantization or c[2] in copies
-                  or (not c[0].has_weights and name_facts(c[2]).get("quantization"))]
-        filters.pop("quantized")
-    if has_weights is not None:
-        chosen = [c for c in chosen if c[0] is not None and c[0].has_weights == has_weights]
-    if exclude:
-        gone = {catalog.get_model(n).name for n in exclude}
-        chosen = [c for c in chosen if c[2] not in gone]
-    chosen = [c for c in chosen if c[0] is None or passes(c[0], filters)]
+    chosen = _narrow(catalog, chosen, filters, quantized, has_weights, exclude, copies)
     if text:
         chosen = _by_words(chosen, text)
     q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {}),
                  **({"quantized": quantized} if quantized is not None else {}),
                  **({"has_weights": has_weights} if has_weights is not None else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
-    for spec in show or []:
+    _show(q, catalog, show or [], filters, by_name, scores_of, copies)
+    if rank_by:
+        _rank(q, rank_by, by_name, scores_of, order, top)
+    q.count = len(q.rows)
+    return q
+
+
+class _Scores:
+    """Scores on tasks named in people's words, read once per query (``score:TASK[:METRIC]``)."""
+
+    def __init__(self, catalog: Any, q: ModelQuery) -> None:
+        self.catalog, self.q = catalog, q
+        self.tasks: list[Any] | None = None
+        self.boards: dict[str, TaskScores] = {}
+
+    def task_name(self, phrase: str) -> str:
+        self.tasks = self.tasks if self.tasks is not None else lake_tasks(self.catalog)
+        name, how = resolve_task(self.catalog, phrase, self.tasks)
+        if name is None:
+            known = sorted(t.name for t in self.tasks if t.runs) or sorted(t.name for t in self.tasks)
+            raise UsageError(f"no task matches {phrase!r}; the lake has scores on "
+                             f"{', '.join(known) or 'no task yet'}")
+        if how in ("words", "meaning") and name != phrase:
+            self.q.notes.append(f"\"{phrase}\" read as the task {name}")
+        return name
+
+    def __call__(self, phrase: str) -> TaskScores:
+        phrase, _, metric = phrase.partition(":")  # "sentiment" or "topic-smoke:macro_f1"
+        name = self.task_name(phrase)
+        key = f"{name}:{metric}" if metric else name
+        if key not in self.boards:
+            self.boards[key] = task_scores(self.catalog, name, metric or None)
+        return self.boards[key]
+
+
+def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: str | None,
+                   relation: str | None) -> list[Any]:
+    if not derivation:
+        return chosen
+    q.derivation = derivation
+    if relation:  # the relatives reached by such a step (a card that names no kind stays)
+        return [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
+            c[1].source == "card" and c[1].relation == "declared"))]
+    made = _derived_by(catalog, derivation)  # any model derived this way from a parent
+    return [(c[0], made[c[2]], c[2]) for c in chosen if c[2] in made]
+
+
+def _narrow(catalog: Any, chosen: list[Any], filters: dict[str, Any], quantized: bool | None,
+            has_weights: bool | None, exclude: list[str] | None,
+            copies: dict[str, Any]) -> list[Any]:
+    """The selection through the filters on the model records."""
+    if quantized is not None:  # stored quantized, a quantized copy its weights show, or a card
+        def is_quantized(c: Any) -> bool:  # only model whose name says it
+            m = c[0]
+            return bool(m.quantization or c[2] in copies or (
+                not m.has_weights and name_facts(c[2]).get("quantization")))
+        chosen = [c for c in chosen if c[0] is None or is_quantized(c) == quantized]
+    if has_weights is not None:
+        chosen = [c for c in chosen if c[0] is not None and c[0].has_weights == has_weights]
+    if exclude:
+        gone = {catalog.get_model(n).name for n in exclude}
+        chosen = [c for c in chosen if c[2] not in gone]
+    return [c for c in chosen if c[0] is None or passes(c[0], filters)]
+
+
+def _show(q: ModelQuery, catalog: Any, show: list[str], filters: dict[str, Any],
+          by_name: dict[str, ModelRecord], scores_of: Any, copies: dict[str, Any]) -> None:
+    """Attach the facts asked for; a quantized copy stored as float says what its weights show."""
+    for spec in show:
         if spec in filters and not q.named:  # "which models are gguf": the filter says it
             continue
         if spec == "scores":
             _attach_all_scores(q, catalog, by_name, scores_of)
         else:
             _attach(q, spec, by_name, scores_of)
-    for r in q.rows:  # a quantized copy stored as float: say what its weights show
+    for r in q.rows:
         if r.name in copies and r.values.get("quantization") in (None, "none stored"):
             r.values["quantization"] = "quantized copy"
             r.shown["quantization"] = f"a quantized copy of {copies[r.name].via} (stored as float)"
-    if rank_by:
-        _rank(q, rank_by, by_name, scores_of, order, top)
-    q.count = len(q.rows)
-    return q
 
 
 def _select(catalog: Any, q: ModelQuery, by_name: dict[str, ModelRecord], names: list[str] | None,
