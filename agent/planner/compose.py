@@ -589,14 +589,14 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                 "children", "descendants") else r.relation, "of": models[0]})],
                 then="each_relative", then_question="what changed between x and y",
                 question=r.text, models=models)
+    have = len(models) or (1 if ctx.prev is not None and (ctx.prev.models or ctx.prev.selection)
+                           else 0)  # "do the weights agree?": about the model just discussed
     scored = route.score_tools(r, [t for t in ctx.tools.values() if t.name != QUERY],
-                               ctx.embedder, len(models))
+                               ctx.embedder, have)
     by_value = any(route.word_hit(r.low, [w for vals in t.values.values() for ws in vals.values()
                                           for w in ws]) for t in ctx.tools.values())
     for s in scored[:3]:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
-        have = len(models) or (1 if ctx.prev is not None and (ctx.prev.models or ctx.prev.selection)
-                               else 0)  # "do the weights agree?": about the model just discussed
         if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > have:
             continue
         if (_is_query(r, models) or by_value) and len(own.split()) < _SPECIFIC:
