@@ -11,6 +11,7 @@ instructions. Its plan, and the models its answer named, are kept in the AI mess
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -92,11 +93,12 @@ class BuiltinChatModel(BaseChatModel):
         question = _text(messages[h])
         turn = messages[h + 1:]
         own = [m for m in turn if isinstance(m, AIMessage) and m.tool_calls]
-        ctx = self._context(tools, messages[:h])
-        read = self._read(question)
+        vocab = self._lake_vocab()  # read once per message: the catalog is asked once
+        ctx = self._context(tools, messages[:h], vocab)
+        read = self._read(question, vocab)
         if not own:
             plan = compose.plan(read, ctx)
-            return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [])
+            return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [], vocab)
         plan = compose.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
                                       {"kind": "tool", "question": question})
         outcomes = _outcomes(own, turn)
@@ -106,7 +108,7 @@ class BuiltinChatModel(BaseChatModel):
                 return self._calls(plan, calls)
         if plan.then and len(own) > 1:
             plan.kind = "tool"
-        return self._final(plan, outcomes)
+        return self._final(plan, outcomes, vocab)
 
     # -- helpers -------------------------------------------------------------------------
     def _calls(self, plan: compose.Plan, calls: list[compose.Call]) -> AIMessage:
@@ -114,18 +116,18 @@ class BuiltinChatModel(BaseChatModel):
             {"name": c.tool, "args": c.args, "id": f"call_{uuid.uuid4().hex[:12]}",
              "type": "tool_call"} for c in calls], additional_kwargs={PLAN_KEY: plan.to_dict()})
 
-    def _final(self, plan: compose.Plan, outcomes: list[answer.Outcome]) -> AIMessage:
-        vocab = self._lake_vocab()
+    def _final(self, plan: compose.Plan, outcomes: list[answer.Outcome],
+               vocab: dict[str, Any]) -> AIMessage:
         text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
         plan.selection = answer.selection(outcomes) or list(plan.models)
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
 
-    def _read(self, question: str) -> reading.Reading:
-        vocab = self._lake_vocab()
+    def _read(self, question: str, vocab: dict[str, Any]) -> reading.Reading:
         return reading.read(question, vocab["linker"], vocab["architectures"], vocab["card_tasks"],
                             vocab["lake_archs"], vocab["domain"])
 
-    def _context(self, tools: list[dict[str, Any]], history: list[BaseMessage]) -> compose.Context:
+    def _context(self, tools: list[dict[str, Any]], history: list[BaseMessage],
+                 vocab: dict[str, Any]) -> compose.Context:
         infos = {t["name"]: route.ToolInfo.from_spec(t) for t in tools}
         prev = None
         for m in reversed(history):
@@ -133,25 +135,26 @@ class BuiltinChatModel(BaseChatModel):
                 prev = compose.Plan.from_dict(m.additional_kwargs[PLAN_KEY])
                 break
         if prev is None:  # a thread begun by another backend: the models its questions named
-            linker = self._lake_vocab()["linker"]
+            linker = vocab["linker"]
             for m in reversed(history):
                 if isinstance(m, HumanMessage):
                     named = [x.spec for x in linker.link(_text(m))]
                     if named:
                         prev = compose.Plan("tool", models=named, selection=named)
                         break
-        vocab = self._lake_vocab()
-        lake = compose.Lake(vocab["names"], vocab["scored_tasks"], self._resolve_task,
+        lake = compose.Lake(vocab["names"], vocab["scored_tasks"],
+                            functools.partial(self._resolve_task, vocab["tasks"]),
                             {t.name: tuple(t.metrics) for t in vocab["tasks"]})
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev)
 
-    def _resolve_task(self, phrase: str, lexical: bool = False, any_task: bool = False) -> str | None:
-        """The lake task ``phrase`` names: one with runs (``any_task``: any task it knows)."""
+    def _resolve_task(self, tasks: list[Any], phrase: str, lexical: bool = False,
+                      any_task: bool = False) -> str | None:
+        """The lake task ``phrase`` names among ``tasks``: one with runs (``any_task``: any)."""
         if self._ctx is None:
             return None
         from modellake.tools.query.scores import resolve_task
 
-        return resolve_task(self._ctx.catalog, phrase, self._lake_vocab()["tasks"],
+        return resolve_task(self._ctx.catalog, phrase, tasks,
                             lexical=lexical, require_runs=not any_task, with_runs=not any_task)[0]
 
     def _lake_vocab(self) -> dict[str, Any]:

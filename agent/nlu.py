@@ -6,7 +6,6 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from modellake.tools.search import license_ids, size_bounds
 
@@ -40,7 +39,6 @@ _UNITS = {"k": 1e3, "thousand": 1e3, "m": 1e6, "mn": 1e6, "million": 1e6, "milli
 _NUM = r"(\d+(?:[.,]\d+)*)\s*(k|thousand|mn|m|million|millions|bn|b|billion|billions|t|trillion)?\b"
 _PATH = re.compile(r"(?:(?<=\s)|^)((?:~|\.{1,2})?/[^\s'\"`]+|[\w.-]+/[\w./-]*\.(?:safetensors|gguf|bin|pt|pth|md)\b|"
                    r"[\w.-]+\.(?:safetensors|gguf|bin|pt|pth))")
-_QUOTED = re.compile(r"[`'\"]([^`'\"]+)[`'\"]")
 
 
 @dataclass
@@ -276,53 +274,3 @@ def _constraints(q: Question, low: str) -> None:
             q.numbers.append(parse_number(m.group(1), m.group(2)))
         except ValueError:
             continue
-
-
-def rename_target(text: str, old: Mention | None) -> str | None:
-    """The new name in "rename A to B" / "call A B instead"."""
-    tail = text[old.end:] if old else text
-    m = re.search(r"\b(?:to|as|into)\s+[`'\"]?([\w./@-]+)[`'\"]?", tail)
-    if m:
-        return m.group(1).rstrip(".,;:!?")
-    quoted = _QUOTED.findall(tail)
-    return quoted[-1] if quoted else None
-
-
-def refers_back(text: str) -> bool:
-    """Pronouns and follow-up openers that point at an earlier model."""
-    return bool(re.search(r"\b(?:it|its|it's|this|that|these|those|them|their|same|the model|"
-                          r"this model|that model|the one|former|latter|both)\b", text.lower())
-                or re.match(r"^\s*(?:and|what about|how about|and for|same for|also)\b",
-                            text.lower()))
-
-
-def is_followup_opener(text: str) -> bool:
-    return bool(re.match(r"^\s*(?:and|what about|how about|and for|same for|now|also|then)\b",
-                         text.lower()))
-
-
-def describe_constraints(args: dict[str, Any]) -> str:
-    """Human words for list filters (used in answers)."""
-    from modellake.tools.inspection import human_count
-
-    parts = []
-    if args.get("architecture"):
-        parts.append(f"architecture {args['architecture']}")
-    if args.get("format"):
-        parts.append(f"format {args['format']}")
-    if args.get("min_parameters") is not None:
-        parts.append(f"at least {human_count(args['min_parameters'])} parameters")
-    if args.get("max_parameters") is not None:
-        parts.append(f"at most {human_count(args['max_parameters'])} parameters")
-    if args.get("has_card") is True:
-        parts.append("with a model card")
-    if args.get("has_card") is False:
-        parts.append("without a model card")
-    if args.get("license"):
-        parts.append("no license in the card" if args["license"] == "none" else
-                     f"license {args['license']}")
-    if args.get("task"):
-        parts.append(f"task {args['task']}")
-    if args.get("quantized") is not None:
-        parts.append("quantized" if args["quantized"] else "not quantized")
-    return ", ".join(parts)

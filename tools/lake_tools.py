@@ -11,6 +11,7 @@ from modellake.store.records import IngestReport, Record
 from modellake.tools import model_facts
 from modellake.tools.formats import markdown
 from modellake.tools.model_view import ASPECTS, ModelView
+from modellake.tools.query.filters import STOP, WORD
 from modellake.tools.rendering import join, plural
 from modellake.tools.toolspec import ToolContext
 
@@ -96,9 +97,6 @@ def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
     }
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("the a an of on in to for and or is are was what which does do did its it "
-                  "this that with by from about say says card model models tell me how".split())
 
 
 @dataclass
@@ -153,13 +151,13 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     sections = _sections(card.text)
     passages: list[dict[str, str]] = []
     if topic:
-        want = {w for w in _WORD.findall(topic.lower()) if w not in _STOP}
+        want = {w for w in WORD.findall(topic.lower()) if w not in STOP}
         want |= {x for w in want for key, syn in _TOPIC_SYNONYMS.items() if w.startswith(key)
                  for x in syn}
         scored = []
         for i, (heading, body) in enumerate(sections):
-            words = _WORD.findall((heading + " " + body).lower())
-            head = set(_WORD.findall(heading.lower()))
+            words = WORD.findall((heading + " " + body).lower())
+            head = set(WORD.findall(heading.lower()))
             score = sum(w in head for w in want) * 3 + sum(
                 1 for w in words if any(w.startswith(x[:5]) for x in want))
             if score:

@@ -22,6 +22,7 @@ from modellake.tools.inspection import (
     human_bytes,
     human_count,
 )
+from modellake.tools.rendering import join
 
 MAX_FILES = 8
 MAX_LIST = 6  # datasets / tags shown before "+N more"
@@ -55,11 +56,8 @@ def listing(items: list[str], most: int = MAX_LIST) -> str:
 
 
 def join_words(items: list[str], word: str = "and") -> str:
-    """``["a", "b", "c"]`` -> "a, b and c"."""
-    items = [str(i) for i in items if str(i)]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + f" {word} " + items[-1]
+    """``["a", "b", "c"]`` -> "a, b and c" (empty items left out)."""
+    return join([str(i) for i in items if str(i)], word)
 
 
 def params_text(n: int | None) -> str:

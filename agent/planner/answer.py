@@ -209,7 +209,3 @@ def selection(outcomes: list[Outcome]) -> list[str]:
         if not out and isinstance(d.get("name"), str):
             out.append(d["name"])
     return out
-
-
-def join_names(names: list[str]) -> str:
-    return join(names)

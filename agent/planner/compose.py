@@ -39,9 +39,13 @@ class Plan:
     models: list[str] = field(default_factory=list)
     question: str = ""
     selection: list[str] = field(default_factory=list)  # models the answer named (set later)
-    query: dict[str, Any] | None = None
     task: str | None = None  # the benchmark task the question was about
     recent: list[str] = field(default_factory=list)  # models the last questions were about
+
+    @property
+    def query(self) -> dict[str, Any] | None:
+        """The lake query the plan opened with, if it did (what a follow-up may rerun)."""
+        return self.calls[0].args if self.calls and self.calls[0].tool == QUERY else None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,6 +73,7 @@ class Context:
     lake: Lake
     embedder: route.Embedder
     prev: Plan | None = None
+    task_of: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # tasks read, by reading
 
 
 def plan(r: Reading, ctx: Context) -> Plan:
@@ -141,7 +146,7 @@ def _same_on_other_task(r: Reading, ctx: Context, models: list[str]) -> Plan | N
     if not task or task == prev.task:
         return None
     args = {k: _swap(v, prev.task, task) for k, v in prev.query.items()}
-    return Plan("query", [Call(QUERY, args)], question=r.text, models=prev.models, query=args,
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=prev.models,
                 task=task)
 
 
@@ -166,15 +171,14 @@ def _the_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                      "architecture")]
     if show:
         args["show"] = show
-    return Plan("query", [Call(QUERY, args)], question=r.text, query=args)
+    return Plan("query", [Call(QUERY, args)], question=r.text)
 
 
 def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"which ones?": the models the previous answer counted."""
     if r.them and not r.names and models and not _asks_anything_new(r) and not r.scored and \
             QUERY in ctx.tools and len(r.content_words) <= 2:
-        return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models,
-                    query={"names": models})
+        return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models)
     return None
 
 
@@ -209,7 +213,7 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
         args["show"] = [f"score:{task}"] if task else ["scores"]
         if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
             args["task"] = task
-    return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args, task=task)
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
 
 
 def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -302,7 +306,7 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
 
 
 def _relation_of(prev: Plan) -> str | None:
-    q = prev.query or (prev.calls[0].args if prev.calls else {})
+    q = prev.calls[0].args if prev.calls else {}
     return q.get("relation") if isinstance(q, dict) else None
 
 
@@ -355,7 +359,7 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         if not hit or not route.imperative(r.low, hit):
             continue
         exact = [n for n in r.exact if n in models] or r.exact
-        args, missing = route.fill_args(info, r, exact, _task(r, ctx))
+        args, _ = route.fill_args(info, r, exact, _task(r, ctx))
         props = info.parameters.get("properties", {})
         if "path" in props:  # a tool that reads a path stores under the name given ("as NAME")
             exact, args = [], {"path": r.paths[0]} if r.paths else {}
@@ -396,6 +400,14 @@ def _is_query(r: Reading, models: list[str]) -> bool:
 
 
 def _task(r: Reading, ctx: Context) -> str | None:
+    """The lake task the question names (read once per question; see :func:`_read_task`)."""
+    key = (r.low, r.task_words, r.them, r.it, r.opener)
+    if key not in ctx.task_of:
+        ctx.task_of[key] = _read_task(r, ctx)
+    return ctx.task_of[key]
+
+
+def _read_task(r: Reading, ctx: Context) -> str | None:
     """The lake task the question names, if any (by its words or their meaning); else the one
     the previous question was about, for a question that points back ("which of the two is
     better?")."""
@@ -435,7 +447,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r.relation = "ancestors"
     if r.relation in ("children", "descendants") and not models and r.unknown:
         args["base_model"] = r.unknown  # "fine-tuned from X" (X not in the lake): what cards say
-        return Plan("query", [Call(QUERY, args)], question=r.text, models=[], query=args)
+        return Plan("query", [Call(QUERY, args)], question=r.text, models=[])
     if r.relation:
         if r.relation != "roots":
             if not models:
@@ -483,7 +495,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
         args["show"] = [f"score:{task}"] + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
-    return Plan("query", [Call(QUERY, args)], question=r.text, models=models, query=args,
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
                 task=task)
 
 
@@ -573,8 +585,7 @@ def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
                 args["names"] = models
         calls.append(Call(c.tool, args))
     return Plan(prev.kind if prev.kind != "pair" else "tool", calls, question=r.text,
-                models=models, query=calls[0].args if calls and calls[0].tool == QUERY else None,
-                task=prev.task)
+                models=models, task=prev.task)
 
 
 # -- the other tools ---------------------------------------------------------------------------

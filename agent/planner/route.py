@@ -49,7 +49,7 @@ class ToolInfo:
         meta = spec.get("x-modellake") or {}
         desc = spec.get("description", "")
         return cls(spec["name"], desc, spec.get("parameters", {}),
-                   bool(meta.get("mutating", "changes the lake" in desc.lower())),
+                   bool(meta.get("mutating", False)),
                    list(meta.get("words", [])), list(meta.get("examples", [])) or [desc[:200]],
                    int(meta.get("needs", 0)), dict(meta.get("values", {})))
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from modellake.store.records import ModelRecord
 from modellake.tools.inspection import human_bytes, human_count
+from modellake.tools.query.filters import declared_bases
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,6 @@ def _card(attr: str) -> Callable[[ModelRecord], Any]:
     return lambda m: getattr(m.card, attr) if m.card is not None else None
 
 
-def _declared_base(m: ModelRecord) -> list[str]:
-    bases = list(m.card.base_model) if m.card else []
-    return bases + ([m.adapter_base] if m.adapter_base and m.adapter_base not in bases else [])
-
-
 def _count(n: Any) -> str:
     """Exact below a million (26,784 parameters), rounded above (22.7M parameters)."""
     n = int(n)
@@ -98,7 +94,7 @@ FACTS: tuple[Fact, ...] = (
     Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus"),
          _card("datasets")),
     Fact("base_model", "declared base model", ("base model", "declared", "card says"),
-         _declared_base),
+         declared_bases),
     Fact("has_card", "model card", ("card", "documented", "documentation", "readme"),
          lambda m: m.has_card, lambda v: "has a card" if v else "no card"),
     Fact("ingested", "ingested", ("newest", "latest", "recent", "oldest", "added", "ingested"),

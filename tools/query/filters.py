@@ -45,7 +45,7 @@ def text_hits(m: Any, text: str) -> list[str]:
         fields += [card.pipeline_tag or "", " ".join(card.tags), " ".join(card.datasets),
                    card.library_name or "", card.text[:20000]]
     hay = " ".join(fields).lower().replace("-", " ").replace("_", " ")
-    words = [w for w in _WORD.findall(text.lower().replace("-", " ")) if w not in _STOP]
+    words = [w for w in WORD.findall(text.lower().replace("-", " ")) if w not in STOP]
     return [w for w in dict.fromkeys(words) if re.search(rf"\b{re.escape(w[:6])}", hay)]
 
 
@@ -71,6 +71,6 @@ def _arch_matches(arch: str | None, model_type: str | None, wanted: str) -> bool
     return False
 
 
-_WORD = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("the a an of on in to for and or is are was what which does do did its it "
+WORD = re.compile(r"[a-z0-9]+")
+STOP = frozenset("the a an of on in to for and or is are was what which does do did its it "
                   "this that with by from about say says card model models tell me how".split())

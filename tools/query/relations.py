@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from modellake.store.catalog import Catalog
 from modellake.store.records import LineageEdge
 from modellake.tools.lineage.words import NOUNS, VERBS  # noqa: F401 - re-exported
+from modellake.tools.query.filters import declared_bases
 
 RELATIONS = ("parents", "ancestors", "children", "descendants", "siblings", "family", "roots")
 
@@ -93,7 +94,7 @@ def _declared_children(catalog: Catalog, name: str) -> list[Link]:
     show another parent)."""
     out = []
     for m in catalog.list_models():
-        bases = (list(m.card.base_model) if m.card else []) + ([m.adapter_base] if m.adapter_base else [])
+        bases = declared_bases(m)
         if any(b == name or b.split("/")[-1] == name.split("/")[-1] for b in bases) and m.name != name:
             rel = (m.card.base_model_relation if m.card else None) or (
                 "adapter" if m.adapter_base else "declared")
@@ -104,9 +105,7 @@ def _declared_children(catalog: Catalog, name: str) -> list[Link]:
 def _declared(catalog: Catalog, name: str) -> list[Link]:
     """A card-declared parent, when the weights give none."""
     m = catalog.get_model(name)
-    bases = list(m.card.base_model) if m.card else []
-    if m.adapter_base and m.adapter_base not in bases:
-        bases.append(m.adapter_base)
+    bases = declared_bases(m)
     rel = (m.card.base_model_relation if m.card else None) or ("adapter" if m.adapter_base else
                                                                "declared")
     return [Link(b, 1, rel, name, None, "card") for b in bases]

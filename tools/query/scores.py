@@ -7,6 +7,7 @@ descriptions, and, when no word matches, by the meaning of the words (MiniLM, no
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,7 +103,7 @@ def _by_meaning(phrase: str, tasks: list[TaskInfo]) -> tuple[str | None, str]:
         short = " ".join(w for w in re.split(r"[-_ ]+", t.name) if w.lower() not in _GENERIC)
         for about in (f"{short} {t.kind}", t.description):
             if about.strip():
-                v = embed_query(about)
+                v = _embedded(about)
                 s = float(np.dot(q, v) / (np.linalg.norm(q) * np.linalg.norm(v) + 1e-9))
                 best[t.name] = max(best.get(t.name, -1.0), s)
     ranked = sorted(best.items(), key=lambda kv: -kv[1])
@@ -110,6 +111,14 @@ def _by_meaning(phrase: str, tasks: list[TaskInfo]) -> tuple[str | None, str]:
     if ranked[0][1] >= MEANING_MIN and ranked[0][1] - second >= MEANING_MARGIN:
         return ranked[0][0], "meaning"
     return None, ""
+
+
+@functools.lru_cache(maxsize=256)
+def _embedded(text: str) -> Any:
+    """A task's name or description embedded once per process (not once per question)."""
+    from modellake.tools.embedding.embedder import embed_query
+
+    return embed_query(text)
 
 
 @dataclass
