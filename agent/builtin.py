@@ -97,7 +97,8 @@ class BuiltinChatModel(BaseChatModel):
         ctx = self._context(tools, messages[:h], vocab)
         read = self._read(question, vocab)
         if not own:
-            plan = compose.plan(read, ctx)
+            plan = compose.plan_question(question, lambda t: read if t == question else
+                                         self._read(t, vocab), ctx)
             return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [], vocab)
         plan = compose.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
                                       {"kind": "tool", "question": question})
@@ -119,7 +120,8 @@ class BuiltinChatModel(BaseChatModel):
     def _final(self, plan: compose.Plan, outcomes: list[answer.Outcome],
                vocab: dict[str, Any]) -> AIMessage:
         text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
-        plan.selection = answer.selection(outcomes) or list(plan.models)
+        plan.selection = answer.selection(outcomes, plan) or list(plan.models)
+        plan.focus = compose.focus(plan)
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
 
     def _read(self, question: str, vocab: dict[str, Any]) -> reading.Reading:

@@ -19,6 +19,8 @@ my our your their all any some one two three first second last latest current ve
 instruct chat hf fp16 fp32 bf16 f16 f32 gguf safetensors pytorch bin pt card cards
 lake weights weight params parameters parameter layers what which how many much does do
 have has show tell me list compare vs versus bigger smaller larger same different
+fine tuned finetuned finetune tune tuning uncased cased release releases variant variants
+4bit 8bit awq gptq bnb exl2
 """.split())
 ARCH_WORDS = frozenset("""
 bert roberta distilbert deberta albert electra xlm gpt gpt2 gptj gpt_neox neox llama mistral
@@ -128,7 +130,8 @@ class Linker:
                 moved = self._reordered([t for t, _, _ in toks[i:j]])
                 if moved:
                     found.append(Mention(moved, start, end, 0.9, "fuzzy"))
-                part = self._partial(window, [t for t, _, _ in toks[i:j]])
+                part = None if _glued(text, start, end) else (
+                    self._partial(window, wt) or self._loose(wt))
                 if part:
                     found.append(Mention(part[0], start, end, part[1], "partial"))
         # "minilm-sentiment-v2", "tiny-llama-7b": another model than the name it starts with
@@ -175,15 +178,57 @@ class Linker:
             return ratio * 0.95, "fuzzy"
         return None
 
+    def _loose(self, wtoks: list[str]) -> tuple[str, float] | None:
+        """Words of one name, in order, with words left out ("qwen 14b awq", "whisper turbo",
+        "llama 3 8b"); of several names the one that adds least after them (derived names add
+        suffixes: "llama 3 8b" is Meta-Llama-3-8B, not Llama-3-8b-Ita)."""
+        if len(wtoks) < 2 or any(t in _JOINERS for t in wtoks) or \
+                all(t in GENERIC or t in ARCH_WORDS or t.isdigit() for t in wtoks):
+            return None
+        fits: dict[str, tuple[int, int]] = {}
+        for n, _, ntoks in self._forms:
+            fit = _subsequence(wtoks, ntoks)
+            if fit is not None and (n not in fits or fit < fits[n]):
+                fits[n] = fit
+        if not fits:
+            return None
+        best = min(fits.values())
+        owners = [n for n, f in fits.items() if f == best]
+        return (owners[0], 0.5) if len(owners) == 1 else None
+
     def _partial(self, window: str, wtoks: list[str]) -> tuple[str, float] | None:
         """A part of exactly one model's name; weaker when the part is an architecture word."""
-        if len(window) < 4 or window.isdigit() or all(t in GENERIC for t in wtoks):
+        if len(window) < 4 or window.isdigit() or window in GENERIC or all(t in GENERIC for t in wtoks):
             return None
         owners = self._part_owners.get(window)
         if not owners or len(owners) != 1:
             return None
         weak = len(wtoks) == 1 and wtoks[0] in ARCH_WORDS
         return next(iter(owners)), 0.45 if weak else 0.6
+
+
+def _glued(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] is only a piece of a longer identifier ("meta-llama" of
+    "meta-llama/Llama-2-7b-chat-hf"), which then names another model than its words."""
+    before = re.search(r"[A-Za-z0-9][-/_.]$", text[:start])
+    after = re.match(r"[-/_.][A-Za-z0-9]", text[end:])
+    return bool(before or after)
+
+
+def _subsequence(wtoks: list[str], ntoks: list[str]) -> tuple[int, int] | None:
+    """(name words after the last one matched, name words not matched) when every word of
+    ``wtoks`` is, in order, a name word or the start of one ("qwen" of "qwen2.5"; numbers
+    whole: "3" is not "3.1"), matched as late in the name as possible; else None."""
+    k = len(ntoks) - 1
+    last = None
+    for w in reversed(wtoks):
+        while k >= 0 and not (ntoks[k] == w or (w.isalpha() and len(w) >= 3 and ntoks[k].startswith(w))):
+            k -= 1
+        if k < 0:
+            return None
+        last = k if last is None else last
+        k -= 1
+    return len(ntoks) - 1 - last, len(ntoks) - len(wtoks)
 
 
 def parse_number(value: str, unit: str | None) -> float:
@@ -240,7 +285,7 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
         q.superlative = "smallest"
     elif re.search(r"\b(?:newest|latest|most recent(?:ly)?|last) (?:added|ingested|model)", low):
         q.superlative = "newest"
-    named = [i for i in license_ids(q.masked) if "*" not in i]
+    named = license_ids(q.masked)  # families too: "gpl*", "cc-by-nc*"
     if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no)\s+(?:a\s+|any\s+)?licen[cs]e", low):
         q.license = "none"
     elif named:

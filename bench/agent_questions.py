@@ -73,11 +73,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS_DIR = ROOT / "bench" / "questions"
 SPLITS = ("tune", "held")
+EXTRA = ("dev", "dev2")  # tuning sets written later, each by another hand
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",
          "compare", "cost_accuracy", "search", "draft", "audit", "multistep", "followup", "typo",
-         "unknown", "offtopic", "injection", "empty_or_garbage", "change")
+         "unknown", "offtopic", "injection", "empty_or_garbage", "change", "listing")
 DEFAULT_CARDS_DIR = ROOT.parent / "shared" / "cards"
 
 # The cards lake: shared card id -> the name it is ingested under (its Hugging Face id).
@@ -168,11 +169,12 @@ def validate_question(q: dict[str, Any]) -> list[str]:
 
 def load_questions(split: str = "all", lakes: Iterable[str] | None = None,
                    questions_dir: Path = QUESTIONS_DIR) -> list[dict[str, Any]]:
-    """The conversations of ``split`` (tune | held | dev | all: tune and held) for ``lakes``;
-    raises on a bad file. ``dev`` is a second tuning set, written later by another hand."""
+    """The conversations of ``split`` (tune | held | dev | dev2 | all: tune and held) for
+    ``lakes``; raises on a bad file. ``dev`` and ``dev2`` are further tuning sets, each written
+    later by another hand."""
     splits = SPLITS if split == "all" else (split,)
-    if any(s not in (*SPLITS, "dev") for s in splits):
-        raise ValueError(f"split must be tune, held, dev or all, not {split!r}")
+    if any(s not in (*SPLITS, *EXTRA) for s in splits):
+        raise ValueError(f"split must be one of {', '.join((*SPLITS, *EXTRA))} or all, not {split!r}")
     wanted = set(lakes or LAKES)
     out, seen = [], set()
     for s in splits:
@@ -252,11 +254,30 @@ def answer_numbers(text: str, names: Iterable[str] = ()) -> list[dict[str, Any]]
     return out
 
 
+def _list_lengths(text: str | None) -> set[float]:
+    """The length of every list in a JSON tool result (a count the answer may state)."""
+    try:
+        data = json.loads(text or "")
+    except (TypeError, ValueError):
+        return set()
+    out: set[float] = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, list):
+            out.add(float(len(x)))
+            stack.extend(x)
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+    return out
+
+
 def evidence_numbers(texts: Iterable[str]) -> list[float]:
     """Every number in the tool results (absolute values, sorted): ``1.2e-05``, ``22,713,216``,
     and ``22.7M`` style counts, both as written (22.7) and scaled (22,700,000)."""
     vals: set[float] = set()
     for text in texts:
+        vals.update(_list_lengths(text))  # "its card lists 196 languages": a count of a list
         for tok in _EVIDENCE_NUM.findall(text or ""):
             tok = tok.strip()
             unit = tok[-1].lower() if tok[-1] in "KMBkmb" else ""
@@ -648,7 +669,7 @@ def print_failures(rows: list[dict[str, Any]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--split", choices=("tune", "held", "dev", "all"), default="tune")
+    p.add_argument("--split", choices=(*SPLITS, *EXTRA, "all"), default="tune")
     p.add_argument("--lakes", default=",".join(LAKES), help="comma-separated: demo,family,cards")
     p.add_argument("--out", help="write every answer and the summary to this JSON file")
     p.add_argument("--show-failures", action="store_true", help="print the failed questions")

@@ -230,3 +230,24 @@ def test_follow_up_on_lineage(family_agent):
     assert "enc-base" in agent.ask("what is the parent of enc-sentiment?", t).answer
     a = agent.ask("and its children?", t)
     assert "enc-grand" in a.answer and "enc-sentiment-int8" in a.answer
+
+
+def test_questions_of_several_parts_and_what_it_points_at(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("how was enc-pruned made, and how much got zeroed?", thread_id="parts").answer
+    assert "enc-pruned was pruned from enc-base" in a and "50% of the weights" in a
+    assert "of enc-pruned's weights are exactly zero" in a  # the second part, answered too
+    t = "focus"
+    assert "quantized from enc-sentiment" in agent.ask("parent of enc-sentiment-int8?", t).answer
+    a = agent.ask("what license does it have", t).answer  # the parent just named (mit), not int8
+    assert "enc-sentiment's card declares the license mit" in a
+
+
+def test_derivation_questions_answer_what_was_asked(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("is enc-grand a direct fine-tune of enc-base?", thread_id="direct").answer
+    assert a.startswith("No, not directly: enc-grand was fine-tuned from enc-sentiment")
+    a = agent.ask("is enc-pruned just a fine-tune of the base or something else?", thread_id="d").answer
+    assert a.startswith("No: enc-pruned is not a fine-tune") and "pruned from enc-base" in a
+    a = agent.ask("quantizing: did it hurt sts-smoke?", thread_id="gerund").answer
+    assert "enc-sentiment-int8 (quantized from enc-sentiment)" in a and "sts-smoke" in a

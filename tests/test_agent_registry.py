@@ -77,6 +77,9 @@ def test_lake_tools_on_the_test_lake(agent_lake):
         assert [r.name for r in listed.rows] == ["tiny-llama-chat", "tiny-llama", "tiny-q8"]
         assert listed.total_in_lake == 8 and listed.count == 3
         assert [r.name for r in query(ctx, base_model="tiny-bert").rows] == ["sentiment-bert"]
+        family = query(ctx, license="llama*,gpl*")  # a family: any version
+        assert [(r.name, r.shown.get("license")) for r in family.rows] == [("acme/mega-7b", None)]
+        assert "under a license among llama (any version), gpl (any version)" in family.text()
         assert query(ctx, text="movie reviews").rows[0].name == "sentiment-bert"
         shown = get_tool("show_model")(ctx, name="sentiment-bert", about=["license", "parameters"])
         data = shown.to_dict()
@@ -111,6 +114,24 @@ def test_linker_exact_fuzzy_partial_and_versions():
     assert got("tiny-bert@2 size") == [("tiny-bert@2", "exact")]
     assert got("sentiment models") == []  # a part shared by several names links nothing
     assert got("what is the weather") == []
+
+
+def test_linker_words_of_a_name_with_words_left_out():
+    link = Linker(["Qwen/Qwen2.5-14B-Instruct-AWQ", "meta-llama/Meta-Llama-3-8B",
+                   "DeepMount00/Llama-3-8b-Ita", "Groq/Llama-3-Groq-8B-Tool-Use",
+                   "openai/whisper-large-v3", "openai/whisper-large-v3-turbo",
+                   "AdamCodd/distilbert-base-uncased-finetuned-sentiment-amazon"])
+    got = lambda text: [m.spec for m in link.link(text)]  # noqa: E731
+    assert got("qwen 14b awq: how many bits?") == ["Qwen/Qwen2.5-14B-Instruct-AWQ"]
+    # of several names, the one that adds least after the words (derived names add suffixes)
+    assert got("what is built on llama 3 8b?") == ["meta-llama/Meta-Llama-3-8B"]
+    assert got("is whisper turbo any good") == ["openai/whisper-large-v3-turbo"]
+    # a piece of a longer identifier names another model
+    assert got("params of meta-llama/Llama-2-7b-chat-hf") == []
+    assert got("how big is openai/whisper-large-v2?") == []
+    # words of the question are not a name ("fine-tuned", "4-bit")
+    assert got("what was zephyr fine-tuned from?") == []
+    assert got("which of these are 4-bit releases?") == []
 
 
 def test_read_numbers_and_constraints():

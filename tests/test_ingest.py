@@ -285,3 +285,42 @@ def test_canonical_weights_file_wins_over_extras(catalog, tmp_path, bert_dir):
     assert m.num_parameters == tiny_bert().num_parameters()  # the head is a file, not weights
     assert "classifier_head.safetensors" in [f.path for f in m.files]
     assert not any(t.name == "classifier.weight" for t in catalog.tensors(m.id))
+
+
+MI_CARD = """---
+license: apache-2.0
+language: [en, "no", de]
+model-index:
+- name: reviewer-7b
+  results:
+  - task: {type: text-generation}
+    dataset: {name: HellaSwag (10-Shot), type: hellaswag, args: {num_few_shot: 10}}
+    metrics: [{type: acc_norm, value: 84.36}]
+  - task: {type: text-generation}
+    dataset: {name: GSM8k, type: gsm8k}
+    metrics: [{type: acc, value: "n/a"}]
+---
+# reviewer-7b
+"""
+
+
+def test_card_results_are_stored_as_reported_runs(catalog, tmp_path):
+    from modellake.tools.bench.results import leaderboard
+    from modellake.tools.search import search_runs
+
+    (tmp_path / "reviewer-7b.md").write_text(MI_CARD)
+    m = _only(ingest(catalog, [tmp_path / "reviewer-7b.md"]))
+    assert m.card.language == ["en", "no", "de"]  # YAML's `no` is Norwegian, not false
+    runs = catalog.runs.find()
+    assert [(r.model, r.task, r.trust, r.metrics) for r in runs] == [
+        ("reviewer-7b", "hellaswag [10-shot]", "reported", {"acc_norm": 84.36})]  # "n/a" left out
+    assert runs[0].config["from_card"] is True and "model-index" in runs[0].source
+    board = leaderboard(catalog, "hellaswag [10-shot]", trust="reported")
+    assert [(e.model, e.value) for e in board.entries] == [("reviewer-7b", 84.36)]
+    # a card's own rows are searched once (from the card), and "measured" keeps them out
+    found = search_runs(catalog, "hellaswag results")
+    assert [len(h.why) for h in found.hits] == [1]
+    assert not search_runs(catalog, "what did we measure on hellaswag").hits
+    # re-ingesting the unchanged card stores nothing new
+    assert not ingest(catalog, [tmp_path / "reviewer-7b.md"], index=False).models
+    assert len(catalog.runs.find()) == 1

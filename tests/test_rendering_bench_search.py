@@ -191,7 +191,7 @@ def test_compare_says_who_is_better_task_by_task_and_against_what_spread():
                            "tuned on sentiment-smoke")
     assert "level on topic-smoke" in lead
     assert "- sentiment-smoke: tuned is better (accuracy 0.95 against 0.825" in text
-    assert "level on spearman (base ahead by 0.056)" in text
+    assert "level on spearman (base against tuned: spearman" in text and "base ahead by 0.056)" in text
     assert "beyond the spread from resampling the test examples" in text
     assert "0.0526" not in text and "[" not in text  # spread and interval stay in to_dict
     assert "@1" not in text  # versions only when both share a name

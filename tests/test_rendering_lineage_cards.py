@@ -206,8 +206,8 @@ def test_diff_verdict_first_in_words():
     before = d.to_dict()
     text = d.text()
     _clean(text)
-    assert text.startswith("minilm-sentiment-int8 is a quantized copy of minilm-sentiment: 64% "
-                           "of tensors identical, the rest changed slightly. Every weight matrix "
+    assert text.startswith("minilm-sentiment-int8 is a quantized copy of minilm-sentiment: 66 of "
+                           "103 tensors (64%) identical, the other 37 changed slightly. Every weight matrix "
                            "was rounded to a grid of at most 8 bits per row.")
     assert "The largest changes are in layer 2, layer 0 and layer 1." in text
     # no per-tensor dump beyond the three most changed
@@ -222,17 +222,17 @@ def test_diff_verdict_first_in_words():
 @pytest.mark.parametrize("verdict,relation,parent,start", [
     ("lora is base with a rank-2 update on 4 matrices and everything else identical (a merged "
      "low-rank adapter)", "adapter", "base",
-     "lora is an adapter on base: 50% of tensors identical, the rest changed moderately. It "
+     "lora is an adapter on base: 4 of 8 tensors (50%) identical, the other 4 changed moderately. It "
      "differs from base by a rank-2 update on 4 matrices"),
     ("lora is a merge of ft and pruned", "merge", "base",
-     "lora is a merge of ft and pruned: 50% of tensors identical"),
+     "lora is a merge of ft and pruned: 4 of 8 tensors (50%) identical"),
     ("lora is base pruned: 30% of the weights of its 4 pruned matrices set to zero, all other "
      "weights unchanged (lora is the parent)", "pruned", "base",
-     "lora is a pruned copy of base: 50% of tensors identical, the rest changed moderately. 30% "
+     "lora is a pruned copy of base: 4 of 8 tensors (50%) identical, the other 4 changed moderately. 30% "
      "of the weights of its 4 pruned matrices were set to zero; all other weights are "
      "unchanged."),
     ("lora is base fine-tuned on layers 0-1 only (the embeddings unchanged)", "finetune", "base",
-     "lora is a fine-tune of base: 50% of tensors identical, the rest changed moderately. It was "
+     "lora is a fine-tune of base: 4 of 8 tensors (50%) identical, the other 4 changed moderately. It was "
      "fine-tuned on layers 0-1 only (the embeddings unchanged)."),
     ("base and lora are unrelated: their weights are near-orthogonal (relative distance 1.00; "
      "independent initializations give about 1.0)", None, None,

@@ -6,6 +6,7 @@ asked, or the model's one-paragraph summary when none is.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from modellake.store.records import Record
 from modellake.tools import model_facts
 from modellake.tools.inspection import Inspection, human_bytes, human_count
-from modellake.tools.rendering import join
+from modellake.tools.rendering import join, plural
 
 ASPECTS: dict[str, tuple[str, ...]] = {
     "parameters": ("parameters", "params", "param", "how big", "how large", "number of weights",
@@ -23,7 +24,7 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "quantization": ("quantized", "quantization", "quantised", "quantisation", "quant", "quant method",
                      "int8", "int4", "q4", "q8", "bits", "bit width"),
     "tied": ("tied", "tie", "shared embeddings", "weight tying", "share its input and output"),
-    "sparsity": ("sparse", "sparsity", "zeros", "pruned"),
+    "sparsity": ("sparse", "sparsity", "zeros", "zero", "zeroes", "zeroed", "pruned", "pruned away"),
     "outliers": ("outliers", "outlier", "kurtosis", "heavy tailed", "heavy-tailed"),
     "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
                "context length", "context window", "max position", "sequence length",
@@ -161,6 +162,10 @@ def _quant(i: Inspection, v: ModelView) -> str:
         how = {"gguf": "its GGUF tensor types", "config": "its quantization config",
                "dtype": "its dtypes", "detected": "the values of its weights"}.get(
             i.quantization_source or "", "its files")
+        looks = re.match(r"looks (\S+)-quantized", i.quantization)
+        if looks:  # float files holding values on a grid
+            return (f"Yes: {i.name} is quantized to {looks.group(1)}: its files store float values, "
+                    f"but they sit on a {looks.group(1)} grid (read from {how}).")
         return f"Yes: {i.name} is quantized ({i.quantization}, read from {how})."
     if not i.weights_in_lake:
         return f"{i.name}'s weights are not in the lake, so its quantization is unknown."
@@ -263,12 +268,16 @@ def _base(i: Inspection, v: ModelView) -> str:
     return _card_or(i, said)
 
 
+LISTED = 12  # list items named before "and N more"
+
+
 def _listed(field_name: str, label: str) -> Callable[[Inspection, ModelView], str]:
     def sentence(i: Inspection, v: ModelView) -> str:
         values = getattr(i.card, field_name)
         values = [values] if isinstance(values, str) else values or []
-        return _card_or(i, lambda: f"{i.name}'s card lists {label}: {join(values)}." if values
-                        else f"{i.name}'s card lists no {label}.")
+        shown = join(values) if len(values) <= LISTED else ", ".join(values[:LISTED]) + ", …"
+        return _card_or(i, lambda: f"{i.name}'s card lists {plural(len(values), label[:-1], label)}: "
+                                   f"{shown}." if values else f"{i.name}'s card lists no {label}.")
     return sentence
 
 

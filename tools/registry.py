@@ -116,8 +116,9 @@ TOOLS: list[Tool] = [
          examples=("show the leaderboard for sentiment-smoke",)),
     tool(bench.compare, name="compare_runs", hide=("n_boot", "seed"),
          words=("better", "worse", "outperform", "beats", "cost accuracy", "lose accuracy",
-                "scores of", "benchmark results of"),
-         examples=("compare the benchmark results of X and Y",
+                "scores of", "benchmark results of", "significant", "significantly", "real or noise",
+                "within noise", "beyond the spread", "statistically"),
+         examples=("compare the benchmark results of X and Y", "is the gap between X and Y real or noise",
                    "which is better on the benchmarks, X or Y", "is X better than Y on task T",
                    "did X lose accuracy compared to Y")),
     tool(bench.list_runs, words=("runs", "measured", "evaluations", "benchmarked"),
@@ -137,9 +138,11 @@ TOOLS: list[Tool] = [
          words=("audit", "check", "verify", "truthful", "accurate", "correct", "lying", "tell the truth",
                 "card truthful", "card accurate", "card correct", "card right", "card honest",
                 "card lying", "card lie", "card wrong", "claims check out", "weights agree",
-                "agree with the weights", "weights confirm", "weights say"),
+                "agree with the weights", "weights confirm", "weights say", "legit", "true",
+                "really", "is that right", "is it right", "trust the card", "believe the card"),
          examples=("audit the card of X", "is X's card correct", "does X's card tell the truth",
-                   "check X's model card against the evidence")),
+                   "check X's model card against the evidence",
+                   "X's card says its base is Y, is that legit", "can I trust what X's card claims")),
 ]
 
 

@@ -139,7 +139,7 @@ def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
         return
     from rich.table import Table
 
-    table = Table(title=f"{a} vs {b} ({cmp.trust})", title_justify="left")
+    table = Table(title=f"{a} vs {b} ({', '.join(cmp.trust)} results)", title_justify="left")
     for col in ("task", "metric", a, b, "diff (b-a)", "spread", "exceeds"):
         table.add_column(col)
     for r in cmp.rows:

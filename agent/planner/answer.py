@@ -28,6 +28,12 @@ class Outcome:
 def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
     if plan.kind == "reply":
         return refusal(names, tasks) if plan.reply == "off-topic" else plan.reply or ""
+    if plan.kind == "parts":  # each part answered in turn, from its own results
+        texts, i = [], 0
+        for part in (Plan.from_dict(d) for d in plan.parts):
+            texts.append(write(part, outcomes[i:i + len(part.calls)], names, tasks))
+            i += len(part.calls)
+        return "\n\n".join(dict.fromkeys(t for t in texts if t))
     ok = [o for o in outcomes if o.error is None]
     failed = [o for o in outcomes if o.error is not None]
     parts: list[str] = []
@@ -39,6 +45,13 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
         return "\n\n".join([_unknown(plan.models[0], failed[0].error or "")] + _texts(ok))
     if plan.kind == "pair" and len(ok) == 2:
         parts.append(pair_sentence(plan, ok[0].data, ok[1].data))
+    elif plan.kind == "compare":
+        shown, (b_up, a_up) = _compared(outcomes)
+        plain = Plan(plan.kind, models=plan.models)  # not a yes/no: no "Yes:" before it
+        related = pair_sentence(plain, b_up.data, a_up.data) if b_up and a_up else ""
+        parts += ([related] if _related(plan, b_up, a_up) else []) + _texts(
+            [o for o in shown if o.error is None])
+        failed = [o for o in shown if o.error is not None]
     elif plan.then == "each_relative" and len(ok) > 1:
         texts = _texts(ok)
         parts += [texts[0], f"How each differs from {plan.models[0]}, by its weights:"] + texts[1:]
@@ -47,6 +60,22 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
     if failed:
         parts.append(_failure(failed, bool(ok)))
     return "\n\n".join(p for p in parts if p).strip() or "The tools returned nothing to answer with."
+
+
+def _compared(outcomes: list[Outcome]) -> tuple[list[Outcome], tuple[Outcome | None, Outcome | None]]:
+    """A comparison's shown results, and the two ancestries read last (None when they failed)."""
+    ups = [o if o.error is None else None for o in outcomes[-2:]]
+    return outcomes[:-2], (ups[0], ups[1]) if len(ups) == 2 else (None, None)
+
+
+def _related(plan: Plan, b_up: Outcome | None, a_up: Outcome | None) -> bool:
+    """Whether one of the two compared models derives from the other or they share an ancestor."""
+    if b_up is None or a_up is None:
+        return False
+    a, b = plan.models[:2]
+    up_b = {r.get("name") for r in (b_up.data or {}).get("rows", [])}
+    up_a = {r.get("name") for r in (a_up.data or {}).get("rows", [])}
+    return a in up_b or b in up_a or bool(up_a & up_b)
 
 
 def _texts(outcomes: list[Outcome]) -> list[str]:
@@ -124,12 +153,15 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
     direct = row["depth"] == 1
     asked = _asked_kind(question)
     kind = row.get("relation") or ""
-    if yes_no and asked and direct and asked != kind:
+    how = ("its card says so; the weights in the lake cannot confirm it" if row.get("source") == "card"
+           else f"inferred from the weights{_conf(row)}")
+    if yes_no and asked and direct and asked != kind and kind != "declared":
         return (f"Not quite: {child} was {VERBS.get(kind, 'derived from')} {parent}, which makes it "
-                f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} (inferred from "
-                f"the weights{_conf(row)}).")
+                f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} ({how}).")
+    if not direct and re.search(r"\bdirect(?:ly)?\b|\bimmediate\b", question.lower()):
+        return f"{'No, ' if yes_no else ''}not directly: {chain} ({how})."
     lead = "Yes: " if yes_no else ""
-    return f"{lead}{chain} (inferred from the weights{_conf(row)})."
+    return f"{lead}{chain} ({how})."
 
 
 def _chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:
@@ -195,8 +227,16 @@ def refusal(names: list[str], tasks: list[str]) -> str:
             "You could ask, for example:\n" + "\n".join(f"- {e}" for e in examples))
 
 
-def selection(outcomes: list[Outcome]) -> list[str]:
+def selection(outcomes: list[Outcome], plan: Plan | None = None) -> list[str]:
     """The models an answer named, in order (what "them" and "the second one" point at)."""
+    if plan is not None and plan.kind == "compare":
+        outcomes = _compared(outcomes)[0]
+    if plan is not None and plan.kind == "parts":
+        out, i = [], 0
+        for part in (Plan.from_dict(d) for d in plan.parts):
+            out += [n for n in selection(outcomes[i:i + len(part.calls)], part) if n not in out]
+            i += len(part.calls)
+        return out
     out: list[str] = []
     for o in outcomes:
         d = o.data if isinstance(o.data, dict) else {}

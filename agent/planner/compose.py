@@ -31,7 +31,7 @@ class Call:
 class Plan:
     """What the offline backend decided for one question (kept with the answer for follow-ups)."""
 
-    kind: str                                  # query | pair | tool | then | reply
+    kind: str                                  # query | pair | compare | tool | then | reply
     calls: list[Call] = field(default_factory=list)
     reply: str | None = None
     then: str | None = None                    # a second round: "pair_with_parent" | "each_child"
@@ -41,6 +41,8 @@ class Plan:
     selection: list[str] = field(default_factory=list)  # models the answer named (set later)
     task: str | None = None  # the benchmark task the question was about
     recent: list[str] = field(default_factory=list)  # models the last questions were about
+    parts: list[dict[str, Any]] = field(default_factory=list)  # a question of several parts
+    focus: str | None = None  # the one model the answer was about ("it" in the next question)
 
     @property
     def query(self) -> dict[str, Any] | None:
@@ -83,6 +85,85 @@ def plan(r: Reading, ctx: Context) -> Plan:
     return p
 
 
+# "how big is X and what's its license", "what is X built on? and its license?": parts
+_SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|which|how|"
+                    r"who|where|when|is|are|does|do|did|can|has|have|was|were)\b)", re.I)
+
+
+_ASKS = re.compile(r"^(?:what|what's|whats|which|how|who|whose|where|when|why|is|are|does|do|did|"
+                   r"can|could|has|have|was|were|will|should|list|show|find|give|tell|compare|"
+                   r"draft|check|rank|name|and|its|their)\b", re.I)
+
+
+def _clauses(text: str) -> tuple[list[str], list[str]]:
+    """(every clause, the clauses that ask something): a clause that asks nothing ("the
+    openpipe merge lists openhermes as a base.") is context."""
+    parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p.strip(" ,.?")]
+    return parts, [p for p in parts if _ASKS.match(p) or p.endswith("?")]
+
+
+def split_question(text: str) -> list[str]:
+    """The questions in ``text`` when it asks two or three (else an empty list)."""
+    asked = _clauses(text)[1]
+    return asked if 2 <= len(asked) <= 3 else []
+
+
+def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
+    """The plan of a whole question, or of its parts in turn when the whole plan leaves one of
+    them out (each part sees the models of the one before: "what's it built on?"); a statement
+    before one short question ("X's card says its base is Y. legit?") is its context."""
+    whole_reading = read(text)
+    clauses, asked = _clauses(text)
+    if len(asked) == 1 and len(clauses) > 1 and asked[0] == clauses[-1]:
+        last = read(asked[0])
+        if not last.names and whole_reading.names and len(last.content_words) <= 3:
+            last.names = list(whole_reading.names)
+            last.text = text
+            p = plan(last, ctx)
+            if p.kind not in ("reply", "refusal"):
+                return p
+    whole = plan(whole_reading, ctx)
+    parts = split_question(text)
+    if not parts or whole.then:
+        return whole
+    subs: list[Plan] = []
+    prev = ctx.prev
+    specific = []
+    for t in parts:
+        rt = read(t)
+        specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
+                             rt.scored or rt.listing))
+        p = plan(rt, Context(ctx.tools, ctx.lake, ctx.embedder, prev, ctx.task_of))
+        if p.kind in ("reply", "refusal") or p.then or not p.calls:
+            return whole
+        subs.append(p)
+        prev = Plan(p.kind, models=p.models or (prev.models if prev else []), question=t,
+                    selection=p.models or (prev.selection if prev else []), task=p.task)
+    uncovered = [p for p in subs if whole.kind in ("reply", "refusal") or not _covers(whole, p)]
+    if not uncovered:
+        return whole  # "how big is X and what license": one call asks both
+    if any(_covers(whole, p) and not _covers(p, whole) for p in subs) and \
+            not all(p.models for p in uncovered):
+        return whole  # "X's size, and how many of those are zeros": the whole asked more
+    if not all(specific):
+        return whole  # "..., and how many of those are zeros": a part too vague to plan alone
+    models = list(dict.fromkeys(m for p in subs for m in p.models))
+    return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
+                task=next((p.task for p in subs if p.task), None), recent=whole.recent,
+                parts=[p.to_dict() for p in subs])
+
+
+def _covers(whole: Plan, part: Plan) -> bool:
+    """Whether each call of ``part`` is asked by a call of ``whole`` (same tool, same arguments
+    or more of them: ``about=["parameters", "license"]`` covers ``about=["license"]``)."""
+    def within(a: dict[str, Any], b: dict[str, Any]) -> bool:  # b shows more, filters no more
+        return set(b) - set(a) <= {"show", "about"} and all(
+            k in b and (v == b[k] or isinstance(v, list) and isinstance(b[k], list)
+                        and set(map(str, v)) <= set(map(str, b[k]))) for k, v in a.items())
+    return all(any(c.tool == w.tool and within(c.args, w.args) for w in whole.calls)
+               for c in part.calls)
+
+
 def _plan(r: Reading, ctx: Context) -> Plan:
     models = _models(r, ctx.prev)
     for rule in RULES:
@@ -98,7 +179,7 @@ def _plan(r: Reading, ctx: Context) -> Plan:
 def _which_one(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"what license does it have?" after an answer that named several models."""
     prev = ctx.prev
-    if models or not r.it or prev is None or len(prev.selection) < 2 or _lake_wide(r):
+    if models or not r.it or prev is None or len(prev.selection) < 2 or _lake_wide(r) or prev.focus:
         return None
     more = " (or another)" if len(prev.selection) > 8 else ""
     return _reply(r, f"Which one do you mean: {join(prev.selection[:8], 'or')}{more}?")
@@ -114,7 +195,7 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         calls = [Call(QUERY, {"names": [r.unknown]})]
         if beside and models:  # and what the lake knows about the other one
             task = _task(r, ctx)
-            calls.append(Call(QUERY, {"names": models, "show": [f"score:{task}"] if task else
+            calls.append(Call(QUERY, {"names": models, "show": [_score(r, ctx, task)] if task else
                                       ["parameters", "license"]}))
         return Plan("unknown", calls, question=r.text, models=[r.unknown])
     return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
@@ -185,6 +266,10 @@ def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"did the int8 model lose accuracy?": the model against its parent; "by quantizing X":
     X against its quantized copy."""
+    if not models and r.derivation and _asks_cost(r) and not r.relation and QUERY in ctx.tools:
+        # "pruning: did it hurt accuracy?": each model derived that way against its parent
+        return Plan("then", [Call(QUERY, {"derivation": r.derivation})], then="pair_each_with_parent",
+                    then_question=r.text, question=r.text)
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
             or QUERY not in ctx.tools:
         return None
@@ -206,11 +291,11 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
     args: dict[str, Any] = {"names": models}
     fact, order = r.rank or r.comparative or ("score", "best")
     if (r.comparative or r.rank) and (fact != "score" or task):
-        args.update(rank_by=f"score:{task}" if fact == "score" else fact, order=order)
+        args.update(rank_by=_score(r, ctx, task) if fact == "score" else fact, order=order)
         if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
             args["top"] = r.top or 1
     if "rank_by" not in args:
-        args["show"] = [f"score:{task}"] if task else ["scores"]
+        args["show"] = [_score(r, ctx, task)] if task else ["scores"]
         if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
             args["task"] = task
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
@@ -236,6 +321,8 @@ def _a_need(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if models or r.relation or r.rank or r.count or r.derivation:
         return None
     if not (r.asks_need or (r.need and r.listing and not _STRUCTURED & set(r.filters))):
+        return None
+    if r.listing and r.facts and not r.asks_need:  # "list the speech models with their licenses"
         return None
     reader = _reader(ctx)
     return _call_plan(r, ctx, reader, models) if reader is not None else None
@@ -271,13 +358,29 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
 
 def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
     names = list(r.names)
-    if r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?"
-        names += [w for w in r.weak if w not in names and re.search(
-            rf"\b(?:the|that|this) {re.escape(w.split('-')[-1].lower())}\b", r.low)]
-    if r.it and prev is not None and (r.relation or _compares(r)):  # "is it related to X?"
+    if r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?", "merge vs X"
+        names += [w for w in r.weak if w not in names and _named_by_word(r, w)]
+    if r.it and prev is not None and (r.relation or _compares(r)) and _it_first(r):  # "is it related to X?"
         subject = prev.selection[:1] if len(prev.selection) == 1 else prev.models[:1]
         names = [n for n in subject if n not in names] + names
     return names
+
+
+def _named_by_word(r: Reading, model: str) -> bool:
+    """Whether a word of ``model``'s name stands for it in a comparison: "the merge",
+    "paraphrase's score", "merge vs X", "against the paraphrase"."""
+    w = re.escape(model.split("-")[-1].lower())
+    return re.search(rf"\b(?:the|that|this) {w}\b|\b{w}'s\b|\b{w}\s+(?:vs\.?|versus|against)\b|"
+                     rf"\b(?:vs\.?|versus|against|than)\s+(?:the\s+)?{w}\b", r.low) is not None
+
+
+def _it_first(r: Reading) -> bool:
+    """Whether "it" comes before the model named ("is it related to X?"), not after it ("X, did
+    it cost accuracy?", where "it" is X)."""
+    from modellake.agent.planner.reading import IT
+
+    it, named = re.search(IT, r.low), re.search(r"\bx\b", r.low)
+    return it is not None and (named is None or it.start() < named.start())
 
 
 def _pointed(r: Reading, prev: Plan) -> list[str]:
@@ -297,12 +400,48 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and not (r.rank and not r.relation)) or (
-            (r.opener or not r.content_words) and not _lake_wide(r)):
+            (r.opener or not r.content_words or _bare_fact(r)) and not _lake_wide(r)):
+        if prev.focus and not (r.relation and prev.models):  # "and its children?": same subject
+            return [prev.focus]
         if prev.models:
             return list(prev.models[:1])
         if len(prev.selection) == 1:
             return list(prev.selection)
     return []
+
+
+def _bare_fact(r: Reading) -> bool:
+    """"datasets?", "license of the base?": a fact and nothing else, asked of the model just
+    discussed."""
+    if r.relation or r.rank or r.count or r.listing or not (r.facts or r.aspects):
+        return False
+    from modellake.tools.model_view import ASPECTS
+    from modellake.tools.query.facts import BY_NAME
+
+    said = [w for f in r.facts for w in BY_NAME[f].words] + [w for a in r.aspects for w in ASPECTS[a]]
+    words = {w for w in re.findall(r"[a-z]+", " ".join(said))}
+    rest = [w for w in r.content_words if w.rstrip("s") not in words and w not in words
+            and w not in _LIGHT]
+    return len(rest) == 0
+
+
+_LIGHT = frozenset("base parent declared declare declares say says does card claim claims "
+                   "confident sure much got get gets were was exactly fraction share percent "
+                   "ok okay so then".split())
+
+
+def focus(p: Plan) -> str | None:
+    """The one model an answer was about: the parent or child a relation question found, the
+    winner of a ranking, the best search hit, else the one model the question named."""
+    q = p.query or {}
+    first = p.calls[0].tool if p.calls else ""
+    if q.get("relation") and q.get("relation") != "roots":
+        return p.selection[0] if len(p.selection) == 1 else (p.models[0] if p.models else None)
+    if (q.get("rank_by") and q.get("top") == 1) or first in ("search", "leaderboard", "similar"):
+        return p.selection[0] if p.selection else None
+    if len(p.models) == 1:
+        return p.models[0]
+    return p.selection[0] if len(p.selection) == 1 else None
 
 
 def _relation_of(prev: Plan) -> str | None:
@@ -396,7 +535,15 @@ def _is_query(r: Reading, models: list[str]) -> bool:
         return True
     if len(models) >= 2 and (r.facts or r.aspects):
         return True
+    if models and _purpose(r):  # "which of those is for function calling?"
+        return True
     return r.listing and not models
+
+
+def _score(r: Reading, ctx: Context, task: str) -> str:
+    """``score:TASK``, with ``:METRIC`` when the question names one of the task's metrics."""
+    metric = r.metric if r.metric and r.metric in ctx.lake.metrics.get(task, ()) else None
+    return f"score:{task}" + (f":{metric}" if metric else "")
 
 
 def _task(r: Reading, ctx: Context) -> str | None:
@@ -416,8 +563,9 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
         t = ctx.lake.resolve_task(near.group(1))  # "its sentiment accuracy"
         if t:
             return t
-    if r.task_words:
-        t = ctx.lake.resolve_task(r.task_words)
+    if r.task_words:  # by meaning only when the question is about scores at all
+        about_scores = bool(r.scored or r.rank or r.ranking or r.comparative or _asks_cost(r))
+        t = ctx.lake.resolve_task(r.task_words, lexical=not about_scores)
         if t:
             return t
     t = ctx.lake.resolve_task(r.low, lexical=True)
@@ -443,6 +591,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         words = _need_words(r)
         if words:  # "which sentiment model ...": models whose card speaks of it
             args["text"] = words
+    if not task and (r.relation or r.them or models) and _purpose(r):
+        args["text"] = _purpose(r)  # "of X's derivatives, which one is for italian?"
     if r.relation == "roots" and models:  # "trace X back to its root": X's ancestry
         r.relation = "ancestors"
     if r.relation in ("children", "descendants") and not models and r.unknown:
@@ -491,9 +641,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         return _tool_plan(r, ctx, models)  # a score the lake has no task for: what the card reports
     if not models and task and r.scored and "rank_by" not in args and not r.count:
         args.setdefault("show", [])  # "the sts score of the quantized one": the score, shown
-        args["show"] = [f"score:{task}"] + [x for x in args["show"] if x != "quantization"]
+        args["show"] = [_score(r, ctx, task)] + [x for x in args["show"] if x != "quantization"]
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
-        args["show"] = [f"score:{task}"] + [x for x in args.get("show", []) if x not in (
+        args["show"] = [_score(r, ctx, task)] + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
                 task=task)
@@ -508,11 +658,23 @@ def _asked_before(prev: Plan) -> list[str]:
                                                      "task", "datasets", "language")]
 
 
+_PURPOSE = re.compile(r"\bwhich (?:one|ones|of them|of those|of these|models?)(?: \w+)? (?:is|are|was|"
+                      r"were|does|do|can) (?:for|meant for|made for|good at|used for|about|(?:do|does) "
+                      r"|handles?) ([a-z][a-z -]{2,40}?)\s*[?.!]*$")
+
+
+def _purpose(r: Reading) -> str | None:
+    """"which one is for italian?": what the models picked among must be for, in words."""
+    m = _PURPOSE.search(r.low)
+    return m.group(1).strip() if m else None
+
+
 def _need_words(r: Reading) -> str | None:
     from modellake.agent.planner.reading import NEED_WORDS
 
     skip = {"model", "models", "checkpoint", "llm", "lm", "text", "finetuned", "fine-tuned"}
-    words = [w for w in re.findall(r"[a-z][a-z-]+", r.low) if w in NEED_WORDS and w not in skip]
+    low = re.sub(r"\b(?:a |the )?table (?:of|with)\b", " ", r.low)  # "a table of all models"
+    words = [w for w in re.findall(r"[a-z][a-z-]+", low) if w in NEED_WORDS and w not in skip]
     return " ".join(dict.fromkeys(words)) or None
 
 
@@ -529,12 +691,11 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
         if not task:
             args["_ask_task"] = True
             return
-        args["rank_by"] = f"score:{task}" + (f":{r.metric}" if r.metric and r.metric in
-                                               ctx.lake.metrics.get(task, ()) else "")
+        args["rank_by"] = _score(r, ctx, task)
     else:
         args["rank_by"] = fact
         if task and re.search(r"\b(?:do|does|did|score|scores|scored|perform\w*|fare\w*)\b", r.low):
-            args["show"] = [f"score:{task}"]  # "the biggest model: how does it do on T?"
+            args["show"] = [_score(r, ctx, task)]  # "the biggest model: how does it do on T?"
         elif task:
             args["task"] = task
     args["order"] = order
@@ -546,7 +707,8 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
 
 def _asks_cost(r: Reading) -> bool:
     """"did quantizing X cost accuracy", "X vs its parent", "was merging worth it"."""
-    cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|"
+    cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|keep|kept|"
+                     r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
                      r"effect|impact)\b", r.low)
     against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
@@ -628,7 +790,7 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     reader = _reader(ctx)
     if reader is not None and not models and r.need:  # "text to sql model?": a need, in words
         return _call_plan(r, ctx, reader, models)
-    if models and len(r.content_words) <= 2:  # "tell me about X", "X?"
+    if models and (len(r.content_words) <= 2 or r.aspects):  # "tell me about X", "ok to sell it?"
         show = next((t for t in ctx.tools.values() if "about" in t.parameters.get(
             "properties", {})), None)
         if show is not None:
@@ -661,6 +823,10 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             args, missing = route.fill_args(routed[0].tool, r, [a, b])
             if not missing:
                 calls.append(Call(routed[0].tool.name, args))
+    if QUERY in ctx.tools:  # how they are related opens the answer (read last, not shown)
+        calls += [Call(QUERY, {"relation": "ancestors", "of": b}),
+                  Call(QUERY, {"relation": "ancestors", "of": a})]
+        return Plan("compare", calls, question=r.text, models=[a, b])
     return Plan("tool", calls, question=r.text, models=[a, b])
 
 
@@ -695,8 +861,13 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
         task = _task(r, ctx)
         pair = [p.models[0], *names[:3]]
         if task and len(pair) > 2:  # a merge against its parents: one ranking
-            return [Call(QUERY, {"names": pair, "rank_by": f"score:{task}", "order": "best"})]
-        return [Call(QUERY, {"names": pair, "show": [f"score:{task}"] if task else ["scores"]})]
+            return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]
+        return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
+    if p.then == "pair_each_with_parent":
+        task = _task(r, ctx)
+        show = [_score(r, ctx, task)] if task else ["scores"]
+        return [Call(QUERY, {"names": [row["name"], row["via"]], "show": show})
+                for row in rows[:3] if row.get("in_lake", True) and row.get("via")]
     if p.then and p.then.startswith("relation:") and names:
         rel = p.then.split(":", 1)[1]
         return [Call(QUERY, {"relation": rel, "of": n}) for n in names[:3]]

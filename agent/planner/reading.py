@@ -24,7 +24,8 @@ SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params
             r"(?:parameters|params)|cheapest|lowest (?:parameter|param) count)\b|\bleast "
             r"(?:disk|space|storage)\b")
 SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
-              r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best)\b")
+              r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best|"
+              r"number one|no\. ?1|first place)\b|(?<!\w)#1\b")
 SCORE_LOW = (r"\b(?:worst|weakest|bottom|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
              r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
 NEWEST = r"\b(?:newest|latest|most recent(?:ly)?(?: added| ingested)?|last (?:added|ingested))\b"
@@ -41,9 +42,11 @@ LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels
            r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
            r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
            r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b|\bwhich "
-           r"(?:\w+ )?checkpoints?\b")
+           r"(?:\w+ )?checkpoints?\b|\b(?:every|each) (?:single )?model\b|"
+           r"\b(?:list|enumerate|table)\b.{0,30}\bmodels?\b")
 SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
-          r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result)\b")
+          r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
+          r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs)\b")
 COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
                r"\b(?:smaller|lighter|tinier)\b": ("parameters", "lowest"),
                r"\b(?:better|stronger|more accurate)\b": ("score", "best"),
@@ -129,10 +132,12 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     """``architectures``: words that name an architecture (the lake's and common ones);
     ``lake_archs``: those of the lake's models (a model name is not unknown for being one);
     ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model."""
+    text = pasted_out(text)
     q = nlu.read(text, linker, architectures, card_tasks)
     weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
     whole = [m for m in q.models if m.kind == "partial" and len(re.split(r"[-_]", text[m.start:m.end])) >= 3
-             and re.fullmatch(r"[\w.-]+", text[m.start:m.end])]  # "distilbert-base-uncased": another model
+             and re.fullmatch(r"[\w.-]+", text[m.start:m.end])  # "distilbert-base-uncased": another
+             and not _ends_name(text[m.start:m.end], m.name)]   # model; "llama-3-8b": Meta-Llama-3-8B
     q.models = [m for m in q.models if m not in whole]
     q.models = [m for m in q.models if m not in weak]
     q.masked = nlu.mask(text, q.models)
@@ -235,8 +240,18 @@ def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
     return " " not in w and "-" not in w and (w in DOMAIN or w in domain)
 
 
+_PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”", re.S)
+
+
+def pasted_out(text: str) -> str:
+    """The question without what was pasted into it (a fenced block, an HTML comment, a quote
+    over several lines): pasted text is data to talk about, not words of the question."""
+    return _PASTED.sub(" ", text) if ("\n" in text or "<!--" in text) else text
+
+
 def _has(low: str, phrase: str) -> bool:
-    return re.search(rf"\b{re.escape(phrase)}\b", low) is not None
+    """``phrase`` as whole words, or its plural ("licenses", "formats")."""
+    return re.search(rf"\b{re.escape(phrase)}(?:e?s)?\b", low) is not None
 
 
 _BOUND = re.compile(r"\b(under|below|less than|fewer than|at most|up to|smaller than|over|above|"
@@ -273,10 +288,13 @@ def _filters(q: nlu.Question) -> dict[str, object]:
         ids = [i for i in license_ids(bare.group(1) + " license") if "*" not in i]
         q.license = ids[0] if ids else None
     if q.license:
-        ids = [i for i in license_ids(q.masked) if "*" not in i] or [q.license]
+        ids = license_ids(q.masked) or [q.license]
         f["license"] = ",".join(ids) if q.license != "none" and len(ids) > 1 else q.license
     if q.quantized is not None:
         f["quantized"] = q.quantized
+        named = re.findall(r"\b(?:gguf|awq|gptq|exl2|bnb|[48][- ]?bit|int[48])\b", q.masked.lower())
+        if q.quantized and len(named) >= 2:  # "(AWQ, GGUF, 4-bit etc)": examples, not a format
+            f.pop("format", None)
     if q.task:
         f["task"] = q.task
     return f
@@ -310,7 +328,8 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         found = ["parents"]
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
-    if found[:1] == ["descendants"] and re.search(r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
+    if found[:1] == ["descendants"] and re.search(r"(?<!just )(?<!only )(?<!just the )(?<!only the )"
+                                                  r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
                                                   r"right)\b", low):
         found = ["children"]
     if found:
@@ -380,6 +399,13 @@ def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
             r.names.append(fits[0])
 
 
+def _ends_name(typed: str, name: str) -> bool:
+    """Whether the lake's ``name`` ends with what was typed (only a prefix left out, "Meta-"):
+    the same model, where a name that goes on after it ("-finetuned-sentiment") is another."""
+    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
+    return norm(name.rsplit("/", 1)[-1]).endswith(norm(typed))
+
+
 def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:
     """A token that looks like a model name but names no model of the lake."""
     known = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in names}
@@ -389,10 +415,13 @@ def unknown_name(text: str, names: list[str], architectures: list[str]) -> str |
         norm = re.sub(r"[^a-z0-9]", "", tok.lower())
         if len(tok) < 4 or _NOT_NAMES.match(tok) or tok.lower() in archs or norm in known:
             continue
-        if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()):
-            continue
+        if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()) or license_ids(tok):
+            continue  # "7b", "cc-by-nc": a size, a license
         if all(p in _PLAIN or p in NEED_WORDS for p in re.split(r"[-_]", tok.lower()) if p):
             continue  # "fine-tuning", "text-to-sql": words, not a name
+        if re.search(r"-(?:quanti[sz]|prun|merg|tun|distill|train|convert|finetun)\w*(?:ing|ed)$",
+                     tok.lower()) and "/" not in tok:
+            continue  # "int8-quantizing", "4bit-quantized": a verb, not a name
         if len(re.split(r"[-_/]", tok)) < 3 and any(norm in k for k in known):
             continue  # "large-v3": a part of names the lake has ("distilbert-base-uncased" is not)
         return tok

@@ -239,9 +239,10 @@ class Comparison(JsonRecord):
             elif better == "zero":
                 out.append(f"the same{on} for both ({join([f'{r.metric} {score(r.a)}' for r in rs])})")
             else:
+                vals = join([f"{r.metric} {score(r.a)} against {score(r.b)}" for r in rs])
                 ahead = self._aheads(rs)
-                out.append(f"level{on} ({ahead})" if better == "same" else
-                           f"{ahead}{on}, but no spread is known to tell whether that is real")
+                out.append(f"level{on} ({a} against {b}: {vals}; {ahead})" if better == "same" else
+                           f"{ahead}{on} ({vals}), but no spread is known to tell whether that is real")
         return out
 
     def _aheads(self, rs: list[CompareRow]) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 from modellake.store.catalog import Catalog, utcnow
 from modellake.store.errors import ModelLakeError
-from modellake.store.records import BenchmarkRun
+from modellake.store.records import BenchmarkRun, CardInfo
 from modellake.tools.bench.records import JsonRecord
 from modellake.tools.bench.results import (
     TABLE_FROM,
@@ -33,7 +33,7 @@ from modellake.tools.bench.tasks import higher_is_better, json_object, read_capp
 from modellake.tools.rendering import plural
 
 __all__ = ["ImportReport", "ParsedResults", "ResultsFileError", "import_results",
-           "parse_lmeval", "parse_model_index", "parse_results_file"]
+           "card_runs", "parse_lmeval", "parse_model_index", "parse_results_file"]
 
 MAX_RESULTS_BYTES = 50 * 1024 * 1024
 
@@ -364,10 +364,7 @@ def _mi_run(entry: dict[str, Any], task: dict[str, Any], ds: dict[str, Any],
         config=config)
 
 
-def parse_model_index(text: str, file_info: dict[str, Any]) -> ParsedResults:
-    """The runs in a model-index (YAML, or a card's front matter): one per result with
-    numeric metrics."""
-    data = _model_index(text, file_info)
+def _mi_parsed(data: list[Any], file_info: dict[str, Any]) -> ParsedResults:
     out = ParsedResults("model-index")
     for entry, res, task, ds, src, name in _mi_items(data, out):
         metrics = _mi_metrics(res, name, out.skipped)
@@ -376,6 +373,23 @@ def parse_model_index(text: str, file_info: dict[str, Any]) -> ParsedResults:
             continue
         out.runs.append(_mi_run(entry, task, ds, src, name, metrics, file_info))
     return out
+
+
+def parse_model_index(text: str, file_info: dict[str, Any]) -> ParsedResults:
+    """The runs in a model-index (YAML, or a card's front matter): one per result with
+    numeric metrics."""
+    return _mi_parsed(_model_index(text, file_info), file_info)
+
+
+def card_runs(card: CardInfo, card_file: str) -> list[BenchmarkRun]:
+    """The results a model card reports in its model-index, as ``reported`` runs (none when
+    it has no model-index; entries that are not numbers are left out, as on import)."""
+    if not card.model_index:
+        return []
+    blob = json.dumps(card.model_index, sort_keys=True, default=str).encode()
+    file_info = {"file": Path(card_file).name, "path": str(card_file), "from_card": True,
+                 "source_sha256": hashlib.sha256(blob).hexdigest()}
+    return _mi_parsed(card.model_index, file_info).runs
 
 
 # --------------------------------------------------------------------------- entry

@@ -22,8 +22,15 @@ def _as_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, (list, tuple)):
-        return [str(v) for v in value if v is not None and str(v).strip()]
-    return [str(value)]
+        return [_yaml_word(v) for v in value if v is not None and str(v).strip()]
+    return [_yaml_word(value)]
+
+
+def _yaml_word(v: Any) -> str:
+    """A list item as written: YAML 1.1 reads the language code ``no`` (Norwegian) as false."""
+    if isinstance(v, bool):
+        return "no" if v is False else "yes"
+    return str(v)
 
 
 def _as_str(value: Any) -> str | None:

@@ -127,6 +127,18 @@ def _card(unit: ModelUnit):
     return read_card(unit.card_path)
 
 
+def _store_card_results(catalog: Catalog, model: ModelRecord, card_path: Path | None) -> None:
+    """The card's model-index results, stored as ``reported`` runs of the new version."""
+    if model.card is None or not model.card.model_index or card_path is None:
+        return
+    from modellake.tools.bench.importer import card_runs
+
+    for run in card_runs(model.card, str(card_path)):
+        run.model, run.model_version = model.name, model.version
+        run.model_hash, run.created_at = model.content_hash, model.ingested_at
+        catalog.runs.add(run, model.id)
+
+
 def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None) -> dict[str, Any]:
     """Format-specific fields of the model record."""
     names = [e.name for wf in files for e in wf.entries]
@@ -207,8 +219,10 @@ class Ingestor:
             return unchanged
         record = ModelRecord(name=name, source=str(unit.root), files=file_records,
                              content_hash=chash, card=card, **fields)
-        stored = self.catalog.add_model(record, scan.tensors if scan else None,
-                                        scan.sketch if scan else None)
+        with self.catalog.transaction():  # the model and its card's reported results together
+            stored = self.catalog.add_model(record, scan.tensors if scan else None,
+                                            scan.sketch if scan else None)
+            _store_card_results(self.catalog, stored, unit.card_path)
         self.report.models.append(stored)
         return stored
 

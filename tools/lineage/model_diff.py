@@ -103,8 +103,9 @@ class ModelDiff(Record):
         if not self.identical:
             return f"every tensor changed{size}"
         pct = 100 * self.identical / both
-        shown = f"{pct:.0f}% of tensors" if pct >= 1 else f"{self.identical} of {both} tensors"
-        return f"{shown} identical, the rest changed{size}"
+        shown = f"{self.identical} of {both} tensors ({pct:.0f}%)" if pct >= 1 else \
+            f"{self.identical} of {both} tensors"
+        return f"{shown} identical, the other {self.changed} changed{size}"
 
     def _verdict_sentence(self) -> str:
         a, b, child = self.a, self.b, self.child()

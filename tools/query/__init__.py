@@ -144,8 +144,12 @@ def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: s
         return chosen
     q.derivation = derivation
     if relation:  # the relatives reached by such a step (a card that names no kind stays)
-        return [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
+        kept = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
             c[1].source == "card" and c[1].relation == "declared"))]
+        q.other_derivations = [{"name": c[2], "relation": c[1].relation, "via": c[1].via,
+                                "confidence": c[1].confidence, "source": c[1].source}
+                               for c in chosen if c not in kept and c[1] is not None]
+        return kept
     made = _derived_by(catalog, derivation)  # any model derived this way from a parent
     return [(c[0], made[c[2]], c[2]) for c in chosen if c[2] in made]
 
@@ -260,6 +264,7 @@ def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
         r.depth, r.relation, r.via = link.depth, link.relation, link.via
         r.confidence, r.source = link.confidence, link.source
         r.also_via = list(getattr(link, "also_via", []))
+        r.detail = getattr(link, "detail", None)
     return r
 
 

@@ -64,9 +64,15 @@ def _count(n: Any) -> str:
 
 
 def _quantization(m: ModelRecord) -> str | None:
+    """What the weights store; for a card-only model what its name says, marked as such."""
     if m.quantization:
         return m.quantization
-    return "none stored" if m.has_weights else None
+    if m.has_weights:
+        return "none stored"
+    from modellake.tools.model_view import name_facts
+
+    said = name_facts(m.name, m.card.tags if m.card else None).get("quantization")
+    return f"{said} (by its name)" if said else None
 
 
 FACTS: tuple[Fact, ...] = (

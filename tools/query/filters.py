@@ -1,6 +1,7 @@
 """Filters of a model query: architecture, format, size, card fields, declared base, words."""
 from __future__ import annotations
 
+import fnmatch
 import re
 from typing import Any
 
@@ -34,6 +35,8 @@ def _same_word(value: str | None, wanted: str) -> bool:
     norm = lambda x: re.sub(r"[^a-z0-9]", "", x.lower())  # noqa: E731
     if wanted.lower() in ("none", "missing", "unknown"):
         return not value
+    if "*" in wanted:  # a family: "gpl*" is gpl-2.0 and gpl-3.0, "*-nc-*" every non-commercial one
+        return bool(value) and fnmatch.fnmatch(value.lower(), wanted.lower())
     return bool(value) and norm(value) == norm(wanted)
 
 

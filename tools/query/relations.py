@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from modellake.store.catalog import Catalog
-from modellake.store.records import LineageEdge
+from modellake.store.records import LineageEdge, ModelRecord
 from modellake.tools.lineage.words import NOUNS, VERBS  # noqa: F401 - re-exported
+from modellake.tools.model_view import name_facts
 from modellake.tools.query.filters import declared_bases
 
 RELATIONS = ("parents", "ancestors", "children", "descendants", "siblings", "family", "roots")
@@ -26,6 +27,7 @@ class Link:
     confidence: float | None = None
     source: str = "inferred"  # inferred (weights) | card (declared)
     also_via: list[str] = field(default_factory=list)  # a merge's other parents
+    detail: str | None = None  # what the step did, in words ("set 50% of the weights ... to zero")
 
     def edge_words(self, up: bool) -> str:
         """"minilm-sentiment was fine-tuned from all-MiniLM-L6-v2"-style phrase."""
@@ -68,6 +70,16 @@ def related(catalog: Catalog, relation: str, of: str | None) -> list[Link]:
     raise ValueError(f"unknown relation {relation!r}: one of {', '.join(RELATIONS)}")
 
 
+def _step_detail(e: LineageEdge) -> str | None:
+    """What a pruning step did, from the edge's evidence: "50% of the weights of its 13 changed
+    tensors set to zero"."""
+    gain, n = (e.evidence or {}).get("zero_fraction_gain"), (e.evidence or {}).get("changed_tensors")
+    if e.relation != "pruned" or not isinstance(gain, (int, float)) or gain <= 0:
+        return None
+    where = f" of its {n} changed tensors" if isinstance(n, int) and n > 0 else ""
+    return f"{gain:.0%} of the weights{where} set to zero"
+
+
 def _walk(edges: list[LineageEdge], name: str, up: bool, max_depth: int) -> list[Link]:
     out: dict[str, Link] = {}
     frontier, depth = [name], 0
@@ -83,10 +95,26 @@ def _walk(edges: list[LineageEdge], name: str, up: bool, max_depth: int) -> list
                     out[other].also_via.append(n)
                 if other not in out and other != name:
                     out[other] = Link(other, depth, e.relation, n, e.confidence,
-                                      "card" if e.source == "declared" else "inferred")
+                                      "card" if e.source == "declared" else "inferred",
+                                      detail=_step_detail(e))
                     nxt.append(other)
         frontier = nxt
     return list(out.values())
+
+
+def declared_relation(m: ModelRecord) -> str:
+    """How a card says a model came from its declared base: ``base_model_relation`` when the
+    card gives it, else as the Hub reads a card: an adapter, a merge when it names several
+    bases, a quantized copy when its name or format says so, else only "declared"."""
+    if m.card is not None and m.card.base_model_relation:
+        return m.card.base_model_relation
+    if m.adapter_base:
+        return "adapter"
+    if len(declared_bases(m)) > 1:
+        return "merge"
+    if m.quantization or "quantization" in name_facts(m.name, m.card.tags if m.card else None):
+        return "quantized"
+    return "declared"
 
 
 def _declared_children(catalog: Catalog, name: str) -> list[Link]:
@@ -96,19 +124,15 @@ def _declared_children(catalog: Catalog, name: str) -> list[Link]:
     for m in catalog.list_models():
         bases = declared_bases(m)
         if any(b == name or b.split("/")[-1] == name.split("/")[-1] for b in bases) and m.name != name:
-            rel = (m.card.base_model_relation if m.card else None) or (
-                "adapter" if m.adapter_base else "declared")
-            out.append(Link(m.name, 1, rel, name, None, "card"))
+            out.append(Link(m.name, 1, declared_relation(m), name, None, "card"))
     return out
 
 
 def _declared(catalog: Catalog, name: str) -> list[Link]:
     """A card-declared parent, when the weights give none."""
     m = catalog.get_model(name)
-    bases = declared_bases(m)
-    rel = (m.card.base_model_relation if m.card else None) or ("adapter" if m.adapter_base else
-                                                               "declared")
-    return [Link(b, 1, rel, name, None, "card") for b in bases]
+    rel = declared_relation(m)
+    return [Link(b, 1, rel, name, None, "card") for b in declared_bases(m)]
 
 
 # -- the words people use for each relation (read by the offline planner) ----------------
@@ -126,10 +150,10 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                   r"\bback to (?:its|the) root\b", r"\broot of (?:x|it)\b",
                   r"\b(?:x|its)'?s? (?:family'?s? )?root\b", r"\ball the way\b", r"\boriginally\b",
                   r"\bfull (?:lineage|history)\b"),
-    "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b", r"\bderivatives?\b",
-                    r"\boffspring\b", r"\bdownstream\b",
-                    r"\b(?:fine[- ]?tunes|finetunes|variants|versions|quants|derived models|copies) "
-                    r"(?:of|from)\b", r"\bsuccessors?\b"),
+    "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b",
+                    r"(?<!of )(?<!\ba )\bderivatives?\b(?! of)", r"\boffspring\b", r"\bdownstream\b",
+                    r"\b(?:fine[- ]?tunes|finetunes|variants?|versions|quants|derived models|copies|"
+                    r"derivatives) (?:of|from)\b", r"\bsuccessors?\b"),
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
                  r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
@@ -139,6 +163,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
+                r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",
                 r"\bhow (?:was|is|were) (?:x|it) (?:made|derived|created|produced|obtained|built)\b",
                 r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
                 r"(?:copy|version)|copy|derivative|distillation) of\b",
@@ -146,7 +171,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "family": (r"\bfamily\b", r"\brelatives\b", r"\bsame lineage\b", r"\brelated\b",
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",
                r"\bconnection\b", r"\blink(?:ed)?\b",
-               r"\brelation(?:ship)?\b", r"\bconnected\b"),
+               r"\brelation(?:ship)?\b", r"\bconnected\b", r"\brelative to\b", r"\brelates?\b"),
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")
 KIND_WORDS: dict[str, str] = {

@@ -6,6 +6,7 @@ ids, lineage confidence) stays in the structured data, where citations read it.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from modellake.tools.rendering import TABLE_FROM, join, plural, table
 LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
 _ADJ = {"finetune": "fine-tuned", "quantized": "quantized", "pruned": "pruned", "merge": "merged",
         "adapter": "adapter", "duplicate": "copied"}
+_NAMED_WITHOUT = 6  # models without the ranked fact named one by one, at most
 _COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
                 "newest": "newer", "oldest": "older"}
 
@@ -37,6 +39,7 @@ class Row(Record):
     shown: dict[str, str] = field(default_factory=dict)
     place: int | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)  # the runs behind its scores
+    detail: str | None = None  # what the step from its relative did ("50% ... set to zero")
 
 
 
@@ -65,6 +68,7 @@ class ModelQuery(Record):
     named: bool = False  # the models were named (a comparison), not found by filters
     ranked_total: int = 0  # models with a value to rank by, before keeping the top places
     derivation: str | None = None  # only relatives derived this way (finetune, quantized...)
+    other_derivations: list[dict[str, Any]] = field(default_factory=list)  # relatives it left out
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -104,10 +108,7 @@ class ModelQuery(Record):
         if f.get("quantized") is not None:
             parts.append("quantized" if f["quantized"] else "not quantized")
         if f.get("license"):
-            ids = [x.strip() for x in str(f["license"]).split(",")]
-            parts.append("without a license" if ids == ["none"] else
-                         f"under the {ids[0]} license" if len(ids) == 1 else
-                         f"under a license among {', '.join(ids[:6])}" + ("..." if len(ids) > 6 else ""))
+            parts.append(_license_phrase([x.strip() for x in str(f["license"]).split(",")]))
         if f.get("has_weights") is not None:
             parts.append("with weights in the lake" if f["has_weights"] else "card-only (no weights)")
         if f.get("has_card") is not None:
@@ -154,7 +155,8 @@ class ModelQuery(Record):
         if not sel:
             return f"The lake holds {plural(self.count, 'model')}" + (f": {names}." if names else ".")
         if not self.rows:
-            return f"No model in the lake is {sel} (the lake holds {plural(self.total_in_lake, 'model')})."
+            return (f"None of the lake's {plural(self.total_in_lake, 'model')} "
+                    f"{_predicate(sel, 1)}: the count is 0.")
         return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}."
 
     def _winner_text(self) -> str:
@@ -225,8 +227,11 @@ class ModelQuery(Record):
             return ""
         key = self.ranked_by or ""
         what = "a score" if key.startswith("score:") else f"a known {self.columns.get(key, key)}"
+        what = what[2:] if what.startswith("a ") else what
+        if len(self.without) > _NAMED_WITHOUT:  # most of the lake: a count, not a list of names
+            return f" The {plural(len(self.without), 'other model')} {self._scope_short()} have no {what}."
         return f" {plural(len(self.without), 'other model')} ({self._names(self.without)}) " \
-               f"{'has' if len(self.without) == 1 else 'have'} no {what[2:] if what.startswith('a ') else what}."
+               f"{'has' if len(self.without) == 1 else 'have'} no {what}."
 
     def _relation_text(self) -> str:
         rel, x, rows = self.relation, self.about, self.rows
@@ -234,6 +239,12 @@ class ModelQuery(Record):
         if rel == "roots":
             return (f"{plural(len(rows), 'root model')} (derived from no other model in the lake): "
                     f"{self._names([r.name for r in rows])}.")
+        if not rows and self.derivation and rel in ("parents", "ancestors") and self.other_derivations:
+            o = self.other_derivations[0]  # "is X a fine-tune of Y?": no, pruned
+            how = ("its card says so" if o.get("source") == "card" else "inferred from the weights" + (
+                f", confidence {o['confidence']:.2f}" if isinstance(o.get("confidence"), float) else ""))
+            return (f"No: {x} is not {NOUNS.get(self.derivation, self.derivation)} of another model in "
+                    f"the lake; it was {VERBS.get(o['relation'], 'derived from')} {o['name']} ({how}).")
         if not rows and self.derivation and rel in ("children", "descendants"):
             return (f"No model in the lake was {VERBS.get(self.derivation, 'derived from')} {x}"
                     f"{' (directly)' if rel == 'children' else ''}.")
@@ -317,13 +328,15 @@ class ModelQuery(Record):
             return (f"{x} is a merge of {join([r.name + facts[r.name] for r in rows])} (inferred "
                     f"from the weights{_conf(rows)}).")
         parts = [f"{VERBS.get(r.relation or '', 'derived from')} {r.name}{facts[r.name]}" for r in rows]
-        return f"{x} was {join(parts)} (inferred from the weights{_conf(rows)})."
+        did = [r.detail for r in rows if r.detail]
+        return (f"{x} was {join(parts)} (inferred from the weights{_conf(rows)})"
+                + (f": {join(did)}." if did else "."))
 
     def _list_text(self) -> str:
         rows, cols, sel = self.rows, list(self.columns), self.selection()
         if not rows:
-            return (f"No model in the lake matches: none is {sel} (the lake holds "
-                    f"{plural(self.total_in_lake, 'model')}).")
+            return (f"No model in the lake matches: none of its "
+                    f"{plural(self.total_in_lake, 'model')} {_predicate(sel, 1)}.")
         if cols and len(rows) == 2 and self.named:
             return self._pair_text(rows[0], rows[1], cols)
         if cols and len(rows) < TABLE_FROM:
@@ -378,8 +391,10 @@ class ModelQuery(Record):
                                 f"the same ({board['metric']} {wv} against {lv}, a difference of "
                                 f"{abs(va - vb):.1g}).")
                     continue
-                said.append(f"On {board['task']}, {win.name} scores better ({board['metric']} "
-                            f"{wv} against {lv}).")
+                word = "better" if win is a else "worse"  # the model asked about first
+                av, bv = (wv, lv) if win is a else (lv, wv)
+                said.append(f"On {board['task']}, {a.name} scores {word} than {b.name} "
+                            f"({board['metric']} {av} against {bv}).")
             elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
                 big, small = (a, b) if va > vb else (b, a)
                 share = abs(va - vb) / max(abs(small.values[c]), 1)
@@ -428,6 +443,21 @@ class ModelQuery(Record):
         if len(names) <= LIST_NAMES:
             return join(names)
         return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+def _license_phrase(ids: list[str]) -> str:
+    """"under the mit license", "under any gpl license", "under a non-commercial license",
+    "under a license among apache-2.0, mit"."""
+    if ids == ["none"]:
+        return "without a license"
+    nc = [i for i in ids if "*" in i and ("nc" in re.split(r"[-*]", i) or "noncommercial" in i)]
+    words = list(dict.fromkeys(["non-commercial"] * bool(nc) + [
+        i.strip("*-") + (" (any version)" if "*" in i else "") for i in ids if i not in nc]))
+    if len(words) == 1:
+        w = words[0]
+        return ("under a non-commercial license" if w == "non-commercial" else
+                f"under any {w.split(' ')[0]} license" if "*" in ids[0] else f"under the {w} license")
+    return f"under a license among {', '.join(words[:6])}" + ("..." if len(words) > 6 else "")
 
 
 def _predicate(sel: str, n: int) -> str:

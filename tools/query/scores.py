@@ -35,7 +35,8 @@ class TaskInfo:
 
 
 def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z0-9]+", text.lower().replace("_", " ")) if w not in _GENERIC}
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower().replace("_", " "))
+            if w not in _GENERIC and not w.isdigit()}  # "4" of "4-bit" names no "[4-shot]" task
 
 
 def _stem(w: str) -> str:

@@ -93,7 +93,7 @@ def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
             when = _when(r)
             if since is not None and (when is None or when < since):
                 continue
-            if runs_only and not r.source.startswith("run"):
+            if runs_only and r.source != "run (measured)":
                 continue
             what = " ".join(str(x) for x in (r.task, r.dataset, r.metric, r.source) if x).lower()
             who = str(st.by_id.get(r.model_id, ("",))[0]).lower()

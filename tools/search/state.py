@@ -18,9 +18,6 @@ log = logging.getLogger(__name__)
 ResultSource = Any  # Callable[[Handle, list[tuple[int, str, dict]]], Iterable[ResultRow]]
 
 
-ResultSource = Any  # Callable[[Handle, list[tuple[int, str, dict]]], Iterable[ResultRow]]
-
-
 def _card_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
     return card_results(docs)
 
@@ -36,8 +33,8 @@ def _run_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[
         return []
     for run in runs:
         mid = ids.get(run.model)
-        if mid is None:
-            continue
+        if mid is None or (run.config or {}).get("from_card"):
+            continue  # a card's own model-index rows come from the card source
         for metric, value in (run.metrics or {}).items():
             try:
                 v = float(value)

@@ -171,6 +171,8 @@ LICENSE_PATTERNS: list[tuple[str, list[str]]] = [
     (r"\bMIT\b|\bmit[- ]licen[sc]e", ["mit"]),
     (r"\bbsd[- ]?3\b|\bbsd-3-clause\b", ["bsd-3-clause"]),
     (r"\bbsd\b", ["bsd*"]),
+    (r"\bcopyleft\b", ["gpl*", "agpl*", "lgpl*", "cc-by-sa*"]),
+    (r"(?<=\bor )mit\b|(?<=\band )mit\b|\bmit(?= or\b| and\b|/)", ["mit"]),  # "apache or mit"
     (r"\bagpl", ["agpl*"]),
     (r"\blgpl", ["lgpl*"]),
     (r"(?<![al])\bgpl", ["gpl*"]),
