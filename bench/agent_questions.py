@@ -232,7 +232,7 @@ _ANSWER_NUM = re.compile(
     r"(?:\s?(thousand|million|billion|kib|mib|gib|kb|mb|gb|mn|bn|%|[kmb])(?![a-z]))?(?![\w]|\.\d)",
     re.IGNORECASE)
 _EVIDENCE_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-                           r"(?:\s?(?:[KMB](?![a-zA-Z])))?")
+                           r"(?:\s?(?:[KMB](?![a-zA-Z])|(?:thousand|million|billion)\b))?")
 
 
 def answer_numbers(text: str, names: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -280,8 +280,9 @@ def evidence_numbers(texts: Iterable[str]) -> list[float]:
         vals.update(_list_lengths(text))  # "its card lists 196 languages": a count of a list
         for tok in _EVIDENCE_NUM.findall(text or ""):
             tok = tok.strip()
-            unit = tok[-1].lower() if tok[-1] in "KMBkmb" else ""
-            core = tok[:-1].strip() if unit else tok
+            word = re.search(r"(thousand|million|billion)$", tok)
+            unit = word.group(1) if word else tok[-1].lower() if tok[-1] in "KMBkmb" else ""
+            core = tok[: len(tok) - len(unit)].strip() if unit else tok
             try:
                 v = float(core.replace(",", ""))
             except ValueError:

@@ -57,7 +57,9 @@ def _card_claims(model: Any) -> dict[str, str]:
         return named
     stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
-    return named | ({"parameters": join(texts)} if texts else {})
+    bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
+    return named | ({"parameters": join(texts)} if texts else {}) | (
+        {"bits": f"{bits.group(1)}-bit"} if bits and "name_quantization" in named else {})
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:

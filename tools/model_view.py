@@ -18,7 +18,7 @@ from modellake.tools.rendering import join, plural
 
 ASPECTS: dict[str, tuple[str, ...]] = {
     "parameters": ("parameters", "params", "param", "how big", "how large", "number of weights",
-                   "parameter count", "param count"),
+                   "parameter count", "param count", "size of", "its size", "model size"),
     "layers": ("layers", "depth", "how deep", "transformer blocks"),
     "dtypes": ("dtype", "dtypes", "precision", "fp16", "fp32", "bf16", "float", "data type"),
     "quantization": ("quantized", "quantization", "quantised", "quantisation", "quant", "quant method",
@@ -156,8 +156,10 @@ def _named(v: ModelView, key: str) -> str | None:
 
 def _quant(i: Inspection, v: ModelView) -> str:
     if not i.weights_in_lake and _named(v, "quantization"):
+        bits = (v.card_claims or {}).get("bits")
+        said = f"; its card says {bits}" if bits else ""
         return (f"{i.name}'s weights are not in the lake; its name says it is quantized "
-                f"({_named(v, 'quantization')}), which the lake cannot check.")
+                f"({_named(v, 'quantization')}){said}, which the lake cannot check.")
     if i.quantization:
         how = {"gguf": "its GGUF tensor types", "config": "its quantization config",
                "dtype": "its dtypes", "detected": "the values of its weights"}.get(
@@ -172,7 +174,7 @@ def _quant(i: Inspection, v: ModelView) -> str:
     if i.quantization_evidence:
         return (f"{i.name} is stored as {join(i.dtypes) or 'float'}, but its values say more: "
                 f"{i.quantization_evidence}.")
-    return f"{i.name}'s files store {join(i.dtypes) or 'float'} values, not a quantized format."
+    return f"{i.name}'s files store {join(i.dtypes) or 'float'} values (no quantized storage format)."
 
 
 def _tied(i: Inspection, v: ModelView) -> str:

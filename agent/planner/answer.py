@@ -57,6 +57,8 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
         parts += [texts[0], f"How each differs from {plan.models[0]}, by its weights:"] + texts[1:]
     else:
         parts += _texts(ok)
+        if plan.then == "pair_with_parent" and len(outcomes) == 1 and ok:
+            parts.append(_nothing_to_compare(ok[0].data))
     if failed:
         parts.append(_failure(failed, bool(ok)))
     return "\n\n".join(p for p in parts if p).strip() or "The tools returned nothing to answer with."
@@ -76,6 +78,19 @@ def _related(plan: Plan, b_up: Outcome | None, a_up: Outcome | None) -> bool:
     up_b = {r.get("name") for r in (b_up.data or {}).get("rows", [])}
     up_a = {r.get("name") for r in (a_up.data or {}).get("rows", [])}
     return a in up_b or b in up_a or bool(up_a & up_b)
+
+
+def _nothing_to_compare(data: Any) -> str:
+    """Why a "did it cost accuracy" question stops at the parent: no parent in the lake."""
+    rows = (data or {}).get("rows", []) if isinstance(data, dict) else []
+    absent = [r["name"] for r in rows if isinstance(r, dict) and not r.get("in_lake", True)]
+    if rows and len(absent) == len(rows):
+        return (f"So the lake cannot say what the change cost: {join(absent)} "
+                f"{'is' if len(absent) == 1 else 'are'} not in the lake, so there are no scores "
+                "of both to compare.")
+    if not rows:
+        return "So the lake has nothing to compare it with: no parent of it is in the lake."
+    return ""
 
 
 def _texts(outcomes: list[Outcome]) -> list[str]:

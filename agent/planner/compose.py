@@ -274,6 +274,8 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
             or QUERY not in ctx.tools:
         return None
     gerund = None if re.search(r"\b(?:parents?|base)\b", r.low) else _gerund_of(r)
+    if gerund == "quantized" and _named_quantized(models[0]):
+        gerund = None  # "did the AWQ quantization of qwen-awq cost accuracy": it against its base
     if gerund:
         return Plan("then", [Call(QUERY, {"relation": "children", "of": models[0],
                                            "derivation": gerund})],
@@ -457,6 +459,12 @@ def _needs_model(r: Reading) -> bool:
         for w in r.weak)
 
 
+def _named_quantized(name: str) -> bool:
+    from modellake.tools.model_view import name_facts
+
+    return "quantization" in name_facts(name)
+
+
 def _gerund_of(r: Reading) -> str | None:
     """The derivation named as something done to the model: "quantizing x", "pruning x"."""
     m = re.search(r"\b(quantiz|quantis|prun|merg|fine[- ]?tun|finetun|distill)\w*(?:ing\s+(?:the\s+)?x|"
@@ -619,8 +627,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             return _reply(r, f"No model in this lake has been benchmarked on {known} yet: there are "
                              f"no scores on it. `modellake bench MODEL --task {known}` runs it.")
         tasks = ctx.lake.tasks_with_scores
+        shown = tasks[:8] + (["another of the tasks with scores"] if len(tasks) > 8 else [])
         return _reply(r, "Best on which task? The lake has scores on " + (
-            join(tasks, "or") + "." if tasks else "no task yet: run `modellake bench`."))
+            join(shown, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")

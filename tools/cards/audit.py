@@ -15,6 +15,7 @@ Findings, each with a severity, what the card says, what the lake found, and evi
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,8 +92,15 @@ class CardAudit(Record):
     overall: float = 0.0
     checked: dict[str, int] = field(default_factory=dict)      # claims found, by kind
     has_weights: bool = True  # false for a card-only model: nothing to check the claims against
+    unchecked: list[str] = field(default_factory=list)  # claims as written that nothing could check
 
-    base_check = None  # BaseModelCheck | None, set by check_card; not a field (not in to_dict)
+    base_check = None  # BaseModelCheck | None, set by check_card; given in to_dict as evidence
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        if isinstance(self.base_check, BaseModelCheck):  # what a base-model sentence rests on
+            d["base_model_check"] = dataclasses.asdict(self.base_check)
+        return d
 
     # -- words -----------------------------------------------------------------------------
     def summary(self) -> str:
@@ -119,6 +127,8 @@ class CardAudit(Record):
         elif not self.has_weights:
             lead = (f"{self.model}'s weights are not in the lake (only its card is), so what its card "
                     "claims cannot be checked against them; nothing in the lake contradicts it.")
+            if self.unchecked:
+                lead += f" It states {join(self.unchecked[:3])}, which only the weights could confirm."
         else:
             runs = " and the measured runs" if self.checked.get("score") else ""
             lead = (f"{self.model}'s card agrees with the weights{runs}: nothing it claims is "
@@ -292,6 +302,7 @@ class _Audit:
         self.ev = EvidenceLog()
         self.out: list[CardFinding] = []
         self.base: BaseModelCheck | None = None
+        self.unchecked: list[str] = []  # claims nothing in the lake can check (no weights)
 
     def add(self, kind: str, severity: str, message: str, card_says: Any, lake_found: Any,
             evidence: list[Any], where: str | None = None) -> None:
@@ -406,6 +417,8 @@ class _Audit:
         claims = cc.parameter_claims(self.card)
         actual = i.num_parameters if i.weights_in_lake else None
         if not claims or not actual:
+            self.unchecked += list(dict.fromkeys(f"{c.text} ({c.where})" for c in claims
+                                                 if "size_class" not in c.detail))
             return len(claims)
         w = self.ev.add("weights", "tensor statistics", "parameter count",
                         num_parameters=actual, num_tensors=i.num_tensors)
@@ -574,4 +587,5 @@ def check_card(catalog: Catalog, name: str, *, text: str | None = None,
     audit.completeness = dict(score.sections)
     audit.overall = score.overall
     audit.base_check = a.base
+    audit.unchecked = a.unchecked
     return audit.finish()

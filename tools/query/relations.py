@@ -71,12 +71,17 @@ def related(catalog: Catalog, relation: str, of: str | None) -> list[Link]:
 
 
 def _step_detail(e: LineageEdge) -> str | None:
-    """What a pruning step did, from the edge's evidence: "50% of the weights of its 13 changed
-    tensors set to zero"."""
-    gain, n = (e.evidence or {}).get("zero_fraction_gain"), (e.evidence or {}).get("changed_tensors")
+    """What a pruning or quantizing step did, from the edge's evidence: "50% of the weights of
+    its 13 changed tensors set to zero"."""
+    ev = e.evidence or {}
+    gain, n = ev.get("zero_fraction_gain"), ev.get("changed_tensors")
+    where = f" of its {n} changed tensors" if isinstance(n, int) and n > 0 else ""
+    if e.relation == "quantized" and isinstance(ev.get("grid_rows"), (int, float)) and ev["grid_rows"] > 0:
+        return f"the weights{where} rounded to a grid of at most 8 bits per row (int8-style)"
+    if e.relation == "quantized" and ev.get("cast_tensors"):
+        return f"the weights{where} cast to 16 bits"
     if e.relation != "pruned" or not isinstance(gain, (int, float)) or gain <= 0:
         return None
-    where = f" of its {n} changed tensors" if isinstance(n, int) and n > 0 else ""
     return f"{gain:.0%} of the weights{where} set to zero"
 
 

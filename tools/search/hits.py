@@ -144,27 +144,37 @@ class SearchResult(Record):
                                                          if top[0].reasons() else ".")
         if understood:
             lead += " " + understood
-        if len(self.hits) > 1 and not (len(top) == len(self.hits) and len(top) < TABLE_FROM):
-            lead += f" {plural(len(self.hits), 'model')} match in all, best first."
+        shown = self._shown()
+        if len(shown) > 1 and not (len(top) == len(shown) and len(top) < TABLE_FROM):
+            lead += f" {plural(len(shown), 'model')} match in all, best first."
         paras.append(lead)
-        listing = self._listing(skip=1 if len(top) == 1 else 0)
+        listing = self._listing(shown, skip=1 if len(top) == 1 else 0)
         if listing:
             paras.append(listing)
+        if len(shown) < len(self.hits):
+            paras.append(f"The other {plural(len(self.hits) - len(shown), 'model')} fit nothing "
+                         "the query asks for.")
         if q.get("note"):
             paras.append(_sentence(q["note"]))
         return "\n\n".join(paras)
 
-    def _listing(self, skip: int) -> str:
-        """All the hits as a table when long, else the ones after the lead as a list."""
-        if len(self.hits) >= TABLE_FROM:
+    def _shown(self) -> list[SearchHit]:
+        """The hits worth listing: when the best one has reasons, those that have some."""
+        if self.hits and self.hits[0].reasons():
+            return [h for h in self.hits if h.reasons()]
+        return list(self.hits)
+
+    def _listing(self, hits: list[SearchHit], skip: int) -> str:
+        """The hits as a table when long, else the ones after the lead as a list."""
+        if len(hits) >= TABLE_FROM:
             rows = [[i, h.name, "; ".join(h.reasons()) or "-"]
-                    for i, h in enumerate(self.hits[:MAX_ROWS], 1)]
+                    for i, h in enumerate(hits[:MAX_ROWS], 1)]
             out = table(["#", "model", "why"], rows)
-            if len(self.hits) > MAX_ROWS:
-                out += f"\n\n{plural(len(self.hits) - MAX_ROWS, 'more model')} not shown."
+            if len(hits) > MAX_ROWS:
+                out += f"\n\n{plural(len(hits) - MAX_ROWS, 'more model')} not shown."
             return out
-        rest = self.hits[skip:]
-        if skip == 0 and len(self._top()) == len(self.hits):
+        rest = hits[skip:]
+        if skip == 0 and len(self._top()) == len(hits):
             rest = [h for h in rest if h.reasons()]
         return "\n".join(f"- {h.summary()}" for h in rest)
 
