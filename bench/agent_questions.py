@@ -73,7 +73,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS_DIR = ROOT / "bench" / "questions"
 SPLITS = ("tune", "held")
-EXTRA = ("dev", "dev2")  # tuning sets written later, each by another hand
+EXTRA = ("dev", "dev2", "dev3")  # tuning sets written later, each by another hand
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",

@@ -105,7 +105,7 @@ def test_leaderboard_all_tie_and_lower_is_better():
     low = board([entry("p", 12.3456), entry("q", 15.0)], metric="perplexity",
                 higher_is_better=False, task="ppl-smoke")
     text = check(low)
-    assert "p is best on ppl-smoke, with perplexity 12.3 (lower is better)" in text
+    assert "p is best on ppl-smoke, with perplexity 12.35 (lower is better)" in text
 
 
 def test_leaderboard_keeps_measured_and_reported_apart():

@@ -63,7 +63,7 @@ def _card_claims(model: Any) -> dict[str, str]:
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
-    from modellake.tools.inspection import SPARSE_TENSOR_FRACTION
+    from modellake.tools.inspection import SPARSE_TENSOR_FRACTION, human_bytes
 
     card = insp.card
     cfg = model.config or {}
@@ -75,7 +75,9 @@ def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
         "unique_parameters": insp.unique_parameters,
         "num_layers": insp.num_layers or insp.config_layers, "dtypes": insp.dtypes,
         "quantization": insp.quantization, "quantization_evidence": insp.quantization_evidence,
-        "total_size_bytes": insp.total_size, "files": [f.path for f in insp.files][:12],
+        "total_size_bytes": insp.total_size, "num_tensors": insp.num_tensors,
+        "files": [{"path": f.path, "size": f.size, "size_human": human_bytes(f.size)}
+                  for f in insp.files][:12],
         "num_files": len(insp.files), "source": insp.source, "ingested_at": insp.ingested_at,
         "adapter_base": insp.adapter_base, "weights_in_lake": insp.weights_in_lake,
         "config": config,

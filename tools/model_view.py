@@ -18,8 +18,9 @@ from modellake.tools.rendering import join, plural
 
 ASPECTS: dict[str, tuple[str, ...]] = {
     "parameters": ("parameters", "params", "param", "how big", "how large", "number of weights",
-                   "parameter count", "param count", "size of", "its size", "model size"),
-    "layers": ("layers", "depth", "how deep", "transformer blocks"),
+                   "parameter count", "param count", "its size", "model size"),
+    "layers": ("layers", "layer", "layer count", "depth", "how deep", "transformer blocks",
+               "num layers", "n_layer", "number of layers"),
     "dtypes": ("dtype", "dtypes", "precision", "fp16", "fp32", "bf16", "float", "data type"),
     "quantization": ("quantized", "quantization", "quantised", "quantisation", "quant", "quant method",
                      "int8", "int4", "q4", "q8", "bits", "bit width"),
@@ -29,7 +30,10 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
                "context length", "context window", "max position", "sequence length",
                "embedding size", "intermediate size", "kv heads"),
-    "files": ("which files", "what files", "file list", "list its files", "files"),
+    "files": ("which files", "what files", "file list", "list its files", "files",
+              "how many tensors", "tensor count", "number of tensors"),
+    "modules": ("module", "modules", "module group", "by module", "where do the params",
+                "where the parameters", "attention", "mlp", "embeddings share", "breakdown"),
     "disk": ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "on disk", "mb",
              "gb", "mib", "gib", "disk space"),
     "format": ("format", "stored as", "file type", "saved as"),
@@ -41,7 +45,7 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on"),
     "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),
     "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for"),
-    "language": ("language", "languages", "multilingual"),
+    "language": ("language", "languages", "multilingual", "langs", "lang"),
     "tags": ("tags", "tagged"),
     "library": ("library", "framework"),
     "results": ("reported", "results", "accuracy", "scores", "metrics", "benchmarks"),
@@ -217,7 +221,18 @@ def _files(i: Inspection, v: ModelView) -> str:
     files = sorted(i.files, key=lambda f: -f.size)
     shown = join([f"{f.path} ({human_bytes(f.size)})" for f in files[:8]])
     more = f" and {len(files) - 8} more" if len(files) > 8 else ""
-    return f"{i.name} has {len(files)} file(s), {human_bytes(i.total_size)} in all: {shown}{more}."
+    tensors = f" Its weights are {plural(i.num_tensors, 'tensor')}." if i.num_tensors else ""
+    return f"{i.name} has {len(files)} file(s), {human_bytes(i.total_size)} in all: {shown}{more}.{tensors}"
+
+
+def _modules(i: Inspection, v: ModelView) -> str:
+    groups = sorted(i.groups or [], key=lambda g: -g.parameters)
+    if not groups:
+        return f"The lake has no per-module breakdown of {i.name}'s parameters (its weights are not in it)."
+    parts = [f"{g.group} {human_count(g.parameters)} ({g.fraction:.0%}, {plural(g.tensors, 'tensor')})"
+             for g in groups]
+    return (f"Most of {i.name}'s parameters sit in its {groups[0].group} ({groups[0].fraction:.0%}); "
+            f"by module: {join(parts)}.")
 
 
 def _disk(i: Inspection, v: ModelView) -> str:
@@ -310,7 +325,7 @@ def _versions(i: Inspection, v: ModelView) -> str:
 _SENTENCES: dict[str, Callable[[Inspection, ModelView], str]] = {
     "parameters": _params, "layers": _layers, "dtypes": _dtypes, "quantization": _quant,
     "tied": _tied, "sparsity": _sparsity, "outliers": _outliers, "config": _config,
-    "files": _files, "disk": _disk, "format": _format, "architecture": _arch, "card": _card,
+    "files": _files, "modules": _modules, "disk": _disk, "format": _format, "architecture": _arch, "card": _card,
     "license": _license, "base_model": _base, "datasets": _listed("datasets", "datasets"),
     "task": _task, "language": _listed("language", "languages"),
     "tags": _listed("tags", "tags"), "library": lambda i, v: _card_or(

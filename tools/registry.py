@@ -117,6 +117,7 @@ TOOLS: list[Tool] = [
     tool(bench.compare, name="compare_runs", hide=("n_boot", "seed"),
          words=("better", "worse", "outperform", "beats", "cost accuracy", "lose accuracy",
                 "scores of", "benchmark results of", "significant", "significantly", "real or noise",
+                "noise", "or noise", "real difference", "real diff",
                 "within noise", "beyond the spread", "statistically"),
          examples=("compare the benchmark results of X and Y", "is the gap between X and Y real or noise",
                    "which is better on the benchmarks, X or Y", "is X better than Y on task T",

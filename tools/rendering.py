@@ -55,9 +55,12 @@ def text_of(result: Any) -> str | None:
 
 
 def round_score(v: float) -> str:
-    """Three significant digits, without a trailing zero run: 0.95, 12.3, 1520."""
+    """Three significant digits, without a trailing zero run: 0.95, 1520; a score between 10
+    and 1000 (a percentage) with up to two decimals: 79.93."""
     if v in (0, 1):
         return f"{v:.1f}"  # accuracy 1.0, not "1"
+    if 10 <= abs(v) < 1000:  # a percentage-like score keeps two decimals: 79.93, not 79.9
+        return f"{v:.2f}".rstrip("0").rstrip(".")
     text = f"{v:.3g}"
     if "e" in text:
         return f"{v:.0f}"

@@ -95,11 +95,23 @@ _ASKS = re.compile(r"^(?:what|what's|whats|which|how|who|whose|where|when|why|is
                    r"draft|check|rank|name|and|its|their)\b", re.I)
 
 
+_WH = re.compile(r"\b(?:what|what's|which|how|who|whose|where|when|why)\b", re.I)
+
+
 def _clauses(text: str) -> tuple[list[str], list[str]]:
     """(every clause, the clauses that ask something): a clause that asks nothing ("the
     openpipe merge lists openhermes as a base.") is context."""
-    parts = [p.strip(" ,.") for p in _SPLIT.split(text) if p.strip(" ,.?")]
-    return parts, [p for p in parts if _ASKS.match(p) or p.endswith("?")]
+    parts, asked, start = [], [], 0
+    for m in [*_SPLIT.finditer(text), None]:
+        end = m.start() if m else len(text)
+        clause = text[start:end].strip(" ,.")
+        if clause.strip("?"):
+            parts.append(clause.rstrip("?").strip())
+            if _ASKS.match(clause) or _WH.search(clause) or clause.endswith("?") or (
+                    m is not None and "?" in m.group(0)):
+                asked.append(parts[-1])
+        start = m.end() if m else len(text)
+    return parts, asked
 
 
 def split_question(text: str) -> list[str]:
@@ -393,6 +405,12 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.ordinal is not None and prev.selection:
         i = r.ordinal
         return [prev.selection[i]] if -len(prev.selection) <= i < len(prev.selection) else []
+    both = list(dict.fromkeys([*prev.models[:1], *prev.selection]))
+    if re.search(r"\bboth\b", r.low) and len(both) == 2 and len(prev.selection) < 2:
+        return both  # "sts-smoke for both?" after "what is X derived from?": X and its parent
+    if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
+            prev.models[0] not in prev.selection:
+        return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
     if r.them and len(prev.selection) > 1:
         return list(prev.selection)
     if r.them and len(prev.recent) > 1:  # "which of the two?" after two one-model questions
@@ -535,6 +553,8 @@ def _new_name(text: str, exact: list[str]) -> str | None:
 
 # -- lake queries -------------------------------------------------------------------------------
 def _is_query(r: Reading, models: list[str]) -> bool:
+    if len(models) == 1 and "modules" in r.aspects:  # "X: which module group is biggest?"
+        return False
     if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
     if models and r.scored and (r.task_words or not r.aspects):  # "how did X do on sts-smoke?"
@@ -549,8 +569,16 @@ def _is_query(r: Reading, models: list[str]) -> bool:
 
 
 def _score(r: Reading, ctx: Context, task: str) -> str:
-    """``score:TASK``, with ``:METRIC`` when the question names one of the task's metrics."""
-    metric = r.metric if r.metric and r.metric in ctx.lake.metrics.get(task, ()) else None
+    """``score:TASK``, with ``:METRIC`` when the question names one of the task's metrics
+    ("pearson", "ndcg@10" for ndcg_at_10, "em" for exact_match)."""
+    metrics = ctx.lake.metrics.get(task, ())
+    metric = r.metric if r.metric and r.metric in metrics else None
+    if metric is None:
+        low = " " + re.sub(r"[@/-]", "_", r.low.replace("@", "_at_")) + " "
+        said = [m for m in metrics if re.search(rf"(?<![a-z0-9]){re.escape(m.lower())}(?![a-z0-9])",
+                                                low.replace(" ", "_") if "_" in m else low)
+                or (m.lower() == "exact_match" and re.search(r"\bem\b", r.low))]
+        metric = max(said, key=len) if said else None
     return f"score:{task}" + (f":{metric}" if metric else "")
 
 
@@ -634,6 +662,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["task"] = task
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
             and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))]
+    if r.relation and not show and ctx.prev is not None and re.match(r"\s*(?:and\s+)?(?:the\s+)?same\b",
+                                                                     r.low):
+        show = _asked_before(ctx.prev)  # "same for the model it's derived from?"
     if not r.relation:
         show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
                                                "quantization", "architecture") and a not in show]
@@ -799,6 +830,10 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     reader = _reader(ctx)
     if reader is not None and not models and r.need:  # "text to sql model?": a need, in words
         return _call_plan(r, ctx, reader, models)
+    task = _task(r, ctx) if models and QUERY in ctx.tools else None
+    if task and not r.aspects:  # "its nq ndcg@10?": its score on a task the question names
+        return Plan("query", [Call(QUERY, {"names": models, "show": [_score(r, ctx, task)]})],
+                    question=r.text, models=models, task=task)
     if models and (len(r.content_words) <= 2 or r.aspects):  # "tell me about X", "ok to sell it?"
         show = next((t for t in ctx.tools.values() if "about" in t.parameters.get(
             "properties", {})), None)

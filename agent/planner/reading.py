@@ -63,7 +63,7 @@ NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
       r"\b(?:of|for|about|from|on) (?:that|this)\s*[?.!]*$")
 OTHER = r"\bthe other(?: one| model)?\b"
-THAT_ONE = r"\b(?:that one|that model|the latter|this one)\b"
+THAT_ONE = r"\b(?:that one|that model|the latter|this one|(?:that|this|the) (?:base|parent)(?: model)?(?! of))\b"
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
@@ -163,6 +163,13 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.listing = bool(re.search(LISTING, low))
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
+    if r.rank is None and "results" in r.facts:  # "which model reports the most eval results?"
+        most = re.search(r"\b(most|fewest|least)\b", low)
+        if most:
+            r.rank = ("results", "highest" if most.group(1) == "most" else "lowest")
+    if re.search(r"(?<!hidden )(?<!embedding )(?<!vocab )(?<!context )(?<!vocabulary )\bsize of\b|"
+                 r"^\s*size\b", low) and "parameters" not in r.aspects and "disk" not in r.aspects:
+        r.aspects.append("parameters")  # "size of X": its parameter count, not a hidden size
     for key in ("architecture", "license"):  # "is X a bert model?", "is X apache?"
         if len(r.names) == 1 and key in r.filters and key not in r.aspects and not r.listing:
             r.aspects.append(key)
@@ -205,7 +212,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     _add_parts(r, bare, linker.names)
     if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
         pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
-        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in ("lake", "card", "model"):
+        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in (
+                "lake", "card", "model", "parent", "base", "child", "winner", "family", "root"):
             r.unknown = pos.group(1)
     if r.unknown is None and not q.models:  # "license of mistral?": a family the lake lacks
         fam = re.search(r"\b(?:of|is|does|did|about|for)\s+(" + "|".join(sorted(
@@ -227,7 +235,7 @@ instruct instruction reasoning math retrieval rerank reranker search similarity 
 multilingual english french german spanish chinese russian japanese arabic llm lm tokenizer
 forecast forecasting series time-series anomaly tabular regression object segmentation depth
 pose music video speech-to-text text-to-speech tts stt ocr rerank ranking agent tool function
-calling""".split())
+calling name names tag tags""".split())
 DOMAIN = frozenset("""topic sentiment merge merged pruned prune quantized quant finetune
 fine-tune tuned finetuned fine-tuned paraphrase base instruct chat similarity classification
 summarization medical legal financial news code coder sql ner
@@ -240,13 +248,20 @@ def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
     return " " not in w and "-" not in w and (w in DOMAIN or w in domain)
 
 
-_PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”", re.S)
+_PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
+                     r"(?:(?<=[:\s])|^)['\"](?=[A-Z<#])[^'\"\n]{30,}?['\"](?=[\s,.;:!?]|$)", re.S)
+_REAL_QUESTION = re.compile(r"\b(?:my|the|a|ok(?:ay)?,?\s+(?:the\s+)?)?(?:real|actual)\s+question"
+                            r"(?:\s+is)?\s*[:,-]\s*", re.I)
 
 
 def pasted_out(text: str) -> str:
     """The question without what was pasted into it (a fenced block, an HTML comment, a quote
-    over several lines): pasted text is data to talk about, not words of the question."""
-    return _PASTED.sub(" ", text) if ("\n" in text or "<!--" in text) else text
+    over several lines or a quoted instruction): pasted text is data to talk about, not words of
+    the question. After "real question:" only what follows is the question."""
+    real = list(_REAL_QUESTION.finditer(text))
+    if real:
+        text = text[real[-1].end():]
+    return _PASTED.sub(" ", text)
 
 
 def _has(low: str, phrase: str) -> bool:
@@ -417,8 +432,9 @@ def unknown_name(text: str, names: list[str], architectures: list[str]) -> str |
             continue
         if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()) or license_ids(tok):
             continue  # "7b", "cc-by-nc": a size, a license
-        if all(p in _PLAIN or p in NEED_WORDS for p in re.split(r"[-_]", tok.lower()) if p):
-            continue  # "fine-tuning", "text-to-sql": words, not a name
+        if tok.lower() in NEED_WORDS or all(p in _PLAIN or p in NEED_WORDS or p in nlu.GENERIC
+                                            for p in re.split(r"[-_/]", tok.lower()) if p):
+            continue  # "fine-tuning", "text-to-sql", "time-series", "name/tags": words, not a name
         if re.search(r"-(?:quanti[sz]|prun|merg|tun|distill|train|convert|finetun)\w*(?:ing|ed)$",
                      tok.lower()) and "/" not in tok:
             continue  # "int8-quantizing", "4bit-quantized": a verb, not a name

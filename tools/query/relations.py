@@ -5,6 +5,7 @@ marked as declared.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from modellake.store.catalog import Catalog
@@ -113,13 +114,29 @@ def declared_relation(m: ModelRecord) -> str:
     bases, a quantized copy when its name or format says so, else only "declared"."""
     if m.card is not None and m.card.base_model_relation:
         return m.card.base_model_relation
+    said = _said_relation(m.card.text if m.card is not None else "")
     if m.adapter_base:
         return "adapter"
     if len(declared_bases(m)) > 1:
         return "merge"
     if m.quantization or "quantization" in name_facts(m.name, m.card.tags if m.card else None):
         return "quantized"
-    return "declared"
+    return said or "declared"
+
+
+def _said_relation(text: str) -> str | None:
+    """How a card's own words say the model was made from its base ("a fine-tuned version of")."""
+    low = (text or "")[:20000].lower()
+    for rel, rx in (("merge", r"\b(?:a|is the) (?:\w+ ){0,3}merge of\b|\bmerged (?:from|with)\b"),
+                    ("quantized", r"\bquantized (?:version|copy) of\b"),
+                    ("converted", r"\bonnx (?:weights|version|export)\b|\bconverted (?:to|from)\b|"
+                                  r"\bport of\b"),
+                    ("finetune", r"\bfine[- ]?tuned (?:version |checkpoint )?(?:of|from|on top of)\b|"
+                                 r"\bfinetuned (?:version )?(?:of|from)\b|\btrained\b[^.]{0,160}\bbased "
+                                 r"on\b|\bbased on\b[^.]{0,80}\b(?:fine[- ]?tun|train)")):
+        if re.search(rx, low):
+            return rel
+    return None
 
 
 def _declared_children(catalog: Catalog, name: str) -> list[Link]:
@@ -143,7 +160,7 @@ def _declared(catalog: Catalog, name: str) -> list[Link]:
 # -- the words people use for each relation (read by the offline planner) ----------------
 # "up" phrases ask for a model's parents when the model comes before them ("what is X derived
 # from") and for its children when it comes right after ("which models were derived from X").
-DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|trained|made|created|"
+DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|ft'?d|ft|trained|made|created|"
                 r"distilled|quantized|quantised|pruned|merged|converted|come|comes|came|"
                 r"descend|descends|descended|stem|stems|stemmed|originate|originates|originated|"
                 r"forked|copied|built|build|builds|based)\s+(?:(?:directly|straight|right|"
@@ -166,6 +183,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
               r"\bwithout (?:a |any )?(?:parents?|ancestors?)\b",
               r"\bnot derived from any\b", r"\boriginal models\b"),
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
+                r"\b(?:who|what)(?:'s| is) the base of\b", r"\bbased on what\b", r"\bthe base of x\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
                 r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",
@@ -173,10 +191,12 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
                 r"(?:copy|version)|copy|derivative|distillation) of\b",
                 r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
-    "family": (r"\bfamily\b", r"\brelatives\b", r"\bsame lineage\b", r"\brelated\b",
+    "family": (r"\bfamily\b", r"\brelatives\b", r"\b(?:same|shared?|common) (?:lineage|ancestry|"
+               r"ancestors?|base)\b", r"\brelated\b",
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",
                r"\bconnection\b", r"\blink(?:ed)?\b",
-               r"\brelation(?:ship)?\b", r"\bconnected\b", r"\brelative to\b", r"\brelates?\b"),
+               r"\brelation(?:ship)?\b", r"\bconnected\b", r"\brelative to\b", r"\brelates?\b",
+               r"\bto the (?:rest|others?)\b"),
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")
 KIND_WORDS: dict[str, str] = {

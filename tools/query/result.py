@@ -157,6 +157,9 @@ class ModelQuery(Record):
         if not self.rows:
             return (f"None of the lake's {plural(self.total_in_lake, 'model')} "
                     f"{_predicate(sel, 1)}: the count is 0.")
+        if self.relation == "family" and not self.filters:  # the model itself counts too
+            return (f"{self.about}'s family has {plural(self.count + 1, 'model')}, {self.about} "
+                    f"included: {self.about} and {names}.")
         return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}."
 
     def _winner_text(self) -> str:
@@ -171,6 +174,9 @@ class ModelQuery(Record):
         if self.named and len(winners) == self.ranked_total and len(winners) > 1:
             where = f" on {self.boards[key]['task']}" if key in self.boards else ""
             lead = f"{join([w.name for w in winners])} tie{where}, at {value}."
+        elif len(winners) == 1 and word in ("most", "fewest"):  # "the model with the most results"
+            lead = (f"The model {scope} with the {word} {self.columns.get(key, key)} is "
+                    f"{winners[0].name}, with {value}.")
         elif len(winners) == 1:
             lead = f"The {word} model {scope} is {winners[0].name}, with {value}."
             others = [c for c in self.columns if c != key]
@@ -243,8 +249,9 @@ class ModelQuery(Record):
             o = self.other_derivations[0]  # "is X a fine-tune of Y?": no, pruned
             how = ("its card says so" if o.get("source") == "card" else "inferred from the weights" + (
                 f", confidence {o['confidence']:.2f}" if isinstance(o.get("confidence"), float) else ""))
+            same = [d["name"] for d in self.other_derivations if d["relation"] == o["relation"]]
             return (f"No: {x} is not {NOUNS.get(self.derivation, self.derivation)} of another model in "
-                    f"the lake; it was {VERBS.get(o['relation'], 'derived from')} {o['name']} ({how}).")
+                    f"the lake; it was {VERBS.get(o['relation'], 'derived from')} {join(same)} ({how}).")
         if not rows and self.derivation and rel in ("children", "descendants"):
             return (f"No model in the lake was {VERBS.get(self.derivation, 'derived from')} {x}"
                     f"{' (directly)' if rel == 'children' else ''}.")
@@ -259,7 +266,8 @@ class ModelQuery(Record):
                 "descendants": f"{plural(len(rows), 'model')} {'derives' if len(rows) == 1 else 'derive'}"
                                f" from {x}",
                 "siblings": f"{x} shares a parent with {plural(len(rows), 'model')}",
-                "family": f"{x}'s family has {plural(len(rows), 'other model')}"}[rel or "family"]
+                "family": f"{x}'s family has {plural(len(rows) + 1, 'model')}, {x} included; "
+                          f"the {plural(len(rows), 'other')}"}[rel or "family"]
         if self.filters:
             lead += f" ({self.selection_filters()})"
         if len(rows) >= TABLE_FROM:
@@ -499,7 +507,8 @@ def _no_relatives(rel: str, x: str, filters: str) -> str:
             "children": f"No model{scope} in the lake was derived directly from {x}.",
             "descendants": f"No model{scope} in the lake derives from {x}.",
             "siblings": f"{x} shares its parent with no other model{scope} in the lake.",
-            "family": f"{x} has no relatives{scope} in the lake."}.get(rel, "No model matches.")
+            "family": f"{x} is unrelated to every other model{scope} in the lake: the weights show no "
+                      "parent or child of it (a family of its own)."}.get(rel, "No model matches.")
 
 
 def _self_labelled(text: str) -> bool:

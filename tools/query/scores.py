@@ -17,7 +17,8 @@ from modellake.store.errors import NotFoundError
 from modellake.tools.rendering import round_score  # noqa: F401 - re-exported
 
 _GENERIC = frozenset("smoke task tasks test set benchmark bench eval evaluation score scores the a "
-                     "an on of for and in model models made here size sentences lines pairs".split())
+                     "an on of for and in model models made here size sentences lines pairs "
+                     "all main default plain text validation train dev shot".split())
 MEANING_MIN = 0.37     # cosine (MiniLM) under which a phrase names no task
 MEANING_MARGIN = 0.08  # ... and how far the best task must stand above the next one
 
@@ -48,12 +49,14 @@ def lake_tasks(catalog: Catalog) -> list[TaskInfo]:
     from modellake.tools.bench.tasks import list_tasks
 
     counts: dict[str, int] = {}
+    metrics: dict[str, dict[str, None]] = {}
     for r in catalog.runs.find():
         counts[r.task] = counts.get(r.task, 0) + 1
+        metrics.setdefault(r.task, {}).update(dict.fromkeys(r.metrics or {}))
     out = {t.name: TaskInfo(t.name, t.kind, t.description, list(t.metrics), counts.get(t.name, 0))
            for t in list_tasks(catalog.path.parent) if t.kind != "probe"}
     for name, n in counts.items():
-        out.setdefault(name, TaskInfo(name, runs=n))
+        out.setdefault(name, TaskInfo(name, runs=n, metrics=list(metrics.get(name, {}))))
     return list(out.values())
 
 
@@ -81,8 +84,9 @@ def resolve_task(catalog: Catalog, phrase: str, tasks: list[TaskInfo] | None = N
         name_hits = len(want & {_stem(w) for w in _words(t.name)})
         about = t.words() if lexical else t.words() | _words(t.description)
         other = len(want & {_stem(w) for w in about})
-        if name_hits or other:
-            scored.append((name_hits * 2 + other, t.runs, t.name))
+        if name_hits or other:  # the closest name first: "mmlu" is cais/mmlu, not MMLU-Pro
+            extra = len({_stem(w) for w in _words(t.name)} - want)
+            scored.append((name_hits * 2 + other - 0.1 * extra, t.runs, t.name))
     if scored:
         scored.sort(reverse=True)
         if len(scored) == 1 or scored[0][:1] > scored[1][:1]:
