@@ -53,6 +53,7 @@ class Mention:
     score: float
     kind: str  # exact | fuzzy | partial
     version: int | None = None
+    alternatives: list[str] = field(default_factory=list)  # other names it fits as well
 
     @property
     def spec(self) -> str:
@@ -138,8 +139,12 @@ class Linker:
         found = [m for m in found if not re.match(
             r"[-_](?:v\d+|\d+(?:\.\d+)?[bmk]?|fp16|fp32|bf16|int8|int4|gguf|awq|gptq|onnx|mlx)\b",
             text[m.end:], re.I)]
+        tie: dict[tuple[int, int, float], set[str]] = {}
+        for m in found:
+            tie.setdefault((m.start, m.end, m.score), set()).add(m.name)
         chosen: list[Mention] = []
         for m in sorted(found, key=lambda m: (-m.score, -(m.end - m.start), m.start)):
+            m.alternatives = sorted(tie[(m.start, m.end, m.score)] - {m.name})
             if any(m.start < c.end and c.start < m.end for c in chosen):
                 continue
             if any(c.name == m.name for c in chosen):

@@ -299,28 +299,37 @@ model-index:
   - task: {type: text-generation}
     dataset: {name: GSM8k, type: gsm8k}
     metrics: [{type: acc, value: "n/a"}]
+  - task: {type: text-generation}
+    dataset: {name: ARC, type: arc}
+    metrics: [{type: acc_norm, value: 61.2}]
 ---
 # reviewer-7b
 """
 
 
 def test_card_results_are_stored_as_reported_runs(catalog, tmp_path):
-    from modellake.tools.bench.results import leaderboard
+    from modellake.tools.bench.results import leaderboard, list_runs
     from modellake.tools.search import search_runs
 
     (tmp_path / "reviewer-7b.md").write_text(MI_CARD)
     m = _only(ingest(catalog, [tmp_path / "reviewer-7b.md"]))
     assert m.card.language == ["en", "no", "de"]  # YAML's `no` is Norwegian, not false
-    runs = catalog.runs.find()
+    runs = sorted(catalog.runs.find(), key=lambda r: r.task)
     assert [(r.model, r.task, r.trust, r.metrics) for r in runs] == [
+        ("reviewer-7b", "arc", "reported", {"acc_norm": 61.2}),
         ("reviewer-7b", "hellaswag [10-shot]", "reported", {"acc_norm": 84.36})]  # "n/a" left out
     assert runs[0].config["from_card"] is True and "model-index" in runs[0].source
     board = leaderboard(catalog, "hellaswag [10-shot]", trust="reported")
     assert [(e.model, e.value) for e in board.entries] == [("reviewer-7b", 84.36)]
+    # one model's own results, ranked: "which of its reported results is lowest?"
+    low = list_runs(catalog, model="reviewer-7b", rank_by="acc_norm", order="worst")
+    assert [r.task for r in low.runs] == ["arc", "hellaswag [10-shot]"]
+    assert low.text().startswith("The lowest acc_norm result stored for reviewer-7b is acc_norm 61.2, "
+                                 "on arc (reported). Then: acc_norm 84.36 on hellaswag [10-shot].")
     # a card's own rows are searched once (from the card), and "measured" keeps them out
     found = search_runs(catalog, "hellaswag results")
     assert [len(h.why) for h in found.hits] == [1]
     assert not search_runs(catalog, "what did we measure on hellaswag").hits
     # re-ingesting the unchanged card stores nothing new
     assert not ingest(catalog, [tmp_path / "reviewer-7b.md"], index=False).models
-    assert len(catalog.runs.find()) == 1
+    assert len(catalog.runs.find()) == 2

@@ -58,8 +58,46 @@ def _card_claims(model: Any) -> dict[str, str]:
     stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
     bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
-    return named | ({"parameters": join(texts)} if texts else {}) | (
+    said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(model.card.text or "", rx))}
+    summary = _summary_line(model.card.text or "")
+    title = re.search(r"^#\s+(.{8,160})$", model.card.text or "", re.M)
+    if title and summary:
+        summary = f"{re.sub(r'[*_`]+', '', title.group(1)).strip()}. {summary}"
+    return named | said | ({"said_task": summary} if summary else {}) | (
+        {"parameters": join(texts)} if texts else {}) | (
         {"bits": f"{bits.group(1)}-bit"} if bits and "name_quantization" in named else {})
+
+
+# what a card-only model's card says of what its weights would show (quoted, never checked)
+_SAYS = {
+    "layers": r"\b\d+\s*(?:transformer |hidden |encoder |decoder |decoding )?(?:layers|blocks)\b",
+    "config": r"\b(?:embedding|hidden) (?:size|dimension|dim)s?\b|\b\d[\d,]*k?[- ](?:tokens?|token context)\b|"
+              r"\b(?:context length|sequence length|max(?:imum)? (?:input )?length)\b",
+}
+
+
+def _quote(text: str, rx: str) -> str | None:
+    """The sentence of ``text`` where ``rx`` first matches (outside code), cut to fit."""
+    body = re.sub(r"```.*?```", " ", text, flags=re.S)
+    m = re.search(rx, body, re.I)
+    if not m:
+        return None
+    start = max(body.rfind(".", 0, m.start()), body.rfind("\n", 0, m.start())) + 1
+    ends = [i for i in (body.find(".", m.end()), body.find("\n", m.end())) if i >= 0]
+    line = re.sub(r"[*_`#|>]+", "", body[start:min(ends) if ends else len(body)]).strip()
+    return line[:220] + ("…" if len(line) > 220 else "") if line else None
+
+
+def _summary_line(text: str) -> str | None:
+    """The card's first sentence of prose (not a heading, badge, table or link list)."""
+    body = re.sub(r"```.*?```", " ", text, flags=re.S)
+    for para in re.split(r"\n\s*\n", body):
+        p = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", para).strip()  # links as their words
+        if len(p) < 40 or p.startswith(("#", "|", "!", "<", "[", "-", "*", ">")):
+            continue
+        first = re.split(r"(?<=[.!?])\s", re.sub(r"\s+", " ", re.sub(r"[*_`]+", "", p)))[0]
+        return first[:220] + ("…" if len(first) > 220 else "")
+    return None
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:

@@ -28,7 +28,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "sparsity": ("sparse", "sparsity", "zeros", "zero", "zeroes", "zeroed", "pruned", "pruned away"),
     "outliers": ("outliers", "outlier", "kurtosis", "heavy tailed", "heavy-tailed"),
     "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
-               "context length", "context window", "max position", "sequence length",
+               "context length", "context window", "max position", "sequence length", "how long",
+               "input length", "max length", "max input", "max tokens", "how many tokens",
                "embedding size", "intermediate size", "kv heads"),
     "files": ("which files", "what files", "file list", "list its files", "files",
               "how many tensors", "tensor count", "number of tensors"),
@@ -42,9 +43,11 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
              "have a card", "has a card", "completeness", "what's wrong with", "improve"),
     "license": ("license", "licence", "licensed", "lic", "commercial"),
-    "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on"),
+    "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on",
+                   "declare as its base", "declares as its base", "declare as base"),
     "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),
-    "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for"),
+    "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for", "what does x do",
+             "what does it do", "what is x for"),
     "language": ("language", "languages", "multilingual", "langs", "lang"),
     "tags": ("tags", "tagged"),
     "library": ("library", "framework"),
@@ -54,7 +57,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
 }
 
 # what a card-only model's name and tags say about it (its weights cannot be read)
-_NAME_QUANT = [(r"gguf", "GGUF"), (r"awq", "AWQ"), (r"gptq", "GPTQ"), (r"exl2", "EXL2"),
+_NAME_QUANT = [(r"b1\.58|1\.58[-_]?bits?", "1.58-bit (ternary weights)"), (r"gguf", "GGUF"),
+               (r"awq", "AWQ"), (r"gptq", "GPTQ"), (r"exl2", "EXL2"),
                (r"bnb[-_]?4bit|4[-_]?bit", "4-bit (bitsandbytes)" ), (r"bnb[-_]?8bit|8[-_]?bit", "8-bit"),
                (r"int8", "int8"), (r"int4", "int4"), (r"q\d(?:_k)?(?:_[a-z0-9]+)?", None), (r"qat", "QAT")]
 _NAME_ARCH = ("detr", "bert", "roberta", "xlm-roberta", "distilbert", "deberta", "llama", "mistral",
@@ -120,7 +124,7 @@ class ModelView(Record):
         if not self.about:
             return model_facts.summary(i)
         said = [_SENTENCES[a](i, self) for a in self.about if a in _SENTENCES]
-        return " ".join(s for s in said if s) or model_facts.summary(i)
+        return " ".join(dict.fromkeys(s for s in said if s)) or model_facts.summary(i)
 
 
 def _card_or(i: Inspection, text: Callable[[], str]) -> str:
@@ -145,7 +149,16 @@ def _params(i: Inspection, v: ModelView) -> str:
 
 def _layers(i: Inspection, v: ModelView) -> str:
     n = i.num_layers or i.config_layers
-    return f"{i.name} has {n} layers." if n else f"The lake does not know how many layers {i.name} has."
+    if n:
+        return f"{i.name} has {n} layers."
+    return _said(v, "layers", i.name) or f"The lake does not know how many layers {i.name} has."
+
+
+def _said(v: ModelView, key: str, name: str) -> str | None:
+    """What a card-only model's card says where its weights would tell (quoted, not checked)."""
+    quote = (v.card_claims or {}).get(f"said_{key}")
+    return (f"{name}'s weights are not in the lake; its card says: \u201c{quote}\u201d (not checked "
+            "against weights).") if quote else None
 
 
 def _dtypes(i: Inspection, v: ModelView) -> str:
@@ -178,7 +191,8 @@ def _quant(i: Inspection, v: ModelView) -> str:
     if i.quantization_evidence:
         return (f"{i.name} is stored as {join(i.dtypes) or 'float'}, but its values say more: "
                 f"{i.quantization_evidence}.")
-    return f"{i.name}'s files store {join(i.dtypes) or 'float'} values (no quantized storage format)."
+    return (f"{i.name}'s files store {join(i.dtypes) or 'float'} values: it is not quantized in "
+            "storage.")
 
 
 def _tied(i: Inspection, v: ModelView) -> str:
@@ -213,7 +227,7 @@ def _config(i: Inspection, v: ModelView) -> str:
     cfg = v.data.get("config") or {}
     bits = [f"{label} {cfg[k]}" for k, label in _CONFIG.items() if isinstance(cfg.get(k), int)]
     if not bits:
-        return f"The lake has no configuration values for {i.name}."
+        return _said(v, "config", i.name) or f"The lake has no configuration values for {i.name}."
     return f"{i.name}'s configuration: {', '.join(dict.fromkeys(bits))}."
 
 
@@ -299,8 +313,10 @@ def _listed(field_name: str, label: str) -> Callable[[Inspection, ModelView], st
 
 
 def _task(i: Inspection, v: ModelView) -> str:
+    summary = (v.card_claims or {}).get("said_task")
     return _card_or(i, lambda: f"{i.name}'s card gives the task {i.card.pipeline_tag}." if
-                    i.card.pipeline_tag else f"{i.name}'s card gives no task.")
+                    i.card.pipeline_tag else f"{i.name}'s card gives no task; it opens: "
+                    f"\u201c{summary}\u201d" if summary else f"{i.name}'s card gives no task.")
 
 
 def _results(i: Inspection, v: ModelView) -> str:

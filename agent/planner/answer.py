@@ -28,6 +28,8 @@ class Outcome:
 def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
     if plan.kind == "reply":
         return refusal(names, tasks) if plan.reply == "off-topic" else plan.reply or ""
+    if plan.kind == "clarify":  # a question back; the models it names were read from the lake
+        return plan.reply or ""
     if plan.kind == "parts":  # each part answered in turn, from its own results
         texts, i = [], 0
         for part in (Plan.from_dict(d) for d in plan.parts):
@@ -182,8 +184,8 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
 def _chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:
     """"c was quantized from b, which was fine-tuned from a"; a merge names all its parents."""
     merged = [n for n, r in ups.items() if r.get("via") == child and r.get("relation") == "merge"]
-    if len(merged) > 1 and ancestor not in merged:
-        rest = [_chain(p, ancestor, ups) for p in merged if _reaches(p, ancestor, ups)]
+    if len(merged) > 1:
+        rest = [_chain(p, ancestor, ups) for p in merged if p != ancestor and _reaches(p, ancestor, ups)]
         return f"{child} was merged from {join(merged)}" + ("; " + "; ".join(rest) if rest else "")
     return _single_chain(child, ancestor, ups)
 

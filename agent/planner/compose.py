@@ -126,13 +126,14 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     before one short question ("X's card says its base is Y. legit?") is its context."""
     whole_reading = read(text)
     clauses, asked = _clauses(text)
-    if len(asked) == 1 and len(clauses) > 1 and asked[0] == clauses[-1]:
-        last = read(asked[0])
-        if not last.names and whole_reading.names and len(last.content_words) <= 3:
-            last.names = list(whole_reading.names)
-            last.text = text
-            p = plan(last, ctx)
-            if p.kind not in ("reply", "refusal"):
+    if len(asked) == 1 and len(clauses) > 1:  # "are X and Y related? the card says so"
+        one = read(asked[0])
+        if not one.names and whole_reading.names and len(one.content_words) <= 3:
+            one.names = list(whole_reading.names)  # "X's card says its base is Y. legit?"
+            one.text = text
+        if one.names or not whole_reading.names:
+            p = plan(one, ctx)
+            if p.kind not in ("reply", "refusal", "clarify"):
                 return p
     whole = plan(whole_reading, ctx)
     parts = split_question(text)
@@ -146,12 +147,12 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
                              rt.scored or rt.listing))
         p = plan(rt, Context(ctx.tools, ctx.lake, ctx.embedder, prev, ctx.task_of))
-        if p.kind in ("reply", "refusal") or p.then or not p.calls:
+        if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
         subs.append(p)
         prev = Plan(p.kind, models=p.models or (prev.models if prev else []), question=t,
                     selection=p.models or (prev.selection if prev else []), task=p.task)
-    uncovered = [p for p in subs if whole.kind in ("reply", "refusal") or not _covers(whole, p)]
+    uncovered = [p for p in subs if whole.kind in ("reply", "refusal", "clarify") or not _covers(whole, p)]
     if not uncovered:
         return whole  # "how big is X and what license": one call asks both
     if any(_covers(whole, p) and not _covers(p, whole) for p in subs) and \
@@ -178,6 +179,12 @@ def _covers(whole: Plan, part: Plan) -> bool:
 
 def _plan(r: Reading, ctx: Context) -> Plan:
     models = _models(r, ctx.prev)
+    besides = _besides(r, models)
+    if besides and QUERY in ctx.tools:  # "any quantized models besides X?": the lake, X left out
+        p = _query_plan(r, ctx, [])
+        if p.calls and p.calls[0].tool == QUERY and not p.calls[0].args.get("relation"):
+            p.calls[0].args["exclude"] = besides
+            return p
     for rule in RULES:
         p = rule(r, ctx, models)
         if p is not None:
@@ -194,7 +201,16 @@ def _which_one(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if models or not r.it or prev is None or len(prev.selection) < 2 or _lake_wide(r) or prev.focus:
         return None
     more = " (or another)" if len(prev.selection) > 8 else ""
-    return _reply(r, f"Which one do you mean: {join(prev.selection[:8], 'or')}{more}?")
+    return _clarify(r, ctx, prev.selection[:8], f"Which one do you mean: {join(prev.selection[:8], 'or')}"
+                                                f"{more}?")
+
+
+def _clarify(r: Reading, ctx: Context, names: list[str], question: str) -> Plan:
+    """A question back to the user that names lake models: the names are read from the lake
+    first (so the answer names only models a tool returned)."""
+    if QUERY not in ctx.tools or not names:
+        return _reply(r, question)
+    return Plan("clarify", [Call(QUERY, {"names": names})], reply=question, question=r.text)
 
 
 def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -215,7 +231,7 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 def _vague(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if r.ambiguous and not models and not _lake_wide(r):
-        return _reply(r, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
+        return _clarify(r, ctx, r.ambiguous, f"Which one do you mean: {join(r.ambiguous, 'or')}?")
     return None
 
 
@@ -282,6 +298,9 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         # "pruning: did it hurt accuracy?": each model derived that way against its parent
         return Plan("then", [Call(QUERY, {"derivation": r.derivation})], then="pair_each_with_parent",
                     then_question=r.text, question=r.text)
+    if len(models) == 1 and r.relation == "parents" and (r.facts or r.aspects) and QUERY in ctx.tools \
+            and re.search(r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like)\b", r.low):
+        return _then_parent(r, {}, models)  # "is X's license the same as its parent's?"
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
             or QUERY not in ctx.tools:
         return None
@@ -293,6 +312,24 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                                            "derivation": gerund})],
                     then="pair_with_parent", then_question=r.text, question=r.text, models=models)
     return _then_parent(r, {}, models)
+
+
+def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"X: on which of its reported sets is f1 highest?": one model's runs ranked by score."""
+    runs = ctx.tools.get("list_runs")
+    which = re.search(r"\b(?:which|what) (?:\w+ ){0,2}(?:set|sets|task|tasks|benchmark|benchmarks|"
+                      r"dataset|datasets|eval)\b", r.low)  # "which retrieval set": the task is asked
+    if len(models) != 1 or runs is None or not r.rank or r.rank[0] != "score" or r.relation or \
+            not (which or re.search(r"\b(?:its|it|reports?|reported)\b", r.low)) or \
+            (not which and _task(r, ctx)):
+        return None
+    metrics = {m for ms in ctx.lake.metrics.values() for m in ms}
+    order = "worst" if r.rank[1] in ("worst", "lowest") else "best"
+    args = {"model": models[0], "order": order, "limit": 6}
+    metric = _metric_named(r, metrics)
+    if metric:
+        args["rank_by"] = metric
+    return Plan("tool", [Call("list_runs", args)], question=r.text, models=models)
 
 
 def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -386,6 +423,14 @@ def _named_by_word(r: Reading, model: str) -> bool:
     w = re.escape(model.split("-")[-1].lower())
     return re.search(rf"\b(?:the|that|this) {w}\b|\b{w}'s\b|\b{w}\s+(?:vs\.?|versus|against)\b|"
                      rf"\b(?:vs\.?|versus|against|than)\s+(?:the\s+)?{w}\b", r.low) is not None
+
+
+def _besides(r: Reading, models: list[str]) -> list[str]:
+    """The models a lake-wide question leaves out: "besides X", "other than X", "except X"."""
+    if not models or not re.search(r"\b(?:besides|other than|except(?: for)?|apart from|excluding|"
+                                   r"aside from)\s+x\b", r.low):
+        return []
+    return [m for m in models if m in r.names]
 
 
 def _it_first(r: Reading) -> bool:
@@ -545,6 +590,7 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 
 def _new_name(text: str, exact: list[str]) -> str | None:
+    text = re.sub(r"[\s,]+(?:please|pls|plz|thanks|thank you|thx)\W*$", "", text, flags=re.I)
     m = re.search(r"\b(?:to|as|into)\s+[`'\"]?([\w./@-]+)[`'\"]?\s*[.!?]?\s*$", text)
     if m and m.group(1) not in exact:
         return m.group(1).rstrip(".,;:!?")
@@ -571,15 +617,19 @@ def _is_query(r: Reading, models: list[str]) -> bool:
 def _score(r: Reading, ctx: Context, task: str) -> str:
     """``score:TASK``, with ``:METRIC`` when the question names one of the task's metrics
     ("pearson", "ndcg@10" for ndcg_at_10, "em" for exact_match)."""
-    metrics = ctx.lake.metrics.get(task, ())
-    metric = r.metric if r.metric and r.metric in metrics else None
-    if metric is None:
-        low = " " + re.sub(r"[@/-]", "_", r.low.replace("@", "_at_")) + " "
-        said = [m for m in metrics if re.search(rf"(?<![a-z0-9]){re.escape(m.lower())}(?![a-z0-9])",
-                                                low.replace(" ", "_") if "_" in m else low)
-                or (m.lower() == "exact_match" and re.search(r"\bem\b", r.low))]
-        metric = max(said, key=len) if said else None
+    metric = _metric_named(r, ctx.lake.metrics.get(task, ()))
     return f"score:{task}" + (f":{metric}" if metric else "")
+
+
+def _metric_named(r: Reading, metrics: Any) -> str | None:
+    """The one of ``metrics`` the question names, the longest when several fit."""
+    if r.metric and r.metric in metrics:
+        return r.metric
+    low = " " + re.sub(r"[@/-]", "_", r.low.replace("@", "_at_")) + " "
+    said = [m for m in metrics if re.search(rf"(?<![a-z0-9]){re.escape(m.lower())}(?![a-z0-9])",
+                                            low.replace(" ", "_") if "_" in m else low)
+            or (m.lower() == "exact_match" and re.search(r"\bem\b", r.low))]
+    return max(said, key=len) if said else None
 
 
 def _task(r: Reading, ctx: Context) -> str | None:
@@ -897,6 +947,10 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
     return Plan("tool", calls, question=r.text, models=models)
 
 
+_PAIR_FACTS = ("license", "parameters", "bytes", "format", "quantization", "architecture", "layers",
+               "task", "language", "datasets")
+
+
 def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[Call]:
     """The calls that need the first round's results."""
     rows = [row for res in results if isinstance(res, dict) for row in res.get("rows", [])]
@@ -904,14 +958,21 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
     if p.then == "pair_with_parent" and names:
         task = _task(r, ctx)
         pair = [p.models[0], *names[:3]]
+        facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS]
+        if facts and not task and not _asks_cost(r):  # "the same license as its parent?"
+            return [Call(QUERY, {"names": pair[:2], "show": facts})]
         if task and len(pair) > 2:  # a merge against its parents: one ranking
             return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]
         return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)
-        show = [_score(r, ctx, task)] if task else ["scores"]
-        return [Call(QUERY, {"names": [row["name"], row["via"]], "show": show})
-                for row in rows[:3] if row.get("in_lake", True) and row.get("via")]
+        calls = []
+        for row in [x for x in rows if x.get("in_lake", True) and x.get("via")][:3]:
+            pair = [row["name"], row["via"], *row.get("also_via", [])]
+            calls.append(Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})
+                         if task and len(pair) > 2 else
+                         Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]}))
+        return calls
     if p.then and p.then.startswith("relation:") and names:
         rel = p.then.split(":", 1)[1]
         return [Call(QUERY, {"relation": rel, "of": n}) for n in names[:3]]
@@ -929,4 +990,4 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _same_on_other_task,
     _name_them,
-    _special_tool, _against_parent, _scores_of_named, _relation_of_winner, _a_need, _quantized_from)
+    _special_tool, _against_parent, _own_results, _scores_of_named, _relation_of_winner, _a_need, _quantized_from)

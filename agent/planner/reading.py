@@ -25,7 +25,8 @@ SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params
             r"(?:disk|space|storage)\b")
 SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
               r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best|"
-              r"number one|no\. ?1|first place)\b|(?<!\w)#1\b")
+              r"number one|no\. ?1|first place|ranks? first|ranked first|comes? first|on top)\b|"
+              r"(?<!\w)#1\b")
 SCORE_LOW = (r"\b(?:worst|weakest|bottom|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
              r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
 NEWEST = r"\b(?:newest|latest|most recent(?:ly)?(?: added| ingested)?|last (?:added|ingested))\b"
@@ -150,7 +151,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     weak += [m for m in q.models if m not in strong and m not in weak]
     if strong and all(m.kind == "partial" for m in strong) and re.search(LISTING, q.masked.lower()):
         weak, strong = weak + strong, []  # "which model detects medical entities": a need
-    r = Reading(text=text, low=q.masked.lower(), names=[m.spec for m in strong],
+    r = Reading(text=text, low=spelled(q.masked.lower()), names=[m.spec for m in strong],
                 exact=[m.spec for m in q.models if m.kind == "exact"], paths=q.paths,
                 weak=[m.spec for m in weak])
     low = r.low
@@ -222,6 +223,10 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
             r.unknown = fam.group(1)
     if not q.models:
         r.ambiguous = _ambiguous(text, linker.names) if r.unknown is None else []
+    tied = [m for m in q.models if m.alternatives and m.spec in r.names and "/" not in text[m.start:m.end]]
+    if tied and len(r.names) == 1:  # "all minilm l6 v2": two models fit it as well
+        r.ambiguous = [tied[0].spec, *tied[0].alternatives]
+        r.names = []
     return r
 
 
@@ -249,7 +254,9 @@ def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
 
 
 _PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
-                     r"(?:(?<=[:\s])|^)['\"](?=[A-Z<#])[^'\"\n]{30,}?['\"](?=[\s,.;:!?]|$)", re.S)
+                     r"(?:(?<=[:\s])|^)['\"](?=[A-Z<#])[^'\"\n]{30,}?['\"](?=[\s,.;:!?]|$)|"
+                     r"(?:(?<=\bsays )|(?<=\bsaid )|(?<=\breads )|(?<=\bstates )|(?<=\bwrites )|"
+                     r"(?<=\bsaying )|(?<=\bcontains ))['\"][^'\"\n]{12,}?['\"](?=[\s,.;:!?]|$)", re.S)
 _REAL_QUESTION = re.compile(r"\b(?:my|the|a|ok(?:ay)?,?\s+(?:the\s+)?)?(?:real|actual)\s+question"
                             r"(?:\s+is)?\s*[:,-]\s*", re.I)
 
@@ -262,6 +269,30 @@ def pasted_out(text: str) -> str:
     if real:
         text = text[real[-1].end():]
     return _PASTED.sub(" ", text)
+
+
+KEYWORDS = frozenset("""parent parents children child descendants descendant ancestors ancestor
+siblings sibling license licence licenses quantized quantization quantize parameters params
+architecture layers format derived derives smallest largest biggest benchmark benchmarks
+accuracy merged merge pruned fine-tuned finetuned family relation related compare difference
+dataset datasets language languages card cards weights lineage""".split())
+
+
+def spelled(low: str) -> str:
+    """The question with misspelt domain words put right ("parnet" -> "parent", "licnese" ->
+    "license"): two letters swapped, or one letter off in a word of six or more."""
+    def fix(m: re.Match[str]) -> str:
+        w = m.group(0)
+        if w in KEYWORDS or len(w) < 5 or w in nlu.GENERIC or "-" in w:
+            return w
+        for k in KEYWORDS:
+            if len(k) == len(w) and sorted(k) == sorted(w) and k[0] == w[0]:
+                diff = [i for i in range(len(w)) if w[i] != k[i]]
+                if len(diff) == 2 and diff[1] == diff[0] + 1:
+                    return k  # two neighbouring letters swapped
+        close = difflib.get_close_matches(w, KEYWORDS, n=1, cutoff=0.88)
+        return close[0] if close and len(w) >= 6 and close[0][0] == w[0] else w
+    return re.sub(r"[a-z][a-z-]+", fix, low)
 
 
 def _has(low: str, phrase: str) -> bool:
@@ -316,7 +347,8 @@ def _filters(q: nlu.Question) -> dict[str, object]:
 
 
 def _relation(r: Reading, text: str, q: nlu.Question) -> None:
-    low = r.low
+    low = re.sub(r"\b(?:that|this|the) (?:parent|base)(?: model)?\b(?! of)(?='s|\s|[?.!,]|$)", "x", r.low) \
+        if re.search(r"\b(?:came|come|derived|built|made)\b", r.low) else r.low  # "from that parent"
     for kind, rx in relations.KIND_WORDS.items():
         if re.search(rx, low):
             r.derivation = kind
@@ -337,7 +369,8 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
             found = ["descendants"] if r.names else []
     kinds = [k for k, rx in relations.KIND_WORDS.items() if re.search(rx, low)]
     asks_kind = len(kinds) >= 2 or re.match(
-        r"\s*(?:is|was)\s+(?:x|it|that one|this one|that|this|that model)\s+(?:really\s+)?(?:a|an)\s+"
+        r"\s*(?:is|was)\s+(?:x|it|that one|this one|that|this|that model)\s+"
+        r"(?:(?:really|actually|truly|just|only)\s+)?(?:a|an)\s+"
         r"(?:fine[- ]?tune|finetune|merge|quantized|pruned|quant|copy|distill\w*|adapter)\b", low)
     if asks_kind and not found and (r.names or r.it):  # "X: finetune, quant or prune?"
         found = ["parents"]
@@ -367,6 +400,8 @@ def _ranking(r: Reading, low: str) -> None:
     if m:
         n = m.group(1) or m.group(2)
         r.top = NUMBER_WORDS.get(n) or int(n)
+    elif r.rank and re.search(r"\brunner[- ]up\b|\bsecond (?:place|best)\b|\bby how much\b|\bmargin\b", low):
+        r.top = 2  # "first on T and by how much over the runner-up": the two at the top
     r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
 
 
@@ -418,7 +453,11 @@ def _ends_name(typed: str, name: str) -> bool:
     """Whether the lake's ``name`` ends with what was typed (only a prefix left out, "Meta-"):
     the same model, where a name that goes on after it ("-finetuned-sentiment") is another."""
     norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
-    return norm(name.rsplit("/", 1)[-1]).endswith(norm(typed))
+    org, _, tail = name.rpartition("/")
+    if not norm(tail).endswith(norm(typed)):
+        return False
+    dropped = norm(tail)[: len(norm(tail)) - len(norm(typed))]
+    return not dropped or dropped in norm(org)  # "meta" of meta-llama, not "legal" of legal-bert
 
 
 def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:

@@ -145,6 +145,8 @@ class RunList(JsonRecord):
         runs = self.runs
         if not runs:
             return f"No {kind}runs are stored{where} yet. " + self._next_step()
+        if self.asked.get("order"):
+            return self._ranked_text(runs, where)
         models = list(dict.fromkeys(r.model for r in runs))
         tasks = list(dict.fromkeys(r.task for r in runs))
         if len(runs) > 1 and len(models) == 1 and not self.asked.get("model"):
@@ -182,6 +184,24 @@ class RunList(JsonRecord):
                          + (f" ({', '.join(extra)})" if extra else ""))
         return lead + "\n" + bullets(lines)
 
+    def _ranked_text(self, runs: list[BenchmarkRun], where: str) -> str:
+        """"The highest f1 result stored for X is f1 91.84, on squad (reported, X). Then: ..."."""
+        metric = self.asked.get("rank_by")
+        word = "lowest" if self.asked.get("order") in ("worst", "lowest") else "highest"
+
+        def shown(r: BenchmarkRun) -> str:
+            key = metric or next(iter(r.metrics))
+            return f"{key} {score(r.metrics.get(key))}"
+
+        first, rest = runs[0], runs[1:6]
+        who = "" if self.asked.get("model") else f", {first.model}"
+        lead = (f"The {word}{f' {metric}' if metric else ''} result stored{where} is {shown(first)}, "
+                f"on {first.task} ({first.trust}{who}).")
+        if not rest:
+            return lead
+        return lead + " Then: " + "; ".join(f"{shown(r)} on {r.task}" for r in rest) + (
+            f" (of {plural(len(runs), 'run')})." if len(runs) > 6 else ".")
+
     @staticmethod
     def _cell(r: BenchmarkRun, col: str) -> str:
         return {"model": r.model, "task": r.task, "scores": metrics_text(r.metrics, kind=r.task_kind),
@@ -201,15 +221,40 @@ class RunList(JsonRecord):
 
 
 def list_runs(catalog: Catalog, model: str | None = None, task: str | None = None,
-              trust: str = "all", limit: int | None = None) -> RunList:
-    """Stored runs filtered by model (``name`` or ``name@N``), task, and trust level."""
+              trust: str = "all", limit: int | None = None, rank_by: str | None = None,
+              order: str | None = None) -> RunList:
+    """Stored runs filtered by model (``name`` or ``name@N``), task, and trust level.
+
+    ``order`` ("best" / "worst") ranks the runs by their score instead of by date: on metric
+    ``rank_by`` when given (runs without it are left out), else on each run's first metric
+    ("which of X's reported results is highest", "X's best task by ndcg_at_10").
+    """
     if model:
         _ensure_known_model(catalog, model)
-    result = RunList(catalog.runs.find(model=model, task=task,
-                                       trust=None if trust == "all" else trust_levels(trust)[0],
-                                       limit=limit))
-    result.asked = {k: v for k, v in (("model", model), ("task", task), ("trust", trust)) if v}
+    runs = catalog.runs.find(model=model, task=task,
+                             trust=None if trust == "all" else trust_levels(trust)[0],
+                             limit=None if order else limit)
+    if order:
+        runs = _ranked_runs(runs, rank_by, order)[:limit or None]
+    result = RunList(runs)
+    result.asked = {k: v for k, v in (("model", model), ("task", task), ("trust", trust),
+                                      ("rank_by", rank_by), ("order", order)) if v}
     return result
+
+
+def _ranked_runs(runs: list[BenchmarkRun], metric: str | None, order: str) -> list[BenchmarkRun]:
+    """Runs best first (``order`` best / highest) or worst first, each on ``metric`` or its own
+    first metric, in the metric's own direction."""
+    scored = []
+    for r in runs:
+        key = metric if metric else next(iter(r.metrics or {}), None)
+        value = (r.metrics or {}).get(key) if key else None
+        if isinstance(value, (int, float)) and finite(value):
+            hib = metric_direction([r], key, None)
+            scored.append(((value if hib else -value), r))
+    best_first = order not in ("worst", "lowest")
+    scored.sort(key=lambda x: x[0], reverse=best_first)
+    return [r for _, r in scored]
 
 
 def get_run(catalog: Catalog, run_id: int) -> BenchmarkRun:

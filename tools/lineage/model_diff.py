@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -62,6 +63,11 @@ class ModelDiff(Record):
     only_in_b: int = 0
     relative_distance: float | None = None
     tensors: list[TensorDiff] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["reshaped"] = sum(t.status == "reshaped" for t in self.tensors)  # a count the text states
+        return d
 
     # -- words -----------------------------------------------------------------------------
     def child(self) -> str | None:

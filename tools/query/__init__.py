@@ -101,7 +101,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         chosen = _by_words(chosen, text)
     q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {}),
                  **({"quantized": quantized} if quantized is not None else {}),
-                 **({"has_weights": has_weights} if has_weights is not None else {})}
+                 **({"has_weights": has_weights} if has_weights is not None else {}),
+                 **({"exclude": list(exclude)} if exclude else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
     if rank_by:

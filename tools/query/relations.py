@@ -114,7 +114,8 @@ def declared_relation(m: ModelRecord) -> str:
     bases, a quantized copy when its name or format says so, else only "declared"."""
     if m.card is not None and m.card.base_model_relation:
         return m.card.base_model_relation
-    said = _said_relation(m.card.text if m.card is not None else "")
+    said = _tagged_relation(m.card.tags if m.card is not None else []) or _said_relation(
+        m.card.text if m.card is not None else "")
     if m.adapter_base:
         return "adapter"
     if len(declared_bases(m)) > 1:
@@ -124,9 +125,21 @@ def declared_relation(m: ModelRecord) -> str:
     return said or "declared"
 
 
+def _tagged_relation(tags: list[str]) -> str | None:
+    """What a card's tags say: "merge" / "mergekit", "finetune", "quantized"."""
+    words = {str(t).lower() for t in tags or []}
+    for rel, names in (("merge", {"merge", "mergekit"}), ("quantized", {"quantized", "4-bit", "8-bit"}),
+                       ("finetune", {"finetune", "fine-tune", "fine-tuned", "finetuned"})):
+        if words & names:
+            return rel
+    return None
+
+
 def _said_relation(text: str) -> str | None:
-    """How a card's own words say the model was made from its base ("a fine-tuned version of")."""
+    """How a card's own words say the model was made from its base ("a fine-tuned version of"):
+    the first such phrase in the text."""
     low = (text or "")[:20000].lower()
+    found = []
     for rel, rx in (("merge", r"\b(?:a|is the) (?:\w+ ){0,3}merge of\b|\bmerged (?:from|with)\b"),
                     ("quantized", r"\bquantized (?:version|copy) of\b"),
                     ("converted", r"\bonnx (?:weights|version|export)\b|\bconverted (?:to|from)\b|"
@@ -134,9 +147,10 @@ def _said_relation(text: str) -> str | None:
                     ("finetune", r"\bfine[- ]?tuned (?:version |checkpoint )?(?:of|from|on top of)\b|"
                                  r"\bfinetuned (?:version )?(?:of|from)\b|\btrained\b[^.]{0,160}\bbased "
                                  r"on\b|\bbased on\b[^.]{0,80}\b(?:fine[- ]?tun|train)")):
-        if re.search(rx, low):
-            return rel
-    return None
+        m = re.search(rx, low)
+        if m:
+            found.append((m.start(), rel))
+    return min(found)[1] if found else None
 
 
 def _declared_children(catalog: Catalog, name: str) -> list[Link]:
@@ -184,6 +198,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
               r"\bnot derived from any\b", r"\boriginal models\b"),
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\b(?:who|what)(?:'s| is) the base of\b", r"\bbased on what\b", r"\bthe base of x\b",
+                r"\bwhat(?:'s| is) (?:x|its)(?:'s)? base(?: model)?\s*\??$",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
                 r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",

@@ -109,6 +109,8 @@ class ModelQuery(Record):
             parts.append("quantized" if f["quantized"] else "not quantized")
         if f.get("license"):
             parts.append(_license_phrase([x.strip() for x in str(f["license"]).split(",")]))
+        if f.get("exclude"):
+            parts.append(f"other than {join(f['exclude'])}")
         if f.get("has_weights") is not None:
             parts.append("with weights in the lake" if f["has_weights"] else "card-only (no weights)")
         if f.get("has_card") is not None:
