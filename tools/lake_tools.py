@@ -73,6 +73,9 @@ _SAYS = {
     "layers": r"\b\d+\s*(?:transformer |hidden |encoder |decoder |decoding )?(?:layers|blocks)\b",
     "config": r"\b(?:embedding|hidden) (?:size|dimension|dim)s?\b|\b\d[\d,]*k?[- ](?:tokens?|token context)\b|"
               r"\b(?:context length|sequence length|max(?:imum)? (?:input )?length)\b",
+    "architecture": r"\b(?:encoder[- ]decoder|decoder[- ]only|encoder[- ]only|sequence-to-sequence|"
+                    r"seq2seq|mixture[- ]of[- ]experts|convolutional backbone|transformer (?:model|architecture|"
+                    r"encoder|decoder))\b",
 }
 
 

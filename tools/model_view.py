@@ -183,8 +183,9 @@ def _quant(i: Inspection, v: ModelView) -> str:
             i.quantization_source or "", "its files")
         looks = re.match(r"looks (\S+)-quantized", i.quantization)
         if looks:  # float files holding values on a grid
-            return (f"Yes: {i.name} is quantized to {looks.group(1)}: its files store float values, "
-                    f"but they sit on a {looks.group(1)} grid (read from {how}).")
+            return (f"Yes: {i.name} is quantized to {looks.group(1)}, though not on disk: its files "
+                    f"store {join(i.dtypes) or 'float'} values (stored as float), which sit on an "
+                    f"{looks.group(1)} grid (read from {how}).")
         return f"Yes: {i.name} is quantized ({i.quantization}, read from {how})."
     if not i.weights_in_lake:
         return f"{i.name}'s weights are not in the lake, so its quantization is unknown."
@@ -264,9 +265,13 @@ def _arch(i: Inspection, v: ModelView) -> str:
     if not i.architecture and not i.weights_in_lake:
         task = f" Its card gives the task {i.card.pipeline_tag}." if i.card.pipeline_tag else ""
         named = _named(v, "architecture")
+        said = (v.card_claims or {}).get("said_architecture")
+        said = f" Its card says: \u201c{said}\u201d." if said else ""
         if named:
             return (f"Only {i.name}'s card is in the lake, not its weights; its name and tags point "
-                    f"to {named} (not checked against weights).{task}")
+                    f"to {named} (not checked against weights).{said}{task}")
+        if said:
+            return f"{i.name}'s weights are not in the lake.{said}{task}"
         return f"{i.name}'s architecture is unknown: only its card is in the lake.{task}"
     arch = i.architecture or "unknown"
     classes = [c for c in (v.data.get("config") or {}).get("architectures") or [] if isinstance(c, str)]

@@ -124,8 +124,10 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     """The plan of a whole question, or of its parts in turn when the whole plan leaves one of
     them out (each part sees the models of the one before: "what's it built on?"); a statement
     before one short question ("X's card says its base is Y. legit?") is its context."""
+    from modellake.agent.planner.reading import pasted_out
+
     whole_reading = read(text)
-    clauses, asked = _clauses(text)
+    clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
     if len(asked) == 1 and len(clauses) > 1:  # "are X and Y related? the card says so"
         one = read(asked[0])
         if not one.names and whole_reading.names and len(one.content_words) <= 3:
@@ -136,7 +138,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
             if p.kind not in ("reply", "refusal", "clarify"):
                 return p
     whole = plan(whole_reading, ctx)
-    parts = split_question(text)
+    parts = split_question(pasted_out(text))
     if not parts or whole.then:
         return whole
     subs: list[Plan] = []
@@ -346,7 +348,7 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
         if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
             args["top"] = r.top or 1
     if "rank_by" not in args:
-        args["show"] = [_score(r, ctx, task)] if task else ["scores"]
+        args["show"] = _scores_shown(r, ctx, task) if task else ["scores"]
         if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
             args["task"] = task
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
@@ -564,9 +566,12 @@ def _reply(r: Reading, text: str, models: list[str] | None = None) -> Plan:
 
 # -- changes ------------------------------------------------------------------------------------
 def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    from modellake.agent.planner.reading import own_words
+
+    own = own_words(r.text).lower()  # quoted passages and "Assistant: ..." never change the lake
     for info in ctx.tools.values():
         hit = route.word_hit(r.low, info.words) if info.mutating else None
-        if not hit or not route.imperative(r.low, hit):
+        if not hit or not route.imperative(r.low, hit) or not route.word_hit(own, [hit]):
             continue
         exact = [n for n in r.exact if n in models] or r.exact
         args, _ = route.fill_args(info, r, exact, _task(r, ctx))
@@ -623,13 +628,25 @@ def _score(r: Reading, ctx: Context, task: str) -> str:
 
 def _metric_named(r: Reading, metrics: Any) -> str | None:
     """The one of ``metrics`` the question names, the longest when several fit."""
-    if r.metric and r.metric in metrics:
-        return r.metric
+    said = _metrics_named(r, metrics)
+    return max(said, key=len) if said else None
+
+
+def _metrics_named(r: Reading, metrics: Any) -> list[str]:
+    """The ``metrics`` the question names ("em / f1": exact_match and f1), none inside another."""
     low = " " + re.sub(r"[@/-]", "_", r.low.replace("@", "_at_")) + " "
     said = [m for m in metrics if re.search(rf"(?<![a-z0-9]){re.escape(m.lower())}(?![a-z0-9])",
                                             low.replace(" ", "_") if "_" in m else low)
             or (m.lower() == "exact_match" and re.search(r"\bem\b", r.low))]
-    return max(said, key=len) if said else None
+    if r.metric and r.metric in metrics and r.metric not in said:
+        said.append(r.metric)
+    return [m for m in said if not any(m != o and m in o for o in said)]
+
+
+def _scores_shown(r: Reading, ctx: Context, task: str) -> list[str]:
+    """``score:TASK:METRIC`` for each metric the question names, else the task's own score."""
+    named = _metrics_named(r, ctx.lake.metrics.get(task, ()))
+    return [f"score:{task}:{m}" for m in named] if len(named) > 1 else [_score(r, ctx, task)]
 
 
 def _task(r: Reading, ctx: Context) -> str | None:
@@ -660,9 +677,21 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
     return t
 
 
+def _org_models(r: Reading, ctx: Context) -> list[str]:
+    """"the openai models", "models by BAAI": the lake's models under that organisation."""
+    orgs = {n.split("/", 1)[0].lower() for n in ctx.lake.names if "/" in n}
+    for org in sorted(orgs, key=len, reverse=True):
+        o = re.escape(org)
+        if re.search(rf"\b{o}(?:'s)? (?:\w+ )?models?\b|\bmodels? (?:from|by|of) {o}\b", r.low):
+            return [n for n in ctx.lake.names if n.lower().startswith(org + "/")]
+    return []
+
+
 def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if r.relation == "family" and not models:  # "which of the family models ...": the lake
         r.relation = None
+    if not models and not r.relation and (org := _org_models(r, ctx)):
+        models = org  # "list the openai models": named by their organisation
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
     task = _task(r, ctx)
     if r.derivation and not r.relation and re.search(r"\b(?:produced|made|created|derived|obtained)"
@@ -882,7 +911,7 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         return _call_plan(r, ctx, reader, models)
     task = _task(r, ctx) if models and QUERY in ctx.tools else None
     if task and not r.aspects:  # "its nq ndcg@10?": its score on a task the question names
-        return Plan("query", [Call(QUERY, {"names": models, "show": [_score(r, ctx, task)]})],
+        return Plan("query", [Call(QUERY, {"names": models, "show": _scores_shown(r, ctx, task)})],
                     question=r.text, models=models, task=task)
     if models and (len(r.content_words) <= 2 or r.aspects):  # "tell me about X", "ok to sell it?"
         show = next((t for t in ctx.tools.values() if "about" in t.parameters.get(
@@ -975,7 +1004,9 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
         return calls
     if p.then and p.then.startswith("relation:") and names:
         rel = p.then.split(":", 1)[1]
-        return [Call(QUERY, {"relation": rel, "of": n}) for n in names[:3]]
+        shown = [f for f in r.facts if f in ("license", "parameters", "bytes", "layers")]
+        return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
+                for n in names[:3]]
     if p.then == "each_relative" and names:
         routed = route.score_tools(_as(r, p.then_question or ""), [
             t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)

@@ -47,7 +47,8 @@ LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels
            r"\b(?:list|enumerate|table)\b.{0,30}\bmodels?\b")
 SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
           r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
-          r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs)\b")
+          r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs|recorded|"
+          r"(?:does|did) the lake (?:actually |really )?(?:record|say|have|show))\b")
 COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
                r"\b(?:smaller|lighter|tinier)\b": ("parameters", "lowest"),
                r"\b(?:better|stronger|more accurate)\b": ("score", "best"),
@@ -133,7 +134,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     """``architectures``: words that name an architecture (the lake's and common ones);
     ``lake_archs``: those of the lake's models (a model name is not unknown for being one);
     ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model."""
-    text = pasted_out(text)
+    raw, text = text, pasted_out(text)
     q = nlu.read(text, linker, architectures, card_tasks)
     weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
     whole = [m for m in q.models if m.kind == "partial" and len(re.split(r"[-_]", text[m.start:m.end])) >= 3
@@ -213,8 +214,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     _add_parts(r, bare, linker.names)
     if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
         pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
-        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in (
-                "lake", "card", "model", "parent", "base", "child", "winner", "family", "root"):
+        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in _PEOPLE:
             r.unknown = pos.group(1)
     if r.unknown is None and not q.models:  # "license of mistral?": a family the lake lacks
         fam = re.search(r"\b(?:of|is|does|did|about|for)\s+(" + "|".join(sorted(
@@ -227,6 +227,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     if tied and len(r.names) == 1:  # "all minilm l6 v2": two models fit it as well
         r.ambiguous = [tied[0].spec, *tied[0].alternatives]
         r.names = []
+    if not r.names and raw != text:  # "a draft says: 'X reaches 0.99 ...'. Is that right?": X
+        r.names = [m.spec for m in linker.link(raw) if m.kind == "exact"][:2]
     return r
 
 
@@ -256,9 +258,21 @@ def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
 _PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
                      r"(?:(?<=[:\s])|^)['\"](?=[A-Z<#])[^'\"\n]{30,}?['\"](?=[\s,.;:!?]|$)|"
                      r"(?:(?<=\bsays )|(?<=\bsaid )|(?<=\breads )|(?<=\bstates )|(?<=\bwrites )|"
-                     r"(?<=\bsaying )|(?<=\bcontains ))['\"][^'\"\n]{12,}?['\"](?=[\s,.;:!?]|$)", re.S)
+                     r"(?<=\bsaying )|(?<=\bcontains )|(?<=: ))['\"“][^'\"”\n]{12,}?['\"”](?=[\s,.;:!?]|$)",
+                     re.S)
 _REAL_QUESTION = re.compile(r"\b(?:my|the|a|ok(?:ay)?,?\s+(?:the\s+)?)?(?:real|actual)\s+question"
                             r"(?:\s+is)?\s*[:,-]\s*", re.I)
+
+
+_QUOTED = re.compile(r"[\"“”][^\"“”]*[\"“”]|(?<![A-Za-z])'[^'\n]*\s[^'\n]*'(?![A-Za-z])|`[^`]*`")
+_ROLE = re.compile(r"\b(?:assistant|system|ai|bot|agent)\s*:.*?(?:[.!?\n]|$)", re.I)
+
+
+def own_words(text: str) -> str:
+    """The words that are the user's own: without anything quoted (a passage, a card, a
+    README) and without instructions addressed to a role ("Assistant: remove ..."). A change
+    to the lake is made only when asked in these words."""
+    return _ROLE.sub(" ", _QUOTED.sub(" ", text))
 
 
 def pasted_out(text: str) -> str:
@@ -458,6 +472,11 @@ def _ends_name(typed: str, name: str) -> bool:
         return False
     dropped = norm(tail)[: len(norm(tail)) - len(norm(typed))]
     return not dropped or dropped in norm(org)  # "meta" of meta-llama, not "legal" of legal-bert
+
+
+_PEOPLE = frozenset("""lake card model parent base child winner family root colleague coworker
+teammate team boss manager friend company customer client user vendor author readme someone
+everyone nobody today""".split())
 
 
 def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:

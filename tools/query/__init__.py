@@ -104,6 +104,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  **({"has_weights": has_weights} if has_weights is not None else {}),
                  **({"exclude": list(exclude)} if exclude else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
+    if has_weights is not None and not (filters or task or text or quantized is not None or names
+                                        or relation):  # "weights vs just a card": both sides
+        q.others = sorted(set(by_name) - {r.name for r in q.rows})
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)

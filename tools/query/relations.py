@@ -75,6 +75,9 @@ def _step_detail(e: LineageEdge) -> str | None:
     """What a pruning or quantizing step did, from the edge's evidence: "50% of the weights of
     its 13 changed tensors set to zero"."""
     ev = e.evidence or {}
+    coef = ev.get("coefficients")
+    if e.relation == "merge" and isinstance(coef, dict) and coef:
+        return "weights " + " + ".join(f"{w:g} × {p}" for p, w in sorted(coef.items()))
     gain, n = ev.get("zero_fraction_gain"), ev.get("changed_tensors")
     where = f" of its {n} changed tensors" if isinstance(n, int) and n > 0 else ""
     if e.relation == "quantized" and isinstance(ev.get("grid_rows"), (int, float)) and ev["grid_rows"] > 0:

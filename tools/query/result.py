@@ -69,6 +69,7 @@ class ModelQuery(Record):
     ranked_total: int = 0  # models with a value to rank by, before keeping the top places
     derivation: str | None = None  # only relatives derived this way (finetune, quantized...)
     other_derivations: list[dict[str, Any]] = field(default_factory=list)  # relatives it left out
+    others: list[str] = field(default_factory=list)  # the rest of the lake, when a split asks it
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -159,6 +160,12 @@ class ModelQuery(Record):
         if not self.rows:
             return (f"None of the lake's {plural(self.total_in_lake, 'model')} "
                     f"{_predicate(sel, 1)}: the count is 0.")
+        if self.others:  # "how many have weights (vs just a card)?": the other side too
+            rest = ("card-only (no weights)" if self.filters.get("has_weights") else "with weights in the lake")
+            n = len(self.others)
+            tail = (f" The other model is {rest}: " if n == 1 else f" The other {n} models are {rest}: ") \
+                + f"{self._names(self.others)}."
+            return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}.{tail}"
         if self.relation == "family" and not self.filters:  # the model itself counts too
             return (f"{self.about}'s family has {plural(self.count + 1, 'model')}, {self.about} "
                     f"included: {self.about} and {names}.")
@@ -335,8 +342,9 @@ class ModelQuery(Record):
                     "weights cannot confirm it." if absent else " The weights do not show it.")
             return f"{x}'s card declares {names} as its base model{how}.{tail}"
         if len(rows) > 1 and all(r.relation == "merge" for r in rows):
+            mix = next((r.detail for r in rows if r.detail), None)
             return (f"{x} is a merge of {join([r.name + facts[r.name] for r in rows])} (inferred "
-                    f"from the weights{_conf(rows)}).")
+                    f"from the weights{_conf(rows)})" + (f": {mix}." if mix else "."))
         parts = [f"{VERBS.get(r.relation or '', 'derived from')} {r.name}{facts[r.name]}" for r in rows]
         did = [r.detail for r in rows if r.detail]
         return (f"{x} was {join(parts)} (inferred from the weights{_conf(rows)})"
