@@ -99,6 +99,7 @@ class BuiltinChatModel(BaseChatModel):
         if not own:
             plan = compose.plan_question(question, lambda t: read if t == question else
                                          self._read(t, vocab), ctx)
+            plan.listed = ctx.prev.listed if ctx.prev is not None else []
             return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [], vocab)
         plan = compose.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
                                       {"kind": "tool", "question": question})
@@ -122,6 +123,8 @@ class BuiltinChatModel(BaseChatModel):
         text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
         plan.selection = answer.selection(outcomes, plan) or list(plan.models)
         plan.focus = compose.focus(plan)
+        if len(plan.selection) >= 2:  # the last list an answer gave ("the microsoft one" later)
+            plan.listed = list(plan.selection)
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
 
     def _read(self, question: str, vocab: dict[str, Any]) -> reading.Reading:

@@ -59,6 +59,10 @@ def _card_claims(model: Any) -> dict[str, str]:
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
     bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
     said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(model.card.text or "", rx))}
+    context = _quote(model.card.text or "", _CONTEXT)
+    if context:  # a context length is asked more than a hidden size: it opens the config quote
+        said["said_config"] = context if said.get("said_config") in (None, context) else \
+            f"{context}\u201d; and: \u201c{said['said_config']}"
     summary = _summary_line(model.card.text or "")
     title = re.search(r"^#\s+(.{8,160})$", model.card.text or "", re.M)
     if title and summary:
@@ -70,13 +74,18 @@ def _card_claims(model: Any) -> dict[str, str]:
 
 # what a card-only model's card says of what its weights would show (quoted, never checked)
 _SAYS = {
-    "layers": r"\b\d+\s*(?:transformer |hidden |encoder |decoder |decoding )?(?:layers|blocks)\b",
+    "layers": r"\b\d+\s*(?:transformer |hidden |encoder |decoder |decoding )?(?:layers|blocks)\b|"
+              r"\b(?:number of )?(?:decoding|decoder|encoder|hidden|transformer) layers\b[^.\n]{0,60}\d",
     "config": r"\b(?:embedding|hidden) (?:size|dimension|dim)s?\b|\b\d[\d,]*k?[- ](?:tokens?|token context)\b|"
               r"\b(?:context length|sequence length|max(?:imum)? (?:input )?length)\b",
     "architecture": r"\b(?:encoder[- ]decoder|decoder[- ]only|encoder[- ]only|sequence-to-sequence|"
                     r"seq2seq|mixture[- ]of[- ]experts|convolutional backbone|transformer (?:model|architecture|"
                     r"encoder|decoder))\b",
 }
+
+
+_CONTEXT = (r"\bcontext (?:length|window|size)\b[^.\n]{0,80}?\d|\b\d[\d,.]*\s*[kK]?\s*(?:tokens? )?context\b|"
+            r"\b(?:up to|supports?|handles?) (?:a )?\d[\d,.]*\s*[kK]? tokens\b")
 
 
 def _quote(text: str, rx: str) -> str | None:
@@ -122,8 +131,8 @@ def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
         "num_files": len(insp.files), "source": insp.source, "ingested_at": insp.ingested_at,
         "adapter_base": insp.adapter_base, "weights_in_lake": insp.weights_in_lake,
         "config": config,
-        "groups": {g.group: {"parameters": g.parameters, "fraction": round(g.fraction, 4)}
-                   for g in insp.groups or []},
+        "groups": {g.group: {"parameters": g.parameters, "tensors": g.tensors,
+                             "fraction": round(g.fraction, 4)} for g in insp.groups or []},
         "tied": [g.names for g in insp.tied or []], "tie_notes": insp.tie_notes,
         "zero_fraction": insp.zero_fraction, "sparse_tensor_count": insp.sparse_tensor_count,
         "sparse_tensor_threshold": SPARSE_TENSOR_FRACTION,

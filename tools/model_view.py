@@ -30,7 +30,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
                "context length", "context window", "max position", "sequence length", "how long",
                "input length", "max length", "max input", "max tokens", "how many tokens",
-               "embedding size", "intermediate size", "kv heads"),
+               "embedding size", "intermediate size", "kv heads", "ctx", "ctx len", "context",
+               "hidden dim", "model dim", "ffn", "intermediate width", "vocab size"),
     "files": ("which files", "what files", "file list", "list its files", "files",
               "how many tensors", "tensor count", "number of tensors"),
     "modules": ("module", "modules", "module group", "by module", "where do the params",
@@ -163,6 +164,10 @@ def _said(v: ModelView, key: str, name: str) -> str | None:
 
 def _dtypes(i: Inspection, v: ModelView) -> str:
     if not i.dtypes:
+        named = _named(v, "quantization")
+        if named and not i.weights_in_lake:  # "is bitnet-b1.58 a normal fp16 model?"
+            return (f"{i.name}'s weights are not in the lake; its name says {named}, not plain "
+                    "fp16 (not checked against weights).")
         return f"The lake has no dtype for {i.name}."
     return f"{i.name}'s weights are stored in {join(i.dtypes)}."
 
@@ -205,7 +210,8 @@ def _tied(i: Inspection, v: ModelView) -> str:
         return f"Yes: {i.name} ties its input embeddings to its output head ({join(heads[0].names)})."
     if i.tied:
         return f"{i.name} stores {len(i.tied)} group(s) of identical tensors, but no embedding tied to its head."
-    return " ".join([f"No: {i.name} has no tied weights."] + i.tie_notes[:1])
+    return " ".join([f"No, {i.name} does not tie its embeddings: it has no tied weights."]
+                    + i.tie_notes[:1])
 
 
 def _sparsity(i: Inspection, v: ModelView) -> str:

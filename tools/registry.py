@@ -88,7 +88,8 @@ TOOLS: list[Tool] = [
          "the weights: agreements, conflicts (a card naming the wrong parent, with the evidence) "
          "and undocumented models.",
          words=("wrong base model", "wrong base", "conflicts", "mislabeled", "lying", "lies",
-                "lie about", "lies about", "mislabelled", "any card",
+                "lie about", "lies about", "mislabelled", "any card", "lineage conflicts",
+                "any conflicts", "conflicting",
                 "disagrees with the weights", "disagree with the weights", "agree with the weights",
                 "undocumented", "audit the lineage"),
          examples=("which model cards declare the wrong base model",

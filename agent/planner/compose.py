@@ -43,6 +43,7 @@ class Plan:
     recent: list[str] = field(default_factory=list)  # models the last questions were about
     parts: list[dict[str, Any]] = field(default_factory=list)  # a question of several parts
     focus: str | None = None  # the one model the answer was about ("it" in the next question)
+    listed: list[str] = field(default_factory=list)  # the last list of models an answer gave
 
     @property
     def query(self) -> dict[str, Any] | None:
@@ -114,6 +115,11 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
     return parts, asked
 
 
+def _asks_by_words(r: Reading) -> bool:
+    return bool(r.facts or r.aspects or r.rank or r.count) and not re.search(
+        r"\b(?:says?|said|claims?|lists?|states?|reads|wrote|writes)\b", r.low)
+
+
 def split_question(text: str) -> list[str]:
     """The questions in ``text`` when it asks two or three (else an empty list)."""
     asked = _clauses(text)[1]
@@ -128,6 +134,8 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
 
     whole_reading = read(text)
     clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
+    if len(clauses) > 1:  # "X arch breakdown: layers, hidden size": a fragment asks by its words
+        asked = [c for c in clauses if c in asked or _asks_by_words(read(c))]
     if len(asked) == 1 and len(clauses) > 1:  # "are X and Y related? the card says so"
         one = read(asked[0])
         if not one.names and whole_reading.names and len(one.content_words) <= 3:
@@ -138,7 +146,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
             if p.kind not in ("reply", "refusal", "clarify"):
                 return p
     whole = plan(whole_reading, ctx)
-    parts = split_question(pasted_out(text))
+    parts = asked if 2 <= len(asked) <= 3 else []
     if not parts or whole.then:
         return whole
     subs: list[Plan] = []
@@ -146,11 +154,11 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     specific = []
     for t in parts:
         rt = read(t)
-        specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
-                             rt.scored or rt.listing))
         p = plan(rt, Context(ctx.tools, ctx.lake, ctx.embedder, prev, ctx.task_of))
         if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
+        specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
+                             rt.scored or rt.listing) or p.calls[0].tool != QUERY)
         subs.append(p)
         prev = Plan(p.kind, models=p.models or (prev.models if prev else []), question=t,
                     selection=p.models or (prev.selection if prev else []), task=p.task)
@@ -181,6 +189,10 @@ def _covers(whole: Plan, part: Plan) -> bool:
 
 def _plan(r: Reading, ctx: Context) -> Plan:
     models = _models(r, ctx.prev)
+    if r.count and "list_runs" in ctx.tools and re.search(r"\bhow many (?:\w+ ){0,2}(?:runs|evaluations)\b",
+                                                           r.low):  # "how many benchmark runs ..."
+        return Plan("tool", [Call("list_runs", {"model": models[0]} if len(models) == 1 else {})],
+                    question=r.text, models=models[:1])
     besides = _besides(r, models)
     if besides and QUERY in ctx.tools:  # "any quantized models besides X?": the lake, X left out
         p = _query_plan(r, ctx, [])
@@ -300,7 +312,9 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         # "pruning: did it hurt accuracy?": each model derived that way against its parent
         return Plan("then", [Call(QUERY, {"derivation": r.derivation})], then="pair_each_with_parent",
                     then_question=r.text, question=r.text)
-    if len(models) == 1 and r.relation == "parents" and (r.facts or r.aspects) and QUERY in ctx.tools \
+    parent_said = r.relation == "parents" or re.search(r"\b(?:its|the) (?:base|parent)(?: model)?(?:'s)?\b",
+                                                      r.low)
+    if len(models) == 1 and parent_said and (r.facts or r.aspects) and QUERY in ctx.tools \
             and re.search(r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like)\b", r.low):
         return _then_parent(r, {}, models)  # "is X's license the same as its parent's?"
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
@@ -406,7 +420,7 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
     pointed = _pointed(r, prev) if prev is not None else []
     if pointed:
         return pointed
-    return list(r.weak) if r.weak and _needs_model(r) and not r.rank else []
+    return list(r.weak) if r.weak and _needs_model(r) and not r.rank and not r.asks_need else []
 
 
 def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
@@ -444,7 +458,23 @@ def _it_first(r: Reading) -> bool:
     return it is not None and (named is None or it.start() < named.start())
 
 
+def _one_by_word(r: Reading, prev: Plan) -> list[str]:
+    """"the google one", "the Italian one": the one model of the last answer a word of its
+    name fits (a word that starts with a name's part: "italian" and "...-Ita")."""
+    m = re.search(r"\b(?:the|that) ([a-z][a-z0-9.]{1,20}) (?:one|model)\b", r.low)
+    if not m or not (prev.selection or prev.listed):
+        return []
+    w = m.group(1)
+    fits = [n for n in dict.fromkeys([*prev.selection, *prev.listed]) if any(
+        t == w or (len(t) >= 3 and (w.startswith(t) or t.startswith(w)))
+        for t in re.split(r"[^a-z0-9]+", n.lower()) if t)]
+    return fits if len(fits) == 1 else []
+
+
 def _pointed(r: Reading, prev: Plan) -> list[str]:
+    by_word = _one_by_word(r, prev)
+    if by_word:
+        return by_word
     if r.other and len(prev.selection) == 2 and prev.models:  # "what about the other one?"
         rest = [n for n in prev.selection if n not in prev.models[:1]]
         if len(rest) == 1:
@@ -764,6 +794,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
         args["show"] = [_score(r, ctx, task)] + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
+    if task and r.scored and args.get("relation") and "rank_by" not in args and not r.count:
+        args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
                 task=task)
 
@@ -898,6 +930,10 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 
 def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
+    show = next((t for t in ctx.tools.values() if "about" in t.parameters.get("properties", {})), None)
+    if show is not None and len(models) == 1 and all(
+            w in models[0].lower() for w in r.content_words):  # "medical ner model": that model
+        return _call_plan(r, ctx, show, models)
     scored = route.score_tools(r, [t for t in ctx.tools.values() if t.name != QUERY],
                                ctx.embedder, len(models))
     scored = [s for s in scored if not s.tool.mutating]
@@ -934,9 +970,12 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     a, b = models[:2]
     calls = []
     if QUERY in ctx.tools:
-        calls.append(Call(QUERY, {"names": [a, b], "show": ["parameters", "bytes", "format",
-                                                            "architecture", "quantization",
-                                                            "license", "scores"]}))
+        asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
+        task = _task(r, ctx)
+        scores = [_score(r, ctx, task)] if task else ([] if asked else ["scores"])
+        show = (asked + scores) if asked or task else ["parameters", "bytes", "format", "architecture",
+                                                       "quantization", "license", "scores"]
+        calls.append(Call(QUERY, {"names": [a, b], "show": show}))
     weights = re.search(r"\b(?:weights?|tensors?|differ\w*|difference\w*|changed?)\b", r.low)
     if weights:
         routed = route.score_tools(_as(r, "what changed between x and y"),
@@ -1005,6 +1044,10 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
     if p.then and p.then.startswith("relation:") and names:
         rel = p.then.split(":", 1)[1]
         shown = [f for f in r.facts if f in ("license", "parameters", "bytes", "layers")]
+        task = _task(r, ctx)
+        if task and re.search(r"\b(?:score|scores|scored|do|does|did|perform\w*|fare\w*|accuracy)\b.*$",
+                              r.low[r.low.find(rel[:5]) if rel[:5] in r.low else 0:]):
+            shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
     if p.then == "each_relative" and names:

@@ -25,7 +25,8 @@ SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params
             r"(?:disk|space|storage)\b")
 SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
               r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best|"
-              r"number one|no\. ?1|first place|ranks? first|ranked first|comes? first|on top)\b|"
+              r"number one|no\. ?1|first place|ranks? first|ranked first|comes? first|tops|topped|"
+              r"leads|leading)\b|"
               r"(?<!\w)#1\b")
 SCORE_LOW = (r"\b(?:worst|weakest|bottom|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
              r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
@@ -65,14 +66,16 @@ NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
       r"\b(?:of|for|about|from|on) (?:that|this)\s*[?.!]*$")
 OTHER = r"\bthe other(?: one| model)?\b"
-THAT_ONE = r"\b(?:that one|that model|the latter|this one|(?:that|this|the) (?:base|parent)(?: model)?(?! of))\b"
+THAT_ONE = (r"\b(?:that one|that model|the latter|this one|(?:that|this|the) (?:base|parent|root|child)"
+            r"(?: model)?(?! of))\b")
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
             "1st": 0, "2nd": 1, "3rd": 2}
 ORDINAL = r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd)(?: one| model)?\b"
-OPENER = r"^\s*(?:and|what about|how about|and for|same for|also|then|ok(?:ay)?,? (?:and|what about))\b"
+OPENER = (r"^\s*(?:and|what about|how about|and for|same (?:question |thing |again )?for|also|then|"
+          r"ok(?:ay)?,? (?:and|what about))\b")
 
 CHIT_CHAT = (r"^\s*(?:hi|hello|hey|thanks?|thank you|good (?:morning|evening)|bye)\b")
 _NAMEISH = re.compile(r"[`\"']([\w./@-]{3,})[`\"']|(?<![\w/])([A-Za-z][\w.]*(?:[-/_][\w.]+)+|"
@@ -242,7 +245,7 @@ instruct instruction reasoning math retrieval rerank reranker search similarity 
 multilingual english french german spanish chinese russian japanese arabic llm lm tokenizer
 forecast forecasting series time-series anomaly tabular regression object segmentation depth
 pose music video speech-to-text text-to-speech tts stt ocr rerank ranking agent tool function
-calling name names tag tags""".split())
+calling name names tag tags language languages""".split())
 DOMAIN = frozenset("""topic sentiment merge merged pruned prune quantized quant finetune
 fine-tune tuned finetuned fine-tuned paraphrase base instruct chat similarity classification
 summarization medical legal financial news code coder sql ner
@@ -252,7 +255,7 @@ summarizer encoder decoder embedding embeddings generation translation twin gran
 def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
     """A single word that names a task, a derivation or a kind of model, not one model."""
     w = span.lower().strip()
-    return " " not in w and "-" not in w and (w in DOMAIN or w in domain)
+    return " " not in w and "-" not in w and (w in DOMAIN or w in domain or w in NEED_WORDS)
 
 
 _PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
@@ -363,6 +366,8 @@ def _filters(q: nlu.Question) -> dict[str, object]:
 def _relation(r: Reading, text: str, q: nlu.Question) -> None:
     low = re.sub(r"\b(?:that|this|the) (?:parent|base)(?: model)?\b(?! of)(?='s|\s|[?.!,]|$)", "x", r.low) \
         if re.search(r"\b(?:came|come|derived|built|made)\b", r.low) else r.low  # "from that parent"
+    low = re.sub(r"\b(?:that|this|those|these)(?: two| three)? (?:parents?|bases?|roots?|children|child|"
+                 r"siblings?)(?: models?)?\b(?! of)", "x", low)  # "which of those two parents ..."
     for kind, rx in relations.KIND_WORDS.items():
         if re.search(rx, low):
             r.derivation = kind

@@ -202,6 +202,8 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "parents": (r"\bparents?\b", r"\bbase models? (?:of|for)\b", r"\bwhat(?:'s| is) the base model\b",
                 r"\b(?:who|what)(?:'s| is) the base of\b", r"\bbased on what\b", r"\bthe base of x\b",
                 r"\bwhat(?:'s| is) (?:x|its)(?:'s)? base(?: model)?\s*\??$",
+                r"\bmix(?:ing)? (?:weights|ratio|coefficients)\b", r"\bcoefficients\b",
+                r"\bwhat(?:'s| is) the mix\b", r"\bhow much (?:was|got|were|of it (?:was|got)) (?:pruned|zeroed)\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
                 r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",
