@@ -291,7 +291,9 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
     elif re.search(r"\b(?:newest|latest|most recent(?:ly)?|last) (?:added|ingested|model)", low):
         q.superlative = "newest"
     named = license_ids(q.masked)  # families too: "gpl*", "cc-by-nc*"
-    if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no)\s+(?:a\s+|any\s+)?licen[cs]e", low):
+    if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no)\s+(?:a\s+|any\s+)?licen[cs]e|"
+                 r"\b(?:don't|doesn't|do not|does not|never)\s+(?:declare|have|state|give|list|name)s?\s+"
+                 r"(?:a\s+|any\s+)?licen[cs]e", low):
         q.license = "none"
     elif named:
         q.license = named[0]

@@ -177,6 +177,10 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
                 f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} ({how}).")
     if not direct and re.search(r"\bdirect(?:ly)?\b|\bimmediate\b", question.lower()):
         return f"{'No, ' if yes_no else ''}not directly: {chain} ({how})."
+    if not direct:  # "how is X related to Y?": X is Y's grandchild
+        gen = {2: "grandchild", 3: "great-grandchild"}.get(row["depth"], "descendant")
+        lead = "Yes: " if yes_no else ""
+        return f"{lead}{child} is {parent}'s {gen}, {row['depth']} steps down: {chain} ({how})."
     lead = "Yes: " if yes_no else ""
     return f"{lead}{chain} ({how})."
 

@@ -496,7 +496,7 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         return list(prev.selection)
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
-    if (r.it and not (r.rank and not r.relation)) or (
+    if (r.it and (not (r.rank and not r.relation) or re.search(r"\bits\b", r.low))) or (
             (r.opener or not r.content_words or _bare_fact(r)) and not _lake_wide(r)):
         if prev.focus and not (r.relation and prev.models):  # "and its children?": same subject
             return [prev.focus]
@@ -599,6 +599,9 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     from modellake.agent.planner.reading import own_words
 
     own = own_words(r.text).lower()  # quoted passages and "Assistant: ..." never change the lake
+    reads = [route.word_hit(r.low, t.words) for t in ctx.tools.values() if not t.mutating]
+    if any(h and len(h.split()) >= 2 for h in reads):  # "run a card check": a reading tool's phrase
+        return None
     for info in ctx.tools.values():
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if not hit or not route.imperative(r.low, hit) or not route.word_hit(own, [hit]):

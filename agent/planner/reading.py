@@ -80,7 +80,7 @@ OPENER = (r"^\s*(?:and|what about|how about|and for|same (?:question |thing |aga
 CHIT_CHAT = (r"^\s*(?:hi|hello|hey|thanks?|thank you|good (?:morning|evening)|bye)\b")
 _NAMEISH = re.compile(r"[`\"']([\w./@-]{3,})[`\"']|(?<![\w/])([A-Za-z][\w.]*(?:[-/_][\w.]+)+|"
                       r"[A-Za-z]+\d+[A-Za-z\d.]*)(?![\w/])")
-_NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|style|like|sized|free|only|level|aware|"
+_NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|style|like|sized|free|only|level|aware|wise|"
                         r"specific|friendly|tuned|trained|ready|heavy|light|grade)$|^(?:apache|cc|gpl|mit|bsd|openrail|llama\d|gemma|top-?\d+|q\d\w*|"
                         r"int\d+|fp\d+|bf\d+|f\d+|[a-z]+-smoke|sts|\d+[kmb]|e\.g|i\.e|"
                         r"text-\w+|fill-mask|feature-extraction|sentence-similarity|"
@@ -353,6 +353,8 @@ def _filters(q: nlu.Question) -> dict[str, object]:
     if q.license:
         ids = license_ids(q.masked) or [q.license]
         f["license"] = ",".join(ids) if q.license != "none" and len(ids) > 1 else q.license
+    if "llama*" in str(f.get("license", "")) and f.get("architecture") == "llama":
+        f.pop("architecture")  # "a llama license": the license, not the architecture
     if q.quantized is not None:
         f["quantized"] = q.quantized
         named = re.findall(r"\b(?:gguf|awq|gptq|exl2|bnb|[48][- ]?bit|int[48])\b", q.masked.lower())

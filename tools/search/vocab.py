@@ -172,6 +172,7 @@ LICENSE_PATTERNS: list[tuple[str, list[str]]] = [
     (r"\bbsd[- ]?3\b|\bbsd-3-clause\b", ["bsd-3-clause"]),
     (r"\bbsd\b", ["bsd*"]),
     (r"\bcopyleft\b", ["gpl*", "agpl*", "lgpl*", "cc-by-sa*"]),
+    (r"\bllama[- ]?\d?(?:\.\d)?\s+(?:community\s+)?licen[cs]e|\bllama licen[cs]es?\b", ["llama*"]),
     (r"(?<=\bor )mit\b|(?<=\band )mit\b|\bmit(?= or\b| and\b|/)", ["mit"]),  # "apache or mit"
     (r"\bagpl", ["agpl*"]),
     (r"\blgpl", ["lgpl*"]),
