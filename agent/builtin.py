@@ -26,7 +26,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from modellake.agent import nlu
-from modellake.agent.planner import answer, compose, reading, route
+from modellake.agent.planner import answer, compose, parts, reading, route
 from modellake.agent.results import loads
 
 PLAN_KEY = "modellake_plan"
@@ -97,7 +97,7 @@ class BuiltinChatModel(BaseChatModel):
         ctx = self._context(tools, messages[:h], vocab)
         read = self._read(question, vocab)
         if not own:
-            plan = compose.plan_question(question, lambda t: read if t == question else
+            plan = parts.plan_question(question, lambda t: read if t == question else
                                          self._read(t, vocab), ctx)
             plan.listed = ctx.prev.listed if ctx.prev is not None else []
             return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [], vocab)

@@ -1,0 +1,114 @@
+"""Questions of several parts: "how big is X and what license?", "is X a fine-tune? and of
+what?", "X's card says its base is Y. legit?".
+
+The whole question is planned first; its clauses are planned in turn (each sees the models of
+the one before, so "what's it built on?" is about the model the first part named) and replace
+the whole plan when it leaves a part out. A clause that asks nothing ("the openpipe merge
+lists openhermes as a base.") is context; pasted passages are no clause at all.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from modellake.agent.planner.compose import QUERY, Context, Plan, plan
+from modellake.agent.planner.reading import Reading, pasted_out
+
+# "how big is X and what's its license", "what is X built on? and its license?": parts
+_SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|which|how|"
+                    r"who|where|when|is|are|does|do|did|can|has|have|was|were)\b)", re.I)
+
+
+_ASKS = re.compile(r"^(?:what|what's|whats|which|how|who|whose|where|when|why|is|are|does|do|did|"
+                   r"can|could|has|have|was|were|will|should|list|show|find|give|tell|compare|"
+                   r"draft|check|rank|name|and|its|their)\b", re.I)
+
+
+_WH = re.compile(r"\b(?:what|what's|which|how|who|whose|where|when|why)\b", re.I)
+
+
+def _clauses(text: str) -> tuple[list[str], list[str]]:
+    """(every clause, the clauses that ask something): a clause that asks nothing ("the
+    openpipe merge lists openhermes as a base.") is context."""
+    parts, asked, start = [], [], 0
+    for m in [*_SPLIT.finditer(text), None]:
+        end = m.start() if m else len(text)
+        clause = text[start:end].strip(" ,.")
+        if clause.strip("?"):
+            parts.append(clause.rstrip("?").strip())
+            if _ASKS.match(clause) or _WH.search(clause) or clause.endswith("?") or (
+                    m is not None and "?" in m.group(0)):
+                asked.append(parts[-1])
+        start = m.end() if m else len(text)
+    return parts, asked
+
+
+def _asks_by_words(r: Reading) -> bool:
+    return bool(r.facts or r.aspects or r.rank or r.count) and not re.search(
+        r"\b(?:says?|said|claims?|lists?|states?|reads|wrote|writes)\b", r.low)
+
+
+def split_question(text: str) -> list[str]:
+    """The questions in ``text`` when it asks two or three (else an empty list)."""
+    asked = _clauses(text)[1]
+    return asked if 2 <= len(asked) <= 3 else []
+
+
+def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
+    """The plan of a whole question, or of its parts in turn when the whole plan leaves one of
+    them out (each part sees the models of the one before: "what's it built on?"); a statement
+    before one short question ("X's card says its base is Y. legit?") is its context."""
+    whole_reading = read(text)
+    clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
+    if len(clauses) > 1:  # "X arch breakdown: layers, hidden size": a fragment asks by its words
+        asked = [c for c in clauses if c in asked or _asks_by_words(read(c))]
+    if len(asked) == 1 and len(clauses) > 1:  # "are X and Y related? the card says so"
+        one = read(asked[0])
+        if not one.names and whole_reading.names and len(one.content_words) <= 3:
+            one.names = list(whole_reading.names)  # "X's card says its base is Y. legit?"
+            one.text = text
+        if one.names or not whole_reading.names:
+            p = plan(one, ctx)
+            if p.kind not in ("reply", "refusal", "clarify"):
+                return p
+    whole = plan(whole_reading, ctx)
+    parts = asked if 2 <= len(asked) <= 3 else []
+    if not parts or whole.then:
+        return whole
+    subs: list[Plan] = []
+    prev = ctx.prev
+    specific = []
+    for t in parts:
+        rt = read(t)
+        p = plan(rt, Context(ctx.tools, ctx.lake, ctx.embedder, prev, ctx.task_of))
+        if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
+            return whole
+        specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
+                             rt.scored or rt.listing) or p.calls[0].tool != QUERY)
+        subs.append(p)
+        prev = Plan(p.kind, models=p.models or (prev.models if prev else []), question=t,
+                    selection=p.models or (prev.selection if prev else []), task=p.task)
+    uncovered = [p for p in subs if whole.kind in ("reply", "refusal", "clarify") or not _covers(whole, p)]
+    if not uncovered:
+        return whole  # "how big is X and what license": one call asks both
+    if any(_covers(whole, p) and not _covers(p, whole) for p in subs) and \
+            not all(p.models for p in uncovered):
+        return whole  # "X's size, and how many of those are zeros": the whole asked more
+    if not all(specific):
+        return whole  # "..., and how many of those are zeros": a part too vague to plan alone
+    models = list(dict.fromkeys(m for p in subs for m in p.models))
+    return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
+                task=next((p.task for p in subs if p.task), None), recent=whole.recent,
+                parts=[p.to_dict() for p in subs])
+
+
+def _covers(whole: Plan, part: Plan) -> bool:
+    """Whether each call of ``part`` is asked by a call of ``whole`` (same tool, same arguments
+    or more of them: ``about=["parameters", "license"]`` covers ``about=["license"]``)."""
+    def within(a: dict[str, Any], b: dict[str, Any]) -> bool:  # b shows more, filters no more
+        return set(b) - set(a) <= {"show", "about"} and all(
+            k in b and (v == b[k] or isinstance(v, list) and isinstance(b[k], list)
+                        and set(map(str, v)) <= set(map(str, b[k]))) for k, v in a.items())
+    return all(any(c.tool == w.tool and within(c.args, w.args) for w in whole.calls)
+               for c in part.calls)
