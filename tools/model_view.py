@@ -43,7 +43,7 @@ ASPECTS: dict[str, tuple[str, ...]] = {
                      "backbone"),
     "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
              "have a card", "has a card", "completeness", "what's wrong with", "improve"),
-    "license": ("license", "licence", "licensed", "lic", "commercial"),
+    "license": ("license", "licence", "licensed", "lic", "commercial", "commercially"),
     "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on",
                    "declare as its base", "declares as its base", "declare as base"),
     "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),

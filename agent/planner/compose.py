@@ -933,6 +933,11 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             return [Call(QUERY, {"names": pair[:2], "show": facts})]
         if task and len(pair) > 2:  # a merge against its parents: one ranking
             return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]
+        runs = ctx.tools.get("compare_runs")
+        if runs is not None and len(pair) == 2 and re.search(
+                r"\b(?:measurabl\w*|significan\w*|noise|real|spread)\b", r.low):
+            args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
+            return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
         return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)

@@ -389,7 +389,8 @@ def card_runs(card: CardInfo, card_file: str) -> list[BenchmarkRun]:
     blob = json.dumps(card.model_index, sort_keys=True, default=str).encode()
     file_info = {"file": Path(card_file).name, "path": str(card_file), "from_card": True,
                  "source_sha256": hashlib.sha256(blob).hexdigest()}
-    return _mi_parsed(card.model_index, file_info).runs
+    runs = _mi_parsed(card.model_index, file_info).runs
+    return [r for r in runs if r.task != "unknown" and "unknown" not in r.metrics]  # nameless rows
 
 
 # --------------------------------------------------------------------------- entry
