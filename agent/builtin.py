@@ -150,7 +150,8 @@ class BuiltinChatModel(BaseChatModel):
         lake = compose.Lake(vocab["names"], vocab["scored_tasks"],
                             functools.partial(self._resolve_task, vocab["tasks"]),
                             {t.name: tuple(t.metrics) for t in vocab["tasks"]})
-        return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev)
+        return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev,
+                               read=lambda t: self._read(t, vocab))
 
     def _resolve_task(self, tasks: list[Any], phrase: str, lexical: bool = False,
                       any_task: bool = False) -> str | None:

@@ -252,3 +252,14 @@ def test_derivation_questions_answer_what_was_asked(family_agent):
     assert a.startswith("No: enc-pruned is not a fine-tune") and "pruned from enc-base" in a
     a = agent.ask("quantizing: did it hurt sts-smoke?", thread_id="gerund").answer
     assert "enc-sentiment-int8 (quantized from enc-sentiment)" in a and "sts-smoke" in a
+
+
+def test_a_part_about_the_relative_the_first_part_found(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("who is enc-grand's grandparent, and what task does that model's card declare?",
+                  thread_id="found").answer
+    assert "enc-sentiment was fine-tuned from enc-base" in a
+    assert "enc-base's card gives the task feature-extraction" in a  # the grandparent's card
+    a = agent.ask("among enc-base's children, which one has no card, and how sparse is it?",
+                  thread_id="found2").answer
+    assert "enc-pruned" in a and "of enc-pruned's weights are exactly zero" in a

@@ -77,6 +77,7 @@ class Context:
     embedder: route.Embedder
     prev: Plan | None = None
     task_of: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # tasks read, by reading
+    read: Callable[[str], Reading] | None = None  # reads a part of the question (second rounds)
 
 
 def plan(r: Reading, ctx: Context) -> Plan:
@@ -604,7 +605,8 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
         if t:
             return t
     t = ctx.lake.resolve_task(r.low, lexical=True)
-    if t is None and ctx.prev is not None and (r.them or r.it or r.opener):
+    if t is None and ctx.prev is not None and (r.them or r.it or r.opener or r.that_one or re.search(
+            r"\bthere\b|\bsame task\b|\bthat task\b", r.low)):
         return ctx.prev.task
     return t
 
@@ -939,6 +941,17 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
             return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
         return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
+    if p.then == "ask_found" and names and ctx.read is not None and p.then_question:
+        # "who is X's grandparent, and what does that model's card declare?": the part about it
+        deep = re.search(r"\bgrand|\broot\b|\boriginal\b", p.question.lower())
+        in_lake = [row for row in rows if row.get("in_lake", True)]
+        one = (max(in_lake, key=lambda row: row.get("depth") or 0)["name"] if deep and in_lake
+               else names[0])
+        found = Plan("query", models=[one], selection=[one], focus=one,  # "there": the task before
+                     task=p.task or (ctx.prev.task if ctx.prev is not None else None))
+        sub = plan(ctx.read(p.then_question), Context(ctx.tools, ctx.lake, ctx.embedder, found,
+                                                     ctx.task_of, ctx.read))
+        return [] if sub.then or sub.kind in ("reply", "refusal", "clarify") else sub.calls
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)
         calls = []

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from modellake.agent.planner.compose import QUERY, Context, Plan, plan
+from modellake.agent.planner.compose import QUERY, Call, Context, Plan, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -76,6 +76,9 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     parts = asked if 2 <= len(asked) <= 3 else []
     if not parts or whole.then:
         return whole
+    found = _then_ask_found(parts, read, ctx)
+    if found is not None:
+        return found
     subs: list[Plan] = []
     prev = ctx.prev
     specific = []
@@ -112,3 +115,25 @@ def _covers(whole: Plan, part: Plan) -> bool:
                         and set(map(str, v)) <= set(map(str, b[k]))) for k, v in a.items())
     return all(any(c.tool == w.tool and within(c.args, w.args) for w in whole.calls)
                for c in part.calls)
+
+
+_FOUND = re.compile(r"\b(?:that|this|the) (?:parent|base|grandparent|root|child|model|one)\b|"
+                    r"\b(?:that|this) (?:parent|model|one)'s\b")
+
+
+def _then_ask_found(parts: list[str], read: Callable[[str], Reading], ctx: Context) -> Plan | None:
+    """"Whose int8 copy is it, and does that parent have a card?": the relative found by the
+    first part is what the second part asks about (planned once the first part's answer is in)."""
+    which = re.search(r"\bwhich (?:one|model)\b", parts[0].lower()) if len(parts) == 2 else None
+    if len(parts) != 2 or not (_FOUND.search(parts[1].lower()) or (
+            which and re.search(r"\b(?:it|its)\b", parts[1].lower()))):
+        return None
+    first = plan(read(parts[0]), ctx)
+    q = first.query or {}
+    if first.then or len(first.calls) != 1 or q.get("relation") not in ("parents", "ancestors", "children",
+                                                                      "descendants", "siblings"):
+        return None
+    if q.get("relation") == "ancestors":  # "the grandparent": the root of the ancestry
+        first.calls = [Call(QUERY, {**q, "relation": "ancestors"})]
+    return Plan("then", first.calls, then="ask_found", then_question=parts[1],
+                question=" ".join(parts), models=first.models)
