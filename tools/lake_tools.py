@@ -58,18 +58,25 @@ def _card_claims(model: Any) -> dict[str, str]:
     stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
     bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
-    said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(model.card.text or "", rx))}
-    context = _quote(model.card.text or "", _CONTEXT)
+    return named | _card_quotes(model.card.text or "") | (
+        {"parameters": join(texts)} if texts else {}) | (
+        {"bits": f"{bits.group(1)}-bit"} if bits and "name_quantization" in named else {})
+
+
+def _card_quotes(text: str) -> dict[str, str]:
+    """``said_KEY``: the card's own sentence about layers, sizes, context, architecture, and
+    ``said_task``: its title and first sentence of prose (code blocks are left out once)."""
+    prose = re.sub(r"```.*?```", " ", text, flags=re.S)
+    said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(prose, rx))}
+    context = _quote(prose, _CONTEXT)
     if context:  # a context length is asked more than a hidden size: it opens the config quote
         said["said_config"] = context if said.get("said_config") in (None, context) else \
             f"{context}\u201d; and: \u201c{said['said_config']}"
-    summary = _summary_line(model.card.text or "")
-    title = re.search(r"^#\s+(.{8,160})$", model.card.text or "", re.M)
+    summary = _summary_line(prose)
+    title = re.search(r"^#\s+(.{8,160})$", text, re.M)
     if title and summary:
         summary = f"{re.sub(r'[*_`]+', '', title.group(1)).strip()}. {summary}"
-    return named | said | ({"said_task": summary} if summary else {}) | (
-        {"parameters": join(texts)} if texts else {}) | (
-        {"bits": f"{bits.group(1)}-bit"} if bits and "name_quantization" in named else {})
+    return said | ({"said_task": summary} if summary else {})
 
 
 # what a card-only model's card says of what its weights would show (quoted, never checked)
@@ -88,27 +95,29 @@ _CONTEXT = (r"\bcontext (?:length|window|size)\b[^.\n]{0,80}?\d|\b\d[\d,.]*\s*[k
             r"\b(?:up to|supports?|handles?) (?:a )?\d[\d,.]*\s*[kK]? tokens\b")
 
 
-def _quote(text: str, rx: str) -> str | None:
-    """The sentence of ``text`` where ``rx`` first matches (outside code), cut to fit."""
-    body = re.sub(r"```.*?```", " ", text, flags=re.S)
-    m = re.search(rx, body, re.I)
+def _quote(prose: str, rx: str) -> str | None:
+    """The sentence of ``prose`` where ``rx`` first matches, cut to fit."""
+    m = re.search(rx, prose, re.I)
     if not m:
         return None
-    start = max(body.rfind(".", 0, m.start()), body.rfind("\n", 0, m.start())) + 1
-    ends = [i for i in (body.find(".", m.end()), body.find("\n", m.end())) if i >= 0]
-    line = re.sub(r"[*_`#|>]+", "", body[start:min(ends) if ends else len(body)]).strip()
-    return line[:220] + ("…" if len(line) > 220 else "") if line else None
+    start = max(prose.rfind(".", 0, m.start()), prose.rfind("\n", 0, m.start())) + 1
+    ends = [i for i in (prose.find(".", m.end()), prose.find("\n", m.end())) if i >= 0]
+    line = re.sub(r"[*_`#|>]+", "", prose[start:min(ends) if ends else len(prose)]).strip()
+    return _cut(line) if line else None
 
 
-def _summary_line(text: str) -> str | None:
+def _cut(line: str, most: int = 220) -> str:
+    return line[:most] + ("…" if len(line) > most else "")
+
+
+def _summary_line(prose: str) -> str | None:
     """The card's first sentence of prose (not a heading, badge, table or link list)."""
-    body = re.sub(r"```.*?```", " ", text, flags=re.S)
-    for para in re.split(r"\n\s*\n", body):
+    for para in re.split(r"\n\s*\n", prose):
         p = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", para).strip()  # links as their words
         if len(p) < 40 or p.startswith(("#", "|", "!", "<", "[", "-", "*", ">")):
             continue
         first = re.split(r"(?<=[.!?])\s", re.sub(r"\s+", " ", re.sub(r"[*_`]+", "", p)))[0]
-        return first[:220] + ("…" if len(first) > 220 else "")
+        return _cut(first)
     return None
 
 

@@ -8,6 +8,7 @@ declared tool that fits it best (:mod:`.route`), with arguments filled from its 
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -471,9 +472,7 @@ def _gerund_of(r: Reading) -> str | None:
 
 
 def _without_relation(r: Reading) -> Reading:
-    from dataclasses import replace
-
-    return replace(r, relation=None, facts=[], aspects=[])
+    return dataclasses.replace(r, relation=None, facts=[], aspects=[])
 
 
 def _reader(ctx: Context) -> route.ToolInfo | None:
@@ -853,11 +852,8 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if task and not r.aspects:  # "its nq ndcg@10?": its score on a task the question names
         return Plan("query", [Call(QUERY, {"names": models, "show": _scores_shown(r, ctx, task)})],
                     question=r.text, models=models, task=task)
-    if models and (len(r.content_words) <= 2 or r.aspects):  # "tell me about X", "ok to sell it?"
-        show = next((t for t in ctx.tools.values() if "about" in t.parameters.get(
-            "properties", {})), None)
-        if show is not None:
-            return _call_plan(r, ctx, show, models)
+    if models and (len(r.content_words) <= 2 or r.aspects) and show is not None:
+        return _call_plan(r, ctx, show, models)  # "tell me about X", "ok to sell it?"
     if r.listing and QUERY in ctx.tools:
         return _query_plan(r, ctx, models)
     if QUERY in ctx.tools:  # a refusal with examples from what the lake holds
@@ -949,8 +945,7 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
                else names[0])
         found = Plan("query", models=[one], selection=[one], focus=one,  # "there": the task before
                      task=p.task or (ctx.prev.task if ctx.prev is not None else None))
-        sub = plan(ctx.read(p.then_question), Context(ctx.tools, ctx.lake, ctx.embedder, found,
-                                                     ctx.task_of, ctx.read))
+        sub = plan(ctx.read(p.then_question), dataclasses.replace(ctx, prev=found))
         return [] if sub.then or sub.kind in ("reply", "refusal", "clarify") else sub.calls
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)

@@ -8,11 +8,14 @@ lists openhermes as a base.") is context; pasted passages are no clause at all.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from modellake.agent.planner.compose import QUERY, Call, Context, Plan, plan
+from modellake.agent.planner.compose import QUERY, Context, Plan, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -49,16 +52,11 @@ def _asks_by_words(r: Reading) -> bool:
         r"\b(?:says?|said|claims?|lists?|states?|reads|wrote|writes)\b", r.low)
 
 
-def split_question(text: str) -> list[str]:
-    """The questions in ``text`` when it asks two or three (else an empty list)."""
-    asked = _clauses(text)[1]
-    return asked if 2 <= len(asked) <= 3 else []
-
-
 def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
     """The plan of a whole question, or of its parts in turn when the whole plan leaves one of
     them out (each part sees the models of the one before: "what's it built on?"); a statement
     before one short question ("X's card says its base is Y. legit?") is its context."""
+    read = _read_once(read)
     whole_reading = read(text)
     clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
     if len(clauses) > 1:  # "X arch breakdown: layers, hidden size": a fragment asks by its words
@@ -84,7 +82,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     specific = []
     for t in parts:
         rt = read(t)
-        p = plan(rt, Context(ctx.tools, ctx.lake, ctx.embedder, prev, ctx.task_of))
+        p = plan(rt, replace(ctx, prev=prev))
         if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
@@ -104,6 +102,13 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
                 task=next((p.task for p in subs if p.task), None), recent=whole.recent,
                 parts=[p.to_dict() for p in subs])
+
+
+def _read_once(read: Callable[[str], Reading]) -> Callable[[str], Reading]:
+    """``read`` that reads each clause once; every call gets its own copy, since planning
+    rebinds a reading's fields ("family" -> no relation)."""
+    once = functools.lru_cache(maxsize=None)(read)
+    return lambda text: copy.copy(once(text))
 
 
 def _covers(whole: Plan, part: Plan) -> bool:
@@ -133,7 +138,5 @@ def _then_ask_found(parts: list[str], read: Callable[[str], Reading], ctx: Conte
     if first.then or len(first.calls) != 1 or q.get("relation") not in ("parents", "ancestors", "children",
                                                                       "descendants", "siblings"):
         return None
-    if q.get("relation") == "ancestors":  # "the grandparent": the root of the ancestry
-        first.calls = [Call(QUERY, {**q, "relation": "ancestors"})]
     return Plan("then", first.calls, then="ask_found", then_question=parts[1],
                 question=" ".join(parts), models=first.models)
