@@ -46,14 +46,19 @@ class FinalAnswer:
     citations: list[dict[str, Any]] = field(default_factory=list)
     changes: list[dict[str, Any]] = field(default_factory=list)  # mutating calls that ran
     refused: list[dict[str, Any]] = field(default_factory=list)  # mutating calls not allowed
+    pending: list[dict[str, Any]] = field(default_factory=list)  # changes waiting for a yes
     thread_id: str = ""
     backend: str = ""
     steps: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """The ``modellake ask --json`` shape."""
-        return {"answer": self.answer, "tool_calls": self.tool_calls,
-                "citations": self.citations}
+        out = {"answer": self.answer, "tool_calls": self.tool_calls, "citations": self.citations}
+        if self.changes:
+            out["changes"] = self.changes
+        if self.pending:
+            out["pending"] = self.pending
+        return out
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,12 @@
 
 Each turn runs at most ``max_steps`` model calls (then ``AgentError(kind="step_limit")``).
 Conversations are checkpointed in the lake (``LAKE/agent.sqlite``) by thread id.
+
+Changes to the lake asked for in chat wait for the user's confirmation (the default
+``Policy(confirm=True)``): the turn that asks ends with the change pending (``FinalAnswer.
+pending``), and the next message of the same conversation makes it when it is a plain yes,
+drops it otherwise. The confirmation is read from the user's message by code, never by the
+chat model, so no tool result and no model card can confirm a change.
 """
 from __future__ import annotations
 
@@ -36,11 +42,11 @@ from modellake.agent.events import (
 from modellake.agent.memory import Memory
 from modellake.agent.prompts import SYSTEM_PROMPT
 from modellake.agent.results import DEFAULT_LIMIT, citations, loads, merge_citations
-from modellake.agent.toolkit import Toolkit, Turn
+from modellake.agent.toolkit import PENDING_KEY, Toolkit, Turn, is_confirmation, is_refusal
 from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
 from modellake.tools import registry
-from modellake.tools.toolspec import Tool, ToolContext
+from modellake.tools.toolspec import Policy, Tool, ToolContext
 
 DEFAULT_MAX_STEPS = 8
 
@@ -63,8 +69,9 @@ class Agent:
     def __init__(self, lake: Lake | str | Path | None = None,
                  llm: str | BaseChatModel | None = None, *, tools: Sequence[Tool] | None = None,
                  max_steps: int = DEFAULT_MAX_STEPS, result_chars: int | None = None,
-                 memory: bool = True, embedder: Any = None) -> None:
-        self.ctx = ToolContext(lake if isinstance(lake, Lake) else Lake.open(lake))
+                 memory: bool = True, embedder: Any = None, policy: Policy | None = None) -> None:
+        self.ctx = ToolContext(lake if isinstance(lake, Lake) else Lake.open(lake),
+                               policy or Policy(confirm=True))
         if isinstance(llm, BaseChatModel):
             self.model, self.backend = llm, getattr(llm, "_llm_type", type(llm).__name__)
         else:
@@ -90,8 +97,21 @@ class Agent:
             yield AgentError("the question is empty: ask about the models in this lake, e.g. "
                              "\"which models are in the lake?\"", "config", thread_id)
             return
+        most = self.ctx.policy.max_message_chars
+        if len(question) > most:
+            yield AgentError(f"the message has {len(question):,} characters; the limit is "
+                             f"{most:,}: ask a shorter question (paste only the part of a card "
+                             "that matters)", "config", thread_id)
+            return
         with self._turn_lock:
-            yield from self._run(question, thread_id)
+            pending = self.pending(thread_id)
+            if pending and is_confirmation(question):
+                yield from self._confirm(question, thread_id, pending)
+            elif pending and is_refusal(question):
+                yield from self._remembered(question, thread_id, "Nothing was changed: "
+                                            + "; ".join(p["change"] for p in pending) + " was not done.")
+            else:
+                yield from self._run(question, thread_id, dropped=pending)
 
     def ask(self, question: str, thread_id: str | None = None) -> FinalAnswer:
         """Run one turn to its end; raises ``AgentFailed`` when it ends in an error."""
@@ -126,8 +146,57 @@ class Agent:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def pending(self, thread_id: str) -> list[dict[str, Any]]:
+        """The changes the last turn of ``thread_id`` left for the user to confirm."""
+        state = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        out: list[dict[str, Any]] = []
+        for m in reversed((state.values or {}).get("messages", [])):
+            if isinstance(m, HumanMessage):
+                break
+            data = loads(_text(m.content)) if isinstance(m, ToolMessage) else None
+            tool = self.toolkit.tools.get(data.get("tool", "")) if isinstance(data, dict) else None
+            if tool is not None and tool.mutating and data.get(PENDING_KEY) is True \
+                    and isinstance(data.get("args"), dict):
+                out.insert(0, {"tool": tool.name, "args": data["args"],
+                               "change": str(data.get("change") or tool.name)})
+        return out
+
     # -- the turn ---------------------------------------------------------------------------
-    def _run(self, question: str, thread_id: str) -> Iterator[AgentEvent]:
+    def _confirm(self, question: str, thread_id: str,
+                 pending: list[dict[str, Any]]) -> Iterator[AgentEvent]:
+        """Make the changes the user has just confirmed, and say what they did."""
+        from langchain_core.tools import ToolException
+
+        turn = self.toolkit.start_turn(question, confirmed=True)
+        texts = []
+        for p in pending:
+            call_id = "confirmed-" + uuid.uuid4().hex[:8]
+            yield ToolStarted(p["tool"], dict(p["args"]), call_id, True)
+            try:
+                content, artifact = self.toolkit.call_rendered(p["tool"], dict(p["args"]))
+                texts.append(artifact.get("text") or artifact.get("summary") or f"Done: {p['change']}.")
+                yield ToolFinished(p["tool"], call_id, content)
+            except ToolException as exc:
+                error = _error_of(exc)
+                texts.append(f"Could not {p['change']}: {error}")
+                yield ToolFinished(p["tool"], call_id, str(exc), ok=False, error=error)
+        answer = "\n\n".join(texts)
+        self._remember(thread_id, question, answer)
+        yield _final(answer, turn, thread_id, self.backend, 0)
+
+    def _remembered(self, question: str, thread_id: str, answer: str) -> Iterator[AgentEvent]:
+        """A turn answered without the chat model, kept in the conversation."""
+        turn = self.toolkit.start_turn(question)
+        self._remember(thread_id, question, answer)
+        yield _final(answer, turn, thread_id, self.backend, 0)
+
+    def _remember(self, thread_id: str, question: str, answer: str) -> None:
+        config = {"configurable": {"thread_id": thread_id}}
+        self.graph.update_state(config, {"messages": [HumanMessage(question), AIMessage(answer)]},
+                                as_node="model")
+
+    def _run(self, question: str, thread_id: str,
+             dropped: list[dict[str, Any]] | None = None) -> Iterator[AgentEvent]:
         config = {"configurable": {"thread_id": thread_id},
                   "recursion_limit": 4 * self.max_steps + 20}
         turn = self.toolkit.start_turn(question)
@@ -180,7 +249,7 @@ class Agent:
             yield AgentError("the model ended the turn without an answer", "backend", thread_id)
             return
         answer = _text(final.content).strip() or "(the model gave an empty answer)"
-        extra = _report_changes(turn, answer)
+        extra = _report_changes(turn, answer, dropped or [])
         if extra:
             if streamed:
                 yield TextDelta("\n\n" + extra)
@@ -219,20 +288,36 @@ def _final(answer: str, turn: Turn, thread_id: str, backend: str, steps: int) ->
     ran = [c for c in turn.calls if not (c.error or "").startswith("refused")]
     cites: list[dict[str, Any]] = []
     for c in ran:
-        if c.ok:
+        if c.ok and not c.pending:
             cites += citations(c.tool, c.args, c.data)
-    changes = [{"tool": c.tool, "args": c.args, "result": c.data} for c in ran if c.mutating and c.ok]
+    changes = [{"tool": c.tool, "args": c.args, "result": c.data} for c in ran
+               if c.mutating and c.ok and not c.pending]
     return FinalAnswer(answer=answer, tool_calls=[{"tool": c.tool, "args": c.args} for c in ran],
                        citations=merge_citations(cites), changes=changes, thread_id=thread_id,
                        backend=backend, steps=steps,
                        refused=[{"tool": c.tool, "args": c.args, "why": c.error}
-                                for c in turn.calls if (c.error or "").startswith("refused")])
+                                for c in turn.calls if (c.error or "").startswith("refused")],
+                       pending=[{"tool": c.tool, "args": c.args, "change": c.data.get("change")}
+                                for c in turn.calls if c.pending])
 
 
-def _report_changes(turn: Turn, answer: str) -> str:
-    """What changed in the lake (and what was refused), unless the answer already says it."""
+def _error_of(exc: Exception) -> str:
+    data = loads(str(exc.args[0]) if exc.args else str(exc))
+    return str(data.get("error")) if isinstance(data, dict) and data.get("error") else str(exc)
+
+
+def _report_changes(turn: Turn, answer: str, dropped: list[dict[str, Any]]) -> str:
+    """What changed in the lake (and what was refused or is waiting for a yes), unless the
+    answer already says it."""
     lines = []
-    done = [c for c in turn.calls if c.mutating and c.ok]
+    if dropped:
+        lines.append("Not done: " + "; ".join(p["change"] for p in dropped)
+                     + " (it waited for a yes, and the next message asked something else).")
+    pending = [c for c in turn.calls if c.pending]
+    if pending and not all((c.summary or "") in answer for c in pending):
+        lines.append("Waiting for your yes: " + "; ".join(c.data["change"] for c in pending)
+                     + ". Reply **yes** to do it.")
+    done = [c for c in turn.calls if c.mutating and c.ok and not c.pending]
     if done:
         said = answer.lower()
         missing = [c for c in done if not all(str(v).lower() in said for v in c.args.values()

@@ -12,7 +12,10 @@ The questions live in ``bench/questions/{tune,held}.jsonl`` (one conversation a 
 
 Only questions of kind ``change`` (an ingest / rename / remove the user asks for) carry
 ``"changes_allowed": true``, and ``"must_change": true`` when the lake has to change for the
-answer to count as right.
+answer to count as right. A change asked for in chat waits for the user's yes (issue 20): in
+these conversations the grader, as the user who asked, answers "yes" when a turn leaves a
+change pending, and grades the two answers together; elsewhere a pending change is left
+unconfirmed, as a user who did not ask for it would.
 
 ``expect`` is a list of facts, each fact a list of alternatives: a turn is right when every
 fact has at least one alternative in the answer (case-insensitive substring; an alternative
@@ -511,7 +514,18 @@ def ask_turn(agent: Any, question: str, thread_id: str) -> dict[str, Any]:
         return {"answer": f"(agent error: {error or 'no answer'})", "error": error or "no answer",
                 "tool_calls": [], "tool_results": results, "refused": [], "citations": []}
     return {"answer": final.answer, "error": None, "tool_calls": final.tool_calls,
-            "tool_results": results, "refused": final.refused, "citations": final.citations}
+            "tool_results": results, "refused": final.refused, "citations": final.citations,
+            "pending": final.pending}
+
+
+def confirmed(agent: Any, got: dict[str, Any], thread_id: str) -> dict[str, Any]:
+    """A turn that left a change waiting for a yes, answered "yes" by the user who asked for the
+    change (kind ``change`` only): both answers and everything their tools returned."""
+    yes = ask_turn(agent, "yes", thread_id)
+    return {**got, "answer": f"{got['answer']}\n\n{yes['answer']}", "error": yes["error"],
+            "tool_calls": got["tool_calls"] + yes["tool_calls"],
+            "tool_results": got["tool_results"] + yes["tool_results"],
+            "citations": got["citations"] + yes["citations"], "pending": yes.get("pending", [])}
 
 
 def full_results(agent: Any, calls: list[dict[str, Any]]) -> list[str]:
@@ -542,6 +556,8 @@ def run_conversation(run: LakeRun, conv: dict[str, Any]) -> dict[str, Any]:
         t0 = time.perf_counter()
         try:
             got = ask_turn(run.agent, turn["q"], thread)
+            if got.get("pending") and conv["changes_allowed"]:
+                got = confirmed(run.agent, got, thread)
         except Exception as exc:  # noqa: BLE001 - one failure must not stop the run
             error = f"{type(exc).__name__}: {exc}"
             got = {"answer": f"(exception: {error})", "error": error, "tool_calls": [],

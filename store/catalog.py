@@ -13,7 +13,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from modellake.store.errors import LakeError, NameConflictError, NotFoundError
+from modellake.store.errors import (
+    LakeError,
+    NameConflictError,
+    NotFoundError,
+    UsageError,
+    from_db_error,
+    from_os_error,
+)
 from modellake.store.fts import TextIndex
 from modellake.store.lineage_store import LineageCache
 from modellake.store.migrations import migrate
@@ -25,9 +32,37 @@ from modellake.store.records import (
     WeightSketch,
 )
 from modellake.store.runs import RunStore
-from modellake.store.specs import split_spec, utcnow
+from modellake.store.specs import parse_spec, split_spec, utcnow
 
-__all__ = ["Catalog", "split_spec", "utcnow"]
+__all__ = ["Catalog", "check_name", "parse_spec", "split_spec", "utcnow"]
+
+MAX_NAME = 256
+_BIDI = {0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
+
+
+def _control_char(name: str) -> str | None:
+    import unicodedata
+
+    return next((c for c in name if unicodedata.category(c) in ("Cc", "Zl", "Zp")
+                 or ord(c) in _BIDI), None)
+
+
+def check_name(name: str) -> str:
+    """``name`` if it can name a model the user types: not blank, no control characters, no
+    ``@N`` ending (that reads as a version), at most ``MAX_NAME`` characters."""
+    if not name.strip():
+        raise UsageError(f"a model name cannot be blank (got {name!r}); give a name")
+    if name != name.strip():
+        raise UsageError(f"model name {name!r} starts or ends with spaces; drop them")
+    if (c := _control_char(name)) is not None:
+        raise UsageError(f"model name {name!r} holds the control character {c!r}; "
+                         "use visible characters only")
+    if split_spec(name)[1] is not None:
+        raise UsageError(f"model name {name!r} ends in @NUMBER, which reads as a version; "
+                         "pick a name without it")
+    if len(name) > MAX_NAME:
+        raise UsageError(f"model name is too long ({len(name)} characters, at most {MAX_NAME})")
+    return name
 
 _MODEL_COLS = (
     "id, name, version, format, source, architecture, model_type, num_parameters, dtypes, "
@@ -44,6 +79,7 @@ class Catalog:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self.storage_error: LakeError | None = None  # the last write the lake refused
         try:
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30.0,
                                         check_same_thread=False)
@@ -52,7 +88,24 @@ class Catalog:
             self._conn.execute("PRAGMA synchronous=NORMAL")
             migrate(self._conn)
         except sqlite3.DatabaseError as exc:
-            raise LakeError(f"cannot open catalog {self.path}: {exc}") from exc
+            raise self._open_error(exc) from exc
+        except OSError as exc:
+            raise from_os_error(exc, self.path.parent) from exc
+
+    def _open_error(self, exc: sqlite3.DatabaseError) -> LakeError:
+        import os
+
+        if "unable to open" in str(exc) and not os.access(self.path.parent, os.W_OK):
+            exc = sqlite3.OperationalError(f"readonly directory: {exc}")
+        return from_db_error(exc, self.path.parent, "open")
+
+    def _storage(self, exc: BaseException) -> LakeError | None:
+        """The project error for a write SQLite refused (read-only, full, busy...), else None.
+        It is also kept in ``storage_error``, for callers that report failures per item."""
+        if type(exc) not in (sqlite3.OperationalError, sqlite3.DatabaseError):
+            return None
+        self.storage_error = from_db_error(exc, self.path.parent, "write")
+        return self.storage_error
 
     # -- the parts of the catalog --------------------------------------------
     @property
@@ -86,13 +139,28 @@ class Catalog:
         if self._conn.in_transaction:
             yield self._conn
             return
-        self._conn.execute("BEGIN IMMEDIATE")
+        self._execute_storage("BEGIN IMMEDIATE")
         try:
             yield self._conn
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        except BaseException as exc:
+            if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
+                self._conn.execute("ROLLBACK")
+            err = self._storage(exc)
+            if err is None:
+                raise
+            raise err from exc
+        self._execute_storage("COMMIT")
+
+    def _execute_storage(self, sql: str) -> None:
+        try:
+            self._conn.execute(sql)
+        except sqlite3.DatabaseError as exc:
+            err = self._storage(exc)
+            if err is None:
+                raise
+            if sql == "COMMIT" and self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise err from exc
 
     def _log(self, kind: str, name: str, **detail: Any) -> None:
         self._conn.execute("INSERT INTO events (at, kind, name, detail) VALUES (?, ?, ?, ?)",
@@ -106,6 +174,9 @@ class Catalog:
         Earlier versions stay, marked not current. Returns the stored record
         (with ``id``, ``version`` and ``ingested_at`` set).
         """
+        if not model.name.strip():
+            raise UsageError(f"a model needs a name ({model.source or 'no source'} gave a blank "
+                             "one); give one with --name")
         with self.transaction() as c:
             row = c.execute("SELECT MAX(version) FROM models WHERE name = ?", (model.name,)).fetchone()
             model.version = (row[0] or 0) + 1
@@ -164,7 +235,7 @@ class Catalog:
 
     def get_model(self, spec: str) -> ModelRecord:
         """The current version of a model, or ``name@N`` for version N."""
-        name, version = split_spec(spec)
+        name, version = (spec, None) if self.has_model(spec) else parse_spec(spec)
         if version is None:
             row = self._conn.execute(f"SELECT {_MODEL_COLS} FROM models WHERE name = ? "
                                     "AND is_current = 1", (name,)).fetchone()
@@ -220,7 +291,8 @@ class Catalog:
         return [self._row_to_model(r) for r in rows]
 
     def rename(self, old: str, new: str) -> None:
-        """Rename every version of ``old``; fails if ``new`` is taken."""
+        """Rename every version of ``old``; fails if ``new`` is taken or not a usable name."""
+        check_name(new)
         with self.transaction() as c:
             if not self.has_model(old):
                 raise NotFoundError(f"no model named {old!r} in the lake")
@@ -232,7 +304,7 @@ class Catalog:
 
     def remove(self, spec: str) -> int:
         """Remove a model (all versions) or one version ``name@N``; returns rows removed."""
-        name, version = split_spec(spec)
+        name, version = (spec, None) if self.has_model(spec) else parse_spec(spec)
         with self.transaction() as c:
             if version is None:
                 n = c.execute("DELETE FROM models WHERE name = ?", (name,)).rowcount

@@ -89,13 +89,6 @@ class TextIndex:
         self._conn.execute("UPDATE search_fts SET name = ? WHERE rowid = ?", (name, model_id))
 
 
-    def clear(self) -> None:
-        """Empty every search table except the sync state."""
-        self._conn.execute("DELETE FROM search_fts")
-        self._conn.execute("DELETE FROM search_docs")
-        self._conn.execute("DELETE FROM search_chunks")
-
-
     def indexed(self) -> dict[int, str]:
         """model id -> name of every indexed document."""
         return dict(self._conn.execute("SELECT model_id, name FROM search_docs"))
@@ -144,6 +137,9 @@ class TextIndex:
                             (model_id,)).fetchall()
         return sorted(rows, key=lambda r: int(r[0].rsplit(":", 1)[1]))
 
+
+    def chunk_count(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM search_chunks").fetchone()[0]
 
     def chunk_hashes(self) -> list[tuple[str, str]]:
         """(chunk id, text hash) of every indexed chunk."""
@@ -227,6 +223,10 @@ class TextIndex:
     def set_state(self, key: str, value: Any) -> None:
         self._conn.execute("INSERT INTO search_state (key, value) VALUES (?, ?) "
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
+
+
+    def clear_state(self, *keys: str) -> None:
+        self._conn.executemany("DELETE FROM search_state WHERE key = ?", [(k,) for k in keys])
 
 
     def side_tables_version(self) -> tuple[int, int]:

@@ -165,11 +165,19 @@ class VectorIndex:
         self._open()
 
     # -- card chunks ------------------------------------------------------
-    def chunk_count(self) -> int:
-        """Chunk vectors stored (cached; this process's writes keep it current)."""
-        if self._count is None:
+    def chunk_count(self, fresh: bool = False) -> int:
+        """Chunk vectors stored (cached, as this process's writes keep it current, unless
+        ``fresh``: another process may have written since)."""
+        if self._count is None or fresh:
             self._count = self.chunks.count()
         return self._count
+
+    def chunk_ids(self) -> list[str]:
+        """The id of every stored chunk vector."""
+        out: list[str] = []
+        for s in _batches(self.chunks.count(), self.max_batch):
+            out += self.chunks.get(include=[], limit=s.stop - s.start, offset=s.start)["ids"]
+        return out
 
     def add_chunks(self, ids: list[str], model_ids: list[int], vectors: np.ndarray) -> None:
         """Store chunk vectors (upsert: re-adding the same ids replaces them)."""

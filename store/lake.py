@@ -5,14 +5,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from modellake.store.errors import LakeError
+from modellake.store.errors import LakeError, from_os_error
 
 ENV_HOME = "MODELLAKE_HOME"
 
 
 def resolve_lake_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
     """``--lake DIR``, else ``$MODELLAKE_HOME``, else ``~/.modellake``."""
-    if explicit:
+    if explicit is not None:
+        if not str(explicit).strip():
+            raise LakeError("the lake directory given is empty; name a directory, or leave it "
+                            f"out for the default lake (${ENV_HOME}, else ~/.modellake)")
         return Path(explicit).expanduser()
     env = os.environ.get(ENV_HOME)
     if env:
@@ -29,13 +32,18 @@ class Lake:
     @classmethod
     def open(cls, explicit: str | os.PathLike[str] | None = None, create: bool = True) -> Lake:
         root = resolve_lake_dir(explicit)
+        try:
+            return cls._open(root, create)
+        except OSError as exc:
+            raise from_os_error(exc, root) from exc
+
+    @classmethod
+    def _open(cls, root: Path, create: bool) -> Lake:
         if root.exists() and not root.is_dir():
-            raise LakeError(f"lake path {root} exists and is not a directory")
+            raise LakeError(f"lake path {root} exists and is not a directory; choose another "
+                            "with --lake")
         if create:
-            try:
-                root.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise LakeError(f"cannot create lake directory {root}: {exc.strerror}") from exc
+            root.mkdir(parents=True, exist_ok=True)
         elif not root.is_dir():
             raise LakeError(f"no lake at {root} (create one with `modellake ingest`)")
         return cls(root)

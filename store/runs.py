@@ -14,7 +14,7 @@ import numpy as np
 
 from modellake.store.errors import NotFoundError
 from modellake.store.records import BenchmarkRun
-from modellake.store.specs import split_spec, utcnow
+from modellake.store.specs import parse_spec, utcnow
 
 if TYPE_CHECKING:
     from modellake.store.catalog import Catalog
@@ -89,7 +89,7 @@ class RunStore:
 
     def _model_filter(self, spec: str) -> tuple[str, list[Any]]:
         """SQL condition selecting the runs of one model (every version, or ``name@N``)."""
-        name, version = split_spec(spec)
+        name, version = parse_spec(spec)
         if not self._catalog.has_model(name):
             try:
                 name = self._catalog.get_model(name).name  # unique case-insensitive match

@@ -112,12 +112,19 @@ def test_mutating_tools_need_the_users_own_request(agent_lake):
         assert cat.has_model("tiny-bert")
 
 
-def test_explicit_request_runs_the_change_and_reports_it(agent_lake):
-    agent, _ = _agent(agent_lake, tool_call("rename_model", old="gpt2-mini", new="gpt2-micro"),
-                      AIMessage(content="Done."))
-    final = agent.ask("please rename gpt2-mini to gpt2-micro")
+def test_explicit_request_waits_for_a_yes_then_runs_the_change(agent_lake):
+    agent, model = _agent(agent_lake, tool_call("rename_model", old="gpt2-mini", new="gpt2-micro"),
+                          AIMessage(content="Done."))
+    final = agent.ask("please rename gpt2-mini to gpt2-micro", thread_id="ren")
+    assert not final.changes and final.pending[0]["tool"] == "rename_model"
+    assert "Waiting for your yes: rename gpt2-mini to gpt2-micro" in final.answer
+    with Lake(agent_lake).catalog() as cat:
+        assert cat.has_model("gpt2-mini") and not cat.has_model("gpt2-micro")
+    calls = len(model.history)
+    final = agent.ask("yes, do it", thread_id="ren")  # read by code: the chat model is not asked
+    assert len(model.history) == calls
     assert final.changes and final.changes[0]["tool"] == "rename_model"
-    assert "Changes made to the lake" in final.answer and "gpt2-micro" in final.answer
+    assert final.answer == "Renamed gpt2-mini to gpt2-micro."
     with Lake(agent_lake).catalog() as cat:
         assert cat.has_model("gpt2-micro") and not cat.has_model("gpt2-mini")
 

@@ -174,14 +174,18 @@ def test_changes_only_on_request_and_reported(agent_lake, tmp_path):
         assert len(cat.model_names()) == len(ALL) and cat.has_model("tiny-llama")
     a = agent.ask("please delete the tiny-bret model")  # not an exact name: nothing is removed
     assert a.tool_calls == [] and "did not delete anything" in a.answer
-    a = agent.ask("delete tiny-q8")
+    a = agent.ask("delete tiny-q8", thread_id="rm")
     assert a.tool_calls == [{"tool": "remove_model", "args": {"name": "tiny-q8"}}]
+    assert not a.changes and "Reply **yes** to do it" in a.answer  # a change waits for a yes
+    a = agent.ask("yes", thread_id="rm")
     assert a.changes and "Removed tiny-q8" in a.answer
-    a = agent.ask("rename gpt2-mini to gpt2-micro")
-    assert a.changes and "Renamed gpt2-mini to gpt2-micro" in a.answer
+    a = agent.ask("rename gpt2-mini to gpt2-micro", thread_id="mv")
+    assert a.pending and agent.ask("ok, go ahead", thread_id="mv").changes
     from agent_lake import tiny_bert_dir
 
-    a = agent.ask(f"ingest {tiny_bert_dir(tmp_path)} as bert-copy")
+    a = agent.ask(f"ingest {tiny_bert_dir(tmp_path)} as bert-copy", thread_id="in")
+    assert a.pending and "bert-copy" in a.answer
+    a = agent.ask("confirm", thread_id="in")
     assert a.changes and "bert-copy" in a.answer
     with Lake(agent_lake).catalog() as cat:
         names = cat.model_names()

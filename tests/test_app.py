@@ -49,7 +49,8 @@ def live_app(agent_lake_template, tmp_path_factory):
     lake_dir = app_lake(agent_lake_template, tmp_path_factory.mktemp("app"))
     agent = Agent(lake_dir, llm="builtin")
     roots = [str(tmp_path_factory.getbasetemp())]
-    app = create_app(lake_dir, agent, allowed_roots=roots, max_upload_bytes=10_000)
+    app = create_app(lake_dir, agent, allowed_roots=roots, max_upload_bytes=10_000,
+                     allow_changes=True)
     port = free_port()
     app.queue().launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True,
                        quiet=True, share=False)
@@ -110,18 +111,19 @@ def test_lineage_tab_draws_or_says_unavailable(client):
 
 def test_ingest_path_outside_allowed_roots_is_refused(client):
     out = client.predict("/etc/../etc/passwd", "", api_name="/ingest_path")
-    assert "outside the allowed folders" in out
+    assert "/etc/passwd is outside the folders this app may read" in out
 
 
 def test_inside_roots_blocks_traversal(tmp_path):
+    from modellake.tools.toolspec import PolicyError
     from modellake.ui.handlers import inside_roots
 
     (tmp_path / "ok").mkdir()
     assert inside_roots(tmp_path / "ok", [tmp_path]) == (tmp_path / "ok").resolve()
-    with pytest.raises(ValueError):
+    with pytest.raises(PolicyError):
         inside_roots(f"{tmp_path}/ok/../../etc", [tmp_path])
     (tmp_path / "link").symlink_to("/etc")
-    with pytest.raises(ValueError):
+    with pytest.raises(PolicyError):
         inside_roots(tmp_path / "link", [tmp_path])
 
 

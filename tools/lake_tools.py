@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from modellake.store.errors import NotFoundError, UsageError
@@ -286,7 +285,7 @@ def ingest_models(ctx: ToolContext, path: str, name: str | None = None) -> LakeC
     """
     from modellake.tools.ingest import ingest
 
-    p = Path(path).expanduser()
+    p = ctx.policy.check_path(path)
     if not p.exists():
         raise NotFoundError(f"no file or directory at {path}")
     return _ingested(path, ingest(ctx.catalog, [p], name=name))

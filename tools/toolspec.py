@@ -15,6 +15,7 @@ change the lake are flagged ``mutating=True``.
 from __future__ import annotations
 
 import inspect
+import os
 import re
 import threading
 import types
@@ -29,22 +30,88 @@ from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
 
 
+# -- what a caller may touch ------------------------------------------------------------
+class PolicyError(ModelLakeError):
+    """The caller may not do this here: a path outside the allowed folders, a change to the
+    lake from a web app nobody logged in to."""
+
+
+MAX_MESSAGE_CHARS = 8000  # a chat message (web or terminal); longer ones are refused at once
+
+
+@dataclass(frozen=True)
+class Policy:
+    """What the caller of the tools may read and change; every tool call is checked.
+
+    The CLI user owns the machine: any path, any change (``Policy()``). The web app and
+    its chat (``Policy.web``): server paths only inside ``roots``, changes to the lake only
+    for a logged-in user. ``confirm``: a change asked for in chat runs only once the user
+    confirms it in their next message (the agent keeps it pending until then).
+    """
+
+    roots: tuple[Path, ...] | None = None  # folders whose files tools may read; None: any
+    may_change: bool = True
+    confirm: bool = False
+    why_read_only: str = "this lake is open read-only here"
+    max_message_chars: int = MAX_MESSAGE_CHARS
+
+    @classmethod
+    def web(cls, roots: Sequence[str | os.PathLike[str]], *, logged_in: bool,
+            confirm: bool = True) -> Policy:
+        """The web app's policy: ``roots`` only; changes only when users log in."""
+        resolved = tuple(Path(r).expanduser().resolve() for r in roots)
+        return cls(resolved, may_change=logged_in, confirm=confirm,
+                   why_read_only="this web app changes the lake only for logged-in users (start "
+                   "it with `modellake ui --auth USER:PASS`)")
+
+    def check_path(self, value: str | os.PathLike[str]) -> Path:
+        """``value`` as a resolved path (symlinks and ``..`` followed), if a tool may read it."""
+        text = str(value).strip()
+        if not text or "\0" in text:
+            raise PolicyError("give a path to a model file or folder")
+        p = Path(os.path.expanduser(text)).resolve()
+        if self.roots is None or any(p == r or p.is_relative_to(r) for r in self.roots):
+            return p
+        allowed = ", ".join(str(r) for r in self.roots) or "(none)"
+        raise PolicyError(f"{p} is outside the folders this app may read ({allowed}); start it "
+                          "with `modellake ui --ingest-root DIR` to allow another folder")
+
+    def check_call(self, tool: Tool, args: dict[str, Any]) -> None:
+        """Raise ``PolicyError`` unless ``tool`` may run with ``args`` under this policy."""
+        if tool.mutating and not self.may_change:
+            raise PolicyError(f"{tool.name} changes the lake, and {self.why_read_only}")
+        for name in tool.paths:
+            value = args.get(name)
+            for v in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(v, (str, os.PathLike)) and _names_a_path(v):
+                    self.check_path(v)
+
+
+def _names_a_path(value: str | os.PathLike[str]) -> bool:
+    """Whether a value that may be a name or a path (a task) is a path on this machine."""
+    text = str(value)
+    return (isinstance(value, os.PathLike) or any(c in text for c in "/\\~")
+            or text.startswith(".") or Path(text).exists())
+
+
 # -- the context ------------------------------------------------------------------------
 class ToolContext:
-    """What a tool may use: the lake, and its catalog opened once on first use.
+    """What a tool may use: the lake, its catalog opened once on first use, and the policy
+    every call is checked against.
 
     Calls are serialized through ``lock`` (one SQLite connection, tools may be
     called from worker threads).
     """
 
-    def __init__(self, lake: Lake) -> None:
+    def __init__(self, lake: Lake, policy: Policy | None = None) -> None:
         self.lake = lake
+        self.policy = policy or Policy()
         self.lock = threading.RLock()
         self._catalog: Catalog | None = None
 
     @classmethod
-    def open(cls, lake_dir: str | Path | None = None) -> ToolContext:
-        return cls(Lake.open(lake_dir))
+    def open(cls, lake_dir: str | Path | None = None, policy: Policy | None = None) -> ToolContext:
+        return cls(Lake.open(lake_dir), policy)
 
     @property
     def catalog(self) -> Catalog:
@@ -95,6 +162,10 @@ class Tool:
     examples: tuple[str, ...] = ()  # questions it answers; X and Y stand for model names
     needs: int = 0                  # models a question must name for it
     values: tuple[tuple[str, tuple[tuple[str, tuple[str, ...]], ...]], ...] = ()  # see tool()
+    paths: tuple[str, ...] = ()     # parameters that name files on this machine (see Policy)
+    targets: tuple[str, ...] = ()   # parameters that name the lake models a change acts on
+    change: str | Callable[[dict[str, Any]], str] = ""  # a change in words: "{param}" filled
+    # in ("remove {name} from the lake"), or a function of the arguments
 
     def routing(self) -> dict[str, Any]:
         """What the offline planner reads besides the schema (sent as tool metadata)."""
@@ -114,6 +185,15 @@ class Tool:
                 "required": [p.name for p in self.params if p.required]}
 
     def __call__(self, ctx: ToolContext, **args: Any) -> Any:
+        self.check_args(args)
+        ctx.policy.check_call(self, args)
+        for what_param, what in self.injected:
+            args[what_param] = _inject(ctx, what)
+        with ctx.lock:
+            return self.fn(**args)
+
+    def check_args(self, args: dict[str, Any]) -> None:
+        """Raise ``ToolArgumentError`` unless ``args`` fit the signature."""
         known = {p.name for p in self.params}
         unknown = sorted(set(args) - known)
         if unknown:
@@ -122,10 +202,6 @@ class Tool:
         missing = [p.name for p in self.params if p.required and args.get(p.name) is None]
         if missing:
             raise ToolArgumentError(f"{self.name} needs {', '.join(missing)}")
-        for what_param, what in self.injected:
-            args[what_param] = _inject(ctx, what)
-        with ctx.lock:
-            return self.fn(**args)
 
 
 def _inject(ctx: ToolContext, what: str) -> Any:
@@ -187,7 +263,9 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
          mutating: bool = False, hide: Sequence[str] = (), words: Sequence[str] = (),
          examples: Sequence[str] = (), needs: int | None = None,
          values: dict[str, dict[str, Sequence[str]]] | None = None,
-         args: dict[str, str] | None = None) -> Tool:
+         args: dict[str, str] | None = None, paths: Sequence[str] = (),
+         targets: Sequence[str] = (),
+         change: str | Callable[[dict[str, Any]], str] = "") -> Tool:
     """Register ``fn`` as an agent tool.
 
     Args:
@@ -203,6 +281,13 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
         values: for a parameter that takes names from a fixed set, the words that ask for each
             value (``{"about": {"license": ("license", "licence")}}``).
         args: argument descriptions that complete or override the docstring's ``Args:``.
+        paths: parameters that name files or folders on this machine (checked against the
+            caller's ``Policy``: the web app reads only inside its allowed folders).
+        targets: parameters naming the lake models a change acts on (checked before a change
+            is put to the user for confirmation).
+        change: the change in words, ``{param}`` standing for an argument, as the user is
+            asked to confirm it ("remove {name} from the lake"), or a function of the arguments
+            that returns it.
     """
     try:
         hints = typing.get_type_hints(fn)
@@ -235,7 +320,8 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
                 params=tuple(params), injected=tuple(injected), mutating=mutating,
                 words=tuple(words), examples=tuple(examples), needs=needs,
                 values=tuple((p, tuple((v, tuple(w)) for v, w in vals.items()))
-                             for p, vals in (values or {}).items()))
+                             for p, vals in (values or {}).items()), paths=tuple(paths),
+                targets=tuple(targets), change=change)
 
 
 MODEL_PARAMS = ("name", "model", "a", "b", "parent", "child", "old", "of", "models", "names")

@@ -7,6 +7,12 @@ Tabs: Chat (the agent, streaming, each tool call a collapsible step), Lake, Benc
 Card, Lineage, Ingest. The chat is also the named API endpoint ``/chat``
 (``message``, ``conversation_id`` -> answer text) for ``gradio_client`` and scripts.
 
+What the app may touch is one ``Policy`` (``modellake.tools.toolspec``), enforced by the
+tools for the chat and the tabs alike: server paths only inside the allowed folders, changes
+to the lake only when people log in (``auth``), and in chat only after the user's "yes".
+``serve`` refuses an address other than loopback without a login, and limits what a
+request may carry: uploads (``max_file_size``), other request bodies, chat messages.
+
 What each tab does lives in :mod:`modellake.ui.handlers`; this module lays the tabs out.
 Only ``ui/`` imports gradio.
 """
@@ -20,32 +26,43 @@ from typing import Any
 import gradio as gr
 
 from modellake.store.lake import Lake
+from modellake.tools.toolspec import MAX_MESSAGE_CHARS, Policy, PolicyError
 from modellake.ui.handlers import LINEAGE_UNAVAILABLE, Handlers, lineage_api, new_thread
 
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # bytes
+MAX_BODY_BYTES = 1 << 20          # any other request body (a chat message is far smaller)
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 TABLE_COLUMNS = ["name", "version", "format", "architecture", "parameters", "family", "card"]
 
 
 def create_app(lake: Lake | str | os.PathLike[str], agent: Any, *,
                allowed_roots: Sequence[str | os.PathLike[str]] | None = None,
-               max_upload_bytes: int = DEFAULT_MAX_UPLOAD) -> gr.Blocks:
+               max_upload_bytes: int = DEFAULT_MAX_UPLOAD,
+               allow_changes: bool = False) -> gr.Blocks:
     """The Gradio app over ``lake``, chatting with ``agent`` (an ``modellake.agent.Agent``).
 
     ``allowed_roots``: folders server paths may be ingested from (default: the lake's
     ``staging/`` folder and ``$MODELLAKE_INGEST_ROOTS``, ``os.pathsep``-separated).
     Uploads go to ``LAKE/staging/`` and may be at most ``max_upload_bytes``.
+    ``allow_changes``: people may change the lake (ingest, rename, remove, run benchmarks);
+    ``serve`` sets it only when they log in. The app's policy is also its agent's.
     """
     lake = lake if isinstance(lake, Lake) else Lake.open(lake)
     staging = lake.root / "staging"
     if allowed_roots is None:
         env = os.environ.get("MODELLAKE_INGEST_ROOTS", "")
         allowed_roots = [staging, *[p for p in env.split(os.pathsep) if p]]
-    h = Handlers(lake, agent, allowed_roots, staging, max_upload_bytes)
+    policy = Policy.web(list(dict.fromkeys([staging, *allowed_roots])), logged_in=allow_changes)
+    if getattr(agent, "ctx", None) is not None:
+        agent.ctx.policy = policy  # the chat may do what the tabs may, no more
+    h = Handlers(lake, agent, policy, staging, max_upload_bytes)
     backend = getattr(agent, "backend", "?")
     names = h.model_names()
 
     with gr.Blocks(title="modellake") as app:
-        gr.Markdown(f"# modellake\nLake: `{lake.root}`")
+        gr.Markdown(f"# modellake\nLake: `{lake.root}`" + ("" if policy.may_change else
+                    "  \n*Read-only: start the app with `modellake ui --auth USER:PASS` to "
+                    "ingest, rename or remove models from the browser.*"))
         thread = gr.State(None)
         with gr.Tabs():
             thread = _chat_tab(h, thread, backend, h.example_questions())
@@ -65,22 +82,83 @@ def create_app(lake: Lake | str | os.PathLike[str], agent: Any, *,
 
 def serve(lake_dir: str | os.PathLike[str] | None, host: str = "127.0.0.1", port: int = 7860,
           auth: tuple[str, str] | str | None = None, llm: str | None = None, *,
-          block: bool = True, allowed_roots: Sequence[str] | None = None):
-    """Open the lake, start the agent and serve the app (loopback by default, never shared)."""
+          block: bool = True, allowed_roots: Sequence[str] | None = None,
+          max_upload_bytes: int = DEFAULT_MAX_UPLOAD):
+    """Open the lake, start the agent and serve the app (loopback by default, never shared).
+
+    Off loopback a login is required; with one, logged-in people may change the lake."""
+    from starlette.middleware import Middleware
+
     from modellake.agent import Agent
 
-    if isinstance(auth, str):
-        user, sep, pw = auth.partition(":")
-        if not sep or not user:
-            raise ValueError("--auth must be USER:PASS")
-        auth = (user, pw)
+    auth = checked_auth(host, auth)
     lake = Lake.open(lake_dir)
     agent = Agent(lake, llm=llm)
-    app = create_app(lake, agent, allowed_roots=allowed_roots)
+    app = create_app(lake, agent, allowed_roots=allowed_roots, allow_changes=auth is not None,
+                     max_upload_bytes=max_upload_bytes)
     app.queue(default_concurrency_limit=4)
+    limit = Middleware(BodyLimit, limit=MAX_BODY_BYTES, upload_limit=max_upload_bytes + (1 << 20))
     app.launch(server_name=host, server_port=port, auth=auth, share=False,
-               prevent_thread_lock=not block, quiet=not block)
+               prevent_thread_lock=not block, quiet=not block, max_file_size=max_upload_bytes,
+               app_kwargs={"middleware": [limit]})
     return app
+
+
+def checked_auth(host: str, auth: tuple[str, str] | str | None) -> tuple[str, str] | None:
+    """The login to require; ``PolicyError`` when serving off loopback without one."""
+    auth = parse_auth(auth)
+    if host not in LOOPBACK and auth is None:
+        raise PolicyError(f"refusing to serve on {host} without a login: anyone who reaches it "
+                          "could read and change the lake; add --auth USER:PASS (or set "
+                          "MODELLAKE_UI_AUTH), or serve on 127.0.0.1")
+    return auth
+
+
+def parse_auth(auth: tuple[str, str] | str | None) -> tuple[str, str] | None:
+    """``USER:PASS`` (or a pair) as a pair; ``$MODELLAKE_UI_AUTH`` when none is given."""
+    auth = auth if auth is not None else os.environ.get("MODELLAKE_UI_AUTH") or None
+    if isinstance(auth, str):
+        user, sep, pw = auth.partition(":")
+        if not sep or not user.strip() or not pw:
+            raise PolicyError("--auth must be USER:PASS, with a user name and a password")
+        return user, pw
+    return auth
+
+
+class BodyLimit:
+    """ASGI middleware: a request body over its limit is refused (413) before the app reads
+    it; uploads (``.../upload``) have their own, larger limit."""
+
+    def __init__(self, app: Any, limit: int, upload_limit: int) -> None:
+        self.app, self.limit, self.upload_limit = app, limit, upload_limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "http":
+            return await self.app(scope, receive, send)
+        most = self.upload_limit if scope.get("path", "").rstrip("/").endswith("/upload") \
+            else self.limit
+        declared = dict(scope.get("headers") or []).get(b"content-length", b"0")
+        if not declared.isdigit() or int(declared) > most:
+            return await _too_large(send, most)
+        seen = 0
+
+        async def bounded() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > most:  # a chunked body that outgrew the limit: end it here
+                return {"type": "http.disconnect"}
+            return message
+
+        return await self.app(scope, bounded, send)
+
+
+async def _too_large(send: Any, most: int) -> None:
+    body = (f'{{"error": "request body over the limit of {most:,} bytes"}}').encode()
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _chat_tab(h: Handlers, thread: Any, backend: str, examples: list[str]):
@@ -89,7 +167,7 @@ def _chat_tab(h: Handlers, thread: Any, backend: str, examples: list[str]):
         chatbot = gr.Chatbot(label="Ask the lake", height=480, elem_id="chatbot")
         with gr.Row():
             box = gr.Textbox(placeholder="Ask about the models in the lake…", scale=5,
-                             show_label=False, elem_id="question")
+                             show_label=False, elem_id="question", max_length=MAX_MESSAGE_CHARS)
             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
         gr.Examples(examples, inputs=box, label="Example questions")
         new = gr.Button("New conversation", size="sm")
@@ -181,9 +259,11 @@ def _lineage_tab(h: Handlers, names: list[str]):
 
 def _ingest_tab(h: Handlers, staging: Path, max_upload_bytes: int):
     with gr.Tab("Ingest", id="ingest"):
-        roots = ", ".join(f"`{Path(r).resolve()}`" for r in h.allowed_roots)
-        gr.Markdown(f"Server paths must be inside: {roots}. Uploads (at most "
-                    f"{max_upload_bytes:,} bytes) are staged in `{staging}`.")
+        roots = ", ".join(f"`{r}`" for r in h.policy.roots or ())
+        gr.Markdown((f"Server paths must be inside: {roots} (more with `modellake ui "
+                     f"--ingest-root DIR`). Uploads (at most {max_upload_bytes / 2**30:.1f} GiB) "
+                     f"are staged in `{staging}`.") if h.policy.may_change else
+                    f"⚠️ Ingesting is off: {h.policy.why_read_only}.")
         ing_name = gr.Textbox(label="Name (optional, for a single model)")
         with gr.Row():
             ing_path = gr.Textbox(label="Path on the server", scale=4)

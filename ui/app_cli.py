@@ -14,7 +14,8 @@ def ui(host: str = typer.Option("127.0.0.1", "--host",
                                 help="Address to bind (loopback by default; 0.0.0.0 exposes it)."),
        port: int = typer.Option(7860, "--port", min=1, max=65535, help="Port to serve on."),
        auth: str | None = typer.Option(None, "--auth", metavar="USER:PASS",
-                                          help="Require this login (recommended off loopback)."),
+                                       help="Require this login; logged-in people may change the "
+                                       "lake (needed off loopback; or $MODELLAKE_UI_AUTH)."),
        llm: str | None = typer.Option(None, "--llm", metavar="SPEC",
                                          help="Chat backend: builtin (default), openai:MODEL or hf:PATH."),
        ingest_root: list[str] | None = typer.Option(
@@ -22,17 +23,18 @@ def ui(host: str = typer.Option("127.0.0.1", "--host",
            help="A folder the web UI may ingest server paths from (repeatable; default: "
                 "LAKE/staging and $MODELLAKE_INGEST_ROOTS).")) -> None:
     """Serve the web app (chat, lake, benchmarks, cards, lineage, ingest) in a browser."""
-    from modellake.ui.app import serve
+    from modellake.ui.app import checked_auth, serve
 
-    if auth is not None and (":" not in auth or not auth.split(":", 1)[0]):
-        raise typer.BadParameter("use USER:PASS", param_hint="--auth")
+    login = checked_auth(host, auth)
     roots = None
     if ingest_root:
         from modellake.store.lake import Lake
 
         roots = [str(Lake.open(common.State.lake_dir).root / "staging"), *ingest_root]
-    typer.echo(f"modellake ui: serving on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    serve(common.State.lake_dir, host=host, port=port, auth=auth, llm=llm, allowed_roots=roots)
+    typer.echo(f"modellake ui: serving on http://{host}:{port}/ (Ctrl-C to stop)"
+               + ("" if login else "; read-only: add --auth USER:PASS to change the lake from "
+                  "the browser"), err=True)
+    serve(common.State.lake_dir, host=host, port=port, auth=login, llm=llm, allowed_roots=roots)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,9 @@ import typer
 from modellake.ui import common
 from modellake.ui.common import JsonOpt
 
-TrustOpt = typer.Option("measured", "--trust", help="measured, reported or all.")
+TrustOpt = typer.Option("measured", "--trust", help="measured, reported or all.",
+                        parser=common.text_value)
+TaskOpt = typer.Option(None, "--task", "-t", parser=common.text_value)
 
 
 
@@ -19,20 +21,26 @@ def _fmt(v) -> str:
 def _print_runs(runs, title: str) -> None:
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    plain = common.plain
+    table = Table(title=common.safe(title), title_justify="left")
     for col in ("id", "model", "task", "trust", "metrics", "when"):
         table.add_column(col)
     for r in runs:
         metrics = ", ".join(f"{k}={_fmt(v)}" for k, v in list(r.metrics.items())[:4])
-        table.add_row(str(r.id), r.model, r.task, r.trust, metrics, (r.created_at or "")[:19])
+        table.add_row(str(r.id), plain(r.model), plain(r.task), plain(r.trust), plain(metrics),
+                      plain((r.created_at or "")[:19]))
     common.console().print(table)
 
 
-def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate."),
-              task: list[str] = typer.Option(None, "--task", "-t", help="Task name or YAML path (repeatable)."),
+def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.",
+                                                 parser=common.spec_value),
+              task: list[str] = typer.Option(None, "--task", "-t", parser=common.text_value,
+                                             help="Task name or YAML path (repeatable)."),
               list_tasks: bool = typer.Option(False, "--list-tasks", help="List the tasks and exit."),
-              repeats: int = typer.Option(1, help="Runs per model and task (for run-to-run spread)."),
-              seed: int = typer.Option(0, help="Random seed."),
+              repeats: int = typer.Option(1, parser=common.count_value(1, 1000),
+                                          help="Runs per model and task (for run-to-run spread)."),
+              seed: int = typer.Option(0, parser=common.count_value(0, 2**32 - 1),
+                                       help="Random seed."),
               engine: str = typer.Option("auto", "--engine", help="auto: BERT encoders use the "
                                          "padding-free forward once it matches transformers; "
                                          "transformers: always transformers."),
@@ -47,21 +55,22 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
                 common.emit_json(result.to_dict())
             else:
                 for t in result.tasks:
-                    common.console().print(f"[bold]{t.name}[/] ({t.kind}) {t.description}",
-                                         highlight=False)
+                    common.say(f"[bold]{common.safe(t.name)}[/] ({common.safe(t.kind)}) "
+                               f"{common.safe(t.description)}", highlight=False)
             return
         if not models or not task:
             raise typer.BadParameter("give MODEL... and --task T (or --list-tasks)")
         if engine not in ("auto", "transformers"):
-            raise typer.BadParameter(f"--engine must be auto or transformers, not {engine!r}")
+            raise typer.BadParameter(f"must be auto or transformers, not {engine!r}",
+                                     param_hint="--engine")
         report = _run_bench(lib, catalog, models, task, seed, repeats, as_json, engine)
     if as_json:
         common.emit_json(report.to_dict())
     else:
         _print_runs(report.runs, f"{len(report.runs)} runs in {report.duration_s:.1f}s")
         for e in report.errors:
-            common.console().print(f"[red]failed[/] {e['model']} on {e['task']}: {e['error']}",
-                                 highlight=False)
+            common.say(f"[red]failed[/] {common.safe(e['model'])} on {common.safe(e['task'])}: "
+                       f"{common.safe(e['error'])}", highlight=False)
     if report.errors:
         raise typer.Exit(1)
 
@@ -78,15 +87,16 @@ def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine):
         tid = bar.add_task("", total=None)
 
         def on_progress(label: str, done: int, total: int) -> None:
-            bar.update(tid, completed=done, total=total, description=label)
+            bar.update(tid, completed=done, total=total, description=common.safe(label))
 
         return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, engine=engine,
                          on_progress=on_progress)
 
 
-def runs_cmd(model: str | None = typer.Option(None, "--model", "-m"),
-             task: str | None = typer.Option(None, "--task", "-t"),
-             trust: str = typer.Option("all", "--trust", help="measured, reported or all."),
+def runs_cmd(model: str | None = typer.Option(None, "--model", "-m", parser=common.spec_value),
+             task: str | None = TaskOpt,
+             trust: str = typer.Option("all", "--trust", help="measured, reported or all.",
+                                       parser=common.text_value),
              as_json: bool = JsonOpt) -> None:
     """List stored benchmark runs."""
     from modellake.tools import bench as lib
@@ -99,10 +109,11 @@ def runs_cmd(model: str | None = typer.Option(None, "--model", "-m"),
         _print_runs(result.runs, f"{len(result.runs)} runs")
 
 
-def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t"),
-                    metric: str | None = typer.Option(None, "--metric"),
+def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t", parser=common.text_value),
+                    metric: str | None = typer.Option(None, "--metric", parser=common.text_value),
                     trust: str = TrustOpt,
-                    plot: Path | None = typer.Option(None, "--plot", help="Bar chart (PNG/SVG)."),
+                    plot: Path | None = typer.Option(None, "--plot", help="Bar chart (PNG/SVG).",
+                                                     parser=common.path_value),
                     as_json: bool = JsonOpt) -> None:
     """Rank models on a task (measured runs unless --trust says otherwise)."""
     from modellake.tools import bench as lib
@@ -114,20 +125,24 @@ def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t"),
         return
     from rich.table import Table
 
-    table = Table(title=f"{board.task}: {board.metric} ({board.trust})", title_justify="left")
+    safe = common.safe
+    table = Table(title=f"{safe(board.task)}: {safe(board.metric)} ({safe(board.trust)})",
+                  title_justify="left")
     for col in ("rank", "model", "value", "std", "runs", "trust"):
         table.add_column(col)
     for e in board.entries:
-        table.add_row(str(e.rank), e.model, _fmt(e.value), _fmt(e.std), str(e.n_runs), e.trust)
+        table.add_row(str(e.rank), common.plain(e.model), _fmt(e.value), _fmt(e.std),
+                      str(e.n_runs), common.plain(e.trust))
     common.console().print(table)
     for note in board.notes:
-        common.console().print(f"[dim]{note}[/]")
+        common.say(f"[dim]{safe(note)}[/]")
     if board.plot:
-        common.console().print(f"plot written to {board.plot}")
+        common.say(f"plot written to {safe(board.plot)}")
 
 
-def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
-                task: list[str] = typer.Option(None, "--task", "-t"),
+def compare_cmd(a: str = typer.Argument(..., parser=common.spec_value),
+                b: str = typer.Argument(..., parser=common.spec_value),
+                task: list[str] = TaskOpt,
                 trust: str = TrustOpt, as_json: bool = JsonOpt) -> None:
     """Compare two models task by task: difference, and whether it exceeds the spread."""
     from modellake.tools import bench as lib
@@ -139,17 +154,21 @@ def compare_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
         return
     from rich.table import Table
 
-    table = Table(title=f"{a} vs {b} ({', '.join(cmp.trust)} results)", title_justify="left")
+    safe = common.safe
+    table = Table(title=f"{safe(a)} vs {safe(b)} ({safe(', '.join(cmp.trust))} results)",
+                  title_justify="left")
     for col in ("task", "metric", a, b, "diff (b-a)", "spread", "exceeds"):
-        table.add_column(col)
+        table.add_column(common.plain(col))
     for r in cmp.rows:
-        table.add_row(r.task, r.metric, _fmt(r.a), _fmt(r.b), _fmt(r.diff), _fmt(r.spread),
-                      "yes" if r.exceeds_spread else "no")
+        table.add_row(common.plain(r.task), common.plain(r.metric), _fmt(r.a), _fmt(r.b),
+                      _fmt(r.diff), _fmt(r.spread), "yes" if r.exceeds_spread else "no")
     common.console().print(table)
-    common.console().print(f"[dim]{cmp.spread_definition}[/]")
+    common.say(f"[dim]{safe(cmp.spread_definition)}[/]")
 
 
-def behaves_like_cmd(name: str = typer.Argument(...), top: int = typer.Option(10, "-k", "--top"),
+def behaves_like_cmd(name: str = typer.Argument(..., parser=common.spec_value),
+                     top: int = typer.Option(10, "-k", "--top",
+                                             parser=common.count_value(1, 10_000)),
                      run_missing: bool = typer.Option(False, "--run-missing",
                                                       help="Run the probe set on models lacking it."),
                      as_json: bool = JsonOpt) -> None:
@@ -163,15 +182,15 @@ def behaves_like_cmd(name: str = typer.Argument(...), top: int = typer.Option(10
         common.emit_json(res.to_dict())
         return
     for n in res.neighbours:
-        common.console().print(f"{n.model:<32} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
-                               f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
+        common.say(f"{common.safe(f'{n.model:<32}')} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
+                   f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
     if res.missing:
-        common.console().print(f"[dim]no probe run yet: {', '.join(res.missing)} "
-                             "(use --run-missing)[/]")
+        common.say(f"[dim]no probe run yet: {common.safe(', '.join(res.missing))} "
+                   "(use --run-missing)[/]")
 
 
-def import_results_cmd(file: Path = typer.Argument(..., exists=False),
-                       model: str = typer.Option(..., "--model", "-m"),
+def import_results_cmd(file: Path = typer.Argument(..., parser=common.path_value),
+                       model: str = typer.Option(..., "--model", "-m", parser=common.spec_value),
                        as_json: bool = JsonOpt) -> None:
     """Import reported results (lm-evaluation-harness JSON or model-index YAML) for a model."""
     from modellake.tools import bench as lib
@@ -181,8 +200,9 @@ def import_results_cmd(file: Path = typer.Argument(..., exists=False),
     if as_json:
         common.emit_json(rep.to_dict())
     else:
-        common.console().print(f"imported {len(rep.runs)} reported runs for {rep.model} from "
-                             f"{rep.file} ({rep.format}); {rep.duplicates} already there")
+        common.say(f"imported {len(rep.runs)} reported runs for {common.safe(rep.model)} from "
+                   f"{common.safe(rep.file)} ({common.safe(rep.format)}); {rep.duplicates} "
+                   "already there")
 
 
 def register(app: typer.Typer) -> None:

@@ -3,8 +3,10 @@
 ``register(app)`` adds both commands to the CLI's Typer app. Heavy modules (LangChain,
 the agent, the chat backends) are imported inside the commands, so ``--help`` stays fast.
 
-* ``ask "QUESTION" [--llm SPEC] [--json] [--thread ID]``: one question; with ``--json``,
-  ``{"answer", "tool_calls": [{"tool", "args"}], "citations": [...]}``.
+* ``ask "QUESTION" [--llm SPEC] [--json] [--thread ID] [--yes]``: one question; with
+  ``--json``, ``{"answer", "tool_calls": [{"tool", "args"}], "citations": [...]}``. A change
+  to the lake waits for a yes: asked at the terminal, or ``--yes`` up front, or
+  ``ask --thread ID yes`` afterwards.
 * ``chat [--llm SPEC] [--thread ID]``: a conversation; tool steps shown as they run, the
   answer streamed and rendered as Markdown; ``/new`` starts a new conversation, ``/exit``
   (or Ctrl-D) leaves. Conversations are kept in the lake; ``--thread ID`` resumes one.
@@ -40,26 +42,47 @@ def register(app: typer.Typer) -> None:
         app.command("chat")(chat)
 
 
-def _agent(llm: str | None, max_steps: int) -> Any:
+def _agent(llm: str | None, max_steps: int, confirm: bool = True) -> Any:
     from modellake.agent.loop import Agent
+    from modellake.tools.toolspec import Policy
 
-    return Agent(common.State.lake_dir, llm=llm, max_steps=max_steps)
+    return Agent(common.State.lake_dir, llm=llm, max_steps=max_steps,
+                 policy=Policy(confirm=confirm))
 
 
 def ask(question: str = typer.Argument(..., help="The question, in your words."),
         llm: str | None = LlmOpt,
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
-        thread: str | None = ThreadOpt, max_steps: int = StepsOpt) -> None:
+        thread: str | None = ThreadOpt, max_steps: int = StepsOpt,
+        yes: bool = typer.Option(False, "--yes", "-y",
+                                 help="Make a change you ask for without asking again.")) -> None:
     """Ask the lake a question: the agent answers with its tools and cites the evidence."""
 
     common.prepare_encoder(show=not as_json)
     with common.waiting("starting the agent"):
-        agent = _agent(llm, max_steps)
+        agent = _agent(llm, max_steps, confirm=not yes)
     with agent:
         if as_json:
-            common.emit_json(agent.ask(question, thread).to_dict())
+            final = agent.ask(question, thread)
+            common.emit_json(final.to_dict() | ({"thread_id": final.thread_id} if final.pending
+                                                else {}))
             return
-        render_turn(common.console(), _after_waiting(agent.stream(question, thread), "thinking"))
+        console = common.console()
+        final = render_turn(console, _after_waiting(agent.stream(question, thread), "thinking"))
+        if final is not None and final.pending:
+            _settle(console, agent, final.thread_id)
+
+
+def _settle(console: Any, agent: Any, thread_id: str) -> None:
+    """A change waiting for a yes: asked at a terminal; otherwise, how to confirm it later."""
+    import sys
+
+    if not (sys.stdin.isatty() and console.is_terminal):
+        console.print(f"[dim]Nothing changed yet. To make the change: modellake ask --thread "
+                      f"{thread_id} yes (or ask again with --yes).[/]", highlight=False)
+        return
+    answer = "yes" if typer.confirm("Make this change?", default=False) else "no"
+    render_turn(console, agent.stream(answer, thread_id))
 
 
 def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
@@ -70,8 +93,9 @@ def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
     console = common.console()
     with _agent(llm, max_steps) as agent:
         thread_id = thread or new_thread_id()
-        console.print(f"[bold]modellake chat[/] - lake {agent.ctx.lake.root}, backend "
-                      f"{agent.backend}, conversation {thread_id}", highlight=False)
+        console.print(f"[bold]modellake chat[/] - lake {common.safe(agent.ctx.lake.root)}, "
+                      f"backend {common.safe(agent.backend)}, conversation "
+                      f"{common.safe(thread_id)}", highlight=False)
         console.print("[dim]Ask about the models in the lake. /new: new conversation, "
                       "/exit: leave.[/]")
         while True:
@@ -86,7 +110,7 @@ def chat(llm: str | None = LlmOpt, thread: str | None = ThreadOpt,
                 break
             if line == "/new":
                 thread_id = new_thread_id()
-                console.print(f"[dim]new conversation {thread_id}[/]")
+                console.print(f"[dim]new conversation {common.safe(thread_id)}[/]")
                 continue
             if line in ("/help", "/?"):
                 console.print("[dim]/new: new conversation; /exit: leave; anything else is a "
@@ -127,41 +151,49 @@ def render_turn(console: Any, events: Iterable[Any], raise_errors: bool = True) 
                     live.stop()
                     live, text = None, ""
                 flag = " [yellow](changes the lake)[/]" if ev.mutating else ""
-                console.print(f"[dim]-> {ev.tool}({_args(ev.args)})[/]{flag}", highlight=False)
+                console.print(f"[dim]-> {common.safe(ev.tool)}({common.safe(_args(ev.args))})[/]"
+                              f"{flag}", highlight=False)
             elif isinstance(ev, ToolFinished):
                 if not ev.ok:
-                    console.print(f"[red]   {ev.tool} failed:[/] {ev.error}", highlight=False)
+                    console.print(f"[red]   {common.safe(ev.tool)} failed:[/] "
+                                  f"{common.safe(ev.error)}", highlight=False)
             elif isinstance(ev, TextDelta):
                 text += ev.text
                 if not console.is_terminal:  # piped: print the answer once, when it is complete
                     continue
                 if live is None:
-                    live = Live(Markdown(text), console=console, refresh_per_second=12,
+                    live = Live(Markdown(_shown(text)), console=console, refresh_per_second=12,
                                 vertical_overflow="visible")
                     live.start()
                 else:
-                    live.update(Markdown(text))
+                    live.update(Markdown(_shown(text)))
             elif isinstance(ev, FinalAnswer):
                 final = ev
                 if live is None:
-                    console.print(Markdown(ev.answer))
+                    console.print(Markdown(_shown(ev.answer)))
                 else:
-                    live.update(Markdown(ev.answer))
+                    live.update(Markdown(_shown(ev.answer)))
             elif isinstance(ev, AgentError):
                 if live is not None:
                     live.stop()
                     live = None
                 if raise_errors:
                     raise AgentFailed(ev.message, ev.kind)
-                console.print(f"[red]error:[/] {ev.message}", highlight=False)
+                console.print(f"[red]error:[/] {common.safe(ev.message)}", highlight=False)
     finally:
         if live is not None:
             live.stop()
     if final is not None and final.citations:
-        console.print("[dim]sources: " + "; ".join(citation_text(c) for c in final.citations[:8])
+        console.print("[dim]sources: " + "; ".join(common.safe(citation_text(c))
+                                                  for c in final.citations[:8])
                       + (f"; +{len(final.citations) - 8} more" if len(final.citations) > 8 else "")
                       + "[/]", highlight=False)
     return final
+
+
+def _shown(text: str) -> str:
+    """An answer for the terminal: its lines kept, any other control character made visible."""
+    return "\n".join(common.visible(line) for line in text.split("\n"))
 
 
 def _args(args: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 
 @app.callback()
 def _root(lake: Path | None = typer.Option(
-        None, "--lake", metavar="DIR",
+        None, "--lake", metavar="DIR", parser=common.path_value,
         help="Lake directory (default: $MODELLAKE_HOME, else ~/.modellake).")) -> None:
     common.State.lake_dir = lake
 
@@ -46,6 +46,38 @@ def _click_module():
         return click
 
 
+def _fail(message: object, code: int = 1) -> int:
+    """An error on stderr: one line, however long, control characters shown as escapes."""
+    sys.stderr.write(f"error: {common.visible(message)}\n")
+    return code
+
+
+def _usage_error(exc) -> int:
+    """A click usage error (unknown option, bad value) as one line, with where to read more."""
+    ctx = getattr(exc, "ctx", None)
+    more = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    return _fail(f"{exc.format_message()}{more}", exc.exit_code)
+
+
+def _as_project_error(exc: Exception):
+    """The project error for an OS or SQLite error a user can cause (a read-only lake, a full
+    disk, a path too long), or None for a bug."""
+    import sqlite3
+
+    from modellake.store import errors
+    from modellake.store.lake import resolve_lake_dir
+
+    try:
+        root = resolve_lake_dir(common.State.lake_dir)
+    except errors.ModelLakeError:
+        root = None
+    if isinstance(exc, OSError):
+        return errors.from_os_error(exc, root)
+    if type(exc) in (sqlite3.OperationalError, sqlite3.DatabaseError):
+        return errors.from_db_error(exc, root)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: domain errors become one line on stderr and exit status 1."""
     from modellake.store.errors import ModelLakeError
@@ -57,27 +89,30 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv:
         argv = ["--help"]
+    common.State.lake_dir = None
     try:
         rv = command.main(args=argv, prog_name="modellake", standalone_mode=False)
     except ModelLakeError as exc:
         if debug:
             raise
-        sys.stderr.write(f"error: {exc}\n")
-        return 1
+        return _fail(exc)
     except typer.Exit as exc:
         return exc.exit_code
+    except click.exceptions.UsageError as exc:
+        return _usage_error(exc)
     except click.exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        return _fail(exc.format_message(), exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("aborted\n")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence for users
         if debug:
             raise
-        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc} "
-                         "(run with MODELLAKE_DEBUG=1 for the traceback)\n")
-        return 1
+        known = _as_project_error(exc)
+        if known is not None:
+            return _fail(known)
+        return _fail(f"unexpected {type(exc).__name__}: {exc} "
+                     "(run with MODELLAKE_DEBUG=1 for the traceback)")
     return rv if isinstance(rv, int) else 0
 
 

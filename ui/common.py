@@ -28,10 +28,95 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+# -- printing lake data safely ------------------------------------------------
+_VISIBLE = {c: f"\\x{c:02x}" for c in (*range(0x20), *range(0x7F, 0xA0))}
+_VISIBLE.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_VISIBLE.update({c: f"\\u{c:04x}" for c in (0x061C, 0x200E, 0x200F, 0x2028, 0x2029,
+                                             *range(0x202A, 0x202F), *range(0x2066, 0x206A))})
+
+
+def visible(value: object) -> str:
+    """``value`` as text with its control characters shown as escapes (``\\x1b``, ``\\n``):
+    a name or message cannot move the cursor, colour the terminal or break a line."""
+    return str(value).translate(_VISIBLE)
+
+
+def safe(value: object) -> str:
+    """Lake data (a name, a path, card text, an error) to put inside rich markup."""
+    from rich.markup import escape
+
+    return escape(visible(value))
+
+
+def plain(value: object, style: str = ""):
+    """Lake data as a rich ``Text`` (never read as markup), control characters shown."""
+    from rich.text import Text
+
+    return Text(visible(value), style=style)
+
+
 def console(stderr: bool = False):
+    """A rich console; no ``:emoji:`` codes, so lake data cannot turn into pictures."""
     from rich.console import Console
 
-    return Console(stderr=stderr)
+    return Console(stderr=stderr, emoji=False)
+
+
+def say(markup: str, stderr: bool = False, highlight: bool | None = None) -> None:
+    """One line of (trusted) markup; lake data in it must come through :func:`safe`. It is
+    never wrapped: a terminal wraps it itself, and a pipe gets it whole."""
+    console(stderr).print(markup, soft_wrap=True, highlight=highlight)
+
+
+# -- checking arguments -------------------------------------------------------
+def path_value(value: str) -> Path:
+    """A PATH argument: refused when empty (``Path("")`` would mean the current directory)."""
+    if not value.strip():
+        raise typer.BadParameter(f"{value!r} is blank, not a path")
+    return Path(value)
+
+
+def text_value(value: str) -> str:
+    """A text option (a task, a license, a query...): refused when blank."""
+    if not value.strip():
+        raise typer.BadParameter(f"{value!r} is blank; give a value")
+    return value
+
+
+def count_value(low: int, high: int):
+    """A parser for a count option (``-k``, ``--repeats``...): a whole number in [low, high]."""
+
+    def parse(value: str) -> int:
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            raise typer.BadParameter(f"{value!r} is not a whole number") from None
+        if not low <= n <= high:
+            raise typer.BadParameter(f"{n} is out of range; give a number from {low} to {high}")
+        return n
+
+    return parse
+
+
+def spec_value(value: str) -> str:
+    """A model named by the user, ``NAME`` or ``NAME@VERSION``."""
+    from modellake.store.catalog import parse_spec
+
+    if not value.strip():
+        raise typer.BadParameter(f"{value!r} is blank, not a model name")
+    parse_spec(value)  # a version out of range is a UsageError naming it
+    return value
+
+
+def name_value(value: str) -> str:
+    """A new model name (``--name``, ``rename``'s NEW)."""
+    from modellake.store.catalog import check_name
+    from modellake.store.errors import UsageError
+
+    try:
+        return check_name(value)
+    except UsageError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 class Bars:
@@ -77,10 +162,10 @@ class Bars:
         if self._progress is None:
             return
         if stage not in self._tasks:
-            self._tasks[stage] = self._progress.add_task(detail, total=total or None,
+            self._tasks[stage] = self._progress.add_task(safe(detail), total=total or None,
                                                          label=self.LABELS.get(stage, stage))
         self._progress.update(self._tasks[stage], completed=done, total=total or None,
-                              description=detail)
+                              description=safe(detail))
 
     def file(self, label: str, done: int, total: int) -> None:
         """An ingest report: ``label`` is the model path being read."""

@@ -16,7 +16,9 @@ from typing import Any
 
 import gradio as gr
 
+from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
+from modellake.tools.toolspec import Policy
 
 LINEAGE_UNAVAILABLE = ("Lineage is unavailable in this installation (modellake.tools.lineage could "
                        "not be loaded).")
@@ -52,16 +54,9 @@ def lineage_api():
 
 
 def inside_roots(path: str | os.PathLike[str], roots: Sequence[str | os.PathLike[str]]) -> Path:
-    """``path`` resolved (symlinks and ``..`` followed); ValueError unless inside one of ``roots``."""
-    if not str(path).strip():
-        raise ValueError("give a path")
-    p = Path(os.path.expanduser(str(path).strip())).resolve()
-    for root in roots:
-        r = Path(root).expanduser().resolve()
-        if p == r or p.is_relative_to(r):
-            return p
-    allowed = ", ".join(str(Path(r).expanduser().resolve()) for r in roots) or "(none)"
-    raise ValueError(f"{p} is outside the allowed folders: {allowed}")
+    """``path`` resolved (symlinks and ``..`` followed); ``PolicyError`` unless inside one of
+    ``roots`` (the web policy's own check)."""
+    return Policy.web(roots, logged_in=False).check_path(path)
 
 
 def inspection_markdown(insp: Any) -> str:
@@ -91,10 +86,10 @@ def _audit_markdown(audit: Any) -> str:
 class _Base:
     """The callbacks, bound to one lake and one agent."""
 
-    def __init__(self, lake: Lake, agent: Any, allowed_roots: Sequence[str | os.PathLike[str]],
-                 staging: Path, max_upload: int) -> None:
+    def __init__(self, lake: Lake, agent: Any, policy: Policy, staging: Path,
+                 max_upload: int) -> None:
         self.lake, self.agent = lake, agent
-        self.allowed_roots = list(allowed_roots)
+        self.policy = policy
         self.staging, self.max_upload = staging, max_upload
         self.out_dir = Path(tempfile.mkdtemp(prefix="modellake-ui-"))
 
@@ -418,10 +413,17 @@ class IngestHandlers(_Base):
             lines.append(f"- {report.index.describe()}")
         return "\n".join(lines)
 
+    def _may_ingest(self, path: str | os.PathLike[str]) -> Path:
+        """The path to ingest, if this app's policy allows it (``PolicyError`` otherwise)."""
+        from modellake.tools.registry import get_tool
+
+        self.policy.check_call(get_tool("ingest_models"), {"path": str(path)})
+        return self.policy.check_path(path)
+
     def ingest_path(self, path: str, name: str, progress=gr.Progress()) -> str:
         try:
-            p = inside_roots(path, self.allowed_roots)
-        except ValueError as exc:
+            p = self._may_ingest(path)
+        except ModelLakeError as exc:
             return f"⚠️ {exc}"
         if not p.exists():
             return f"⚠️ {p} does not exist"
@@ -433,6 +435,10 @@ class IngestHandlers(_Base):
     def ingest_upload(self, file: Any, name: str, progress=gr.Progress()) -> str:
         if not file:
             return "Upload a file first."
+        try:
+            self._may_ingest(self.staging)
+        except ModelLakeError as exc:
+            return f"⚠️ {exc}"
         src = Path(file if isinstance(file, str) else getattr(file, "name", str(file)))
         size = src.stat().st_size
         if size > self.max_upload:

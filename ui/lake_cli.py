@@ -8,13 +8,16 @@ import typer
 from modellake.ui import common
 from modellake.ui.common import JsonOpt
 
+KOpt = typer.Option(10, "-k", parser=common.count_value(1, 10_000), help="How many models.")
 WaitOpt = typer.Option(False, "--wait", help="First index models the search index does not cover "
                        "yet (progress on the terminal); without it they are left out, with a note.")
 
 
-def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of this model."),
+def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of this model.",
+                                                  parser=common.spec_value),
                 audit: bool = typer.Option(False, "--audit", help="Declared-vs-inferred conflicts."),
-                graph: Path | None = typer.Option(None, "--graph", help="Draw the graph (.png/.svg)."),
+                graph: Path | None = typer.Option(None, "--graph", parser=common.path_value,
+                                                  help="Draw the graph (.png/.svg)."),
                 refresh: bool = typer.Option(False, "--refresh", help="Solve again from scratch."),
                 as_json: bool = JsonOpt) -> None:
     """The version graph inferred from the weights: edges, roots, families, conflicts."""
@@ -37,32 +40,33 @@ def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of
 
 
 def _print_graph(g, graph: Path | None) -> None:
-    console = common.console()
-    console.print(f"roots: {', '.join(g.roots) or '-'}")
+    safe = common.safe
+    common.say(f"roots: {safe(', '.join(g.roots) or '-')}")
     for e in g.edges:
         ev = e.evidence or {}
         nums = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in list(ev.items())[:3] if not isinstance(v, (dict, list)))
-        console.print(f"{e.parent} -> {e.child}  [bold]{e.relation}[/] ({e.confidence:.2f})"
-                      f"{'  ' + nums if nums else ''}", highlight=False)
+        common.say(f"{safe(e.parent)} -> {safe(e.child)}  [bold]{safe(e.relation)}[/] "
+                   f"({e.confidence:.2f}){'  ' + safe(nums) if nums else ''}", highlight=False)
     for c in g.conflicts:
-        console.print(f"[yellow]conflict[/] {c.message if hasattr(c, 'message') else c}",
-                      highlight=False)
+        common.say(f"[yellow]conflict[/] {safe(c.message if hasattr(c, 'message') else c)}",
+                   highlight=False)
     if graph is not None:
-        console.print(f"graph written to {graph}")
+        common.say(f"graph written to {safe(graph)}")
 
 
 def _print_audit(report) -> None:
-    console = common.console()
+    safe = common.safe
     for a in report.agreements:
-        console.print(f"[green]agrees[/]   {a}", highlight=False)
+        common.say(f"[green]agrees[/]   {safe(a)}", highlight=False)
     for c in report.conflicts:
-        console.print(f"[red]conflict[/] {c.model}: {c.message}", highlight=False)
+        common.say(f"[red]conflict[/] {safe(c.model)}: {safe(c.message)}", highlight=False)
     for u in report.undocumented:
-        console.print(f"[dim]undocumented[/] {u}", highlight=False)
+        common.say(f"[dim]undocumented[/] {safe(u)}", highlight=False)
 
 
-def diff_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
+def diff_cmd(a: str = typer.Argument(..., parser=common.spec_value),
+             b: str = typer.Argument(..., parser=common.spec_value),
              as_json: bool = JsonOpt) -> None:
     """Which tensors are identical and which changed between two models, and a verdict."""
     from modellake.tools.lineage import diff
@@ -72,18 +76,22 @@ def diff_cmd(a: str = typer.Argument(...), b: str = typer.Argument(...),
     if as_json:
         common.emit_json(d.to_dict())
         return
-    console = common.console()
-    console.print(f"[bold]{d.verdict}[/]")
-    console.print(f"{d.identical} identical, {d.changed} changed, {d.only_in_a} only in {a}, "
-                  f"{d.only_in_b} only in {b}")
+    common.say(f"[bold]{common.safe(d.verdict)}[/]")
+    common.say(f"{d.identical} identical, {d.changed} changed, {d.only_in_a} only in "
+               f"{common.safe(a)}, {d.only_in_b} only in {common.safe(b)}")
 
 
-def search_cmd(query: str = typer.Argument(..., help="What you need, in words."),
-               k: int = typer.Option(10, "-k", help="How many models."),
-               task: str | None = typer.Option(None, "--task"),
-               license: str | None = typer.Option(None, "--license"),  # noqa: A002
-               max_params: str | None = typer.Option(None, "--max-params", help="e.g. 50M, 7B."),
-               format: str | None = typer.Option(None, "--format", help="gguf, safetensors, adapter..."),  # noqa: A002
+def search_cmd(query: str = typer.Argument(..., help="What you need, in words.",
+                                           parser=common.text_value),
+               k: int = KOpt,
+               task: str | None = typer.Option(None, "--task", parser=common.text_value),
+               license: str | None = typer.Option(None, "--license",  # noqa: A002
+                                                  parser=common.text_value),
+               max_params: str | None = typer.Option(None, "--max-params", help="e.g. 50M, 7B.",
+                                                     parser=common.text_value),
+               format: str | None = typer.Option(None, "--format",  # noqa: A002
+                                                 help="gguf, safetensors, adapter...",
+                                                 parser=common.text_value),
                wait: bool = WaitOpt, as_json: bool = JsonOpt) -> None:
     """Find models by need, constraints, lineage and results; each hit says why."""
     from modellake.tools.search import search
@@ -99,20 +107,21 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.")
 
 
 def _print_hits(res) -> None:
-    console = common.console()
+    safe = common.safe
     if res.note:
-        common.console(stderr=True).print(f"[yellow]note:[/] {res.note}", highlight=False)
+        common.say(f"[yellow]note:[/] {safe(res.note)}", stderr=True, highlight=False)
     if not res.hits:
-        console.print("no model matches")
+        common.say("no model matches")
     for i, h in enumerate(res.hits, 1):
-        console.print(f"{i:>2}. [bold]{h.name}[/]  {h.score:.3f}", highlight=False)
+        common.say(f"{i:>2}. [bold]{safe(h.name)}[/]  {h.score:.3f}", highlight=False)
         for w in h.why[:2]:
             text = w.get("text") or w.get("passage") or "; ".join(
                 f"{k}: {v}" for k, v in w.items() if k != "kind")
-            console.print(f"      [dim]{w.get('kind', '')}: {str(text)[:150]}[/]", highlight=False)
+            common.say(f"      [dim]{safe(w.get('kind', ''))}: {safe(str(text)[:150])}[/]",
+                       highlight=False)
 
 
-def similar_cmd(name: str = typer.Argument(...), k: int = typer.Option(10, "-k"),
+def similar_cmd(name: str = typer.Argument(..., parser=common.spec_value), k: int = KOpt,
                 wait: bool = WaitOpt, as_json: bool = JsonOpt) -> None:
     """Models nearest to NAME by weight sketch (its family), or by card when it has no weights."""
     from modellake.tools.search import similar
@@ -129,7 +138,7 @@ def reindex_cmd(as_json: bool = JsonOpt) -> None:
     common.prepare_encoder(show=not as_json)
     with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
         rep = reindex(catalog, progress=bars)
-    common.emit_json(rep.to_dict()) if as_json else common.console().print(rep.describe())
+    common.emit_json(rep.to_dict()) if as_json else common.say(common.safe(rep.describe()))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,8 +10,10 @@ from modellake.ui import common
 from modellake.ui.common import JsonOpt
 
 
-def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model directories or trees."),
-           name: str | None = typer.Option(None, "--name", help="Name for the (single) model."),
+def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model directories or trees.",
+                                              parser=common.path_value),
+           name: str | None = typer.Option(None, "--name", help="Name for the (single) model.",
+                                           parser=common.name_value),
            hf_cache: bool = typer.Option(False, "--hf-cache", help="Also ingest the local Hugging Face cache."),
            as_json: bool = JsonOpt) -> None:
     """Add models to the lake (re-ingesting unchanged files does nothing)."""
@@ -27,6 +29,8 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
         common.emit_json(report.to_dict())
     else:
         _print_ingest(report)
+    if catalog.storage_error is not None:  # the lake refused writes: say why, once, on stderr
+        raise catalog.storage_error
     if report.errors:
         raise typer.Exit(1)
 
@@ -34,19 +38,19 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
 def _print_ingest(report) -> None:
     from modellake.tools.model_facts import count_text as human_count
 
-    console = common.console()
+    safe = common.safe
     for m in report.models:
-        console.print(f"[green]added[/] {m.name} (v{m.version}, {m.format}, "
-                      f"{m.architecture or 'unknown architecture'}, "
-                      f"{human_count(m.num_parameters)} params)")
+        common.say(f"[green]added[/] {safe(m.name)} (v{m.version}, {safe(m.format)}, "
+                   f"{safe(m.architecture or 'unknown architecture')}, "
+                   f"{human_count(m.num_parameters)} params)")
     for m in report.unchanged:
-        console.print(f"[dim]unchanged[/] {m.name} (v{m.version})")
+        common.say(f"[dim]unchanged[/] {safe(m.name)} (v{m.version})")
     for e in report.errors:
-        console.print(f"[red]failed[/] {e.error}", highlight=False)
-    console.print(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "
-                  f"{len(report.errors)} failed")
+        common.say(f"[red]failed[/] {safe(e.error)}", highlight=False)
+    common.say(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "
+               f"{len(report.errors)} failed")
     if report.index is not None:
-        console.print(f"[dim]{report.index.describe()}[/]")
+        common.say(f"[dim]{safe(report.index.describe())}[/]")
 
 
 def list_models(all_versions: bool = typer.Option(False, "--all-versions", help="Include older versions."),
@@ -69,12 +73,14 @@ def models_table(models):
     for col in ("name", "ver", "format", "architecture", "params", "card"):
         table.add_column(col, justify="right" if col in ("ver", "params") else "left")
     for m in models:
-        table.add_row(m.name, str(m.version), m.format, m.architecture or "-",
-                      human_count(m.num_parameters), "yes" if m.has_card else "-")
+        table.add_row(common.plain(m.name), str(m.version), common.plain(m.format),
+                      common.plain(m.architecture or "-"), human_count(m.num_parameters),
+                      "yes" if m.has_card else "-")
     return table
 
 
-def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
+def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION.",
+                                    parser=common.spec_value),
          as_json: bool = JsonOpt) -> None:
     """Inspect a model: architecture, parameters by module, dtypes, sparsity, outliers, card."""
     from modellake.tools.inspection import inspect_model
@@ -89,7 +95,8 @@ def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
     common.console().print(render_inspection(insp))
 
 
-def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@VERSION."),
+def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@VERSION.",
+                                  parser=common.spec_value),
        as_json: bool = JsonOpt) -> None:
     """Remove a model from the lake (its files on disk are not touched)."""
     with common.open_catalog() as catalog:
@@ -97,10 +104,11 @@ def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@V
     if as_json:
         common.emit_json({"removed": name, "versions": n})
     else:
-        common.console().print(f"removed {name} ({n} version{'s' if n != 1 else ''})")
+        common.say(f"removed {common.safe(name)} ({n} version{'s' if n != 1 else ''})")
 
 
-def rename(old: str = typer.Argument(...), new: str = typer.Argument(...),
+def rename(old: str = typer.Argument(..., parser=common.spec_value),
+           new: str = typer.Argument(..., parser=common.name_value),
            as_json: bool = JsonOpt) -> None:
     """Rename a model (all its versions)."""
     with common.open_catalog() as catalog:
@@ -108,13 +116,16 @@ def rename(old: str = typer.Argument(...), new: str = typer.Argument(...),
     if as_json:
         common.emit_json({"renamed": old, "to": new})
     else:
-        common.console().print(f"renamed {old} -> {new}")
+        common.say(f"renamed {common.safe(old)} -> {common.safe(new)}")
 
 
-def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
-         out: Path | None = typer.Option(None, "--out", help="Write the drafted card here (a README.md)."),
+def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION.",
+                                    parser=common.spec_value),
+         out: Path | None = typer.Option(None, "--out", parser=common.path_value,
+                                         help="Write the drafted card here (a README.md)."),
          check: bool = typer.Option(False, "--check", help="Audit the model's existing card instead."),
-         repo_id: str | None = typer.Option(None, "--repo-id", help="Hub id to use in the usage snippet."),
+         repo_id: str | None = typer.Option(None, "--repo-id", parser=common.text_value,
+                                            help="Hub id to use in the usage snippet."),
          as_json: bool = JsonOpt) -> None:
     """Draft a model card from the lake's evidence, or audit the existing one (--check)."""
     from modellake.tools.cards import check_card, draft_card, write_card
@@ -129,8 +140,8 @@ def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
         _print_audit(result)
     elif out is not None:
         path = write_card(result, out)
-        common.console().print(f"wrote {path} (completeness {result.overall:.0%}, "
-                               f"{len(result.missing)} items need more information)")
+        common.say(f"wrote {common.safe(path)} (completeness {result.overall:.0%}, "
+                   f"{len(result.missing)} items need more information)")
     else:
         sys.stdout.write(result.markdown if result.markdown.endswith("\n") else result.markdown + "\n")
     if out is not None and as_json:
@@ -138,18 +149,20 @@ def card(name: str = typer.Argument(..., help="Model name, or NAME@VERSION."),
 
 
 def _print_audit(audit) -> None:
-    console = common.console()
     colours = {"error": "red", "warning": "yellow", "info": "dim"}
     for f in audit.findings:
-        console.print(f"[{colours.get(f.severity, 'white')}]{f.severity:<7}[/] {f.kind:<16} "
-                      f"{f.message}", highlight=False)
+        common.say(f"[{colours.get(f.severity, 'white')}]{common.safe(f'{f.severity:<7}')}[/] "
+                   f"{common.safe(f'{f.kind:<16}')} {common.safe(f.message)}", highlight=False)
     counts = ", ".join(f"{n} {k}" for k, n in audit.counts.items())
-    console.print(f"{audit.model}: {counts or 'no findings'}; card completeness {audit.overall:.0%}")
+    common.say(f"{common.safe(audit.model)}: {common.safe(counts or 'no findings')}; "
+               f"card completeness {audit.overall:.0%}")
 
 
-def demo(target: Path | None = typer.Option(None, "--models-dir", help="Where to build the demo models "
+def demo(target: Path | None = typer.Option(None, "--models-dir", parser=common.path_value,
+                                           help="Where to build the demo models "
                                            "(default: LAKE/demo-models)."),
-         steps: int = typer.Option(60, help="Fine-tuning steps per derived model."),
+         steps: int = typer.Option(60, parser=common.count_value(1, 100_000),
+                                   help="Fine-tuning steps per derived model."),
          run_bench: bool = typer.Option(True, "--bench/--no-bench", help="Measure the built-in "
                                         "smoke tasks on the demo encoders that have no run yet."),
          as_json: bool = JsonOpt) -> None:
@@ -160,7 +173,7 @@ def demo(target: Path | None = typer.Option(None, "--models-dir", help="Where to
 
     lake = Lake.open(common.State.lake_dir)
     out = target or lake.root / "demo-models"
-    say = (lambda msg: None) if as_json else (lambda msg: common.console().print(f"[dim]{msg}[/]"))
+    say = (lambda msg: None) if as_json else (lambda msg: common.say(f"[dim]{common.safe(msg)}[/]"))
     models = build_demo_models(out, steps=steps, progress=say)
     with lake.catalog() as catalog:
         reports = [run_ingest(catalog, [m.path], name=m.name) for m in models]
@@ -176,14 +189,13 @@ def demo(target: Path | None = typer.Option(None, "--models-dir", help="Where to
         common.emit_json({"lake": str(lake.root), "models": [m.brief() for m in listed], "errors": errors,
                     "runs": [r.brief() for r in measured.runs] if measured else []})
     else:
-        console = common.console()
-        console.print(f"demo lake at {lake.root}")
-        console.print(models_table(listed))
+        common.say(f"demo lake at {common.safe(lake.root)}")
+        common.console().print(models_table(listed))
         if measured and measured.runs:
-            console.print(f"measured {len(measured.runs)} benchmark runs in "
-                          f"{measured.duration_s:.1f} s (see `modellake leaderboard --task sts-smoke`)")
+            common.say(f"measured {len(measured.runs)} benchmark runs in {measured.duration_s:.1f}"
+                       " s (see `modellake leaderboard --task sts-smoke`)")
         for e in errors:
-            console.print(f"[red]failed[/] {e['error']}", highlight=False)
+            common.say(f"[red]failed[/] {common.safe(e['error'])}", highlight=False)
     if errors:
         raise typer.Exit(1)
 

@@ -13,6 +13,7 @@ from modellake.tools.inspection import Inspection, TensorNote
 from modellake.tools.model_facts import Fact, card_facts, overview_facts
 from modellake.tools.model_facts import bytes_text as human_bytes
 from modellake.tools.model_facts import count_text as human_count
+from modellake.ui.common import plain, visible
 
 
 def _pct(x: float | None, digits: int = 1) -> str:
@@ -54,7 +55,7 @@ STYLES = {"strong": "bold", "warn": "yellow", "accent": "magenta", "dim": "dim",
 def _rows(facts: list[Fact]) -> Table:
     kv = _kv()
     for f in facts:
-        kv.add_row(f.label, Text(f.text, style=STYLES.get(f.tone, "")) if f.tone else f.text)
+        kv.add_row(plain(f.label), plain(f.text, STYLES.get(f.tone, "") if f.tone else ""))
     return kv
 
 
@@ -72,7 +73,7 @@ def _modules(i: Inspection) -> Panel:
     t = _table(("group", {"no_wrap": True}), ("tensors", R), ("parameters", R), ("share", R),
                ("", {"no_wrap": True}), ("mean std", R))
     for g in i.groups or []:
-        t.add_row(g.group, str(g.tensors), human_count(g.parameters), _pct(g.fraction),
+        t.add_row(plain(g.group), str(g.tensors), human_count(g.parameters), _pct(g.fraction),
                   _bar(g.fraction), _num(g.mean_std))
     t.add_section()
     t.add_row(Text("total", style="bold"), str(sum(g.tensors for g in i.groups or [])),
@@ -84,21 +85,21 @@ def _dtypes(i: Inspection) -> Panel:
     t = _table(("dtype", {"no_wrap": True}), ("tensors", R), ("elements", R), ("bytes", R),
                ("kind", {"no_wrap": True}))
     for d in i.dtype_breakdown or []:
-        t.add_row(d.dtype, str(d.tensors), human_count(d.parameters), human_bytes(d.nbytes),
+        t.add_row(plain(d.dtype), str(d.tensors), human_count(d.parameters), human_bytes(d.nbytes),
                   "parameters" if d.is_parameter else Text("buffers", style="dim"))
     return Panel(t, title="[bold]dtypes[/]", title_align="left", border_style="cyan")
 
 
 def _tensor_rows(t: Table, notes: list[TensorNote], *cols: str) -> None:
     for n in notes:
-        cells: list[RenderableType] = [Text(n.name, style="red" if n.outlier else "")]
+        cells: list[RenderableType] = [plain(n.name, "red" if n.outlier else "")]
         for c in cols:
             if c == "shape":
                 cells.append(_shape(n.shape))
             elif c == "group":
-                cells.append(n.group)
+                cells.append(plain(n.group))
             elif c == "dtype":
-                cells.append(n.dtype)
+                cells.append(plain(n.dtype))
             elif c == "numel":
                 cells.append(human_count(n.numel))
             elif c == "zeros":
@@ -157,12 +158,13 @@ def _tied(i: Inspection) -> Panel:
         t = _table(("tensors with identical contents", {"overflow": "fold"}), ("shape", R),
                    ("params", R), ("kind", {"no_wrap": True}))
         for g in i.tied:
-            t.add_row("\n".join(g.names), _shape(g.shape), human_count(g.numel), g.kind)
+            t.add_row(Text("\n".join(visible(n) for n in g.names)), _shape(g.shape),
+                      human_count(g.numel), plain(g.kind))
         parts.append(t)
     else:
         parts.append(Text("no duplicated tensors stored", style="dim"))
     for note in i.tie_notes:
-        parts.append(Text(note, style="yellow"))
+        parts.append(plain(note, "yellow"))
     return Panel(Group(*parts), title="[bold]tied weights[/]", title_align="left",
                  border_style="cyan")
 
@@ -173,7 +175,7 @@ def _card(i: Inspection) -> Panel:
     parts: list[RenderableType] = [body]
     if c.missing:
         parts.append(Text("\nmissing (per the Hub's model card guidance):", style="bold"))
-        parts.extend(Text(f"  ✗ {m}", style="yellow") for m in c.missing)
+        parts.extend(plain(f"  ✗ {m}", "yellow") for m in c.missing)
     else:
         parts.append(Text("\nnothing missing that the card guidance asks for", style="green"))
     return Panel(Group(*parts), title="[bold]card[/]", title_align="left", border_style="cyan")

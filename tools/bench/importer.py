@@ -291,6 +291,11 @@ def _model_index(text: str, file_info: dict[str, Any]) -> list[Any]:
     return data
 
 
+def _list(value: Any) -> list[Any]:
+    """A YAML value that should be a list, as one (anything else: nothing)."""
+    return value if isinstance(value, list) else []
+
+
 def _mi_items(data: list[Any], out: ParsedResults) -> list[list[Any]]:
     """(entry, result, task, dataset, source, name) per result, names made unique; the
     entries' model names go to ``out.reported_models``."""
@@ -300,7 +305,7 @@ def _mi_items(data: list[Any], out: ParsedResults) -> list[list[Any]]:
             continue
         if entry.get("name"):
             out.reported_models.append(str(entry["name"]))
-        for res in entry.get("results") or []:
+        for res in _list(entry.get("results")):
             if not isinstance(res, dict):
                 continue
             task = res.get("task") if isinstance(res.get("task"), dict) else {"type": res.get("task")}
@@ -323,7 +328,7 @@ class _MiMetrics:
 def _mi_metrics(res: dict[str, Any], name: str, skipped: list[dict[str, Any]]) -> _MiMetrics:
     """The result's metrics; those that are not numbers go to ``skipped``."""
     out = _MiMetrics()
-    mlist = [m for m in res.get("metrics") or [] if isinstance(m, dict)]
+    mlist = [m for m in _list(res.get("metrics")) if isinstance(m, dict)]
     types = [str(m.get("type") or m.get("name") or "") for m in mlist]
     for m, typ in zip(mlist, types):
         key = typ if types.count(typ) == 1 else str(m.get("name") or typ)

@@ -1,12 +1,15 @@
-"""What every weight-file reader provides."""
+"""What every weight-file reader provides, and the limits every reader applies to untrusted input."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from modellake.store.errors import InvalidModelFileError
 
 FLOAT_DTYPES = {"F64", "F32", "F16", "BF16", "F8_E4M3", "F8_E5M2", "F8_E8M0", "F4"}
 
@@ -18,6 +21,58 @@ STORED_DTYPES: dict[str, np.dtype] = {k: np.dtype(v) for k, v in {
     "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
     "U64": np.uint64, "U32": np.uint32, "U16": np.uint16, "U8": np.uint8, "BOOL": np.uint8,
 }.items()}
+
+# Tensors a file may declare: a floor for tiny test models, plus one per 8 KiB of data.
+# Real models hold far fewer (Gemma 3 270M: 236 tensors in 250 MB; DeepSeek-V3 shards: ~1000
+# in 4 GB); the bound keeps the per-tensor work of a hostile header in proportion to its file.
+MIN_TENSOR_LIMIT = 4096
+BYTES_PER_TENSOR = 8192
+INT64_MAX = (1 << 63) - 1
+JSON_CONTAINER_FLOOR = 4096  # objects and arrays any JSON file may hold, whatever its size
+
+
+def tensor_limit(data_bytes: int) -> int:
+    """How many tensors a file with ``data_bytes`` bytes of tensor data may declare."""
+    return MIN_TENSOR_LIMIT + max(0, data_bytes) // BYTES_PER_TENSOR
+
+
+def check_tensor_count(path: object, count: int, data_bytes: int) -> None:
+    """Refuse a header that declares more tensors than its file's size can justify."""
+    limit = tensor_limit(data_bytes)
+    if count > limit:
+        raise InvalidModelFileError(path, f"header declares {count} tensors, more than the {limit} "
+                                    f"allowed for {data_bytes} bytes of data ({MIN_TENSOR_LIMIT} plus "
+                                    f"one per {BYTES_PER_TENSOR} bytes): corrupt or hostile file")
+
+
+def load_json(path: object, raw: bytes, what: str, max_containers: int) -> Any:
+    """Parse untrusted JSON with bounded cost: at most ``max_containers`` objects and arrays
+    (counted from the bytes before parsing: an upper bound), no RecursionError, no raw
+    decoder exception; ``what`` names the file's role in messages."""
+    containers = raw.count(b"{") + raw.count(b"[")
+    if containers > max_containers:
+        raise InvalidModelFileError(path, f"{what} has up to {containers} JSON objects and arrays, "
+                                    f"more than the {max_containers} allowed: corrupt or hostile file")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InvalidModelFileError(path, f"corrupt {what} (not JSON: not UTF-8 at byte {exc.start})"
+                                    ) from None
+    except RecursionError:
+        raise InvalidModelFileError(path, f"corrupt {what} (JSON nested too deeply: "
+                                    "a corrupt or hostile file)") from None
+    except ValueError as exc:  # JSONDecodeError; integers of more than 4300 digits
+        raise InvalidModelFileError(path, f"corrupt {what} (not JSON: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def is_count(x: object) -> bool:
+    """A non-negative int64 (bools excluded)."""
+    return type(x) is int and 0 <= x <= INT64_MAX
 
 
 @dataclass

@@ -25,14 +25,20 @@ from gguf.constants import GGML_QUANT_SIZES
 from gguf.quants import dequantize
 
 from modellake.store.errors import InvalidModelFileError, UnsupportedFormatError
-from modellake.tools.formats.base import FLOAT_DTYPES, TensorData, TensorEntry, WeightFile
+from modellake.tools.formats.base import (
+    FLOAT_DTYPES,
+    TensorData,
+    TensorEntry,
+    WeightFile,
+    tensor_limit,
+)
 
 MAGIC = b"GGUF"
 VERSIONS = (2, 3)
 MAX_DIMS = 4                 # GGML_MAX_DIMS
 MAX_NAME_BYTES = 1 << 16     # keys and tensor names
 MAX_KV = 1 << 16             # metadata key-values in one file (real files: ~50)
-MAX_TENSORS = 1 << 20        # tensors in one file
+MAX_TENSORS = 1 << 20        # tensors in one file, whatever its size (see base.tensor_limit)
 MAX_ARRAY_LEN = 1 << 24      # items in one metadata array (largest real vocabularies: ~262k)
 KV_STRING_CHARS = 256        # longer strings are kept truncated in metadata["kv"]
 KV_ARRAY_ITEMS = 16          # longer arrays are kept as {"array_of", "length"}
@@ -163,9 +169,10 @@ def _parse(buf: mmap.mmap) -> tuple[int, dict[str, Any], list[_Tensor]]:
     if version not in VERSIONS:
         raise _Corrupt(f"unsupported GGUF version {version}")
     n_tensors, n_kv = cur.u64(), cur.u64()
-    if n_tensors > MAX_TENSORS or n_kv > MAX_KV:
-        raise _Corrupt(f"header claims {n_tensors} tensors and {n_kv} key-values "
-                       f"(limits {MAX_TENSORS} and {MAX_KV})")
+    max_tensors = min(MAX_TENSORS, tensor_limit(len(buf)))
+    if n_tensors > max_tensors or n_kv > MAX_KV:
+        raise _Corrupt(f"header claims {n_tensors} tensors and {n_kv} key-values (limits "
+                       f"{max_tensors} and {MAX_KV} for a file of {len(buf)} bytes)")
     kv: dict[str, Any] = {}
     for _ in range(n_kv):
         key = cur.string()
@@ -174,14 +181,25 @@ def _parse(buf: mmap.mmap) -> tuple[int, dict[str, Any], list[_Tensor]]:
         kv[key] = _value(cur, cur.u32())
     infos = [_tensor_info(cur) for _ in range(n_tensors)]
     align = kv.get("general.alignment", 32)
-    if not isinstance(align, int) or align <= 0 or align & (align - 1):
-        raise _Corrupt(f"invalid general.alignment {align!r}")
+    if type(align) is not int or align <= 0 or align & (align - 1):
+        raise _Corrupt(f"invalid general.alignment {align!r} (a power of two is needed)")
     data_start = -(-cur.pos // align) * align
     if len({name for name, *_ in infos}) != len(infos):
         raise _Corrupt("duplicate tensor names")
     tensors = [_make_tensor(name, dims, qtype, data_start + off, len(buf))
                for name, dims, qtype, off in infos]
+    _check_overlap(tensors)
     return version, kv, tensors
+
+
+def _check_overlap(tensors: list[_Tensor]) -> None:
+    """No two tensors share bytes (as llama.cpp requires): nothing is read twice."""
+    end, prev = 0, None
+    for t in sorted((t for t in tensors if t.entry.nbytes), key=lambda t: t.offset):
+        if t.offset < end:
+            raise _Corrupt(f"tensor {t.entry.name!r} overlaps tensor {prev!r} "
+                           f"(its data starts at byte {t.offset}, before byte {end})")
+        end, prev = t.offset + t.entry.nbytes, t.entry.name
 
 
 def _map(path: Path) -> mmap.mmap:
@@ -210,24 +228,67 @@ def _quant_label(file_type: str | int | None, tensors: list[_Tensor]) -> str | N
     return max(pool, key=pool.__getitem__) if pool else None
 
 
-def _metadata(version: int, kv: dict[str, Any], tensors: list[_Tensor]) -> dict[str, Any]:
-    """Summary metadata plus every key-value (big arrays as their length)."""
+# summary fields are taken only from values of the type the GGUF spec gives them; a value of
+# another type is left out of the summary (and named in its "ignored" list)
+_ARCH_INTS = ("context_length", "embedding_length", "block_count", "vocab_size")
+
+
+def _typed(kv: dict[str, Any], key: str, kind: type, ignored: list[str]) -> Any:
+    """``kv[key]`` if it has type ``kind`` (bools are not ints), else None (noted in ``ignored``)."""
+    value = kv.get(key)
+    if value is None or (type(value) is kind if kind is int else isinstance(value, kind)):
+        return value
+    ignored.append(f"{key} is {_kind(value)}, not {'a string' if kind is str else 'an integer'}")
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, (list, dict)):
+        return "an array"
+    return {str: "a string", bool: "a boolean", float: "a float"}.get(type(value), "an integer")
+
+
+def _architecture(kv: dict[str, Any]) -> str | None:
+    """general.architecture, which names the other keys: a string or nothing."""
     arch = kv.get("general.architecture")
-    ft = kv.get("general.file_type")
+    if arch is not None and not isinstance(arch, str):
+        raise _Corrupt(f"general.architecture is {_kind(arch)}, not a string")
+    return arch
+
+
+def _vocab_size(tokens: Any, ignored: list[str]) -> int | None:
+    if tokens is None:
+        return None
+    if isinstance(tokens, dict):
+        return tokens["length"]
+    if isinstance(tokens, list):
+        return len(tokens)
+    ignored.append(f"tokenizer.ggml.tokens is {_kind(tokens)}, not an array")
+    return None
+
+
+def _metadata(version: int, kv: dict[str, Any], tensors: list[_Tensor]) -> dict[str, Any]:
+    """Summary metadata plus every key-value (big arrays as their length).
+
+    Summary fields come only from values of the types the GGUF spec gives them.
+    """
+    ignored: list[str] = []
+    arch = _architecture(kv)
+    ft = _typed(kv, "general.file_type", int, ignored)
     try:
-        file_type = LlamaFileType(ft).name if isinstance(ft, int) else ft
+        file_type = LlamaFileType(ft).name if ft is not None else None
     except ValueError:
         file_type = ft
     meta: dict[str, Any] = {"gguf_version": version, "architecture": arch,
-                            "name": kv.get("general.name"), "file_type": file_type,
+                            "name": _typed(kv, "general.name", str, ignored), "file_type": file_type,
                             "quantization": _quant_label(file_type, tensors),
                             "tensor_types": dict(Counter(t.entry.dtype for t in tensors))}
-    for key in ("context_length", "embedding_length", "block_count", "vocab_size"):
-        if f"{arch}.{key}" in kv:
-            meta[key] = kv[f"{arch}.{key}"]
-    tokens = kv.get("tokenizer.ggml.tokens")
-    if tokens is not None:
-        meta["vocab_size"] = tokens["length"] if isinstance(tokens, dict) else len(tokens)
+    for key in _ARCH_INTS if arch else ():
+        meta[key] = _typed(kv, f"{arch}.{key}", int, ignored)
+    vocab = _vocab_size(kv.get("tokenizer.ggml.tokens"), ignored)
+    if vocab is not None:
+        meta["vocab_size"] = vocab
+    meta["ignored"] = ignored or None
     meta["kv"] = kv
     return {k: v for k, v in meta.items() if v is not None}
 
@@ -238,13 +299,13 @@ def open_gguf(path: Path) -> WeightFile:
     buf = _map(path)
     try:
         version, kv, tensors = _parse(buf)
+        meta = _metadata(version, kv, tensors)
     except _Corrupt as exc:
         raise InvalidModelFileError(path, f"truncated or corrupt GGUF file ({exc})") from None
     finally:
         size = len(buf)
         buf.close()
-    return _GGUFFile(path, [t.entry for t in tensors], _metadata(version, kv, tensors),
-                     tensors=tensors, size=size)
+    return _GGUFFile(path, [t.entry for t in tensors], meta, tensors=tensors, size=size)
 
 
 def _row_elems(ne0: int, block: int) -> int:
@@ -308,7 +369,8 @@ class _GGUFFile(WeightFile):
     def _decode(self, t: _Tensor, data: np.ndarray) -> np.ndarray:
         """Dequantize one tensor, turning library failures into InvalidModelFileError."""
         try:
-            return _values(t, data)
+            with np.errstate(all="ignore"):  # NaN/inf scales of a corrupt tensor: NaN statistics
+                return _values(t, data)
         except NotImplementedError:
             raise UnsupportedFormatError(self.path, f"tensor {t.entry.name!r} has GGML type "
                                          f"{t.entry.dtype}, which gguf cannot dequantize") from None

@@ -26,22 +26,37 @@ import numpy as np
 from modellake.store.errors import InvalidModelFileError
 from modellake.tools.formats.base import (
     FLOAT_DTYPES,
+    INT64_MAX,
+    JSON_CONTAINER_FLOOR,
     STORED_DTYPES,
     TensorData,
     TensorEntry,
     WeightFile,
+    check_tensor_count,
+    is_count,
+    load_json,
+    tensor_limit,
     torch_tensor_data,
 )
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the limit the safetensors library itself enforces
+HEADER_FLOOR = 4 * 1024 * 1024  # a header may be this long, plus one byte per 64 of data
+HEADER_SHARE = 64              # (real headers: ~150 bytes per tensor of megabytes)
+MAX_DIMS = 32
 BLOCK_BYTES = 16 * 1024 * 1024   # stream() hands tensors over in blocks of at most this
-_DTYPE_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1,
-                "F8_E8M0": 1, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U64": 8, "U32": 4,
-                "U16": 2, "U8": 1, "BOOL": 1}
+DTYPE_BITS = {"F64": 64, "F32": 32, "F16": 16, "BF16": 16, "F8_E4M3": 8, "F8_E5M2": 8,
+              "F8_E4M3FNUZ": 8, "F8_E5M2FNUZ": 8, "F8_E8M0": 8, "F6_E2M3": 6, "F6_E3M2": 6,
+              "F4": 4, "C64": 64, "I64": 64, "I32": 32, "I16": 16, "I8": 8, "U64": 64,
+              "U32": 32, "U16": 16, "U8": 8, "BOOL": 8}  # every dtype the safetensors format names
 
 
-def read_header(path: Path) -> tuple[dict, int]:
-    """Parse and validate a safetensors header; returns (header, data start offset)."""
+def max_header_bytes(data_bytes: int) -> int:
+    """The longest header a file with ``data_bytes`` bytes of tensor data may have."""
+    return min(MAX_HEADER_BYTES, HEADER_FLOOR + max(0, data_bytes) // HEADER_SHARE)
+
+
+def _read_prefix(path: Path) -> tuple[bytes, int]:
+    """The raw header bytes, length-checked against the file; and the file's size."""
     try:
         size = path.stat().st_size
         with path.open("rb") as f:
@@ -55,21 +70,84 @@ def read_header(path: Path) -> tuple[dict, int]:
             if 8 + n > size:
                 raise InvalidModelFileError(path, f"truncated safetensors file: header claims {n} "
                                             f"bytes but the file has {size}")
-            raw = f.read(n)
+            limit = max_header_bytes(size - 8 - n)
+            if n > limit:
+                raise InvalidModelFileError(path, f"safetensors header of {n} bytes exceeds the "
+                                            f"{limit} byte limit for {size - 8 - n} bytes of data "
+                                            "(corrupt or hostile file)")
+            return f.read(n), size
     except OSError as exc:
         raise InvalidModelFileError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    try:
-        header = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidModelFileError(path, f"corrupt safetensors header (not JSON: {exc})") from exc
+
+
+def read_header(path: Path) -> tuple[dict, int]:
+    """Parse and validate a safetensors header; returns (header, data start offset).
+
+    Costs are bounded by the file's size: the header's length and its JSON containers, and
+    the tensor count (``base.tensor_limit``) are checked before any per-tensor work.
+    """
+    raw, size = _read_prefix(path)
+    data_len = size - 8 - len(raw)
+    header = load_json(path, raw, "safetensors header", 4 * tensor_limit(data_len) + JSON_CONTAINER_FLOOR)
     if not isinstance(header, dict):
         raise InvalidModelFileError(path, "corrupt safetensors header (not a JSON object)")
-    _validate(path, header, size - 8 - n)
-    return header, 8 + n
+    check_tensor_count(path, len(header) - ("__metadata__" in header), data_len)
+    _check_metadata(path, header.get("__metadata__"))
+    _validate(path, header, data_len)
+    return header, 8 + len(raw)
 
 
-def _is_count(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool) and x >= 0
+def _check_metadata(path: Path, meta: object) -> None:
+    """``__metadata__``: absent, null or strings to strings, as the safetensors library requires."""
+    if meta is None:
+        return
+    if not isinstance(meta, dict):
+        raise InvalidModelFileError(path, "corrupt safetensors header: __metadata__ is "
+                                    f"{_json_type(meta)}, not an object of strings")
+    for key, value in meta.items():
+        if not isinstance(value, str):
+            raise InvalidModelFileError(path, f"corrupt safetensors header: __metadata__[{key[:80]!r}] "
+                                        f"is {_json_type(value)}, not a string")
+
+
+def _json_type(x: object) -> str:
+    """What a JSON value is, with its article: "an array", "a string"..."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean",
+             int: "an integer", float: "a number", type(None): "null"}
+    return names.get(type(x), type(x).__name__)
+
+
+def _entry(path: Path, name: str, info: object) -> tuple[str, list[int], int, int]:
+    """(dtype, shape, start, end) of one header entry, every field type-checked."""
+    def bad(why: str) -> InvalidModelFileError:
+        return InvalidModelFileError(path, f"corrupt safetensors header: tensor {name[:200]!r} {why}")
+
+    if not isinstance(info, dict):
+        raise bad(f"is {_json_type(info)}, not an object")
+    if not name.isascii():
+        try:
+            name.encode("utf-8")
+        except UnicodeEncodeError:
+            raise bad("has a name that is not valid Unicode (a lone surrogate)") from None
+    missing = [k for k in ("dtype", "shape", "data_offsets") if k not in info]
+    if missing:
+        raise bad(f"has no {missing[0]}")
+    dtype, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
+    if not isinstance(dtype, str):
+        raise bad(f"has a dtype that is {_json_type(dtype)}, not a string")
+    if dtype not in DTYPE_BITS:
+        raise bad(f"has unknown dtype {dtype[:40]!r}")
+    if not isinstance(shape, list) or len(shape) > MAX_DIMS or not all(is_count(d) for d in shape):
+        raise bad(f"has shape {_short(shape)}: expected a list of at most {MAX_DIMS} "
+                  "non-negative integers")
+    if (not isinstance(offsets, list) or len(offsets) != 2 or not all(is_count(o) for o in offsets)):
+        raise bad(f"has data_offsets {_short(offsets)}: expected [start, end], non-negative integers")
+    return dtype, shape, offsets[0], offsets[1]
+
+
+def _short(x: object) -> str:
+    text = json.dumps(x) if isinstance(x, (list, dict, str, int, float)) else repr(x)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _validate(path: Path, header: dict, data_len: int) -> None:
@@ -80,19 +158,14 @@ def _validate(path: Path, header: dict, data_len: int) -> None:
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        try:
-            dtype, shape, (start, end) = info["dtype"], info["shape"], info["data_offsets"]
-            if not all(_is_count(x) for x in (*shape, start, end)):
-                raise ValueError("shape and offsets must be non-negative integers")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidModelFileError(path, f"corrupt safetensors header entry {name!r}") from exc
+        dtype, shape, start, end = _entry(path, name, info)
         if not (start <= end <= data_len):
             raise InvalidModelFileError(path, f"truncated or corrupt safetensors file: tensor "
-                                        f"{name!r} lies outside the file's data")
-        width = _DTYPE_BYTES.get(dtype)
-        if width is not None and math.prod(shape) * width != end - start:
-            raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name!r} "
-                                        f"has {end - start} bytes for shape {shape} {dtype}")
+                                        f"{name[:200]!r} lies outside the file's data")
+        numel = math.prod(shape)
+        if numel > INT64_MAX or numel * DTYPE_BITS[dtype] != (end - start) * 8:
+            raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name[:200]!r} "
+                                        f"has {end - start} bytes for shape {_short(shape)} {dtype}")
         spans.append((start, end, name))
     _check_tiling(path, sorted(spans), data_len)
 
@@ -101,7 +174,7 @@ def _check_tiling(path: Path, spans: list[tuple[int, int, str]], data_len: int) 
     at = 0
     for start, end, name in spans:
         if start != at:
-            raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name!r} "
+            raise InvalidModelFileError(path, f"corrupt safetensors header: tensor {name[:200]!r} "
                                         f"starts at data byte {start}, not {at} (gap or overlap)")
         at = end
     if at != data_len:

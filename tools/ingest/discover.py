@@ -5,16 +5,17 @@ single weight file, or a card on its own. Directory trees are walked.
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modellake.store.errors import InvalidModelFileError, UnsupportedFormatError
+from modellake.tools.formats.base import JSON_CONTAINER_FLOOR, load_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 _SKIP_DIRS = {".git", ".cache", "__pycache__", ".venv", "node_modules", ".ipynb_checkpoints"}
-MAX_JSON_BYTES = 50 * 1024 * 1024
+MAX_JSON_BYTES = 32 * 1024 * 1024  # shard indexes of the largest models: ~10 MB
+MAX_JSON_CONTAINERS = 16 * JSON_CONTAINER_FLOOR  # objects and arrays (real configs: a few hundred)
 
 
 @dataclass
@@ -52,15 +53,19 @@ def _is_weight(p: Path) -> bool:
 
 
 def read_json(path: Path) -> dict:
-    """A small JSON file (config, index) as a dict, with a clear error otherwise."""
+    """A small JSON file (config, index) as a dict, with a clear error otherwise (bounded
+    cost: size, objects and arrays, nesting)."""
     try:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise InvalidModelFileError(path, "JSON file is too large to be a config")
-        data = json.loads(path.read_text(encoding="utf-8"))
+        if not path.is_file():
+            raise InvalidModelFileError(path, "not a regular file")
+        size = path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise InvalidModelFileError(path, f"JSON file of {size} bytes is too large to be a config "
+                                        f"(limit {MAX_JSON_BYTES})")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InvalidModelFileError(path, f"cannot read file: {exc.strerror or exc}") from exc
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidModelFileError(path, f"invalid JSON ({exc})") from exc
+    data = load_json(path, raw, path.name, MAX_JSON_CONTAINERS)
     if not isinstance(data, dict):
         raise InvalidModelFileError(path, "invalid JSON (expected an object)")
     return data
@@ -73,13 +78,28 @@ def _shards(directory: Path, index_name: str) -> list[Path] | None:
     weight_map = read_json(index).get("weight_map")
     if not isinstance(weight_map, dict) or not weight_map:
         raise InvalidModelFileError(index, "shard index has no weight_map")
-    shards = sorted({directory / str(v) for v in weight_map.values()})
-    for s in shards:
-        if s.parent != directory:
-            raise InvalidModelFileError(index, f"shard path {s.name!r} points outside the model")
-        if not s.is_file():
-            raise InvalidModelFileError(index, f"shard {s.name} listed in the index is missing")
+    for value in weight_map.values():
+        if not isinstance(value, str):
+            raise InvalidModelFileError(index, f"shard index maps a tensor to {value!r:.60}, not a "
+                                        "file name")
+    shards = []
+    for name in sorted(set(weight_map.values())):
+        if not name or "/" in name or "\\" in name or "\0" in name or name in (".", ".."):
+            raise InvalidModelFileError(index, f"shard path {name[:200]!r} points outside the model")
+        s = directory / name
+        if not _is_file(s):
+            raise InvalidModelFileError(index, f"shard {name[:200]!r} listed in the index is missing")
+        shards.append(s)
     return shards
+
+
+def _is_file(p: Path) -> bool:
+    """``p.is_file()`` that is False, not an error, for any name the OS cannot look up (too long,
+    not encodable)."""
+    try:
+        return p.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def _weights_in(directory: Path) -> list[Path]:
@@ -141,6 +161,9 @@ def discover(path: Path) -> tuple[list[ModelUnit], list[tuple[Path, Exception]]]
     """All models under ``path`` and the paths that failed while looking."""
     if not path.exists():
         return [], [(path, InvalidModelFileError(path, "no such file or directory"))]
+    if not path.is_file() and not path.is_dir():
+        return [], [(path, UnsupportedFormatError(path, "not a regular file or a directory (a device, "
+                                                  "pipe or socket?), so not a model file"))]
     if path.is_file():
         try:
             return [unit_for_file(path)], []
@@ -154,16 +177,19 @@ def discover(path: Path) -> tuple[list[ModelUnit], list[tuple[Path, Exception]]]
         dirnames[:] = sorted(n for n in dirnames if n not in _SKIP_DIRS and not n.startswith("."))
         try:
             unit = unit_for_dir(d)
+            claimed = set(unit.files) if unit else set()
         except InvalidModelFileError as exc:
             errors.append((d, exc))
             continue
-        claimed = set(unit.files) if unit else set()
+        except OSError as exc:  # a file that vanished or cannot be read while looking
+            errors.append((d, InvalidModelFileError(d, f"cannot read: {exc.strerror or exc}")))
+            continue
         if unit:
             units.append(unit)
         for fname in sorted(filenames):
             f = d / fname
-            if f in claimed or fname.startswith("."):
-                continue
+            if f in claimed or fname.startswith(".") or not f.is_file():
+                continue  # devices, pipes and sockets are never read
             if f.suffix.lower() in WEIGHT_SUFFIXES and not fname.startswith("training_args"):
                 if unit and unit.kind in ("hf", "adapter") and f.suffix != ".gguf":
                     continue  # optimizer states, alternates of the unit's own weights

@@ -24,6 +24,7 @@ from modellake.tools.ingest.discover import ModelUnit, discover, read_json
 
 log = logging.getLogger(__name__)
 HASH_CHUNK = 8 * 1024 * 1024
+MAX_WORD_CHARS = 256  # of a name taken from a config (model_type, quant_method...)
 
 Progress = Callable[[str, int, int], None]  # (label, units done, units total)
 
@@ -95,6 +96,13 @@ class WeightScan:
 
 def scan_weights(files: list[WeightFile]) -> WeightScan:
     """Statistics of every tensor and the model's sketch, one tensor (or block) at a time."""
+    import numpy as np
+
+    with np.errstate(invalid="ignore", over="ignore"):  # inf/NaN weights: NaN statistics, dropped
+        return _scan(files)
+
+
+def _scan(files: list[WeightFile]) -> WeightScan:
     from modellake.tools.ingest.tensorstats import SketchPlan, summarize, summarize_blocks
 
     entries = [e for wf in files for e in wf.entries]
@@ -139,6 +147,15 @@ def _store_card_results(catalog: Catalog, model: ModelRecord, card_path: Path | 
         catalog.runs.add(run, model.id)
 
 
+def _word(value: Any) -> str | None:
+    """A config value that names something (model_type, quant_method...): a string or None,
+    never a list or a number bound raw into the catalog."""
+    if not isinstance(value, str) or not value:
+        return None
+    value = value[:MAX_WORD_CHARS]  # and valid Unicode (JSON may escape a lone surrogate)
+    return value if value.isascii() else value.encode("utf-8", "replace").decode("utf-8")
+
+
 def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None) -> dict[str, Any]:
     """Format-specific fields of the model record."""
     names = [e.name for wf in files for e in wf.entries]
@@ -146,23 +163,23 @@ def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None)
     fields: dict[str, Any] = {"config": config}
     if unit.kind == "gguf":
         meta = files[0].metadata
-        fields.update(format="gguf", architecture=meta.get("architecture"),
-                      model_type=meta.get("architecture"), quantization=meta.get("quantization"),
+        fields.update(format="gguf", architecture=_word(meta.get("architecture")),
+                      model_type=_word(meta.get("architecture")),
+                      quantization=_word(meta.get("quantization")),
                       config={k: v for k, v in meta.items() if k != "kv"} | {"kv": meta.get("kv", {})})
     elif unit.kind == "adapter":
-        base = config.get("base_model_name_or_path")
-        fields.update(format="adapter", adapter_base=base,
-                      model_type=str(config.get("peft_type", "adapter")).lower(),
+        fields.update(format="adapter", adapter_base=_word(config.get("base_model_name_or_path")),
+                      model_type=(_word(config.get("peft_type")) or "adapter").lower(),
                       architecture=guess_architecture(names))
     elif unit.kind == "card":
-        fields.update(format="card", architecture=config.get("model_type"),
-                      model_type=config.get("model_type"))
+        fields.update(format="card", architecture=_word(config.get("model_type")),
+                      model_type=_word(config.get("model_type")))
     else:
-        arch = config.get("model_type") or guess_architecture(names)
+        arch = _word(config.get("model_type")) or guess_architecture(names)
         quant = config.get("quantization_config") or {}
         fields.update(format="pytorch" if files and files[0].path.suffix != ".safetensors"
                       else "safetensors", architecture=arch, model_type=arch,
-                      quantization=quant.get("quant_method") if isinstance(quant, dict) else None)
+                      quantization=_word(quant.get("quant_method")) if isinstance(quant, dict) else None)
     if scan is not None:
         fields.update(num_parameters=scan.num_parameters, dtypes=scan.dtypes)
     return fields
@@ -236,9 +253,18 @@ class Ingestor:
                 self.report.errors.append(IngestError(str(unit.root), str(exc)))
             except (OSError, ValueError, RuntimeError, MemoryError) as exc:
                 log.debug("ingest of %s failed", unit.root, exc_info=True)
-                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: {exc}"))
+                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: {_one_line(exc)}"))
+            except Exception as exc:  # noqa: BLE001 - last line of defence: the batch goes on
+                log.debug("ingest of %s failed unexpectedly", unit.root, exc_info=True)
+                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: unexpected "
+                                                      f"{type(exc).__name__}: {_one_line(exc)}"))
         if on_progress:
             on_progress("", len(units), len(units))
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:300] + "...") if len(text) > 300 else text or type(exc).__name__
 
 
 def hf_cache_units(cache_dir: Path | None = None) -> list[ModelUnit]:

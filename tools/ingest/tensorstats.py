@@ -500,12 +500,11 @@ class SketchPlan:
         k = min(dim, self.total)
         rng = np.random.default_rng(int(self.layout_hash[:15], 16))
         picks = np.sort(rng.choice(self.total, size=k, replace=False)) if k else np.array([], np.int64)
-        which = np.searchsorted(offsets, picks, side="right") - 1
+        which = np.searchsorted(offsets, picks, side="right") - 1  # sorted, as picks are
         self._local: dict[str, np.ndarray] = {}
-        for i, (tname, _) in enumerate(self.layout):
-            sel = picks[which == i] - offsets[i]
-            if sel.size:
-                self._local[tname] = sel
+        hit, first = np.unique(which, return_index=True)  # only the tensors sampled: O(dim)
+        for i, a, b in zip(hit.tolist(), first.tolist(), [*first.tolist()[1:], picks.size]):
+            self._local[self.layout[i][0]] = picks[a:b] - offsets[i]
         self._values: dict[str, np.ndarray] = {}
 
     def take(self, name: str, flat: np.ndarray) -> None:

@@ -377,6 +377,8 @@ def _hits(h: Handle, st: LakeState, a: _Answer, top: list[int], scores: dict[int
     lex_set = set(a.lexical)
     hits: list[SearchHit] = []
     for mid in top:
+        if mid not in st.by_id:  # indexed by a writer whose documents this reader cannot see
+            continue
         name, f = st.by_id[mid]
         why: list[dict[str, Any]] = []
         if mid in shown:

@@ -9,9 +9,24 @@ indexed ones, drops what was removed, renames what was renamed (no re-embedding:
 vectors are keyed by model id) and indexes what was added. Chunks whose exact
 text is already indexed reuse their stored vector. A format change (``DOC_VERSION``,
 ``INDEX_VERSION``, the embedder) or a missing vector directory triggers a rebuild.
+
+Crash safety (a kill or Ctrl-C at any moment leaves an index the next sync repairs):
+
+* each batch of models is written as: ``writing`` = their ids and their documents
+  (one commit), then their vectors, then ``writing`` cleared (one commit). A sync
+  that finds ``writing`` set drops those models' vectors and documents first
+  (:func:`_recover`): they are then simply not indexed yet. Removals work the same way.
+* a rebuild commits the signature ``rebuilding`` before it touches anything and
+  replaces documents batch by batch (nothing is cleared first, so a search never
+  meets vectors without documents); each batch commits how far it got, and the
+  signature comes back only with the last write. The next sync (a search included)
+  resumes an interrupted rebuild where it stopped, with the usual progress.
+* the vector store and the chunk table must hold the same chunks; when they do not
+  (the vector directory damaged or copied from elsewhere), the next sync rebuilds.
 """
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +47,9 @@ BATCH_MODELS = 64
 ENCODE_STEP = 256  # passages encoded between two progress reports
 REUSE_CACHE = 50_000  # chunk vectors kept in memory during one sync, by text hash
 Progress = Callable[[str, int, int], None]
+REBUILDING = "rebuilding"  # the signature while a rebuild runs (or was interrupted)
+WRITING = "writing"  # state key: ids of the models whose documents and vectors are being written
+REBUILT_UPTO = "rebuilt_upto"  # state key: "<signature> <last model id>" a rebuild has redone
 
 
 @dataclass
@@ -127,7 +145,7 @@ def open_lake(lake: Lake | Catalog | str | Path) -> Handle:
 def needs_sync(h: Handle) -> bool:
     """True when the catalog changed since the last sync (or the index format did)."""
     synced = h.text.state("synced_event")
-    if synced is None or h.text.state("signature") != signature():
+    if synced is None or h.text.state("signature") != signature() or h.text.state(WRITING):
         return True
     if int(synced) != h.catalog.last_event_id():
         return True
@@ -147,19 +165,16 @@ def _load(h: Handle, ids: list[int], current: dict[int, str]) -> list[ModelRecor
 
 
 def _embed_chunks(h: Handle, items: list[tuple[str, str, str]], cache: dict[str, np.ndarray],
-                  report: IndexReport, previous: dict[str, str] | None = None,
-                  progress: Progress | None = None) -> np.ndarray:
+                  report: IndexReport, progress: Progress | None = None) -> np.ndarray:
     """Vectors for ``(chunk id, text hash, text)``: cached, stored or freshly encoded.
 
-    ``previous`` (text hash -> chunk id still in the vector store) serves a rebuild.
+    A stored vector is found through the chunk table, which always lists what the vector
+    store holds (a rebuild replaces both, model by model).
     """
     vecs: dict[str, np.ndarray] = {}
     missing = [hsh for _, hsh, _ in items if hsh not in cache]
     if missing:
-        if previous is not None:
-            stored = {hsh: previous[hsh] for hsh in missing if hsh in previous}
-        else:
-            stored = h.text.chunk_ids_by_hash(missing)
+        stored = h.text.chunk_ids_by_hash(missing)
         if stored:
             got = h.vectors.chunk_vectors(list(stored.values()))
             for hsh, cid in stored.items():
@@ -200,13 +215,51 @@ def _encode(texts: list[str], progress: Progress | None) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _mark_writing(h: Handle, ids: list[int]) -> None:
+    with h.catalog.transaction():
+        h.text.set_state(WRITING, json.dumps(sorted(ids)))
+
+
+def _recover(h: Handle) -> None:
+    """Undo the step an interrupted sync left half done: the models it was writing lose
+    their vectors and documents (a later sync indexes them again, as added models)."""
+    raw = h.text.state(WRITING)
+    if not raw:
+        return
+    ids = [int(i) for i in json.loads(raw)]
+    h.vectors.delete_models(ids)
+    with h.catalog.transaction():
+        h.text.delete_docs(ids)
+        h.text.set_state("synced_event", -1)
+        h.text.clear_state(WRITING)
+
+
 def _index_models(h: Handle, models: list[ModelRecord], cache: dict[str, np.ndarray],
-                  report: IndexReport, previous: dict[str, str] | None = None,
-                  progress: Progress | None = None) -> list[str]:
+                  report: IndexReport, progress: Progress | None = None,
+                  upto: int | None = None) -> None:
+    """Documents (committed with the ``writing`` mark), then vectors, then the mark cleared
+    (with ``upto``, the last model id a rebuild has redone)."""
     docs = [build(m)[0] for m in models]
     items = [(cid, hsh, text) for d in docs for cid, _, text, hsh in d.chunks]
-    vectors = _embed_chunks(h, items, cache, report, previous, progress)
+    vectors = _embed_chunks(h, items, cache, report, progress)
+    ids = [d.model_id for d in docs]
+    stale = set(h.text.chunk_ids_of(ids)) - {i[0] for i in items}
+    with h.catalog.transaction():
+        h.text.set_state(WRITING, json.dumps(sorted(ids)))
+        h.text.put_docs(docs, utcnow())
+    _write_vectors(h, models, items, vectors, stale, report)
+    with h.catalog.transaction():
+        h.text.clear_state(WRITING)
+        if upto is not None:
+            h.text.set_state(REBUILT_UPTO, f"{signature()} {upto}")
+
+
+def _write_vectors(h: Handle, models: list[ModelRecord], items: list[tuple[str, str, str]],
+                   vectors: np.ndarray, stale: set[str], report: IndexReport) -> None:
+    """The chunk and weight-sketch vectors of these models; their ``stale`` chunks go."""
     h.vectors.add_chunks([i[0] for i in items], [int(i[0].split(":")[0]) for i in items], vectors)
+    if stale:
+        h.vectors.delete_chunks(sorted(stale))
     report.chunks += len(items)
     sk_ids, sk_hashes, sk_vecs = [], [], []
     for m in models:
@@ -218,9 +271,6 @@ def _index_models(h: Handle, models: list[ModelRecord], cache: dict[str, np.ndar
                 sk_vecs.append(sk.vector)
     h.vectors.add_sketches(sk_ids, sk_hashes, sk_vecs)
     report.sketches += len(sk_ids)
-    with h.catalog.transaction():
-        h.text.put_docs(docs, utcnow())
-    return [i[0] for i in items]
 
 
 @dataclass
@@ -231,6 +281,7 @@ class IndexStatus(Record):
     behind: int = 0  # current models not indexed yet (their cards are not searchable)
     stale: int = 0  # removals and renames not applied yet (cheap: no encoding)
     rebuild: bool = False  # the index format or the embedder changed: everything is re-indexed
+    interrupted: bool = False  # a rebuild was interrupted (or the vectors are out of step)
 
     @property
     def up_to_date(self) -> bool:
@@ -238,6 +289,9 @@ class IndexStatus(Record):
 
     def note(self) -> str:
         """One line for a person; empty when the index is up to date."""
+        if self.interrupted:
+            return ("a rebuild of the search index was interrupted; the next search, or "
+                    "`modellake reindex`, finishes it")
         if self.rebuild:
             return (f"the search index must be rebuilt ({self.indexed} models indexed in an older "
                     "format); run `modellake reindex`")
@@ -253,6 +307,8 @@ class _Plan:
     renamed: list[int]
     current: dict[int, str]
     last_event: int
+    resume: int | None = None  # an interrupted rebuild redid the models up to this id
+    repair: bool = False  # interrupted or inconsistent: rebuilt now, even by a search
 
 
 def _vectors_compatible(h: Handle) -> bool:
@@ -260,46 +316,74 @@ def _vectors_compatible(h: Handle) -> bool:
     return h.vectors.is_compatible() and not (h.vectors.chunk_count() == 0 and h.text.doc_count() > 0)
 
 
+def _consistent(h: Handle) -> bool:
+    """The vector store holds exactly the chunks the chunk table lists (counted afresh)."""
+    return h.vectors.chunk_count(fresh=True) == h.text.chunk_count()
+
+
+def _in_sync(h: Handle) -> bool:
+    return not needs_sync(h) and _vectors_compatible(h) and _consistent(h)
+
+
+def _resume_point(h: Handle) -> int | None:
+    """The last model id an interrupted rebuild (of this signature) redid, if any."""
+    if h.text.state("signature") != REBUILDING:
+        return None
+    sig, _, upto = (h.text.state(REBUILT_UPTO) or "").rpartition(" ")
+    return int(upto) if sig == signature() and upto.isdigit() else None
+
+
 def _plan(h: Handle, rebuild: bool = False) -> _Plan:
-    """What a sync would do: rebuild, or add / remove / rename these models."""
+    """What a sync would do: rebuild (or resume a rebuild), or add / remove / rename models."""
     last_event = h.catalog.last_event_id()
     compatible = _vectors_compatible(h)
-    rebuild = rebuild or not compatible or h.text.state("signature") != signature()
+    interrupted = h.text.state("signature") == REBUILDING
+    # vectors out of step with the chunk table (a half-written batch aside, undone first)
+    repair = interrupted or (compatible and not h.text.state(WRITING) and not _consistent(h))
+    rebuild = rebuild or repair or not compatible or h.text.state("signature") != signature()
     current = h.text.current_models()
-    indexed = {} if rebuild else h.text.indexed()
-    return _Plan(rebuild, compatible, sorted(set(current) - set(indexed)),
-                 sorted(set(indexed) - set(current)),
-                 sorted(i for i in set(current) & set(indexed) if current[i] != indexed[i]),
-                 current, last_event)
+    indexed = h.text.indexed()
+    resume = _resume_point(h) if rebuild and compatible else None
+    if rebuild:
+        added = [i for i in sorted(current) if resume is None or i > resume or i not in indexed]
+    else:
+        added = sorted(set(current) - set(indexed))
+    todo = set(added)
+    return _Plan(rebuild, compatible, added, sorted(set(indexed) - set(current)),
+                 sorted(i for i in set(current) & set(indexed)
+                        if current[i] != indexed[i] and i not in todo),
+                 current, last_event, resume, repair)
 
 
 def index_status(lake: Lake | Catalog | str | Path) -> IndexStatus:
     """How far the index is behind the catalog (a few ms; changes nothing)."""
     with open_lake(lake) as h:
-        if not needs_sync(h) and _vectors_compatible(h):
+        if _in_sync(h):
             return IndexStatus(indexed=h.text.doc_count())
         p = _plan(h)
-        return IndexStatus(indexed=0 if p.rebuild else h.text.doc_count(), behind=len(p.added),
-                           stale=len(p.removed) + len(p.renamed), rebuild=p.rebuild)
+        writing = set(json.loads(h.text.state(WRITING) or "[]")) & set(p.current)  # half written
+        return IndexStatus(indexed=0 if p.rebuild else h.text.doc_count() - len(writing),
+                           behind=len(set(p.added) | writing), stale=len(p.removed) + len(p.renamed),
+                           rebuild=p.rebuild, interrupted=p.repair)
 
 
-def _start_rebuild(h: Handle, p: _Plan) -> tuple[dict[str, str] | None, set[str]]:
-    """Clear the index, marked unsynced in the same transaction (an interrupted rebuild is
-    found and redone by the next sync); returns the vectors an unchanged text may reuse."""
-    previous: dict[str, str] | None = None
-    old_ids: set[str] = set()
-    if p.compatible:  # keep the vectors until the end: unchanged texts reuse them
-        old = h.text.chunk_hashes()
-        previous = {hsh: cid for cid, hsh in old}
-        old_ids = {cid for cid, _ in old}
+def _start_rebuild(h: Handle, p: _Plan) -> None:
+    """Mark the index as being rebuilt, committed before anything changes (an interrupted
+    rebuild is found and resumed by the next sync), then drop the vectors not kept: the
+    weight sketches (cheap to re-add), or every vector when they are of another embedder.
+    Documents stay until each is replaced: a search never meets vectors without one."""
+    if p.resume is not None:
+        return
+    with h.catalog.transaction():
+        h.text.set_state("signature", REBUILDING)
+        h.text.set_state("synced_event", -1)
+        h.text.clear_state(REBUILT_UPTO)
+    if p.compatible:
         h.vectors.reset_sketches()
     else:
         h.vectors.reset()
     with h.catalog.transaction():
-        h.text.set_state("signature", "rebuilding")
-        h.text.set_state("synced_event", -1)
-        h.text.clear()
-    return previous, old_ids
+        h.text.set_state(REBUILT_UPTO, f"{signature()} 0")
 
 
 def _apply_cheap(h: Handle, p: _Plan, report: IndexReport) -> None:
@@ -309,27 +393,49 @@ def _apply_cheap(h: Handle, p: _Plan, report: IndexReport) -> None:
             for i in p.renamed:
                 h.text.rename_doc(i, p.current[i])
     if p.removed:
+        _mark_writing(h, p.removed)
         h.vectors.delete_models(p.removed)
         with h.catalog.transaction():
             h.text.delete_docs(p.removed)
+            h.text.clear_state(WRITING)
     report.removed, report.renamed = len(p.removed), len(p.renamed)
 
 
-def _add(h: Handle, p: _Plan, report: IndexReport, previous: dict[str, str] | None,
-         progress: Progress | None, batch: int) -> set[str]:
+def _add(h: Handle, p: _Plan, report: IndexReport, progress: Progress | None,
+         batch: int) -> None:
     """Index the added models, batch by batch, reporting cards and passages."""
     cache: dict[str, np.ndarray] = {}
-    new_ids: set[str] = set()
     for start in range(0, len(p.added), batch):
         if progress:
             progress("cards", start, len(p.added))
         ids = p.added[start:start + batch]
-        new_ids.update(_index_models(h, _load(h, ids, p.current), cache, report, previous,
-                                     progress))
+        _index_models(h, _load(h, ids, p.current), cache, report, progress,
+                      upto=ids[-1] if p.rebuild else None)
     if progress:
         progress("cards", len(p.added), len(p.added))
     report.added = len(p.added)
-    return new_ids
+
+
+def _drop_strays(h: Handle) -> None:
+    """After a rebuild: vectors of chunks the chunk table does not list go."""
+    known = {cid for cid, _ in h.text.chunk_hashes()}
+    stray = [cid for cid in h.vectors.chunk_ids() if cid not in known]
+    if stray:
+        h.vectors.delete_chunks(stray)
+
+
+def _finish(h: Handle, p: _Plan) -> None:
+    """The sync marker, committed with (after) the last write."""
+    with h.catalog.transaction():
+        h.text.set_state("synced_event", p.last_event)
+        h.text.set_state("signature", signature())
+        h.text.clear_state(REBUILT_UPTO)
+
+
+def _done(h: Handle, report: IndexReport, t0: float) -> IndexReport:
+    report.models = h.text.doc_count()
+    report.seconds = time.perf_counter() - t0
+    return report
 
 
 def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
@@ -337,44 +443,41 @@ def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
     """Bring the index up to date with the catalog (see the module docstring).
 
     ``embed_new=False`` applies removals and renames only and leaves added models pending
-    (``report.pending``): a search answers at once from what is indexed. ``progress`` gets
-    ``("cards", done, total)`` per batch of models and ``("passages", done, total)`` as card
-    passages are encoded.
+    (``report.pending``): a search answers at once from what is indexed. An interrupted
+    rebuild is resumed all the same. ``progress`` gets ``("cards", done, total)`` per batch
+    of models and ``("passages", done, total)`` as card passages are encoded.
     """
     from modellake.store.index import index_lock
 
     t0 = time.perf_counter()
     report = IndexReport()
     with index_lock(h.lake.index_dir):
-        if not rebuild and not needs_sync(h) and _vectors_compatible(h):
-            report.models = h.text.doc_count()
-            report.seconds = time.perf_counter() - t0
-            return report
+        _recover(h)
+        if not rebuild and _in_sync(h):
+            return _done(h, report, t0)
         p = _plan(h, rebuild)
+        embed_new = embed_new or p.repair
         if p.rebuild and not embed_new:
-            report.pending, report.models = len(p.current), h.text.doc_count()
-            report.seconds = time.perf_counter() - t0
-            return report
-        previous, old_ids = _start_rebuild(h, p) if p.rebuild else (None, set())
+            report.pending = len(p.current)
+            return _done(h, report, t0)
+        if p.rebuild:
+            _start_rebuild(h, p)
         report.rebuilt = p.rebuild
-        new_ids = _add(h, p, report, previous, progress, batch) if embed_new else set()
-        if old_ids - new_ids:
-            h.vectors.delete_chunks(sorted(old_ids - new_ids))
+        if embed_new:
+            _add(h, p, report, progress, batch)
         _apply_cheap(h, p, report)  # after the additions: a new version reuses its predecessor's vectors
+        if p.rebuild:
+            _drop_strays(h)
         if embed_new or not p.added:
-            with h.catalog.transaction():
-                h.text.set_state("synced_event", p.last_event)
-                h.text.set_state("signature", signature())
+            _finish(h, p)
         report.pending = 0 if embed_new else len(p.added)
-        report.models = h.text.doc_count()
-    report.seconds = time.perf_counter() - t0
-    return report
+    return _done(h, report, t0)
 
 
 def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) -> tuple[int, int]:
     """Before a query: apply removals and renames (cheap); index added models only when
     ``wait`` (else they are left out). Returns (models the answer leaves out, models indexed)."""
-    if not needs_sync(h) and _vectors_compatible(h):
+    if _in_sync(h):
         return 0, 0
     rep = sync(h, embed_new=wait, progress=progress)
     return rep.pending, rep.models
