@@ -264,12 +264,13 @@ def _ingest_tab(h: Handlers, staging: Path, max_upload_bytes: int):
                      f"--ingest-root DIR`). Uploads (at most {max_upload_bytes / 2**30:.1f} GiB) "
                      f"are staged in `{staging}`.") if h.policy.may_change else
                     f"⚠️ Ingesting is off: {h.policy.why_read_only}.")
-        ing_name = gr.Textbox(label="Name (optional, for a single model)")
+        may = h.policy.may_change  # read-only: shown, but nothing to fill in or press
+        ing_name = gr.Textbox(label="Name (optional, for a single model)", interactive=may)
         with gr.Row():
-            ing_path = gr.Textbox(label="Path on the server", scale=4)
-            ing_btn = gr.Button("Ingest path", scale=1)
-        upload = gr.File(label="Or upload a model file", type="filepath")
-        up_btn = gr.Button("Ingest upload")
+            ing_path = gr.Textbox(label="Path on the server", scale=4, interactive=may)
+            ing_btn = gr.Button("Ingest path", scale=1, interactive=may)
+        upload = gr.File(label="Or upload a model file", type="filepath", interactive=may)
+        up_btn = gr.Button("Ingest upload", interactive=may)
         ing_out = gr.Markdown()
         ing_btn.click(h.ingest_path, [ing_path, ing_name], ing_out, api_name="ingest_path")
         up_btn.click(h.ingest_upload, [upload, ing_name], ing_out, api_visibility="private")

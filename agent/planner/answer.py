@@ -116,6 +116,8 @@ def _failure(failed: list[Outcome], partial: bool) -> str:
     first = _clean(failed[0].error or "")
     if partial:
         return f"(One step failed: {first})"
+    if "changes the lake" in first:  # the policy refused a change
+        return f"Nothing was changed: {first}"
     return f"I could not answer that: {first}"
 
 
