@@ -67,10 +67,11 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
     if as_json:
         common.emit_json(report.to_dict())
     else:
-        _print_runs(report.runs, f"{len(report.runs)} runs in {report.duration_s:.1f}s")
+        if report.runs or not report.errors:
+            _print_runs(report.runs, f"{len(report.runs)} runs in {report.duration_s:.1f}s")
         for e in report.errors:
-            common.say(f"[red]failed[/] {common.safe(e['model'])} on {common.safe(e['task'])}: "
-                       f"{common.safe(e['error'])}", highlight=False)
+            common.say(f"[red]failed[/] {common.safe(e.model)} on {common.safe(e.task)}: "
+                       f"{common.safe(e.error)}", highlight=False)
     if report.errors:
         raise typer.Exit(1)
 

@@ -56,13 +56,12 @@ def _print_graph(g, graph: Path | None) -> None:
 
 
 def _print_audit(report) -> None:
-    safe = common.safe
-    for a in report.agreements:
-        common.say(f"[green]agrees[/]   {safe(a)}", highlight=False)
-    for c in report.conflicts:
-        common.say(f"[red]conflict[/] {safe(c.model)}: {safe(c.message)}", highlight=False)
-    for u in report.undocumented:
-        common.say(f"[dim]undocumented[/] {safe(u)}", highlight=False)
+    """The audit in its own words: a lead sentence, then one sentence per model."""
+    console = common.console()
+    for line in report.text().splitlines():
+        style = {"Conflicts:": "bold red", "Agreements:": "bold green"}.get(line, "")
+        console.print(common.plain(line, style or ("bold" if line.endswith(":") else "")),
+                      highlight=False, soft_wrap=not console.is_terminal)
 
 
 def diff_cmd(a: str = typer.Argument(..., parser=common.spec_value),

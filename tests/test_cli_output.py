@@ -1,0 +1,49 @@
+"""What people read from the CLI: sentences, never Python reprs (issue 18's CLI findings)."""
+from __future__ import annotations
+
+import re
+
+from modellake.ui.cli import main
+
+REPR = re.compile(r"\{'|\['|\bNone\b|\bTrue\b")
+
+
+def _lake_with_cards(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "base-card.md").write_text("---\nlicense: mit\n---\n# base-card\nA base model.\n")
+    (models / "child-card.md").write_text("---\nlicense: mit\nbase_model: base-card\n---\n"
+                                          "# child-card\nFine-tuned from base-card.\n")
+    lake = str(tmp_path / "lake")
+    assert main(["--lake", lake, "ingest", str(models)]) == 0
+    return lake
+
+
+def test_bench_failure_is_a_sentence_not_a_crash(tmp_path, capsys):
+    lake = _lake_with_cards(tmp_path)
+    capsys.readouterr()
+    code = main(["--lake", lake, "bench", "base-card", "--task", "sts-smoke"])
+    out, err = capsys.readouterr()
+    assert code == 1 and "unexpected" not in out + err
+    assert re.search(r"failed base-card on sts-smoke: .*card", out + err), out + err
+    assert "0 runs" not in out  # no empty table above the reason
+
+
+def test_lineage_audit_prints_sentences(tmp_path, capsys):
+    """A fine-tune without a card is listed as undocumented, in words (it was a dict)."""
+    import torch
+    from conftest import tiny_bert
+
+    base = tiny_bert(0)
+    base.save_pretrained(tmp_path / "models" / "bert-base")
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for p in base.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    base.save_pretrained(tmp_path / "models" / "bert-tuned")
+    lake = str(tmp_path / "lake")
+    assert main(["--lake", lake, "ingest", str(tmp_path / "models")]) == 0
+    capsys.readouterr()
+    assert main(["--lake", lake, "lineage", "--audit"]) == 0
+    out, _ = capsys.readouterr()
+    assert "bert-tuned was fine-tuned from bert-base" in out and not REPR.search(out), out
