@@ -47,3 +47,44 @@ def test_lineage_audit_prints_sentences(tmp_path, capsys):
     assert main(["--lake", lake, "lineage", "--audit"]) == 0
     out, _ = capsys.readouterr()
     assert "bert-tuned was fine-tuned from bert-base" in out and not REPR.search(out), out
+
+
+CARD = """---
+license: mit
+model-index:
+- name: {name}
+  results:
+  - task: {{type: text-classification}}
+    dataset: {{name: sst2, type: sst2}}
+    metrics:
+    - {{type: accuracy, value: {value}}}
+---
+# {name}
+A sentiment classifier for movie reviews.
+"""
+
+
+def test_leaderboard_compare_and_search_print_words(tmp_path, capsys):
+    import json
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name, value in (("senti-a", 0.91), ("senti-b", 0.88)):
+        (models / f"{name}.md").write_text(CARD.format(name=name, value=value))
+    lake = str(tmp_path / "lake")
+    assert main(["--lake", lake, "ingest", str(models)]) == 0
+    capsys.readouterr()
+    assert main(["--lake", lake, "runs", "--json"]) == 0
+    task = json.loads(capsys.readouterr().out)["runs"][0]["task"]
+    assert main(["--lake", lake, "leaderboard", "--task", task, "--trust", "reported"]) == 0
+    board = capsys.readouterr().out
+    assert "(reported)" in board and not REPR.search(board), board
+    assert main(["--lake", lake, "compare", "senti-a", "senti-b", "--trust", "reported"]) == 0
+    short = capsys.readouterr().out
+    assert main(["--lake", lake, "compare", "senti-a", "senti-b", "--trust", "reported",
+                 "--explain"]) == 0
+    long = capsys.readouterr().out
+    assert "--explain" in short and "bootstrap" not in short and "bootstrap" in long
+    assert main(["--lake", lake, "search", "sentiment classifier under 50M params"]) == 0
+    hits = capsys.readouterr().out
+    assert "senti-a" in hits and not REPR.search(hits), hits

@@ -127,7 +127,8 @@ def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t", parser=common.
     from rich.table import Table
 
     safe = common.safe
-    table = Table(title=f"{safe(board.task)}: {safe(board.metric)} ({safe(board.trust)})",
+    trust = ", ".join(board.trust) if isinstance(board.trust, (list, tuple)) else board.trust
+    table = Table(title=f"{safe(board.task)}: {safe(board.metric)} ({safe(trust)})",
                   title_justify="left")
     for col in ("rank", "model", "value", "std", "runs", "trust"):
         table.add_column(col)
@@ -144,7 +145,9 @@ def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t", parser=common.
 def compare_cmd(a: str = typer.Argument(..., parser=common.spec_value),
                 b: str = typer.Argument(..., parser=common.spec_value),
                 task: list[str] = TaskOpt,
-                trust: str = TrustOpt, as_json: bool = JsonOpt) -> None:
+                trust: str = TrustOpt, as_json: bool = JsonOpt,
+                explain: bool = typer.Option(False, "--explain",
+                                             help="Say how the spread is measured.")) -> None:
     """Compare two models task by task: difference, and whether it exceeds the spread."""
     from modellake.tools import bench as lib
 
@@ -164,7 +167,9 @@ def compare_cmd(a: str = typer.Argument(..., parser=common.spec_value),
         table.add_row(common.plain(r.task), common.plain(r.metric), _fmt(r.a), _fmt(r.b),
                       _fmt(r.diff), _fmt(r.spread), "yes" if r.exceeds_spread else "no")
     common.console().print(table)
-    common.say(f"[dim]{safe(cmp.spread_definition)}[/]")
+    common.say(f"[dim]{safe(cmp.spread_definition)}[/]" if explain else
+               "[dim]exceeds: the difference is beyond the run-to-run spread (--explain says how "
+               "it is measured)[/]")
 
 
 def behaves_like_cmd(name: str = typer.Argument(..., parser=common.spec_value),

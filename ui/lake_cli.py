@@ -114,10 +114,27 @@ def _print_hits(res) -> None:
     for i, h in enumerate(res.hits, 1):
         common.say(f"{i:>2}. [bold]{safe(h.name)}[/]  {h.score:.3f}", highlight=False)
         for w in h.why[:2]:
-            text = w.get("text") or w.get("passage") or "; ".join(
-                f"{k}: {v}" for k, v in w.items() if k != "kind")
+            text = w.get("text") or w.get("passage") or _why_words(w)
             common.say(f"      [dim]{safe(w.get('kind', ''))}: {safe(str(text)[:150])}[/]",
                        highlight=False)
+
+
+def _why_words(why: dict) -> str:
+    """A reason of a search hit in words: lists joined, "required" for a hard constraint,
+    empty values left out."""
+    def word(v) -> str:
+        if isinstance(v, (list, tuple)):
+            return ", ".join(map(word, v))
+        if isinstance(v, dict):
+            return ", ".join(f"{k} {word(x)}" for k, x in v.items() if x not in (None, "", []))
+        return str(v)
+
+    bits = []
+    for k, v in why.items():
+        if k == "kind" or v in (None, "", [], {}, False):
+            continue
+        bits.append("required" if k == "hard" and v is True else f"{k}: {word(v)}")
+    return "; ".join(bits)
 
 
 def similar_cmd(name: str = typer.Argument(..., parser=common.spec_value), k: int = KOpt,
