@@ -64,3 +64,16 @@ def agent_lake(agent_lake_template, tmp_path) -> Path:
     dst = tmp_path / "lake"
     shutil.copytree(agent_lake_template, dst)
     return dst
+
+
+# A card whose model-index reports one accuracy on sst2 (``.format(name=..., value=...)``).
+MODEL_INDEX_CARD = """---
+model-index:
+- name: {name}
+  results:
+  - task: {{type: text-classification}}
+    dataset: {{name: sst2, type: sst2}}
+    metrics:
+    - {{type: accuracy, value: {value}}}
+---
+"""

@@ -9,7 +9,6 @@ pytest.importorskip("gradio")
 pytest.importorskip("gradio_client")
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -182,19 +181,9 @@ def test_serve_with_auth_requires_login(agent_lake_template, tmp_path):
         app.close()
 
 
-MODEL_INDEX = """---
-model-index:
-- name: {name}
-  results:
-  - task: {{type: text-classification}}
-    dataset: {{name: sst2, type: sst2}}
-    metrics:
-    - {{type: accuracy, value: {value}}}
----
-"""
-
-
 def test_leaderboard_and_compare_on_reported_runs(client, live_app, tmp_path):
+    from conftest import MODEL_INDEX_CARD
+
     from modellake.store.lake import Lake
     from modellake.tools.bench import import_results
 
@@ -202,7 +191,7 @@ def test_leaderboard_and_compare_on_reported_runs(client, live_app, tmp_path):
     with Lake.open(live_app[2]).catalog() as cat:
         for name, value in (("tiny-bert", 0.61), ("tiny-bert-ft", 0.83)):
             p = tmp_path / f"{name}.md"
-            p.write_text(MODEL_INDEX.format(name=name, value=value))
+            p.write_text(MODEL_INDEX_CARD.format(name=name, value=value))
             tasks |= {r.task for r in import_results(cat, p, name).runs}
     (task,) = tasks
     rows, plot, note = client.predict(task, "reported", api_name="/leaderboard")

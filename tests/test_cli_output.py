@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from conftest import MODEL_INDEX_CARD
+
 from modellake.ui.cli import main
 
 REPR = re.compile(r"\{'|\['|\bNone\b|\bTrue\b")
@@ -49,19 +51,7 @@ def test_lineage_audit_prints_sentences(tmp_path, capsys):
     assert "bert-tuned was fine-tuned from bert-base" in out and not REPR.search(out), out
 
 
-CARD = """---
-license: mit
-model-index:
-- name: {name}
-  results:
-  - task: {{type: text-classification}}
-    dataset: {{name: sst2, type: sst2}}
-    metrics:
-    - {{type: accuracy, value: {value}}}
----
-# {name}
-A sentiment classifier for movie reviews.
-"""
+CARD = MODEL_INDEX_CARD + "# {name}\nA sentiment classifier for movie reviews.\n"
 
 
 def test_leaderboard_compare_and_search_print_words(tmp_path, capsys):
