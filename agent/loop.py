@@ -177,7 +177,7 @@ class Agent:
                 texts.append(artifact.get("text") or artifact.get("summary") or f"Done: {p['change']}.")
                 yield ToolFinished(p["tool"], call_id, content)
             except ToolException as exc:
-                error = _error_of(exc)
+                error = _error_in(str(exc.args[0]) if exc.args else str(exc))
                 texts.append(f"Could not {p['change']}: {error}")
                 yield ToolFinished(p["tool"], call_id, str(exc), ok=False, error=error)
         answer = "\n\n".join(texts)
@@ -276,10 +276,7 @@ class Agent:
 
 def _finished(msg: ToolMessage, names: dict[str, str]) -> ToolFinished:
     content = _text(msg.content)
-    error = None
-    if msg.status == "error":
-        data = loads(content)
-        error = data.get("error") if isinstance(data, dict) else content
+    error = _error_in(content) if msg.status == "error" else None
     return ToolFinished(msg.name or names.get(msg.tool_call_id, "?"), msg.tool_call_id, content,
                         ok=msg.status != "error", error=error)
 
@@ -301,9 +298,10 @@ def _final(answer: str, turn: Turn, thread_id: str, backend: str, steps: int) ->
                                 for c in turn.calls if c.pending])
 
 
-def _error_of(exc: Exception) -> str:
-    data = loads(str(exc.args[0]) if exc.args else str(exc))
-    return str(data.get("error")) if isinstance(data, dict) and data.get("error") else str(exc)
+def _error_in(content: str) -> str:
+    """The message of a failed call's JSON observation (the content itself when it has none)."""
+    data = loads(content)
+    return str(data["error"]) if isinstance(data, dict) and data.get("error") else content
 
 
 def _report_changes(turn: Turn, answer: str, dropped: list[dict[str, Any]]) -> str:

@@ -183,8 +183,7 @@ class Toolkit:
     def _pending(self, t: Tool, args: dict[str, Any]) -> tuple[CallRecord, str]:
         """Keep a change for the user to confirm: checked as far as it can be without making
         it (the policy, the arguments, the models it names), then described."""
-        self.ctx.policy.check_call(t, args)
-        t.check_args(args)
+        t.check(self.ctx, args)
         with self.ctx.lock:
             for param in t.targets:
                 value = args.get(param)

@@ -185,12 +185,16 @@ class Tool:
                 "required": [p.name for p in self.params if p.required]}
 
     def __call__(self, ctx: ToolContext, **args: Any) -> Any:
-        self.check_args(args)
-        ctx.policy.check_call(self, args)
+        self.check(ctx, args)
         for what_param, what in self.injected:
             args[what_param] = _inject(ctx, what)
         with ctx.lock:
             return self.fn(**args)
+
+    def check(self, ctx: ToolContext, args: dict[str, Any]) -> None:
+        """Raise unless this call may run: arguments that fit, allowed by ``ctx.policy``."""
+        self.check_args(args)
+        ctx.policy.check_call(self, args)
 
     def check_args(self, args: dict[str, Any]) -> None:
         """Raise ``ToolArgumentError`` unless ``args`` fit the signature."""

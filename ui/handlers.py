@@ -417,7 +417,7 @@ class IngestHandlers(_Base):
         """The path to ingest, if this app's policy allows it (``PolicyError`` otherwise)."""
         from modellake.tools.registry import get_tool
 
-        self.policy.check_call(get_tool("ingest_models"), {"path": str(path)})
+        self.policy.check_call(get_tool("ingest_models"), {})  # may this app change the lake?
         return self.policy.check_path(path)
 
     def ingest_path(self, path: str, name: str, progress=gr.Progress()) -> str:

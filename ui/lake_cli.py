@@ -106,6 +106,8 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.",
 
 
 def _print_hits(res) -> None:
+    from modellake.tools.search.hits import why_text
+
     safe = common.safe
     if res.note:
         common.say(f"[yellow]note:[/] {safe(res.note)}", stderr=True, highlight=False)
@@ -113,28 +115,8 @@ def _print_hits(res) -> None:
         common.say("no model matches")
     for i, h in enumerate(res.hits, 1):
         common.say(f"{i:>2}. [bold]{safe(h.name)}[/]  {h.score:.3f}", highlight=False)
-        for w in h.why[:2]:
-            text = w.get("text") or w.get("passage") or _why_words(w)
-            common.say(f"      [dim]{safe(w.get('kind', ''))}: {safe(str(text)[:150])}[/]",
-                       highlight=False)
-
-
-def _why_words(why: dict) -> str:
-    """A reason of a search hit in words: lists joined, "required" for a hard constraint,
-    empty values left out."""
-    def word(v) -> str:
-        if isinstance(v, (list, tuple)):
-            return ", ".join(map(word, v))
-        if isinstance(v, dict):
-            return ", ".join(f"{k} {word(x)}" for k, x in v.items() if x not in (None, "", []))
-        return str(v)
-
-    bits = []
-    for k, v in why.items():
-        if k == "kind" or v in (None, "", [], {}, False):
-            continue
-        bits.append("required" if k == "hard" and v is True else f"{k}: {word(v)}")
-    return "; ".join(bits)
+        for text in [t for t in map(why_text, h.why) if t][:2]:  # the reasons in words
+            common.say(f"      [dim]{safe(text[:150])}[/]", highlight=False)
 
 
 def similar_cmd(name: str = typer.Argument(..., parser=common.spec_value), k: int = KOpt,
