@@ -495,7 +495,7 @@ def build_lake(out: str | Path, seed: int = 0, quick: bool = False,
 def _demo_rows(name: str) -> list[dict]:
     from importlib.resources import files
 
-    text = files("modellake.tools").joinpath("data", name).read_text()
+    text = files("modellake.tools.demo").joinpath("data", name).read_text()
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 

@@ -148,3 +148,9 @@ def from_db_error(exc: Exception, lake_root: object, action: str = "use") -> Lak
         return LakeError(f"the catalog of the lake at {short_path(lake_root)} is damaged "
                          f"({msg}); restore it from a backup, or choose another lake with --lake")
     return LakeError(f"cannot {action} the catalog of the lake at {short_path(lake_root)}: {msg}")
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line, at most 300 characters (its type if empty)."""
+    text = " ".join(str(exc).split())
+    return (text[:300] + "...") if len(text) > 300 else text or type(exc).__name__

@@ -139,7 +139,7 @@ def test_edges_carry_confidence_and_evidence(graph):
 
 def test_json_contract(graph):
     d = json.loads(json.dumps(graph.to_dict()))
-    assert set(d) == {"edges", "roots", "families", "conflicts"}
+    assert set(d) == {"edges", "roots", "families", "conflicts", "notes"}
     e = d["edges"][0]
     assert {"parent", "child", "relation", "confidence", "evidence"} <= set(e)
 

@@ -78,7 +78,7 @@ def test_graph_text_roots_first_then_relations_in_words():
     assert "other has no relatives in the lake" in text
     assert "ft declares org/twin as its base model" in text and "fine-tuned from base" in text
     assert json.dumps(g.to_dict(), sort_keys=True) == before
-    assert set(g.to_dict()) == {"edges", "roots", "families", "conflicts"}
+    assert set(g.to_dict()) == {"edges", "roots", "families", "conflicts", "notes"}
     _one_line(g)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from modellake.store.catalog import Catalog
-from modellake.store.errors import InvalidModelFileError, ModelLakeError
+from modellake.store.errors import InvalidModelFileError, ModelLakeError, one_line
 from modellake.store.records import (
     FileRecord,
     IngestError,
@@ -253,18 +253,13 @@ class Ingestor:
                 self.report.errors.append(IngestError(str(unit.root), str(exc)))
             except (OSError, ValueError, RuntimeError, MemoryError) as exc:
                 log.debug("ingest of %s failed", unit.root, exc_info=True)
-                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: {_one_line(exc)}"))
+                self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: {one_line(exc)}"))
             except Exception as exc:  # noqa: BLE001 - last line of defence: the batch goes on
                 log.debug("ingest of %s failed unexpectedly", unit.root, exc_info=True)
                 self.report.errors.append(IngestError(str(unit.root), f"{unit.root}: unexpected "
-                                                      f"{type(exc).__name__}: {_one_line(exc)}"))
+                                                      f"{type(exc).__name__}: {one_line(exc)}"))
         if on_progress:
             on_progress("", len(units), len(units))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return (text[:300] + "...") if len(text) > 300 else text or type(exc).__name__
 
 
 def hf_cache_units(cache_dir: Path | None = None) -> list[ModelUnit]:

@@ -94,3 +94,21 @@ def min_spanning_arborescence(nodes: Iterable[Hashable],
         cost.append(big)
     chosen = _edmonds(n + 1, n, src, dst, cost)
     return {names[dst[e]]: names[src[e]] for e in chosen if src[e] != n}
+
+
+def components(nodes: set[str], links: list[tuple[str, str]]) -> list[set[str]]:
+    """Connected components (union-find; a cached graph is read without importing networkx)."""
+    parent = {n: n for n in nodes}
+
+    def root(n: str) -> str:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    for a, b in links:
+        parent[root(a)] = root(b)
+    groups: dict[str, set[str]] = {}
+    for n in nodes:
+        groups.setdefault(root(n), set()).add(n)
+    return list(groups.values())

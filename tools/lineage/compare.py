@@ -26,6 +26,8 @@ RATIO_SPAN = 1e-2
 RATIO_STRIDE = 4           # sampling of large tensors for the decay-shrink histogram
 ROWS_PER_TENSOR = 4        # rows sampled per matrix for the quantization-grid test
 MAX_LEVELS = 256           # a grid of at most 2^8 steps: an 8-bit (or narrower) code
+SYMMETRIC_LEVELS = (127, 8, 7, 15, 31, 63)  # top level of symmetric int8/int4/... block codes
+FP16_SLACK = 2.0 ** -10    # relative slack of a code whose scale was stored in float16
 RANK_PROBES = 48           # random probes of the randomized rank estimate
 SHARP_DROP = 30.0          # singular-value drop that marks an exact rank
 QUANTILES = (0.99, 0.999, 0.9999)  # of |b - a| over all weights (exact: a top-1 % pool)
@@ -98,6 +100,8 @@ class PairStats:
     qrows_n: int = 0
     cast_b: int = 0            # changed tensors where b is exactly a cast of a to 16 bits
     cast_a: int = 0
+    grid_b: int = 0            # changed matrices whose every sampled row b rounds a onto a grid
+    grid_a: int = 0
     changed: int = 0
     abs_quantiles: list[float] = field(default_factory=list)  # of |b - a| at QUANTILES
     abs_max: float = 0.0
@@ -115,7 +119,7 @@ class PairStats:
         d = self.to_dict()
         for x, y in (("a2", "b2"), ("mat_a2_nz", "mat_b2_nz"), ("new_zero_a", "new_zero_b"),
                      ("keep_a", "keep_b"), ("nz_a", "nz_b"), ("qrows_a", "qrows_b"),
-                     ("cast_a", "cast_b")):
+                     ("cast_a", "cast_b"), ("grid_a", "grid_b")):
             d[x], d[y] = d[y], d[x]
         d["z"] = [-v for v in self.z]
         d["kurt"] = [-v for v in self.kurt]
@@ -162,7 +166,8 @@ class _Acc:
     """Per-pair accumulators beyond plain sums: the decay-ratio histogram and the
     largest 1 % of |b - a| (for exact high quantiles)."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, ratios: bool = True) -> None:
+        self.ratios = ratios
         self.hist = np.zeros(RATIO_BINS, np.int64)
         self.total = total
         self.keep = max(1, math.ceil((1.0 - QUANTILES[0]) * total) + 1)
@@ -197,6 +202,8 @@ class _Acc:
         """Histogram of y / x where it is within RATIO_SPAN of 1 (but not 1), on every
         RATIO_STRIDE-th weight of larger tensors (a decay shrink covers many; counts
         are of the weights looked at)."""
+        if not self.ratios:
+            return
         if x.size > 4096:
             x, y, ad = x[::RATIO_STRIDE], y[::RATIO_STRIDE], ad[::RATIO_STRIDE]
         near = np.abs(x)
@@ -246,6 +253,14 @@ def grid_step(row: np.ndarray) -> float | None:
         q = gaps / s
         if np.all(np.abs(q - np.round(q)) < 1e-3) and span / s <= MAX_LEVELS + 0.5:
             return s
+    # symmetric block formats (GGUF Q8_0, Q4_0...): a few of 255 levels in a block of 32 leave
+    # gaps of many steps; the largest magnitude sits on the top level, so step = max / levels
+    top = float(np.abs(u).max())
+    for levels in SYMMETRIC_LEVELS:
+        s = top / levels
+        q = u.astype(np.float64) / s
+        if np.all(np.abs(q - np.round(q)) < 1e-3):
+            return s
     return None
 
 
@@ -260,13 +275,27 @@ def rounds_onto_grid(src: np.ndarray, dst: np.ndarray) -> bool:
             continue
         ok = True
         for lo in range(0, dst.size, size):
-            step = grid_step(dst[lo:lo + size])
-            if step is None or float(gap[lo:lo + size].max()) > 0.5 * step * 1.001 + 1e-12:
+            block = dst[lo:lo + size]
+            step = grid_step(block)
+            if step is None or not _rounded(gap[lo:lo + size], block, step):
                 ok = False
                 break
         if ok:
             return True
     return False
+
+
+def _rounded(gap: np.ndarray, block: np.ndarray, step: float) -> bool:
+    """Every value of ``block`` is within half a ``step`` of the source (``gap``), or within a
+    whole step at either end of the block's range (a code clipped to its last level, as
+    GGUF's Q4_0 does for the value opposite its largest). A block format stores its step in
+    16 bits after rounding with the exact one: a code q lands up to |q| * step * 2^-11 off."""
+    slack = 1e-12 + np.abs(block) * FP16_SLACK
+    over = gap > 0.5 * step * 1.001 + slack
+    if not over.any():
+        return True
+    ends = (block == block.max()) | (block == block.min())
+    return bool(np.all(ends[over] & (gap[over] <= step * 1.001 + slack[over])))
 
 
 def _on_grid_count(src: np.ndarray, dst: np.ndarray, picks: np.ndarray) -> int:
@@ -429,6 +458,7 @@ class TensorMemo:
     grid, whether its values are exactly 16-bit floats."""
 
     MAX_SIDE = 1024  # larger matrices get no spectrum (a full SVD would dominate the cost)
+    ratios = True    # histogram child/parent ratios (the decay-shrink direction cue)
 
     def __init__(self) -> None:
         self.memo: dict[tuple[object, str, str], object] = {}
@@ -457,6 +487,23 @@ class TensorMemo:
     def half_precision(self, key: object, name: str, x: np.ndarray) -> bool:
         """The values are exactly representable as float16 or bfloat16."""
         return self._get("half", key, name, lambda: _is_half(x))
+
+
+class DistanceOnly(TensorMemo):
+    """Facts that switch off the copy tests (16-bit cast, quantization grid, spectrum floor)
+    and the decay-ratio histogram: enough to rank candidates by distance and relatedness,
+    at a fraction of the cost."""
+
+    ratios = False
+
+    def floor(self, key: object, name: str, x: np.ndarray) -> float | None:
+        return None
+
+    def gridded(self, key: object, name: str, x: np.ndarray) -> bool:
+        return False
+
+    def half_precision(self, key: object, name: str, x: np.ndarray) -> bool:
+        return False
 
 
 def _is_half(x: np.ndarray) -> bool:
@@ -495,6 +542,7 @@ def _changed(st: PairStats, acc: _Acc, name: str, a: np.ndarray, b: np.ndarray,
     qb, qa, qn = _rows_on_grid(a, b, tm is None or tm.gridded(key_a, name, a),
                                tm is None or tm.gridded(key_b, name, b))
     st.qrows_b, st.qrows_a, st.qrows_n = st.qrows_b + qb, st.qrows_a + qa, st.qrows_n + qn
+    st.grid_b, st.grid_a = st.grid_b + (qb == qn), st.grid_a + (qa == qn)
     if is_embedding(name):
         st.changed_embeddings += 1
         return
@@ -518,14 +566,19 @@ def compare(child: TensorReader, parents: Sequence[TensorReader],
             child_summ: dict[str, TensorSummary] | None = None,
             parent_summ: Sequence[dict[str, TensorSummary] | None] | None = None,
             names: list[str] | None = None, memo: TensorMemo | None = None,
-            keys: tuple[object, Sequence[object]] | None = None) -> list[PairStats]:
+            keys: tuple[object, Sequence[object]] | None = None,
+            ranks: bool = True) -> list[PairStats]:
     """Compare ``child`` with each of ``parents`` (a = parent, b = child), one tensor at a time.
 
     ``child_summ`` / ``parent_summ``: catalog summaries by tensor name; equal
     hashes mark identical tensors, which are then not read. ``memo`` and ``keys``
     (child key, parent keys): per-model tensor facts, computed once per key.
+    ``ranks`` False: no update ranks (they tell adapters, which never change a layout).
     """
-    return _Comparison(child, parents, child_summ, parent_summ, names, memo, keys).run()
+    cmp = _Comparison(child, parents, child_summ, parent_summ, names, memo, keys)
+    if not ranks:
+        cmp.ranked = [False] * len(parents)
+    return cmp.run()
 
 
 class _Comparison:
@@ -542,7 +595,8 @@ class _Comparison:
         self.stats = [PairStats() for _ in parents]
         self.cs = child_summ or {}
         self.names = names if names is not None else child.names()
-        self.accs = [_Acc(self._known_numel() or 10**9) for _ in parents]
+        total = self._known_numel() or (child.total() if hasattr(child, "total") else 0)
+        self.accs = [_Acc(total or 10**9, memo.ratios if memo else True) for _ in parents]
         self.ranked = [_wants_rank(self.cs, ps) for ps in self.parent_summ]
 
     def _known_numel(self) -> int:

@@ -98,6 +98,13 @@ def classify(st: PairStats) -> PairVerdict:
                           direction_cue="child values are the parent's rounded to a <=8-bit grid")
                 return PairVerdict("quantized", a_parent, True,
                                    round(0.9 + 0.09 * _frac(rows, st.qrows_n), 4), ev)
+    for a_parent, cast, grid in ((True, st.cast_b, st.grid_b), (False, st.cast_a, st.grid_a)):
+        if cast and grid and _frac(cast + grid, st.changed) >= CAST_TENSORS:
+            # a mixed export (GGUF keeps rows that fit no block in 16 bits): every changed
+            # tensor is a 16-bit cast or a grid rounding of the parent's
+            ev.update(cast_tensors=cast, grid_tensors=grid,
+                      direction_cue="child tensors are the parent's cast to 16 bits or rounded to a grid")
+            return PairVerdict("quantized", a_parent, True, 0.95, ev)
     for a_parent, gain, keep, nz in ((True, st.new_zero_b, st.keep_b, st.nz_b),
                                      (False, st.new_zero_a, st.keep_a, st.nz_a)):
         # new zeros as a share of the matrices that changed: a pruned copy of a model whose

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from modellake.store.catalog import Catalog
-from modellake.store.errors import NotFoundError
+from modellake.store.errors import NotFoundError, one_line
 from modellake.store.records import LineageEdge, ModelRecord, Record
+from modellake.tools.lineage.arborescence import components
 from modellake.tools.lineage.compare import single_threaded_blas
 from modellake.tools.lineage.declared import AuditReport, Conflict, confidence, derivation
 from modellake.tools.lineage.declared import audit as audit_declared
@@ -51,6 +52,7 @@ class LineageGraph(Record):
     roots: list[str] = field(default_factory=list)
     families: list[list[str]] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
+    notes: dict[str, str] = field(default_factory=dict)   # model -> why the weights link it to nothing
 
     def parents(self, name: str) -> list[LineageEdge]:
         return [e for e in self.edges if e.child == name]
@@ -69,7 +71,8 @@ class LineageGraph(Record):
         return LineageGraph([e for e in self.edges if e.child in keep and e.parent in keep],
                             [r for r in self.roots if r in keep],
                             [f for f in self.families if keep & set(f)],
-                            [c for c in self.conflicts if c.model in keep])
+                            [c for c in self.conflicts if c.model in keep],
+                            {m: n for m, n in self.notes.items() if m in keep})
 
     # -- words -----------------------------------------------------------------------------
     def summary(self) -> str:
@@ -92,6 +95,10 @@ class LineageGraph(Record):
                          "as the weights show:\n" + self._family_lines(fam)]
         else:
             parts = [self._lake_text()]
+        unlinked = [(m, n) for m, n in self.notes.items() if m in self.roots]
+        if unlinked:
+            parts.append("Not linked to any model, and why:\n"
+                         + "\n".join(f"- {m}: {n}" for m, n in unlinked))
         if self.conflicts:
             n = len(self.conflicts)
             parts.append(f"{plural(n, 'declared base model')} "
@@ -303,11 +310,34 @@ def _infer(catalog: Catalog, refresh: bool,
         catalog.lineage.save_group(key, fp, res.edges, {r.name: r.id for r in members})
     if on_progress:
         on_progress("lineage", len(layouts), len(layouts))
+    _link_layouts(catalog, [r for k, rs in layouts for r in rs], pairs, known)
     _link_others(catalog, groups, records, pairs, known)
-    stale = set(catalog.lineage.group_fingerprints()) - set(groups)
+    stale = set(catalog.lineage.group_fingerprints()) - set(groups) - {CROSS_GROUP}
     if stale:
         catalog.lineage.drop_groups(stale)
     return _assemble(catalog, records, pairs)
+
+
+CROSS_GROUP = "cross"
+
+
+def _link_layouts(cat: Catalog, records: list[ModelRecord], pairs: CatalogPairs,
+                  known: dict[str, str]) -> None:
+    """Link the families of different layouts (task heads, resized vocabularies, dropped
+    layers); their edges replace the layout groups' edges of the models they place."""
+    from modellake.tools.lineage.cross import CrossLinker
+
+    fp = _fingerprint(sorted((r.id, r.content_hash, r.layout_hash) for r in records))
+    if known.get(CROSS_GROUP) == fp:
+        return
+    edges = [e for g, e in cat.lineage.edges() if g.startswith("layout:")]
+    ids = {r.name: r.id for r in records}
+    try:
+        result = CrossLinker(pairs, records, edges).run()
+    except Exception as exc:  # one unreadable model must not stop the lake's lineage
+        cat.lineage.save_group(CROSS_GROUP, fp, [], ids, {"error": one_line(exc)})
+        return
+    cat.lineage.save_group(CROSS_GROUP, fp, result.edges, ids, {"placed": sorted(result.placed)})
 
 
 def _link_others(cat: Catalog, groups: dict[str, list[ModelRecord]], records: list[ModelRecord],
@@ -321,54 +351,74 @@ def _link_others(cat: Catalog, groups: dict[str, list[ModelRecord]], records: li
         fp = _fingerprint([rec.id, rec.content_hash, base_fp])
         if known.get(key) == fp:
             continue
-        edge = (link_gguf if rec.format == "gguf" else link_adapter)(cat, rec, bases, pairs)
-        cat.lineage.save_group(key, fp, [edge] if edge else [], {r.name: r.id for r in records})
-
-
-def _components(nodes: set[str], links: list[tuple[str, str]]) -> list[set[str]]:
-    """Connected components (union-find; a cached graph is read without importing networkx)."""
-    parent = {n: n for n in nodes}
-
-    def root(n: str) -> str:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
-    for a, b in links:
-        parent[root(a)] = root(b)
-    groups: dict[str, set[str]] = {}
-    for n in nodes:
-        groups.setdefault(root(n), set()).add(n)
-    return list(groups.values())
+        ids = {r.name: r.id for r in records}
+        try:
+            edge, note = (link_gguf if rec.format == "gguf" else link_adapter)(cat, rec, bases, pairs)
+        except Exception as exc:  # an odd file is a root with a reason, not a failed lineage
+            edge, note = None, f"its weights could not be compared: {one_line(exc)}"
+        cat.lineage.save_group(key, fp, [edge] if edge else [], ids, {"note": note} if note else {})
 
 
 def _assemble(cat: Catalog, records: list[ModelRecord], pairs: CatalogPairs) -> LineageGraph:
     """The whole graph from the cached edges, with families, roots and conflicts."""
     names = {r.name for r in records}
-    edges = [e for _, e in cat.lineage.edges() if e.parent in names and e.child in names]
+    cached = [(g, e) for g, e in cat.lineage.edges() if e.parent in names and e.child in names]
+    placed = {e.child for g, e in cached if g == CROSS_GROUP}
+    # a model placed across layouts keeps only those edges (its layout group's are replaced)
+    edges = [e for g, e in cached if g == CROSS_GROUP or not (g.startswith("layout:") and
+                                                              e.child in placed)]
     order = {r.name: r.id or 0 for r in records}
     families = sorted((sorted(c, key=order.__getitem__)
-                       for c in _components(names, [(e.parent, e.child) for e in edges])),
+                       for c in components(names, [(e.parent, e.child) for e in edges])),
                       key=lambda f: order[f[0]])
     has_parent = {e.child for e in edges}
     roots = [n for f in families for n in f if n not in has_parent]
     report = audit_declared(records, edges, families, _pair_evidence(pairs))
-    return LineageGraph(edges, roots, families, report.conflicts)
+    return LineageGraph(edges, roots, families, report.conflicts, _notes(cat, records, has_parent))
+
+
+def _notes(cat: Catalog, records: list[ModelRecord], has_parent: set[str]) -> dict[str, str]:
+    """Why a GGUF file or an adapter was linked to nothing (kept with its solved group)."""
+    out = {}
+    for r in records:
+        if r.format in ("gguf", "adapter") and r.name not in has_parent:
+            note = cat.lineage.group_detail(f"{r.format}:{r.id}").get("note")
+            if note:
+                out[r.name] = note
+    return out
 
 
 def _pair_evidence(pairs: CatalogPairs) -> Callable[[str, str], dict[str, Any]]:
-    """Weight numbers for a declared pair (same layout only; empty otherwise)."""
+    """Weight numbers for a declared pair: compared whole in one layout, through their
+    alignment across layouts (task prefix, resized rows, dropped layers)."""
     def evidence(a: str, b: str) -> dict[str, Any]:
         ra, rb = pairs.rec.get(a), pairs.rec.get(b)
-        if ra is None or rb is None or ra.layout_hash != rb.layout_hash or ra.layout_hash is None:
-            return {"comparable": False, "note": "different tensor layouts"}
+        if ra is None or rb is None or ra.layout_hash is None or rb.layout_hash is None:
+            return {"comparable": False, "note": "no tensor layout to compare (a GGUF file, an "
+                                                 "adapter or a card)"}
+        if ra.layout_hash != rb.layout_hash:
+            return _aligned_evidence(pairs, a, b)
         st = pairs.stats([(a, b)])[(a, b)]
         ev = base_evidence(st)
         ev["independent_relative_distance"] = 1.0
         ev["related"] = st.rel < REL_MAX
         return ev
     return evidence
+
+
+def _aligned_evidence(pairs: CatalogPairs, a: str, b: str) -> dict[str, Any]:
+    from modellake.tools.lineage.cross import AlignedPairs
+
+    aligned = AlignedPairs(pairs)
+    try:
+        st, al = aligned.get(a, b)
+    finally:
+        aligned.close()
+    if not st.n_tensors:
+        return {"comparable": False, "note": "no tensor of one lines up with the other's"}
+    ev = base_evidence(st)
+    ev.update(layout=al.to_dict(), independent_relative_distance=1.0, related=st.rel < REL_MAX)
+    return ev
 
 
 # ----------------------------------------------------------------- queries

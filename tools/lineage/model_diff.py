@@ -1,12 +1,20 @@
 """``modellake diff A B``: which tensors are identical, which changed and how, and a verdict.
 
-Tensors with equal catalog hashes are identical without being read. Changed
+Both models are read under canonical names and lined up by :mod:`.align` (a task
+prefix, a new head, appended vocabulary rows, dropped layers, a GGUF export's own
+names). Tensors with equal catalog hashes are identical without being read. Changed
 tensors are read one pair at a time: relative norm of the change and, for
 matrices, the numerical rank of the change (SVD, singular values above
-``RANK_RTOL`` times the largest). The verdict reuses the lineage relation tests.
+``RANK_RTOL`` times the largest).
+
+The verdict follows the lineage graph: only a pair joined by an edge is called a
+derivation ("X is Y fine-tuned on ...", oriented and named as the edge says);
+any other pair is described by its kinship (siblings, cousins, same family,
+unrelated) and by where the weights differ, without a derivation verb.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -15,17 +23,20 @@ from typing import Any
 import numpy as np
 
 from modellake.store.catalog import Catalog
-from modellake.store.records import ModelRecord, Record, TensorSummary
+from modellake.store.records import LineageEdge, ModelRecord, Record, TensorSummary
+from modellake.tools.lineage.align import Alignment, align, aligned_readers, best_prefixes, layer_of, strip
 from modellake.tools.lineage.compare import (
+    PairStats,
     compare,
     is_embedding,
     is_matrix,
     numerical_rank,
     single_threaded_blas,
 )
-from modellake.tools.lineage.declared import noun_of
-from modellake.tools.lineage.detect import classify, direction_logodds
-from modellake.tools.lineage.weights import MappedGGUF, ModelWeights
+from modellake.tools.lineage.declared import derivation, noun_of
+from modellake.tools.lineage.detect import classify
+from modellake.tools.lineage.graph import LineageGraph, infer_lineage
+from modellake.tools.lineage.weights import ModelWeights
 from modellake.tools.rendering import join, plural
 
 RANK_RTOL = 1e-3
@@ -34,6 +45,10 @@ GRAM_MAX = 2048               # ...and beyond, when the short side is at most th
 _LAYER = re.compile(r"(?:^|\.)(?:layers?|h|blk|block|blocks)\.(\d+)\.")
 _HEAD = re.compile(r"(lm_head|^cls\.|classifier|^score\.|qa_outputs|^output\.weight)")
 _FINAL_NORM = re.compile(r"(ln_f\.|final_layer_norm|^model\.norm\.|^norm\.|output_norm)")
+_DISTANCE = re.compile(r" \(relative distance [^()]*\)")
+# kinship words of a pair with no edge between them (``ModelDiff.kinship`` and ``relation``)
+KIN = ("siblings", "cousins", "same family", "versions", "different families")
+_CONTAINERS = {"embeddings", "encoder", "decoder", "model", "transformer"}
 
 
 @dataclass
@@ -46,6 +61,7 @@ class TensorDiff(Record):
     relative_change: float | None = None   # |B - A| / |A|
     rank: int | None = None                # numerical rank of B - A (matrices)
     full_rank: int | None = None           # min(rows, cols)
+    resized: list[int] | None = None       # [rows in A, rows in B]: compared on the common rows
 
 
 @dataclass
@@ -55,14 +71,18 @@ class ModelDiff(Record):
     a: str
     b: str
     verdict: str
-    relation: str | None = None
-    parent: str | None = None          # which of the two is the parent, when known
+    relation: str | None = None        # the edge's relation, or a kinship word (``KIN``)
+    parent: str | None = None          # which of the two is the parent: only with an edge
     identical: int = 0
     changed: int = 0
     only_in_a: int = 0
     only_in_b: int = 0
     relative_distance: float | None = None
     tensors: list[TensorDiff] = field(default_factory=list)
+    # "parent and child", "siblings", "cousins", "same family", "versions", "different families"
+    # or "unrelated": what the lineage graph says of the pair
+    kinship: str | None = None
+    layout: dict[str, Any] | None = None   # layout facts of an edge across layouts (align)
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -95,7 +115,28 @@ class ModelDiff(Record):
             odd.append(f"{plural(reshaped, 'tensor')} changed shape")
         if odd:
             parts.append(join(odd) + ".")
+        parts.append(self._resized())
         return "\n\n".join(p for p in parts if p)
+
+    def _resized(self) -> str:
+        """"embeddings.word_embeddings.weight: 3 rows appended in vocab" (compared on the rows
+        both have)."""
+        out = []
+        child = self.child()
+        for t in self.tensors:
+            if not t.resized:
+                continue
+            ra, rb = t.resized
+            n, more, less = abs(rb - ra), *((self.b, self.a) if rb > ra else (self.a, self.b))
+            if child is None:
+                out.append(f"{t.name}: {max(ra, rb)} rows in {more}, {min(ra, rb)} in {less}")
+            else:
+                out.append(f"{t.name}: {plural(n, 'row')} {'appended' if child == more else 'removed'} "
+                           f"in {child}")
+        if not out:
+            return ""
+        more = f"; and {plural(len(out) - 3, 'other resized tensor')}" if len(out) > 3 else ""
+        return "; ".join(out[:3]) + more + " (compared on the rows both have)."
 
     def _share(self) -> str:
         """"64% of tensors identical, the rest changed slightly"."""
@@ -117,6 +158,8 @@ class ModelDiff(Record):
         a, b, child = self.a, self.b, self.child()
         share = self._share()
         tail = f": {share}." if share else "."
+        if self.kinship in KIN:
+            return _plain(self.verdict)
         if self.relation is None:
             if not (self.identical or self.changed):
                 return (f"{a} and {b} share no comparable weight tensors (different architectures "
@@ -131,6 +174,8 @@ class ModelDiff(Record):
             return f"{child} is an exact copy of {self.parent}: every tensor is bit-identical."
         if self.relation == "merge" and " is a merge of " in self.verdict:
             return self.verdict.rstrip(".") + tail
+        if " by the lineage graph, but " in self.verdict:
+            return _plain(self.verdict)
         return f"{child} is {noun_of(self.relation)} {self.parent}{tail}"
 
     def _how(self) -> str:
@@ -138,13 +183,18 @@ class ModelDiff(Record):
         child = self.child()
         if child is None or self.relation in (None, "duplicate", "merge"):
             return ""
-        what = self.verdict.removeprefix(f"{child} is {self.parent} ")
-        what = re.sub(r" \([^()]* is the parent\)$", "", what).rstrip(".")
+        what = re.sub(r" \([^()]* is the parent\)$", "", self.verdict).rstrip(".")
+        if what.startswith(f"{child} keeps layers "):
+            return f"It {what.removeprefix(child + ' ')}."
+        head = f"{child} is {self.parent} "
+        if not what.startswith(head):
+            return ""
+        what = what[len(head):]
         for pattern, sentence in _HOW:
             m = re.fullmatch(pattern, what)
             if m:
                 return sentence.format(*m.groups(), parent=self.parent)
-        return f"It was {what}." if what != self.verdict else ""
+        return f"It was {what}."
 
     def _where(self, changed: list[TensorDiff]) -> str:
         """Which parts of the network changed most, and the three most changed tensors."""
@@ -177,6 +227,11 @@ _HOW: tuple[tuple[str, str], ...] = (
      "It differs from {parent} by a rank-{0} update on {1} matrices (a merged low-rank "
      "adapter); everything else is identical."),
 )
+
+
+def _plain(verdict: str) -> str:
+    """A verdict as a sentence of the text, without its statistics."""
+    return _DISTANCE.sub("", verdict).rstrip(".") + "."
 
 
 def _size(change: float | None) -> str:
@@ -243,44 +298,118 @@ def _rank(d: np.ndarray) -> tuple[int, int]:
     return int(np.count_nonzero(ev > (RANK_RTOL ** 2) * top)), full
 
 
-def _readers(ra: ModelRecord, rb: ModelRecord, sa: dict[str, TensorSummary],
-             sb: dict[str, TensorSummary]):
-    """Readers of A and B under common (HF) names, mapping a GGUF side if needed."""
-    wa, wb = ModelWeights(ra), ModelWeights(rb)
-    if wa.is_gguf and not wb.is_gguf:
-        return MappedGGUF(wa, list(sb), rb.config or {}), wb, wa, wb
-    if wb.is_gguf and not wa.is_gguf:
-        return wa, MappedGGUF(wb, list(sa), ra.config or {}), wa, wb
-    return wa, wb, wa, wb
+class _Sides:
+    """The two models of a diff under canonical names: x is A (or the edge's parent), y is B
+    (or its child). A GGUF side is read under the names of the other side."""
+
+    def __init__(self, x: ModelRecord, y: ModelRecord, sx: dict[str, TensorSummary],
+                 sy: dict[str, TensorSummary]) -> None:
+        from modellake.tools.lineage.cross import ModelView  # networkx: only when reading
+
+        self._weights: ModelWeights | None = None
+        self.gguf = (x.format == "gguf") != (y.format == "gguf")
+        if self.gguf:
+            self._open_gguf(x, y, sx, sy)
+            return
+        px, py = best_prefixes(list(sx), list(sy))
+        self.x, self.y = ModelView(x, sx, px), ModelView(y, sy, py)
+        self.sx, self.sy = _canonical(sx, px), _canonical(sy, py)
+
+    def _open_gguf(self, x: ModelRecord, y: ModelRecord, sx: dict[str, TensorSummary],
+                   sy: dict[str, TensorSummary]) -> None:
+        """One side is a GGUF file: it is read under the other side's canonical names."""
+        from modellake.tools.lineage.links import _gguf_view
+
+        x_is_gguf = x.format == "gguf"
+        gguf, src, summ = (x, y, sy) if x_is_gguf else (y, x, sx)
+        self._weights = ModelWeights(gguf)
+        try:
+            view, mapped = _gguf_view(self._weights, src, summ)
+        except BaseException:
+            self._weights.close()
+            raise
+        canon = _canonical(summ, view.prefix)
+        self.x, self.y = (mapped, view) if x_is_gguf else (view, mapped)
+        self.sx, self.sy = (None, canon) if x_is_gguf else (canon, None)
+
+    def align(self) -> Alignment:
+        al = align(self.x, self.y)
+        al.prefix_a, al.prefix_b = getattr(self.x, "prefix", ""), getattr(self.y, "prefix", "")
+        return al
+
+    def close(self) -> None:
+        for side in (self.x, self.y):
+            if hasattr(side, "close"):
+                side.close()
+        if self._weights is not None:
+            self._weights.close()
 
 
-def _tensor_rows(ga, gb, names_a: dict[str, list[int]], names_b: dict[str, list[int]],
-                 sa: dict[str, TensorSummary], sb: dict[str, TensorSummary]) -> list[TensorDiff]:
-    rows = []
-    for name in list(dict.fromkeys([*names_a, *names_b])):
-        if name not in names_b:
-            rows.append(TensorDiff(name, "only_in_a", names_a[name]))
-            continue
-        if name not in names_a:
-            rows.append(TensorDiff(name, "only_in_b", names_b[name]))
-            continue
-        if list(names_a[name]) != list(names_b[name]):
-            rows.append(TensorDiff(name, "reshaped", names_b[name]))
-            continue
-        ta, tb = sa.get(name), sb.get(name)
-        if ta is not None and tb is not None and ta.hash == tb.hash:
-            rows.append(TensorDiff(name, "identical", names_a[name], 0.0))
-            continue
-        a = np.asarray(ga.get(name), dtype=np.float32)  # float32 is exact for the difference
-        b = np.asarray(gb.get(name), dtype=np.float32)  # of float32 (or narrower) weights
-        d = b - a
-        na = float(np.linalg.norm(a.ravel()))
-        rel = float(np.linalg.norm(d.ravel())) / na if na > 0 else (0.0 if not d.any() else math.inf)
-        row = TensorDiff(name, "identical" if not d.any() else "changed", names_a[name],
-                         round(rel, 6))
-        if row.status == "changed" and is_matrix(a.shape):
-            row.rank, row.full_rank = _rank(d)
-        rows.append(row)
+def _canonical(summ: dict[str, TensorSummary], prefix: str) -> dict[str, TensorSummary]:
+    return {strip(n, prefix): t for n, t in summ.items()}
+
+
+def _compared_summaries(al: Alignment, summ: dict[str, TensorSummary] | None, side: str,
+                        y: Any) -> dict[str, TensorSummary] | None:
+    """One side's catalog summaries under the child's names, for ``compare``: a tensor compared
+    on its common rows (or transposed) gets that shape and a hash of its own (read, not assumed
+    identical)."""
+    if summ is None:
+        return None
+    out = {}
+    for m in al.matches:
+        t = summ.get(m.a if side == "a" else m.b)
+        if t is None:
+            return None
+        if m.how != "same":
+            shape = [m.rows, *y.shape(m.b)[1:]] if m.how == "rows" else list(y.shape(m.b))
+            t = dataclasses.replace(t, shape=shape, numel=math.prod(shape), hash=f"{side}:{t.hash}",
+                                    kurtosis=None)
+        out[m.b] = t
+    return out
+
+
+def _read(sides: _Sides, al: Alignment, flip: bool) -> tuple[list[TensorDiff], PairStats]:
+    """Tensor rows (named as in A, or in the parent) and the pair statistics of y against x."""
+    pv, cv = aligned_readers(sides.x, sides.y, al)
+    rows = [_match_row(m, pv, cv, sides, flip) for m in al.matches]
+    rows += _unmatched_rows(sides, al, flip)
+    st = compare(cv, [pv], _compared_summaries(al, sides.sy, "b", sides.y),
+                 [_compared_summaries(al, sides.sx, "a", sides.y)], cv.names())[0]
+    return rows, st
+
+
+def _match_row(m: Any, pv: Any, cv: Any, sides: _Sides, flip: bool) -> TensorDiff:
+    shape = list(sides.y.shape(m.b))
+    resized = None
+    if m.how == "rows":
+        resized = [int(sides.x.shape(m.a)[0]), shape[0]]
+        resized = resized[::-1] if flip else resized
+    ta = sides.sx.get(m.a) if sides.sx else None
+    tb = sides.sy.get(m.b) if sides.sy else None
+    if m.how == "same" and ta is not None and tb is not None and ta.hash == tb.hash:
+        return TensorDiff(m.a, "identical", shape, 0.0, resized=resized)
+    a = np.asarray(pv.get(m.b), dtype=np.float32)  # float32 is exact for the difference
+    b = np.asarray(cv.get(m.b), dtype=np.float32)  # of float32 (or narrower) weights
+    d = b - a if not flip else a - b
+    base = a if not flip else b
+    na = float(np.linalg.norm(base.ravel()))
+    rel = float(np.linalg.norm(d.ravel())) / na if na > 0 else (0.0 if not d.any() else math.inf)
+    row = TensorDiff(m.a, "identical" if not d.any() else "changed", shape, round(rel, 6),
+                     resized=resized)
+    if row.status == "changed" and is_matrix(a.shape):
+        row.rank, row.full_rank = _rank(d)
+    return row
+
+
+def _unmatched_rows(sides: _Sides, al: Alignment, flip: bool) -> list[TensorDiff]:
+    """Tensors only in x or only in y; a name in both with shapes that do not line up is
+    'reshaped'."""
+    both = set(al.a_only) & set(al.b_only)
+    x_only, y_only = ("only_in_b", "only_in_a") if flip else ("only_in_a", "only_in_b")
+    rows = [TensorDiff(n, x_only, list(sides.x.shape(n))) for n in al.a_only if n not in both]
+    rows += [TensorDiff(n, y_only, list(sides.y.shape(n))) for n in al.b_only if n not in both]
+    rows += [TensorDiff(n, "reshaped", list(sides.y.shape(n))) for n in al.b_only if n in both]
     return rows
 
 
@@ -302,96 +431,270 @@ def _ranges(groups: list[str]) -> str:
     return parts[0] if parts else "nothing"
 
 
-def _finetune_phrase(rows: list[TensorDiff]) -> str:
+def _where_differ(rows: list[TensorDiff], same_word: str) -> str | None:
+    """"all layers", "all layers except the pooler", "layers 0-1 only (the embeddings
+    unchanged)": where the compared tensors differ (None: nowhere)."""
     changed = {tensor_group(r.name) for r in rows if r.status == "changed"}
     same = {tensor_group(r.name) for r in rows if r.status == "identical"} - changed
-    layers_same = [g for g in same if g.startswith("layer ")]
+    if not changed:
+        return None
     if not same:
-        return "fine-tuned on all layers"
-    if not layers_same:
-        return f"fine-tuned on all layers except {_ranges(sorted(same))}"
+        return "all layers"
+    if not [g for g in same if g.startswith("layer ")]:
+        return f"all layers except {_ranges(sorted(same))}"
     order = sorted(changed | same, key=lambda g: (not g.startswith("layer"), g.startswith("layer") and
                                                    int(g.split()[1]), g))
-    return (f"fine-tuned on {_ranges([g for g in order if g in changed])} only "
-            f"({_ranges([g for g in order if g in same])} unchanged)")
+    return (f"{_ranges([g for g in order if g in changed])} only "
+            f"({_ranges([g for g in order if g in same])} {same_word})")
 
 
-def _cached_edge(cat: Catalog, a: str, b: str):
-    for _, e in cat.lineage.edges():
-        if {e.parent, e.child} == {a, b}:
-            return e
-    return None
+def _edge(graph: LineageGraph, a: str, b: str) -> LineageEdge | None:
+    return next((e for e in graph.edges if {e.parent, e.child} == {a, b} and a != b), None)
+
+
+def _floats(cat: Catalog, rec: ModelRecord) -> dict[str, TensorSummary]:
+    return {t.name: t for t in cat.tensors(rec.id) if t.mean is not None}
 
 
 def diff(catalog: Catalog, a: str, b: str) -> ModelDiff:
     """Compare model ``a`` with model ``b`` (``name`` or ``name@version``)."""
+    graph = infer_lineage(catalog)
     with single_threaded_blas():
-        return _diff(catalog, a, b)
+        return _diff(catalog, graph, a, b)
 
 
-def _diff(cat: Catalog, a: str, b: str) -> ModelDiff:
+def _diff(cat: Catalog, graph: LineageGraph, a: str, b: str) -> ModelDiff:
     ra, rb = cat.get_model(a), cat.get_model(b)
-    sa = {t.name: t for t in cat.tensors(ra.id) if t.mean is not None}
-    sb = {t.name: t for t in cat.tensors(rb.id) if t.mean is not None}
-    ga, gb, wa, wb = _readers(ra, rb, sa, sb)
+    edge = _edge(graph, ra.name, rb.name)
+    flip = edge is not None and edge.parent == rb.name
+    x, y = (rb, ra) if flip else (ra, rb)
+    sides = _Sides(x, y, _floats(cat, x), _floats(cat, y))
     try:
-        names_a = {n: (sa[n].shape if n in sa else ga.weights.shape(ga.from_hf[n]))
-                   for n in (ga.names() if isinstance(ga, MappedGGUF) else sa)}
-        names_b = {n: (sb[n].shape if n in sb else gb.weights.shape(gb.from_hf[n]))
-                   for n in (gb.names() if isinstance(gb, MappedGGUF) else sb)}
-        rows = _tensor_rows(ga, gb, names_a, names_b, sa, sb)
-        common = [n for n in names_b if n in names_a and list(names_a[n]) == list(names_b[n])]
-        st = compare(gb, [ga], None if isinstance(gb, MappedGGUF) else sb,
-                     [None if isinstance(ga, MappedGGUF) else sa], common)[0]
+        al = sides.align()
+        rows, st = _read(sides, al, flip)
     finally:
-        wa.close()
-        wb.close()
+        sides.close()
     out = ModelDiff(ra.name, rb.name, "", identical=sum(r.status == "identical" for r in rows),
                     changed=sum(r.status == "changed" for r in rows),
                     only_in_a=sum(r.status == "only_in_a" for r in rows),
                     only_in_b=sum(r.status == "only_in_b" for r in rows),
                     relative_distance=round(math.sqrt(st.rel), 4), tensors=rows)
-    _verdict(cat, out, ra, rb, st, rows)
+    if edge is not None:
+        _edge_verdict(out, graph, edge, (x, y), st, al, sides.gguf)
+    else:
+        _kin_verdict(out, graph, st, al)
     return out
 
 
-def _verdict(cat: Catalog, out: ModelDiff, ra: ModelRecord, rb: ModelRecord, st, rows) -> None:
-    """Fill relation, parent and the one-line verdict."""
-    v = classify(st)
-    edge = _cached_edge(cat, ra.name, rb.name)
-    if st.n_tensors == 0 or not st.mat_numel:
-        out.verdict = (f"{ra.name} and {rb.name} share no comparable weight tensors "
-                       "(different architectures or layouts): no relation can be read from weights")
+# ----------------------------------------------------------------- a pair joined by an edge
+
+def _edge_verdict(out: ModelDiff, graph: LineageGraph, edge: LineageEdge,
+                  pair: tuple[ModelRecord, ModelRecord], st: PairStats, al: Alignment,
+                  gguf: bool) -> None:
+    """Relation, parent and verdict as the edge says (``pair``: parent, child)."""
+    parent, child = pair
+    out.relation, out.parent, out.kinship = edge.relation, parent.name, "parent and child"
+    if not al.same_layout and not gguf:
+        out.layout = al.to_dict()
+    if edge.relation == "merge":
+        out.verdict = f"{child.name} is a merge of {join([e.parent for e in graph.parents(child.name)])}"
         return
-    if v.relation == "unrelated":
-        out.verdict = (f"{ra.name} and {rb.name} are unrelated: their weights are near-orthogonal "
+    out.verdict = _derived(edge.relation, parent, child, st, out.tensors, al, gguf)
+    if parent.name == out.b:
+        out.verdict += f" ({out.b} is the parent)"
+
+
+def _derived(relation: str, parent: ModelRecord, child: ModelRecord, st: PairStats,
+             rows: list[TensorDiff], al: Alignment, gguf: bool) -> str:
+    p, c = parent.name, child.name
+    if st.n_tensors == 0 or not st.mat_numel:
+        return (f"{c} is {noun_of(relation)} {p} by the lineage graph, but they share no "
+                "comparable weight tensors")
+    if classify(st).relation == "unrelated":
+        return (f"{c} is {noun_of(relation)} {p} by the lineage graph, but their weights are "
+                f"near-orthogonal (relative distance {math.sqrt(st.rel):.2f})")
+    layout = "" if gguf else _layout_clause(al)
+    kept = al.kept_layers()
+    if kept is not None and al.layers_b < al.layers_a:
+        where = _where_differ(rows, "unchanged")
+        return (f"{c} keeps layers {', '.join(map(str, kept))} of {p} (others dropped), "
+                + (f"with changes on {where}" if where else "unchanged") + layout)
+    words = relation if relation in _WORDED else classify(st).relation
+    return f"{c} is {p} {_what(words, st, rows, child)}" + layout
+
+
+_WORDED = ("finetune", "adapter", "quantized", "pruned", "duplicate")
+
+
+def _layout_clause(al: Alignment) -> str:
+    """", with a new classifier and the 'bert.' prefix": the child's layout against the
+    parent's (x is the parent, y the child)."""
+    reshaped = set(al.a_only) & set(al.b_only)
+    with_ = [f"a new {m}" for m in _modules([n for n in al.b_only if n not in reshaped])]
+    without = [f"the {m}" for m in _modules([n for n in al.a_only if n not in reshaped])]
+    rows = al.appended_rows()
+    if rows:
+        with_.append(f"{plural(rows, 'appended vocabulary row')}" if rows > 0 else
+                     f"{plural(-rows, 'vocabulary row')} fewer")
+    if al.layers_b > al.layers_a:
+        with_.append(plural(al.layers_b - al.layers_a, "added layer"))
+    if al.prefix_b and al.prefix_b != al.prefix_a:
+        with_.append(f"the '{al.prefix_b}.' prefix")
+    if al.prefix_a and al.prefix_a != al.prefix_b:
+        without.append(f"the '{al.prefix_a}.' prefix")
+    out = f", with {join(with_)}" if with_ else ""
+    return out + ((" and" if with_ else ",") + f" without {join(without)}" if without else "")
+
+
+def _modules(names: list[str]) -> list[str]:
+    """Tensor names outside the layer stack folded to their module: 'classifier', 'pooler',
+    'embeddings.token_type_embeddings'."""
+    out: list[str] = []
+    for n in names:
+        if layer_of(n) is not None:
+            continue
+        parts = n.split(".")
+        m = ".".join(parts[:2]) if parts[0] in _CONTAINERS and len(parts) > 2 else parts[0]
+        if m not in out:
+            out.append(m)
+    return out
+
+
+# ----------------------------------------------------------------- a pair with no edge
+
+def _kin_verdict(out: ModelDiff, graph: LineageGraph, st: PairStats, al: Alignment) -> None:
+    """Kinship and difference, without a derivation verb (x is A, y is B)."""
+    a, b = out.a, out.b
+    kin, how = _kinship(graph, a, b)
+    comparable = st.n_tensors > 0 and st.mat_numel > 0
+    unrelated = comparable and classify(st).relation == "unrelated"
+    if kin == "unrelated" and not comparable:
+        out.kinship = kin
+        out.verdict = (f"{a} and {b} share no comparable weight tensors (different architectures "
+                       "or layouts): no relation can be read from weights")
+        return
+    if kin == "unrelated" and unrelated:
+        out.kinship = kin
+        out.verdict = (f"{a} and {b} are unrelated: their weights are near-orthogonal "
                        f"(relative distance {math.sqrt(st.rel):.2f}; independent initializations "
                        "give about 1.0)")
         return
-    if v.fixed or ra.format == "gguf" or rb.format == "gguf":
-        if ra.format == "gguf" or rb.format == "gguf":
-            a_parent = rb.format == "gguf"
-            v.relation = "quantized"
-        else:
-            a_parent = v.parent_is_a
-    elif edge is not None:
-        a_parent = edge.parent == ra.name
-        v.relation = edge.relation if edge.relation in ("finetune", "adapter") else v.relation
-    else:
-        a_parent = direction_logodds(st)[0] >= 0
-    parent, child = (ra, rb) if a_parent else (rb, ra)
-    out.relation, out.parent = v.relation, parent.name
-    if edge is not None and edge.relation == "merge":
-        others = [e.parent for _, e in cat.lineage.edges() if e.child == edge.child]
-        out.relation = "merge"
-        out.verdict = f"{edge.child} is a merge of {' and '.join(others)}"
-        return
-    out.verdict = f"{child.name} is {parent.name} " + _what(v.relation, st, rows, child)
-    if not a_parent:
-        out.verdict += f" ({rb.name} is the parent)"
+    out.kinship = out.relation = "different families" if kin == "unrelated" else kin
+    lead = {"siblings": "are siblings", "cousins": "are cousins", "same family": "are in the same family",
+            "versions": "are two versions of one model"}.get(kin, "are in different families of the "
+                                                              "lineage graph")
+    parts = [f"{a} and {b} {lead}" + (f": {how}" if how else ""), _weights_words(st, out.tensors),
+             _contrast(al, a, b)]
+    out.verdict = "; ".join(p for p in parts if p)
 
 
-def _what(relation: str, st, rows: list[TensorDiff], child: ModelRecord) -> str:
+def _kinship(graph: LineageGraph, a: str, b: str) -> tuple[str, str]:
+    """(kinship word, how the lineage graph relates the two, in words)."""
+    if a == b:
+        return "versions", ""
+    if b not in _family(graph, a):
+        return "unrelated", ""
+    pa, pb = _parents(graph, a), _parents(graph, b)
+    shared = [p for p in pa if p in pb]
+    if shared:
+        return "siblings", _siblings_words(a, b, shared, pa, pb)
+    up_a = {g: p for p in pa for g in _parents(graph, p)}
+    up_b = {g: p for p in pb for g in _parents(graph, p)}
+    common = [g for g in up_a if g in up_b]
+    if common:
+        g = common[0]
+        return "cousins", f"{a} descends from {g} through {up_a[g]}, {b} through {up_b[g]}"
+    return "same family", _ancestor_words(graph, a, b)
+
+
+def _family(graph: LineageGraph, name: str) -> list[str]:
+    return next((f for f in graph.families if name in f), [])
+
+
+def _parents(graph: LineageGraph, name: str) -> dict[str, str]:
+    """Parent -> relation of its edge."""
+    return {e.parent: e.relation for e in graph.parents(name)}
+
+
+def _siblings_words(a: str, b: str, shared: list[str], pa: dict[str, str],
+                    pb: dict[str, str]) -> str:
+    """"both fine-tuned from X", or how each came from X."""
+    ra, rb = pa[shared[0]], pb[shared[0]]
+    if ra == rb:
+        return f"both {derivation(ra)} {join(shared)}"
+    return (f"{a} was {derivation(ra)} {join(shared)} and {b} was {derivation(rb)} "
+            + ("it" if len(shared) == 1 else "them"))
+
+
+def _ancestor_words(graph: LineageGraph, a: str, b: str) -> str:
+    """"b descends from a through m", or "their nearest common ancestor is r"."""
+    la, lb = _lines(graph, a), _lines(graph, b)
+    common = [n for n in la if n in lb]
+    if not common:
+        return "the lineage graph connects them, but they share no ancestor"
+    n = min(common, key=lambda n: (max(len(la[n]), len(lb[n])), len(la[n]) + len(lb[n])))
+    if n in (a, b):
+        low, path = (b, lb[n]) if n == a else (a, la[n])
+        via = path[-2:0:-1] if len(path) > 3 else [p for p in _parents(graph, low) if n in _lines(graph, p)]
+        return f"{low} descends from {n} through {join(via)}"
+    return f"their nearest common ancestor is {n}"
+
+
+def _lines(graph: LineageGraph, name: str) -> dict[str, list[str]]:
+    """Every ancestor of ``name`` (and itself) -> the path up to it, nearest first."""
+    out = {name: [name]}
+    frontier = [name]
+    while frontier:
+        nxt = []
+        for x in frontier:
+            for e in graph.parents(x):
+                if e.parent not in out:
+                    out[e.parent] = out[x] + [e.parent]
+                    nxt.append(e.parent)
+        frontier = nxt
+    return out
+
+
+def _weights_words(st: PairStats, rows: list[TensorDiff]) -> str:
+    """How the weights differ, without a derivation verb."""
+    if st.n_tensors == 0 or not st.mat_numel:
+        return "they share no comparable weight tensors"
+    if classify(st).relation == "unrelated":
+        return f"yet their weights are near-orthogonal (relative distance {math.sqrt(st.rel):.2f})"
+    where = _where_differ(rows, "identical")
+    if where is None:
+        return "every compared tensor is identical"
+    d = math.sqrt(st.rel)
+    shown = f"{d:.3f}" if d >= 0.0005 else "below 0.001"
+    return f"their weights differ on {where} (relative distance {shown})"
+
+
+def _contrast(al: Alignment, a: str, b: str) -> str:
+    """How the layouts of a and b differ, as facts about each ("only b has a classifier")."""
+    reshaped = set(al.a_only) & set(al.b_only)
+    parts = []
+    for who, names in ((b, al.b_only), (a, al.a_only)):
+        mods = _modules([n for n in names if n not in reshaped])
+        if mods:
+            parts.append(f"only {who} has {join([_article(m) for m in mods])}")
+    rows = al.appended_rows()
+    if rows:
+        parts.append(f"{b if rows > 0 else a} has {plural(abs(rows), 'more vocabulary row')}")
+    if al.layers_a != al.layers_b:
+        parts.append(f"{a} has {plural(al.layers_a, 'layer')}, {b} {al.layers_b}")
+    for who, prefix in ((a, al.prefix_a), (b, al.prefix_b)):
+        if prefix and al.prefix_a != al.prefix_b:
+            parts.append(f"{who}'s tensor names carry the '{prefix}.' prefix")
+    return "; ".join(parts)
+
+
+def _article(word: str) -> str:
+    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
+
+
+# ----------------------------------------------------------------- words of a derivation
+
+def _what(relation: str, st: PairStats, rows: list[TensorDiff], child: ModelRecord) -> str:
     if relation == "duplicate":
         return "copied unchanged (every tensor bit-identical)"
     if relation == "quantized":
@@ -409,4 +712,5 @@ def _what(relation: str, st, rows: list[TensorDiff], child: ModelRecord) -> str:
         n = sum(r.status == "changed" for r in rows)
         return (f"with a rank-{'/'.join(map(str, ranks))} update on {n} matrices and everything "
                 "else identical (a merged low-rank adapter)")
-    return _finetune_phrase(rows)
+    where = _where_differ(rows, "unchanged")
+    return f"fine-tuned on {where}" if where else "unchanged (every compared tensor identical)"

@@ -30,7 +30,7 @@ from modellake.tools.lineage.detect import (
 )
 from modellake.tools.lineage.weights import ModelWeights
 
-CMP_KIND = "cmp-v12"
+CMP_KIND = "cmp-v14"
 MERGE_KIND = "merge-v1"
 MIN_IDENTITY_NUMEL = 16
 
@@ -107,6 +107,12 @@ class CatalogPairs:
                 fresh[(self.rec[a].id, self.rec[b].id, CMP_KIND)] = st.to_dict()
         self.cat.lineage.put_pairs(fresh)
         return out
+
+    def cached_among(self, names: list[str]) -> set[tuple[str, str]]:
+        """Unordered pairs of ``names`` whose comparison is already in the catalog."""
+        ids = {self.rec[n].id: n for n in names}
+        keys = [(a, b, CMP_KIND) for a in ids for b in ids if a != b]
+        return {tuple(sorted((ids[a], ids[b]))) for a, b, _ in self.cat.lineage.pairs(keys)}
 
     def _compare(self, child: str, parents: list[str]) -> list[PairStats]:
         self.computed += len(parents)

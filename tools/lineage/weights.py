@@ -20,6 +20,7 @@ from modellake.store.records import ModelRecord
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 _NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
 _PERMUTED_ARCHS = {"llama", "mistral", "mixtral", "granite"}  # convert_hf_to_gguf permutes q/k
+_TABLE_PREFIXES = ("model", "transformer", "bert")
 
 
 def weight_paths(record: ModelRecord) -> list[Path]:
@@ -142,9 +143,13 @@ def gguf_name_map(arch: str, n_blocks: int, hf_names: list[str]) -> dict[str, st
     for hf in hf_names:
         for suffix in (".weight", ".bias"):
             if hf.endswith(suffix):
-                g = table.get_name(hf[: -len(suffix)])
-                if g is not None:
-                    out[g + suffix] = hf
+                stem = hf[: -len(suffix)]
+                # the tables know most stems bare and some only under the usual prefixes
+                for form in (stem, *(f"{p}.{stem}" for p in _TABLE_PREFIXES)):
+                    g = table.get_name(form)
+                    if g is not None:
+                        out.setdefault(g + suffix, hf)
+                        break
     return out
 
 
@@ -179,6 +184,9 @@ class MappedGGUF:
     def names(self) -> list[str]:
         return list(self.from_hf)
 
+    def shape(self, hf_name: str) -> list[int]:
+        return self.weights.shape(self.from_hf[hf_name])
+
     def get(self, hf_name: str) -> np.ndarray:
         x = self.weights.get(self.from_hf[hf_name])
         if self.permute and x.ndim == 2:
@@ -187,6 +195,10 @@ class MappedGGUF:
             if hf_name.endswith("k_proj.weight"):
                 return unpermute_qk(x, self.n_head_kv)
         return x
+
+    def block_count(self) -> int:
+        meta = self.weights.gguf_metadata
+        return int(meta.get("block_count") or meta.get("kv", {}).get(f"{self.arch}.block_count") or 0)
 
     def coverage(self, hf_shapes: dict[str, list[int]]) -> float:
         """Fraction of the source layout's elements this GGUF holds with the same shape."""
