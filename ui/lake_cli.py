@@ -46,8 +46,13 @@ def _print_graph(g, graph: Path | None) -> None:
         ev = e.evidence or {}
         nums = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in list(ev.items())[:3] if not isinstance(v, (dict, list)))
+        cue = ev.get("direction_cue")  # across layouts: what changed, in words
+        layout = f"  ({safe(cue)})" if ev.get("layout") and isinstance(cue, str) and cue else ""
         common.say(f"{safe(e.parent)} -> {safe(e.child)}  [bold]{safe(e.relation)}[/] "
-                   f"({e.confidence:.2f}){'  ' + safe(nums) if nums else ''}", highlight=False)
+                   f"({e.confidence:.2f}){'  ' + safe(nums) if nums else ''}{layout}", highlight=False)
+    for model, note in g.notes.items():
+        if model in g.roots:
+            common.say(f"[yellow]not linked[/] {safe(model)}: {safe(note)}", highlight=False)
     for c in g.conflicts:
         common.say(f"[yellow]conflict[/] {safe(c.message if hasattr(c, 'message') else c)}",
                    highlight=False)

@@ -40,6 +40,9 @@ _STEM = {"embeddings", "encoder", "layers", "layer", "h", "blk", "decoder", "nor
          "token_embd", "output_norm"}  # first components that are part of a model's own body
 
 
+_BODY = {"embeddings", "encoder", "decoder", "model", "transformer", "bert", "roberta", "cls"}
+
+
 class ShapedReader(Protocol):
     def names(self) -> list[str]: ...
     def shape(self, name: str) -> list[int]: ...
@@ -88,7 +91,7 @@ def best_prefixes(a_names: list[str], b_names: list[str]) -> tuple[str, str]:
         sa = {strip(n, pa) for n in a_names}
         for pb in prefixes(b_names):
             hits = sum(strip(n, pb) in sa for n in b_names)
-            if hits > best[2]:
+            if hits >= best[2]:  # on a tie the prefixes are stripped: the names read shorter
                 best = (pa, pb, hits)
     return best[0], best[1]
 
@@ -239,7 +242,8 @@ def groups(names: list[str]) -> list[str]:
     out: list[str] = []
     for n in names:
         lay = layer_of(n)
-        g = f"layer {lay[1]}" if lay else n.rsplit(".", 1)[0] if "." in n else n
+        parts = n.split(".")
+        g = f"layer {lay[1]}" if lay else ".".join(parts[:2]) if parts[0] in _BODY else parts[0]
         if g not in out:
             out.append(g)
     return out
@@ -250,7 +254,10 @@ def _shape_match(sa: list[int], sb: list[int]) -> tuple[str, int] | None:
         return "same", sa[0] if sa else 0
     if len(sa) == 2 and sa[::-1] == sb:
         return "transposed", 0
-    if len(sa) == len(sb) >= 2 and sa[1:] == sb[1:]:  # resized rows (a vocabulary), not a norm
+    if len(sa) == len(sb) >= 2 and sa[1:] == sb[1:]:  # resized rows (a vocabulary)
+        return "rows", min(sa[0], sb[0])
+    if len(sa) == len(sb) == 1 and abs(sa[0] - sb[0]) <= max(8, sa[0] // 50):
+        # a vocabulary-sized bias with a few appended entries (not a norm of another width)
         return "rows", min(sa[0], sb[0])
     return None
 
@@ -268,6 +275,8 @@ def structural(a: ShapedReader, b: ShapedReader, layer_map: dict[int, int] | Non
         sb = b.shape(n)
         al.numel_b += math.prod(sb)
         hit = _shape_match(a.shape(target), sb) if target in a_names else None
+        if hit is not None and hit[0] == "same" and _stored_transposed(a, target, b, n):
+            hit = ("transposed", 0)  # a square Conv1D weight in a GGUF file
         if hit is None:
             al.b_only.append(n)
             continue
@@ -288,6 +297,13 @@ def structural(a: ShapedReader, b: ShapedReader, layer_map: dict[int, int] | Non
             m = next(x for x in al.matches if x.a == n)
             al.matched_a += m.rows * math.prod(sa[1:]) if m.how == "rows" else math.prod(sa)
     return al
+
+
+def _stored_transposed(a: ShapedReader, na: str, b: ShapedReader, nb: str) -> bool:
+    """One side stores this 2-D weight transposed (a reader that knows says so)."""
+    flag_a = getattr(a, "transposed", None)
+    flag_b = getattr(b, "transposed", None)
+    return len(b.shape(nb)) == 2 and (bool(flag_a and flag_a(na)) != bool(flag_b and flag_b(nb)))
 
 
 def _mapped(name: str, layer_map: dict[int, int], to_a: bool) -> str:

@@ -51,10 +51,11 @@ from modellake.tools.lineage.solve import BETA, SKETCH_REL_MAX, _cost, _Pairs
 from modellake.tools.lineage.source import CatalogPairs, sketch_positions
 from modellake.tools.lineage.weights import ModelWeights
 
-XCMP_KIND = "xcmp-v3"
+XCMP_KIND = "xcmp-v4"
 MIN_SHARE = 0.5        # alignable: share of the smaller layout's elements with a counterpart
 ALL_PAIRS_MAX = 12     # families up to this many core members compare all their pairs
 TOP_K = 4              # upstream models nearest in sketch compared in full with each member
+OCCAM_SHARE = 0.03     # an ancestor this much farther from a model than its nearest is preferred
 ANCHORED = ("quantized", "pruned", "duplicate", "merge")
 
 
@@ -396,13 +397,27 @@ class CrossLinker:
     def _nearest_upstream(self, v: str, ups: list[Family]) -> tuple[str, float] | None:
         """The upstream model nearest to v: the kin families' members nearest in sketch
         (v projected onto their layout), compared in full."""
-        best: tuple[str, float] | None = None
+        best: tuple[str, float, Family] | None = None
         for up in ups:
             for u in self._candidates(v, up):
                 c = self._outside_cost(u, v)
                 if c is not None and (best is None or c < best[1]):
-                    best = (u, c)
-        return best
+                    best = (u, c, up)
+        return self._occam(v, *best) if best is not None else None
+
+    def _occam(self, v: str, u: str, cost: float, up: Family) -> tuple[str, float]:
+        """u's ancestors as near to v as u (within ``OCCAM_SHARE``) are the simpler parent: a
+        sibling of v trained on similar data shares v's drift and can sit a hair nearer than
+        their common parent, and a quantized copy of the parent sits as near as the parent,
+        while a real child of u is nearer u by u's own update."""
+        while True:
+            ps = up.parent.get(u, [])
+            if len(ps) != 1:  # a root, or a merge
+                return u, cost
+            c = self._outside_cost(ps[0], v)
+            if c is None or c > cost * (1.0 + OCCAM_SHARE):
+                return u, cost
+            u, cost = ps[0], c
 
     def _candidates(self, v: str, up: Family) -> list[str]:
         """The ``TOP_K`` members of a kin family nearest to v by sketch (all, when few); v is

@@ -40,7 +40,7 @@ from modellake.tools.rendering import TABLE_FROM, join, plural, table
 if TYPE_CHECKING:
     from modellake.tools.lineage.solve import GroupResult
 
-ALGORITHM = "lineage-3"  # part of every cache fingerprint: bump when results change
+ALGORITHM = "lineage-4"  # part of every cache fingerprint: bump when results change
 RELATIONS = ("finetune", "adapter", "quantized", "pruned", "merge", "duplicate")
 
 

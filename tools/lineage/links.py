@@ -21,7 +21,7 @@ from modellake.tools.lineage.align import (
     structural,
 )
 from modellake.tools.lineage.compare import PairStats, compare
-from modellake.tools.lineage.cross import ModelView
+from modellake.tools.lineage.cross import ModelView, layout_words
 from modellake.tools.lineage.declared import name_matcher
 from modellake.tools.lineage.detect import REL_MAX, base_evidence, classify
 from modellake.tools.lineage.source import CatalogPairs, sketch_positions
@@ -178,9 +178,13 @@ def link_gguf(cat: Catalog, rec: ModelRecord, bases: list[ModelRecord],
                       "tensor names and shapes map to, or none is related to its values")
     st = found.stats
     ev = base_evidence(st)
-    ev.update(gguf_type=rec.quantization, coverage=round(found.alignment.coverage_a, 4),
-              qk_unpermuted=found.permuted, layout=found.alignment.to_dict(),
-              direction_cue="GGUF export: llama.cpp names mapped to the source's, dequantized")
+    al = found.alignment
+    al.prefix_b = al.prefix_a  # a GGUF file has its own names: no prefix to speak of
+    extra = layout_words(al)
+    ev.update(gguf_type=rec.quantization, coverage=round(al.coverage_a, 4),
+              qk_unpermuted=found.permuted, layout=al.to_dict(),
+              direction_cue=f"GGUF {rec.quantization or ''} export: llama.cpp names mapped back, values "
+                            f"dequantized{'; ' + extra if extra else ''}".replace("GGUF  ", "GGUF "))
     if not found.exact:
         ev["note"] = ("its values are not a quantization of any model in the lake; this is its "
                       "nearest relative")

@@ -48,7 +48,7 @@ _FINAL_NORM = re.compile(r"(ln_f\.|final_layer_norm|^model\.norm\.|^norm\.|outpu
 _DISTANCE = re.compile(r" \(relative distance [^()]*\)")
 # kinship words of a pair with no edge between them (``ModelDiff.kinship`` and ``relation``)
 KIN = ("siblings", "cousins", "same family", "versions", "different families")
-_CONTAINERS = {"embeddings", "encoder", "decoder", "model", "transformer"}
+_CONTAINERS = {"embeddings", "encoder", "decoder", "model", "transformer", "cls"}
 
 
 @dataclass
@@ -499,9 +499,24 @@ def _edge_verdict(out: ModelDiff, graph: LineageGraph, edge: LineageEdge,
     if edge.relation == "merge":
         out.verdict = f"{child.name} is a merge of {join([e.parent for e in graph.parents(child.name)])}"
         return
+    if child.format == "adapter":
+        out.verdict = _unmerged_adapter(edge, parent.name, child.name)
+        return
     out.verdict = _derived(edge.relation, parent, child, st, out.tensors, al, gguf)
     if parent.name == out.b:
         out.verdict += f" ({out.b} is the parent)"
+
+
+def _unmerged_adapter(edge: LineageEdge, parent: str, child: str) -> str:
+    """An adapter saved alone holds its low-rank update, not weights to compare."""
+    ev = edge.evidence or {}
+    rank = ev.get("lora_rank")
+    n = ev.get("adapted_matrices")
+    how = (f"a rank-{rank} " if rank else "an ") + "unmerged LoRA adapter for " + parent
+    what = f"it adapts {plural(n, 'matrix', 'matrices')} whose shapes fit {parent}" if n else \
+        f"its shapes fit {parent}"
+    return (f"{child} is {how}: {what}; an adapter file holds only its low-rank update, so the "
+            "weights confirm the fit, not which model of those shapes it was trained on")
 
 
 def _derived(relation: str, parent: ModelRecord, child: ModelRecord, st: PairStats,

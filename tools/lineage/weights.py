@@ -9,6 +9,7 @@ tables and llama.cpp's permutation of the Q/K rows is undone.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
 _NUMPY_DTYPES = {"F64", "F32", "F16", "I64", "I32", "I16", "I8", "U64", "U32", "U16", "U8", "BOOL"}
 _PERMUTED_ARCHS = {"llama", "mistral", "mixtral", "granite"}  # convert_hf_to_gguf permutes q/k
 _TABLE_PREFIXES = ("model", "transformer", "bert")
+_CONV1D_ARCHS = {"gpt2", "starcoder", "gptbigcode"}  # HF Conv1D (in, out): convert_hf_to_gguf transposes
+_CONV1D = re.compile(r"(?:^|\.)(?:c_attn|c_proj|c_fc|q_attn)\.weight$")
 
 
 def weight_paths(record: ModelRecord) -> list[Path]:
@@ -184,6 +187,12 @@ class MappedGGUF:
     def names(self) -> list[str]:
         return list(self.from_hf)
 
+    def transposed(self, hf_name: str) -> bool:
+        """A GPT-2 Conv1D weight, stored (out, in) in GGUF against HF's (in, out): square ones
+        too, which no shape would tell. It is read as stored (its quantization blocks run along
+        the stored rows); the alignment compares it transposed."""
+        return self.arch in _CONV1D_ARCHS and bool(_CONV1D.search(hf_name))
+
     def shape(self, hf_name: str) -> list[int]:
         return self.weights.shape(self.from_hf[hf_name])
 
@@ -204,5 +213,5 @@ class MappedGGUF:
         """Fraction of the source layout's elements this GGUF holds with the same shape."""
         total = sum(math.prod(s) for s in hf_shapes.values()) or 1
         have = sum(math.prod(s) for n, s in hf_shapes.items()
-                   if n in self.from_hf and self.weights.shape(self.from_hf[n]) == list(s))
+                   if n in self.from_hf and self.shape(n) == list(s))
         return have / total
