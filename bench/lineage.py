@@ -160,6 +160,13 @@ def run_lake(gt: GroundTruth, db: Path, tag_of: Callable[[str], str] | None = No
             "naive": base, "errors": errors}
 
 
+def fresh_db(path: Path) -> Path:
+    """``path`` with no catalog at it (nor its WAL files): cached comparisons would flatter."""
+    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        p.unlink(missing_ok=True)
+    return path
+
+
 def _lake(kind: str, seed: int, work: Path, recipe: str) -> GroundTruth:
     root = work / f"{kind}-{seed}"
     if (root / "ground_truth.json").is_file():
@@ -191,11 +198,7 @@ def main() -> int:
         t = time.perf_counter()
         gt = _lake(kind, seed, work, args.recipe)
         build = time.perf_counter() - t
-        db = work / f"{kind}-{seed}.db"
-        db.unlink(missing_ok=True)
-        for extra in ("-wal", "-shm"):
-            Path(str(db) + extra).unlink(missing_ok=True)
-        res = run_lake(gt, db)
+        res = run_lake(gt, fresh_db(work / f"{kind}-{seed}.db"))
         res["build_seconds"] = round(build, 1)
         results[f"{kind}-{seed}"] = res
         L, N = res["lineage"], res["naive"]

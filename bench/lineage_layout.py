@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from lakegen import GroundTruth  # noqa: E402
 from lakegen_layout import build_layout_lake, build_minilm_layout_lake, tag_of  # noqa: E402
-from lineage import run_lake  # noqa: E402
+from lineage import fresh_db, run_lake  # noqa: E402
 
 F1_TARGET = 0.95
 RELATION_TARGET = 0.95
@@ -44,12 +44,6 @@ def _lake(kind: str, seed: int, quick: bool, work: Path) -> GroundTruth:
     if (root / "ground_truth.json").is_file():
         return GroundTruth.load(root)
     return BUILDERS[kind](root, seed, quick)
-
-
-def _fresh_db(path: Path) -> Path:
-    for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
-        p.unlink(missing_ok=True)
-    return path
 
 
 def _linked_unrelated(gt: GroundTruth, errors: list[dict]) -> list[str]:
@@ -103,7 +97,7 @@ def main() -> int:
                 gt = _lake(kind, seed, args.quick, work)
                 build = round(time.perf_counter() - t, 1)
                 try:
-                    res = run_lake(gt, _fresh_db(work / f"layout-{name}.db"), tag_of=tag_of)
+                    res = run_lake(gt, fresh_db(work / f"layout-{name}.db"), tag_of=tag_of)
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - a failing lake is a result
                     ok = False
                     msg = "".join(traceback.format_exception(exc)) if isinstance(exc, Exception) else str(exc)

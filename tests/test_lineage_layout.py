@@ -152,6 +152,19 @@ def _tiny_bert(seed: int, vocab: int = 120):
                                 max_position_embeddings=32))
 
 
+def _lora(folder: Path, base: str, width: int) -> None:
+    """A PEFT LoRA saved alone: rank 2 on layer 0's query of a ``width``-wide BERT."""
+    from safetensors.numpy import save_file
+
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text(json.dumps({
+        "peft_type": "LORA", "r": 2, "target_modules": ["query"], "base_model_name_or_path": base}))
+    stem = "base_model.model.encoder.layer.0.attention.self.query"
+    save_file({f"{stem}.lora_A.weight": np.ones((2, width), np.float32),
+               f"{stem}.lora_B.weight": np.ones((width, 2), np.float32)},
+              str(folder / "adapter_model.safetensors"))
+
+
 def test_gguf_and_adapter_that_match_nothing_are_roots_with_a_reason(tmp_path):
     torch.set_num_threads(1)
     lake = tmp_path / "lake"
@@ -160,17 +173,7 @@ def test_gguf_and_adapter_that_match_nothing_are_roots_with_a_reason(tmp_path):
     _tiny_bert(2, vocab=130).save_pretrained(stranger, safe_serialization=True)
     (lake / "stranger-q8").mkdir(parents=True)  # a folder of one file is named after the folder
     write_gguf(stranger, lake / "stranger-q8" / "model-q8_0.gguf", "Q8_0", [f"t{i}" for i in range(130)])
-    adapter = lake / "lonely-lora"
-    adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({
-        "peft_type": "LORA", "r": 2, "target_modules": ["query"],
-        "base_model_name_or_path": "org/not-in-this-lake"}))
-    from safetensors.numpy import save_file
-
-    save_file({"base_model.model.encoder.layer.0.attention.self.query.lora_A.weight":
-               np.ones((2, 48), np.float32),
-               "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight":
-               np.ones((48, 2), np.float32)}, str(adapter / "adapter_model.safetensors"))
+    _lora(lake / "lonely-lora", "org/not-in-this-lake", width=48)  # fits no model here
     cat = Catalog(tmp_path / "c.db")
     assert not ingest(cat, [lake]).errors
     graph = infer_lineage(cat)
@@ -187,17 +190,7 @@ def test_adapter_declaring_its_base_by_path_is_linked_to_it(tmp_path):
     lake = tmp_path / "lake"
     for i in (1, 2):  # two bases of the same shapes: only the declared path tells them apart
         _tiny_bert(i).save_pretrained(lake / f"base-{i}", safe_serialization=True)
-    adapter = lake / "my-lora"
-    adapter.mkdir()
-    (adapter / "adapter_config.json").write_text(json.dumps({
-        "peft_type": "LORA", "r": 2, "target_modules": ["query"],
-        "base_model_name_or_path": "../base-2"}))
-    from safetensors.numpy import save_file
-
-    save_file({"base_model.model.encoder.layer.0.attention.self.query.lora_A.weight":
-               np.ones((2, 32), np.float32),
-               "base_model.model.encoder.layer.0.attention.self.query.lora_B.weight":
-               np.ones((32, 2), np.float32)}, str(adapter / "adapter_model.safetensors"))
+    _lora(lake / "my-lora", "../base-2", width=32)
     cat = Catalog(tmp_path / "c.db")
     assert not ingest(cat, [lake]).errors
     (edge,) = infer_lineage(cat).parents("my-lora")
