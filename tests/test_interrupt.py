@@ -21,6 +21,8 @@ import pytest
 
 KILLER = r"""
 import importlib, os, signal, sys
+# Ctrl-C as at a terminal, even when the tests run as a background job (which ignores SIGINT)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 target, when, nth, sig = sys.argv[1].split(",")
 module, _, attr = target.partition(":")
 owner = importlib.import_module(module)

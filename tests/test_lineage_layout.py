@@ -181,7 +181,7 @@ def test_gguf_and_adapter_that_match_nothing_are_roots_with_a_reason(tmp_path):
     assert "stranger-q8" in graph.notes and "lonely-lora" in graph.notes
     assert "org/not-in-this-lake" in graph.notes["lonely-lora"]
     text = graph.text()
-    assert "Not linked to any model, and why:" in text and "- stranger-q8: " in text
+    assert "link to no model in the lake, and why:" in text and "- stranger-q8: " in text
     cat.close()
 
 

@@ -52,7 +52,7 @@ def _print_graph(g, graph: Path | None) -> None:
                    f"({e.confidence:.2f}){'  ' + safe(nums) if nums else ''}{layout}", highlight=False)
     for model, note in g.notes.items():
         if model in g.roots:
-            common.say(f"[yellow]not linked[/] {safe(model)}: {safe(note)}", highlight=False)
+            common.say(f"{safe(model)} has no parent in the lake: {safe(note)}", highlight=False)
     for c in g.conflicts:
         common.say(f"[yellow]conflict[/] {safe(c.message if hasattr(c, 'message') else c)}",
                    highlight=False)

@@ -97,7 +97,7 @@ class LineageGraph(Record):
             parts = [self._lake_text()]
         unlinked = [(m, n) for m, n in self.notes.items() if m in self.roots]
         if unlinked:
-            parts.append("Not linked to any model, and why:\n"
+            parts.append("Files the weights link to no model in the lake, and why:\n"
                          + "\n".join(f"- {m}: {n}" for m, n in unlinked))
         if self.conflicts:
             n = len(self.conflicts)

@@ -162,6 +162,7 @@ def link_gguf(cat: Catalog, rec: ModelRecord, bases: list[ModelRecord],
         if b.layout_hash:
             by_layout[b.layout_hash].append(b)
     hits: list[GGUFHit] = []
+    layouts: list = []
     with ModelWeights(rec) as gw:
         layouts = _by_coverage(gw, by_layout, pairs)
         for i, (members, view, mapped, _) in enumerate(layouts):
@@ -174,8 +175,10 @@ def link_gguf(cat: Catalog, rec: ModelRecord, bases: list[ModelRecord],
         if hit.better_than(found):
             found = hit
     if found is None:
-        return None, ("no model in the lake matches its tensors: none has the layout its "
-                      "tensor names and shapes map to, or none is related to its values")
+        if not layouts:
+            return None, "no model in the lake has its tensor layout (architecture and sizes)"
+        return None, ("the models with its tensor names and shapes are not related to it (their "
+                      "weights are near-orthogonal to its values)")
     st = found.stats
     ev = base_evidence(st)
     al = found.alignment
