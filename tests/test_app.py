@@ -159,6 +159,34 @@ def test_upload_is_staged_with_a_size_limit(live_app, tmp_path):
     assert staged and all(p.resolve().is_relative_to((live_app[2] / "staging").resolve()) for p in staged)
 
 
+def test_an_uploaded_folder_is_one_model(live_app, tmp_path, monkeypatch):
+    from conftest import tiny_bert
+
+    h = live_app[0]._modellake_handlers
+    monkeypatch.setattr(h, "max_upload", 10 * 2**20)
+    folder = tmp_path / "my-encoder"
+    tiny_bert(3).save_pretrained(folder, safe_serialization=True)
+    (folder / "README.md").write_text("---\nlicense: mit\n---\n# my-encoder\nAn encoder.\n")
+    files = sorted(str(p) for p in folder.iterdir())  # what a directory upload hands over
+    out = h.ingest_upload(files, "uploaded-folder", progress=None)
+    assert "uploaded-folder (v1)" in out, out
+    with h.catalog() as cat:
+        m = cat.get_model("uploaded-folder")
+    assert m.format == "safetensors" and m.card is not None
+
+
+def test_auditing_an_empty_editor_shows_the_card_it_audits(live_app):
+    h = live_app[0]._modellake_handlers
+    findings, text, preview = h.audit_editor("tiny-bert", "")
+    with h.catalog() as cat:
+        card = cat.get_model("tiny-bert").card
+    if card is None:
+        assert "no stored card" in findings and text == ""
+    else:
+        assert text == card.text and findings and not preview.startswith("---")
+    assert h.audit_editor("tiny-bert", "---\nlicense: mit\n---\n# Hi\n")[2] == "# Hi"
+
+
 def test_serve_with_auth_requires_login(agent_lake_template, tmp_path):
     import shutil
 
@@ -227,3 +255,26 @@ def test_without_lineage_the_tab_says_unavailable(live_app, monkeypatch):
     assert {r[0] for r in h.models_table()} >= {"tiny-bert"}  # the lake tab still works
     md, _ = h.show_model("tiny-bert")
     assert "tiny-bert" in md
+
+
+def test_chat_shows_work_at_once_links_models_and_draws_the_lineage(live_app):
+    from pathlib import Path
+
+    h = live_app[0]._modellake_handlers
+    states = list(h.respond("show the lineage of tiny-bert", [], None))
+    first = states[0][0]
+    assert first[-1]["metadata"]["title"] == "Working…"  # before the agent's first event
+    history = states[-1][0]
+    assert all(m.get("metadata", {}).get("id") != "working" for m in history)
+    texts = [m["content"] for m in history if m["role"] == "assistant" and not m.get("metadata")
+             and isinstance(m["content"], str)]
+    assert any("](?model=tiny-bert" in t for t in texts), texts  # names open their page
+    pictures = [m["content"] for m in history if isinstance(m["content"], dict)]
+    assert pictures and Path(pictures[0]["path"]).is_file()
+
+
+def test_model_names_become_links_outside_code():
+    from modellake.ui.handlers import link_models
+
+    out = link_models("a-int8 is a quantized; see `a` and [b](x).", ["a", "a-int8", "b"])
+    assert out == "[a-int8](?model=a-int8) is [a](?model=a) quantized; see `a` and [b](x)."

@@ -211,15 +211,16 @@ def human_count(n: int | None) -> str | None:
 
 
 def human_bytes(n: int | None, byte_unit: str = "B") -> str | None:
-    """1536 -> '1.5 KB'; under a KB, '512 B' (or '512 bytes' with ``byte_unit="bytes"``)."""
+    """1536 -> '1.5 KiB' (binary units, labelled as such); under a KiB, '512 B' (or '512 bytes'
+    with ``byte_unit="bytes"``)."""
     if n is None:
         return None
     if n < 1024:
         return f"{int(n)} {byte_unit}"
     size = float(n)
-    for unit in ("KB", "MB", "GB", "TB"):
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
         size /= 1024
-        if size < 1024 or unit == "TB":
+        if size < 1024 or unit == "TiB":
             break
     return f"{size:.1f} {unit}"
 

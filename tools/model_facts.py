@@ -43,7 +43,7 @@ def count_text(n: int | None) -> str:
 
 
 def bytes_text(n: int | None) -> str:
-    """1536 -> '1.5 KB' ('-' when unknown)."""
+    """1536 -> '1.5 KiB' ('-' when unknown)."""
     return human_bytes(n) or "-"
 
 
@@ -178,9 +178,10 @@ def summary(i: Inspection) -> str:
 
 
 def markdown(i: Inspection) -> str:
-    """The overview and card rows as a Markdown table (for the web app)."""
-    out = [f"### {i.name}", "", "| | |", "|---|---|"]
+    """The overview and card rows as a Markdown list, "**label**: value" (for the web app: it
+    reads in a narrow column, where a two-column table squeezes its labels)."""
+    out = [f"### {i.name}", ""]
     for f in overview_facts(i) + card_facts(i.card):
-        text = f.text.replace("|", "\\|").replace("\n", " ")
-        out.append(f"| {f.label} | {'_' + text + '_' if f.tone == 'dim' else text} |")
+        text = f.text.replace("\n", " ")
+        out.append(f"- **{f.label}**: {'_' + text + '_' if f.tone == 'dim' else text}")
     return "\n".join(out)

@@ -42,6 +42,23 @@ def table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([head, rule] + ["| " + " | ".join(r) + " |" for r in cells])
 
 
+def flow(v: Any, number: Any = None) -> str:
+    """A value as people read it, never a Python repr: lists as ``[a, b]`` and mappings as
+    ``{k: v}`` (YAML's flow style, no quotes), ``None`` as ``-``, booleans as yes/no;
+    ``number`` formats ints and floats (``str`` by default)."""
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        return number(v) if number is not None else str(v)
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {flow(x, number)}" for k, x in v.items()) + "}"
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return "[" + ", ".join(flow(x, number) for x in v) + "]"
+    return str(v)
+
+
 def _cell(v: Any) -> str:
     if v is None or v == "":
         return "-"

@@ -3,9 +3,13 @@
     app = create_app(lake, agent)      # a gr.Blocks; nothing is launched at import
     serve(lake_dir, host="127.0.0.1", port=7860, auth=("user", "pass"), llm="builtin")
 
-Tabs: Chat (the agent, streaming, each tool call a collapsible step), Lake, Benchmarks,
-Card, Lineage, Ingest. The chat is also the named API endpoint ``/chat``
-(``message``, ``conversation_id`` -> answer text) for ``gradio_client`` and scripts.
+Tabs: Chat (the agent, streaming, each tool call a collapsible step, a stop button,
+lineage and leaderboard pictures inline, model names linking to their page), Model (a
+model's page: card, facts, lineage neighbourhood, results, files, audit; ``?model=NAME``),
+Search (a box and filters; results open model pages), Lake, Runs
+(every measured and reported run, provenance, leaderboards, compare), Card, Lineage,
+Ingest. The chat is also the named API endpoint ``/chat`` (``message``, ``conversation_id``
+-> answer text) for ``gradio_client`` and scripts.
 
 What the app may touch is one ``Policy`` (``modellake.tools.toolspec``), enforced by the
 tools for the chat and the tabs alike: server paths only inside the allowed folders, changes
@@ -27,7 +31,9 @@ import gradio as gr
 
 from modellake.store.lake import Lake
 from modellake.tools.toolspec import MAX_MESSAGE_CHARS, Policy, PolicyError
-from modellake.ui.handlers import LINEAGE_UNAVAILABLE, Handlers, lineage_api, new_thread
+from modellake.ui.handlers import LINEAGE_UNAVAILABLE, Handlers, card_preview, lineage_api, new_thread
+from modellake.ui.model_page import model_tab, search_tab
+from modellake.ui.runs_page import runs_tab
 
 DEFAULT_MAX_UPLOAD = 2 * 1024**3  # bytes
 MAX_BODY_BYTES = 1 << 20          # any other request body (a chat message is far smaller)
@@ -64,15 +70,18 @@ def create_app(lake: Lake | str | os.PathLike[str], agent: Any, *,
                     "  \n*Read-only: start the app with `modellake ui --auth USER:PASS` to "
                     "ingest, rename or remove models from the browser.*"))
         thread = gr.State(None)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             thread = _chat_tab(h, thread, backend, h.example_questions())
+            page = model_tab(h, names)
+            search_tab(h, page, tabs)
             table, pick, insp_md, card_md, filt, refresh = _lake_tab(h, names)
-            ca, cb = _bench_tab(h, names)
+            runs = runs_tab(h, names)
             card_model = _card_tab(h, names)
             focus = _lineage_tab(h, names)
             _ingest_tab(h, staging, max_upload_bytes)
+        page.wire(app, tabs)  # ?model=NAME opens that model's page (links in chat and pages)
         app.load(lambda: new_thread(), None, thread, api_visibility="private")
-        pickers = [pick, ca, cb, card_model, focus]
+        pickers = [pick, runs.model_a, runs.model_b, card_model, focus, page.pick]
         app.load(h.refresh_all, None, [table, *pickers], api_visibility="private")
         refresh.click(h.refresh_all, filt, [table, *pickers], api_visibility="private")
         app.load(h.show_model, pick, [insp_md, card_md], api_visibility="private")
@@ -169,11 +178,12 @@ def _chat_tab(h: Handlers, thread: Any, backend: str, examples: list[str]):
             box = gr.Textbox(placeholder="Ask about the models in the lake…", scale=5,
                              show_label=False, elem_id="question", max_length=MAX_MESSAGE_CHARS)
             send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+            stop = gr.Button("Stop", variant="stop", scale=1, elem_id="stop")
         gr.Examples(examples, inputs=box, label="Example questions")
         new = gr.Button("New conversation", size="sm")
-        for trigger in (box.submit, send.click):
-            trigger(h.respond, [box, chatbot, thread], [chatbot, thread, box],
-                    api_visibility="private")
+        runs = [trigger(h.respond, [box, chatbot, thread], [chatbot, thread, box],
+                        api_visibility="private") for trigger in (box.submit, send.click)]
+        stop.click(None, None, None, cancels=runs, api_visibility="private")
         new.click(lambda: ([], new_thread()), None, [chatbot, thread],
                   api_visibility="private")
         gr.api(h.chat_api, api_name="chat")
@@ -187,7 +197,7 @@ def _lake_tab(h: Handlers, names: list[str]):
             refresh = gr.Button("Refresh", scale=1)
         table = gr.Dataframe(headers=TABLE_COLUMNS, value=h.models_table(),
                              interactive=False, label="Models (click a row; click a "
-                             "header to sort)", elem_id="models", show_search="filter")
+                             "header to sort)", elem_id="models")
         pick = gr.Dropdown(names, label="Model", allow_custom_value=True)
         with gr.Row():
             insp_md = gr.Markdown()
@@ -199,29 +209,6 @@ def _lake_tab(h: Handlers, names: list[str]):
     return table, pick, insp_md, card_md, filt, refresh
 
 
-def _bench_tab(h: Handlers, names: list[str]):
-    with gr.Tab("Benchmarks", id="bench"):
-        tasks = h.task_names()
-        with gr.Row():
-            task = gr.Dropdown(tasks, label="Task", allow_custom_value=True,
-                               value=tasks[0] if tasks else None)
-            trust = gr.Radio(["measured", "reported", "all"], value="measured", label="Trust")
-            show_board = gr.Button("Leaderboard")
-        board_note = gr.Markdown()
-        board = gr.Dataframe(headers=["rank", "model", "version", "trust", "value", "std", "runs"],
-                             interactive=False)
-        board_plot = gr.Image(label="Leaderboard", type="filepath")
-        show_board.click(h.leaderboard, [task, trust], [board, board_plot, board_note],
-                         api_name="leaderboard")
-        with gr.Row():
-            ca = gr.Dropdown(names, label="Model A", allow_custom_value=True)
-            cb = gr.Dropdown(names, label="Model B", allow_custom_value=True)
-            cmp_btn = gr.Button("Compare")
-        cmp_md = gr.Markdown()
-        cmp_btn.click(h.compare, [ca, cb], cmp_md, api_name="compare")
-    return ca, cb
-
-
 def _card_tab(h: Handlers, names: list[str]):
     with gr.Tab("Card", id="card"):
         with gr.Row():
@@ -230,18 +217,24 @@ def _card_tab(h: Handlers, names: list[str]):
             audit_btn = gr.Button("Audit")
             dl_btn = gr.Button("Download README.md")
         card_note = gr.Markdown()
-        card_text = gr.Code(language="markdown", label="README.md (editable)",
-                            interactive=True, lines=24)
-        findings = gr.Markdown()
+        findings = gr.Markdown(elem_id="card-findings")  # next to its button, not below the card
+        with gr.Row():
+            card_text = gr.Code(language="markdown", label="README.md (editable)",
+                                interactive=True, lines=24, max_lines=24, scale=1)
+            with gr.Column(scale=1):
+                preview = gr.Markdown(label="Preview", elem_id="card-preview", height=560)
         dl_file = gr.File(label="README.md")
         draft_btn.click(h.draft, card_model, [card_text, card_note], api_name="draft_card")
-        audit_btn.click(h.audit, [card_model, card_text], findings, api_name="audit_card")
+        audit_btn.click(h.audit_editor, [card_model, card_text], [findings, card_text, preview],
+                        api_visibility="private")
+        gr.api(h.audit, api_name="audit_card")
+        card_text.change(card_preview, card_text, preview, api_visibility="private")
         dl_btn.click(h.download, card_text, dl_file, api_visibility="private")
     return card_model
 
 
 def _lineage_tab(h: Handlers, names: list[str]):
-    with gr.Tab("Lineage", id="lineage", elem_id="lineage-tab"):
+    with gr.Tab("Lineage", id="lineage", elem_id="lineage-tab") as lin_tab:
         available = lineage_api() is not None
         with gr.Row():
             focus = gr.Dropdown(["", *names], label="Focus on a model's family (empty: all)",
@@ -254,6 +247,8 @@ def _lineage_tab(h: Handlers, names: list[str]):
         draw_btn.click(h.draw_lineage, focus, [lin_img, lin_edges, lin_note], api_name="lineage")
         focus.change(h.draw_lineage, focus, [lin_img, lin_edges, lin_note],
                      api_visibility="private")
+        lin_tab.select(h.draw_lineage, focus, [lin_img, lin_edges, lin_note],
+                       api_visibility="private")  # drawn when opened, not on a button
     return focus
 
 
@@ -269,8 +264,12 @@ def _ingest_tab(h: Handlers, staging: Path, max_upload_bytes: int):
         with gr.Row():
             ing_path = gr.Textbox(label="Path on the server", scale=4, interactive=may)
             ing_btn = gr.Button("Ingest path", scale=1, interactive=may)
-        upload = gr.File(label="Or upload a model file", type="filepath", interactive=may)
+        with gr.Row():
+            upload = gr.File(label="Or upload a model file", type="filepath", interactive=may)
+            folder = gr.File(label="…or a model folder (config, weights, card)", type="filepath",
+                             file_count="directory", interactive=may)
         up_btn = gr.Button("Ingest upload", interactive=may)
         ing_out = gr.Markdown()
         ing_btn.click(h.ingest_path, [ing_path, ing_name], ing_out, api_name="ingest_path")
-        up_btn.click(h.ingest_upload, [upload, ing_name], ing_out, api_visibility="private")
+        up_btn.click(lambda f, d, n, progress=gr.Progress(): h.ingest_upload(d or f, n, progress),
+                     [upload, folder, ing_name], ing_out, api_visibility="private")

@@ -127,6 +127,11 @@ def leaderboard_cmd(task: str = typer.Option(..., "--task", "-t", parser=common.
     from rich.table import Table
 
     safe = common.safe
+    if not board.entries:  # a sentence that says why and what to run, not an empty table
+        _print_text(board.text())
+        for note in board.notes:
+            common.say(f"[dim]{safe(note)}[/]")
+        return
     trust = ", ".join(board.trust) if isinstance(board.trust, (list, tuple)) else board.trust
     table = Table(title=f"{safe(board.task)}: {safe(board.metric)} ({safe(trust)})",
                   title_justify="left")
@@ -159,6 +164,9 @@ def compare_cmd(a: str = typer.Argument(..., parser=common.spec_value),
     from rich.table import Table
 
     safe = common.safe
+    if not cmp.rows:  # why they cannot be compared, and what to run
+        _print_text(cmp.text())
+        return
     table = Table(title=f"{safe(a)} vs {safe(b)} ({safe(', '.join(cmp.trust))} results)",
                   title_justify="left")
     for col in ("task", "metric", a, b, "diff (b-a)", "spread", "exceeds"):
@@ -190,9 +198,12 @@ def behaves_like_cmd(name: str = typer.Argument(..., parser=common.spec_value),
     for n in res.neighbours:
         common.say(f"{common.safe(f'{n.model:<32}')} cka={_fmt(n.cka)} rsa={_fmt(n.rsa)}"
                    f"{'  (same layout)' if n.same_layout else ''}", highlight=False)
+    for e in res.errors:
+        common.say(f"[red]could not fingerprint[/] {common.safe(e.model)}: {common.safe(e.error)}",
+                   highlight=False)
     if res.missing:
-        common.say(f"[dim]no probe run yet: {common.safe(', '.join(res.missing))} "
-                   "(use --run-missing)[/]")
+        hint = "the probe set could not run on them" if run_missing else "use --run-missing"
+        common.say(f"[dim]no probe run yet: {common.safe(', '.join(res.missing))} ({hint})[/]")
 
 
 def import_results_cmd(file: Path = typer.Argument(..., parser=common.path_value),
@@ -205,10 +216,15 @@ def import_results_cmd(file: Path = typer.Argument(..., parser=common.path_value
         rep = lib.import_results(catalog, file, model)
     if as_json:
         common.emit_json(rep.to_dict())
-    else:
-        common.say(f"imported {len(rep.runs)} reported runs for {common.safe(rep.model)} from "
-                   f"{common.safe(rep.file)} ({common.safe(rep.format)}); {rep.duplicates} "
-                   "already there")
+        return
+    _print_text(rep.text())  # the report's own words: what was stored, skipped, doubtful
+
+
+def _print_text(text: str) -> None:
+    """A result's own text (``text()``), line by line, never read as markup."""
+    console = common.console()
+    for line in text.splitlines():
+        console.print(common.plain(line), highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

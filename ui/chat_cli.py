@@ -202,17 +202,20 @@ def _args(args: dict[str, Any]) -> str:
 
 def citation_text(c: dict[str, Any]) -> str:
     """One citation in a few words."""
+    from modellake.tools.rendering import flow
+
     kind = c.get("kind")
     if kind == "model":
         return f"{c['name']}" + (f" v{c['version']}" if c.get("version") is not None else "")
     if kind == "card":
-        if c.get("fields"):
-            return f"card of {c['model']} ({', '.join(f'{k}={v}' for k, v in c['fields'].items())})"
+        if c.get("fields"):  # lists and mappings in YAML's flow style, never Python reprs
+            return f"card of {c['model']} ({', '.join(f'{k}={flow(v)}' for k, v in c['fields'].items())})"
         return f"card of {c['model']}, \"{c.get('section')}\""
     if kind == "edge":
         extra = ", ".join(str(c[k]) for k in ("relation", "confidence") if c.get(k) is not None)
         return f"{c['parent']} -> {c['child']}" + (f" ({extra})" if extra else "")
     if kind == "run":
         about = ", ".join(str(c[k]) for k in ("model", "task", "trust") if c.get(k))
-        return f"run #{c.get('id')}" + (f" ({about})" if about else "")
+        head = "a result" if c.get("id") is None else f"run #{c['id']}"
+        return head + (f" ({about})" if about else "")
     return json.dumps(c, ensure_ascii=False)[:80]

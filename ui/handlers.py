@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import gradio as gr
 
@@ -26,6 +28,31 @@ LINEAGE_UNAVAILABLE = ("Lineage is unavailable in this installation (modellake.t
 
 def new_thread() -> str:
     return "web-" + uuid.uuid4().hex[:12]
+
+
+_CODE_OR_LINK = re.compile(r"(`[^`]*`|\[[^\]]*\]\([^)]*\))")
+
+
+def card_preview(text: str) -> str:
+    """A card as it reads on a model page: Markdown without its YAML front matter."""
+    body = text or ""
+    if body.lstrip().startswith("---"):
+        parts = body.lstrip().split("---", 2)
+        body = parts[2] if len(parts) == 3 else body
+    return body.strip() or "_(empty)_"
+
+
+def link_models(text: str, names: Sequence[str]) -> str:
+    """Model names in an answer as links to their page (``?model=NAME``), outside code spans
+    and existing links; longer names first, so ``x-int8`` is not linked as ``x``."""
+    if not names or not text:
+        return text
+    alts = "|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True))
+    name_re = re.compile(rf"(?<![\w./@-])({alts})(?![\w/@-]|\.\w)")
+    parts = _CODE_OR_LINK.split(text)
+    for i in range(0, len(parts), 2):  # even parts lie outside code spans and links
+        parts[i] = name_re.sub(lambda m: f"[{m[1]}](?model={quote(m[1])})", parts[i])
+    return "".join(parts)
 
 
 def _short(text: str, n: int = 600) -> str:
@@ -122,11 +149,15 @@ class ChatHandlers(_Base):
             yield history, thread_id, ""
             return
         history.append({"role": "user", "content": message})
-        yield list(history), thread_id, ""
+        working = {"role": "assistant", "content": "",  # a sign of work until the first event
+                   "metadata": {"title": "Working…", "status": "pending", "id": "working"}}
+        yield [*history, working], thread_id, ""
         steps: dict[str, int] = {}
+        calls: dict[str, tuple[str, dict]] = {}
         answer_at: int | None = None
         for ev in self.agent.stream(message, thread_id):
             if isinstance(ev, ToolStarted):
+                calls[ev.call_id] = (ev.tool, dict(ev.args or {}))
                 args = json.dumps(ev.args, default=str)
                 history.append({"role": "assistant", "content": f"arguments: `{args}`",
                                 "metadata": {"title": f"Tool: {ev.tool}", "id": ev.call_id,
@@ -150,14 +181,37 @@ class ChatHandlers(_Base):
                 history[answer_at] = {"role": "assistant",
                                       "content": history[answer_at]["content"] + ev.text}
             elif isinstance(ev, FinalAnswer):
-                final = {"role": "assistant", "content": ev.answer}
+                final = {"role": "assistant", "content": link_models(ev.answer, self._names())}
                 if answer_at is None:
                     history.append(final)
                 else:
                     history[answer_at] = final
+                history += self._pictures([calls[c] for c in steps if c in calls])
             elif isinstance(ev, AgentError):
                 history.append({"role": "assistant", "content": f"⚠️ {ev.message}"})
             yield list(history), thread_id, ""
+
+    def _names(self) -> list[str]:
+        try:
+            return self.model_names()
+        except Exception:  # noqa: BLE001 - links are a nicety; the answer stands without them
+            return []
+
+    def _pictures(self, calls: list[tuple[str, dict]]) -> list[dict]:
+        """The lineage drawing and the leaderboard plot of the turn's last such tool calls, as
+        chat images (the pictures the tabs draw)."""
+        out = []
+        lineage = next((a for t, a in reversed(calls) if t == "lineage"), None)
+        if lineage is not None:
+            path, _, note = self.draw_lineage(lineage.get("name") or None)
+            if path:
+                out.append({"role": "assistant", "content": {"path": path, "alt_text": note}})
+        board = next((a for t, a in reversed(calls) if t == "leaderboard"), None)
+        if board is not None and board.get("task"):
+            _, path, note = self.leaderboard(board["task"], board.get("trust") or "measured")
+            if path:
+                out.append({"role": "assistant", "content": {"path": path, "alt_text": note}})
+        return out
 
     def chat_api(self, message: str, conversation_id: str = "") -> str:
         """Ask the lake's agent one question; same ``conversation_id`` = same conversation."""
@@ -215,15 +269,18 @@ class LakeHandlers(_Base):
         return rows
 
     def lake_table(self, filter_text: str = ""):
+        """The filtered table; the model picker offers (and shows) the first match, so the
+        details below never describe a model the filter hid."""
         rows = self.models_table(filter_text)
         names = [r[0] for r in rows]
-        return rows, gr.update(choices=names)
+        return rows, gr.update(choices=names, value=names[0] if names else None)
 
     def refresh_all(self, filter_text: str = ""):
         """The table and every model picker, re-read from the lake (the CLI may have changed it)."""
         rows = self.models_table(filter_text)
         names = self.model_names()
-        pickers = [gr.update(choices=names)] * 4 + [gr.update(choices=["", *names])]
+        pickers = [gr.update(choices=names)] * 4 + [gr.update(choices=["", *names]),
+                                                    gr.update(choices=names)]
         return [rows, *pickers]
 
     def show_model(self, name: str) -> tuple[str, str]:
@@ -348,6 +405,21 @@ class CardHandlers(_Base):
             return f"⚠️ {exc}"
         return _audit_markdown(audit)
 
+    def audit_editor(self, name: str, text: str) -> tuple[str, str, str]:
+        """(findings, editor text, preview): an empty editor is filled with the stored card it
+        audits, so what is checked is what is shown."""
+        if not (text or "").strip() and name:
+            try:
+                with self.catalog() as cat:
+                    card = cat.get_model(name).card
+            except Exception as exc:  # noqa: BLE001
+                return f"⚠️ {exc}", text, ""
+            if card is None:
+                return (f"{name} has no stored card and the editor is empty: press Draft card "
+                        "first, or paste a card."), "", ""
+            text = card.text
+        return self.audit(name, text), text, card_preview(text)
+
     def download(self, text: str) -> str | None:
         if not text:
             return None
@@ -433,25 +505,40 @@ class IngestHandlers(_Base):
             return f"⚠️ {exc}"
 
     def ingest_upload(self, file: Any, name: str, progress=gr.Progress()) -> str:
-        if not file:
-            return "Upload a file first."
+        """Ingest an uploaded model file, or the files of an uploaded model folder (staged
+        together in one folder, so a config, its weights and card stay one model)."""
+        files = [f for f in (file if isinstance(file, list) else [file]) if f]
+        if not files:
+            return "Upload a model file or folder first."
         try:
             self._may_ingest(self.staging)
         except ModelLakeError as exc:
             return f"⚠️ {exc}"
-        src = Path(file if isinstance(file, str) else getattr(file, "name", str(file)))
-        size = src.stat().st_size
+        srcs = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in files]
+        size = sum(p.stat().st_size for p in srcs)
         if size > self.max_upload:
-            return f"⚠️ {src.name} is {size} bytes; the limit is {self.max_upload} bytes"
-        safe = Path(src.name).name.replace("..", "_") or "upload.bin"
-        dest_dir = self.staging / uuid.uuid4().hex[:8]
+            return (f"⚠️ the upload is {human_size(size)}; the limit is {human_size(self.max_upload)} "
+                    "(ingest it from a path on the server instead)")
+        dest_dir = self.staging / uuid.uuid4().hex[:8] / (_safe_name(name) or "upload")
         dest_dir.mkdir(parents=True, exist_ok=True)
-        dest = dest_dir / safe
-        shutil.copyfile(src, dest)
+        for src in srcs:
+            shutil.copyfile(src, dest_dir / (_safe_name(src.name) or "upload.bin"))
+        target = dest_dir if len(srcs) > 1 else dest_dir / (_safe_name(srcs[0].name) or "upload.bin")
         try:
-            return self._ingest([dest], name, progress)
+            return self._ingest([target], name, progress)
         except Exception as exc:  # noqa: BLE001
             return f"⚠️ {exc}"
+
+
+def _safe_name(name: str | None) -> str:
+    """A file or folder name with no path in it."""
+    return Path(str(name or "")).name.replace("..", "_").strip()
+
+
+def human_size(n: int) -> str:
+    from modellake.tools.inspection import human_bytes
+
+    return human_bytes(n) or "0 B"
 
 
 class Handlers(ChatHandlers, LakeHandlers, BenchHandlers, CardHandlers, LineageHandlers,

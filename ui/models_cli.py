@@ -172,7 +172,7 @@ def demo(target: Path | None = typer.Option(None, "--models-dir", parser=common.
     from modellake.tools.ingest import ingest as run_ingest
 
     lake = Lake.open(common.State.lake_dir)
-    out = target or lake.root / "demo-models"
+    out = (target or lake.root / "demo-models").resolve()  # sources that work from any folder
     say = (lambda msg: None) if as_json else (lambda msg: common.say(f"[dim]{common.safe(msg)}[/]"))
     models = build_demo_models(out, steps=steps, progress=say)
     with lake.catalog() as catalog:

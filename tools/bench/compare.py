@@ -607,9 +607,12 @@ def behaves_like(catalog: Catalog, name: str, *, task: str = "probe-smoke", top:
     fps = catalog.runs.latest_fingerprints(data.task_hash)
     mine = next(((r, f) for r, f in fps if r.model == target.name), None)
     if mine is None:
+        why = next((e.error for e in result.errors if e.model == target.name), None)
+        if why:
+            raise TaskError(f"model {target.name} could not run the probe set {spec.name}: {why}")
         raise TaskError(f"model {target.name} has no fingerprint on probe set {spec.name} yet: "
-                        f"run `modellake bench {target.name} --task {spec.name}` (or ask "
-                        "behaves-like to run missing fingerprints)")
+                        f"run `modellake bench {target.name} --task {spec.name}`, or behaves-like "
+                        "with --run-missing (run_missing) to run the missing fingerprints first")
     layouts = {m.name: m.layout_hash for m in catalog.list_models(with_card=False)}
     for run, fp in fps:
         if run.model == target.name:

@@ -270,14 +270,19 @@ class ModelHandle:
                             "needs …ForMaskedLM weights" + (
                                 "; for a causal LM use a perplexity task" if self.is_causal_lm else
                                 " (a sentence-embedding checkpoint has none)"))
+        if self.gguf_file and not self.has_tokenizer_files():
+            raise TaskError(f"model {name}: its GGUF file {self.gguf_file} carries no tokenizer "
+                            "(no tokenizer.ggml.model in its metadata): convert it again with its "
+                            "tokenizer, or benchmark the model it was converted from")
         if not self.has_tokenizer_files():
             raise TaskError(f"model {name} has no tokenizer in {self.root} (none of "
                             f"{', '.join(TOKENIZER_FILES)}): copy its base model's tokenizer files "
                             "next to its weights and re-ingest")
 
     def has_tokenizer_files(self) -> bool:
-        if self.gguf_file:
-            return True  # GGUF files carry their tokenizer
+        if self.gguf_file:  # GGUF files carry their tokenizer, when written with one
+            kv = (self.record.config or {}).get("kv")
+            return not isinstance(kv, dict) or "tokenizer.ggml.model" in kv
         return any((self.root / f).is_file() for f in TOKENIZER_FILES)
 
     # -- loading ----------------------------------------------------------------
@@ -295,9 +300,10 @@ class ModelHandle:
                 with quiet_transformers():
                     tok = AutoTokenizer.from_pretrained(str(self.root), **self._kwargs())
             except Exception as exc:  # noqa: BLE001 - transformers raises many kinds here
+                said = (str(exc).splitlines() or [""])[0][:200]  # the library's words, quoted
                 raise TaskError(f"model {self.record.name}: cannot load its tokenizer from "
-                                f"{self.root} ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
-                                "copy its base model's tokenizer files next to its weights") from exc
+                                f"{self.root} ({type(exc).__name__}: \"{said}\"); copy its base "
+                                "model's tokenizer files next to its weights") from exc
             if tok.pad_token is None:
                 tok.pad_token = tok.eos_token or tok.unk_token
             if tok.pad_token is None:

@@ -9,6 +9,7 @@ from modellake.tools.cards import score as cs
 from modellake.tools.cards.drafting import Draft
 from modellake.tools.cards.facts import Evidence
 from modellake.tools.cards.text import num
+from modellake.tools.rendering import flow
 
 TEMPLATE_PATH = Path(__file__).resolve().parent / "templates" / "modelcard_template.md"
 GLOSSARY = (
@@ -70,23 +71,22 @@ def _card_data(draft: Draft, model_id: str) -> Any:
 
 
 def _evidence_summary(e: Evidence) -> str:
-    """One line of the Evidence section: what the item holds."""
+    """One line of the Evidence section: what the item holds (lists and mappings in YAML's
+    flow style, never as Python reprs)."""
     d = e.data
     if e.kind in ("measured",) or e.source.startswith("run "):
         ms = ", ".join(f"{k}={num(v)}" for k, v in sorted((d.get("metrics") or {}).items()))
-        return (f"task {d.get('task')}, {ms}, n={d.get('n_samples')}, model {d.get('model')}"
+        n = f", n={d['n_samples']}" if d.get("n_samples") is not None else ""
+        return (f"task {d.get('task')}, {ms}{n}, model {d.get('model')}"
                 f"@{d.get('model_version')}, {d.get('trust')}")
     if e.kind == "inferred":
         ev = d.get("evidence") or {}
-        flat = ", ".join(f"{k}={num(v) if not isinstance(v, (dict, list)) else v}"
-                         for k, v in ev.items())
+        flat = ", ".join(f"{k}={flow(v, num)}" for k, v in ev.items() if v is not None)
         return f"{d.get('relation')}, confidence {num(d.get('confidence'))}; {flat}"
     parts = []
     for k, v in d.items():
         if v is None or v == [] or v == {}:
             continue
-        if isinstance(v, float):
-            v = num(v)
-        s = f"{k}={v}"
+        s = f"{k}={flow(v, num)}"
         parts.append(s if len(s) <= 160 else s[:157] + "...")
     return ", ".join(parts)

@@ -20,6 +20,7 @@ from typing import Any
 
 from modellake.store.fts import IndexedDoc
 from modellake.store.records import ModelRecord
+from modellake.tools.model_facts import count_text
 from modellake.tools.search.facets import facets
 from modellake.tools.search.sections import sections
 
@@ -69,7 +70,7 @@ def _fact_line(f: dict[str, Any]) -> str:
         bits.append("Architecture: " + ", ".join(f["architectures"][:3]))
     if f["params"]:
         p = f["params"]
-        bits.append(f"Parameters: {p / 1e9:.1f}B" if p >= 1e9 else f"Parameters: {p / 1e6:.0f}M")
+        bits.append(f"Parameters: {count_text(p)}")  # 22.7M, 1.2B, 26.8K
     if f["bases"]:
         bits.append("Base model: " + ", ".join(b["parent"] for b in f["bases"][:3]))
     langs = [x for x in f["languages"] if x != "multilingual"]
