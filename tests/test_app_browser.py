@@ -89,3 +89,27 @@ def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
         assert src
     page.screenshot(path=str(ARTIFACTS / "app-lineage.png"), full_page=True)
     assert (ARTIFACTS / "app-lineage.png").stat().st_size > 0
+
+
+def test_model_page_from_a_link_and_a_search_result_then_the_runs_table(served, page):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(served + "?model=tiny-bert-ft", wait_until="load", timeout=60_000)
+    facts = page.locator("#model-facts")
+    facts.get_by_text("tiny-bert-ft").first.wait_for(timeout=60_000)
+    lineage = page.locator("#model-lineage")
+    lineage.get_by_text("tiny-bert").first.wait_for(timeout=60_000)  # its parent, as a link
+    assert lineage.locator("a[href*='?model=tiny-bert']").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "app-model-page.png"), full_page=True)
+
+    page.get_by_role("tab", name="Search").click()
+    page.get_by_label("What do you need?").fill("llama chat")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.get_by_text("models match").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "app-search.png"), full_page=True)
+    assert "tiny-llama-chat" in page.locator("#search-results").inner_text()
+
+    page.get_by_role("tab", name="Runs").click()
+    page.get_by_text("Click a row for its provenance").first.wait_for(timeout=60_000)
+    page.screenshot(path=str(ARTIFACTS / "app-runs.png"), full_page=True)
+    for shot in ("app-model-page.png", "app-search.png", "app-runs.png"):
+        assert (ARTIFACTS / shot).stat().st_size > 0
