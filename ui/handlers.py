@@ -5,6 +5,7 @@ several browser sessions work at once and changes made from the CLI meanwhile ar
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -20,6 +21,7 @@ import gradio as gr
 
 from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
+from modellake.tools.model_facts import bytes_text
 from modellake.tools.toolspec import Policy
 
 LINEAGE_UNAVAILABLE = ("Lineage is unavailable in this installation (modellake.tools.lineage could "
@@ -31,15 +33,28 @@ def new_thread() -> str:
 
 
 _CODE_OR_LINK = re.compile(r"(`[^`]*`|\[[^\]]*\]\([^)]*\))")
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^(---|\.\.\.)[ \t]*(\r?\n|\Z)", re.S | re.M)
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~$])")
+
+
+def esc(text: Any) -> str:
+    """``text`` safe inside Markdown: HTML escaped, Markdown punctuation backslashed."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
+
+
+def link(name: str) -> str:
+    """A Markdown link that opens ``name``'s page (``?model=NAME``)."""
+    return f"[{esc(name)}](?model={quote(name, safe='')})"
+
+
+def card_body(text: str | None) -> str:
+    """The card's Markdown without its YAML front matter."""
+    return _FRONT_MATTER.sub("", text or "", count=1).strip()
 
 
 def card_preview(text: str) -> str:
     """A card as it reads on a model page: Markdown without its YAML front matter."""
-    body = text or ""
-    if body.lstrip().startswith("---"):
-        parts = body.lstrip().split("---", 2)
-        body = parts[2] if len(parts) == 3 else body
-    return body.strip() or "_(empty)_"
+    return card_body(text) or "_(empty)_"
 
 
 def link_models(text: str, names: Sequence[str]) -> str:
@@ -51,7 +66,7 @@ def link_models(text: str, names: Sequence[str]) -> str:
     name_re = re.compile(rf"(?<![\w./@-])({alts})(?![\w/@-]|\.\w)")
     parts = _CODE_OR_LINK.split(text)
     for i in range(0, len(parts), 2):  # even parts lie outside code spans and links
-        parts[i] = name_re.sub(lambda m: f"[{m[1]}](?model={quote(m[1])})", parts[i])
+        parts[i] = name_re.sub(lambda m: link(m[1]), parts[i])
     return "".join(parts)
 
 
@@ -517,7 +532,7 @@ class IngestHandlers(_Base):
         srcs = [Path(f if isinstance(f, str) else getattr(f, "name", str(f))) for f in files]
         size = sum(p.stat().st_size for p in srcs)
         if size > self.max_upload:
-            return (f"⚠️ the upload is {human_size(size)}; the limit is {human_size(self.max_upload)} "
+            return (f"⚠️ the upload is {bytes_text(size)}; the limit is {bytes_text(self.max_upload)} "
                     "(ingest it from a path on the server instead)")
         dest_dir = self.staging / uuid.uuid4().hex[:8] / (_safe_name(name) or "upload")
         dest_dir.mkdir(parents=True, exist_ok=True)
@@ -533,12 +548,6 @@ class IngestHandlers(_Base):
 def _safe_name(name: str | None) -> str:
     """A file or folder name with no path in it."""
     return Path(str(name or "")).name.replace("..", "_").strip()
-
-
-def human_size(n: int) -> str:
-    from modellake.tools.inspection import human_bytes
-
-    return human_bytes(n) or "0 B"
 
 
 class Handlers(ChatHandlers, LakeHandlers, BenchHandlers, CardHandlers, LineageHandlers,

@@ -12,17 +12,16 @@ lineage, benchmark runs, the card audit and the library search.
 from __future__ import annotations
 
 import dataclasses
-import html
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
-from urllib.parse import quote
 
 import gradio as gr
 
-from modellake.ui.handlers import LINEAGE_UNAVAILABLE, inspection_markdown, lineage_api
+from modellake.tools.inspection import human_bytes
+from modellake.tools.search.query import parse_size
+from modellake.ui.handlers import LINEAGE_UNAVAILABLE, card_body, esc, inspection_markdown, lineage_api, link
 
 NO_CARD = "This model has no card."
 RESULT_COLUMNS = ["task", "metric", "value", "trust", "when"]
@@ -37,31 +36,12 @@ CHILD_WORDS = {"finetune": "fine-tuned into", "adapter": "has an adapter", "quan
 _SUFFIX_FORMATS = {".safetensors": "safetensors", ".gguf": "gguf", ".bin": "pytorch", ".pt": "pytorch",
                    ".pth": "pytorch", ".onnx": "onnx", ".md": "card", ".json": "config (JSON)",
                    ".txt": "text", ".model": "tokenizer"}
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\r?\n.*?^(---|\.\.\.)[ \t]*(\r?\n|\Z)", re.S | re.M)
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]{}()#+!|~$])")
 
 
 # -- words -------------------------------------------------------------------------------
-def esc(text: Any) -> str:
-    """``text`` safe inside Markdown: HTML escaped, Markdown punctuation backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
-
-
-def link(name: str) -> str:
-    """A Markdown link that opens ``name``'s page (``?model=NAME``)."""
-    return f"[{esc(name)}](?model={quote(name, safe='')})"
-
-
 def size_text(n: int | None) -> str:
     """1536 -> '1.5 KiB' (binary units, labelled as such); '-' when unknown."""
-    if n is None:
-        return "-"
-    if n < 1024:
-        return f"{n} bytes"
-    size, units = n / 1024, ["KiB", "MiB", "GiB", "TiB"]
-    while size >= 1024 and len(units) > 1:
-        size, units = size / 1024, units[1:]
-    return f"{size:.1f} {units[0]}"
+    return "-" if n is None else human_bytes(n, "bytes")
 
 
 def file_format(path: str) -> str:
@@ -69,11 +49,6 @@ def file_format(path: str) -> str:
     if p.name.startswith("adapter_"):
         return "adapter"
     return _SUFFIX_FORMATS.get(p.suffix.lower(), p.suffix.lstrip(".").lower() or "other")
-
-
-def card_body(text: str | None) -> str:
-    """The card's Markdown without its YAML front matter."""
-    return _FRONT_MATTER.sub("", text or "", count=1).strip()
 
 
 def _error(exc: Any) -> str:
@@ -118,8 +93,7 @@ def model_view(h: Any, name: str | None) -> ModelView:
 def facts_markdown(insp: Any) -> str:
     """The inspection's facts with names escaped and sizes in binary units, labelled as such."""
     safe = {f: esc(getattr(insp, f)) for f in ("name", "source", "adapter_base") if getattr(insp, f, None)}
-    md = inspection_markdown(dataclasses.replace(insp, **safe))
-    return re.sub(r"(\d) ([KMGT])B\b", r"\1 \2iB", md)  # model_facts divides by 1024
+    return inspection_markdown(dataclasses.replace(insp, **safe))
 
 
 def files_rows(model: Any) -> list[list[Any]]:
@@ -291,9 +265,6 @@ def search_rows(h: Any, query: str, task: str | None = None, license: str | None
     return rows, note + (f" {res.note}." if res.note else "")
 
 
-_SUFFIX = {"": 1, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12}
-
-
 def parse_count(text: str | float | None) -> float | None:
     """'50M' -> 5e7, '1.5B' -> 1.5e9, '30,000' -> 3e4; empty -> None (ValueError otherwise)."""
     if text is None or (isinstance(text, float | int)):
@@ -301,10 +272,10 @@ def parse_count(text: str | float | None) -> float | None:
     t = str(text).strip().lower().replace(",", "").replace("_", "").removesuffix("params").strip()
     if not t:
         return None
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([kmbgt]?)", t)
-    if m is None:
+    n = parse_size(t)  # the search's own reading of "7B", "350M", "1200000"
+    if n is None:
         raise ValueError(text)
-    return float(m[1]) * _SUFFIX[m[2]]
+    return n
 
 
 def hit_name(evt: gr.SelectData) -> str | None:

@@ -20,6 +20,7 @@ import gradio as gr
 
 from modellake.store.records import BenchmarkRun
 from modellake.tools.rendering import join, plural, round_score
+from modellake.ui.handlers import esc
 
 RUN_COLUMNS = ["model", "task", "metric", "value", "trust", "time (UTC)", "run id"]
 RUN_TYPES = ["str", "str", "str", "number", "str", "str", "number"]
@@ -50,11 +51,6 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def _esc(text: Any) -> str:
-    """Free text (names from cards and result files) safe inside Markdown."""
-    return re.sub(r"([\\`*_\[\]<>|#])", r"\\\1", str(text))
-
-
 def _code(text: Any) -> str:
     return "`" + str(text).replace("`", "'") + "`"
 
@@ -65,11 +61,11 @@ def _words(v: Any) -> str:
         return ", ".join(f"{_label(k)} {_words(x)}" for k, x in v.items() if x not in (None, "", [], {}))
     if isinstance(v, (list, tuple)):
         return join([_words(x) for x in v])
-    return _esc(_num(v))
+    return esc(_num(v))
 
 
 def _label(key: str) -> str:
-    return _esc(str(key).replace("_", " "))
+    return esc(str(key).replace("_", " "))
 
 
 def when(created_at: str | None) -> str:
@@ -134,35 +130,35 @@ def provenance(run: BenchmarkRun, seeds: list[BenchmarkRun], spec: Any = None) -
     """A run's provenance as a Markdown list (whatever the record holds); ``spec``: its task's
     current definition, if the lake has one."""
     primary = spec.primary_metric if spec else None
-    head = (f"### Run {run.id}: {_esc(run.model)} on {_esc(run.task)}\n"
+    head = (f"### Run {run.id}: {esc(run.model)} on {esc(run.task)}\n"
             f"{'Measured here' if run.trust == 'measured' else 'Reported (not measured here)'}"
-            f" · {_esc(run.source or 'no source recorded')}")
+            f" · {esc(run.source or 'no source recorded')}")
     lines = (_score_lines(run) + _model_lines(run) + _data_lines(run, spec) + _how_lines(run)
              + _env_lines(run) + _time_lines(run) + _seed_lines(run, seeds, primary))
     return head + "\n\n" + "\n".join(f"- {ln}" for ln in lines if ln)
 
 
 def _score_lines(run: BenchmarkRun) -> list[str]:
-    scores = [f"{_esc(k)} **{_num(v)}**" + (f" ± {_num(run.stderr[k])}" if k in run.stderr else "")
+    scores = [f"{esc(k)} **{_num(v)}**" + (f" ± {_num(run.stderr[k])}" if k in run.stderr else "")
               for k, v in run.metrics.items()]
     method = run.config.get("stderr_method")
     return [("**Scores**: " + ", ".join(scores)) if scores else "**Scores**: none (a fingerprint run)",
-            f"**Standard error** (±): {_esc(method)}" if method and run.stderr else ""]
+            f"**Standard error** (±): {esc(method)}" if method and run.stderr else ""]
 
 
 def _model_lines(run: BenchmarkRun) -> list[str]:
     version = f" version {run.model_version}" if run.model_version is not None else ""
     hashed = f", weights sha256 {_code(run.model_hash)}" if run.model_hash else ""
     named = run.config.get("reported_model")
-    also = f" (named {_esc(named)} in the source)" if named and named != run.model else ""
-    return [f"**Model**: {_esc(run.model)}{version}{hashed}{also}"]
+    also = f" (named {esc(named)} in the source)" if named and named != run.model else ""
+    return [f"**Model**: {esc(run.model)}{version}{hashed}{also}"]
 
 
 def _data_lines(run: BenchmarkRun, spec: Any) -> list[str]:
     ds = run.config.get("dataset") or (f"{Path(spec.data).name} (data of the {spec.origin} task)" if spec else None)
-    kind = f" ({_esc(run.task_kind.replace('_', ' '))})" if run.task_kind else ""
+    kind = f" ({esc(run.task_kind.replace('_', ' '))})" if run.task_kind else ""
     smoke = ", a smoke-size built-in suite" if run.config.get("task_smoke") else ""
-    out = [f"**Task**: {_esc(run.task)}{kind}{smoke}"
+    out = [f"**Task**: {esc(run.task)}{kind}{smoke}"
            + (f", {plural(run.n_samples, 'sample')}" if run.n_samples else "")]
     if ds:
         out.append(f"**Dataset**: {_words(ds)}")
@@ -185,7 +181,7 @@ def _how_lines(run: BenchmarkRun) -> list[str]:
         rep = f" (repeat {c.get('repeat')} of {c['repeats']})" if many else ""
         out.append(f"**Seed**: {run.seed}{rep}")
     if c.get("runtime"):
-        out.append(f"**Engine**: {_esc(c['runtime'])}")
+        out.append(f"**Engine**: {esc(c['runtime'])}")
     settings = {k: v for k, v in c.items() if k not in _SHOWN_ELSEWHERE and v not in (None, "", [], {})}
     if settings:
         out.append("**Settings**: " + "; ".join(f"{_label(k)}: {_words(v)}" for k, v in settings.items()))
@@ -206,7 +202,7 @@ def _env_lines(run: BenchmarkRun) -> list[str]:
     out = []
     if hw or threads:
         hw = list(dict.fromkeys(str(x) for x in hw))
-        out.append("**Hardware**: " + _esc(hw[0] + (f" ({', '.join(hw[1:])})" if hw[1:] else ""))
+        out.append("**Hardware**: " + esc(hw[0] + (f" ({', '.join(hw[1:])})" if hw[1:] else ""))
                    + (f", {plural(int(threads), 'thread')}" if threads else ""))
     if env:
         out.append("**Versions**: " + ", ".join(f"{_label(k)} {_words(v)}" for k, v in env.items()))
@@ -217,7 +213,7 @@ def _time_lines(run: BenchmarkRun) -> list[str]:
     end = _parse_time(run.created_at)
     if run.trust != "measured":
         evaluated = run.config.get("evaluated_at")
-        return ([f"**Evaluated**: {_esc(evaluated)}"] if evaluated else []) + (
+        return ([f"**Evaluated**: {esc(evaluated)}"] if evaluated else []) + (
             [f"**Imported**: {when(run.created_at)} UTC"] if run.created_at else [])
     if end is None or run.duration_s is None:
         return [f"**Finished**: {when(run.created_at)} UTC"] if run.created_at else []
@@ -238,7 +234,7 @@ def _seed_lines(run: BenchmarkRun, seeds: list[BenchmarkRun], primary: str | Non
     xs = [v for _, v in vals]
     mean = sum(xs) / len(xs)
     std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (len(xs) - 1))
-    return [f"**Per-seed {_esc(metric)}** (this model version, task and data): "
+    return [f"**Per-seed {esc(metric)}** (this model version, task and data): "
             + "; ".join(shown) + more + f"; mean {_num(mean)}, std {_num(std)}"]
 
 

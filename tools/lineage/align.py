@@ -237,16 +237,18 @@ class Alignment:
         return out
 
 
+def module_of(name: str) -> str:
+    """A tensor's module: 'layer 4', 'classifier', 'pooler', 'embeddings.token_type_embeddings'."""
+    lay = layer_of(name)
+    if lay is not None:
+        return f"layer {lay[1]}"
+    parts = name.split(".")
+    return ".".join(parts[:2]) if parts[0] in _BODY and len(parts) > 2 else parts[0]
+
+
 def groups(names: list[str]) -> list[str]:
-    """Tensor names folded to their module ('classifier', 'layer 4', 'pooler')."""
-    out: list[str] = []
-    for n in names:
-        lay = layer_of(n)
-        parts = n.split(".")
-        g = f"layer {lay[1]}" if lay else ".".join(parts[:2]) if parts[0] in _BODY else parts[0]
-        if g not in out:
-            out.append(g)
-    return out
+    """Tensor names folded to their modules, each once, in order of first appearance."""
+    return list(dict.fromkeys(module_of(n) for n in names))
 
 
 def _shape_match(sa: list[int], sb: list[int]) -> tuple[str, int] | None:

@@ -446,7 +446,7 @@ class CrossLinker:
             pairs = {(a, b) for i, a in enumerate(core) for b in core[i + 1:]}
         else:  # the pairs the layout group's solve compared, and its tree
             keep = set(core)
-            pairs = {p for p in self.ap.pairs.cached_among(core)}
+            pairs = set(self.ap.pairs.cached_among(core))
             pairs |= {tuple(sorted((c, p))) for c, ps in fam.parent.items() for p in ps
                       if c in keep and p in keep}
         self.inner.ensure(sorted(pairs))

@@ -83,8 +83,7 @@ def _gguf_view(gw: ModelWeights, rec: ModelRecord, summaries: dict) -> tuple[Mod
     best = None
     for prefix in prefixes(list(summaries)):
         view = ModelView(rec, summaries, prefix)
-        probe = MappedGGUF(gw, view.names(), rec.config or {})
-        names = expand_layers(view.names(), max(probe.block_count(), layer_count(view.names())))
+        names = expand_layers(view.names(), max(gw.gguf_blocks, layer_count(view.names())))
         mapped = MappedGGUF(gw, names, rec.config or {})
         if best is None or len(mapped.from_hf) > len(best[1].from_hf):
             best = (view, mapped)

@@ -24,7 +24,14 @@ import numpy as np
 
 from modellake.store.catalog import Catalog
 from modellake.store.records import LineageEdge, ModelRecord, Record, TensorSummary
-from modellake.tools.lineage.align import Alignment, align, aligned_readers, best_prefixes, layer_of, strip
+from modellake.tools.lineage.align import (
+    Alignment,
+    align,
+    aligned_readers,
+    best_prefixes,
+    groups,
+    strip,
+)
 from modellake.tools.lineage.compare import (
     PairStats,
     compare,
@@ -48,7 +55,6 @@ _FINAL_NORM = re.compile(r"(ln_f\.|final_layer_norm|^model\.norm\.|^norm\.|outpu
 _DISTANCE = re.compile(r" \(relative distance [^()]*\)")
 # kinship words of a pair with no edge between them (``ModelDiff.kinship`` and ``relation``)
 KIN = ("siblings", "cousins", "same family", "versions", "different families")
-_CONTAINERS = {"embeddings", "encoder", "decoder", "model", "transformer", "cls"}
 
 
 @dataclass
@@ -564,15 +570,7 @@ def _layout_clause(al: Alignment) -> str:
 def _modules(names: list[str]) -> list[str]:
     """Tensor names outside the layer stack folded to their module: 'classifier', 'pooler',
     'embeddings.token_type_embeddings'."""
-    out: list[str] = []
-    for n in names:
-        if layer_of(n) is not None:
-            continue
-        parts = n.split(".")
-        m = ".".join(parts[:2]) if parts[0] in _CONTAINERS and len(parts) > 2 else parts[0]
-        if m not in out:
-            out.append(m)
-    return out
+    return [g for g in groups(names) if not g.startswith("layer ")]
 
 
 # ----------------------------------------------------------------- a pair with no edge

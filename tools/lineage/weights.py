@@ -8,7 +8,6 @@ tables and llama.cpp's permutation of the Q/K rows is undone.
 """
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -88,6 +87,13 @@ class ModelWeights:
     @property
     def gguf_metadata(self) -> dict[str, Any]:
         return self._gguf.metadata if self._gguf is not None else {}
+
+    @property
+    def gguf_blocks(self) -> int:
+        """The block (layer) count a GGUF file's metadata gives (0: none, or not a GGUF)."""
+        meta = self.gguf_metadata
+        arch = meta.get("architecture") or "llama"
+        return int(meta.get("block_count") or meta.get("kv", {}).get(f"{arch}.block_count") or 0)
 
     def names(self) -> list[str]:
         return list(self._where)
@@ -172,8 +178,7 @@ class MappedGGUF:
         meta = weights.gguf_metadata
         kv = meta.get("kv", {})
         arch = meta.get("architecture") or "llama"
-        n_blocks = int(meta.get("block_count") or kv.get(f"{arch}.block_count") or
-                       hf_config.get("num_hidden_layers") or 0)
+        n_blocks = weights.gguf_blocks or int(hf_config.get("num_hidden_layers") or 0)
         self.weights = weights
         self.arch = arch
         self.to_hf = gguf_name_map(arch, n_blocks, hf_names)
@@ -204,14 +209,3 @@ class MappedGGUF:
             if hf_name.endswith("k_proj.weight"):
                 return unpermute_qk(x, self.n_head_kv)
         return x
-
-    def block_count(self) -> int:
-        meta = self.weights.gguf_metadata
-        return int(meta.get("block_count") or meta.get("kv", {}).get(f"{self.arch}.block_count") or 0)
-
-    def coverage(self, hf_shapes: dict[str, list[int]]) -> float:
-        """Fraction of the source layout's elements this GGUF holds with the same shape."""
-        total = sum(math.prod(s) for s in hf_shapes.values()) or 1
-        have = sum(math.prod(s) for n, s in hf_shapes.items()
-                   if n in self.from_hf and self.shape(n) == list(s))
-        return have / total
