@@ -293,3 +293,26 @@ def test_demo_lake_is_benchmarked_once(built, tmp_path):
         assert again.runs == [] and again.errors == []
         board = leaderboard(cat, "sts-smoke", lake_root=tmp_path)
         assert {e.model for e in board.entries} == {"all-MiniLM-L6-v2", "minilm-sentiment"}
+
+
+def test_chat_examples_are_answered_on_the_demo_lake(built, tmp_path):
+    """The web chat's example questions, made from the demo lake, each get an answer that
+    names what it asks about (the lineage one is a parent the weights confirm)."""
+    from test_chat_examples import answers, assert_answered
+
+    from modellake.store.lake import Lake
+    from modellake.tools.demo.build import bench_demo_lake
+    from modellake.tools.ingest import ingest
+    from modellake.tools.query.examples import lake_examples
+
+    _, models = built
+    lake = tmp_path / "lake"
+    with Lake.open(lake).catalog() as cat:
+        for m in models.values():
+            assert not ingest(cat, [m.path], name=m.name).errors
+        bench_demo_lake(cat, [models[n] for n in MINILM[:3]], lake, tasks=("sts-smoke",))
+        asked = lake_examples(cat)
+    assert asked[:2] == ["What is minilm-sentiment derived from?", "Which model is best on sts-smoke?"]
+    assert_answered(lake, asked, list(models))
+    said = answers(lake, asked[:1])[asked[0]]
+    assert "all-MiniLM-L6-v2" in said and "weights" in said, said

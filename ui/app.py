@@ -193,14 +193,15 @@ def _chat_tab(h: Handlers, thread: Any, backend: str, examples: list[str]):
 def _lake_tab(h: Handlers, names: list[str]):
     with gr.Tab("Lake", id="lake"):
         with gr.Row():
-            filt = gr.Textbox(label="Filter", placeholder="name, format, architecture…", scale=4)
+            filt = gr.Textbox(label="Filter", placeholder="name, format, architecture…", scale=4,
+                              elem_id="lake-filter")
             refresh = gr.Button("Refresh", scale=1)
         table = gr.Dataframe(headers=TABLE_COLUMNS, value=h.models_table(),
-                             interactive=False, label="Models (click a row; click a "
-                             "header to sort)", elem_id="models")
-        pick = gr.Dropdown(names, label="Model", allow_custom_value=True)
+                             interactive=False, label="Models (click a row for its details; sort "
+                             "a column with its ⋮ menu)", elem_id="models")
+        pick = gr.Dropdown(names, label="Model", allow_custom_value=True, elem_id="lake-pick")
         with gr.Row():
-            insp_md = gr.Markdown()
+            insp_md = gr.Markdown(elem_id="lake-details")
             card_md = gr.Markdown()
         refresh.click(h.lake_table, filt, [table, pick], api_name="models")
         filt.submit(h.lake_table, filt, [table, pick], api_visibility="private")
@@ -212,7 +213,8 @@ def _lake_tab(h: Handlers, names: list[str]):
 def _card_tab(h: Handlers, names: list[str]):
     with gr.Tab("Card", id="card"):
         with gr.Row():
-            card_model = gr.Dropdown(names, label="Model", allow_custom_value=True)
+            card_model = gr.Dropdown(names, label="Model", allow_custom_value=True,
+                                     elem_id="card-model")
             draft_btn = gr.Button("Draft card")
             audit_btn = gr.Button("Audit")
             dl_btn = gr.Button("Download README.md")
@@ -220,16 +222,18 @@ def _card_tab(h: Handlers, names: list[str]):
         findings = gr.Markdown(elem_id="card-findings")  # next to its button, not below the card
         with gr.Row():
             card_text = gr.Code(language="markdown", label="README.md (editable)",
-                                interactive=True, lines=24, max_lines=24, scale=1)
+                                interactive=True, lines=24, max_lines=24, scale=1,
+                                elem_id="card-editor")
             with gr.Column(scale=1):
                 preview = gr.Markdown(label="Preview", elem_id="card-preview", height=560)
-        dl_file = gr.File(label="README.md")
+        dl_file = gr.File(label="README.md", visible=False)  # shown once there is one to download
         draft_btn.click(h.draft, card_model, [card_text, card_note], api_name="draft_card")
         audit_btn.click(h.audit_editor, [card_model, card_text], [findings, card_text, preview],
                         api_visibility="private")
         gr.api(h.audit, api_name="audit_card")
         card_text.change(card_preview, card_text, preview, api_visibility="private")
-        dl_btn.click(h.download, card_text, dl_file, api_visibility="private")
+        dl_btn.click(lambda text: gr.File(value=(p := h.download(text)), visible=p is not None),
+                     card_text, dl_file, api_visibility="private")
     return card_model
 
 
@@ -260,16 +264,17 @@ def _ingest_tab(h: Handlers, staging: Path, max_upload_bytes: int):
                      f"are staged in `{staging}`.") if h.policy.may_change else
                     f"⚠️ Ingesting is off: {h.policy.why_read_only}.")
         may = h.policy.may_change  # read-only: shown, but nothing to fill in or press
-        ing_name = gr.Textbox(label="Name (optional, for a single model)", interactive=may)
+        ing_name = gr.Textbox(label="Name (optional, for a single model)", interactive=may,
+                              elem_id="ingest-name")
         with gr.Row():
             ing_path = gr.Textbox(label="Path on the server", scale=4, interactive=may)
             ing_btn = gr.Button("Ingest path", scale=1, interactive=may)
         with gr.Row():
             upload = gr.File(label="Or upload a model file", type="filepath", interactive=may)
             folder = gr.File(label="…or a model folder (config, weights, card)", type="filepath",
-                             file_count="directory", interactive=may)
+                             file_count="directory", interactive=may, elem_id="ingest-folder")
         up_btn = gr.Button("Ingest upload", interactive=may)
-        ing_out = gr.Markdown()
+        ing_out = gr.Markdown(elem_id="ingest-result")
         ing_btn.click(h.ingest_path, [ing_path, ing_name], ing_out, api_name="ingest_path")
         up_btn.click(lambda f, d, n, progress=gr.Progress(): h.ingest_upload(d or f, n, progress),
                      [upload, folder, ing_name], ing_out, api_visibility="private")

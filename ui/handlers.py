@@ -22,6 +22,7 @@ import gradio as gr
 from modellake.store.errors import ModelLakeError
 from modellake.store.lake import Lake
 from modellake.tools.model_facts import bytes_text
+from modellake.tools.rendering import plural
 from modellake.tools.toolspec import Policy
 
 LINEAGE_UNAVAILABLE = ("Lineage is unavailable in this installation (modellake.tools.lineage could "
@@ -115,13 +116,24 @@ def inspection_markdown(insp: Any) -> str:
 
 
 def _audit_markdown(audit: Any) -> str:
-    out = [f"**{audit.model}**: overall completeness {audit.overall:.0%}; "
-           + ", ".join(f"{n} {s}" for s, n in (audit.counts or {}).items())]
+    """Errors and warnings one per line; notes of one kind folded into one line (seventeen
+    empty sections are one finding to a reader, not seventeen)."""
+    counts = ", ".join(plural(n, {"info": "note"}.get(str(s), str(s))) for s, n in (audit.counts or {}).items() if n)
+    out = [f"**{audit.model}**: overall completeness {audit.overall:.0%}" + (f"; {counts}" if counts else "")]
     if not audit.findings:
         out.append("\nNo findings: the card agrees with what the lake knows.")
+    folded: dict[tuple[str, str], list[Any]] = {}
     for f in audit.findings:
+        if f.severity == "info" and f.where:
+            folded.setdefault((f.severity, f.kind), []).append(f)
+            continue
         where = f" ({f.where})" if f.where else ""
         out.append(f"- **{f.severity}** `{f.kind}`{where}: {f.message}")
+    for (sev, kind), fs in folded.items():
+        if len(fs) == 1:
+            out.append(f"- **{sev}** `{kind}` ({fs[0].where}): {fs[0].message}")
+        else:
+            out.append(f"- **{sev}** `{kind}` in {len(fs)} places: " + ", ".join(f.where for f in fs))
     return "\n".join(out)
 
 
@@ -323,6 +335,10 @@ class LakeHandlers(_Base):
         return md, card
 
     def select_row(self, evt: gr.SelectData, rows: Any):
+        row_value = getattr(evt, "row_value", None)  # the clicked row as shown (sorted or not)
+        if row_value:
+            md, card = self.show_model(str(row_value[0]))
+            return str(row_value[0]), md, card
         try:
             row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
             data = rows.values.tolist() if hasattr(rows, "values") else rows

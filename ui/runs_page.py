@@ -122,7 +122,7 @@ def runs_note(runs: list[BenchmarkRun]) -> str:
     models, tasks = {r.model for r in runs}, {r.task for r in runs}
     return (f"{plural(len(runs), 'run')} of {plural(len(models), 'model')} on "
             f"{plural(len(tasks), 'task')}: {n_m} measured here, {len(runs) - n_m} reported. "
-            "Click a row for its provenance; click a header to sort.")
+            "Click a row for its provenance; sort or filter a column with its ⋮ menu.")
 
 
 # =========================================================================== provenance
@@ -353,14 +353,15 @@ def runs_tab(h: Any, names: list[str]) -> RunsPage:
 
 def _runs_table(view: RunsView, names: list[str], tasks: list[str]):
     with gr.Row():
-        model = gr.Dropdown(["", *names], value="", label="Model (empty: all)", allow_custom_value=True)
+        model = gr.Dropdown(["", *names], value="", label="Model (empty: all)", allow_custom_value=True,
+                            elem_id="runs-model-filter")
         task = gr.Dropdown(["", *tasks], value="", label="Task (empty: all)", allow_custom_value=True)
         trust = gr.Radio(TRUSTS, value="all", label="Trust")
         refresh = gr.Button("Refresh", scale=0)
     rows, text = view.table()
     note = gr.Markdown(text)
     table = gr.Dataframe(rows, headers=RUN_COLUMNS, datatype=RUN_TYPES, interactive=False,
-                         show_search="filter", label="Runs (click a header to sort)",
+                         show_search="filter", label="Runs",
                          elem_id="runs-table", max_height=420)
     filters = [model, task, trust]
     for f in filters:
@@ -391,8 +392,8 @@ def _board(view: RunsView, tasks: list[str]) -> gr.Dropdown:
 def _compare(h: Any, names: list[str]):
     gr.Markdown("### Compare two models")
     with gr.Row():
-        a = gr.Dropdown(names, label="Model A", allow_custom_value=True)
-        b = gr.Dropdown(names, label="Model B", allow_custom_value=True)
+        a = gr.Dropdown(names, value=None, label="Model A", allow_custom_value=True)  # not the first
+        b = gr.Dropdown(names, value=None, label="Model B", allow_custom_value=True)  # model twice
         go = gr.Button("Compare", scale=0)
     out = gr.Markdown()
     go.click(h.compare, [a, b], out, api_name="compare")
