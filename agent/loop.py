@@ -82,7 +82,7 @@ class Agent:
         limit = result_chars or (2500 if self.backend.startswith("hf:") else DEFAULT_LIMIT)
         self.toolkit = Toolkit(self.ctx, list(registry.TOOLS if tools is None else tools), limit)
         self.max_steps = max_steps
-        self.memory = Memory(self.ctx.lake.root if memory else None)
+        self.memory = Memory(self.ctx.lake.root if memory else None, self.ctx.lake.catalog_url)
         self.graph = create_agent(
             self.model, self.toolkit.langchain_tools, system_prompt=SYSTEM_PROMPT,
             checkpointer=self.memory.saver,

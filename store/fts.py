@@ -225,6 +225,15 @@ class TextIndex:
                      "ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, str(value)))
 
 
+    def catalog_id(self) -> str:
+        """This catalog's own random id, made once (the first of two writers wins): names
+        what belongs to it elsewhere, such as its collections on a shared Chroma server."""
+        import uuid
+
+        self._conn.execute("INSERT INTO search_state (key, value) VALUES ('catalog_id', ?) "
+                           "ON CONFLICT(key) DO NOTHING", (uuid.uuid4().hex[:12],))
+        return str(self.state("catalog_id"))
+
     def clear_state(self, *keys: str) -> None:
         self._conn.executemany("DELETE FROM search_state WHERE key = ?", [(k,) for k in keys])
 
@@ -238,3 +247,64 @@ class TextIndex:
             except sqlite3.OperationalError:  # a catalog without those tables
                 out.append(0)
         return out[0], out[1]
+
+
+class PgTextIndex(TextIndex):
+    """The same index on PostgreSQL: a weighted ``tsvector`` column (name A, title B, meta C,
+    body D; ``migrations.PG_FTS``) ranked by ``ts_rank`` with the column weights, queried with
+    ``websearch_to_tsquery`` from the same match strings."""
+
+    def lexical(self, match: str, limit: int = 100,
+                weights: Sequence[float] = DEFAULT_WEIGHTS,
+                model_ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
+        from modellake.store.pg import websearch
+
+        query = websearch(match)
+        if not query:
+            return []
+        top = max(float(w) for w in weights) or 1.0
+        rank_w = [float(w) / top for w in reversed(list(weights))]  # ts_rank wants {D, C, B, A}
+        sql = ("SELECT rowid, ts_rank(?::float4[], tsv, q) AS s FROM search_fts, "
+               "websearch_to_tsquery('english', ?) q WHERE tsv @@ q")
+        args: list[Any] = [rank_w, query]
+        if model_ids is not None:
+            ids = [int(i) for i in model_ids]
+            if not ids:
+                return []
+            sql += " AND rowid = ANY(?)"
+            args.append(ids)
+        sql += " ORDER BY s DESC, rowid LIMIT ?"
+        args.append(int(limit))
+        return [(r[0], float(r[1])) for r in self._conn.execute(sql, args)]
+
+    def matching(self, match: str, limit: int = 1000) -> list[int]:
+        from modellake.store.pg import websearch
+
+        query = websearch(match)
+        if not query:
+            return []
+        return [r[0] for r in self._conn.execute(
+            "SELECT rowid FROM search_fts WHERE tsv @@ websearch_to_tsquery('english', ?) "
+            "ORDER BY rowid LIMIT ?", (query, limit))]
+
+    def doc_frequency(self, term: str) -> int:
+        from modellake.store.pg import websearch
+
+        query = websearch(match_expression([term]))
+        if not query:
+            return 0
+        return self._conn.execute("SELECT COUNT(*) FROM search_fts WHERE tsv @@ "
+                                  "websearch_to_tsquery('english', ?)", (query,)).fetchone()[0]
+
+    def snippet(self, model_id: int, match: str, tokens: int = 20) -> str | None:
+        from modellake.store.pg import websearch
+
+        query = websearch(match)
+        if not query:
+            return None
+        row = self._conn.execute(
+            "SELECT ts_headline('english', body, q, ?) FROM search_fts, "
+            "websearch_to_tsquery('english', ?) q WHERE rowid = ? AND tsv @@ q",
+            (f"StartSel=«, StopSel=», MaxWords={tokens}, MinWords={max(3, tokens // 2)}, "
+             "FragmentDelimiter=…, MaxFragments=1", query, model_id)).fetchone()
+        return row[0] if row and row[0] and "«" in row[0] else None

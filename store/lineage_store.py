@@ -46,7 +46,8 @@ class LineageCache:
         if not rows:
             return
         with self._catalog.transaction() as c:
-            c.executemany("INSERT OR REPLACE INTO lineage_pairs (a, b, kind, data) VALUES (?,?,?,?)",
+            c.executemany("INSERT INTO lineage_pairs (a, b, kind, data) VALUES (?,?,?,?) "
+                          "ON CONFLICT (a, b, kind) DO UPDATE SET data = excluded.data",
                           [(a, b, kind, json.dumps(d)) for (a, b, kind), d in rows.items()])
 
 
@@ -66,12 +67,15 @@ class LineageCache:
         with self._catalog.transaction() as c:
             c.execute("DELETE FROM lineage_edges WHERE grp = ?", (grp,))
             c.executemany(
-                "INSERT OR REPLACE INTO lineage_edges (grp, parent_id, child_id, relation, "
-                "confidence, evidence) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO lineage_edges (grp, parent_id, child_id, relation, confidence, evidence) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (grp, parent_id, child_id) DO UPDATE SET "
+                "relation = excluded.relation, confidence = excluded.confidence, "
+                "evidence = excluded.evidence",
                 [(grp, ids[e.parent], ids[e.child], e.relation, e.confidence,
                   json.dumps(e.evidence, default=float)) for e in edges])
-            c.execute("INSERT OR REPLACE INTO lineage_state (grp, fingerprint, detail) "
-                      "VALUES (?,?,?)", (grp, fingerprint, json.dumps(detail or {})))
+            c.execute("INSERT INTO lineage_state (grp, fingerprint, detail) VALUES (?,?,?) "
+                      "ON CONFLICT (grp) DO UPDATE SET fingerprint = excluded.fingerprint, "
+                      "detail = excluded.detail", (grp, fingerprint, json.dumps(detail or {})))
 
 
     def drop_groups(self, groups: Iterable[str]) -> None:

@@ -62,14 +62,14 @@ class RunStore:
                 "INSERT INTO runs (model_id, model, model_version, model_hash, task, task_kind, "
                 "dataset_hash, task_hash, trust, source, metrics, stderr, seed, environment, config, "
                 "duration_s, created_at, n_samples, outputs) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
                 (model_id, run.model, run.model_version, run.model_hash, run.task, run.task_kind,
                  run.dataset_hash, run.task_hash, run.trust, run.source,
                  json.dumps(run.metrics), json.dumps(run.stderr), run.seed,
                  json.dumps(run.environment, default=str), json.dumps(run.config, default=str),
                  run.duration_s, run.created_at, run.n_samples,
                  json.dumps(run.outputs) if run.outputs is not None else None))
-            run.id = cur.lastrowid
+            run.id = cur.fetchall()[0][0]
             if fingerprint is not None:
                 fp = np.ascontiguousarray(fingerprint, dtype=np.float32)
                 c.execute("INSERT INTO run_fingerprints (run_id, rows, dim, vector) VALUES (?,?,?,?)",

@@ -10,12 +10,34 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL server for the session (tests/pg_server.py)."""
+    from pg_server import PgServer
+
+    server = PgServer()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def catalog(tmp_path):
+def pg_url(pg_server) -> str:
+    """A fresh, empty PostgreSQL database on the session's server."""
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog(request, tmp_path):
+    """A fresh catalog per test, on SQLite (the lake's file) and on PostgreSQL."""
     from modellake.store.catalog import Catalog
 
     (tmp_path / "lake").mkdir()
-    cat = Catalog(tmp_path / "lake" / "catalog.db")
+    if request.param == "sqlite":
+        cat = Catalog(tmp_path / "lake" / "catalog.db")
+    else:
+        cat = Catalog(request.getfixturevalue("pg_url"), root=tmp_path / "lake")
     yield cat
     cat.close()
 
@@ -77,3 +99,21 @@ model-index:
     - {{type: accuracy, value: {value}}}
 ---
 """
+
+
+@pytest.fixture(scope="session")
+def agent_model_paths(tmp_path_factory) -> dict[str, Path]:
+    """The agent lake's models as files (tests/agent_lake.py) plus tiny-bert-ft, a fine-tune
+    of tiny-bert: {name: path}, built once per session."""
+    import torch
+    from agent_lake import build_models
+
+    root = tmp_path_factory.mktemp("pg-models")
+    paths = build_models(root)
+    ft = tiny_bert(0)  # a fine-tune of tiny-bert, for the version graph
+    torch.manual_seed(11)
+    with torch.no_grad():
+        for p in ft.parameters():
+            p.add_(torch.randn_like(p) * 0.01)
+    ft.save_pretrained(root / "tiny-bert-ft")
+    return {**paths, "tiny-bert-ft": root / "tiny-bert-ft"}

@@ -316,3 +316,28 @@ def test_chat_examples_are_answered_on_the_demo_lake(built, tmp_path):
     assert_answered(lake, asked, list(models))
     said = answers(lake, asked[:1])[asked[0]]
     assert "all-MiniLM-L6-v2" in said and "weights" in said, said
+
+
+def test_the_demo_lake_answers_the_same_on_the_team_setup(built, tmp_path, pg_url, capsys):
+    """The demo lake on the embedded default (SQLite, embedded Chroma) and on the team setup
+    (PostgreSQL catalog, Chroma server): the same list, version graph, search top-10s and
+    leaderboard."""
+    from chroma_server import ChromaServer
+    from test_pg_catalog import answers, cli
+
+    _, models = built
+    queries = ("sentiment classifier", "paraphrase sentence embeddings", "small chat model",
+               "gemma", "quantized int8 encoder")
+    with ChromaServer(tmp_path / "chroma") as server:
+        embedded = ["--lake", str(tmp_path / "embedded")]
+        team = ["--lake", str(tmp_path / "team"), "--catalog", pg_url, "--index", server.url]
+        for where in (embedded, team):
+            for m in models.values():
+                cli(capsys, *where, "ingest", str(m.path), "--name", m.name, "--json")
+            cli(capsys, *where, "bench", "all-MiniLM-L6-v2", "minilm-sentiment", "--task", "sts-smoke",
+                "--json")
+        a = answers(capsys, embedded, queries, ("sts-smoke", "measured"))
+        b = answers(capsys, team, queries, ("sts-smoke", "measured"))
+    assert len(a["list"]) == len(models) and len(a["edges"]) >= 6 and len(a["board"]) == 2
+    for key in a:
+        assert a[key] == b[key], (key, a[key], b[key])

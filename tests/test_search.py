@@ -170,8 +170,22 @@ def write_cards(d: Path, cards: dict[str, str]) -> Path:
     return d
 
 
+@pytest.fixture(scope="module", params=["embedded", "server"], autouse=True)
+def index_kind(request):
+    """Every test twice: with the lake's embedded index, and with its vectors on a Chroma
+    server (``MODELLAKE_INDEX``, tests/chroma_server.py)."""
+    if request.param == "embedded":
+        yield request.param
+        return
+    from chroma_server import ChromaServer
+
+    with ChromaServer() as server, pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MODELLAKE_INDEX", server.url)
+        yield request.param
+
+
 @pytest.fixture(scope="module")
-def lake(tmp_path_factory):
+def lake(tmp_path_factory, index_kind):
     embed.set_embedder(fake_embed, "test-bag-of-words")
     root = tmp_path_factory.mktemp("searchlake")
     lk = Lake.open(root / "lake")

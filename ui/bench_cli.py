@@ -44,6 +44,10 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
               engine: str = typer.Option("auto", "--engine", help="auto: BERT encoders use the "
                                          "padding-free forward once it matches transformers; "
                                          "transformers: always transformers."),
+              ray: str | None = typer.Option(
+                  None, "--ray", metavar="ADDRESS",
+                  help="Run each model and task as a task on a Ray cluster: auto (the running one), "
+                       "local (this machine), or HOST:PORT. Several machines need --catalog postgresql://..."),
               as_json: bool = JsonOpt) -> None:
     """Evaluate models on tasks; every run is stored with its provenance."""
     from modellake.tools import bench as lib
@@ -63,7 +67,7 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
         if engine not in ("auto", "transformers"):
             raise typer.BadParameter(f"must be auto or transformers, not {engine!r}",
                                      param_hint="--engine")
-        report = _run_bench(lib, catalog, models, task, seed, repeats, as_json, engine)
+        report = _run_bench(lib, catalog, models, task, seed, repeats, as_json, engine, ray)
     if as_json:
         common.emit_json(report.to_dict())
     else:
@@ -76,11 +80,18 @@ def bench_cmd(models: list[str] = typer.Argument(None, help="Models to evaluate.
         raise typer.Exit(1)
 
 
-def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine):
+def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine, ray=None):
+    """The library's bench (on a Ray cluster with ``ray``), with a progress bar on a terminal."""
     import sys
 
+    def run(**kw):
+        opts = {"seed": seed, "repeats": repeats, "engine": engine, **kw}
+        if ray is not None:
+            return lib.bench_on_ray(catalog, models, tasks, ray, **opts)
+        return lib.bench(catalog, models, tasks, **opts)
+
     if quiet or not sys.stderr.isatty():
-        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, engine=engine)
+        return run()
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     with Progress(TextColumn("[bold]bench"), BarColumn(), MofNCompleteColumn(),
@@ -90,8 +101,7 @@ def _run_bench(lib, catalog, models, tasks, seed, repeats, quiet, engine):
         def on_progress(label: str, done: int, total: int) -> None:
             bar.update(tid, completed=done, total=total, description=common.safe(label))
 
-        return lib.bench(catalog, models, tasks, seed=seed, repeats=repeats, engine=engine,
-                         on_progress=on_progress)
+        return run(on_progress=on_progress)
 
 
 def runs_cmd(model: str | None = typer.Option(None, "--model", "-m", parser=common.spec_value),

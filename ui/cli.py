@@ -19,8 +19,22 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
 @app.callback()
 def _root(lake: Path | None = typer.Option(
         None, "--lake", metavar="DIR", parser=common.path_value,
-        help="Lake directory (default: $MODELLAKE_HOME, else ~/.modellake).")) -> None:
+        help="Lake directory (default: $MODELLAKE_HOME, else ~/.modellake)."),
+          catalog: str | None = typer.Option(
+        None, "--catalog", metavar="URL",
+        help="A shared PostgreSQL catalog, postgresql://USER@HOST/DB (default: "
+             "$MODELLAKE_CATALOG, else the lake's own SQLite file)."),
+          index: str | None = typer.Option(
+        None, "--index", metavar="URL",
+        help="A shared Chroma server for the search vectors, http://HOST:PORT (default: "
+             "$MODELLAKE_INDEX, else the lake's own index folder).")) -> None:
+    from modellake.store.lake import ENV_CATALOG, ENV_INDEX, resolve_catalog, resolve_index
+
     common.State.lake_dir = lake
+    if catalog is not None:
+        os.environ[ENV_CATALOG] = resolve_catalog(catalog) or ""  # for every part of this run
+    if index is not None:
+        os.environ[ENV_INDEX] = resolve_index(index) or ""
 
 
 def _register_plugins() -> None:
@@ -90,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if not argv:
         argv = ["--help"]
     common.State.lake_dir = None
+    saved = {k: os.environ.get(k) for k in ("MODELLAKE_CATALOG", "MODELLAKE_INDEX")}
     try:
         rv = command.main(args=argv, prog_name="modellake", standalone_mode=False)
     except ModelLakeError as exc:
@@ -113,6 +128,12 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(known)
         return _fail(f"unexpected {type(exc).__name__}: {exc} "
                      "(run with MODELLAKE_DEBUG=1 for the traceback)")
+    finally:  # --catalog and --index hold for one call (tests call main() often in one process)
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
     return rv if isinstance(rv, int) else 0
 
 

@@ -19,12 +19,16 @@ def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of
                 graph: Path | None = typer.Option(None, "--graph", parser=common.path_value,
                                                   help="Draw the graph (.png/.svg)."),
                 refresh: bool = typer.Option(False, "--refresh", help="Solve again from scratch."),
+                ray: str | None = typer.Option(
+                    None, "--ray", metavar="ADDRESS",
+                    help="Compare weights as tasks on a Ray cluster: auto (the running one), local "
+                         "(this machine), or HOST:PORT. Several machines need --catalog postgresql://..."),
                 as_json: bool = JsonOpt) -> None:
     """The version graph inferred from the weights: edges, roots, families, conflicts."""
     from modellake.tools import lineage as lib
 
     with common.open_catalog() as catalog, common.Bars(enabled=False if as_json else None) as bars:
-        g = lib.lineage(catalog, name, refresh=refresh, on_progress=bars)  # solves what changed
+        g = lib.lineage(catalog, name, refresh=refresh, on_progress=bars, ray=ray)  # solves what changed
         if audit:
             report = lib.audit(catalog)
             common.emit_json(report.to_dict()) if as_json else _print_audit(report)

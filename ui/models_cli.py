@@ -15,6 +15,10 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
            name: str | None = typer.Option(None, "--name", help="Name for the (single) model.",
                                            parser=common.name_value),
            hf_cache: bool = typer.Option(False, "--hf-cache", help="Also ingest the local Hugging Face cache."),
+           ray: str | None = typer.Option(
+               None, "--ray", metavar="ADDRESS",
+               help="Read and store the models as tasks on a Ray cluster: auto (the running one), "
+                    "local (this machine), or HOST:PORT. Several machines need --catalog postgresql://..."),
            as_json: bool = JsonOpt) -> None:
     """Add models to the lake (re-ingesting unchanged files does nothing)."""
     from modellake.tools.ingest import ingest as run_ingest
@@ -24,7 +28,7 @@ def ingest(paths: list[Path] = typer.Argument(None, help="Model files, model dir
     common.prepare_encoder(show=not as_json)  # the new cards are indexed for search
     with common.open_catalog() as catalog, common.Bars(enabled=None if not as_json else False) as bars:
         report = run_ingest(catalog, paths or [], name=name, hf_cache=hf_cache,
-                            on_progress=bars.file, on_index_progress=bars)
+                            on_progress=bars.file, on_index_progress=bars, ray=ray)
     if as_json:
         common.emit_json(report.to_dict())
     else:

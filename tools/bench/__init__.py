@@ -35,9 +35,17 @@ from modellake.tools.bench.results import (
 from modellake.tools.bench.runs import BenchError, BenchReport, TaskList, bench, list_tasks
 from modellake.tools.bench.tasks import TaskSpec
 
+
+def bench_on_ray(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - see on_ray.bench_on_ray
+    """``bench`` with every (model, task) pair a task on a Ray cluster (:mod:`.on_ray`)."""
+    from modellake.tools.bench.on_ray import bench_on_ray as run
+
+    return run(*args, **kwargs)
+
+
 __all__ = [
     "BehavesLike", "BenchError", "BenchReport", "CompareRow", "Comparison", "ImportReport",
     "Leaderboard", "LeaderboardEntry", "Neighbour", "ResultsFileError", "RunList", "TaskList",
-    "TaskSpec", "behaves_like", "bench", "compare", "get_run", "import_results", "leaderboard",
+    "TaskSpec", "behaves_like", "bench", "bench_on_ray", "compare", "get_run", "import_results", "leaderboard",
     "list_runs", "list_tasks", "plot_leaderboard",
 ]

@@ -19,7 +19,7 @@ TRUST_CHOICES = ("measured", "reported", "all")
 
 def lake_root_of(catalog: Catalog, lake_root: str | Path | None) -> Path:
     """``lake_root`` when given, else the folder of ``catalog``'s lake."""
-    return Path(lake_root) if lake_root is not None else catalog.path.parent
+    return Path(lake_root) if lake_root is not None else catalog.root
 
 
 def trust_levels(trust: str) -> list[str]:

@@ -106,7 +106,7 @@ class TaskList(JsonRecord):
 
 def list_tasks(catalog: Catalog | None = None, lake_root: str | Path | None = None) -> TaskList:
     """Built-in tasks plus ``LAKE/tasks/*.yaml`` (from ``catalog``'s lake, or ``lake_root``)."""
-    root = lake_root if lake_root is not None else (catalog.path.parent if catalog else None)
+    root = lake_root if lake_root is not None else (catalog.root if catalog else None)
     return TaskList(_list_tasks(root))
 
 

@@ -188,10 +188,12 @@ def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None)
 class Ingestor:
     """Ingests units into one catalog, one transaction per model."""
 
-    def __init__(self, catalog: Catalog, name: str | None = None) -> None:
+    def __init__(self, catalog: Catalog, name: str | None = None,
+                 before_commit: Callable[[ModelRecord], None] | None = None) -> None:
         self.catalog = catalog
         self.name = name
         self.report = IngestReport()
+        self.before_commit = before_commit  # called inside each model's transaction (tests)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
 
     def close(self) -> None:
@@ -237,9 +239,16 @@ class Ingestor:
         record = ModelRecord(name=name, source=str(unit.root), files=file_records,
                              content_hash=chash, card=card, **fields)
         with self.catalog.transaction():  # the model and its card's reported results together
+            self.catalog.lock_name(name)
+            same = self.catalog.current_with_hash(name, chash)  # another writer just stored it
+            if same is not None:
+                self.report.unchanged.append(same)
+                return same
             stored = self.catalog.add_model(record, scan.tensors if scan else None,
                                             scan.sketch if scan else None)
             _store_card_results(self.catalog, stored, unit.card_path)
+            if self.before_commit is not None:
+                self.before_commit(stored)
         self.report.models.append(stored)
         return stored
 
@@ -285,7 +294,7 @@ def hf_cache_units(cache_dir: Path | None = None) -> list[ModelUnit]:
 
 def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = None,
            hf_cache: bool = False, on_progress: Progress | None = None, index: bool = True,
-           on_index_progress: Progress | None = None) -> IngestReport:
+           on_index_progress: Progress | None = None, ray: str | None = None) -> IngestReport:
     """Ingest every model found under ``paths`` (and the HF cache if asked).
 
     Each model is stored in its own transaction: a failure leaves the catalog as
@@ -293,27 +302,48 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
     the report's ``errors``. With ``index`` (the default) the new models' cards are then
     added to the search index, so a search answers at once (``on_index_progress`` gets
     ``("cards" | "passages", done, total)``); ``report.index`` says what that did.
+    ``ray``: read and store the models as tasks on a Ray cluster ("auto": the running
+    cluster, "local": a cluster of this machine, or a cluster's address); see
+    :mod:`modellake.tools.ingest.on_ray`.
     """
-    ingestor = Ingestor(catalog, name)
+    paths = list(paths)
+    report = IngestReport()
+    units = collect_units(paths, name, hf_cache, report)
+    if units is None:
+        return report
+    if ray is not None:
+        from modellake.tools.ingest.on_ray import ingest_units_on_ray
+
+        ingest_units_on_ray(catalog, units, name, ray, report, on_progress, ingestor=Ingestor)
+    else:
+        ingestor = Ingestor(catalog, name)
+        ingestor.report = report
+        try:
+            ingestor.run(units, on_progress)
+        finally:
+            ingestor.close()
+    if index:
+        from modellake.tools.search.index import sync_index
+
+        report.index = sync_index(catalog, progress=on_index_progress)
+    return report
+
+
+def collect_units(paths: list[str | Path], name: str | None, hf_cache: bool,
+                  report: IngestReport) -> list[ModelUnit] | None:
+    """The models under ``paths`` (discovery errors go to ``report``); None when ``name``
+    was given for more than one model (said in ``report``)."""
     units: list[ModelUnit] = []
     for p in paths:
         found, errors = discover(Path(p).expanduser())
         units.extend(found)
-        ingestor.report.errors.extend(IngestError(str(path), str(exc)) for path, exc in errors)
+        report.errors.extend(IngestError(str(path), str(exc)) for path, exc in errors)
     if hf_cache:
         units.extend(hf_cache_units())
     if name is not None and len(units) > 1:
-        ingestor.report.errors.append(IngestError(
+        report.errors.append(IngestError(
             ", ".join(str(p) for p in paths),
             f"--name {name!r} applies to one model, but {len(units)} were found; "
             "ingest them one at a time or drop --name"))
-        return ingestor.report
-    try:
-        ingestor.run(units, on_progress)
-    finally:
-        ingestor.close()
-    if index:
-        from modellake.tools.search.index import sync_index
-
-        ingestor.report.index = sync_index(catalog, progress=on_index_progress)
-    return ingestor.report
+        return None
+    return units

@@ -283,20 +283,39 @@ def _solve_layout(cat: Catalog, members: list[ModelRecord], pairs: CatalogPairs)
 # ----------------------------------------------------------------- inference
 
 def infer_lineage(catalog: Catalog, refresh: bool = False,
-                  on_progress: Callable[[str, int, int], None] | None = None) -> LineageGraph:
+                  on_progress: Callable[[str, int, int], None] | None = None,
+                  ray: str | None = None) -> LineageGraph:
     """The lake's version graph, solving only the groups whose models changed.
 
-    ``refresh`` forgets the cached results (not the cached comparisons).
+    ``refresh`` forgets the cached results (not the cached comparisons). ``ray``: compare
+    weights as tasks on a Ray cluster ("auto", "local" or an address; one task per model
+    and its candidate parents, each storing its comparisons in the catalog).
     """
-    with single_threaded_blas():
-        return _infer(catalog, refresh, on_progress)
+    from contextlib import nullcontext
+
+    if ray is not None and catalog.url is None:
+        from modellake.tools.cluster import is_local
+
+        if not is_local(ray):
+            from modellake.store.errors import UsageError
+
+            raise UsageError("a Ray cluster of several machines needs a shared catalog: add "
+                             "--catalog postgresql://... (the lake's SQLite file serves --ray local only)")
+    if ray is not None:
+        from modellake.tools.cluster import ray_session
+
+        session = ray_session(ray)
+    else:
+        session = nullcontext()
+    with single_threaded_blas(), session:
+        return _infer(catalog, refresh, on_progress, ray is not None)
 
 
 def _infer(catalog: Catalog, refresh: bool,
-           on_progress: Callable[[str, int, int], None] | None) -> LineageGraph:
+           on_progress: Callable[[str, int, int], None] | None, ray: bool = False) -> LineageGraph:
     records = [r for r in catalog.list_models(with_card=True) if r.has_weights]
     by_name = {r.name: r for r in records}
-    pairs = CatalogPairs(catalog, by_name)
+    pairs = CatalogPairs(catalog, by_name, ray=ray)
     groups = _groups(records)
     known = {} if refresh else catalog.lineage.group_fingerprints()
     layouts = sorted((k, v) for k, v in groups.items() if k.startswith("layout:"))
@@ -424,12 +443,14 @@ def _aligned_evidence(pairs: CatalogPairs, a: str, b: str) -> dict[str, Any]:
 # ----------------------------------------------------------------- queries
 
 def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False,
-            on_progress: Callable[[str, int, int], None] | None = None) -> LineageGraph:
+            on_progress: Callable[[str, int, int], None] | None = None,
+            ray: str | None = None) -> LineageGraph:
     """``modellake lineage [NAME]``: the whole graph, or the family containing NAME.
 
-    ``on_progress`` gets ``("lineage", groups done, groups)`` while layout groups are solved.
+    ``on_progress`` gets ``("lineage", groups done, groups)`` while layout groups are solved;
+    ``ray``: weight comparisons as tasks on a Ray cluster (see ``infer_lineage``).
     """
-    graph = infer_lineage(catalog, refresh=refresh, on_progress=on_progress)
+    graph = infer_lineage(catalog, refresh=refresh, on_progress=on_progress, ray=ray)
     if name is None:
         return graph
     model = catalog.get_model(name)  # NotFoundError with the usual hint

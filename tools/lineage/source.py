@@ -65,12 +65,14 @@ def sketch_matrix_mask(tensors: list[TensorSummary], layout_hash: str) -> np.nda
 class CatalogPairs:
     """Pair statistics and merge fits of catalog models, cached in ``lineage_pairs``."""
 
-    def __init__(self, catalog: Catalog, records: dict[str, ModelRecord]) -> None:
+    def __init__(self, catalog: Catalog, records: dict[str, ModelRecord], ray: bool = False) -> None:
         self.cat = catalog
         self.rec = records
         self._summ: dict[int, dict[str, TensorSummary]] = {}
         self.memo = TensorMemo()
         self.computed = 0  # pair comparisons read from files in this session
+        self.ray = ray  # compare on the Ray cluster of the running session (one task per child)
+        self.computed_on_ray = 0
 
     def summaries(self, name: str) -> dict[str, TensorSummary]:
         mid = self.rec[name].id
@@ -100,12 +102,32 @@ class CatalogPairs:
                 out[(a, b)] = PairStats.from_dict(cached[back]).flipped()
             else:
                 todo[b].append(a)
+        if self.ray and todo:
+            out.update(self._compare_on_ray(todo))
+            return out
         fresh: dict[tuple[int, int, str], dict] = {}
         for b, parents in todo.items():
             for a, st in zip(parents, self._compare(b, parents)):
                 out[(a, b)] = st
                 fresh[(self.rec[a].id, self.rec[b].id, CMP_KIND)] = st.to_dict()
         self.cat.lineage.put_pairs(fresh)
+        return out
+
+    def _compare_on_ray(self, todo: dict[str, list[str]]) -> dict[tuple[str, str], PairStats]:
+        """One Ray task per child and its candidate parents: each reads the weights where
+        they lie and stores its comparisons in the catalog in its own transaction."""
+        from modellake.tools.cluster import run_tasks
+
+        target = self.cat.url or str(self.cat.path)
+        items = [(target, str(self.cat.root), self.rec[b], [self.rec[a] for a in parents])
+                 for b, parents in todo.items()]
+        out: dict[tuple[str, str], PairStats] = {}
+        for (b, parents), result in zip(todo.items(), run_tasks(compare_task, items), strict=True):
+            if isinstance(result, BaseException):
+                raise result
+            self.computed_on_ray += len(parents)
+            for a, st in zip(parents, result):
+                out[(a, b)] = PairStats.from_dict(st)
         return out
 
     def cached_among(self, names: list[str]) -> set[tuple[str, str]]:
@@ -155,3 +177,16 @@ class CatalogPairs:
         ok = (ratio < MERGE_RESIDUAL and bool(np.all(np.abs(coef) >= MERGE_MIN_COEF))
               and is_merge_child(coef.tolist()))
         return {"merge": ok, "coefs": [float(c) for c in coef], "residual_ratio": float(ratio)}
+
+
+def compare_task(target: str, root: str, child: ModelRecord, parents: list[ModelRecord]) -> list[dict]:
+    """In a Ray worker: compare ``child`` with each of ``parents`` from their files, store the
+    statistics in the catalog (one transaction) and return them as dicts."""
+    from pathlib import Path
+
+    with Catalog(target, root=Path(root)) as cat:
+        pairs = CatalogPairs(cat, {r.name: r for r in [child, *parents]})
+        stats = pairs._compare(child.name, [p.name for p in parents])
+        rows = {(p.id, child.id, CMP_KIND): st.to_dict() for p, st in zip(parents, stats)}
+        cat.lineage.put_pairs(rows)
+    return [st.to_dict() for st in stats]

@@ -54,7 +54,7 @@ def lake_tasks(catalog: Catalog) -> list[TaskInfo]:
         counts[r.task] = counts.get(r.task, 0) + 1
         metrics.setdefault(r.task, {}).update(dict.fromkeys(r.metrics or {}))
     out = {t.name: TaskInfo(t.name, t.kind, t.description, list(t.metrics), counts.get(t.name, 0))
-           for t in list_tasks(catalog.path.parent) if t.kind != "probe"}
+           for t in list_tasks(catalog.root) if t.kind != "probe"}
     for name, n in counts.items():
         out.setdefault(name, TaskInfo(name, runs=n, metrics=list(metrics.get(name, {}))))
     return list(out.values())

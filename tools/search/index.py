@@ -1,13 +1,13 @@
 """Keeping the search index in step with the catalog: ``sync_index`` and ``reindex``.
 
 The index is the FTS5 table, facets and chunk texts in the catalog (``store.fts``)
-plus the chunk and weight-sketch vectors in ``LAKE/index`` (``store.index``). It
-covers the current version of every model. ``sync_index`` is incremental and
-cheap when nothing changed: it compares the catalog's last event id with the one
-it last synced; when they differ it diffs current model ids (and names) against
-indexed ones, drops what was removed, renames what was renamed (no re-embedding:
-vectors are keyed by model id) and indexes what was added. Chunks whose exact
-text is already indexed reuse their stored vector. A format change (``DOC_VERSION``,
+plus the chunk and weight-sketch vectors in ``LAKE/index``, or on the Chroma server that
+``Lake.index_url`` names (``store.index``). It covers the current version of every model.
+``sync_index`` is incremental and cheap when nothing changed: it compares the catalog's
+last event id with the one it last synced; when they differ it diffs current model ids
+(and names) against indexed ones, drops what was removed, renames what was renamed (no
+re-embedding: vectors are keyed by model id) and indexes what was added. Chunks whose
+exact text is already indexed reuse their stored vector. A format change (``DOC_VERSION``,
 ``INDEX_VERSION``, the embedder) or a missing vector directory triggers a rebuild.
 
 Crash safety (a kill or Ctrl-C at any moment leaves an index the next sync repairs):
@@ -23,12 +23,20 @@ Crash safety (a kill or Ctrl-C at any moment leaves an index the next sync repai
   resumes an interrupted rebuild where it stopped, with the usual progress.
 * the vector store and the chunk table must hold the same chunks; when they do not
   (the vector directory damaged or copied from elsewhere), the next sync rebuilds.
+
+Which vectors the chunk table describes is recorded too (``vectors_id``: the vector index's
+identity, written with the documents' sync state). A catalog shared by several machines, each
+with its own embedded index, or a lake pointed at a new or another server, meets vectors it
+did not write: they count as missing (the search answers from the card text alone and says
+so) until a sync that encodes (``search --wait``, ``ingest``, ``reindex``) rebuilds them there.
+An embedded index is written under its file lock; a server is not locked.
 """
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +58,7 @@ Progress = Callable[[str, int, int], None]
 REBUILDING = "rebuilding"  # the signature while a rebuild runs (or was interrupted)
 WRITING = "writing"  # state key: ids of the models whose documents and vectors are being written
 REBUILT_UPTO = "rebuilt_upto"  # state key: "<signature> <last model id>" a rebuild has redone
+VECTORS_ID = "vectors_id"  # state key: the identity of the vector index the chunk table describes
 
 
 @dataclass
@@ -103,7 +112,7 @@ class Handle:
     @property
     def vectors(self):  # noqa: ANN201 - store.index.VectorIndex, opened on first use
         if self._vectors is None:
-            self._vectors = _vector_index(self.lake.index_dir)
+            self._vectors = _vector_index(self.lake, self.catalog)
         return self._vectors
 
     def close(self) -> None:
@@ -117,26 +126,55 @@ class Handle:
         self.close()
 
 
-_indexes: dict[tuple[str, str], Any] = {}
+_indexes: dict[tuple[str, str, str], Any] = {}
 
 
-def _vector_index(index_dir: Path) -> Any:
-    """One ``VectorIndex`` per directory and embedder per process (opening one costs ~25 ms)."""
+def _vector_index(lake: Lake, catalog: Catalog) -> Any:
+    """One ``VectorIndex`` per directory (or server URL and catalog) and embedder per process
+    (opening one costs ~25 ms); an embedded one whose directory went is opened afresh. On a
+    server, the collections are named after the catalog, so lakes sharing it stay apart."""
     from modellake.store.index import VectorIndex
 
-    key = (str(index_dir.resolve()), embed.name())
+    namespace = catalog.text.catalog_id() if lake.index_url else ""
+    where = lake.index_url or str(lake.index_dir.resolve())
+    key = (where, namespace, embed.name())
     vi = _indexes.get(key)
-    if vi is None or not index_dir.is_dir():
-        vi = VectorIndex(index_dir, text_dim=embed.DIM, embedder=embed.chroma_embedding_function(),
-                         embedder_name=embed.name())
+    if vi is None or not (lake.index_url or lake.index_dir.is_dir()):
+        vi = VectorIndex(None if lake.index_url else lake.index_dir, text_dim=embed.DIM,
+                         embedder=embed.chroma_embedding_function(), embedder_name=embed.name(),
+                         url=lake.index_url, namespace=namespace)
         _indexes[key] = vi
     return vi
+
+
+class _NoVectors:
+    """Stands in for vectors a search must not trust (another index's, or another embedder's)
+    until a sync rebuilds them: the answer then comes from the card text alone."""
+
+    def query_chunks(self, vector: np.ndarray, n: int,
+                     chunk_ids: Sequence[str] | None = None) -> list[tuple[str, int, float]]:
+        return []
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return {}
+
+    def query_sketches(self, vector: Sequence[float], layout_hash: str, n: int) -> list[tuple[int, float]]:
+        return []
+
+
+def _writer_lock(h: Handle) -> AbstractContextManager[Any]:
+    """The embedded index's file lock, held by writers; a server takes no file lock."""
+    from modellake.store.index import index_lock
+
+    return nullcontext() if h.lake.index_url else index_lock(h.lake.index_dir)
 
 
 def open_lake(lake: Lake | Catalog | str | Path) -> Handle:
     """A ``Handle`` from a ``Lake``, an open ``Catalog`` (borrowed) or a lake directory."""
     if isinstance(lake, Catalog):
-        return Handle(Lake(lake.path.parent), lake, owns_catalog=False)
+        from modellake.store.lake import resolve_index
+
+        return Handle(Lake(lake.root, lake.url, resolve_index()), lake, owns_catalog=False)
     if not isinstance(lake, Lake):
         lake = Lake.open(lake)
     return Handle(lake, lake.catalog(), owns_catalog=True)
@@ -149,7 +187,7 @@ def needs_sync(h: Handle) -> bool:
         return True
     if int(synced) != h.catalog.last_event_id():
         return True
-    return not h.lake.index_dir.is_dir()
+    return h.lake.index_url is None and not h.lake.index_dir.is_dir()
 
 
 def _load(h: Handle, ids: list[int], current: dict[int, str]) -> list[ModelRecord]:
@@ -294,7 +332,7 @@ class IndexStatus(Record):
                     "`modellake reindex`, finishes it")
         if self.rebuild:
             return (f"the search index must be rebuilt ({self.indexed} models indexed in an older "
-                    "format); run `modellake reindex`")
+                    "format, or into another vector index); run `modellake reindex`")
         return behind_note(self.behind, self.indexed) if self.behind else ""
 
 
@@ -312,8 +350,19 @@ class _Plan:
 
 
 def _vectors_compatible(h: Handle) -> bool:
-    """The vector store holds vectors of this embedder (and holds some when docs exist)."""
-    return h.vectors.is_compatible() and not (h.vectors.chunk_count() == 0 and h.text.doc_count() > 0)
+    """The vector store is the one the chunk table was written to and holds vectors of this
+    embedder (and holds some when docs exist)."""
+    return (_same_vectors(h) and h.vectors.is_compatible()
+            and not (h.vectors.chunk_count() == 0 and h.text.doc_count() > 0))
+
+
+def _same_vectors(h: Handle) -> bool:
+    """The vector index in use is the one the last sync recorded. A lake indexed before
+    identities were recorded trusts its own index folder (never a server)."""
+    recorded = h.text.state(VECTORS_ID)
+    if recorded is None:
+        return h.lake.index_url is None
+    return recorded == h.vectors.identity()
 
 
 def _consistent(h: Handle) -> bool:
@@ -370,8 +419,9 @@ def index_status(lake: Lake | Catalog | str | Path) -> IndexStatus:
 def _start_rebuild(h: Handle, p: _Plan) -> None:
     """Mark the index as being rebuilt, committed before anything changes (an interrupted
     rebuild is found and resumed by the next sync), then drop the vectors not kept: the
-    weight sketches (cheap to re-add), or every vector when they are of another embedder.
-    Documents stay until each is replaced: a search never meets vectors without one."""
+    weight sketches (cheap to re-add), or every vector when they are of another embedder or
+    another index's; the index written to is recorded. Documents stay until each is
+    replaced: a search never meets vectors without one."""
     if p.resume is not None:
         return
     with h.catalog.transaction():
@@ -382,8 +432,10 @@ def _start_rebuild(h: Handle, p: _Plan) -> None:
         h.vectors.reset_sketches()
     else:
         h.vectors.reset()
+    written_to = h.vectors.identity()
     with h.catalog.transaction():
         h.text.set_state(REBUILT_UPTO, f"{signature()} 0")
+        h.text.set_state(VECTORS_ID, written_to)
 
 
 def _apply_cheap(h: Handle, p: _Plan, report: IndexReport) -> None:
@@ -426,9 +478,11 @@ def _drop_strays(h: Handle) -> None:
 
 def _finish(h: Handle, p: _Plan) -> None:
     """The sync marker, committed with (after) the last write."""
+    written_to = h.vectors.identity()
     with h.catalog.transaction():
         h.text.set_state("synced_event", p.last_event)
         h.text.set_state("signature", signature())
+        h.text.set_state(VECTORS_ID, written_to)
         h.text.clear_state(REBUILT_UPTO)
 
 
@@ -447,11 +501,9 @@ def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
     rebuild is resumed all the same. ``progress`` gets ``("cards", done, total)`` per batch
     of models and ``("passages", done, total)`` as card passages are encoded.
     """
-    from modellake.store.index import index_lock
-
     t0 = time.perf_counter()
     report = IndexReport()
-    with index_lock(h.lake.index_dir):
+    with _writer_lock(h):
         _recover(h)
         if not rebuild and _in_sync(h):
             return _done(h, report, t0)
@@ -480,6 +532,8 @@ def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) ->
     if _in_sync(h):
         return 0, 0
     rep = sync(h, embed_new=wait, progress=progress)
+    if rep.pending and not _vectors_compatible(h):
+        h._vectors = _NoVectors()  # not ours (yet): the search must not read them
     return rep.pending, rep.models
 
 
