@@ -51,14 +51,16 @@ F1_LAYOUT_TARGET = 0.95       # issue 15: a third of the derivations change the 
 SECONDS_LAYOUT_TARGET = 60.0  # ...1,000 models within a minute
 
 
+ROOT_DIMS = {"vocab_size": 256, "n_embd": 64, "n_layer": 2}  # bench/scale_out.py grows them
+
+
 def _root(seed: int) -> dict[str, np.ndarray]:
     """A randomly initialized tiny GPT-2 (about 0.12M parameters) as numpy arrays."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    cfg = GPT2Config(vocab_size=256, n_embd=64, n_layer=2, n_head=4, n_positions=64,
-                     bos_token_id=0, eos_token_id=0)
+    cfg = GPT2Config(n_head=4, n_positions=64, bos_token_id=0, eos_token_id=0, **ROOT_DIMS)
     sd = GPT2LMHeadModel(cfg).state_dict()
     return {k: v.detach().float().numpy().copy() for k, v in sd.items()
             if k != "lm_head.weight" and v.is_floating_point()}

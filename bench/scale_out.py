@@ -9,8 +9,9 @@ Each part prints its figures as ratios to a baseline measured in the same run:
 * ``ingest``: N synthetic safetensors models (F32 matrices, ~``--model-mb`` each) ingested
   into a fresh PostgreSQL catalog by one process (the baseline), then as Ray tasks with one
   and with two worker slots (a local Ray cluster started before the clock runs): models/s.
-* ``lineage``: a generated lake of ``--lineage-models`` related models (bench/lineage_scale.py:
-  4 families, fine-tunes, adapters, int8, pruned, merges) ingested into three fresh catalogs,
+* ``lineage``: a generated lake of ``--lineage-models`` related GPT-2s of ~48 MB each
+  (bench/lineage_scale.py's generator, widened: 4 families, fine-tunes, adapters, int8,
+  pruned, merges) ingested into three fresh catalogs,
   then the version graph inferred in one process and with weight comparisons as Ray tasks on
   one and two worker slots: seconds and the F1 of the edges (all three must agree).
 * ``catalog``: SQLite and PostgreSQL catalogs of 10k and 100k generated models (each with
@@ -110,7 +111,8 @@ def bench_ingest(pg: PgServer, work: Path, n: int, model_mb: float) -> dict:
 
 
 # ------------------------------------------------------------------------ lineage
-def bench_lineage(pg: PgServer, work: Path, n: int) -> dict:
+def bench_lineage(pg: PgServer, work: Path, n: int, width: int) -> dict:
+    import lineage_scale
     import ray
     from lineage import score
     from lineage_scale import build_scale_lake
@@ -119,8 +121,10 @@ def bench_lineage(pg: PgServer, work: Path, n: int) -> dict:
     from modellake.tools.ingest import ingest
     from modellake.tools.lineage import infer_lineage
 
+    lineage_scale.ROOT_DIMS = {"vocab_size": 4096, "n_embd": width, "n_layer": 6}
     truth = build_scale_lake(work / "lineage-models", n)
-    res: dict = {"models": n}
+    size = sum(p.stat().st_size for p in (work / "lineage-models").iterdir()) / n / 2**20
+    res: dict = {"models": n, "model_mb": round(size, 1)}
     urls = []
     for _ in range(3):
         url = pg.new_database()
@@ -250,7 +254,9 @@ def main() -> int:
     ap.add_argument("--only", nargs="*", choices=["ingest", "lineage", "catalog", "chroma"])
     ap.add_argument("--ingest-models", type=int, default=16)
     ap.add_argument("--model-mb", type=float, default=16.0)
-    ap.add_argument("--lineage-models", type=int, default=120)
+    ap.add_argument("--lineage-models", type=int, default=40)
+    ap.add_argument("--lineage-width", type=int, default=384, help="hidden size of the generated "
+                    "GPT-2s (384: ~12M parameters, ~48 MB each)")
     ap.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     ap.add_argument("--cards", type=int, default=10_000)
     ap.add_argument("--json", type=Path)
@@ -266,7 +272,7 @@ def main() -> int:
                 results["ingest"] = bench_ingest(pg, work, args.ingest_models, args.model_mb)
                 print("ingest ", json.dumps(results["ingest"]), flush=True)
             if "lineage" in parts:
-                results["lineage"] = bench_lineage(pg, work, args.lineage_models)
+                results["lineage"] = bench_lineage(pg, work, args.lineage_models, args.lineage_width)
                 print("lineage", json.dumps(results["lineage"]), flush=True)
             if "catalog" in parts:
                 results["catalog"] = bench_catalog(pg, work, args.sizes)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -42,6 +43,7 @@ from modellake.store.errors import LakeError
 CHUNKS = "card_chunks"
 SKETCHES = "weight_sketches"
 INDEX_VERSION = 1  # bump when what is stored per vector changes: forces a rebuild
+CONNECT_TIMEOUT_S = 10  # to reach a Chroma server before saying it cannot be reached
 EXACT_CHUNKS = 400  # a restricted chunk search up to this many chunks is scored exactly
 CHROMA_PORT = 8000  # `chroma run`'s default port, for a URL that names none
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -218,6 +220,10 @@ class VectorIndex:
         """A client of the server, which answered (the client asks it who we are)."""
         assert self.url is not None
         host, port, ssl = server_address(self.url)
+        try:  # Chroma's client waits forever on a host that does not answer: fail in seconds
+            socket.create_connection((host, port), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            raise _unreachable(self.url, exc) from exc
         try:
             return chromadb.HttpClient(host=host, port=port, ssl=ssl,
                                        settings=Settings(anonymized_telemetry=False))

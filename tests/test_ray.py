@@ -147,8 +147,10 @@ def test_lineage_on_ray_finds_the_same_graph(local_ray, tmp_path, pg_url, agent_
     """Weight comparisons as Ray tasks (one per model and its candidate parents) give the
     graph a single process gives, and land in the shared catalog's comparison cache."""
     import modellake.tools.cluster as cluster
+    import modellake.tools.lineage.source as source
     from modellake.tools.lineage import lineage
 
+    monkeypatch.setattr(source, "RAY_MIN_BYTES", 0)  # tiny models: to Ray all the same
     calls = []
     real = cluster.run_tasks
     monkeypatch.setattr(cluster, "run_tasks", lambda fn, items, **kw: calls.append(len(items)) or
@@ -165,3 +167,25 @@ def test_lineage_on_ray_finds_the_same_graph(local_ray, tmp_path, pg_url, agent_
     edges = sorted((e.parent, e.child, e.relation) for e in spread.edges)
     assert edges == sorted((e.parent, e.child, e.relation) for e in alone.edges)
     assert ("tiny-bert", "tiny-bert-ft", "finetune") in edges
+
+
+def test_models_on_one_nodes_disk_are_placed_on_that_node():
+    """Placement from what each node sees: files on every node (a shared file system) go
+    anywhere; files on some nodes' disks go to those nodes in turn; files nowhere go
+    anywhere (the task then fails with the file's own error)."""
+    from modellake.tools.cluster import placement
+
+    seen = {"n1": {"/shared/a", "/disk1/b", "/disk1/c", "/both/d"},
+            "n2": {"/shared/a", "/disk2/e", "/both/d"},
+            "n3": {"/shared/a", "/both/d"}}
+    items = [["/shared/a"], ["/disk1/b", "/disk1/c"], ["/disk2/e"], ["/both/d"], ["/nowhere/f"],
+             ["/disk1/b", "/disk2/e"]]
+    assert placement(items, seen) == [None, "n1", "n2", None, None, None]
+    assert placement([["/both/d"]] * 2, {"n1": {"/both/d"}, "n2": {"/both/d"}, "n3": set()}) == ["n1", "n2"]
+
+
+def test_a_path_no_node_sees_is_one_failed_path(local_ray, tmp_path, agent_model_paths):
+    with Catalog(tmp_path / "catalog.db") as cat:
+        report = ingest(cat, [tmp_path / "not-here", agent_model_paths["tiny-bert"]], ray="auto", index=False)
+    assert [m.name for m in report.models] == ["tiny-bert"]
+    assert len(report.errors) == 1 and "not-here" in report.errors[0].error

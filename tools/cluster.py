@@ -8,7 +8,8 @@ machine for this run), or ``ray://HOST:PORT`` / ``HOST:PORT`` of a cluster's hea
 whose worker dies is run again (``retries``); a task that raises returns the exception as
 its result, so one bad item never stops the others. Each task writes its own result to the
 shared catalog in its own transaction: what travels back is a small summary, and model
-bytes are read where they lie (a shared file system), never through the driver.
+bytes are read where they lie, never through the driver: on a file system every node
+mounts, or on a node's own disk, the task then placed on that node (``file_nodes``).
 Ray is imported only here, and only when asked for.
 """
 from __future__ import annotations
@@ -34,6 +35,22 @@ def is_local(address: str | None) -> bool:
     return address in (None, "", "local")
 
 
+SHARED_CATALOG = ("a Ray cluster of several machines needs a shared catalog: add --catalog "
+                  "postgresql://... (the lake's SQLite file serves a cluster of this machine only)")
+
+
+def check_catalog(catalog_url: str | None, address: str | None) -> None:
+    """Refuse a lake's SQLite file for a cluster of several machines: at once for a remote
+    address, and inside ``ray_session`` for "auto" once the cluster's nodes are known."""
+    if catalog_url is not None or is_local(address):
+        return
+    if address != "auto":
+        raise UsageError(SHARED_CATALOG)
+    ray = _ray()
+    if ray.is_initialized() and len([n for n in ray.nodes() if n.get("Alive")]) > 1:
+        raise UsageError(SHARED_CATALOG)
+
+
 @contextmanager
 def ray_session(address: str | None) -> Iterator[Any]:
     """Connected to the cluster at ``address`` for the block (left as found afterwards)."""
@@ -54,12 +71,15 @@ def ray_session(address: str | None) -> Iterator[Any]:
 
 
 def run_tasks(fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], *, retries: int = RETRIES,
-              on_done: Callable[[int, int], None] | None = None, num_cpus: float = 1) -> list[Any]:
+              on_done: Callable[[int, int], None] | None = None, num_cpus: float = 1,
+              nodes: Sequence[str | None] | None = None) -> list[Any]:
     """``fn(*item)`` for every item as Ray tasks (inside ``ray_session``); results in item
-    order, an exception in place of a result for a task that raised or died ``retries`` times."""
+    order, an exception in place of a result for a task that raised or died ``retries`` times.
+    ``nodes``: per item, the Ray node that must run it (None: any), see ``file_nodes``."""
     ray = _ray()
     remote = ray.remote(max_retries=retries, num_cpus=num_cpus)(fn)
-    refs = [remote.remote(*item) for item in items]
+    refs = [_on(remote, node).remote(*item) for item, node in zip(items, nodes or [None] * len(items),
+                                                                  strict=True)]
     where = {ref.hex(): i for i, ref in enumerate(refs)}
     results: list[Any] = [None] * len(refs)
     pending, done = list(refs), 0
@@ -74,6 +94,50 @@ def run_tasks(fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], *, retri
             if on_done is not None:
                 on_done(done, len(refs))
     return results
+
+
+def _on(remote: Any, node: str | None) -> Any:
+    if node is None:
+        return remote
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    return remote.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False))
+
+
+def file_nodes(item_paths: Sequence[Sequence[str]]) -> list[str | None]:
+    """Per item, a node that sees all its files, for files that only some nodes hold (disks
+    of their own): a tiny probe task on every node reports which of the paths it sees. With
+    one node, or files every node sees (a shared file system), None: any node."""
+    ray = _ray()
+    alive = [n["NodeID"] for n in ray.nodes() if n.get("Alive")]
+    if len(alive) < 2:
+        return [None] * len(item_paths)
+    wanted = sorted({p for paths in item_paths for p in paths})
+    probe = ray.remote(num_cpus=0)(_existing)
+    seen = dict(zip(alive, ray.get([_on(probe, n).remote(wanted) for n in alive]), strict=True))
+    return placement(item_paths, seen)
+
+
+def placement(item_paths: Sequence[Sequence[str]], seen: dict[str, set[str]]) -> list[str | None]:
+    """The node for each item from what each node sees: None where every node sees its
+    files (or none does: the task then fails with the file's own error); else the nodes that
+    see them in turn, so the items of one disk spread over the nodes sharing it."""
+    out: list[str | None] = []
+    turn = 0
+    for paths in item_paths:
+        having = [n for n, files in seen.items() if all(p in files for p in paths)]
+        if not having or len(having) == len(seen):
+            out.append(None)
+        else:
+            out.append(having[turn % len(having)])
+            turn += 1
+    return out
+
+
+def _existing(paths: list[str]) -> set[str]:
+    import os
+
+    return {p for p in paths if os.path.exists(p)}
 
 
 def _cause(exc: BaseException) -> BaseException:

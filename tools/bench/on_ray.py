@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from modellake.store.catalog import Catalog
-from modellake.store.errors import UsageError, one_line
+from modellake.store.errors import one_line
 from modellake.tools.bench.records import lake_root_of
 from modellake.tools.bench.runs import BenchError, BenchReport
-from modellake.tools.cluster import is_local, ray_session, run_tasks
+from modellake.tools.cluster import check_catalog, ray_session, run_tasks
 
 
 def bench_on_ray(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], address: str, *,
@@ -26,9 +26,7 @@ def bench_on_ray(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], 
                  on_progress: Callable[[str, int, int], None] | None = None,
                  **options: Any) -> BenchReport:
     """``bench(catalog, models, tasks, **options)`` with every (model, task) pair a Ray task."""
-    if catalog.url is None and not is_local(address):
-        raise UsageError("a Ray cluster of several machines needs a shared catalog: add "
-                         "--catalog postgresql://... (the lake's SQLite file serves --ray local only)")
+    check_catalog(catalog.url, address)
     for m in models:
         catalog.get_model(m)  # an unknown name fails here, before any task starts
     root = str(lake_root_of(catalog, lake_root))
@@ -41,6 +39,7 @@ def bench_on_ray(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], 
             on_progress("on the Ray cluster", n, total)
 
     with ray_session(address):
+        check_catalog(catalog.url, address)
         results = run_tasks(bench_pair, pairs, on_done=done)
     report = BenchReport()
     for (_, _, model, task, _), result in zip(pairs, results, strict=True):

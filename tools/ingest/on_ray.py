@@ -17,12 +17,31 @@ from pathlib import Path
 from typing import Any
 
 from modellake.store.catalog import Catalog
-from modellake.store.errors import ModelLakeError, UsageError, one_line
+from modellake.store.errors import ModelLakeError, one_line
 from modellake.store.records import IngestError, IngestReport, ModelRecord
-from modellake.tools.cluster import is_local, ray_session, run_tasks
-from modellake.tools.ingest.discover import ModelUnit
+from modellake.tools.cluster import check_catalog, file_nodes, ray_session, run_tasks
+from modellake.tools.ingest.discover import ModelUnit, discover
 
 Hook = Callable[[ModelRecord], None]
+
+
+def ingest_on_ray(catalog: Catalog, paths: list[Path], name: str | None, hf_cache: bool, address: str,
+                  report: IngestReport, on_progress: Callable[[str, int, int], None] | None = None, *,
+                  ingestor: type, collect: Callable[..., list[ModelUnit] | None]) -> None:
+    """``ingest`` on a Ray cluster: the models under ``paths`` found here (``collect``, the
+    pipeline's ``collect_units``) or, for paths this machine does not see, on a node that
+    does; then one task per model. Outcomes go to ``report``."""
+    check_catalog(catalog.url, address)
+    with ray_session(address):  # one session for discovery and ingest
+        check_catalog(catalog.url, address)
+        units = collect([p for p in paths if p.exists()], None, hf_cache, report) or []
+        units += discover_on_nodes([p for p in paths if not p.exists()], address, report)
+        if name is not None and len(units) > 1:
+            report.errors.append(IngestError(", ".join(map(str, paths)),
+                                             f"--name {name!r} applies to one model, but {len(units)} "
+                                             "were found; ingest them one at a time or drop --name"))
+            return
+        ingest_units_on_ray(catalog, units, name, address, report, on_progress, ingestor=ingestor)
 
 
 def ingest_units_on_ray(catalog: Catalog, units: list[ModelUnit], name: str | None, address: str,
@@ -32,9 +51,7 @@ def ingest_units_on_ray(catalog: Catalog, units: list[ModelUnit], name: str | No
 
     ``ingestor``: the pipeline's ``Ingestor`` (the pipeline passes it in: it calls this
     module, so this module does not import it)."""
-    if catalog.url is None and not is_local(address):
-        raise UsageError("a Ray cluster of several machines needs a shared catalog: add "
-                         "--catalog postgresql://... (the lake's SQLite file serves --ray local only)")
+    check_catalog(catalog.url, address)
     target = catalog.url or str(catalog.path)
     items = [(target, str(catalog.root), unit, name, before_commit, ingestor) for unit in units]
 
@@ -42,8 +59,10 @@ def ingest_units_on_ray(catalog: Catalog, units: list[ModelUnit], name: str | No
         if on_progress is not None:
             on_progress("on the Ray cluster", n, total)
 
-    with ray_session(address):
-        results = run_tasks(ingest_task, items, on_done=done)
+    with ray_session(address):  # each model on a node that sees its files
+        check_catalog(catalog.url, address)
+        nodes = file_nodes([[str(p) for p in unit_files(unit)] for unit in units])
+        results = run_tasks(ingest_task, items, on_done=done, nodes=nodes)
     for unit, result in zip(units, results, strict=True):
         _record(report, unit, result)
 
@@ -62,6 +81,29 @@ def ingest_task(target: str, root: str, unit: ModelUnit, name: str | None,
         finally:
             ingestor.close()
     return ("unchanged" if ingestor.report.unchanged else "added"), record
+
+
+def discover_on_nodes(paths: list[Path], address: str, report: IngestReport) -> list[ModelUnit]:
+    """The models under ``paths`` that this machine does not see, found by a task on a node
+    that does (its own disk); a path no node sees is a failed path in ``report``."""
+    if not paths:
+        return []
+    units: list[ModelUnit] = []
+    with ray_session(address):
+        nodes = file_nodes([[str(p)] for p in paths])
+        found = run_tasks(discover, [(p,) for p in paths], nodes=nodes, num_cpus=0)
+    for path, result in zip(paths, found, strict=True):
+        if isinstance(result, BaseException):
+            report.errors.append(IngestError(str(path), f"{path}: {one_line(result)}"))
+            continue
+        units += result[0]
+        report.errors += [IngestError(str(p), str(exc)) for p, exc in result[1]]
+    return units
+
+
+def unit_files(unit: ModelUnit) -> list[Path]:
+    """The files a task reads for ``unit`` (where it is placed depends on who sees them)."""
+    return list(dict.fromkeys([*unit.weight_files, *([unit.card_path] if unit.card_path else [])]))
 
 
 def _record(report: IngestReport, unit: ModelUnit, result: Any) -> None:

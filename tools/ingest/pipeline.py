@@ -306,16 +306,17 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
     cluster, "local": a cluster of this machine, or a cluster's address); see
     :mod:`modellake.tools.ingest.on_ray`.
     """
-    paths = list(paths)
+    paths = [Path(p).expanduser() for p in paths]
     report = IngestReport()
-    units = collect_units(paths, name, hf_cache, report)
-    if units is None:
-        return report
     if ray is not None:
-        from modellake.tools.ingest.on_ray import ingest_units_on_ray
+        from modellake.tools.ingest.on_ray import ingest_on_ray
 
-        ingest_units_on_ray(catalog, units, name, ray, report, on_progress, ingestor=Ingestor)
+        ingest_on_ray(catalog, paths, name, hf_cache, ray, report, on_progress,
+                      ingestor=Ingestor, collect=collect_units)
     else:
+        units = collect_units(paths, name, hf_cache, report)
+        if units is None:
+            return report
         ingestor = Ingestor(catalog, name)
         ingestor.report = report
         try:

@@ -291,24 +291,15 @@ def infer_lineage(catalog: Catalog, refresh: bool = False,
     weights as tasks on a Ray cluster ("auto", "local" or an address; one task per model
     and its candidate parents, each storing its comparisons in the catalog).
     """
-    from contextlib import nullcontext
+    if ray is None:
+        with single_threaded_blas():
+            return _infer(catalog, refresh, on_progress)
+    from modellake.tools.cluster import check_catalog, ray_session
 
-    if ray is not None and catalog.url is None:
-        from modellake.tools.cluster import is_local
-
-        if not is_local(ray):
-            from modellake.store.errors import UsageError
-
-            raise UsageError("a Ray cluster of several machines needs a shared catalog: add "
-                             "--catalog postgresql://... (the lake's SQLite file serves --ray local only)")
-    if ray is not None:
-        from modellake.tools.cluster import ray_session
-
-        session = ray_session(ray)
-    else:
-        session = nullcontext()
-    with single_threaded_blas(), session:
-        return _infer(catalog, refresh, on_progress, ray is not None)
+    check_catalog(catalog.url, ray)
+    with single_threaded_blas(), ray_session(ray):
+        check_catalog(catalog.url, ray)
+        return _infer(catalog, refresh, on_progress, ray=True)
 
 
 def _infer(catalog: Catalog, refresh: bool,

@@ -33,6 +33,7 @@ from modellake.tools.lineage.weights import ModelWeights
 CMP_KIND = "cmp-v14"
 MERGE_KIND = "merge-v1"
 MIN_IDENTITY_NUMEL = 16
+RAY_MIN_BYTES = 256 * 2**20  # weights a batch of comparisons reads before it goes to Ray
 
 
 def float_layout(tensors: list[TensorSummary]) -> list[tuple[str, list[int]]]:
@@ -102,7 +103,7 @@ class CatalogPairs:
                 out[(a, b)] = PairStats.from_dict(cached[back]).flipped()
             else:
                 todo[b].append(a)
-        if self.ray and todo:
+        if self.ray and self._worth_a_cluster(todo):
             out.update(self._compare_on_ray(todo))
             return out
         fresh: dict[tuple[int, int, str], dict] = {}
@@ -112,6 +113,14 @@ class CatalogPairs:
                 fresh[(self.rec[a].id, self.rec[b].id, CMP_KIND)] = st.to_dict()
         self.cat.lineage.put_pairs(fresh)
         return out
+
+    def _worth_a_cluster(self, todo: dict[str, list[str]]) -> bool:
+        """Whether these comparisons read enough bytes to pay for Ray tasks (a round of tasks
+        costs tens of milliseconds; small models compare faster here)."""
+        def size(name: str) -> int:
+            return sum(f.size for f in self.rec[name].files)
+
+        return sum(size(b) + sum(size(a) for a in parents) for b, parents in todo.items()) >= RAY_MIN_BYTES
 
     def _compare_on_ray(self, todo: dict[str, list[str]]) -> dict[tuple[str, str], PairStats]:
         """One Ray task per child and its candidate parents: each reads the weights where
