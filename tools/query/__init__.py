@@ -110,6 +110,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)
+    elif q.task_scored and q.task and not count_only:  # scored on a task: best first, with the score
+        _rank(q, f"score:{q.task}", by_name, scores_of, order, top)
     q.count = len(q.rows)
     return q
 

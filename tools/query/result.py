@@ -210,10 +210,14 @@ class ModelQuery(Record):
             return f"No model {self._scope_short()} has a value for {self.columns.get(key, key)}."
         direction = f"{self.ranked_word} first"
         head = f"Ranked by {self.columns.get(key, key)}, {direction}"
-        if key in self.boards:
-            head = f"Ranked by {self.columns[key]} ({direction}, {plural(len(self.rows), 'model')})"
         sel = self.selection()
-        head += f" ({sel})" if sel else ""
+        if key in self.boards:
+            ranked_on = self.boards[key]["task"]
+            sel = sel.replace(f" scored on {ranked_on}", "").replace(f"scored on {ranked_on}", "").strip()
+            head = f"Ranked by {self.columns[key]}, {direction}: {plural(len(self.rows), 'model')}"
+            head += f" {sel}" if sel else ""
+        else:
+            head += f" ({sel})" if sel else ""
         if len(self.rows) == 2 and not self.boards:
             a, b = self.rows
             if a.values[key] == b.values[key]:
