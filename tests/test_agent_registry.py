@@ -157,3 +157,15 @@ def test_citations_by_shape():
                      "confidence": 0.9, "evidence": {"distance": 0.1}}]
     runs = citations("leaderboard", {}, {"task": "t", "entries": [{"model": "m", "run_ids": [1, 2]}]})
     assert [c["id"] for c in runs] == [1, 2] and runs[0]["task"] == "t"
+
+
+def test_a_size_bound_says_which_models_it_could_not_check_and_scored_models_come_ranked(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        query = get_tool("query_models")
+        none = query(ctx, max_parameters=1000)
+        assert none.rows == [] and none.unknown_size == ["acme/mega-7b"]  # a card only: size unknown
+        assert "1 model could not be checked: its parameter count is not known" in none.text()
+        assert "acme/mega-7b" in none.text()
+        scored = query(ctx, task="hellaswag")  # models scored on a task: ranked, with the score
+        assert scored.ranked_by and [r.name for r in scored.rows] == ["tiny-llama-chat"]
+        assert "0.31" in scored.text()

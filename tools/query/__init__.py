@@ -96,6 +96,11 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     if task:
         chosen = _by_task(catalog, q, chosen, task, scores_of.task_name, scores_of)
     copies = _derived_by(catalog, "quantized") if quantized or "quantization" in (show or []) else {}
+    sized = {k: v for k, v in filters.items() if k in ("min_parameters", "max_parameters")}
+    if sized:  # models a size bound leaves out only because their size is not known
+        rest = _narrow(catalog, chosen, {k: v for k, v in filters.items() if k not in sized},
+                       quantized, has_weights, exclude, copies)
+        q.unknown_size = [c[2] for c in rest if c[0] is not None and c[0].num_parameters is None]
     chosen = _narrow(catalog, chosen, filters, quantized, has_weights, exclude, copies)
     if text:
         chosen = _by_words(chosen, text)
@@ -110,7 +115,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)
-    elif q.task_scored and q.task and not count_only:  # scored on a task: best first, with the score
+    elif q.task_scored and q.task and q.rows and not count_only:  # scored on a task: best first
         _rank(q, f"score:{q.task}", by_name, scores_of, order, top)
     q.count = len(q.rows)
     return q

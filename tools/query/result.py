@@ -70,6 +70,7 @@ class ModelQuery(Record):
     derivation: str | None = None  # only relatives derived this way (finetune, quantized...)
     other_derivations: list[dict[str, Any]] = field(default_factory=list)  # relatives it left out
     others: list[str] = field(default_factory=list)  # the rest of the lake, when a split asks it
+    unknown_size: list[str] = field(default_factory=list)  # would match, but their size is unknown
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -290,6 +291,15 @@ class ModelQuery(Record):
                                           + [self.columns[c] for c in cols], data)
         return lead + ": " + "; ".join(self._relative(r, rel or "", cols) for r in rows) + "."
 
+    def _unknown_size(self) -> str:
+        """The models a size bound left out only because their size is not known."""
+        if not self.unknown_size:
+            return ""
+        n = len(self.unknown_size)
+        return (f" {plural(n, 'model')} could not be checked: {'its' if n == 1 else 'their'} parameter "
+                f"count is not known (only {'its card is' if n == 1 else 'their cards are'} stored): "
+                f"{self._names(self.unknown_size)}.")
+
     def selection_filters(self) -> str:
         saved, self.relation = self.relation, None
         try:
@@ -358,7 +368,7 @@ class ModelQuery(Record):
         rows, cols, sel = self.rows, list(self.columns), self.selection()
         if not rows:
             return (f"No model in the lake matches: none of its "
-                    f"{plural(self.total_in_lake, 'model')} {_predicate(sel, 1)}.")
+                    f"{plural(self.total_in_lake, 'model')} {_predicate(sel, 1)}." + self._unknown_size())
         if cols and len(rows) == 2 and self.named:
             return self._pair_text(rows[0], rows[1], cols)
         if cols and len(rows) < TABLE_FROM:
