@@ -359,3 +359,16 @@ def test_arborescence_matches_networkx():
         assert len(ours) == n - 1
         assert sum(edges[(p, c)] for c, p in ours.items()) == pytest.approx(
             sum(edges[e] for e in ref.edges()))
+
+
+def test_a_subgraph_draws_only_the_models_it_keeps():
+    """The model page draws a neighbourhood: its families hold only the kept models (a
+    grandparent drawn with no edge to anything read as an unrelated model)."""
+    from modellake.store.records import LineageEdge
+    from modellake.tools.lineage.graph import LineageGraph
+
+    g = LineageGraph([LineageEdge("a", "b", "finetune", 1.0, {}), LineageEdge("b", "c", "quantized", 0.99, {})],
+                     ["a"], [["a", "b", "c"]], [], {})
+    sub = g.subgraph(["c", "b"])
+    assert sub.families == [["b", "c"]] and sub.roots == []
+    assert [(e.parent, e.child) for e in sub.edges] == [("b", "c")]

@@ -183,5 +183,7 @@ def markdown(i: Inspection) -> str:
     out = [f"### {i.name}", ""]
     for f in overview_facts(i) + card_facts(i.card):
         text = f.text.replace("\n", " ")
-        out.append(f"- **{f.label}**: {'_' + text + '_' if f.tone == 'dim' else text}")
+        text = '_' + text + '_' if f.tone == 'dim' else text
+        # a row without a label continues the one above it (the evidence of a quantization)
+        out.append(f"- **{f.label}**: {text}" if f.label.strip() else f"    - {text}")
     return "\n".join(out)

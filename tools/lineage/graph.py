@@ -70,7 +70,7 @@ class LineageGraph(Record):
         keep = set(names)
         return LineageGraph([e for e in self.edges if e.child in keep and e.parent in keep],
                             [r for r in self.roots if r in keep],
-                            [f for f in self.families if keep & set(f)],
+                            [[m for m in f if m in keep] for f in self.families if keep & set(f)],
                             [c for c in self.conflicts if c.model in keep],
                             {m: n for m, n in self.notes.items() if m in keep})
 
