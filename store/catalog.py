@@ -118,13 +118,10 @@ class Catalog:
             raise pg_error(exc, url, "open") from exc
 
     @property
-    def where(self) -> str:
-        """Where the catalog lives, for messages: the lake folder or the database URL."""
-        if self.url is None:
-            return str(self.path.parent)
-        from modellake.store.pg import safe_url
-
-        return safe_url(self.url)
+    def address(self) -> str:
+        """The catalog as ``Catalog()`` takes it: the database URL, or the SQLite file (what
+        a worker process opens to reach the same catalog)."""
+        return self.url or str(self.path)
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> LakeError:
         import os

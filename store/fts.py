@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from modellake.store.pg import websearch
+
 if TYPE_CHECKING:
     from modellake.store.catalog import Catalog
 
@@ -230,6 +232,9 @@ class TextIndex:
         what belongs to it elsewhere, such as its collections on a shared Chroma server."""
         import uuid
 
+        known = self.state("catalog_id")  # a search reads it: no write once it is there
+        if known is not None:
+            return known
         self._conn.execute("INSERT INTO search_state (key, value) VALUES ('catalog_id', ?) "
                            "ON CONFLICT(key) DO NOTHING", (uuid.uuid4().hex[:12],))
         return str(self.state("catalog_id"))
@@ -257,8 +262,6 @@ class PgTextIndex(TextIndex):
     def lexical(self, match: str, limit: int = 100,
                 weights: Sequence[float] = DEFAULT_WEIGHTS,
                 model_ids: Sequence[int] | None = None) -> list[tuple[int, float]]:
-        from modellake.store.pg import websearch
-
         query = websearch(match)
         if not query:
             return []
@@ -278,8 +281,6 @@ class PgTextIndex(TextIndex):
         return [(r[0], float(r[1])) for r in self._conn.execute(sql, args)]
 
     def matching(self, match: str, limit: int = 1000) -> list[int]:
-        from modellake.store.pg import websearch
-
         query = websearch(match)
         if not query:
             return []
@@ -288,8 +289,6 @@ class PgTextIndex(TextIndex):
             "ORDER BY rowid LIMIT ?", (query, limit))]
 
     def doc_frequency(self, term: str) -> int:
-        from modellake.store.pg import websearch
-
         query = websearch(match_expression([term]))
         if not query:
             return 0
@@ -297,8 +296,6 @@ class PgTextIndex(TextIndex):
                                   "websearch_to_tsquery('english', ?)", (query,)).fetchone()[0]
 
     def snippet(self, model_id: int, match: str, tokens: int = 20) -> str | None:
-        from modellake.store.pg import websearch
-
         query = websearch(match)
         if not query:
             return None

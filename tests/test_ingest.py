@@ -333,3 +333,12 @@ def test_card_results_are_stored_as_reported_runs(catalog, tmp_path):
     # re-ingesting the unchanged card stores nothing new
     assert not ingest(catalog, [tmp_path / "reviewer-7b.md"], index=False).models
     assert len(catalog.runs.find()) == 2
+
+
+def test_a_name_for_several_models_is_refused_and_nothing_stored(catalog, tmp_path):
+    tiny_bert(0).save_pretrained(tmp_path / "two" / "a")
+    tiny_llama(0).save_pretrained(tmp_path / "two" / "b")
+    report = ingest(catalog, [tmp_path / "two"], name="one-name", index=False)
+    assert report.models == [] and len(report.errors) == 1
+    assert "--name 'one-name' applies to one model, but 2 were found" in report.errors[0].error
+    assert catalog.list_models() == []

@@ -189,3 +189,12 @@ def test_a_path_no_node_sees_is_one_failed_path(local_ray, tmp_path, agent_model
         report = ingest(cat, [tmp_path / "not-here", agent_model_paths["tiny-bert"]], ray="auto", index=False)
     assert [m.name for m in report.models] == ["tiny-bert"]
     assert len(report.errors) == 1 and "not-here" in report.errors[0].error
+
+
+def test_a_name_for_several_models_is_refused_on_ray_too(local_ray, tmp_path, agent_model_paths):
+    with Catalog(tmp_path / "catalog.db") as cat:
+        report = ingest(cat, [agent_model_paths["tiny-bert"], agent_model_paths["gpt2-mini"]],
+                        name="one-name", ray="auto", index=False)
+        assert cat.list_models() == []
+    assert report.models == [] and len(report.errors) == 1
+    assert "--name 'one-name' applies to one model, but 2 were found" in report.errors[0].error

@@ -41,7 +41,7 @@ SHARED_CATALOG = ("a Ray cluster of several machines needs a shared catalog: add
 
 def check_catalog(catalog_url: str | None, address: str | None) -> None:
     """Refuse a lake's SQLite file for a cluster of several machines: at once for a remote
-    address, and inside ``ray_session`` for "auto" once the cluster's nodes are known."""
+    address, and for "auto" once connected and the cluster's nodes are known."""
     if catalog_url is not None or is_local(address):
         return
     if address != "auto":
@@ -52,10 +52,14 @@ def check_catalog(catalog_url: str | None, address: str | None) -> None:
 
 
 @contextmanager
-def ray_session(address: str | None) -> Iterator[Any]:
-    """Connected to the cluster at ``address`` for the block (left as found afterwards)."""
+def ray_session(address: str | None, catalog_url: str | None = None) -> Iterator[Any]:
+    """Connected to the cluster at ``address`` for the block (left as found afterwards),
+    for work on the catalog at ``catalog_url`` (None: a lake's SQLite file, which a cluster
+    of several machines cannot share: ``check_catalog``)."""
+    check_catalog(catalog_url, address)
     ray = _ray()
     if ray.is_initialized():
+        check_catalog(catalog_url, address)
         yield ray
         return
     try:
@@ -65,17 +69,19 @@ def ray_session(address: str | None) -> Iterator[Any]:
         raise UsageError(f"cannot reach the Ray cluster at {address!r}: {str(exc).splitlines()[0]} "
                          "(start one with `ray start --head`, or use --ray local)") from exc
     try:
+        check_catalog(catalog_url, address)
         yield ray
     finally:
         ray.shutdown()
 
 
 def run_tasks(fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], *, retries: int = RETRIES,
-              on_done: Callable[[int, int], None] | None = None, num_cpus: float = 1,
+              on_progress: Callable[[str, int, int], None] | None = None, num_cpus: float = 1,
               nodes: Sequence[str | None] | None = None) -> list[Any]:
     """``fn(*item)`` for every item as Ray tasks (inside ``ray_session``); results in item
     order, an exception in place of a result for a task that raised or died ``retries`` times.
-    ``nodes``: per item, the Ray node that must run it (None: any), see ``file_nodes``."""
+    ``on_progress("on the Ray cluster", done, total)`` as tasks finish; ``nodes``: per item,
+    the Ray node that must run it (None: any), see ``file_nodes``."""
     ray = _ray()
     remote = ray.remote(max_retries=retries, num_cpus=num_cpus)(fn)
     refs = [_on(remote, node).remote(*item) for item, node in zip(items, nodes or [None] * len(items),
@@ -91,8 +97,8 @@ def run_tasks(fn: Callable[..., Any], items: Sequence[tuple[Any, ...]], *, retri
             except Exception as exc:  # noqa: BLE001 - a task's failure is its item's result
                 results[where[ref.hex()]] = _cause(exc)
             done += 1
-            if on_done is not None:
-                on_done(done, len(refs))
+            if on_progress is not None:
+                on_progress("on the Ray cluster", done, len(refs))
     return results
 
 

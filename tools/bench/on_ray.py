@@ -26,21 +26,14 @@ def bench_on_ray(catalog: Catalog, models: Sequence[str], tasks: Sequence[str], 
                  on_progress: Callable[[str, int, int], None] | None = None,
                  **options: Any) -> BenchReport:
     """``bench(catalog, models, tasks, **options)`` with every (model, task) pair a Ray task."""
-    check_catalog(catalog.url, address)
+    check_catalog(catalog.url, address)  # before the names are checked: the setup is wrong
     for m in models:
         catalog.get_model(m)  # an unknown name fails here, before any task starts
     root = str(lake_root_of(catalog, lake_root))
-    target = catalog.url or str(catalog.path)
-    pairs = [(target, root, m, t, options) for m in models for t in tasks]
+    pairs = [(catalog.address, root, m, t, options) for m in models for t in tasks]
     t0 = time.perf_counter()
-
-    def done(n: int, total: int) -> None:
-        if on_progress is not None:
-            on_progress("on the Ray cluster", n, total)
-
-    with ray_session(address):
-        check_catalog(catalog.url, address)
-        results = run_tasks(bench_pair, pairs, on_done=done)
+    with ray_session(address, catalog.url):
+        results = run_tasks(bench_pair, pairs, on_progress=on_progress)
     report = BenchReport()
     for (_, _, model, task, _), result in zip(pairs, results, strict=True):
         if isinstance(result, BaseException):

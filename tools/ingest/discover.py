@@ -6,10 +6,12 @@ single weight file, or a card on its own. Directory trees are walked.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from modellake.store.errors import InvalidModelFileError, UnsupportedFormatError
+from modellake.store.records import IngestError
 from modellake.tools.formats.base import JSON_CONTAINER_FLOOR, load_json
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
@@ -201,3 +203,12 @@ def discover(path: Path) -> tuple[list[ModelUnit], list[tuple[Path, Exception]]]
     if not units and not errors:
         errors.append((path, UnsupportedFormatError(path, "no model files found here")))
     return units, errors
+
+
+def one_name_for_many(name: str | None, units: list[ModelUnit], paths: Sequence[Path]) -> IngestError | None:
+    """The error of a ``--name`` given for more than one model (None when it names one)."""
+    if name is None or len(units) <= 1:
+        return None
+    return IngestError(", ".join(str(p) for p in paths),
+                       f"--name {name!r} applies to one model, but {len(units)} were found; "
+                       "ingest them one at a time or drop --name")

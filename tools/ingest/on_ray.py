@@ -19,8 +19,8 @@ from typing import Any
 from modellake.store.catalog import Catalog
 from modellake.store.errors import ModelLakeError, one_line
 from modellake.store.records import IngestError, IngestReport, ModelRecord
-from modellake.tools.cluster import check_catalog, file_nodes, ray_session, run_tasks
-from modellake.tools.ingest.discover import ModelUnit, discover
+from modellake.tools.cluster import file_nodes, ray_session, run_tasks
+from modellake.tools.ingest.discover import ModelUnit, discover, one_name_for_many
 
 Hook = Callable[[ModelRecord], None]
 
@@ -31,15 +31,12 @@ def ingest_on_ray(catalog: Catalog, paths: list[Path], name: str | None, hf_cach
     """``ingest`` on a Ray cluster: the models under ``paths`` found here (``collect``, the
     pipeline's ``collect_units``) or, for paths this machine does not see, on a node that
     does; then one task per model. Outcomes go to ``report``."""
-    check_catalog(catalog.url, address)
-    with ray_session(address):  # one session for discovery and ingest
-        check_catalog(catalog.url, address)
+    with ray_session(address, catalog.url):  # one session for discovery and ingest
         units = collect([p for p in paths if p.exists()], None, hf_cache, report) or []
         units += discover_on_nodes([p for p in paths if not p.exists()], address, report)
-        if name is not None and len(units) > 1:
-            report.errors.append(IngestError(", ".join(map(str, paths)),
-                                             f"--name {name!r} applies to one model, but {len(units)} "
-                                             "were found; ingest them one at a time or drop --name"))
+        error = one_name_for_many(name, units, paths)
+        if error is not None:
+            report.errors.append(error)
             return
         ingest_units_on_ray(catalog, units, name, address, report, on_progress, ingestor=ingestor)
 
@@ -51,18 +48,10 @@ def ingest_units_on_ray(catalog: Catalog, units: list[ModelUnit], name: str | No
 
     ``ingestor``: the pipeline's ``Ingestor`` (the pipeline passes it in: it calls this
     module, so this module does not import it)."""
-    check_catalog(catalog.url, address)
-    target = catalog.url or str(catalog.path)
-    items = [(target, str(catalog.root), unit, name, before_commit, ingestor) for unit in units]
-
-    def done(n: int, total: int) -> None:
-        if on_progress is not None:
-            on_progress("on the Ray cluster", n, total)
-
-    with ray_session(address):  # each model on a node that sees its files
-        check_catalog(catalog.url, address)
+    items = [(catalog.address, str(catalog.root), unit, name, before_commit, ingestor) for unit in units]
+    with ray_session(address, catalog.url):  # each model on a node that sees its files
         nodes = file_nodes([[str(p) for p in unit_files(unit)] for unit in units])
-        results = run_tasks(ingest_task, items, on_done=done, nodes=nodes)
+        results = run_tasks(ingest_task, items, on_progress=on_progress, nodes=nodes)
     for unit, result in zip(units, results, strict=True):
         _record(report, unit, result)
 

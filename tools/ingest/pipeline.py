@@ -20,7 +20,7 @@ from modellake.store.records import (
     WeightSketch,
 )
 from modellake.tools.formats.base import WeightFile
-from modellake.tools.ingest.discover import ModelUnit, discover, read_json
+from modellake.tools.ingest.discover import ModelUnit, discover, one_name_for_many, read_json
 
 log = logging.getLogger(__name__)
 HASH_CHUNK = 8 * 1024 * 1024
@@ -341,10 +341,8 @@ def collect_units(paths: list[str | Path], name: str | None, hf_cache: bool,
         report.errors.extend(IngestError(str(path), str(exc)) for path, exc in errors)
     if hf_cache:
         units.extend(hf_cache_units())
-    if name is not None and len(units) > 1:
-        report.errors.append(IngestError(
-            ", ".join(str(p) for p in paths),
-            f"--name {name!r} applies to one model, but {len(units)} were found; "
-            "ingest them one at a time or drop --name"))
+    error = one_name_for_many(name, units, paths)
+    if error is not None:
+        report.errors.append(error)
         return None
     return units

@@ -294,11 +294,9 @@ def infer_lineage(catalog: Catalog, refresh: bool = False,
     if ray is None:
         with single_threaded_blas():
             return _infer(catalog, refresh, on_progress)
-    from modellake.tools.cluster import check_catalog, ray_session
+    from modellake.tools.cluster import ray_session
 
-    check_catalog(catalog.url, ray)
-    with single_threaded_blas(), ray_session(ray):
-        check_catalog(catalog.url, ray)
+    with single_threaded_blas(), ray_session(ray, catalog.url):
         return _infer(catalog, refresh, on_progress, ray=True)
 
 

@@ -127,8 +127,7 @@ class CatalogPairs:
         they lie and stores its comparisons in the catalog in its own transaction."""
         from modellake.tools.cluster import run_tasks
 
-        target = self.cat.url or str(self.cat.path)
-        items = [(target, str(self.cat.root), self.rec[b], [self.rec[a] for a in parents])
+        items = [(self.cat.address, str(self.cat.root), self.rec[b], [self.rec[a] for a in parents])
                  for b, parents in todo.items()]
         out: dict[tuple[str, str], PairStats] = {}
         for (b, parents), result in zip(todo.items(), run_tasks(compare_task, items), strict=True):
