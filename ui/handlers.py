@@ -71,6 +71,20 @@ def link_models(text: str, names: Sequence[str]) -> str:
     return "".join(parts)
 
 
+def clicked_row(evt: gr.SelectData, rows: Any = None) -> list[Any] | None:
+    """The clicked table row as shown (sorted or filtered in the browser); from ``rows`` (the
+    table's value) by index when the event carries no row."""
+    row = getattr(evt, "row_value", None)
+    if row:
+        return list(row)
+    try:
+        data = rows.values.tolist() if hasattr(rows, "values") else rows
+        i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return list(data[i]) if data and 0 <= i < len(data) else None
+    except (TypeError, IndexError, KeyError):
+        return None
+
+
 def _short(text: str, n: int = 600) -> str:
     text = text.strip()
     return text if len(text) <= n else text[:n] + f" … ({len(text) - n} more characters)"
@@ -335,16 +349,8 @@ class LakeHandlers(_Base):
         return md, card
 
     def select_row(self, evt: gr.SelectData, rows: Any):
-        row_value = getattr(evt, "row_value", None)  # the clicked row as shown (sorted or not)
-        if row_value:
-            md, card = self.show_model(str(row_value[0]))
-            return str(row_value[0]), md, card
-        try:
-            row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            data = rows.values.tolist() if hasattr(rows, "values") else rows
-            name = data[row][0]
-        except Exception:  # noqa: BLE001
-            name = evt.value
+        row = clicked_row(evt, rows)
+        name = str(row[0]) if row else evt.value
         md, card = self.show_model(name)
         return name, md, card
 

@@ -21,7 +21,15 @@ import gradio as gr
 
 from modellake.tools.inspection import human_bytes
 from modellake.tools.search.query import parse_size
-from modellake.ui.handlers import LINEAGE_UNAVAILABLE, card_body, esc, inspection_markdown, lineage_api, link
+from modellake.ui.handlers import (
+    LINEAGE_UNAVAILABLE,
+    card_body,
+    clicked_row,
+    esc,
+    inspection_markdown,
+    lineage_api,
+    link,
+)
 
 NO_CARD = "This model has no card."
 RESULT_COLUMNS = ["task", "metric", "value", "trust", "when"]
@@ -280,7 +288,7 @@ def parse_count(text: str | float | None) -> float | None:
 
 def hit_name(evt: gr.SelectData) -> str | None:
     """The model name of a clicked results row."""
-    row = getattr(evt, "row_value", None)
+    row = clicked_row(evt)
     return str(row[0]) if row else None
 
 

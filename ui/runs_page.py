@@ -20,7 +20,7 @@ import gradio as gr
 
 from modellake.store.records import BenchmarkRun
 from modellake.tools.rendering import join, plural, round_score
-from modellake.ui.handlers import esc
+from modellake.ui.handlers import clicked_row, esc
 
 RUN_COLUMNS = ["model", "task", "metric", "value", "trust", "time (UTC)", "run id"]
 RUN_TYPES = ["str", "str", "str", "number", "str", "str", "number"]
@@ -305,11 +305,7 @@ class RunsView:
 
     def select(self, evt: gr.SelectData, rows: Any) -> str:
         """The clicked row's provenance (the row as shown, sorted or not)."""
-        row = evt.row_value
-        if not row:
-            data = rows.values.tolist() if hasattr(rows, "values") else rows
-            i = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
-            row = data[i] if data and 0 <= i < len(data) else None
+        row = clicked_row(evt, rows)
         return self.details(row[-1]) if row else "Click a run to see its provenance."
 
     def board(self, task: str, trust: str = "all"):
