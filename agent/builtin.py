@@ -26,7 +26,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from modellake.agent import nlu
-from modellake.agent.planner import answer, compose, parts, reading, route
+from modellake.agent.planner import answer, chain, compose, parts, reading, route
 from modellake.agent.results import loads
 
 PLAN_KEY = "modellake_plan"
@@ -96,14 +96,18 @@ class BuiltinChatModel(BaseChatModel):
         vocab = self._lake_vocab()  # read once per message: the catalog is asked once
         ctx = self._context(tools, messages[:h], vocab)
         read = self._read(question, vocab)
+        read_part = lambda t: read if t == question else self._read(t, vocab)  # noqa: E731
         if not own:
-            plan = parts.plan_question(question, lambda t: read if t == question else
-                                         self._read(t, vocab), ctx)
+            plan = parts.plan_question(question, read_part, ctx)
             plan.listed = ctx.prev.listed if ctx.prev is not None else []
             return self._calls(plan, plan.calls) if plan.calls else self._final(plan, [], vocab)
         plan = compose.Plan.from_dict(own[0].additional_kwargs.get(PLAN_KEY) or
                                       {"kind": "tool", "question": question})
         outcomes = _outcomes(own, turn)
+        if plan.kind == "chain":  # the next part, planned from what the parts before found
+            plan = compose.Plan.from_dict(own[-1].additional_kwargs[PLAN_KEY])
+            calls = chain.advance(plan, [_outcomes([ai], turn) for ai in own], ctx, read_part)
+            return self._calls(plan, calls) if calls else self._final(plan, outcomes, vocab)
         if plan.then and len(own) == 1:
             calls = compose.second_round(plan, [o.data for o in outcomes], ctx, read)
             if calls:
@@ -122,7 +126,7 @@ class BuiltinChatModel(BaseChatModel):
                vocab: dict[str, Any]) -> AIMessage:
         text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
         plan.selection = answer.selection(outcomes, plan) or list(plan.models)
-        plan.focus = compose.focus(plan)
+        plan.focus = chain.last_focus(plan, outcomes) if plan.kind == "chain" else compose.focus(plan)
         if len(plan.selection) >= 2:  # the last list an answer gave ("the microsoft one" later)
             plan.listed = list(plan.selection)
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
@@ -149,7 +153,8 @@ class BuiltinChatModel(BaseChatModel):
                         break
         lake = compose.Lake(vocab["names"], vocab["scored_tasks"],
                             functools.partial(self._resolve_task, vocab["tasks"]),
-                            {t.name: tuple(t.metrics) for t in vocab["tasks"]})
+                            {t.name: tuple(t.metrics) for t in vocab["tasks"]},
+                            frozenset(vocab["card_only"]))
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev,
                                read=lambda t: self._read(t, vocab))
 
@@ -171,6 +176,7 @@ class BuiltinChatModel(BaseChatModel):
             archs: set[str] = set()
             card_tasks: set[str] = set()
             tasks: list[Any] = []
+            card_only: list[str] = []
             if self._ctx is not None:
                 from modellake.tools.query.scores import lake_tasks
 
@@ -178,6 +184,8 @@ class BuiltinChatModel(BaseChatModel):
                     archs.update(a for a in (m.architecture, m.model_type) if a)
                     if m.card is not None and m.card.pipeline_tag:
                         card_tasks.add(m.card.pipeline_tag)
+                    if m.format == "card":
+                        card_only.append(m.name)
                 tasks = lake_tasks(self._ctx.catalog)
             self._vocab = (key, {
                 "names": names, "linker": nlu.Linker(names),
@@ -185,7 +193,7 @@ class BuiltinChatModel(BaseChatModel):
                 "lake_archs": frozenset(a.lower() for a in archs),
                 "domain": frozenset(w for t in [*(x.name for x in tasks), *card_tasks]
                                     for w in re.split(r"[-_ ]+", t.lower()) if len(w) > 2 and w != "smoke"),
-                "card_tasks": sorted(card_tasks), "tasks": tasks,
+                "card_tasks": sorted(card_tasks), "tasks": tasks, "card_only": card_only,
                 "scored_tasks": sorted(t.name for t in tasks if t.runs)})
         return self._vocab[1]
 

@@ -434,7 +434,7 @@ def build_cards_lake_cached(cache: Path, cards_dir: Path = DEFAULT_CARDS_DIR,
     from modellake.store.lake import Lake
     from modellake.tools.ingest import ingest
     from modellake.tools.lineage import infer_lineage
-    from modellake.tools.search.index import sync_index
+    from modellake.tools.search.sync import sync_index
 
     t0 = time.perf_counter()
     print(f"building the cards lake in {root} ...", flush=True)

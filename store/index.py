@@ -1,7 +1,7 @@
 """The lake's vector index: a ChromaDB ``PersistentClient`` in ``LAKE/index``, or a shared
 Chroma server (``chroma run --path DIR --port PORT``) reached by ``HttpClient`` at its URL.
 
-Every chromadb call of modellake lives in this module. Two collections:
+Every chromadb call of modellake lives in this module. Three collections:
 
 * ``card_chunks``: one vector per section-aware chunk of a model card (cosine
   space). Ids are ``"<model_id>:<seq>"``; metadata is ``{"model_id": int}``
@@ -9,6 +9,9 @@ Every chromadb call of modellake lives in this module. Two collections:
 * ``weight_sketches``: one vector per model with a weight sketch (L2 space),
   metadata ``{"model_id", "layout_hash"}``; only sketches of the same layout are
   comparable, so queries always filter on ``layout_hash``.
+* ``result_docs``: one vector per distinct description of a benchmark result (task, dataset,
+  metrics, what the benchmark measures); ids are content hashes, so a result added by
+  ``bench``, an import or an ingest costs an embedding only when its description is new.
 
 Collections are always opened with an explicit embedding function (Chroma's
 default one downloads a model) and telemetry is off: the index never touches
@@ -42,6 +45,7 @@ from modellake.store.errors import LakeError
 
 CHUNKS = "card_chunks"
 SKETCHES = "weight_sketches"
+RESULTS = "result_docs"
 INDEX_VERSION = 1  # bump when what is stored per vector changes: forces a rebuild
 CONNECT_TIMEOUT_S = 10  # to reach a Chroma server before saying it cannot be reached
 EXACT_CHUNKS = 400  # a restricted chunk search up to this many chunks is scored exactly
@@ -187,6 +191,7 @@ class VectorIndex:
             raise ValueError("a VectorIndex needs either index_dir or url")
         suffix = f"-{namespace}" if namespace else ""
         self.chunks_name, self.sketches_name = CHUNKS + suffix, SKETCHES + suffix
+        self.results_name = RESULTS + suffix
         self.path = Path(index_dir) if index_dir is not None else None
         self.url = url
         self.text_dim = text_dim
@@ -240,6 +245,9 @@ class VectorIndex:
             self.sketches_name, embedding_function=NoEmbedder(),
             metadata={"index_version": INDEX_VERSION, "dim": self.sketch_dim},
             configuration={"hnsw": {"space": "l2"}})
+        self.results = self.client.get_or_create_collection(
+            self.results_name, embedding_function=self._embedder, metadata=meta,
+            configuration={"hnsw": {"space": "cosine"}})
         self.max_batch = max(1, min(5000, self.client.get_max_batch_size()))
         self._count: int | None = None
 
@@ -264,8 +272,8 @@ class VectorIndex:
                 and meta.get("embedder") == self.embedder_name)
 
     def reset(self) -> None:
-        """Drop every vector (both collections) and start empty."""
-        self._drop(self.chunks_name, self.sketches_name)
+        """Drop every vector (all collections) and start empty."""
+        self._drop(self.chunks_name, self.sketches_name, self.results_name)
 
     def reset_sketches(self) -> None:
         """Drop every weight-sketch vector (they are cheap to re-add from the catalog)."""
@@ -363,6 +371,24 @@ class VectorIndex:
             where = {"model_id": part[0]} if len(part) == 1 else {"model_id": {"$in": part}}
             self.chunks.delete(where=where)
             self.sketches.delete(where=where)
+
+    # -- result documents ---------------------------------------------------
+    @_server_call
+    def result_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of result documents (one per distinct text; ids are content hashes)."""
+        out: dict[str, np.ndarray] = {}
+        for s in _batches(len(ids), self.max_batch):
+            got = self.results.get(ids=ids[s], include=["embeddings"])
+            for rid, vec in zip(got["ids"], got["embeddings"]):
+                out[rid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    @_server_call
+    def add_results(self, ids: list[str], vectors: np.ndarray) -> None:
+        """Store result-document vectors (upsert)."""
+        vectors = np.asarray(vectors, dtype=np.float32)
+        for s in _batches(len(ids), self.max_batch):
+            self.results.upsert(ids=ids[s], embeddings=vectors[s])
 
     # -- weight sketches ----------------------------------------------------
     def _pad(self, vec: Sequence[float]) -> np.ndarray:

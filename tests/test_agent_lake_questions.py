@@ -263,3 +263,50 @@ def test_a_part_about_the_relative_the_first_part_found(family_agent):
     a = agent.ask("among enc-base's children, which one has no card, and how sparse is it?",
                   thread_id="found2").answer
     assert "enc-pruned" in a and "of enc-pruned's weights are exactly zero" in a
+
+
+def test_a_later_part_asks_about_what_an_earlier_part_found(family_agent):
+    """A chain: each part runs once the part before it has answered, and "it", "that parent"
+    point at the models that answer found."""
+    agent, _ = family_agent
+    a = agent.ask("is there anything quantized in here, and what was it made from?", thread_id="ch1").answer
+    assert "enc-sentiment-int8 was quantized from enc-sentiment" in a
+    a = agent.ask("which model is quantized here, what was it made from, and what license does that "
+                  "parent's card declare?", thread_id="ch2").answer
+    assert a.index("quantized from enc-sentiment") < a.index("enc-sentiment's card declares the license mit")
+    t = "ch3"  # "it" in the next turn is what the chain's last part was about
+    agent.ask("which model is quantized here, and what was it made from?", t)
+    assert "enc-sentiment's card declares the license mit" in agent.ask("what license does it have?", t).answer
+
+
+def test_a_part_about_several_found_models_is_asked_of_each(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("which models were fine-tuned from enc-base, and what are their children?",
+                  thread_id="each").answer
+    assert "derived directly from enc-sentiment: enc-grand" in a
+    assert "No model in the lake was derived directly from enc-topic" in a
+
+
+def test_two_models_compared_on_several_aspects(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("enc-sentiment vs enc-sentiment-int8: license, sts-smoke scores and how are they related?",
+                  thread_id="aspects").answer
+    assert a.startswith("enc-sentiment-int8 was quantized from enc-sentiment")  # the relation asked
+    assert "enc-sentiment declares the license mit" in a and "On sts-smoke" in a
+
+
+def test_how_a_card_only_model_is_built_is_read_from_its_card(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("how many parameters does acme/summarizer-1b have according to its card?",
+                  thread_id="cardonly").answer
+    assert "What acme/summarizer-1b's card says about parameters (quoted from the card)" in a
+    assert "1.2B parameters" in a
+
+
+def test_an_ordinal_points_into_the_last_list_an_answer_gave(family_agent):
+    agent, _ = family_agent
+    t = "ordinal"
+    assert "enc-pruned" in agent.ask("what are enc-base's children?", t).answer
+    assert "enc-pruned was pruned from enc-base" in agent.ask("what is the parent of the first?", t).answer
+    a = agent.ask("same question for the second", t).answer  # the list two answers back
+    assert "enc-sentiment was fine-tuned from enc-base" in a

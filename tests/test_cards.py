@@ -83,8 +83,15 @@ def test_all_real_cards_ingest_as_card_only_models(catalog):
     report = ingest(catalog, [cards])
     assert not report.errors, report.errors[:3]
     assert len(report.models) == len(manifest) == 194
+    by_file = {Path(m.source).stem: m for m in catalog.list_models()}
+    # card-only models are named from their cards (the repo id a card declares, its
+    # model-index or YAML name), after the file only when the card names nothing
+    named = [k for k, m in by_file.items() if m.name != k]
+    agree = [k for k in named if (manifest[k].get("model_name") or "").rsplit("/", 1)[-1].lower()
+             in by_file[k].name.lower()]
+    assert len(named) >= 100 and len(agree) >= 0.85 * len(named), (len(named), len(agree))
     for key, row in manifest.items():
-        m = catalog.get_model(key)  # card-only models are named after the file stem
+        m = catalog.get_model(by_file[key].name)
         assert m.format == "card"
         assert m.card.metadata_error is None
         declared = row.get("base_model")

@@ -225,7 +225,7 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
             if score:
                 scored.append((score, -i, heading, body))
         scored.sort(reverse=True)
-        passages = [{"section": h, "text": _clip(b, 700)} for _, _, h, b in scored[:3]]
+        passages = [{"section": h, "text": _clip(_from_match(b, want, 700), 700)} for _, _, h, b in scored[:3]]
     matched = bool(passages)
     if not passages:
         passages = [{"section": h, "text": _clip(b, 500)} for h, b in sections[:2] if b.strip()]
@@ -252,6 +252,17 @@ def _sections(text: str) -> list[tuple[str, str]]:
     return [(s.title if s.level else "(top)", s.body.strip())
             for s in markdown.sections(text, fences=False, setext=False)
             if s.level or s.body.strip()]
+
+
+def _from_match(body: str, want: set[str], n: int) -> str:
+    """``body`` from a line before its first line about ``want`` when that line would be cut
+    ("Number of Layers: 28" deep in a long introduction)."""
+    lines = body.strip().splitlines()
+    hits = [len({x for w in WORD.findall(line.lower()) for x in want if w.startswith(x[:5])}) for line in lines]
+    if not hits or max(hits) == 0:
+        return body
+    i = hits.index(max(hits))  # the line that says most of what was asked
+    return body if len("\n".join(lines[:i + 1])) <= n else "... " + "\n".join(lines[max(0, i - 1):])
 
 
 def _clip(text: str, n: int) -> str:

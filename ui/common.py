@@ -125,6 +125,7 @@ class Bars:
     terminal (scripts and ``--json`` get clean output)."""
 
     LABELS = {"ingest": "reading models", "cards": "indexing cards", "passages": "encoding passages",
+              "results": "indexing results",
               "lineage": "solving lineage", "encoder": "preparing encoder",
               "bench": "running benchmarks"}
 

@@ -30,7 +30,7 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
         return refusal(names, tasks) if plan.reply == "off-topic" else plan.reply or ""
     if plan.kind == "clarify":  # a question back; the models it names were read from the lake
         return plan.reply or ""
-    if plan.kind == "parts":  # each part answered in turn, from its own results
+    if plan.kind in ("parts", "chain"):  # each part answered in turn, from its own results
         texts, i = [], 0
         for part in (Plan.from_dict(d) for d in plan.parts):
             texts.append(write(part, outcomes[i:i + len(part.calls)], names, tasks))
@@ -51,7 +51,8 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
         shown, (b_up, a_up) = _compared(outcomes)
         plain = Plan(plan.kind, models=plan.models)  # not a yes/no: no "Yes:" before it
         related = pair_sentence(plain, b_up.data, a_up.data) if b_up and a_up else ""
-        parts += ([related] if _related(plan, b_up, a_up) else []) + _texts(
+        asked = re.search(r"\b(?:relat\w*|lineage|family)\b", plan.question.lower())
+        parts += ([related] if related and (asked or _related(plan, b_up, a_up)) else []) + _texts(
             [o for o in shown if o.error is None])
         failed = [o for o in shown if o.error is not None]
     elif plan.then == "each_relative" and len(ok) > 1:
@@ -254,7 +255,7 @@ def selection(outcomes: list[Outcome], plan: Plan | None = None) -> list[str]:
     """The models an answer named, in order (what "them" and "the second one" point at)."""
     if plan is not None and plan.kind == "compare":
         outcomes = _compared(outcomes)[0]
-    if plan is not None and plan.kind == "parts":
+    if plan is not None and plan.kind in ("parts", "chain"):
         out, i = [], 0
         for part in (Plan.from_dict(d) for d in plan.parts):
             out += [n for n in selection(outcomes[i:i + len(part.calls)], part) if n not in out]

@@ -45,6 +45,7 @@ class Plan:
     parts: list[dict[str, Any]] = field(default_factory=list)  # a question of several parts
     focus: str | None = None  # the one model the answer was about ("it" in the next question)
     listed: list[str] = field(default_factory=list)  # the last list of models an answer gave
+    pending: list[str] = field(default_factory=list)  # parts of a chain still to plan
 
     @property
     def query(self) -> dict[str, Any] | None:
@@ -69,6 +70,7 @@ class Lake:
     tasks_with_scores: list[str]
     resolve_task: Any  # phrase -> task name or None
     metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task -> its metrics
+    card_only: frozenset[str] = frozenset()  # models of which only the card is in the lake
 
 
 @dataclass
@@ -79,10 +81,11 @@ class Context:
     prev: Plan | None = None
     task_of: dict[tuple[Any, ...], str | None] = field(default_factory=dict)  # tasks read, by reading
     read: Callable[[str], Reading] | None = None  # reads a part of the question (second rounds)
+    same_question: bool = False  # planning a later part of one question: its task carries over
 
 
 def plan(r: Reading, ctx: Context) -> Plan:
-    p = _plan(r, ctx)
+    p = _with_card_passages(r, ctx, _plan(r, ctx))
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
     return p
@@ -107,6 +110,42 @@ def _plan(r: Reading, ctx: Context) -> Plan:
     if QUERY in ctx.tools and _is_query(r, models):
         return _query_plan(r, ctx, models)
     return _tool_plan(r, ctx, models)
+
+
+_BUILT = ("layers", "config", "architecture", "parameters", "modules")  # what the weights would show
+
+
+def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
+    """How a card-only model is built, asked: the weights cannot say, so the passages of its
+    card about what was asked ("12-layer, 768-hidden") are read beside the lake's facts."""
+    asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
+    card_only = [m for m in p.models if m in ctx.lake.card_only][:2]
+    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
+                   "topic" in t.parameters.get("properties", {})), None)
+    if p.kind not in ("tool", "query") or not asked or not card_only or reader is None or \
+            any(c.tool == reader.name for c in p.calls):
+        return p
+    for m in card_only:
+        args, missing = route.fill_args(reader, r, [m])
+        if not missing:
+            p.calls.append(Call(reader.name, {**args, "topic": _built_words(r, asked)}))
+    return p
+
+
+def _built_words(r: Reading, asked: list[str]) -> str:
+    """The words the question used for how the model is built ("layers hidden heads")."""
+    from modellake.tools.model_view import ASPECTS
+
+    said = [w for a in asked for w in ASPECTS.get(a, ()) if re.search(rf"\b{re.escape(w)}", r.low)]
+    rest = [w for w in re.findall(r"[a-z][a-z0-9_]+", r.low) if w in _BUILT_WORDS]
+    words: dict[str, str] = {}
+    for w in [*rest, *said]:  # one word a stem: "layers", not "layers layer number of layers"
+        words.setdefault(w[:5], w)
+    return " ".join(words.values()) or " ".join(asked)
+
+
+_BUILT_WORDS = frozenset("layers layer hidden heads head vocab vocabulary dim dimension width context "
+                         "parameters params size architecture arch embedding intermediate".split())
 
 
 # -- the rules, in order: the first that recognizes the question plans it ----------------------
@@ -251,7 +290,8 @@ def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """Two or more named models on a task: who is better, or their scores side by side."""
-    if len(models) < 2 or r.relation or QUERY not in ctx.tools or not (
+    facts_only = (r.facts or r.aspects) and not (r.scored or r.comparative or r.rank)
+    if len(models) < 2 or r.relation or QUERY not in ctx.tools or facts_only or not (
             _asks_cost(r) or r.scored or r.comparative or (
                 r.task_words and ctx.lake.resolve_task(r.task_words))):
         return None
@@ -260,7 +300,7 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
     fact, order = r.rank or r.comparative or ("score", "best")
     if (r.comparative or r.rank) and (fact != "score" or task):
         args.update(rank_by=_score(r, ctx, task) if fact == "score" else fact, order=order)
-        if r.rank and not r.ranking:  # "which of them is worst": the winner(s)
+        if r.rank and not r.ranking and len(models) > 2:  # "which of them is worst": the winner(s)
             args["top"] = r.top or 1
     if "rank_by" not in args:
         args["show"] = _scores_shown(r, ctx, task) if task else ["scores"]
@@ -380,11 +420,12 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         rest = [n for n in prev.selection if n not in prev.models[:1]]
         if len(rest) == 1:
             return rest
-    if r.ordinal is not None and prev.selection:
-        i = r.ordinal
-        return [prev.selection[i]] if -len(prev.selection) <= i < len(prev.selection) else []
+    if r.ordinal is not None and (prev.selection or prev.listed):
+        i = r.ordinal  # "the second": of the answer's list, else of the last list an answer gave
+        among = prev.selection if len(prev.selection) > 1 or not prev.listed else prev.listed
+        return [among[i]] if -len(among) <= i < len(among) else []
     both = list(dict.fromkeys([*prev.models[:1], *prev.selection]))
-    if re.search(r"\bboth\b", r.low) and len(both) == 2 and len(prev.selection) < 2:
+    if re.search(r"\bboth\b|\bthe two\b", r.low) and len(both) == 2 and len(prev.selection) < 2:
         return both  # "sts-smoke for both?" after "what is X derived from?": X and its parent
     if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
             prev.models[0] not in prev.selection:
@@ -605,9 +646,13 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
             return t
     t = ctx.lake.resolve_task(r.low, lexical=True)
     if t is None and ctx.prev is not None and (r.them or r.it or r.opener or r.that_one or re.search(
-            r"\bthere\b|\bsame task\b|\bthat task\b", r.low)):
+            r"\bthere\b|\bsame task\b|\bthat task\b", r.low) or (ctx.same_question and _about_scores(r))):
         return ctx.prev.task
     return t
+
+
+def _about_scores(r: Reading) -> bool:
+    return bool(r.scored or (r.rank and r.rank[0] == "score") or r.comparative or _asks_cost(r))
 
 
 def _org_models(r: Reading, ctx: Context) -> list[str]:
@@ -648,6 +693,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         return Plan("query", [Call(QUERY, args)], question=r.text, models=[])
     if r.relation:
         if r.relation != "roots":
+            if not models:
+                models = _subject(ctx.prev)  # "with what mixing weights?": the model just discussed
             if not models:
                 return _reply(r, f"Whose {r.relation}? Name a model of the lake.")
             if len(models) >= 2:
@@ -701,6 +748,14 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
                 task=task)
+
+
+def _subject(prev: Plan | None) -> list[str]:
+    """The one model the previous answer was about, if there was one."""
+    if prev is None:
+        return []
+    one = prev.focus or (prev.models[0] if len(prev.models) == 1 else None)
+    return [one] if one else []
 
 
 def _asked_before(prev: Plan) -> list[str]:
@@ -764,7 +819,7 @@ def _asks_cost(r: Reading) -> bool:
     cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|keep|kept|"
                      r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
-                     r"effect|impact)\b", r.low)
+                     r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise)\b", r.low)
     against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
@@ -864,6 +919,48 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 def _compares(r: Reading) -> bool:
     return bool(re.search(r"\b(?:compare\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
                           r"smaller|same|both|between)\b", r.low))
+
+
+_SIGNIFICANCE = (r"\b(?:measurabl\w*|significan\w*|noise|noisy|real|spread|beyond|clears?|"
+                 r"statistic\w*|meaningful)\b")
+_WEIGHTS = r"\b(?:weights?|tensors?|tensor-wise|layers? changed)\b"
+
+
+def _two_on_aspects(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"X vs Y: license, size, how they're related, and is the sts gap real?": two models
+    compared on several aspects at once, each aspect by the operation that answers it (facts
+    side by side, a task's scores, whether a gap goes beyond the spread, their lineage, their
+    weights)."""
+    if len(models) != 2 or QUERY not in ctx.tools or r.rank:
+        return None
+    task = _task(r, ctx)
+    facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
+    spread = bool(task and re.search(_SIGNIFICANCE, r.low))
+    related = r.relation in ("family", "siblings", "parents", "ancestors") or bool(
+        re.search(r"\b(?:relat\w*|lineage)\b", r.low))
+    weights = bool(re.search(_WEIGHTS, r.low))
+    if sum((bool(facts), bool(task), spread, related, weights)) < 2:
+        return None
+    a, b = models
+    calls = []
+    if facts or (task and not spread):
+        calls.append(Call(QUERY, {"names": [a, b], "show": facts + (_scores_shown(r, ctx, task) if task
+                                                                    and not spread else [])}))
+    for wanted, phrase in ((spread, "is the gap between x and y real or noise"),
+                           (weights, "what changed between x and y")):
+        info = _routed(r, ctx, phrase) if wanted else None
+        if info is not None:
+            args, missing = route.fill_args(info, r, [a, b], task)
+            calls += [] if missing else [Call(info.name, args)]
+    calls += [Call(QUERY, {"relation": "ancestors", "of": b}), Call(QUERY, {"relation": "ancestors", "of": a})]
+    return Plan("compare", calls, question=r.text, models=[a, b], task=task)
+
+
+def _routed(r: Reading, ctx: Context, phrase: str) -> route.ToolInfo | None:
+    """The reading tool for two models that a phrase of the kind asked routes to."""
+    routed = route.score_tools(_as(r, phrase), [t for t in ctx.tools.values() if t.name != QUERY
+                                                and not t.mutating], ctx.embedder, 2)
+    return routed[0].tool if routed and routed[0].tool.needs == 2 else None
 
 
 def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
@@ -979,4 +1076,5 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _same_on_other_task,
     _name_them,
-    _special_tool, _against_parent, _own_results, _scores_of_named, _relation_of_winner, _a_need, _quantized_from)
+    _two_on_aspects, _special_tool, _against_parent, _own_results, _scores_of_named, _relation_of_winner,
+    _a_need, _quantized_from)

@@ -15,12 +15,15 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from modellake.agent.planner import chain
 from modellake.agent.planner.compose import QUERY, Context, Plan, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
-_SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|which|how|"
-                    r"who|where|when|is|are|does|do|did|can|has|have|was|were)\b)", re.I)
+_SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|\s*(?:->|→|=>)\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|"
+                    r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b)|"
+                    r",\s+(?=(?:and\s+)?(?:if so|then)\b)|,\s+(?=(?:what|which|how|who|whose|does|do|did|is|"
+                    r"are|was|has|have)\b)", re.I)
 
 
 _ASKS = re.compile(r"^(?:what|what's|whats|which|how|who|whose|where|when|why|is|are|does|do|did|"
@@ -38,13 +41,18 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
     for m in [*_SPLIT.finditer(text), None]:
         end = m.start() if m else len(text)
         clause = text[start:end].strip(" ,.")
+        if m is not None and re.fullmatch(r",\s+", m.group(0)) and not _asks(clause):
+            continue  # "Of X's children, which one ...": the words before the comma qualify the rest
         if clause.strip("?"):
             parts.append(clause.rstrip("?").strip())
-            if _ASKS.match(clause) or _WH.search(clause) or clause.endswith("?") or (
-                    m is not None and "?" in m.group(0)):
+            if _asks(clause) or (m is not None and "?" in m.group(0)):
                 asked.append(parts[-1])
         start = m.end() if m else len(text)
     return parts, asked
+
+
+def _asks(clause: str) -> bool:
+    return bool(_ASKS.match(clause) or _WH.search(clause) or clause.endswith("?"))
 
 
 def _asks_by_words(r: Reading) -> bool:
@@ -59,6 +67,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     read = _read_once(read)
     whole_reading = read(text)
     clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
+    formal = list(asked)
     if len(clauses) > 1:  # "X arch breakdown: layers, hidden size": a fragment asks by its words
         asked = [c for c in clauses if c in asked or _asks_by_words(read(c))]
     if len(asked) == 1 and len(clauses) > 1:  # "are X and Y related? the card says so"
@@ -71,18 +80,19 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
             if p.kind not in ("reply", "refusal", "clarify"):
                 return p
     whole = plan(whole_reading, ctx)
+    lead = next((i for i, c in enumerate(asked) if c in formal), 0)  # "I've got X. Whose copy is it, ..."
+    chained = chain.start(asked[lead:], read, ctx, whole)  # a later part asks about what an earlier one finds
+    if chained is not None:
+        return chained
     parts = asked if 2 <= len(asked) <= 3 else []
     if not parts or whole.then:
         return whole
-    found = _then_ask_found(parts, read, ctx)
-    if found is not None:
-        return found
     subs: list[Plan] = []
     prev = ctx.prev
     specific = []
     for t in parts:
         rt = read(t)
-        p = plan(rt, replace(ctx, prev=prev))
+        p = plan(rt, replace(ctx, prev=prev, same_question=True))
         if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
@@ -120,23 +130,3 @@ def _covers(whole: Plan, part: Plan) -> bool:
                         and set(map(str, v)) <= set(map(str, b[k]))) for k, v in a.items())
     return all(any(c.tool == w.tool and within(c.args, w.args) for w in whole.calls)
                for c in part.calls)
-
-
-_FOUND = re.compile(r"\b(?:that|this|the) (?:parent|base|grandparent|root|child|model|one)\b|"
-                    r"\b(?:that|this) (?:parent|model|one)'s\b")
-
-
-def _then_ask_found(parts: list[str], read: Callable[[str], Reading], ctx: Context) -> Plan | None:
-    """"Whose int8 copy is it, and does that parent have a card?": the relative found by the
-    first part is what the second part asks about (planned once the first part's answer is in)."""
-    which = re.search(r"\bwhich (?:one|model)\b", parts[0].lower()) if len(parts) == 2 else None
-    if len(parts) != 2 or not (_FOUND.search(parts[1].lower()) or (
-            which and re.search(r"\b(?:it|its)\b", parts[1].lower()))):
-        return None
-    first = plan(read(parts[0]), ctx)
-    q = first.query or {}
-    if first.then or len(first.calls) != 1 or q.get("relation") not in ("parents", "ancestors", "children",
-                                                                      "descendants", "siblings"):
-        return None
-    return Plan("then", first.calls, then="ask_found", then_question=parts[1],
-                question=" ".join(parts), models=first.models)

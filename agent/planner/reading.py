@@ -47,7 +47,7 @@ LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels
            r"(?:\w+ )?checkpoints?\b|\b(?:every|each) (?:single )?model\b|"
            r"\b(?:list|enumerate|table)\b.{0,30}\bmodels?\b")
 SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
-          r"(?:x|y|it|they)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
+          r"(?:x|y|it|they|(?:that|this|the) \w+)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
           r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs|recorded|"
           r"(?:does|did) the lake (?:actually |really )?(?:record|say|have|show))\b")
 COMPARATIVE = {r"\b(?:bigger|larger|heavier)\b": ("parameters", "highest"),
@@ -366,6 +366,8 @@ def _filters(q: nlu.Question) -> dict[str, object]:
 
 
 def _relation(r: Reading, text: str, q: nlu.Question) -> None:
+    if re.search(r"\barch(?:itecture)?(?:al)? famil(?:y|ies)\b", r.low):  # the architecture, no relation
+        r.low = re.sub(r"\b(arch(?:itecture)?(?:al)?) famil(?:y|ies)\b", r"\1", r.low)
     low = re.sub(r"\b(?:that|this|the) (?:parent|base)(?: model)?\b(?! of)(?='s|\s|[?.!,]|$)", "x", r.low) \
         if re.search(r"\b(?:came|come|derived|built|made)\b", r.low) else r.low  # "from that parent"
     low = re.sub(r"\b(?:that|this|those|these)(?: two| three)? (?:parents?|bases?|roots?|children|child|"
@@ -404,6 +406,8 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
     if found:
         r.relation = found[0]
         r.relation_of = 0
+    if r.derivation == "duplicate" and re.search(r"\bwhose\b", low):  # "whose int8 copy is it?"
+        r.derivation = None
 
 
 def _ranking(r: Reading, low: str) -> None:

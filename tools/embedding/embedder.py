@@ -255,10 +255,41 @@ def set_onnx(enabled: bool) -> bool:
     return _onnx_encoder() is not None
 
 
+_ahead: dict[tuple[str, str], np.ndarray] = {}  # (embedder, text) -> vector, embedded ahead of need
+_ahead_lock = threading.Lock()
+AHEAD_MAX = 20_000
+
+
+def embed_ahead(texts: list[str]) -> None:
+    """Embed ``texts`` now, for a later :func:`embed` of the same texts to take at once: an
+    ingest embeds each stored model's card passages on a second thread while the next
+    model's weights are read (the encoder releases the interpreter while it runs)."""
+    todo = [t for t in dict.fromkeys(texts) if (name(), t) not in _ahead]
+    if not todo:
+        return
+    vecs = _embed_now(todo, BATCH_SIZE)
+    with _ahead_lock:
+        if len(_ahead) + len(todo) > AHEAD_MAX:
+            _ahead.clear()
+        for t, v in zip(todo, vecs):
+            _ahead[(name(), t)] = v
+
+
 def embed(texts: list[str], batch_size: int = BATCH_SIZE) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (shape ``(len(texts), 384)``)."""
     if not texts:
         return np.zeros((0, DIM), np.float32)
+    if _ahead:
+        with _ahead_lock:
+            got = [_ahead.pop((name(), t), None) for t in texts]
+        if any(v is not None for v in got):
+            rest = [t for t, v in zip(texts, got) if v is None]
+            fresh = iter(_embed_now(rest, batch_size) if rest else [])
+            return np.stack([v if v is not None else next(fresh) for v in got]).astype(np.float32)
+    return _embed_now(texts, batch_size)
+
+
+def _embed_now(texts: list[str], batch_size: int) -> np.ndarray:
     if _override is not None:
         return np.ascontiguousarray(_override[1](list(texts)), dtype=np.float32)
     onnx = _onnx_encoder()

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from modellake.store.catalog import Catalog
+from modellake.store.catalog import MAX_NAME, Catalog, check_name
 from modellake.store.errors import InvalidModelFileError, ModelLakeError, one_line
 from modellake.store.records import (
     FileRecord,
@@ -185,27 +186,58 @@ def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None)
     return fields
 
 
+def readable_name(unit: ModelUnit, card: Any = None) -> str:
+    """The name a model is stored under when none is given: a card-only model's from its card
+    (the repo id it declares, its model-index or YAML name), a ``README.md`` given alone
+    after its folder, else the file or folder name."""
+    if unit.name:
+        return unit.name
+    if unit.kind == "card" and card is not None:
+        from modellake.tools.cards.naming import card_name
+        from modellake.tools.search.facets import text_bases
+
+        named = card_name(card, [b for b, _ in text_bases(card.text)])
+        if named:
+            cleaned = re.sub(r"\s+", "-", named.strip())[:MAX_NAME]
+            cleaned = re.sub(r"@\d+$", "", cleaned)
+            if cleaned and _control_free(cleaned):
+                return cleaned
+    if unit.root.is_file() and unit.root.name.lower() == "readme.md":
+        return unit.root.parent.resolve().name or unit.default_name
+    return unit.default_name
+
+
+def _control_free(name: str) -> bool:
+    try:
+        check_name(name)
+    except ModelLakeError:
+        return False
+    return True
+
+
 class Ingestor:
     """Ingests units into one catalog, one transaction per model."""
 
     def __init__(self, catalog: Catalog, name: str | None = None,
-                 before_commit: Callable[[ModelRecord], None] | None = None) -> None:
+                 before_commit: Callable[[ModelRecord], None] | None = None,
+                 after_store: Callable[[ModelRecord], None] | None = None) -> None:
         self.catalog = catalog
         self.name = name
         self.report = IngestReport()
         self.before_commit = before_commit  # called inside each model's transaction (tests)
+        self.after_store = after_store  # called with each model stored (its card embedded ahead)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256")
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
-    def _resolve_name(self, unit: ModelUnit, chash: str) -> tuple[str, ModelRecord | None]:
+    def _resolve_name(self, unit: ModelUnit, chash: str, card: Any = None) -> tuple[str, ModelRecord | None]:
         """The name to store under, and the current record if nothing changed."""
         if self.name is None:
             prior = self.catalog.find_current_by_source(str(unit.root))
             if prior is not None:
                 return prior.name, prior if prior.content_hash == chash else None
-        name = self.name or unit.default_name
+        name = self.name or readable_name(unit, card)
         if self.catalog.has_model(name):
             current = self.catalog.get_model(name)
             if current.content_hash == chash:
@@ -232,7 +264,7 @@ class Ingestor:
         finally:
             file_records = hashing.result()
         chash = content_hash(file_records)
-        name, unchanged = self._resolve_name(unit, chash)
+        name, unchanged = self._resolve_name(unit, chash, card)
         if unchanged is not None:
             self.report.unchanged.append(unchanged)
             return unchanged
@@ -250,6 +282,8 @@ class Ingestor:
             if self.before_commit is not None:
                 self.before_commit(stored)
         self.report.models.append(stored)
+        if self.after_store is not None:
+            self.after_store(stored)
         return stored
 
     def run(self, units: list[ModelUnit], on_progress: Progress | None = None) -> None:
@@ -308,6 +342,7 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
     """
     paths = [Path(p).expanduser() for p in paths]
     report = IngestReport()
+    ahead = _IndexAhead() if index and ray is None else None
     if ray is not None:
         from modellake.tools.ingest.on_ray import ingest_on_ray
 
@@ -317,17 +352,62 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
         units = collect_units(paths, name, hf_cache, report)
         if units is None:
             return report
-        ingestor = Ingestor(catalog, name)
+        ingestor = Ingestor(catalog, name, after_store=ahead.submit if ahead else None)
         ingestor.report = report
         try:
             ingestor.run(units, on_progress)
         finally:
             ingestor.close()
+    if ahead is not None:
+        ahead.close()
     if index:
-        from modellake.tools.search.index import sync_index
+        from modellake.tools.search.sync import sync_index
 
         report.index = sync_index(catalog, progress=on_index_progress)
     return report
+
+
+class _IndexAhead:
+    """Index work done on a second thread while the weights are read: first loading what
+    indexing needs (the vector store's library, the encoder), then each stored model's card
+    passages, embedded ahead (``embedder.embed_ahead``). On two cores reading and embedding
+    overlap; the index then finds the vectors ready. Only with the light encoder (ONNX):
+    never the torch path, which an ingest must not import."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-ahead")
+        self._ready = self._pool.submit(self._warm)
+
+    @staticmethod
+    def _warm() -> bool:
+        try:
+            import modellake.store.index  # noqa: F401 - chromadb, ~0.5 s to import
+            from modellake.tools.embedding import embedder
+
+            if embedder.needs_prepare():  # the one-off export imports torch: not here
+                return False
+            return embedder.runtime() == "onnx"
+        except Exception:  # noqa: BLE001 - indexing itself reports what is wrong
+            log.debug("warming the index failed", exc_info=True)
+            return False
+
+    def submit(self, record: ModelRecord) -> None:
+        if record.card is not None:
+            self._pool.submit(self._embed, record)
+
+    def _embed(self, record: ModelRecord) -> None:
+        if not self._ready.result():
+            return
+        try:
+            from modellake.tools.embedding import embedder
+            from modellake.tools.search.doc import build
+
+            embedder.embed_ahead([text for _, _, text, _ in build(record)[0].chunks])
+        except Exception:  # noqa: BLE001 - the index embeds it itself
+            log.debug("embedding %s ahead failed", record.name, exc_info=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
 
 
 def collect_units(paths: list[str | Path], name: str | None, hf_cache: bool,

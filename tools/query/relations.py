@@ -205,6 +205,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\bmix(?:ing)? (?:weights|ratio|coefficients)\b", r"\bcoefficients\b",
                 r"\bwhat(?:'s| is) the mix\b", r"\bhow much (?:was|got|were|of it (?:was|got)) (?:pruned|zeroed)\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
+                r"\bwhose (?:\w+ ){0,2}(?:copy|version|fine[- ]?tune|finetune|quant|derivative)\b",
                 r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
                 r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",
                 r"\bhow (?:was|is|were) (?:x|it) (?:made|derived|created|produced|obtained|built)\b",
@@ -220,7 +221,8 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")
 KIND_WORDS: dict[str, str] = {
-    "finetune": r"\bfine[- ]?tun\w*|\bfinetun\w*", "quantized": r"\bquanti[sz]\w*|\bquant\b",
+    "finetune": r"\bfine[- ]?tun\w*|\bfinetun\w*",
+    "quantized": r"\bquanti[sz]\w*|\bquant\b|\b(?:int[48]|[248][- ]?bit|gguf|awq|gptq)(?= (?:copy|version))",
     "pruned": r"\bprun\w*", "merge": r"\bmerg\w*", "adapter": r"\badapter\b|\blora\b",
     "duplicate": r"\bcop(?:y|ies)\b|\bduplicate\b",
 }

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from modellake.tools.search.engine import search, similar
 from modellake.tools.search.hits import SearchHit, SearchResult
-from modellake.tools.search.index import IndexReport, IndexStatus, index_status, reindex, sync_index
+from modellake.tools.search.index import IndexReport, IndexStatus, index_status
 from modellake.tools.search.query import license_ids, parse_query, size_bounds
 from modellake.tools.search.runs import search_runs
 from modellake.tools.search.state import RESULT_SOURCES
+from modellake.tools.search.sync import reindex, sync_index
 
 __all__ = ["IndexReport", "IndexStatus", "RESULT_SOURCES", "SearchHit", "SearchResult", "index_status",
            "license_ids", "parse_query", "reindex", "search", "search_runs", "similar", "size_bounds",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ SKIP_SECTION = re.compile(r"citation|bibtex|cite|reference|acknowledg|thank|cont
                           r"framework versions|table of contents|changelog|news|updates?\b|"
                           r"disclaimer|contribut|provided files|download|join|discord|sponsor", re.I)
 LEAD_WORDS = 25
-DOC_VERSION = 11  # bump when facets or chunks change: the index is rebuilt
+DOC_VERSION = 12  # bump when facets or chunks change: the index is rebuilt
 
 
 def _split_words(body: str, limit: int) -> list[str]:
@@ -143,9 +144,28 @@ def chunks(model: ModelRecord, f: dict[str, Any]) -> list[Chunk]:
     return [_header(f, secs)] + [c for i, (_, c) in enumerate(found) if i in keep]
 
 
+_built: dict[tuple[Any, ...], tuple[IndexedDoc, list[Chunk]]] = {}
+_built_lock = threading.Lock()
+
+
 def build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
-    """The indexed document of one model version, and its chunks (not yet embedded)."""
+    """The indexed document of one model version, and its chunks (not yet embedded). The
+    last few are kept: an ingest builds each new model's document once, to embed its
+    passages while the next model is read, and the index takes it from there."""
     assert model.id is not None
+    key = (model.id, model.version, model.name, model.content_hash, DOC_VERSION)
+    with _built_lock:
+        got = _built.get(key)
+    if got is None:
+        got = _build(model)
+        with _built_lock:
+            if len(_built) >= 256:
+                _built.clear()
+            _built[key] = got
+    return got
+
+
+def _build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
     f = facets(model)
     cs = chunks(model, f)
     meta = " ".join([

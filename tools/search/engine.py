@@ -36,6 +36,7 @@ How a query is answered (``search``):
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,12 +49,14 @@ from modellake.store.fts import match_expression
 from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, WeightSketch
 from modellake.tools.embedding import embedder as embed
+from modellake.tools.search import vocab as V
 from modellake.tools.search.family import (
     Descent,
     core_of,
 )
 from modellake.tools.search.hits import SearchHit, SearchResult
 from modellake.tools.search.index import Handle, Progress, catch_up, open_lake
+from modellake.tools.search.needs import closest_need
 from modellake.tools.search.query import (
     Constraint,
     LineageClause,
@@ -66,13 +69,14 @@ from modellake.tools.search.rank import (
     FAIL,
     HARD_FACTOR,
     LOWER_IS_BETTER,
+    RULED_OUT_WORD,
     SOFT_FACTOR,
     UNKNOWN,
     ResultRow,
     match_results,
     rrf,
 )
-from modellake.tools.search.runs import is_runs_query, search_runs
+from modellake.tools.search.runs import attach_results, is_runs_query, search_runs
 from modellake.tools.search.state import LakeState, Verdicts, lake_state, result_rows
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,12 @@ log = logging.getLogger(__name__)
 
 DENSE_CHUNKS = 200  # nearest chunks fetched per query
 LEXICAL_DOCS = 200  # BM25 documents fetched per query
+COVERAGE_DOCS = 3  # the best lexical documents whose coverage of the query sets its weight
+FULL_COVERAGE = 0.7  # from this share of the query's IDF in one document, full lexical weight
+MIN_LEX_CONFIDENCE = 0.25
+RESULTS_WEIGHT = 2.0  # the ranking by the value of the result a query asks about, against LEX_WEIGHT
+NEED_WEIGHT = 0.5  # the lexical ranking by the card words of the need a query describes, against LEX_WEIGHT
+NEED_MIN_WORDS = 3  # a need is read from a query of at least this many content words
 COMMON_TERM = 0.5  # lexical search skips terms found in more than this share of documents
 DENSE_MIN_MODELS = 20  # fewer candidates than this among the nearest chunks: look further
 FILTERED_DENSE_MAX = 300  # a candidate set up to this size is searched on its own chunks
@@ -103,6 +113,25 @@ def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> l
     # than fetching more and filtering here
     hits = h.text.lexical(match, LEXICAL_DOCS if allowed is None else LEXICAL_DOCS * 5)
     return [mid for mid, _ in hits if allowed is None or mid in allowed][:LEXICAL_DOCS]
+
+
+def _lexical_confidence(h: Handle, st: LakeState, terms: list[str], top: list[int]) -> float:
+    """How much the lexical ranking is worth for these words: the share of the query's
+    information (IDF) that its best documents contain. Keywords ("SDXL LoRA art style") are
+    found together in one card; a need told in plain words ("guess how far from the camera
+    every pixel is") matches only incidental words, which dense similarity reads better."""
+    n = max(1, len(st.by_id))
+    idf = {t: math.log((n + 1) / (st.df(h, t) + 0.5)) for t in dict.fromkeys(terms)}
+    idf = {t: w for t, w in idf.items() if st.df(h, t) <= COMMON_TERM * n}
+    total = sum(idf.values())
+    if not top or total <= 0:
+        return 1.0
+    covered = {mid: 0.0 for mid in top}
+    for t, w in idf.items():
+        for mid, _ in h.text.lexical(match_expression([t]), len(top), model_ids=top):
+            covered[mid] += w
+    share = max(covered.values()) / total
+    return min(1.0, max(MIN_LEX_CONFIDENCE, share / FULL_COVERAGE))
 
 
 def _dense(h: Handle, qvec: np.ndarray, allowed: set[int] | None,
@@ -194,7 +223,8 @@ def _lineage_why(d: Descent, names: dict[int, str], target: str) -> dict[str, An
 
 def _result_why(r: ResultRow) -> dict[str, Any]:
     return {"kind": "result", "task": r.task, "dataset": r.dataset, "metric": r.metric,
-            "value": r.value, "source": r.source, "verified": r.verified, "when": r.when}
+            "value": r.value, "source": r.source, "verified": r.verified, "when": r.when,
+            **({"passage": r.passage} if r.passage else {})}
 
 
 # -- search ------------------------------------------------------------------------------
@@ -241,6 +271,9 @@ class _Answer:
     note: str | None = None
     lexical: list[int] = field(default_factory=list)  # the BM25 ranking
     best_chunk: dict[int, tuple[str, float]] = field(default_factory=dict)  # per model: (chunk, cosine)
+    qvec: np.ndarray | None = None  # the embedding of ``qvec_text``
+    qvec_text: str = ""
+    expand: str = ""  # card words of the need the query describes (lexical ranking only)
 
     def narrow(self, ids: set[int]) -> None:
         """Keep only the candidates among ``ids``."""
@@ -251,7 +284,10 @@ class _Answer:
         out = self.extra_factor.get(mid, 1.0)
         for c, v in self.verdicts:
             status = v.check[mid].status
-            out *= HARD_FACTOR.get(status, 1.0) if c.hard else SOFT_FACTOR[status]
+            if c.field == "words":
+                out *= RULED_OUT_WORD if status == FAIL else 1.0
+            else:
+                out *= HARD_FACTOR.get(status, 1.0) if c.hard else SOFT_FACTOR[status]
         return out
 
 
@@ -259,9 +295,12 @@ def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) 
     st = lake_state(h)
     parsed = parse_query(query, parse=(mode == "fused"), **flags)
     a = _Answer(parsed, mode, parsed.rank_text if mode == "fused" else parsed.text)
+    if mode == "fused":
+        _read_need(a)
     _apply_constraints(st, a)
+    family_covers = _restrict_to_families(st, a)
     if parsed.lineage is not None:
-        _restrict_to_lineage(h, st, parsed.lineage, a)
+        _restrict_to_lineage(h, st, parsed.lineage, a, narrow=not family_covers)
     if parsed.results is not None:
         _restrict_to_results(h, st, parsed.results, a)
     terms = content_terms(a.text)
@@ -269,12 +308,30 @@ def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) 
     scores = _fused_scores(a, k, terms)
     ranked = sorted(scores, key=lambda m: (-scores[m], st.names.get(m, "")))
     hits = _hits(h, st, a, ranked[:k], scores, terms[:12])
+    if mode == "fused" and parsed.results is None:
+        attach_results(h, st, query, hits)
     qd = parsed.to_dict()
     qd["mode"] = mode
     if a.note:
         qd["note"] = a.note.strip()
     return SearchResult(hits=hits, query=qd, candidates=len(a.allowed) if a.allowed is not None
                         else len(st.by_id))
+
+
+def _read_need(a: _Answer) -> None:
+    """The need the words describe, by meaning (:mod:`.needs`): a soft task when the query
+    names none, and the words cards use for it, for the lexical ranking."""
+    if len(content_terms(a.text)) < NEED_MIN_WORDS:
+        return  # a few keywords: the lexical and dense rankings read them as they are
+    a.qvec, a.qvec_text = embed.embed_query(a.text), a.text
+    need = closest_need(a.qvec)
+    if need is None:
+        return
+    a.expand = need.terms
+    if not any(c.field == "task" for c in a.parsed.constraints):
+        group = [need.task] + sorted(V.task_group(need.task) - {need.task})
+        a.parsed.constraints.append(Constraint("task", "in", group, hard=False, source="need",
+                                               text=need.need))
 
 
 def _apply_constraints(st: LakeState, a: _Answer) -> None:
@@ -294,7 +351,39 @@ def _apply_constraints(st: LakeState, a: _Answer) -> None:
                 a.unknown_hard |= v.by_status.get(UNKNOWN, set())
 
 
-def _restrict_to_lineage(h: Handle, st: LakeState, lc: LineageClause, a: _Answer) -> None:
+def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
+    """Models of the families the query names (when the lake has any), none of those it rules
+    out. True when a named family covers the query's lineage target ("Code Llama
+    descendants": the family, by any of its members' names and bases, not only declared edges)."""
+    fams = st.family_members()
+    covers = False
+    named: set[int] = set()
+    for m in a.parsed.families:
+        ids = set().union(*(fams.get(k, set()) for k in m.keys))
+        if m.negated:
+            a.allowed = (set(st.by_id) if a.allowed is None else a.allowed) - ids
+            continue
+        after = a.parsed.raw[a.parsed.raw.find(m.text) + len(m.text):][:8].lower()
+        if re.match(r"[- ]?(?:based|style|like|sized|compatible)\b", after):
+            continue  # "a BERT-style encoder": a description, not a family to keep to
+        named |= ids
+        lc = a.parsed.lineage
+        covers = covers or bool(ids and lc is not None and _names_only(lc.target, m.text))
+    if named:
+        a.narrow(named)
+    return covers
+
+
+def _names_only(target: str, family: str) -> bool:
+    """The lineage target is the family's name ("Code Llama"), not one model of it
+    ("mistralai/Mistral-7B-v0.1", "Meta Llama 3 8B")."""
+    rest = re.sub(re.escape(family), " ", target, flags=re.I)
+    return not re.search(r"/|\d|[a-z]{3,}", re.sub(r"\b(?:the|a|an|models?|family|original|series|"
+                                                   r"meta|google|microsoft|base)\b", " ", rest, flags=re.I))
+
+
+def _restrict_to_lineage(h: Handle, st: LakeState, lc: LineageClause, a: _Answer,
+                         narrow: bool = True) -> None:
     """Only the target's descendants (ranked by depth), then, lower, models whose
     card names the target; a target the lake does not know becomes words to search."""
     res = st.graph.resolve(lc.target)
@@ -307,7 +396,8 @@ def _restrict_to_lineage(h: Handle, st: LakeState, lc: LineageClause, a: _Answer
     # models whose card names the target but no known edge leads to them: kept, lower
     mentions = _mentions(h, lc.target, st, set(desc) | res.exact, lc.relations,
                          lc.exclude_relations)
-    a.narrow(set(desc) | set(mentions))
+    if narrow:
+        a.narrow(set(desc) | set(mentions))
     names = st.names
     order = sorted(desc, key=lambda m: (desc[m].depth, desc[m].rank, names.get(m, "")))
     a.rankings.append((order, 0.6 if content_terms(a.text) else 1.0))
@@ -322,17 +412,37 @@ def _restrict_to_lineage(h: Handle, st: LakeState, lc: LineageClause, a: _Answer
 def _restrict_to_results(h: Handle, st: LakeState, clause: ResultsClause, a: _Answer) -> None:
     """Only models with a matching result row, ranked by its value; no matching
     row at all makes the dataset words to search."""
-    matched = match_results(result_rows(h, st), clause)
+    failing: set[int] = set()
+    matched = match_results(result_rows(h, st), clause, failing)
     if not matched:
         a.text = f"{a.text} {clause.dataset or ''}".strip()
         a.note = (a.note or "") + f" no result rows match {clause.text!r}"
         return
-    a.narrow(set(matched))
+    if clause.op == "best":
+        a.narrow(set(matched))
+    else:  # a threshold: models known to meet it, and, lower, those whose card names the
+        # benchmark but whose number on it was not read; those known to miss it go
+        unread = _naming(h, clause.dataset) - failing - set(matched) if clause.dataset else set()
+        a.narrow(set(matched) | unread)
+        for mid in unread:
+            a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * HARD_FACTOR[UNKNOWN]
+        a.text = f"{a.text} {clause.dataset or ''}".strip()  # its words rank the cards naming it
     lower = any(LOWER_IS_BETTER.search(r.metric or "") for r in matched.values())
     order = sorted(matched, key=lambda m: (matched[m].value if lower else -matched[m].value))
-    a.rankings.append((order, 1.0))
+    a.rankings.append((order, RESULTS_WEIGHT))
     for mid, r in matched.items():
         a.why_extra.setdefault(mid, []).append(_result_why(r))
+
+
+def _naming(h: Handle, dataset: str) -> set[int]:
+    """Models whose card text names a benchmark ("CoNLL-2003" also as "conll2003")."""
+    words = [w for w in re.findall(r"[a-z0-9]+", re.sub(r"\([^)]*\)", " ", dataset.lower()))
+             if w not in ("the", "benchmark", "dataset", "test", "shot")]
+    if not words:
+        return set()
+    phrase, joined = " ".join(words), "".join(words)
+    match = f'"{phrase}"' + (f' OR "{joined}"' if joined != phrase else "")
+    return set(h.text.matching(match, 5000))
 
 
 def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
@@ -341,17 +451,22 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
     if not terms or (a.allowed is not None and not a.allowed):
         return
     dense: list[int] = []
+    lex_weight = LEX_WEIGHT
     if a.mode in ("fused", "lexical"):
         a.lexical = _lexical(h, st, a.text, a.allowed)
+        if a.mode == "fused":
+            lex_weight *= _lexical_confidence(h, st, terms, a.lexical[:COVERAGE_DOCS])
+        if a.mode == "fused" and a.expand:
+            a.rankings.append((_lexical(h, st, a.expand, a.allowed), LEX_WEIGHT * NEED_WEIGHT))
     if a.mode in ("fused", "dense"):
-        qvec = embed.embed_query(a.text)
+        qvec = a.qvec if a.qvec is not None and a.qvec_text == a.text else embed.embed_query(a.text)
         dense, a.best_chunk = _dense(h, qvec, a.allowed)
     if a.mode == "lexical":
         a.rankings = [(a.lexical, 1.0)]
     elif a.mode == "dense":
         a.rankings = [(dense, 1.0)]
     else:
-        a.rankings += [(a.lexical, LEX_WEIGHT), (dense, DENSE_WEIGHT)]
+        a.rankings += [(a.lexical, lex_weight), (dense, DENSE_WEIGHT)]
 
 
 def _fused_scores(a: _Answer, k: int, terms: list[str]) -> dict[int, float]:
@@ -400,7 +515,7 @@ def _constraint_whys(verdicts: list[tuple[Constraint, Verdicts]], mid: int) -> l
     out = []
     for c, v in verdicts:
         ck = v.check[mid]
-        if ck.status == UNKNOWN and not c.hard:
+        if (ck.status == UNKNOWN and not c.hard) or (c.source == "need" and ck.status == FAIL):
             continue
         out.append({"kind": "constraint", "field": c.field, "wanted": c.text or c.value,
                     "value": ck.value, "source": ck.source, "status": ck.status,

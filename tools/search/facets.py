@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from modellake.store.records import CardInfo, ModelRecord
+from modellake.tools.cards.naming import declared_repo_id
 from modellake.tools.search import vocab as V
 from modellake.tools.search.sections import sections
 
@@ -62,12 +63,24 @@ def aliases_of(card: CardInfo | None, name: str, title: str) -> list[str]:
         h1 = _first_heading(card)
         if h1:
             out.append(h1)
+        own = declared_repo_id(card, [b for b, _ in text_bases(card.text)])
+        if own and _agrees(own, out[1:]):
+            out.append(own)
     seen: list[str] = []
     for a in out:
         a = a.strip()
         if a and a not in seen:
             seen.append(a)
     return seen
+
+
+def _agrees(repo_id: str, names: list[str]) -> bool:
+    """A repo id found in a card's code or links is taken as the model's own name when the
+    card gives no other, or when it shares a word with them (not just a loaded base model)."""
+    words = {t for n in names for t in re.findall(r"[a-z]{3,}", n.lower())} - {"model", "card", "for", "the"}
+    if not words:
+        return True
+    return bool(words & set(re.findall(r"[a-z]{3,}", repo_id.rsplit("/", 1)[-1].lower())))
 
 
 # -- facets -----------------------------------------------------------------------------
@@ -117,7 +130,8 @@ _CUE = (
     r"built (?:up)?on(?: top of)?|built from|initiali[sz]ed (?:from|with)(?: the weights of)?|"
     r"derived from|continued pre-?training (?:of|from|on)|further (?:pre-?)?trained (?:from|on)|"
     r"merge of|quanti[sz]ed (?:version )?of|quanti[sz]ations of|(?:gguf|gptq|awq|exl2) (?:format )?"
-    r"(?:model )?files for|distilled from|original model|student|parent model|base model)"
+    r"(?:model )?files for|distilled from|original model|student|parent model|base model|"
+    r"(?:lora |peft |qlora )?adapters? (?:weights )?(?:for|on|trained on)|lora (?:weights )?for)"
     r"\W{0,4}(?:(?:the|a|an|meta's|original|weights of|pre-?trained)\s+){0,3}")
 _LINK_CUE = re.compile(
     "(?i:" + _CUE + r")(?:\[([^\]]{1,120})\]\(([^)\s]{1,300})\)|`([^`\n]{2,100})`|"
@@ -136,6 +150,8 @@ def _cue_relation(cue: str) -> str:
         return "merge"
     if "quanti" in cue or "files for" in cue:
         return "quantized"
+    if "adapter" in cue or "lora" in cue:
+        return "adapter"
     if "original model" in cue:
         return "derived"
     return "finetune"
@@ -447,6 +463,16 @@ def _results(card: CardInfo | None) -> list[list[Any]]:
     return out
 
 
+def _reported(card: CardInfo | None, aliases: list[str]) -> list[list[Any]]:
+    """Numbers the card reports in its tables and sentences (``[dataset, metric, value, where,
+    passage]``), beside its model-index."""
+    if card is None or not card.text:
+        return []
+    from modellake.tools.cards.reported import reported_numbers
+
+    return [r.to_row() for r in reported_numbers(card.text, aliases, list(card.datasets))]
+
+
 def _params(model: ModelRecord, aliases: list[str], body: str) -> tuple[int | None, str | None]:
     if model.num_parameters:
         return int(model.num_parameters), "weights"
@@ -494,7 +520,8 @@ def facets(model: ModelRecord) -> dict[str, Any]:
         "libraries": libraries, "libraries_text": text_libs,
         "architectures": _architectures(model, card, " ".join(aliases), body), "bases": bases[:12],
         "tags": list(card.tags) if card else [], "datasets": list(card.datasets) if card else [],
-        "results": _results(card), "layout_hash": model.layout_hash, "version": model.version,
+        "results": _results(card), "reported": _reported(card, aliases), "layout_hash": model.layout_hash,
+        "version": model.version,
     }
 
 

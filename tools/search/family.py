@@ -165,6 +165,7 @@ class LineageGraph:
         self.phrases: set[str] = set()  # parents named in prose without an id ("Stable Diffusion XL")
         self.postings: dict[str, set[str]] = {}  # token -> identifiers containing it
         self.core_postings: dict[str, set[int]] = {}  # alias core token -> lake models
+        self.key_models: dict[str, set[int]] = {}  # identifier (lower case) -> lake models it names
         by_name: dict[str, int] = {}
         for mid, name, f in docs:
             self.names[mid] = name
@@ -176,6 +177,8 @@ class LineageGraph:
                 keys |= _keys(a)
                 cores.append(core_of(a))
             self.model_keys[mid] = keys
+            for k in keys:
+                self.key_models.setdefault(k, set()).add(mid)
             self.alias_cores[mid] = cores
             for c in cores:
                 for tok in c:
@@ -201,6 +204,10 @@ class LineageGraph:
             self.node_tokens[key] = t
             for tok in t:
                 self.postings.setdefault(tok, set()).add(key)
+
+    def models_named(self, ident: str) -> set[int]:
+        """The lake models an identifier names (by any of their names)."""
+        return set().union(*(self.key_models.get(k, set()) for k in _keys(ident)))
 
     @property
     def vocab(self) -> set[str]:

@@ -211,10 +211,13 @@ class SearchResult(Record):
     # -- results -------------------------------------------------------------------------------
     def _runs_text(self) -> str:
         q = self.query
-        about = join([f'"{t}"' for t in q.get("terms") or []]) or join(q.get("tasks") or [])
-        what = "measured results" if q.get("measured_only") else "results"
-        scope = (f" matching {about}" if about else "") + (
-            f" since {str(q['since'])[:10]}" if q.get("since") else "")
+        about = join([f'"{t}"' for t in q.get("terms") or []]) or join(q.get("benchmarks") or [])
+        what = _KINDS_OF_RESULTS.get(tuple(q.get("sources") or ()),
+                                     "measured results" if q.get("measured_only") else "results")
+        scope = ((f" matching {about}" if about else "")
+                 + (f" of {join(q['models'])}" if q.get("models") and len(q["models"]) <= 3 else "")
+                 + (f" since {str(q['since'])[:10]}" if q.get("since") else "")
+                 + (f" before {str(q['until'])[:10]}" if q.get("until") else ""))
         if not self.hits:
             return (f"No stored {what} match{scope.replace(' matching', '', 1)}. `modellake runs` "
                     "lists every stored run, and `modellake bench --list-tasks` the tasks that "
@@ -237,6 +240,12 @@ class SearchResult(Record):
         return lead + "\n" + "\n".join(
             f"- {m} on {t}: {_values(rs)} ({', '.join(x for x in (_how(rs[0]), _day(rs[0].get('when'))) if x)})"
             for m, t, rs in groups)
+
+
+_KINDS_OF_RESULTS = {("measured",): "measured results", ("card",): "results from model cards",
+                     ("imported",): "imported results", ("card", "imported"): "reported results",
+                     ("card", "measured"): "measured and card results",
+                     ("imported", "measured"): "measured and imported results"}
 
 
 # -- words for the reasons -------------------------------------------------------------------
@@ -355,7 +364,7 @@ def why_text(w: dict[str, Any]) -> str:
     if kind == "lineage":
         return _lineage_text(w)
     if kind == "result":
-        where = w.get("task") or w.get("dataset") or "a task"
+        where = w.get("dataset") or w.get("task") or "a task"
         return f"{w.get('metric') or 'score'} {_score(w.get('value'))} on {where} ({_how(w)})"
     if kind == "weights":
         rel = w.get("relative_l2")
@@ -407,10 +416,16 @@ def _how(w: dict[str, Any]) -> str:
     src = str(w.get("source") or "")
     if src.startswith("run (measured"):
         return "measured here"
+    if src == "run (reported, card)":
+        return "from its card"
     if src.startswith("run"):
         return "reported"
     if "model-index" in src:
         return "reported in its card" + (", verified" if w.get("verified") else "")
+    if src in ("card table", "card text"):
+        where = "a table of its card" if src == "card table" else "its card's text"
+        passage = " ".join(str(w.get("passage") or "").split())
+        return f"reported in {where}" + (f": \"{passage[:120]}\"" if passage else "")
     return src or "reported"
 
 
@@ -460,6 +475,8 @@ def _condition(c: dict[str, Any]) -> str:
     field, op, value, text = c.get("field"), c.get("op"), c.get("value"), str(c.get("text") or "")
     if field == "task":
         first = value[0] if isinstance(value, list) and value else value
+        if c.get("source") == "need":
+            return f'a {first} model (the need read as "{text}")'
         return (f"a {first} model" + (f' (from "{text}")' if text and text.lower() != str(first)
                                       and not text.startswith("--") else ""))
     if field == "params" and op == "prefer_small":

@@ -34,6 +34,7 @@ An embedded index is written under its file lock; a server is not locked.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -55,6 +56,7 @@ BATCH_MODELS = 64
 ENCODE_STEP = 256  # passages encoded between two progress reports
 REUSE_CACHE = 50_000  # chunk vectors kept in memory during one sync, by text hash
 Progress = Callable[[str, int, int], None]
+log = logging.getLogger(__name__)
 REBUILDING = "rebuilding"  # the signature while a rebuild runs (or was interrupted)
 WRITING = "writing"  # state key: ids of the models whose documents and vectors are being written
 REBUILT_UPTO = "rebuilt_upto"  # state key: "<signature> <last model id>" a rebuild has redone
@@ -76,6 +78,7 @@ class IndexReport(Record):
     seconds: float = 0.0
     models: int = 0  # indexed models after the sync
     pending: int = 0  # current models left unindexed (a sync that did not encode)
+    results: int = 0  # descriptions of stored results embedded (see tools.search.runs)
 
     def describe(self) -> str:
         """For a person: '3 cards indexed (41 passages encoded, 12 reused) in 2.1 s'."""
@@ -87,6 +90,8 @@ class IndexReport(Record):
         text += f", {self.reused} reused)" if self.reused else ")"
         if self.removed or self.renamed:
             text += f", {self.removed} removed, {self.renamed} renamed"
+        if self.results:
+            text += f", {self.results} result description{'s' if self.results != 1 else ''} embedded"
         return text + f" in {self.seconds:.1f} s" + (" (rebuilt)" if self.rebuilt else "")
 
 
@@ -536,18 +541,3 @@ def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) ->
         h._vectors = _NoVectors()  # not ours (yet): the search must not read them
     return rep.pending, rep.models
 
-
-def sync_index(lake: Lake | Catalog | str | Path, *, progress: Progress | None = None) -> IndexReport:
-    """Index what changed in the catalog since the last sync (nothing to do: a few ms).
-
-    ``ingest`` calls it for the models it adds; after ``rm`` and ``rename`` a search applies
-    the change itself (no encoding needed).
-    """
-    with open_lake(lake) as h:
-        return sync(h, progress=progress)
-
-
-def reindex(lake: Lake | Catalog | str | Path, *, progress: Progress | None = None) -> IndexReport:
-    """Drop the search index and rebuild it from the catalog."""
-    with open_lake(lake) as h:
-        return sync(h, rebuild=True, progress=progress)

@@ -19,6 +19,8 @@ from typing import Any
 
 from modellake.store.errors import ModelLakeError
 from modellake.tools.search import vocab as V
+from modellake.tools.search.families import FamilyMention
+from modellake.tools.search.families import mentions as family_mentions
 
 
 class SearchQueryError(ModelLakeError, ValueError):
@@ -81,6 +83,7 @@ class ParsedQuery:
     constraints: list[Constraint] = field(default_factory=list)
     lineage: LineageClause | None = None
     results: ResultsClause | None = None
+    families: list[FamilyMention] = field(default_factory=list)  # named or ruled out
 
     @property
     def hard(self) -> list[Constraint]:
@@ -109,6 +112,9 @@ class ParsedQuery:
                         out = re.sub(rf"(?<![\w.-]){re.escape(piece)}(?![\w-])", " ", out, flags=re.I)
         out = re.sub(r"\bquanti[sz]ed\b", " ", out, flags=re.I) if any(
             c.field == "quantization" and c.hard for c in self.constraints) else out
+        for m in self.families:  # "not Llama 2": its words must not rank Llama 2 models up
+            if m.negated:
+                out = re.sub(rf"(?<![\w.-]){re.escape(m.text)}(?![\w-])", " ", out, flags=re.I)
         return re.sub(r"\s+", " ", out).strip()
 
     def kind(self) -> str:
@@ -124,6 +130,7 @@ class ParsedQuery:
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "kind": self.kind(),
                 "constraints": [asdict(c) for c in self.constraints],
+                "families": [asdict(m) for m in self.families],
                 "lineage": asdict(self.lineage) if self.lineage else None,
                 "results": asdict(self.results) if self.results else None}
 
@@ -223,13 +230,85 @@ _RESULT_BEST = re.compile(
     rf"([\w.\-/ ]+?)(?=\s*(?:[,;?!()]|\s(?:and|with|that|which|under|below)\b|$))", re.I)
 
 
+_CMP_WORDS = (r"above|over|greater than|more than|higher than|better than|exceeding|at least|no less than|"
+              r"below|under|less than|lower than|at most|no more than|>=|<=|>|<|≥|≤")
+_CMP.update({"better than": ">", "exceeding": ">", "no less than": ">=", "no more than": "<="})
+_NOT_SCORE_UNIT = re.compile(r"\s*(?:[kmbt]\b|bn\b|mn\b|billion|million|thousand|gb|mb|kb|tokens?|param|"
+                             r"languages?|layers?|context|ctx|hours?|days?|samples?|images?|steps?|words?|"
+                             r"dims?|dimensions?|x\b)", re.I)
+# "at least 60 on MMLU (5-shot)", "scoring over 70% in HellaSwag"
+_THRESHOLD_ON = re.compile(
+    rf"\b(?:(?:{_METRIC})\s+(?:score\s+)?(?:of\s+)?)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)"
+    rf"(?:\s+(?:{_METRIC}))?\s+(?:on|in|for)\s+(?:the\s+)?(?P<ds>[\w.\-/@ ]+?(?:\s*\([^()]{{1,30}}\))?)"
+    rf"(?=\s*(?:[,;?!]|\s(?:and|with|that|which|under|below|but|or)\b|$))", re.I)
+# "MMLU over 60", "HumanEval pass@1 above 40%", "GSM8K (8-shot) of at least 70", "60+ on MMLU"
+_THRESHOLD_AFTER = re.compile(
+    rf"(?P<lead>(?:[\w.\-/@]+\s+){{0,3}}[\w.\-/@]+(?:\s*\([^()]{{1,30}}\))?)\s+(?:score\s+|scores\s+)?"
+    rf"(?:of\s+|is\s+)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)", re.I)
+_PLUS_ON = re.compile(  # "60+ on MMLU", "90 or more on DocVQA"
+    rf"{_NUM}\s*(%?)\s*(?:\+|or (?:more|higher|better|above)|and (?:up|above))\s+(?:on|in)\s+(?:the\s+)?"
+    rf"([\w.\-/@ ]+?)(?=\s*(?:[,;?!]|$|\s(?:and|with)\b))", re.I)
+_LEAD_STOP = re.compile(r"^(?:a|an|the|with|that|which|whose|where|has|have|having|reports?|reporting|"
+                        r"scores?|scoring|gets?|getting|achieves?|achieving|reaches|reaching|models?|llms?|"
+                        r"and|or|of|on|in|for|its|their|at|is|are|any|some|one|ones|show|find|me|"
+                        r"chat|instruct|base|code|coding|language|lm)$", re.I)
+
+
+def _split_lead(lead: str) -> tuple[str | None, str | None, str]:
+    """(dataset, metric, the words read) from the words before a comparison: "HumanEval pass@1"."""
+    words = lead.split()
+    keep: list[str] = []
+    for w in reversed(words):
+        if _LEAD_STOP.match(w) and not keep:
+            continue
+        if _LEAD_STOP.match(w):
+            break
+        keep.insert(0, w)
+    metric = None
+    ds_words = []
+    for w in keep:
+        if re.fullmatch(_METRIC, w, re.I) and w.lower() != "score":
+            metric = w.lower()
+        else:
+            ds_words.append(w)
+    ds = " ".join(ds_words).strip() or None
+    return ds, metric, " ".join(keep)
+
+
+def _clause(metric: str | None, cmp_: str, val: str, pct: str, ds: str | None, text: str) -> ResultsClause:
+    return ResultsClause(dataset=ds.strip() if ds else None, metric=metric.lower() if metric else None,
+                         op=_CMP[cmp_.lower()], value=float(val), percent=bool(pct), text=text)
+
+
 def _parse_results(q: str) -> tuple[ResultsClause | None, str]:
+    """A results clause: a threshold on a reported or measured number, or "best on D"."""
     m = _RESULT_THRESHOLD.search(q)
     if m:
         metric, cmp_, val, pct, ds = m.groups()
-        clause = ResultsClause(dataset=ds.strip(), metric=metric.lower(), op=_CMP[cmp_.lower()],
-                               value=float(val), percent=bool(pct), text=m.group(0))
-        return clause, q[: m.start()] + " " + q[m.end():]
+        return _clause(metric, cmp_, val, pct, ds, m.group(0)), q[: m.start()] + " " + q[m.end():]
+    for m in _THRESHOLD_ON.finditer(q):
+        if _NOT_SCORE_UNIT.match(q[m.end("val"):]) and not m.group("pct"):
+            continue
+        metric = re.search(rf"\b{_METRIC}\b", m.group(0), re.I)
+        cmp_, val, pct, ds = m.group("cmp", "val", "pct", "ds")
+        return (_clause(metric.group(1) if metric else None, cmp_, val, pct, ds, m.group(0)),
+                q[: m.start()] + " " + q[m.end():])
+    m = _PLUS_ON.search(q)
+    if m:
+        val, pct, ds = m.groups()
+        return _clause(None, ">=", val, pct, ds, m.group(0)), q[: m.start()] + " " + q[m.end():]
+    for m in _THRESHOLD_AFTER.finditer(q):
+        lead, cmp_, val, pct = m.group("lead", "cmp", "val", "pct")
+        if not pct and _NOT_SCORE_UNIT.match(q[m.end():]):
+            continue
+        ds, metric, kept = _split_lead(lead)
+        if ds is None and metric is None:
+            continue
+        if ds is not None and not re.search(r"[A-Z]|\d|[-_@]", ds) and metric is None:
+            continue  # "models over 7": a benchmark is named as one, not with plain words
+        start = m.start("lead") + len(lead) - len(lead.rstrip()) - len(kept)
+        start = q.rfind(kept.split()[0], m.start("lead"), m.end("lead")) if kept else start
+        return _clause(metric, cmp_, val, pct, ds, q[start:m.end()]), q[:start] + " " + q[m.end():]
     m = _RESULT_BEST.search(q)
     if m:
         metric, ds = m.groups()
@@ -380,7 +459,7 @@ def _tasks(q: str, out: list[Constraint]) -> None:
         m = re.search(pat, low)
         if not m:
             continue
-        if any(c.field == "task" and task in c.value for c in out):
+        if any(c.field == "task" and c.op != "not" and task in c.value for c in out):
             continue
         if not hard and hard_seen:
             continue  # a named task already says what the model does
@@ -440,12 +519,50 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
                        min_params=min_params, format=format, language=language, library=library,
                        architecture=architecture, quantization=quantization)
     return ParsedQuery(raw=raw, text=_clean_residual(text), constraints=cons, lineage=lineage,
-                       results=results)
+                       results=results, families=family_mentions(raw) if parse and raw else [])
 
 
-def _text_constraints(text: str, out: list[Constraint]) -> str:
+_NEGATION = re.compile(
+    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never)\s+"
+    r"(?!(?:more|less|fewer|bigger|larger|smaller|greater|higher|lower|older|newer)\s+than\b)"
+    r"(?:(?:a|an|the|just|only|one of|any|from)\s+)?(?P<span>[^,;.()!?]+?)"
+    r"(?=\s*(?:[,;.()!?]|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
+NEGATABLE = ("task", "format", "quantization", "architecture", "library", "license", "chat")
+
+
+def _negations(text: str, out: list[Constraint]) -> str:
+    """Constraints the query rules out ("not GGUF", "not an ASR->MT->TTS chain", "no
+    vision"): each becomes a ``not`` constraint, and its words leave the text."""
+    for m in list(_NEGATION.finditer(text)):
+        span = m.group("span")
+        if re.match(r"\s*(?:english|[a-z]+)[- ]only\b", span, re.I):
+            continue  # "not English-only": the language reader handles it
+        found: list[Constraint] = []
+        _text_constraints(span, found, negations=False)
+        if any(c.field == "language" for c in found):
+            continue  # "other than English": the language reader handles it
+        kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
+        for c in kept:
+            out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=m.group(0).strip()))
+        words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
+        if not kept and words:  # "other than PPO", "not one of the large-size models"
+            out.append(Constraint("words", "not", words[:6], hard=False, text=m.group(0).strip()))
+        text = text.replace(m.group(0), " ")
+    return text
+
+
+# words that say nothing about which models a negation rules out ("not one of the ... models")
+_NOT_NAME_WORDS = {"model", "models", "one", "ones", "of", "the", "a", "an", "its", "their", "any", "just",
+                   "only", "based", "fine", "tuned", "tune", "tunes", "version", "versions", "variant",
+                   "variants", "size", "sized", "checkpoint", "checkpoints", "weights", "or", "nor", "and",
+                   "something", "anything", "kind", "type", "sort", "straight", "originals", "original"}
+
+
+def _text_constraints(text: str, out: list[Constraint], negations: bool = True) -> str:
     """Add to ``out`` the constraints ``text`` states; the text less the phrases (licenses,
-    sizes, context lengths) that only constrain."""
+    sizes, context lengths, what is ruled out) that only constrain."""
+    if negations:
+        text = _negations(text, out)
     text = _licenses(text, out)
     text = _params(text, out)
     text = _context(text, out)
@@ -457,6 +574,11 @@ def _text_constraints(text: str, out: list[Constraint]) -> str:
     _tasks(scan, out)
     _architectures(scan, out)
     _chat(scan, out)
+    if negations:  # "a base LLM, not instruction-tuned": what the query asks for is not ruled out
+        asked = {(c.field, v) for c in out if c.op in ("in", "is")
+                 for v in (c.value if isinstance(c.value, list) else [c.value])}
+        out[:] = [c for c in out if c.op != "not" or not any(
+            (c.field, v) in asked for v in (c.value if isinstance(c.value, list) else [c.value]))]
     return text
 
 

@@ -6,6 +6,7 @@ break it), with the value and where it came from, so hits can say why they match
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from modellake.tools.search.query import Constraint, ResultsClause
 OK, LIKELY, UNKNOWN, FAIL = "ok", "likely", "unknown", "fail"
 HARD_FACTOR = {OK: 1.0, LIKELY: 0.9, UNKNOWN: 0.6}
 SOFT_FACTOR = {OK: 1.15, LIKELY: 1.07, UNKNOWN: 1.0, FAIL: 0.9}
+RULED_OUT_WORD = 0.5  # a model whose name or tags carry a word the query rules out ("other than PPO")
 RRF_K = 60
 LOWER_IS_BETTER = re.compile(r"wer|cer|loss|perplexity|ppl|mae|mse|rmse|error|fid", re.I)
 
@@ -44,10 +46,19 @@ FIELD_FACETS: dict[str, tuple[str, ...]] = {
     "library": ("libraries", "libraries_text"),
     "architecture": ("architectures",),
     "chat": ("chat", "chat_src"),
+    "words": ("aliases", "tags"),
 }
 
 
 _SMALL_NAME = re.compile(r"\b(tiny|mini|small|micro|nano|base)\b|minilm")
+
+
+def _check_words(c: Constraint, f: dict[str, Any]) -> Check:
+    """A model whose names or tags carry a word the query rules out ("other than PPO")."""
+    have = {t for x in [*(f.get("aliases") or []), *(f.get("tags") or [])]
+            for t in re.findall(r"[a-z][a-z0-9]+", str(x).lower())}
+    hit = [w for w in c.value if w in have]
+    return Check(FAIL, hit, "names") if hit else Check(UNKNOWN)
 
 
 def facet_key(field: str, f: dict[str, Any]) -> str:
@@ -62,7 +73,18 @@ def facet_key(field: str, f: dict[str, Any]) -> str:
 def check(c: Constraint, f: dict[str, Any]) -> Check:
     """How one model's facets ``f`` stand against constraint ``c``."""
     checker = CHECKERS.get(c.field)
-    return checker(c, f) if checker is not None else Check(UNKNOWN)
+    if checker is None:
+        return Check(UNKNOWN)
+    if c.op == "not" and c.field not in ("language", "words"):
+        return _negated(checker(dataclasses.replace(c, op="is" if c.field == "chat" else "in"), f))
+    return checker(c, f)
+
+
+def _negated(ck: Check) -> Check:
+    """A ruled-out value: a model known to have it fails, one known not to passes."""
+    if ck.status in (OK, LIKELY):
+        return Check(FAIL if ck.status == OK else UNKNOWN, ck.value, ck.source)
+    return Check(OK, ck.value, ck.source) if ck.status == FAIL else ck
 
 
 def _check_task(c: Constraint, f: dict[str, Any]) -> Check:
@@ -254,6 +276,7 @@ def _check_architecture(c: Constraint, f: dict[str, Any]) -> Check:
 
 # one checker per constraint field (the fields of FIELD_FACETS)
 CHECKERS: dict[str, Callable[[Constraint, dict[str, Any]], Check]] = {
+    "words": _check_words,
     "task": _check_task,
     "license": _check_license,
     "params": _check_params,
@@ -281,6 +304,8 @@ class ResultRow:
     verified: bool = False
     when: str | None = None
     run_id: int | None = None
+    passage: str | None = None  # the card's words a number was read from (tables, sentences)
+    about: str | None = None  # what a stored run measured, in words (its task, dataset, description)
 
 
 def card_results(docs: Iterable[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
@@ -294,8 +319,21 @@ def card_results(docs: Iterable[tuple[int, str, dict[str, Any]]]) -> list[Result
     return rows
 
 
+def card_text_results(docs: Iterable[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
+    """Numbers cards report outside their model-index (tables, sentences), with the passage."""
+    rows = []
+    for mid, _, f in docs:
+        for ds, metric, value, where, passage in f.get("reported") or []:
+            rows.append(ResultRow(mid, None, ds, metric, float(value), source=f"card {where}",
+                                  passage=passage))
+    return rows
+
+
 def _norm_tokens(text: str) -> list[str]:
-    toks = re.findall(r"[a-z]+|\d+", text.lower())
+    text = text.lower()
+    for pat, canon in V.BENCHMARK_ALIASES:
+        text = pat.sub(canon, text)
+    toks = re.findall(r"[a-z]+|\d+", text)
     out = []
     for t in toks:
         if re.fullmatch(r"(19|20)\d\d", t):
@@ -305,10 +343,15 @@ def _norm_tokens(text: str) -> list[str]:
 
 
 def name_matches(query: str, name: str | None) -> bool:
+    """Every word of ``query`` is in ``name`` (benchmarks by their usual spellings); a
+    "5-shot" the name does not state is not held against it."""
     if not name:
         return False
     q = _norm_tokens(query)
     n = set(_norm_tokens(name))
+    if "shot" in q and "shot" not in n:
+        i = q.index("shot")
+        q = q[:max(0, i - 1)] + q[i + 1:]
     return bool(q) and all(t in n or any(x.startswith(t) for x in n) for t in q)
 
 
@@ -324,11 +367,13 @@ def metric_matches(want: str | None, metric: str | None) -> bool:
     return m == w or m.startswith(w) or (w == "accuracy" and m == "acc")
 
 
-def match_results(rows: Sequence[ResultRow], clause: ResultsClause) -> dict[int, ResultRow]:
-    """Per model, its best result row that satisfies the clause."""
+def match_results(rows: Sequence[ResultRow], clause: ResultsClause,
+                  failing: set[int] | None = None) -> dict[int, ResultRow]:
+    """Per model, its best result row that satisfies the clause; ``failing`` (when given)
+    collects the models with rows on the clause's dataset and metric that all miss it."""
     best: dict[int, ResultRow] = {}
-    cands = [r for r in rows if (name_matches(clause.dataset or "", r.dataset)
-                                 or name_matches(clause.dataset or "", r.task))
+    cands = [r for r in rows if (clause.dataset is None or name_matches(clause.dataset, r.dataset)
+                                 or name_matches(clause.dataset, r.task))
              and metric_matches(clause.metric, r.metric)]
     if clause.op == "best" and clause.metric is None and cands:
         counts: dict[str, int] = {}
@@ -347,10 +392,14 @@ def match_results(rows: Sequence[ResultRow], clause: ResultsClause) -> dict[int,
                 t = t * 100
             ok = {">": v > t, ">=": v >= t, "<": v < t, "<=": v <= t}[clause.op]
             if not ok:
+                if failing is not None:
+                    failing.add(r.model_id)
                 continue
         prev = best.get(r.model_id)
         if prev is None or (v < prev.value if lower else v > prev.value):
             best[r.model_id] = r
+    if failing is not None:
+        failing -= set(best)
     return best
 
 

@@ -10,9 +10,10 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from modellake.tools.search.families import members
 from modellake.tools.search.family import LineageGraph, inferred_edges
 from modellake.tools.search.index import Handle
-from modellake.tools.search.rank import Check, ResultRow, card_results, check, facet_key
+from modellake.tools.search.rank import Check, ResultRow, card_results, card_text_results, check, facet_key
 
 log = logging.getLogger(__name__)
 ResultSource = Any  # Callable[[Handle, list[tuple[int, str, dict]]], Iterable[ResultRow]]
@@ -22,8 +23,13 @@ def _card_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list
     return card_results(docs)
 
 
+def _card_text_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
+    return card_text_results(docs)
+
+
 def _run_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[ResultRow]:
-    """Benchmark runs stored in the catalog (``modellake bench``, imported results)."""
+    """Benchmark runs stored in the catalog: measured by ``modellake bench``, imported from
+    evaluation files, or a card's model-index stored at ingest (``run (reported, card)``)."""
     ids = {name: mid for mid, name, _ in docs}
     rows = []
     try:
@@ -31,23 +37,49 @@ def _run_source(h: Handle, docs: list[tuple[int, str, dict[str, Any]]]) -> list[
     except Exception:  # noqa: BLE001 - an optional source must not break search
         log.debug("benchmark runs unavailable", exc_info=True)
         return []
+    tasks = _task_descriptions(h)
     for run in runs:
         mid = ids.get(run.model)
-        if mid is None or (run.config or {}).get("from_card"):
-            continue  # a card's own model-index rows come from the card source
+        if mid is None:
+            continue
+        cfg = run.config or {}
+        source = ("run (reported, card)" if cfg.get("from_card") else f"run ({run.trust})")
+        about = run_about(run.task, cfg, tasks.get(run.task))
         for metric, value in (run.metrics or {}).items():
             try:
                 v = float(value)
             except (TypeError, ValueError):
                 continue
             rows.append(ResultRow(mid, run.task, run.task, metric, v,
-                                  source=f"run ({run.trust})", verified=run.trust == "measured",
-                                  when=run.created_at or None, run_id=run.id))
+                                  source=source, verified=run.trust == "measured",
+                                  when=run.created_at or None, run_id=run.id, about=about))
     return rows
 
 
+def run_about(task: str, config: dict[str, Any], description: str | None) -> str:
+    """What a run measured, in words: the task, the dataset and task type a card or an
+    evaluation file names, the description of a task of the lake."""
+    ds = config.get("dataset")
+    parts = [task, description or "", str(config.get("task_name") or config.get("task_type") or "")]
+    if isinstance(ds, dict):
+        parts.append(" ".join(str(ds.get(k) or "") for k in ("name", "type", "config")))
+    parts.append(" ".join(str(config.get(k) or "") for k in ("dataset_path", "dataset_name")))
+    return " ".join(" ".join(p.split()) for p in parts if p and p.strip())[:400]
+
+
+def _task_descriptions(h: Handle) -> dict[str, str]:
+    """The lake's benchmark tasks (built-in and its own) by name: their descriptions."""
+    try:
+        from modellake.tools.bench.tasks import list_tasks
+
+        return {t.name: t.description for t in list_tasks(h.lake.root)}
+    except Exception:  # noqa: BLE001 - an optional source must not break search
+        log.debug("task descriptions unavailable", exc_info=True)
+        return {}
+
+
 # Where result rows come from; a benchmark module may append its own source.
-RESULT_SOURCES: list[ResultSource] = [_card_source, _run_source]
+RESULT_SOURCES: list[ResultSource] = [_card_source, _card_text_source, _run_source]
 
 
 @dataclass
@@ -61,6 +93,13 @@ class LakeState:
     _groups: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     _verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _df: dict[str, int] = field(default_factory=dict)
+    _families: dict[str, set[int]] | None = None
+
+    def family_members(self) -> dict[str, set[int]]:
+        """Family key -> the lake models in it (built once; see :mod:`.families`)."""
+        if self._families is None:
+            self._families = members(self.graph, self.docs)
+        return self._families
 
     def groups(self, fld: str) -> dict[str, list[int]]:
         """Models grouped by the facets a constraint on ``fld`` reads (built once)."""

@@ -282,3 +282,27 @@ NAME_TASKS: list[tuple[str, str]] = [
 CHAT_NAME = r"\bchat\b|instruct|\bit\b|conversational|assistant|dialog|\bsft\b|\bdpo\b|\brlhf\b"
 CHAT_TEXT = r"chat[_ ]template|apply_chat_template|<\|im_start\|>|\[INST\]|<\|user\|>|<start_of_turn>"
 QUANT_NAME = r"\bquanti[sz](?:ed|ations?)\b|\bquants\b|\b[2-8][- ]?bit\b|\bint[48]\b|\bq[2-8]_k"
+
+# Benchmarks by their usual spellings -> one form, for matching a query's benchmark against the
+# dataset names of result rows ("ARC" ~ "AI2 Reasoning Challenge (25-Shot)" ~ "arc_challenge").
+BENCHMARK_ALIASES: list[tuple[re.Pattern[str], str]] = [(re.compile(p), c) for p, c in [
+    (r"\bai2[ _-]*reasoning[ _-]*challenge\b|\barc[ _-]*(?:c\b|challenge\b)", "arc challenge"),
+    (r"\bai2[ _-]*reasoning[ _-]*easy\b|\barc[ _-]*(?:e\b|easy\b)", "arc easy"),
+    (r"\bmassive multitask language understanding\b|\bhendrycks[ _-]*test\b", "mmlu"),
+    (r"\bhuman[ _-]*eval\b", "humaneval"),
+    (r"\bgsm[ _-]*8[ _-]*k\b|\bgrade school math\b", "gsm8k"),
+    (r"\btruthful[ _-]*qa\b", "truthfulqa"),
+    (r"\bhella[ _-]*swag\b", "hellaswag"),
+    (r"\bwino[ _-]*grande\b", "winogrande"),
+    (r"\bbig[ _-]*bench[ _-]*hard\b|\bbbh\b", "bbh"),
+    (r"\bmt[ _-]*bench\b", "mtbench"),
+    (r"\balpaca[ _-]*eval\b", "alpacaeval"),
+    (r"\bif[ _-]*eval\b", "ifeval"),
+    (r"\bopenbook[ _-]*qa\b", "openbookqa"),
+    (r"\blibri[ _-]*speech\b", "librispeech"),
+    (r"\bcommon[ _-]*voice\b", "commonvoice"),
+    (r"\bsquad[ _-]*(?:v(?:ersion)?[ _-]*)?2(?:\.0)?\b", "squad 2"),
+    (r"\bpass[ _@-]*1\b", "pass1"),
+    (r"\bmed[ _-]*qa\b", "medqa"),
+    (r"\bpub[ _-]*med[ _-]*qa\b", "pubmedqa"),
+]]

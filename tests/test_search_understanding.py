@@ -1,0 +1,288 @@
+"""Search that understands needs (issue 16): numbers cards report in tables and sentences,
+thresholds in the words people use, model families by their common names, what a query rules
+out, needs told without a task's name, and questions about stored results by meaning, time
+and provenance.
+
+Cards are written here. The lake uses the packaged MiniLM (through its ONNX export, as a
+search does), since reading a need by meaning is what is tested.
+"""
+from __future__ import annotations
+
+import textwrap
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from modellake.store.lake import Lake
+from modellake.store.records import BenchmarkRun
+from modellake.tools.cards.reported import reported_numbers
+from modellake.tools.ingest import ingest
+from modellake.tools.search import parse_query, search, search_runs, sync_index
+from modellake.tools.search.families import mentions
+from modellake.tools.search.runs import is_runs_query, read_sources, read_window
+
+
+def card(meta: str, body: str) -> str:
+    return f"---\n{textwrap.dedent(meta).strip()}\n---\n\n{textwrap.dedent(body).strip()}\n"
+
+
+# -- numbers a card reports ---------------------------------------------------------------
+def test_a_comparison_table_gives_only_the_models_own_column():
+    text = textwrap.dedent("""
+        | Benchmark | Domain | Foo-7B | Bar-70B | Baz-7B |
+        |---|---|---|---|---|
+        | **MMLU** | English | 61.2 | 79.9 | 55.0 |
+        | GSM8K (8-shot) | Math | 48.5 | 80.1 | 40.2 |
+        """)
+    got = {(r.dataset, r.value) for r in reported_numbers(text, ["acme/Foo-7B-v1"])}
+    assert got == {("MMLU", 61.2), ("GSM8K (8-shot)", 48.5)}
+    # a model the table does not name gets nothing from it: the columns are others'
+    assert reported_numbers(text, ["acme/Qux-3B"]) == []
+
+
+def test_a_row_per_model_an_html_table_and_a_training_log():
+    rows = textwrap.dedent("""
+        |                  | ARC | HellaSwag |
+        |------------------|-----|-----------|
+        | **Acme-Chat-8B** | 60.5 | 82.0 |
+        | Other-70B        | 70.1 | 88.0 |
+        """)
+    assert {(r.dataset, r.value) for r in reported_numbers(rows, ["Acme-Chat-8B"])} == {
+        ("ARC", 60.5), ("HellaSwag", 82.0)}
+    html = ("<table><tr><td>Category</td><td>Benchmark</td><td>Acme 8B</td><td>Other 70B</td></tr>"
+            "<tr><td rowspan=2>General</td><td>MMLU (5-shot)</td><td>66.6</td><td>79.5</td></tr>"
+            "<tr><td>DROP (3-shot, F1)</td><td>58.4</td><td>79.7</td></tr></table>")
+    got = {(r.dataset, r.metric, r.value) for r in reported_numbers(html, ["acme/Acme-8B"])}
+    assert got == {("MMLU (5-shot)", None, 66.6), ("DROP (3-shot, F1)", "F1", 58.4)}
+    log = textwrap.dedent("""
+        | Training Loss | Epoch | Step | Validation Loss | F1 | Accuracy |
+        |:---:|:---:|:---:|:---:|:---:|:---:|
+        | 0.08 | 1.0 | 100 | 0.065 | 0.92 | 0.98 |
+        | 0.03 | 2.0 | 200 | 0.061 | 0.94 | 0.99 |
+        """)
+    got = {(r.dataset, r.metric, r.value) for r in reported_numbers(log, ["x"], datasets=["conll2003"])}
+    assert ("conll2003", "F1", 0.94) in got and ("conll2003", "F1", 0.92) not in got  # the last epoch
+
+
+def test_sentences_and_result_lists_keep_their_passage():
+    text = ("Our model reaches 71.3 on ARC-Challenge (25-shot) and an F1 of 91.5 on CoNLL-2003.\n"
+            "It has 7B params and was trained in 2023.\n\n## Results\nIt achieves the following results "
+            "on the evaluation set:\n- Loss: 0.21\n- Accuracy: 0.93\n\n```\nSERVER_PORT = 443\n```\n")
+    got = {(r.dataset, r.metric, r.value): r for r in reported_numbers(text, ["x"], datasets=["imdb"])}
+    assert ("ARC-Challenge (25-shot)", None, 71.3) in got
+    assert ("CoNLL-2003", "F1", 91.5) in got
+    assert ("imdb", "Accuracy", 0.93) in got
+    assert "reaches 71.3 on ARC-Challenge" in got[("ARC-Challenge (25-shot)", None, 71.3)].passage
+    assert not any(v in (7.0, 2023.0, 443.0) for _, _, v in got)  # sizes, years, configuration
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("an LLM that reports at least 60 on MMLU (5-shot)", ("MMLU (5-shot)", None, ">=", 60.0)),
+    ("code model with HumanEval pass@1 above 40%", ("HumanEval", "pass@1", ">", 40.0)),
+    ("MMLU over 60", ("MMLU", None, ">", 60.0)),
+    ("vision-language model scoring 90 or more on DocVQA", ("DocVQA", None, ">=", 90.0)),
+    ("60+ on GSM8K", ("GSM8K", None, ">=", 60.0)),
+    ("WER under 5 on LibriSpeech", ("LibriSpeech", "wer", "<", 5.0)),
+])
+def test_thresholds_in_the_words_people_use(query, expected):
+    r = parse_query(query).results
+    assert (r.dataset, r.metric, r.op, r.value) == expected
+
+
+@pytest.mark.parametrize("query", ["small chat model under 3B parameters", "models over 7B",
+                                   "at least 128k context", "a model with more than 3 languages"])
+def test_sizes_are_not_thresholds_on_results(query):
+    assert parse_query(query).results is None
+
+
+# -- families and what a query rules out ----------------------------------------------------
+def test_family_mentions_and_what_is_ruled_out():
+    got = [(m.keys, m.negated) for m in mentions("the original LLaMA and things built on it, not Llama 2")]
+    assert got == [(["llama-1"], False), (["llama-2"], True)]
+    got = [(m.keys, m.negated) for m in mentions("an image generator that is neither Stable Diffusion nor FLUX")]
+    assert got == [(["sd-1", "sd-2", "sdxl", "sd-3"], True), (["flux"], True)]
+    assert [m.keys for m in mentions("Google's open model family")] == [["gemma"]]
+    assert mentions("a GGUF I can run with llama.cpp") == []
+    assert mentions("a short video clip from a prompt") == []  # "clip" is not CLIP
+
+
+CARDS = {
+    "llama2-chat-gguf": card("base_model: meta-llama/Llama-2-7b-chat-hf\nlicense: llama2\ntags: [gguf]",
+                             "# Llama 2 7B Chat GGUF\nQuantized GGUF files of Llama 2 7B Chat for llama.cpp."),
+    "alpaca-lora": card("license: apache-2.0\nlibrary_name: peft",
+                        "# Alpaca LoRA\nA LoRA adapter for decapoda-research/llama-7b-hf, the original "
+                        "LLaMA, tuned on the Alpaca instruction data."),
+    "codellama-sql": card("base_model: codellama/CodeLlama-7b-hf\nlicense: llama2",
+                          "# CodeLlama SQL\nA fine-tune of Code Llama that writes SQL queries from questions."),
+    "gemma-ft": card("base_model: google/gemma-2b\nlicense: gemma",
+                     "# Gemma 2B customer support\nA Gemma 2B fine-tune that answers customer support chats."),
+    "mistral-de": card("base_model: mistralai/Mistral-7B-v0.1\nlicense: apache-2.0\nlanguage: [de]",
+                       textwrap.dedent("""
+                           # Mistral 7B German chat
+                           A German chat model fine-tuned from Mistral 7B.
+
+                           | Benchmark | Mistral-7B-German | Llama-2-7B |
+                           |---|---|---|
+                           | MMLU | 62.5 | 45.3 |
+                           | HellaSwag | 83.0 | 78.1 |
+                           """)),
+    "qwen-awq": card("base_model: Qwen/Qwen2-7B-Instruct\nlicense: apache-2.0\ntags: [awq, 4-bit]",
+                     "# Qwen2 7B Instruct AWQ\nAWQ 4-bit quantized weights of Qwen2 7B Instruct. "
+                     "It scores 70.3 on MMLU."),
+    "ppo-cartpole": card("library_name: stable-baselines3\ntags: [reinforcement-learning, ppo]",
+                         "# PPO agent playing CartPole-v1\nA PPO agent trained with stable-baselines3."),
+    "dqn-cartpole": card("library_name: stable-baselines3\ntags: [reinforcement-learning, dqn]",
+                         "# DQN agent playing CartPole-v1\nA DQN agent trained with stable-baselines3."),
+    "langid-xlmr": card("base_model: FacebookAI/xlm-roberta-base\npipeline_tag: text-classification\n"
+                        "license: mit", "# Language identification\nDetects which of 20 languages a "
+                        "text is written in. Fine-tuned from XLM-RoBERTa on language identification data."),
+    "sentiment-bert": card("base_model: google-bert/bert-base-uncased\npipeline_tag: text-classification\n"
+                           "license: apache-2.0", "# Review sentiment\nClassifies product reviews as "
+                           "positive or negative."),
+}
+
+
+@pytest.fixture(scope="module")
+def lake(tmp_path_factory):
+    root = tmp_path_factory.mktemp("understanding")
+    d = root / "cards"
+    d.mkdir()
+    for name, text in CARDS.items():
+        (d / f"{name}.md").write_text(text)
+    lk = Lake.open(root / "lake")
+    with lk.catalog() as cat:
+        report = ingest(cat, [d])
+        assert not report.errors, report.errors
+    return lk
+
+
+def names(res) -> list[str]:
+    return [h.name for h in res.hits]
+
+
+def test_a_reported_table_number_answers_a_threshold(lake):
+    res = search(lake, "an LLM with MMLU above 60")
+    assert set(names(res)) == {"mistral-de", "qwen-awq"}  # the German model's column, not Llama 2's
+    why = next(w for w in res.hits[names(res).index("mistral-de")].why if w["kind"] == "result")
+    assert why["value"] == 62.5 and why["source"] == "card table" and "62.5" in why["passage"]
+    assert "a table of its card" in res.text()
+    assert names(search(lake, "an LLM with MMLU above 65")) == ["qwen-awq"]  # 62.5 misses it: gone
+
+
+def test_families_by_common_name_and_ruled_out(lake):
+    assert names(search(lake, "Code Llama descendants")) == ["codellama-sql"]
+    assert set(names(search(lake, "anything built on the original LLaMA")))== {"alpaca-lora"}
+    assert names(search(lake, "fine-tunes of Google's open models")) == ["gemma-ft"]
+    got = names(search(lake, "a chat model that is not from the Llama 2 family"))
+    assert "llama2-chat-gguf" not in got and got
+
+
+def test_a_ruled_out_format_or_word(lake):
+    got = names(search(lake, "a 4-bit quantized chat model that is not GGUF"))
+    assert got[0] == "qwen-awq" and "llama2-chat-gguf" not in got
+    got = names(search(lake, "a CartPole agent trained with something other than PPO"))
+    assert got[0] == "dqn-cartpole"
+
+
+def test_a_need_told_without_the_tasks_name(lake):
+    res = search(lake, "figure out what language each customer email is in")
+    assert names(res)[0] == "langid-xlmr"
+    task = next(c for c in res.query["constraints"] if c["field"] == "task")
+    assert task["source"] == "need" and task["value"][0] == "text-classification"
+
+
+# -- questions about results ------------------------------------------------------------------
+NOW = datetime(2026, 6, 10, 12, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text, since, until", [
+    ("runs from today", NOW - timedelta(days=1), None),
+    ("results added in the last two weeks", NOW - timedelta(days=14), None),
+    ("results older than a month", None, NOW - timedelta(days=31)),
+    ("more than two months old", None, NOW - timedelta(days=62)),
+    ("since 2026-05-01", datetime(2026, 5, 1, tzinfo=UTC), None),
+    ("before 2026-05-01", None, datetime(2026, 5, 1, tzinfo=UTC)),
+    ("on 2026-05-01", datetime(2026, 5, 1, tzinfo=UTC), datetime(2026, 5, 2, tzinfo=UTC)),
+])
+def test_time_windows(text, since, until):
+    w, _ = read_window(text, NOW)
+    assert (w.since, w.until) == (since, until)
+
+
+@pytest.mark.parametrize("text, sources", [
+    ("sentiment results we measured ourselves, not numbers copied from cards", {"measured"}),
+    ("which ARC numbers come from model cards?", {"card"}),
+    ("GSM8K scores from lm-eval harness runs, not model cards", {"imported"}),
+    ("error rates reported in the last week", {"card", "imported"}),
+    ("WER results added in the last two weeks", None),
+])
+def test_how_a_result_was_obtained(text, sources):
+    assert read_sources(text)[0] == sources
+
+
+@pytest.mark.parametrize("query, runs", [
+    ("what did we measure on sentiment last week", True),
+    ("grade-school math word problem scores", True),
+    ("winogrande figures reported in model cards", True),
+    ("what did the base mini model score?", True),
+    ("a model for sentiment this week", False),
+    ("NER with F1 above 0.9 on CoNLL-2003", False),
+    ("predict next month's store sales from past daily figures", False),
+    ("convert web copy into Catalan; ideally something that runs under CTranslate2", False),
+])
+def test_which_questions_are_about_results(query, runs):
+    assert is_runs_query(query) is runs
+
+
+def test_results_by_meaning_time_and_provenance(lake):
+    with lake.catalog() as cat:
+        mid = {n: cat.get_model(n).id for n in ("sentiment-bert", "langid-xlmr", "mistral-de")}
+        when = {"today": NOW - timedelta(hours=2), "old": NOW - timedelta(days=40)}
+        for model, task, metrics, trust, age in [
+                ("sentiment-bert", "imdb", {"accuracy": 0.93}, "measured", "today"),
+                ("sentiment-bert", "sst2", {"accuracy": 0.91}, "reported", "old"),
+                ("langid-xlmr", "papluca/language-identification", {"accuracy": 0.99}, "measured", "old"),
+                ("mistral-de", "gsm8k", {"exact_match": 0.41}, "reported", "today")]:
+            cat.runs.add(BenchmarkRun(model=model, task=task, metrics=metrics, trust=trust,
+                                      created_at=when[age].isoformat()), mid[model])
+    report = sync_index(lake)
+    assert report.results >= 4  # the results' descriptions are now in the vector index
+
+    def found(q: str) -> set[tuple[str, str]]:
+        res = search_runs(lake, q, now=NOW)
+        return {(h.name, w["task"]) for h in res.hits for w in h.why}
+
+    assert found("how do our models do at telling positive from negative reviews?") == {
+        ("sentiment-bert", "imdb"), ("sentiment-bert", "sst2")}
+    assert found("polarity results we measured today") == {("sentiment-bert", "imdb")}
+    assert found("grade-school maths word problems") == {("mistral-de", "gsm8k")}
+    assert found("which results were reported rather than measured here, older than a week") == {
+        ("sentiment-bert", "sst2")}
+    assert found("what did the Mistral German chat model score?") == {("mistral-de", "gsm8k")}
+    routed = search(lake, "grade-school maths word problem scores")  # search hands it on
+    assert routed.query.get("runs") and names(routed) == ["mistral-de"]
+    assert "from its card" not in routed.text() and "gsm8k" in routed.text()
+
+
+# -- names people can read ----------------------------------------------------------------------
+def test_card_only_models_are_named_from_their_cards(tmp_path):
+    d = tmp_path / "cards"
+    (d / "wrapped").mkdir(parents=True)
+    (d / "a1.md").write_text(card(
+        "license: mit\nlicense_link: https://huggingface.co/acme/tiny-ranker-v2/resolve/main/LICENSE",
+        "## Summary\nA small reranker.\n\n```python\nAutoModel.from_pretrained(\"acme/tiny-ranker-v2\")\n```"))
+    (d / "a2.md").write_text(card("library_name: stable-baselines3\nmodel-index:\n- name: PPO\n  results: []",
+                                  "# PPO agent\nAn agent for LunarLander-v2."))
+    (d / "a3.md").write_text(card("license: apache-2.0", "# Cabrita adapter\nTrained on top of the base:\n\n"
+                                  "```python\nmodel = AutoModel.from_pretrained(\"big-org/llama-7b-hf\")\n```"))
+    (d / "wrapped" / "README.md").write_text(card("license: mit", "# Something\nA model card."))
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        ingest(cat, [d / "a1.md", d / "a2.md", d / "a3.md", d / "wrapped" / "README.md"], index=False)
+        by_file = {Path(m.source).name if Path(m.source).name != "README.md" else "wrapped": m.name
+                   for m in cat.list_models()}
+    assert by_file == {"a1.md": "acme/tiny-ranker-v2",  # the repo id its license and code name
+                       "a2.md": "a2",  # "PPO" names an algorithm, not this model
+                       "a3.md": "a3",  # the id its example loads is a base the title does not name
+                       "wrapped": "wrapped"}  # a README given alone is named after its folder

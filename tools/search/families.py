@@ -1,0 +1,140 @@
+"""Model families by their common names: "the original LLaMA", "Google's open models", "SDXL".
+
+The families of ``data/families.json`` (data, not code) say which words name a family in a
+query and which identifiers belong to it. A model belongs to a family when one of its
+identifiers does: its own names (the lake's, the card's title, the repo id the card
+declares), the base models it declares, and theirs up the lineage graph (every generation).
+A query names families positively ("built on Qwen") or rules them out ("not Llama 2",
+"neither Stable Diffusion nor FLUX").
+"""
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Family:
+    key: str
+    label: str
+    query: tuple[re.Pattern[str], ...]
+    member: tuple[re.Pattern[str], ...]
+    not_member: tuple[re.Pattern[str], ...]
+
+    def has(self, ident: str) -> bool:
+        s = ident.lower()
+        return any(p.search(s) for p in self.member) and not any(p.search(s) for p in self.not_member)
+
+
+@dataclass
+class FamilyMention:
+    keys: list[str]  # the family, or every family of a group ("Stable Diffusion": 1.x, 2.x, XL, 3)
+    text: str  # the words that named it
+    negated: bool = False
+
+
+@dataclass
+class Catalogue:
+    families: dict[str, Family]
+    group_query: list[tuple[str, re.Pattern[str]]]
+    groups: dict[str, list[str]] = field(default_factory=dict)
+
+
+_lock = threading.Lock()
+_loaded: Catalogue | None = None
+_NEGATORS = re.compile(r"(?:\bnot|\bno|\bnor|\bneither|\bwithout|\bexcept|\bexcluding|\bother than|\brather than|"
+                       r"\binstead of|\bbut not|\bnon-?|\bisn't|\baren't)\s*(?:(?:a|an|the|any|from|of|one|"
+                       r"based on|built on|derived from|[\w.-]+ (?:or|nor))\s+){0,3}$", re.I)
+
+
+def catalogue() -> Catalogue:
+    global _loaded
+    with _lock:
+        if _loaded is None:
+            raw = json.loads(resources.files("modellake.tools.search").joinpath("data/families.json").read_text())
+            fams = {f["key"]: Family(f["key"], f["label"], _compile(f["query"]), _compile(f["member"]),
+                                     _compile(f.get("not_member", []))) for f in raw["families"]}
+            groups = {g: list(keys) for g, keys in raw.get("groups", {}).items()}
+            gq = [(g, p) for g, pats in raw.get("group_query", {}).items() for p in _compile(pats)]
+            _loaded = Catalogue(fams, gq, groups)
+        return _loaded
+
+
+def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.I) for p in patterns)
+
+
+def families_of(identifiers: list[str]) -> set[str]:
+    """The families these identifiers (a model's names and its ancestors') belong to."""
+    cat = catalogue()
+    return {f.key for f in cat.families.values() for ident in identifiers if f.has(ident)}
+
+
+def mentions(text: str) -> list[FamilyMention]:
+    """The families a query names, in order; each says whether the query rules it out."""
+    cat = catalogue()
+    found: list[tuple[int, int, list[str]]] = []
+    for f in cat.families.values():
+        for p in f.query:
+            for m in p.finditer(text):
+                found.append((m.start(), m.end(), [f.key]))
+    for g, p in cat.group_query:
+        for m in p.finditer(text):
+            found.append((m.start(), m.end(), cat.groups.get(g, [])))
+    found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
+    out: list[FamilyMention] = []
+    last_end = -1
+    for start, end, keys in found:
+        if start < last_end:
+            continue  # inside a longer mention ("Code Llama" is not also "Llama")
+        last_end = end
+        out.append(FamilyMention(keys, text[start:end], _negated(text, start, out)))
+    return out
+
+
+def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
+    """A family is ruled out when a negation governs it: "not Llama 2", "neither SD nor FLUX",
+    "no Meta originals, no Code Llama"; a list after a negation shares it ("not X or Y")."""
+    window = text[max(0, start - 40):start]
+    clause = re.split(r"[,;.()]|\bbut\b|\band\b(?! not)", window)[-1]
+    if _NEGATORS.search(clause):
+        return True
+    if not before or not before[-1].negated:
+        return False
+    gap = text[text.rfind(before[-1].text, 0, start) + len(before[-1].text):start]
+    return bool(re.fullmatch(r"\s*(?:,|or|nor|/)?\s*", gap))
+
+
+def members(graph: Any, docs: list[tuple[int, str, dict[str, Any]]]) -> dict[str, set[int]]:
+    """Family key -> the lake models in it, by their identifiers and their ancestors'."""
+    out: dict[str, set[int]] = {}
+    for mid, name, f in docs:
+        idents = [name, *(f.get("aliases") or []), *(f.get("architectures") or [])]
+        idents += _ancestor_identifiers(graph, mid)
+        for key in families_of(idents):
+            out.setdefault(key, set()).add(mid)
+    return out
+
+
+def _ancestor_identifiers(graph: Any, mid: int, max_depth: int = 6) -> list[str]:
+    """The identifiers of every declared (or inferred) parent, and theirs, up the graph."""
+    out: list[str] = []
+    frontier, seen = [mid], {mid}
+    for _ in range(max_depth):
+        nxt = []
+        for m in frontier:
+            for e in graph.parents.get(m, []):
+                out.append(e.parent)
+                for pid in graph.models_named(e.parent):
+                    if pid not in seen:
+                        seen.add(pid)
+                        nxt.append(pid)
+                        out.extend(graph.model_keys.get(pid, ()))
+        if not nxt:
+            break
+        frontier = nxt
+    return out

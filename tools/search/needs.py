@@ -1,0 +1,102 @@
+"""From a need in the user's words to the task that answers it, by meaning.
+
+"tell which language a text is in" names no task; the needs of ``data/needs.json`` (each a
+description of what people want done, its Hugging Face pipeline tag and the words model cards
+use for it) are embedded once and compared with the query's own embedding. The closest need,
+when it is close enough and clearly ahead of needs of other tasks, gives search a soft task
+(models of that task rank higher, others are not removed) and card words for the lexical
+ranking. The need vectors are cached per embedder in the user's cache folder, so a cold
+search does not re-embed them.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from modellake.tools.embedding import embedder as embed
+
+log = logging.getLogger(__name__)
+
+MIN_SIM = 0.45  # cosine of the query to the need's description
+MIN_MARGIN = 0.03  # ahead of the closest need of another task by at least this
+
+
+@dataclass(frozen=True)
+class Need:
+    task: str
+    need: str
+    terms: str
+    similarity: float = 0.0
+
+
+_lock = threading.Lock()
+_loaded: tuple[str, list[Need], np.ndarray] | None = None
+
+
+def all_needs() -> list[Need]:
+    """Every need of ``data/needs.json``, in its order (the first of a task says what it is for)."""
+    return _needs()
+
+
+def _needs() -> list[Need]:
+    raw = json.loads(resources.files("modellake.tools.search").joinpath("data/needs.json").read_text())
+    return [Need(n["task"], n["need"], n.get("terms", "")) for n in raw["needs"]]
+
+
+def _cache_path(key: str) -> Any:
+    from modellake.tools.embedding.onnx_encoder import cache_dir
+
+    return cache_dir() / f"needs-{key}.npy"
+
+
+def _vectors(needs: list[Need]) -> np.ndarray:
+    """The needs' embeddings: from the cache when the embedder and the needs are the same."""
+    texts = [n.need for n in needs]
+    key = hashlib.sha256("\n".join([embed.name(), *texts]).encode()).hexdigest()[:16]
+    path = _cache_path(key)
+    try:
+        vecs = np.load(path, allow_pickle=False)
+        if vecs.shape == (len(texts), embed.DIM):
+            return vecs
+    except (OSError, ValueError):
+        pass
+    vecs = embed.embed(texts)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vecs, allow_pickle=False)
+        tmp.replace(path)
+    except OSError:
+        log.debug("could not cache the need vectors", exc_info=True)
+    return vecs
+
+
+def _table() -> tuple[list[Need], np.ndarray]:
+    global _loaded
+    with _lock:
+        if _loaded is None or _loaded[0] != embed.name():
+            needs = _needs()
+            _loaded = (embed.name(), needs, _vectors(needs))
+        return _loaded[1], _loaded[2]
+
+
+def closest_need(qvec: np.ndarray) -> Need | None:
+    """The need the query (its unit embedding) describes, or None when none is clearly it."""
+    needs, vecs = _table()
+    sims = vecs @ np.asarray(qvec, dtype=np.float32)
+    order = np.argsort(-sims)
+    best = int(order[0])
+    if sims[best] < MIN_SIM:
+        return None
+    other = next((float(sims[i]) for i in order[1:] if needs[int(i)].task != needs[best].task), -1.0)
+    if sims[best] - other < MIN_MARGIN:
+        return None
+    n = needs[best]
+    return Need(n.task, n.need, n.terms, float(sims[best]))
