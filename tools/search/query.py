@@ -220,10 +220,6 @@ _METRIC = (r"(f1(?:[- ]score)?|accuracy|acc|precision|recall|wer|cer|bleu|chrf|r
 _CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">",
         "at least": ">=", ">=": ">=", ">": ">", "≥": ">=", "below": "<", "under": "<",
         "less than": "<", "lower than": "<", "at most": "<=", "<=": "<=", "<": "<", "≤": "<="}
-_RESULT_THRESHOLD = re.compile(
-    rf"\b{_METRIC}\s*(?:score\s*)?(?:of\s*)?(above|over|greater than|more than|higher than|at least|"
-    rf"below|under|less than|lower than|at most|>=|<=|>|<|≥|≤)\s*{_NUM}\s*(%?)\s*(?:on|for|in)\s+"
-    rf"(?:the\s+)?([\w.\-/ ]+?)(?=\s*(?:[,;?!()]|\s(?:and|with|for|that|which|under|below)\b|$))", re.I)
 _RESULT_BEST = re.compile(
     rf"\b(?:best|top|highest[- ]scoring|strongest|leading|best[- ]performing|highest|lowest)\s+"
     rf"(?:{_METRIC}\s+)?(?:models?\s+|results?\s+|scores?\s+)?(?:on|for|at|in)\s+(?:the\s+)?"
@@ -240,7 +236,7 @@ _NOT_SCORE_UNIT = re.compile(r"\s*(?:[kmbt]\b|bn\b|mn\b|billion|million|thousand
 _THRESHOLD_ON = re.compile(
     rf"\b(?:(?:{_METRIC})\s+(?:score\s+)?(?:of\s+)?)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)"
     rf"(?:\s+(?:{_METRIC}))?\s+(?:on|in|for)\s+(?:the\s+)?(?P<ds>[\w.\-/@ ]+?(?:\s*\([^()]{{1,30}}\))?)"
-    rf"(?=\s*(?:[,;?!]|\s(?:and|with|that|which|under|below|but|or)\b|$))", re.I)
+    rf"(?=\s*(?:[,;?!]|\s(?:and|with|for|that|which|under|below|but|or)\b|$))", re.I)
 # "MMLU over 60", "HumanEval pass@1 above 40%", "GSM8K (8-shot) of at least 70", "60+ on MMLU"
 _THRESHOLD_AFTER = re.compile(
     rf"(?P<lead>(?:[\w.\-/@]+\s+){{0,3}}[\w.\-/@]+(?:\s*\([^()]{{1,30}}\))?)\s+(?:score\s+|scores\s+)?"
@@ -282,10 +278,6 @@ def _clause(metric: str | None, cmp_: str, val: str, pct: str, ds: str | None, t
 
 def _parse_results(q: str) -> tuple[ResultsClause | None, str]:
     """A results clause: a threshold on a reported or measured number, or "best on D"."""
-    m = _RESULT_THRESHOLD.search(q)
-    if m:
-        metric, cmp_, val, pct, ds = m.groups()
-        return _clause(metric, cmp_, val, pct, ds, m.group(0)), q[: m.start()] + " " + q[m.end():]
     for m in _THRESHOLD_ON.finditer(q):
         if _NOT_SCORE_UNIT.match(q[m.end("val"):]) and not m.group("pct"):
             continue
