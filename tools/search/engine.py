@@ -76,7 +76,7 @@ from modellake.tools.search.rank import (
     match_results,
     rrf,
 )
-from modellake.tools.search.runs import attach_results, is_runs_query, search_runs
+from modellake.tools.search.runs import asks_results_of, attach_results, is_runs_query, search_runs
 from modellake.tools.search.state import LakeState, Verdicts, lake_state, result_rows
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,8 @@ def search(lake: Lake | Catalog | str | Path, query: str, k: int = 10, *, task: 
     if mode == "fused" and is_runs_query(query):
         return search_runs(lake, query, k, wait=wait, progress=progress)
     with open_lake(lake) as h:
+        if mode == "fused" and asks_results_of(h, query):
+            return search_runs(h.catalog, query, k, wait=wait, progress=progress)
         behind = catch_up(h, wait, progress) if sync_first else (0, 0)
         res = _search(h, query, k, mode=mode, flags=dict(
             task=task, license=license, max_params=max_params, format=format, language=language,

@@ -560,6 +560,25 @@ def is_runs_query(query: str) -> bool:
     return (window.since is not None or window.until is not None) and bool(_RESULT_WORDS.search(query))
 
 
+_HOW_MADE = re.compile(r"\b(?:fine-?tuned|finetuned|trained|built|based|derived|distilled|quanti[sz]ed|"
+                       r"adapted)\b", re.I)  # "a model fine-tuned on CoNLL-2003" describes a model
+
+
+def asks_results_of(h: Handle, query: str) -> bool:
+    """"Meta's Llama 3 8B base model on ARC, GSM8K and HellaSwag": a model of the lake named with
+    benchmarks, and no need to fill, no threshold: a question about its results."""
+    if (_MODEL_NEED.search(query) or _TASK_VERB.search(query) or _HOW_MADE.search(query)
+            or not benchmarks_in(query, question=True)):
+        return False
+    from modellake.tools.search.query import parse_query
+
+    if parse_query(query).results is not None:
+        return False
+    st = lake_state(h)
+    models, _ = named_models(st, query, _described_words(h, st), rare_names=False)
+    return bool(models)
+
+
 ATTACH_MIN = 0.55  # a model hit shows a stored result whose description matches the query this well
 ATTACH_PER_HIT = 3
 
