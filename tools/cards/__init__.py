@@ -23,15 +23,25 @@ sections (:mod:`.identity`, :mod:`.details`, :mod:`.usage`, :mod:`.training`,
 """
 from __future__ import annotations
 
-from modellake.store.records import CardDraft
-from modellake.tools.cards.audit import KINDS, SEVERITIES, CardAudit, CardFinding, check_card
-from modellake.tools.cards.draft import TEMPLATE_PATH, WRITER_SECTIONS, Writer, draft_card
-from modellake.tools.cards.score import SECTIONS, CardScore, score_card
-from modellake.tools.cards.verify import validate_card, verify_draft
-from modellake.tools.cards.writer import llm_writer, write_card
+import importlib
+from typing import Any
 
-__all__ = [
-    "KINDS", "SECTIONS", "SEVERITIES", "TEMPLATE_PATH", "WRITER_SECTIONS", "CardAudit",
-    "CardDraft", "CardFinding", "CardScore", "Writer", "check_card", "draft_card",
-    "llm_writer", "score_card", "validate_card", "verify_draft", "write_card",
-]
+# name -> the module that defines it: imported on first use, so that reading a card's numbers
+# or its own name (``.reported``, ``.naming``, used by search) does not load the drafting
+_WHERE = {
+    "CardDraft": "modellake.store.records", "KINDS": ".audit", "SEVERITIES": ".audit",
+    "CardAudit": ".audit", "CardFinding": ".audit", "check_card": ".audit",
+    "TEMPLATE_PATH": ".draft", "WRITER_SECTIONS": ".draft", "Writer": ".draft", "draft_card": ".draft",
+    "SECTIONS": ".score", "CardScore": ".score", "score_card": ".score",
+    "validate_card": ".verify", "verify_draft": ".verify", "llm_writer": ".writer", "write_card": ".writer",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    where = _WHERE.get(name)
+    if where is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(where, __name__), name)
+    globals()[name] = value
+    return value
