@@ -14,8 +14,7 @@ and storing the runs), :mod:`.results` (stored runs read back, leaderboards),
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from modellake.tools.lazy import exports
 
 # name -> the module that defines it, imported on first use (search reads the task
 # definitions without loading the runners, the comparisons or the importer)
@@ -30,13 +29,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _WHERE, globals())
 
 
 def bench_on_ray(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - see on_ray.bench_on_ray

@@ -23,8 +23,7 @@ sections (:mod:`.identity`, :mod:`.details`, :mod:`.usage`, :mod:`.training`,
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from modellake.tools.lazy import exports
 
 # name -> the module that defines it: imported on first use, so that reading a card's numbers
 # or its own name (``.reported``, ``.naming``, used by search) does not load the drafting
@@ -38,10 +37,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str) -> Any:
-    where = _WHERE.get(name)
-    if where is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(where, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = exports(__name__, _WHERE, globals())
