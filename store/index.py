@@ -320,11 +320,14 @@ class VectorIndex:
     @_server_call
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of the given chunk ids (those that exist)."""
+        return self._vectors_of(self.chunks, ids)
+
+    def _vectors_of(self, collection: Any, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for s in _batches(len(ids), self.max_batch):
-            got = self.chunks.get(ids=ids[s], include=["embeddings"])
-            for cid, vec in zip(got["ids"], got["embeddings"]):
-                out[cid] = np.asarray(vec, dtype=np.float32)
+            got = collection.get(ids=ids[s], include=["embeddings"])
+            for vid, vec in zip(got["ids"], got["embeddings"]):
+                out[vid] = np.asarray(vec, dtype=np.float32)
         return out
 
     @_server_call
@@ -376,12 +379,7 @@ class VectorIndex:
     @_server_call
     def result_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors of result documents (one per distinct text; ids are content hashes)."""
-        out: dict[str, np.ndarray] = {}
-        for s in _batches(len(ids), self.max_batch):
-            got = self.results.get(ids=ids[s], include=["embeddings"])
-            for rid, vec in zip(got["ids"], got["embeddings"]):
-                out[rid] = np.asarray(vec, dtype=np.float32)
-        return out
+        return self._vectors_of(self.results, ids)
 
     @_server_call
     def add_results(self, ids: list[str], vectors: np.ndarray) -> None:

@@ -1,5 +1,9 @@
 """Packages whose names are imported on first use (PEP 562), so that importing one part of a
-capability does not load all of it (search reads cards' numbers without the card drafting)."""
+capability does not load all of it (search reads cards' numbers without the card drafting).
+
+A name exported this way must not also be the name of one of the package's modules: importing
+that module binds the module to the package under its name, and the name would then be the
+module, not the function (``tools.bench.compare`` is both, so that package imports eagerly)."""
 from __future__ import annotations
 
 import importlib

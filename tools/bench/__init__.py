@@ -14,22 +14,26 @@ and storing the runs), :mod:`.results` (stored runs read back, leaderboards),
 """
 from __future__ import annotations
 
-from modellake.tools.lazy import exports
-
-# name -> the module that defines it, imported on first use (search reads the task
-# definitions without loading the runners, the comparisons or the importer)
-_WHERE = {
-    **dict.fromkeys(["BehavesLike", "CompareRow", "Comparison", "Neighbour", "behaves_like", "compare"],
-                    ".compare"),
-    **dict.fromkeys(["ImportReport", "ResultsFileError", "import_results"], ".importer"),
-    **dict.fromkeys(["Leaderboard", "LeaderboardEntry", "RunList", "get_run", "leaderboard", "list_runs",
-                     "plot_leaderboard"], ".results"),
-    **dict.fromkeys(["BenchError", "BenchReport", "TaskList", "bench", "list_tasks"], ".runs"),
-    "TaskSpec": ".tasks",
-}
-
-
-__getattr__ = exports(__name__, _WHERE, globals())
+from modellake.tools.bench.compare import (
+    BehavesLike,
+    CompareRow,
+    Comparison,
+    Neighbour,
+    behaves_like,
+    compare,
+)
+from modellake.tools.bench.importer import ImportReport, ResultsFileError, import_results
+from modellake.tools.bench.results import (
+    Leaderboard,
+    LeaderboardEntry,
+    RunList,
+    get_run,
+    leaderboard,
+    list_runs,
+    plot_leaderboard,
+)
+from modellake.tools.bench.runs import BenchError, BenchReport, TaskList, bench, list_tasks
+from modellake.tools.bench.tasks import TaskSpec
 
 
 def bench_on_ray(*args, **kwargs):  # noqa: ANN002, ANN003, ANN201 - see on_ray.bench_on_ray

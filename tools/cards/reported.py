@@ -102,11 +102,6 @@ def model_match(cell: str, own: set[str]) -> int:
     return hits + len(versions) if hits * 5 >= len(words) * 3 else 0
 
 
-def names_model(cell: str, own: set[str]) -> bool:
-    """True when ``cell`` names the model (see :func:`model_match`)."""
-    return model_match(cell, own) > 0
-
-
 def _best(cells: list[str], own: set[str]) -> int | None:
     """The index of the one cell that names the model best, or None (none, or a tie)."""
     scores = [model_match(c, own) for c in cells]

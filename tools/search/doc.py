@@ -153,7 +153,7 @@ def build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
     last few are kept: an ingest builds each new model's document once, to embed its
     passages while the next model is read, and the index takes it from there."""
     assert model.id is not None
-    key = (model.id, model.version, model.name, model.content_hash, DOC_VERSION)
+    key = (model.id, model.version, model.name, model.content_hash)
     with _built_lock:
         got = _built.get(key)
     if got is None:

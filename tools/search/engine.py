@@ -50,6 +50,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, WeightSketch
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search import vocab as V
+from modellake.tools.search.families import models_in
 from modellake.tools.search.family import (
     Descent,
     core_of,
@@ -103,10 +104,7 @@ DENSE_WEIGHT = 1.0
 # -- text retrieval ----------------------------------------------------------------------
 def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> list[int]:
     terms = content_terms(text)
-    # a term in most documents barely moves BM25 but makes FTS5 score them all: leave it out
-    n = max(1, len(st.by_id))
-    rare = [t for t in terms if st.df(h, t) <= COMMON_TERM * n]
-    match = match_expression(rare or terms)
+    match = match_expression(_telling(h, st, terms) or terms)
     if not match:
         return []
     # FTS5 scores every matching document anyway; filtering in SQL (rowid IN ...) is far slower
@@ -115,14 +113,20 @@ def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> l
     return [mid for mid, _ in hits if allowed is None or mid in allowed][:LEXICAL_DOCS]
 
 
+def _telling(h: Handle, st: LakeState, terms: list[str]) -> list[str]:
+    """The terms lexical search uses: one in most documents barely moves BM25 but makes FTS5
+    score them all, so it is left out."""
+    n = max(1, len(st.by_id))
+    return [t for t in terms if st.df(h, t) <= COMMON_TERM * n]
+
+
 def _lexical_confidence(h: Handle, st: LakeState, terms: list[str], top: list[int]) -> float:
     """How much the lexical ranking is worth for these words: the share of the query's
     information (IDF) that its best documents contain. Keywords ("SDXL LoRA art style") are
     found together in one card; a need told in plain words ("guess how far from the camera
     every pixel is") matches only incidental words, which dense similarity reads better."""
     n = max(1, len(st.by_id))
-    idf = {t: math.log((n + 1) / (st.df(h, t) + 0.5)) for t in dict.fromkeys(terms)}
-    idf = {t: w for t, w in idf.items() if st.df(h, t) <= COMMON_TERM * n}
+    idf = {t: math.log((n + 1) / (st.df(h, t) + 0.5)) for t in dict.fromkeys(_telling(h, st, terms))}
     total = sum(idf.values())
     if not top or total <= 0:
         return 1.0
@@ -361,7 +365,7 @@ def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
     covers = False
     named: set[int] = set()
     for m in a.parsed.families:
-        ids = set().union(*(fams.get(k, set()) for k in m.keys))
+        ids = models_in(m, fams)
         if m.negated:
             a.allowed = (set(st.by_id) if a.allowed is None else a.allowed) - ids
             continue

@@ -68,6 +68,11 @@ def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.I) for p in patterns)
 
 
+def models_in(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> set[int]:
+    """The lake models of the families a mention names (``members_by_key``: :func:`members`)."""
+    return set().union(*(members_by_key.get(k, set()) for k in mention.keys))
+
+
 def families_of(identifiers: list[str]) -> set[str]:
     """The families these identifiers (a model's names and its ancestors') belong to."""
     cat = catalogue()

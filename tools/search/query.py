@@ -218,17 +218,16 @@ _METRIC = (r"(f1(?:[- ]score)?|accuracy|acc|precision|recall|wer|cer|bleu|chrf|r
            r"em|map|ndcg(?:@\d+)?|mrr|auc|perplexity|ppl|top-?1|top-?5|spearman|pearson|mae|rmse|mse|"
            r"score|pass@1)")
 _CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">",
-        "at least": ">=", ">=": ">=", ">": ">", "≥": ">=", "below": "<", "under": "<",
-        "less than": "<", "lower than": "<", "at most": "<=", "<=": "<=", "<": "<", "≤": "<="}
+        "better than": ">", "exceeding": ">", "at least": ">=", "no less than": ">=", ">=": ">=",
+        ">": ">", "≥": ">=", "below": "<", "under": "<", "less than": "<", "lower than": "<",
+        "at most": "<=", "no more than": "<=", "<=": "<=", "<": "<", "≤": "<="}
 _RESULT_BEST = re.compile(
     rf"\b(?:best|top|highest[- ]scoring|strongest|leading|best[- ]performing|highest|lowest)\s+"
     rf"(?:{_METRIC}\s+)?(?:models?\s+|results?\s+|scores?\s+)?(?:on|for|at|in)\s+(?:the\s+)?"
     rf"([\w.\-/ ]+?)(?=\s*(?:[,;?!()]|\s(?:and|with|that|which|under|below)\b|$))", re.I)
 
 
-_CMP_WORDS = (r"above|over|greater than|more than|higher than|better than|exceeding|at least|no less than|"
-              r"below|under|less than|lower than|at most|no more than|>=|<=|>|<|≥|≤")
-_CMP.update({"better than": ">", "exceeding": ">", "no less than": ">=", "no more than": "<="})
+_CMP_WORDS = "|".join(re.escape(w) for w in sorted(_CMP, key=len, reverse=True))  # ">=" before ">"
 _NOT_SCORE_UNIT = re.compile(r"\s*(?:[kmbt]\b|bn\b|mn\b|billion|million|thousand|gb|mb|kb|tokens?|param|"
                              r"languages?|layers?|context|ctx|hours?|days?|samples?|images?|steps?|words?|"
                              r"dims?|dimensions?|x\b)", re.I)

@@ -37,6 +37,8 @@ from modellake.store.lake import Lake
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search import vocab as V
 from modellake.tools.search.families import mentions as family_mentions
+from modellake.tools.search.families import models_in
+from modellake.tools.search.family import tokens
 from modellake.tools.search.hits import SearchHit, SearchResult
 from modellake.tools.search.index import Handle, Progress, catch_up, open_lake
 from modellake.tools.search.query import content_terms
@@ -84,12 +86,6 @@ class Window:
         if when is None:
             return False
         return (self.since is None or when >= self.since) and (self.until is None or when < self.until)
-
-
-def time_window(query: str, now: datetime | None = None) -> tuple[datetime | None, str]:
-    """(earliest time, query without the time phrase) from "last week", "since 2026-05-01"..."""
-    w, rest = read_window(query, now)
-    return w.since, rest
 
 
 def read_window(query: str, now: datetime | None = None) -> tuple[Window, str]:
@@ -164,10 +160,6 @@ def source_of(row: ResultRow) -> str:
 _GENERIC = {"model", "models", "base", "the", "hf", "v", "version", "checkpoint", "all", "of", "for"}
 
 
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"[a-z]+|\d+(?:\.\d+)*[a-z]*", text.lower())
-
-
 def _has(tok: str, words: set[str]) -> bool:
     return tok in words or any(len(tok) >= 3 and len(w) >= 3 and (w.startswith(tok) or tok.startswith(w))
                                for w in words)
@@ -178,7 +170,7 @@ def named_models(st: LakeState, query: str, task_words: frozenset[str] = frozens
     """The lake models the question names (best-matching names only), and the names' words.
     A name counts when most of its words are in the question, or one word that few models'
     names have and no result's description uses ("zephyr", not "polarity")."""
-    words = set(_tokens(query))
+    words = set(tokens(query))
     best: tuple[float, int] = (0.0, 0)
     found: dict[int, tuple[float, int]] = {}
     matched_words: dict[int, list[str]] = {}
@@ -294,6 +286,11 @@ def doc_vectors(h: Handle, texts: list[str], progress: Progress | None = None) -
     """Embeddings of result descriptions: stored ones from the vector index, the others
     embedded now and stored (one vector per distinct text; ``progress`` gets ``("results",
     done, total)`` when there are many: a lake indexed before results were)."""
+    return _doc_vectors(h, texts, progress)[0]
+
+
+def _doc_vectors(h: Handle, texts: list[str], progress: Progress | None) -> tuple[dict[str, np.ndarray], int]:
+    """(:func:`doc_vectors`, how many of them were embedded now)."""
     want = {_doc_id(t): t for t in dict.fromkeys(texts)}
     got: dict[str, np.ndarray] = {}
     vectors = h.vectors
@@ -317,23 +314,15 @@ def doc_vectors(h: Handle, texts: list[str], progress: Progress | None = None) -
                 pass
     if progress and len(missing) > step:
         progress("results", len(missing), len(missing))
-    return {want[i]: got[i] for i in want}
+    return {want[i]: got[i] for i in want}, len(missing)
 
 
 def sync_result_docs(h: Handle, progress: Progress | None = None) -> int:
     """Embed the descriptions of stored results the vector index lacks (after an ingest,
     a bench run or an import); returns how many were embedded. ``progress`` gets
     ``("results", done, total)``."""
-    st = lake_state(h)
-    texts = sorted({describe(r) for r in _run_rows(h, st)})
-    if not texts:
-        return 0
-    ids = [_doc_id(t) for t in texts]
-    have = h.vectors.result_vectors(ids)
-    todo = [t for t, i in zip(texts, ids) if i not in have]
-    if todo:
-        doc_vectors(h, todo, progress)
-    return len(todo)
+    texts = sorted({describe(r) for r in _run_rows(h, lake_state(h))})
+    return _doc_vectors(h, texts, progress)[1] if texts else 0
 
 
 # -- the search -----------------------------------------------------------------------------
@@ -376,23 +365,16 @@ def read_question(h: Handle, st: LakeState, query: str, now: datetime | None = N
             models = _families(st, rest)
     named = set(model_words) | _GENERIC
     words = [t for t in content_terms(rest) if t.lower() not in _FILLER
-             and not all(x in named or _has(x, set(model_words)) for x in _tokens(t))]
+             and not all(x in named or _has(x, set(model_words)) for x in tokens(t))]
     return RunsQuestion(window, sources, models or None, model_words, words, benchmarks_in(rest, question=True))
 
 
-_vocab: dict[int, frozenset[str]] = {}
-
-
 def _described_words(h: Handle, st: LakeState) -> frozenset[str]:
-    """Every word the lake's result descriptions use (per lake state)."""
-    key = id(st)
-    if key not in _vocab:
-        words: set[str] = set()
-        for r in _run_rows(h, st):
-            words.update(_tokens(describe(r)))
-        _vocab.clear()
-        _vocab[key] = frozenset(words)
-    return _vocab[key]
+    """Every word the lake's result descriptions use (kept with the lake state)."""
+    words = st.memo.get("result_words")
+    if words is None:
+        words = st.memo["result_words"] = frozenset(w for r in _run_rows(h, st) for w in tokens(describe(r)))
+    return words
 
 
 _RELATION_WORDS = [(r"\bmerg(?:e|ed|es|ing)\b", "merge"), (r"\bquanti[sz](?:ed|ations?)\b", "quantized"),
@@ -412,11 +394,7 @@ def _relation(st: LakeState, text: str) -> tuple[set[int] | None, str]:
 
 def _families(st: LakeState, text: str) -> set[int]:
     fams = st.family_members()
-    out: set[int] = set()
-    for m in family_mentions(text):
-        if not m.negated:
-            out |= set().union(*(fams.get(k, set()) for k in m.keys))
-    return out
+    return set().union(*(models_in(m, fams) for m in family_mentions(text) if not m.negated))
 
 
 def _run_rows(h: Handle, st: LakeState) -> list[ResultRow]:
@@ -436,20 +414,18 @@ def _when(row: ResultRow) -> datetime | None:
 
 
 def _score_rows(h: Handle, rows: list[ResultRow], q: RunsQuestion,
-                qvec: np.ndarray | None = None, progress: Progress | None = None) -> dict[int, float]:
-    """Each row's match to what the question asks about (index into ``rows``); ``qvec``:
-    the question's embedding when the caller has one."""
+                progress: Progress | None = None) -> dict[int, float]:
+    """Each row's match to what the question asks about (index into ``rows``)."""
     if not q.words and not q.benchmarks:
         return {i: 0.0 for i in range(len(rows))}
     texts = [describe(r) for r in rows]
     vecs = doc_vectors(h, texts, progress)
-    if qvec is None:
-        qvec = embed.embed_query(" ".join(q.words) or " ".join(q.benchmarks))
+    qvec = embed.embed_query(" ".join(q.words) or " ".join(q.benchmarks))
     want = {t.lower() for t in q.words}
     scores = {}
     for i, (r, text) in enumerate(zip(rows, texts)):
         sim = float(vecs[text] @ qvec)
-        have = set(_tokens(f"{text} {r.metric or ''}"))
+        have = set(tokens(f"{text} {r.metric or ''}"))
         lex = sum(any(_has(t, {w}) for w in have) for t in want) / len(want) if want else 0.0
         bench = BENCHMARK_BONUS if q.benchmarks & benchmarks_in(text) else 0.0
         scores[i] = sim + LEXICAL_BONUS * lex + bench
@@ -583,8 +559,7 @@ ATTACH_MIN = 0.55  # a model hit shows a stored result whose description matches
 ATTACH_PER_HIT = 3
 
 
-def attach_results(h: Handle, st: LakeState, query: str, hits: list[SearchHit],
-                   qvec: np.ndarray | None = None) -> None:
+def attach_results(h: Handle, st: LakeState, query: str, hits: list[SearchHit]) -> None:
     """Beside a model search's hits, the stored results of those models that answer the
     question ("which models pick the most plausible continuation of a scene": their
     HellaSwag runs), best first."""
@@ -599,7 +574,7 @@ def attach_results(h: Handle, st: LakeState, query: str, hits: list[SearchHit],
     q = read_question(h, st, query, names=False)
     if not (q.words or q.benchmarks):
         return
-    scores = _score_rows(h, rows, q, qvec)
+    scores = _score_rows(h, rows, q)
     named = {i for i in scores if q.benchmarks & benchmarks_in(describe(rows[i]))}
     for hit in hits:
         mid = ids.get(hit.name)

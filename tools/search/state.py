@@ -94,6 +94,7 @@ class LakeState:
     _verdicts: dict[tuple[Any, ...], Any] = field(default_factory=dict)
     _df: dict[str, int] = field(default_factory=dict)
     _families: dict[str, set[int]] | None = None
+    memo: dict[str, Any] = field(default_factory=dict)  # other things derived once per state
 
     def family_members(self) -> dict[str, set[int]]:
         """Family key -> the lake models in it (built once; see :mod:`.families`)."""
