@@ -263,6 +263,10 @@ def test_results_by_meaning_time_and_provenance(lake):
     routed = search(lake, "grade-school maths word problem scores")  # search hands it on
     assert routed.query.get("runs") and names(routed) == ["mistral-de"]
     assert "from its card" not in routed.text() and "gsm8k" in routed.text()
+    assert found("which numbers did we import from evaluation files?") == {  # reported, not from cards
+        ("sentiment-bert", "sst2"), ("mistral-de", "gsm8k")}
+    shown = search(lake, "a German chat model on GSM8K")  # a model search: its results come first
+    assert names(shown)[0] == "mistral-de" and shown.hits[0].why[0]["task"] == "gsm8k"
     named = search(lake, "the Mistral 7B German chat model on GSM8K")  # a model and a benchmark
     assert named.query.get("runs") and names(named) == ["mistral-de"]
     assert not search(lake, "a German chat model fine-tuned on GSM8K data").query.get("runs")

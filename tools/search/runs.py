@@ -335,6 +335,7 @@ _FILLER = {"did", "we", "on", "what", "which", "results", "result", "numbers", "
            "about", "ran", "measure", "measured", "much", "by", "at", "for", "of", "the", "a",
            "an", "that", "with", "and", "or", "than", "to", "older", "new", "newest", "latest",
            "old", "days", "weeks", "months", "ago", "copied", "not", "base", "fine-tune", "fine-tuned",
+           "import", "imported", "file", "files",
            "finetune", "tuned", "version", "variant", "checkpoint", "rather", "here", "instead",
            "elsewhere", "comes", "been", "being", "ones", "one"}
 
@@ -581,9 +582,11 @@ def attach_results(h: Handle, st: LakeState, query: str, hits: list[SearchHit]) 
         mine = sorted((i for i in scores if rows[i].model_id == mid and (i in named or scores[i] >= ATTACH_MIN)),
                       key=lambda i: -scores[i])
         seen = {(w.get("task"), w.get("metric")) for w in hit.why if w.get("kind") == "result"}
+        found = []
         for i in mine:
             r = rows[i]
             if (r.task, r.metric) in seen or len(seen) >= ATTACH_PER_HIT + len(named):
                 continue
             seen.add((r.task, r.metric))
-            hit.why.append(_row(r))
+            found.append(_row(r))
+        hit.why[:0] = found  # what the question asked about comes before why the model matched
