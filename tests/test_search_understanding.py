@@ -101,7 +101,7 @@ def test_family_mentions_and_what_is_ruled_out():
     got = [(m.keys, m.negated) for m in mentions("the original LLaMA and things built on it, not Llama 2")]
     assert got == [(["llama-1"], False), (["llama-2"], True)]
     got = [(m.keys, m.negated) for m in mentions("an image generator that is neither Stable Diffusion nor FLUX")]
-    assert got == [(["sd-1", "sd-2", "sdxl", "sd-3"], True), (["flux"], True)]
+    assert got == [(["sd-1", "sd-2", "sdxl", "sd-3", "stable-diffusion"], True), (["flux"], True)]
     assert [m.keys for m in mentions("Google's open model family")] == [["gemma"]]
     assert mentions("a GGUF I can run with llama.cpp") == []
     assert mentions("a short video clip from a prompt") == []  # "clip" is not CLIP
@@ -176,6 +176,25 @@ def test_families_by_common_name_and_ruled_out(lake):
     assert names(search(lake, "fine-tunes of Google's open models")) == ["gemma-ft"]
     got = names(search(lake, "a chat model that is not from the Llama 2 family"))
     assert "llama2-chat-gguf" not in got and got
+
+
+def test_a_family_by_its_tag_alone_is_ruled_out(tmp_path):
+    # the Hub's convention: a DreamBooth fine-tune says it is Stable Diffusion by its tag only
+    # (no version, no declared base model); "neither Stable Diffusion nor FLUX" must drop it
+    cards = {
+        "vishu-dreambooth": card("license: creativeml-openrail-m\ntags: [stable-diffusion, text-to-image]",
+                                 "# Vishu\nA text-to-image model fine-tuned on pictures of our cat."),
+        "kandinsky-style": card("license: apache-2.0\npipeline_tag: text-to-image",
+                                "# Kandinsky style\nA text-to-image model that paints pictures from prompts."),
+    }
+    for name, text in cards.items():
+        (tmp_path / f"{name}.md").write_text(text)
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        assert not ingest(cat, [tmp_path]).errors
+    got = names(search(lk, "a text-to-image generator that is neither Stable Diffusion nor FLUX"))
+    assert got == ["kandinsky-style"]
+    assert "vishu-dreambooth" in names(search(lk, "Stable Diffusion fine-tunes"))
 
 
 def test_a_ruled_out_format_or_word(lake):

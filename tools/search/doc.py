@@ -35,7 +35,7 @@ SKIP_SECTION = re.compile(r"citation|bibtex|cite|reference|acknowledg|thank|cont
                           r"framework versions|table of contents|changelog|news|updates?\b|"
                           r"disclaimer|contribut|provided files|download|join|discord|sponsor", re.I)
 LEAD_WORDS = 25
-DOC_VERSION = 13  # bump when facets or chunks change: the index is rebuilt
+DOC_VERSION = 14  # bump when facets or chunks change: the index is rebuilt
 
 
 def _split_words(body: str, limit: int) -> list[str]:
@@ -81,6 +81,8 @@ def _fact_line(f: dict[str, Any]) -> str:
         bits.append("Languages: " + ", ".join(langs))
     if f["datasets"]:
         bits.append("Datasets: " + ", ".join(f["datasets"][:5]))
+    if f["data_about"]:
+        bits.append("About its data: " + "; ".join(f["data_about"]))
     if f["libraries"]:
         bits.append("Library: " + ", ".join(f["libraries"][:4]))
     if f["quant_methods"]:
@@ -173,6 +175,7 @@ def _build(model: ModelRecord) -> tuple[IndexedDoc, list[Chunk]]:
         " ".join(f["tasks"]), " ".join(f["libraries"]), " ".join(f["architectures"]),
         " ".join(f["languages"]), " ".join(f["licenses"]), " ".join(b["parent"] for b in f["bases"]),
         " ".join(f["formats"]), " ".join(f["quant_methods"]), " ".join(f["libraries_text"]),
+        " ".join(f["data_about"]),
     ])
     body = "\n".join(f"{' > '.join(p)}\n{b}" for p, b in sections(model.card.text)) if model.card else ""
     doc = IndexedDoc(model_id=model.id, name=model.name, title=f["title"], meta=meta, body=body,

@@ -69,7 +69,9 @@ from modellake.tools.search.query import (
 from modellake.tools.search.rank import (
     FAIL,
     HARD_FACTOR,
+    LIKELY,
     LOWER_IS_BETTER,
+    OK,
     RULED_OUT_WORD,
     SOFT_FACTOR,
     UNKNOWN,
@@ -90,6 +92,9 @@ FULL_COVERAGE = 0.7  # from this share of the query's IDF in one document, full 
 MIN_LEX_CONFIDENCE = 0.25
 RESULTS_WEIGHT = 2.0  # the ranking by the value of the result a query asks about, against LEX_WEIGHT
 NEED_WEIGHT = 0.5  # the lexical ranking by the card words of the need a query describes, against LEX_WEIGHT
+NEED_FACTOR = {OK: 1.1, LIKELY: 1.05, UNKNOWN: 1.0, FAIL: 1.0}  # a task read from the need is a guess:
+# models of that task rank a little higher, no model lower (a reranker's card may say
+# text-classification, sentence-similarity or text-ranking)
 NEED_MIN_WORDS = 3  # a need is read from a query of at least this many content words
 COMMON_TERM = 0.5  # lexical search skips terms found in more than this share of documents
 DENSE_MIN_MODELS = 20  # fewer candidates than this among the nearest chunks: look further
@@ -99,10 +104,15 @@ MENTION_FACTOR = 0.35  # lineage: a model that only names the target in its card
 PASSAGE_MIN_SIM = 0.3  # a best chunk less similar than this explains nothing
 LEX_WEIGHT = 1.0  # reciprocal rank fusion weights of the two text rankings
 DENSE_WEIGHT = 1.0
+DENSE_RANK_GAP = 0.003  # in the fusion, a model this much less similar than the first is one rank lower
+LEX_RANK_GAP = 0.005  # the same for BM25, as a share of the best score
+GAP_MIN_WORDS = 3  # score gaps count from this many content words (as NEED_MIN_WORDS)
+RANK_GAP_CAP = 40  # at most this many ranks lower than its plain rank
 
 
 # -- text retrieval ----------------------------------------------------------------------
-def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> list[int]:
+def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> list[tuple[int, float]]:
+    """``(model id, BM25 score)``, best first."""
     terms = content_terms(text)
     match = match_expression(_telling(h, st, terms) or terms)
     if not match:
@@ -110,7 +120,7 @@ def _lexical(h: Handle, st: LakeState, text: str, allowed: set[int] | None) -> l
     # FTS5 scores every matching document anyway; filtering in SQL (rowid IN ...) is far slower
     # than fetching more and filtering here
     hits = h.text.lexical(match, LEXICAL_DOCS if allowed is None else LEXICAL_DOCS * 5)
-    return [mid for mid, _ in hits if allowed is None or mid in allowed][:LEXICAL_DOCS]
+    return [(mid, s) for mid, s in hits if allowed is None or mid in allowed][:LEXICAL_DOCS]
 
 
 def _telling(h: Handle, st: LakeState, terms: list[str]) -> list[str]:
@@ -293,7 +303,8 @@ class _Answer:
             if c.field == "words":
                 out *= RULED_OUT_WORD if status == FAIL else 1.0
             else:
-                out *= HARD_FACTOR.get(status, 1.0) if c.hard else SOFT_FACTOR[status]
+                out *= HARD_FACTOR.get(status, 1.0) if c.hard else (
+                    NEED_FACTOR if c.source == "need" else SOFT_FACTOR)[status]
         return out
 
 
@@ -458,12 +469,18 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
         return
     dense: list[int] = []
     lex_weight = LEX_WEIGHT
+    # the gaps between scores say how well a model fits words that describe something; between
+    # the scores of a few keywords ("chat model") they say little
+    gaps = len(terms) >= GAP_MIN_WORDS
+    lex_ranks: dict[int, float] = {}
     if a.mode in ("fused", "lexical"):
-        a.lexical = _lexical(h, st, a.text, a.allowed)
+        scored = _lexical(h, st, a.text, a.allowed)
+        a.lexical, lex_ranks = [mid for mid, _ in scored], _gap_ranks(scored, LEX_RANK_GAP * gaps, relative=True)
         if a.mode == "fused":
             lex_weight *= _lexical_confidence(h, st, terms, a.lexical[:COVERAGE_DOCS])
         if a.mode == "fused" and a.expand:
-            a.rankings.append((_lexical(h, st, a.expand, a.allowed), LEX_WEIGHT * NEED_WEIGHT))
+            need = _gap_ranks(_lexical(h, st, a.expand, a.allowed), LEX_RANK_GAP * gaps, relative=True)
+            a.rankings.append((need, LEX_WEIGHT * NEED_WEIGHT))
     if a.mode in ("fused", "dense"):
         qvec = a.qvec if a.qvec is not None and a.qvec_text == a.text else embed.embed_query(a.text)
         dense, a.best_chunk = _dense(h, qvec, a.allowed)
@@ -472,7 +489,25 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
     elif a.mode == "dense":
         a.rankings = [(dense, 1.0)]
     else:
-        a.rankings += [(a.lexical, lex_weight), (dense, DENSE_WEIGHT)]
+        sims = [(mid, a.best_chunk[mid][1]) for mid in dense]
+        a.rankings += [(lex_ranks, lex_weight), (_gap_ranks(sims, DENSE_RANK_GAP * gaps), DENSE_WEIGHT)]
+
+
+def _gap_ranks(scored: list[tuple[int, float]], gap: float, relative: bool = False) -> dict[int, float]:
+    """A ranking (best first) as ranks that keep the score gaps: a model well ahead of the
+    next stays well ahead in the fusion. With plain ranks the first and the eighth count
+    nearly the same, and models that two noisy rankings both place mid-list overtook a clear
+    first. ``gap``: the score difference (the share of the best score, when ``relative``)
+    worth one rank; 0: plain ranks."""
+    if not scored:
+        return {}
+    if gap <= 0:
+        return {mid: float(rank) for rank, (mid, _) in enumerate(scored)}
+    top = scored[0][1]
+    if relative and top <= 0:
+        return {mid: float(rank) for rank, (mid, _) in enumerate(scored)}
+    return {mid: max(float(rank), min(rank + RANK_GAP_CAP, (top - s) / (top if relative else 1.0) / gap))
+            for rank, (mid, s) in enumerate(scored)}
 
 
 def _fused_scores(a: _Answer, k: int, terms: list[str]) -> dict[int, float]:

@@ -13,6 +13,7 @@ from typing import Any
 from modellake.store.records import CardInfo, ModelRecord
 from modellake.tools.cards.naming import declared_repo_id
 from modellake.tools.search import vocab as V
+from modellake.tools.search.glossary import about
 from modellake.tools.search.sections import sections
 
 # -- names ------------------------------------------------------------------------------
@@ -333,6 +334,23 @@ def _licenses(card: CardInfo | None, body: str) -> tuple[list[str], str | None]:
     return [], None
 
 
+_CODES = frozenset(V.LANGUAGES.values())
+
+
+def _language_pairs(names: str, card: CardInfo | None) -> list[str]:
+    """The two languages of a translation pair in a model's names (``opus-mt-en-ro``,
+    ``en-to-ro``) or in the configs of its evaluation datasets (wmt16 ``ro-en``)."""
+    texts = [names]
+    if card is not None:
+        texts += [str(r.get("dataset_args") or r.get("dataset_config") or "") for r in card.results]
+    out: list[str] = []
+    for text in texts:
+        for m in re.finditer(r"(?<![a-z])([a-z]{2})[-_](?:to[-_])?([a-z]{2})(?![a-z])", text.lower()):
+            if {m.group(1), m.group(2)} <= _CODES and m.group(1) != m.group(2):
+                out += [c for c in m.groups() if c not in out]
+    return out
+
+
 def _languages(card: CardInfo | None, aliases: list[str]) -> tuple[list[str], str | None]:
     out: list[str] = []
     if card is None or not card.language:
@@ -344,6 +362,7 @@ def _languages(card: CardInfo | None, aliases: list[str]) -> tuple[list[str], st
                              r"(?=$|[-_ ])", names):
             if m.group(1) not in out:
                 out.append(m.group(1))
+        out += [c for c in _language_pairs(names, card) if c not in out]
         return out, ("card name" if out else None)
     for lang in card.language:
         code = V.normalize_language(str(lang))
@@ -510,6 +529,7 @@ def facets(model: ModelRecord) -> dict[str, Any]:
     bases = _bases(model, card, quant, formats, text_formats, aliases, body)
     languages, language_src = _languages(card, aliases)
     chat, chat_src = _chat(card, strong, body)
+    datasets = list(card.datasets) if card else []
     return {
         "title": title, "aliases": aliases, "format": model.format, "has_weights": model.has_weights,
         "relation": _model_relation(model, card, quant, formats, bases),
@@ -519,7 +539,9 @@ def facets(model: ModelRecord) -> dict[str, Any]:
         "language_src": language_src, "chat": chat, "chat_src": chat_src,
         "libraries": libraries, "libraries_text": text_libs,
         "architectures": _architectures(model, card, " ".join(aliases), body), "bases": bases[:12],
-        "tags": list(card.tags) if card else [], "datasets": list(card.datasets) if card else [],
+        "tags": list(card.tags) if card else [], "datasets": datasets,
+        # what its datasets are about in plain words ("eurosat" says nothing to "satellite imagery")
+        "data_about": about(" ".join([*datasets[:8], " ".join(aliases)]), 2),
         "results": _results(card), "reported": _reported(card, aliases), "layout_hash": model.layout_hash,
         "version": model.version,
     }

@@ -32,7 +32,7 @@ class Family:
 
 @dataclass
 class FamilyMention:
-    keys: list[str]  # the family, or every family of a group ("Stable Diffusion": 1.x, 2.x, XL, 3)
+    keys: list[str]  # the family, or a group and its families ("Stable Diffusion": 1.x, 2.x, XL, 3)
     text: str  # the words that named it
     negated: bool = False
 
@@ -73,10 +73,16 @@ def models_in(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> se
     return set().union(*(members_by_key.get(k, set()) for k in mention.keys))
 
 
-def families_of(identifiers: list[str]) -> set[str]:
-    """The families these identifiers (a model's names and its ancestors') belong to."""
+def families_of(identifiers: list[str], tags: list[str] = ()) -> set[str]:
+    """The families these identifiers (a model's names and its ancestors') belong to; a group
+    too ("stable-diffusion") when one names the group without saying which of its families.
+    A tag counts only when it is the family's name itself ("stable-diffusion", not "llama-cpp")."""
     cat = catalogue()
-    return {f.key for f in cat.families.values() for ident in identifiers if f.has(ident)}
+    out = {f.key for f in cat.families.values() for ident in identifiers if f.has(ident)}
+    out |= {g for g, p in cat.group_query if any(p.search(ident) for ident in identifiers)}
+    out |= {g for g, p in cat.group_query for t in tags if p.fullmatch(t.lower())}
+    out |= {f.key for f in cat.families.values() for t in tags if any(q.fullmatch(t.lower()) for q in f.query)}
+    return out
 
 
 def mentions(text: str) -> list[FamilyMention]:
@@ -89,7 +95,7 @@ def mentions(text: str) -> list[FamilyMention]:
                 found.append((m.start(), m.end(), [f.key]))
     for g, p in cat.group_query:
         for m in p.finditer(text):
-            found.append((m.start(), m.end(), cat.groups.get(g, [])))
+            found.append((m.start(), m.end(), [*cat.groups.get(g, []), g]))
     found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
     out: list[FamilyMention] = []
     last_end = -1
@@ -120,7 +126,7 @@ def members(graph: Any, docs: list[tuple[int, str, dict[str, Any]]]) -> dict[str
     for mid, name, f in docs:
         idents = [name, *(f.get("aliases") or []), *(f.get("architectures") or [])]
         idents += _ancestor_identifiers(graph, mid)
-        for key in families_of(idents):
+        for key in families_of(idents, f.get("tags") or []):
             out.setdefault(key, set()).add(mid)
     return out
 

@@ -17,6 +17,7 @@ from modellake.tools.search.query import Constraint, ResultsClause
 
 OK, LIKELY, UNKNOWN, FAIL = "ok", "likely", "unknown", "fail"
 HARD_FACTOR = {OK: 1.0, LIKELY: 0.9, UNKNOWN: 0.6}
+SPECIFIC_LANGUAGES = 10  # a model of more languages than this is not specific to one of them
 SOFT_FACTOR = {OK: 1.15, LIKELY: 1.07, UNKNOWN: 1.0, FAIL: 0.9}
 RULED_OUT_WORD = 0.5  # a model whose name or tags carry a word the query rules out ("other than PPO")
 RRF_K = 60
@@ -242,6 +243,9 @@ def _check_language(c: Constraint, f: dict[str, Any]) -> Check:
         return Check(OK, [x for x in real if x not in c.value][:6], "card yaml")
     src = f.get("language_src") or "card yaml"
     hit = [x for x in real if x in c.value]
+    if hit and len(real) > SPECIFIC_LANGUAGES:
+        # one of many: a model built for the language asked is likelier what the user wants
+        return Check(LIKELY, f"{', '.join(hit)} (one of {len(real)} languages)", src)
     if hit:
         return Check(OK, hit, src)
     if "multilingual" in langs or src != "card yaml":
@@ -404,7 +408,7 @@ def match_results(rows: Sequence[ResultRow], clause: ResultsClause,
 
 
 # -- fusion ------------------------------------------------------------------------------
-def rrf(rankings: Sequence[tuple[Sequence[int] | dict[int, int], float]],
+def rrf(rankings: Sequence[tuple[Sequence[int] | dict[int, float], float]],
         k: int = RRF_K) -> dict[int, float]:
     """Reciprocal rank fusion of ranked id lists (or id -> rank maps, for ties), each weighted."""
     out: dict[int, float] = {}

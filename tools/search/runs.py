@@ -20,13 +20,10 @@ models spot named entities" finds the CoNLL-2003 F1 rows by meaning.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ from modellake.tools.search import vocab as V
 from modellake.tools.search.families import mentions as family_mentions
 from modellake.tools.search.families import models_in
 from modellake.tools.search.family import tokens
+from modellake.tools.search.glossary import about, benchmarks_in
 from modellake.tools.search.hits import SearchHit, SearchResult
 from modellake.tools.search.index import Handle, Progress, catch_up, open_lake
 from modellake.tools.search.query import content_terms
@@ -203,35 +201,6 @@ def _mentions_size(words: set[str]) -> bool:
 
 
 # -- what was measured, by meaning ----------------------------------------------------------
-@dataclass
-class _Benchmark:
-    key: str
-    names: list[re.Pattern[str]]
-    about: str
-    query: list[re.Pattern[str]]  # how a question names it (plain words like "math" do not)
-
-
-_benchmarks: list[_Benchmark] | None = None
-
-
-def benchmarks() -> list[_Benchmark]:
-    global _benchmarks
-    if _benchmarks is None:
-        raw = json.loads(resources.files("modellake.tools.search").joinpath("data/benchmarks.json").read_text())
-        _benchmarks = [_Benchmark(b["key"], [re.compile(p, re.I) for p in b["names"]], b["about"],
-                                  [re.compile(p, re.I) for p in b.get("query", b["names"])])
-                       for b in raw["benchmarks"]]
-    return _benchmarks
-
-
-@functools.lru_cache(maxsize=20_000)
-def benchmarks_in(text: str, question: bool = False) -> frozenset[str]:
-    """The benchmarks a text names (by their usual spellings; in a ``question``, only by
-    names that are not plain words)."""
-    return frozenset(b.key for b in benchmarks()
-                     if any(p.search(text) for p in (b.query if question else b.names)))
-
-
 _described: dict[str, str] = {}
 
 
@@ -249,10 +218,9 @@ def describe(row: ResultRow) -> str:
 
 
 def _describe(what: str) -> str:
-    about = [b.about for b in benchmarks() if any(p.search(what) for p in b.names)]
     tag = _task_tag(what)
     need = task_needs().get(tag, "") if tag else ""
-    return " ".join([what, *about[:2], need])[:600]
+    return " ".join([what, *about(what, 2), need])[:600]
 
 
 def _task_tag(text: str) -> str | None:
