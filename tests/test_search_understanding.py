@@ -197,6 +197,36 @@ def test_a_family_by_its_tag_alone_is_ruled_out(tmp_path):
     assert "vishu-dreambooth" in names(search(lk, "Stable Diffusion fine-tunes"))
 
 
+def test_how_a_model_was_made_is_ruled_out(tmp_path):
+    cards = {
+        "hermes-merge": card("base_model: [teknium/OpenHermes-2.5-Mistral-7B, Intel/neural-chat-7b-v3-3]\n"
+                             "tags: [merge, mergekit]\nlicense: apache-2.0",
+                             "# Hermes merge\nA SLERP merge of two Mistral chat fine-tunes."),
+        "mistral-awq": card("base_model: mistralai/Mistral-7B-Instruct-v0.2\ntags: [awq, 4-bit]\nlicense: apache-2.0",
+                            "# Mistral Instruct AWQ\nAWQ 4-bit quantized weights of the Mistral chat model."),
+        # the same base named twice (a Hub id and its short form) and the Hub's own relation tag:
+        # an adapter, not a merge, although its card talks of merging the adapter into the base
+        "mistral-qlora": card("base_model: [mistralai/Mistral-7B-v0.1, Mistral-7B]\nlibrary_name: peft\n"
+                              "tags: [lora, 'base_model:adapter:mistralai/Mistral-7B-v0.1']",
+                              "# Mistral QLoRA chat\nLoRA adapter weights for a Mistral chat model; "
+                              "merge them into the base with merge_and_unload()."),
+        "mistral-sft": card("base_model: mistralai/Mistral-7B-v0.1\nlicense: apache-2.0",
+                            "# Mistral SFT chat\nA Mistral 7B chat fine-tune trained on dialogue data."),
+    }
+    for name, text in cards.items():
+        (tmp_path / f"{name}.md").write_text(text)
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        assert not ingest(cat, [tmp_path]).errors
+    q = parse_query("Mistral chat fine-tunes, not merges and no quantized copies")
+    assert {(c.field, c.op, tuple(c.value)) for c in q.constraints if c.field == "relation"} == {
+        ("relation", "not", ("merge",)), ("relation", "not", ("quantized",))}
+    got = names(search(lk, "Mistral chat fine-tunes, not merges and no quantized copies"))
+    assert set(got) == {"mistral-qlora", "mistral-sft"}
+    got = names(search(lk, "a Mistral chat model that is not an adapter: full weights only"))
+    assert "mistral-qlora" not in got and "mistral-sft" in got
+
+
 def test_a_ruled_out_format_or_word(lake):
     got = names(search(lake, "a 4-bit quantized chat model that is not GGUF"))
     assert got[0] == "qwen-awq" and "llama2-chat-gguf" not in got

@@ -50,7 +50,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, WeightSketch
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search import vocab as V
-from modellake.tools.search.families import models_in
+from modellake.tools.search.families import models_in, unversioned
 from modellake.tools.search.family import (
     Descent,
     core_of,
@@ -375,6 +375,7 @@ def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
     fams = st.family_members()
     covers = False
     named: set[int] = set()
+    maybe: set[int] = set()
     for m in a.parsed.families:
         ids = models_in(m, fams)
         if m.negated:
@@ -384,10 +385,13 @@ def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
         if re.match(r"[- ]?(?:based|style|like|sized|compatible)\b", after):
             continue  # "a BERT-style encoder": a description, not a family to keep to
         named |= ids
+        maybe |= unversioned(m, fams)
         lc = a.parsed.lineage
         covers = covers or bool(ids and lc is not None and _names_only(lc.target, m.text))
-    if named:
-        a.narrow(named)
+    if named or maybe:
+        for mid in maybe - named:  # of the group, family unknown: kept, below the known members
+            a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * HARD_FACTOR[UNKNOWN]
+        a.narrow(named | maybe)
     return covers
 
 

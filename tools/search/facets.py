@@ -449,13 +449,22 @@ def _formats(model: ModelRecord, card: CardInfo | None, strong: str, quant: dict
     return sorted(out), sorted(text - out)
 
 
+def _distinct(bases: list[str]) -> int:
+    """How many different models these base names are ("mistralai/Mistral-7B-v0.1" and
+    "Mistral-7B" are one, named twice)."""
+    return len({re.sub(r"[-_ ]?v?\d+(?:\.\d+)*$", "", b.lower().rsplit("/", 1)[-1]) for b in bases})
+
+
 def _relation(card: CardInfo, quant: dict[str, Any], formats: list[str], bases: list[str]) -> str:
     """How this card's model derives from its declared bases (the Hub's rules, on strong evidence)."""
     if card.base_model_relation:
         return card.base_model_relation.lower()
     tags = {t.lower() for t in card.tags}
+    hub = {t.split(":")[1] for t in tags if re.match(r"base_model:(adapter|quantized|merge|finetune):", t)}
+    if len(hub) == 1:  # the Hub's own tag: base_model:adapter:mistralai/Mistral-7B-v0.1
+        return hub.pop()
     merge_tags = tags & {"merge", "mergekit", "lazymergekit"}
-    if len(bases) > 1 and (merge_tags or "merge" in card.text[:3000].lower()):
+    if _distinct(bases) > 1 and (merge_tags or "merge" in card.text[:3000].lower()):
         return "merge"
     if "adapter" in formats:
         return "adapter"

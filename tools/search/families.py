@@ -73,6 +73,19 @@ def models_in(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> se
     return set().union(*(members_by_key.get(k, set()) for k in mention.keys))
 
 
+def unversioned(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> set[int]:
+    """Models of the group a named family belongs to that say no family of it: for "Stable
+    Diffusion 1.x", a DreamBooth tagged only "stable-diffusion"; for "the original LLaMA", a
+    model tagged "llama". They may be of it: search keeps them, below the known members."""
+    cat = catalogue()
+    out: set[int] = set()
+    for g, keys in cat.groups.items():
+        if g in mention.keys or not set(keys) & set(mention.keys):
+            continue
+        out |= members_by_key.get(g, set()) - set().union(*(members_by_key.get(k, set()) for k in keys))
+    return out
+
+
 def families_of(identifiers: list[str], tags: list[str] = ()) -> set[str]:
     """The families these identifiers (a model's names and its ancestors') belong to; a group
     too ("stable-diffusion") when one names the group without saying which of its families.
@@ -111,7 +124,9 @@ def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
     """A family is ruled out when a negation governs it: "not Llama 2", "neither SD nor FLUX",
     "no Meta originals, no Code Llama"; a list after a negation shares it ("not X or Y")."""
     window = text[max(0, start - 40):start]
-    clause = re.split(r"[,;.()]|\bbut\b|\band\b(?! not)", window)[-1]
+    clause = re.split(r"[,;.()]|(?<!anything )(?<!everything )\bbut\b|\band\b(?! not)", window)[-1]
+    if re.search(r"\b(?:anything|everything) but\s*$", clause, re.I):
+        return True
     if _NEGATORS.search(clause):
         return True
     if not before or not before[-1].negated:

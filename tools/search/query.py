@@ -43,7 +43,7 @@ class Constraint:
     """One structured condition on a model facet."""
 
     # task | license | params | context | format | quantization | language | library |
-    # architecture | chat
+    # architecture | chat | words | relation (merge | quantized | adapter | finetune | base)
     field: str
     op: str  # in | max | min | range | approx | not | prefer_small | multilingual
     value: Any
@@ -514,11 +514,19 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
 
 
 _NEGATION = re.compile(
-    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never)\s+"
+    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never|"
+    r"(?:anything|everything|any(?:one|thing)? else) but)\s+"
     r"(?!(?:more|less|fewer|bigger|larger|smaller|greater|higher|lower|older|newer)\s+than\b)"
-    r"(?:(?:a|an|the|just|only|one of|any|from)\s+)?(?P<span>[^,;.()!?]+?)"
-    r"(?=\s*(?:[,;.()!?]|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
-NEGATABLE = ("task", "format", "quantization", "architecture", "library", "license", "chat")
+    r"(?:(?:a|an|the|just|only|one of|any|from)\s+)?(?P<span>[^,;:.()!?]+?)"
+    r"(?=\s*(?:[,;:.()!?]|\s[-\u2013\u2014]\s|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
+NEGATABLE = ("task", "format", "quantization", "architecture", "library", "license", "chat", "relation")
+# how a ruled-out model was made: "not a merge", "no quantized copies", "no fine-tunes"
+_RELATION_WORDS = {
+    "merge": r"\bmerge[sd]?\b|\bmergekit\b|\bslerp\b|\bfrankenmerge",
+    "quantized": r"\b(?:re-?)?quanti[sz](?:ed|ations?)\b|\bquants\b",
+    "adapter": r"\badapters?\b|\blora\b|\bpeft\b",
+    "finetune": r"\bfine[- ]?tun(?:es?|ed|ing)\b|\bfinetun(?:es?|ed)\b|\bderivatives?\b",
+}
 
 
 def _negations(text: str, out: list[Constraint]) -> str:
@@ -532,18 +540,23 @@ def _negations(text: str, out: list[Constraint]) -> str:
         _text_constraints(span, found, negations=False)
         if any(c.field == "language" for c in found):
             continue  # "other than English": the language reader handles it
+        relations = [r for r, pat in _RELATION_WORDS.items() if re.search(pat, span, re.I)]
+        if relations:
+            found.append(Constraint("relation", "in", relations))
         kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
         for c in kept:
             out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=m.group(0).strip()))
         words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
-        if not kept and words:  # "other than PPO", "not one of the large-size models"
+        if not kept and words and not family_mentions(span):  # "other than PPO", "not one of the large-size models"
             out.append(Constraint("words", "not", words[:6], hard=False, text=m.group(0).strip()))
         text = text.replace(m.group(0), " ")
     return text
 
 
 # words that say nothing about which models a negation rules out ("not one of the ... models")
-_NOT_NAME_WORDS = {"model", "models", "one", "ones", "of", "the", "a", "an", "its", "their", "any", "just",
+_NOT_NAME_WORDS = {"by", "trained", "made", "released", "published", "built", "copies", "re",
+                   "uploads", "reuploads", "model", "models", "one", "ones", "of", "the", "a", "an", "its",
+                   "their", "any", "just",
                    "only", "based", "fine", "tuned", "tune", "tunes", "version", "versions", "variant",
                    "variants", "size", "sized", "checkpoint", "checkpoints", "weights", "or", "nor", "and",
                    "something", "anything", "kind", "type", "sort", "straight", "originals", "original"}

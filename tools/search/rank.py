@@ -48,6 +48,7 @@ FIELD_FACETS: dict[str, tuple[str, ...]] = {
     "architecture": ("architectures",),
     "chat": ("chat", "chat_src"),
     "words": ("aliases", "tags"),
+    "relation": ("relation", "bases", "has_weights"),
 }
 
 
@@ -279,6 +280,17 @@ def _check_architecture(c: Constraint, f: dict[str, Any]) -> Check:
 
 
 # one checker per constraint field (the fields of FIELD_FACETS)
+def _check_relation(c: Constraint, f: dict[str, Any]) -> Check:
+    """How the model derives from its base: merge, quantized, adapter, finetune; "base" for a
+    card that declares no base model (an original, as far as the card tells)."""
+    rel = f.get("relation")
+    if not f.get("bases"):
+        if f.get("has_weights") and rel == "finetune":
+            return Check(UNKNOWN)  # weights without a card: the lineage graph knows, facets do not
+        rel = "base" if rel == "finetune" else rel
+    return Check(OK if rel in c.value else FAIL, rel, "card")
+
+
 CHECKERS: dict[str, Callable[[Constraint, dict[str, Any]], Check]] = {
     "words": _check_words,
     "task": _check_task,
@@ -291,6 +303,7 @@ CHECKERS: dict[str, Callable[[Constraint, dict[str, Any]], Check]] = {
     "library": _check_library,
     "architecture": _check_architecture,
     "chat": _check_chat,
+    "relation": _check_relation,
 }
 
 
