@@ -170,6 +170,23 @@ def test_a_reported_table_number_answers_a_threshold(lake):
     assert names(search(lake, "an LLM with MMLU above 65")) == ["qwen-awq"]  # 62.5 misses it: gone
 
 
+@pytest.mark.parametrize("query, op, value, upper", [
+    ("ImageNet top-1 accuracy of 85% or more", ">=", 85.0, None),
+    ("a model whose TruthfulQA is 55 or better", ">=", 55.0, None),
+    ("WER of 10 or lower on LibriSpeech", "<=", 10.0, None),
+    ("ARC-Challenge (25-shot) no lower than 60", ">=", 60.0, None),
+    ("models scoring between 60 and 70 on HellaSwag", "between", 60.0, 70.0),
+])
+def test_thresholds_said_after_the_number(query, op, value, upper):
+    r = parse_query(query).results
+    assert r is not None and (r.op, r.value, r.upper) == (op, value, upper)
+    assert parse_query("a model of 50M parameters or less").results is None  # a size, not a score
+
+
+def test_a_range_of_reported_scores(lake):
+    assert names(search(lake, "an LLM with MMLU between 60 and 65")) == ["mistral-de"]  # 62.5; not 70.3
+
+
 def test_families_by_common_name_and_ruled_out(lake):
     assert names(search(lake, "Code Llama descendants")) == ["codellama-sql"]
     assert set(names(search(lake, "anything built on the original LLaMA")))== {"alpaca-lora"}

@@ -70,8 +70,9 @@ class LineageClause:
 class ResultsClause:
     dataset: str | None = None
     metric: str | None = None
-    op: str | None = None  # > >= < <= best
+    op: str | None = None  # > >= < <= between best
     value: float | None = None
+    upper: float | None = None  # "between": the upper bound (value is the lower)
     percent: bool = False
     text: str = ""
 
@@ -220,7 +221,14 @@ _METRIC = (r"(f1(?:[- ]score)?|accuracy|acc|precision|recall|wer|cer|bleu|chrf|r
 _CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">",
         "better than": ">", "exceeding": ">", "at least": ">=", "no less than": ">=", ">=": ">=",
         ">": ">", "≥": ">=", "below": "<", "under": "<", "less than": "<", "lower than": "<",
-        "at most": "<=", "no more than": "<=", "<=": "<=", "<": "<", "≤": "<="}
+        "at most": "<=", "no more than": "<=", "<=": "<=", "<": "<", "≤": "<=",
+        "no lower than": ">=", "not below": ">=", "not less than": ">=", "a minimum of": ">=",
+        "no higher than": "<=", "not above": "<=", "not more than": "<=", "a maximum of": "<=",
+        "beyond": ">"}
+# "85% or more" and "10 or lower" read as "at least 85%" and "at most 10"; "between 60 and 70"
+_OR_MORE = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s+(?:or|and)\s+(?:more|higher|better|above|greater|over|up)\b", re.I)
+_OR_LESS = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s+or\s+(?:less|lower|fewer|below|under|worse)\b", re.I)
+_BETWEEN = re.compile(r"\bbetween\s+(\d+(?:\.\d+)?)(?:\s*(%))?\s+and\s+(\d+(?:\.\d+)?)(?:\s*(%))?", re.I)
 _RESULT_BEST = re.compile(
     rf"\b(?:best|top|highest[- ]scoring|strongest|leading|best[- ]performing|highest|lowest)\s+"
     rf"(?:{_METRIC}\s+)?(?:models?\s+|results?\s+|scores?\s+)?(?:on|for|at|in)\s+(?:the\s+)?"
@@ -276,7 +284,25 @@ def _clause(metric: str | None, cmp_: str, val: str, pct: str, ds: str | None, t
 
 
 def _parse_results(q: str) -> tuple[ResultsClause | None, str]:
-    """A results clause: a threshold on a reported or measured number, or "best on D"."""
+    """A results clause: a threshold (or a range) on a reported or measured number, or "best on D"."""
+    upper = None
+    between = _BETWEEN.search(q)
+    if between:
+        upper = float(between.group(3))
+        rest = q[:between.start()] + f"at least {between.group(1)}{between.group(2) or between.group(4) or ''}"
+        q2 = rest + q[between.end():]
+    else:
+        q2 = _OR_LESS.sub(r"at most \1\2", _OR_MORE.sub(r"at least \1\2", q))
+    if q2 != q:
+        clause, left = _parse_threshold(q2)
+        if clause is not None and clause.op in (">", ">=", "<", "<="):
+            if upper is not None and clause.op == ">=" and upper > (clause.value or 0):
+                clause.op, clause.upper = "between", upper
+            return clause, left
+    return _parse_threshold(q)
+
+
+def _parse_threshold(q: str) -> tuple[ResultsClause | None, str]:
     for m in _THRESHOLD_ON.finditer(q):
         if _NOT_SCORE_UNIT.match(q[m.end("val"):]) and not m.group("pct"):
             continue

@@ -384,6 +384,13 @@ def metric_matches(want: str | None, metric: str | None) -> bool:
     return m == w or m.startswith(w) or (w == "accuracy" and m == "acc")
 
 
+def _on_scale(t: float, v: float, percent: bool) -> float:
+    """A threshold on the scale of a value: 85 or 85% against 0.87 is 0.85; 0.9 against 91.2 is 90."""
+    if percent or (t > 1 and v <= 1):
+        return t / 100 if v <= 1 else t
+    return t * 100 if t <= 1 < v else t
+
+
 def match_results(rows: Sequence[ResultRow], clause: ResultsClause,
                   failing: set[int] | None = None) -> dict[int, ResultRow]:
     """Per model, its best result row that satisfies the clause; ``failing`` (when given)
@@ -402,12 +409,8 @@ def match_results(rows: Sequence[ResultRow], clause: ResultsClause,
         lower = bool(LOWER_IS_BETTER.search(r.metric or ""))
         v = r.value
         if clause.op not in (None, "best") and clause.value is not None:
-            t = clause.value
-            if clause.percent or (t > 1 and v <= 1):
-                t = t / 100 if v <= 1 else t
-            elif t <= 1 < v:
-                t = t * 100
-            ok = {">": v > t, ">=": v >= t, "<": v < t, "<=": v <= t}[clause.op]
+            t, hi = (_on_scale(x, v, clause.percent) for x in (clause.value, clause.upper or 0.0))
+            ok = {">": v > t, ">=": v >= t, "<": v < t, "<=": v <= t, "between": t <= v <= hi}[clause.op]
             if not ok:
                 if failing is not None:
                     failing.add(r.model_id)
