@@ -122,10 +122,11 @@ class Linker:
                 wt = [t for t, _, _ in toks[i:j]]
                 joiners = any(t in _JOINERS for t in wt[1:-1]) or (j - i > 1 and (
                     wt[0] in _JOINERS or wt[-1] in _JOINERS))
+                flat = _norm(window)  # as the names' joined forms: "qwen2.5" is "qwen25"
                 for name, joined, ntoks in self._forms:
-                    if joiners and window != joined:
+                    if joiners and flat != joined:
                         continue  # "minilm on sentiment" is not a typo of "minilm-sentiment"
-                    m = self._match(window, joined, ntoks, j - i)
+                    m = self._match(flat, joined, ntoks, j - i)
                     if m:
                         found.append(Mention(name, start, end, m[0], m[1]))
                 moved = self._reordered([t for t, _, _ in toks[i:j]])

@@ -303,6 +303,31 @@ def test_how_a_card_only_model_is_built_is_read_from_its_card(family_agent):
     assert "1.2B parameters" in a
 
 
+def test_a_card_only_models_stated_size_ranks_marked_as_stated(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("which is the largest model in the lake?", thread_id="stated").answer
+    assert "acme/summarizer-1b" in a and "1.2B parameters (stated by its card, not measured)" in a
+
+
+def test_the_other_end_of_a_ranking_as_a_follow_up(family_agent):
+    agent, _ = family_agent
+    t = "other-end"
+    first = agent.ask("which model is the smallest?", t)
+    assert first.tool_calls[0]["args"]["order"] == "lowest"
+    a = agent.ask("and the largest?", t)
+    assert [c["args"].get("order") for c in a.tool_calls] == ["highest"]
+    assert "acme/summarizer-1b" in a.answer
+
+
+def test_a_misspelt_name_with_a_dotted_version_is_resolved():
+    from modellake.agent.nlu import Linker
+
+    linker = Linker(["Qwen/Qwen2.5-Coder-7B-Instruct", "Qwen/Qwen2.5-14B-Instruct-AWQ"])
+    got = linker.link("Qwen2.5-Coder-7B-Instuct num of layers")
+    assert [(m.name, m.kind) for m in got] == [("Qwen/Qwen2.5-Coder-7B-Instruct", "fuzzy")]
+    assert linker.link("Qwen2.5-Coder-3B-Instruct layers") == []  # another size: not a typo
+
+
 def test_an_ordinal_points_into_the_last_list_an_answer_gave(family_agent):
     agent, _ = family_agent
     t = "ordinal"

@@ -65,6 +65,21 @@ model-index:
     assert c.results[1]["verified"] is True
 
 
+def test_the_size_and_depth_a_card_states_for_its_own_model():
+    from modellake.tools.cards.claims import stated_layers, stated_parameters
+
+    spec = parse_card("# Qwen2.5 14B AWQ\nWe release models from 0.5 to 72 billion parameters.\n\n"
+                      "- Number of Parameters: 14.7B\n- Number of Paramaters (Non-Embedding): 13.1B\n"
+                      "- Number of Layers: 48\n")
+    assert stated_parameters(spec, "Qwen/Qwen2.5-14B-Instruct-AWQ").value == 14.7e9  # the spec line
+    assert stated_layers(spec) == 48
+    family = parse_card("# Llama 3\nComes in 8B and 70B sizes. The 70B parameters model is larger.")
+    assert stated_parameters(family, "meta-llama/Meta-Llama-3-8B") is None  # 70B is the other size
+    often = parse_card("A 3.8B parameters model. It beats 13 billion parameters models; 3.8B parameters fit on a phone.")
+    assert stated_parameters(often, "phi-mini").value == 3.8e9  # the size it states most often
+    assert stated_layers(parse_card("2 layers here, 4 layers there")) is None  # no spec line
+
+
 def test_oversized_card_is_refused(tmp_path):
     from modellake.store.errors import InvalidModelFileError
 

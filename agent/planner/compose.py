@@ -199,6 +199,32 @@ def _same_for_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return None
 
 
+_FLIP = {"best": "worst", "worst": "best", "highest": "lowest", "lowest": "highest"}
+
+
+def _other_end(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"and its worst?", "and the smallest?" after a ranking: the same calls, the order turned."""
+    prev = ctx.prev
+    if not (r.opener and r.rank and prev is not None and prev.calls) or r.relation or r.count or \
+            r.facts or r.aspects or (models and models != prev.models) or len(r.content_words) > 3:
+        return None
+    want = r.rank[1]
+    ranked = [c for c in prev.calls if c.args.get("order") in _FLIP]
+    if not ranked or want not in _FLIP and want not in ("largest", "smallest"):
+        return None
+    calls = []
+    for c in prev.calls:
+        args = dict(c.args)
+        if args.get("order") in _FLIP:
+            low = want in ("worst", "lowest", "smallest")
+            if (args["order"] in ("worst", "lowest")) == low:
+                return None  # the same end again: not this follow-up
+            args["order"] = _FLIP[args["order"]]
+        calls.append(Call(c.tool, args))
+    return Plan(prev.kind if prev.kind in ("tool", "query") else "tool", calls, question=r.text,
+                models=prev.models, task=prev.task)
+
+
 def _same_on_other_task(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"and on topic?": the previous question on another task."""
     prev = ctx.prev
@@ -1074,7 +1100,7 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _same_on_other_task,
+    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _same_on_other_task,
     _name_them,
     _two_on_aspects, _special_tool, _against_parent, _own_results, _scores_of_named, _relation_of_winner,
     _a_need, _quantized_from)

@@ -8,6 +8,7 @@ Markdown result tables and sentences like "accuracy of 91.2% on sst2".
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,6 +141,40 @@ def parameter_claims(card: CardInfo) -> list[Claim]:
                              {"precision": 0.3 * value, "size_class": f"{fam}-{size}",
                               "active": False, "line": line.strip()[:200]}))
     return out
+
+
+_NAME_SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([mb])(?![a-z])", re.I)
+_LAYERS_LABEL = re.compile(r"(?:number of (?:hidden |transformer )?layers|num_hidden_layers|n_layers?|"
+                           r"(?:hidden |transformer )?layers)\s*(?:\*\*)?\s*[:|=]\s*(?:\*\*)?\s*(\d{1,3})\b", re.I)
+
+
+def stated_parameters(card: CardInfo, name: str) -> Claim | None:
+    """The parameter count a card states for its own model: a spec line ("Number of
+    Parameters: 14.7B") when it gives one value; else the claim closest to the size in the
+    model's name (a card of several sizes); else the value its claims state most often."""
+    claims = [c for c in parameter_claims(card) if "size_class" not in c.detail and not c.detail["active"]]
+    if not claims:
+        return None
+    labelled = [c for c in claims if _PARAMS_LABEL.match(c.text)]
+    if len({c.value for c in labelled}) == 1:
+        return labelled[0]
+    size = _NAME_SIZE.search(name.rsplit("/", 1)[-1])
+    if size:
+        want = float(size.group(1)) * _SCALE[size.group(2).lower()]
+        near = min(claims, key=lambda c: abs(c.value - want))
+        return near if abs(near.value - want) <= 0.35 * want else None  # names round: 1B for 1.24B
+    counts = Counter(c.value for c in claims)
+    (top, n), *rest = counts.most_common()
+    if not rest or (n >= 2 and n > rest[0][1]):  # one value, or one stated most often
+        return next(c for c in claims if c.value == top)
+    return None
+
+
+def stated_layers(card: CardInfo) -> int | None:
+    """The number of layers a card states in a spec line ("Number of Layers: 28"), when it
+    states one."""
+    found = {int(m.group(1)) for m in _LAYERS_LABEL.finditer(_prose(card.text or ""))}
+    return found.pop() if len(found) == 1 else None
 
 
 def _precision(digits: str, unit: str) -> float:

@@ -7,6 +7,7 @@ written for a reader. Scores on a task are facts too (``score:TASK``), read from
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -41,26 +42,48 @@ class Fact:
         return self.show(v)
 
 
+class Stated(float):
+    """A number a card-only model's card states (its weights are not in the lake to count)."""
+
+
+def _parameters(m: ModelRecord) -> float | None:
+    if m.num_parameters or m.has_weights or m.card is None:
+        return m.num_parameters
+    from modellake.tools.cards.claims import stated_parameters
+
+    claim = stated_parameters(m.card, m.name)
+    return Stated(claim.value) if claim else None
+
+
 def _bytes(m: ModelRecord) -> int | None:
     return sum(f.size for f in m.files) if m.files and m.has_weights else None
 
 
-def _layers(m: ModelRecord) -> int | None:
+def _layers(m: ModelRecord) -> float | None:
     cfg = m.config or {}
     for key in ("num_hidden_layers", "n_layer", "num_layers", "block_count", "n_layers"):
         if isinstance(cfg.get(key), int):
             return cfg[key]
-    return None
+    if m.has_weights or m.card is None:
+        return None
+    from modellake.tools.cards.claims import stated_layers
+
+    n = stated_layers(m.card)
+    return Stated(n) if n else None
+
+
+def _by_card(v: Any) -> str:
+    return " (stated by its card, not measured)" if isinstance(v, Stated) else ""
 
 
 def _card(attr: str) -> Callable[[ModelRecord], Any]:
     return lambda m: getattr(m.card, attr) if m.card is not None else None
 
 
-def _count(n: Any) -> str:
+def _count(v: Any) -> str:
     """Exact below a million (26,784 parameters), rounded above (22.7M parameters)."""
-    n = int(n)
-    return f"{n:,} parameters" if n < 1_000_000 else f"{human_count(n)} parameters"
+    n = int(v)
+    return (f"{n:,} parameters" if n < 1_000_000 else f"{human_count(n)} parameters") + _by_card(v)
 
 
 def _quantization(m: ModelRecord) -> str | None:
@@ -75,11 +98,13 @@ def _quantization(m: ModelRecord) -> str | None:
     return f"{said} (by its name)" if said else None
 
 
+_NON_COMMERCIAL = re.compile(r"(?:^|[-_])nc(?:[-_]|$)|non-?commercial|research[-_]only", re.I)
+
 FACTS: tuple[Fact, ...] = (
     Fact("parameters", "parameters", ("parameters", "params", "parameter count", "weights count",
                                       "size", "big", "large", "small", "tiny", "huge", "bigger",
                                       "smaller", "largest", "smallest", "biggest", "tiniest"),
-         lambda m: m.num_parameters, _count, numeric=True),
+         _parameters, _count, numeric=True),
     Fact("bytes", "size on disk", ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes",
                                    "footprint", "space", "mb", "gb", "heavy", "lightest",
                                    "heaviest"),
@@ -92,10 +117,10 @@ FACTS: tuple[Fact, ...] = (
     Fact("architecture", "architecture", ("architecture", "model type", "kind of model", "backbone"),
          lambda m: m.architecture or m.model_type),
     Fact("layers", "layers", ("layers", "depth", "deep", "blocks", "deepest", "shallowest"),
-         _layers, lambda v: f"{v} layers", numeric=True, more="deepest", less="shallowest"),
+         _layers, lambda v: f"{int(v)} layers{_by_card(v)}", numeric=True, more="deepest", less="shallowest"),
     Fact("license", "license", ("license", "licence", "licensed", "lic", "commercial", "commercially",
                                 "terms"),
-         _card("license")),
+         _card("license"), lambda v: f"{v} (non-commercial use only)" if _NON_COMMERCIAL.search(str(v)) else str(v)),
     Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose"), _card("pipeline_tag")),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
     Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus"),
