@@ -75,7 +75,8 @@ def test_the_size_and_depth_a_card_states_for_its_own_model():
     assert stated_layers(spec) == 48
     family = parse_card("# Llama 3\nComes in 8B and 70B sizes. The 70B parameters model is larger.")
     assert stated_parameters(family, "meta-llama/Meta-Llama-3-8B") is None  # 70B is the other size
-    often = parse_card("A 3.8B parameters model. It beats 13 billion parameters models; 3.8B parameters fit on a phone.")
+    often = parse_card("A 3.8B parameters model. It beats 13 billion parameters models; "
+                       "3.8B parameters fit on a phone.")
     assert stated_parameters(often, "phi-mini").value == 3.8e9  # the size it states most often
     assert stated_layers(parse_card("2 layers here, 4 layers there")) is None  # no spec line
 

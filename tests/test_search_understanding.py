@@ -214,6 +214,19 @@ def test_a_family_by_its_tag_alone_is_ruled_out(tmp_path):
     assert "vishu-dreambooth" in names(search(lk, "Stable Diffusion fine-tunes"))
 
 
+def test_what_a_negation_rules_out_and_what_it_does_not():
+    def ruled(q):
+        return sorted((c.field, str(c.value)) for c in parse_query(q).constraints if c.op == "not")
+
+    # a list shares the negation; "besides" rules out too
+    assert ruled("LLMs that are not from the Llama, Mistral or Qwen families") == [
+        ("architecture", "['llama']"), ("architecture", "['mistral']"), ("architecture", "['qwen']")]
+    assert ruled("speech models besides Whisper") == [("architecture", "['whisper']")]
+    # what follows "of" names the source of what is ruled out, not something ruled out itself
+    q = parse_query("Llama 2 derivatives, no straight re-quantizations of Meta's chat model")
+    assert ruled(q.raw) == [("relation", "['quantized']")] and q.lineage is None
+
+
 def test_how_a_model_was_made_is_ruled_out(tmp_path):
     cards = {
         "hermes-merge": card("base_model: [teknium/OpenHermes-2.5-Mistral-7B, Intel/neural-chat-7b-v3-3]\n"

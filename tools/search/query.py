@@ -179,9 +179,13 @@ _REL_WORDS = [
 ]
 
 
+_RULED_OUT_BEFORE = re.compile(r"\b(?:not|no|excluding|except|without|nor|other than|rather than)\s+"
+                               r"(?:[\w'-]+\s+){0,2}[\w'-]*$", re.I)
+
+
 def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
-    m = _LINEAGE_TRIGGER.search(q)
-    if not m:
+    m = next((x for x in _LINEAGE_TRIGGER.finditer(q) if not _RULED_OUT_BEFORE.search(q[:x.start()])), None)
+    if not m:  # "no straight re-quantizations of Meta's chat model" rules a relation out
         return None, q
     rest = q[m.end():]
     stop = _TARGET_STOP.search(rest)
@@ -540,11 +544,13 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
 
 
 _NEGATION = re.compile(
-    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never|"
-    r"(?:anything|everything|any(?:one|thing)? else) but)\s+"
+    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never|besides|"
+    r"apart from|aside from|(?:anything|everything|any(?:one|thing)? else) but)\s+"
     r"(?!(?:more|less|fewer|bigger|larger|smaller|greater|higher|lower|older|newer)\s+than\b)"
     r"(?:(?:a|an|the|just|only|one of|any|from)\s+)?(?P<span>[^,;:.()!?]+?)"
     r"(?=\s*(?:[,;:.()!?]|\s[-\u2013\u2014]\s|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
+_LIST_REST = re.compile(r"(?:,\s*[^,;:.()!?]+?)*,?\s+(?:or|nor)\s+[^,;:.()!?]+?"
+                        r"(?=\s*(?:[,;:.()!?]|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
 NEGATABLE = ("task", "format", "quantization", "architecture", "library", "license", "chat", "relation")
 # how a ruled-out model was made: "not a merge", "no quantized copies", "no fine-tunes"
 _RELATION_WORDS = {
@@ -552,6 +558,7 @@ _RELATION_WORDS = {
     "quantized": r"\b(?:re-?)?quanti[sz](?:ed|ations?)\b|\bquants\b",
     "adapter": r"\badapters?\b|\blora\b|\bpeft\b",
     "finetune": r"\bfine[- ]?tun(?:es?|ed|ing)\b|\bfinetun(?:es?|ed)\b|\bderivatives?\b",
+    "base": r"\bbase models?\b|\bfoundation models?\b|\bpre-?trained (?:base )?(?:models?|checkpoints?)\b",
 }
 
 
@@ -559,7 +566,10 @@ def _negations(text: str, out: list[Constraint]) -> str:
     """Constraints the query rules out ("not GGUF", "not an ASR->MT->TTS chain", "no
     vision"): each becomes a ``not`` constraint, and its words leave the text."""
     for m in list(_NEGATION.finditer(text)):
-        span = m.group("span")
+        span, whole = m.group("span"), m.group(0)
+        more = _LIST_REST.match(text, m.end())
+        if more:  # "not from the Llama, Mistral or Qwen families": the list shares the negation
+            span, whole = span + more.group(0), whole + more.group(0)
         if re.match(r"\s*(?:english|[a-z]+)[- ]only\b", span, re.I):
             continue  # "not English-only": the language reader handles it
         found: list[Constraint] = []
@@ -568,14 +578,16 @@ def _negations(text: str, out: list[Constraint]) -> str:
             continue  # "other than English": the language reader handles it
         relations = [r for r, pat in _RELATION_WORDS.items() if re.search(pat, span, re.I)]
         if relations:
+            if re.search(r"\b(?:of|from)\b", span, re.I):  # "no re-quantizations of Meta's chat model":
+                found = []  # what follows "of" names their source, which is not ruled out
             found.append(Constraint("relation", "in", relations))
         kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
         for c in kept:
-            out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=m.group(0).strip()))
+            out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=whole.strip()))
         words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
         if not kept and words and not family_mentions(span):  # "other than PPO", "not one of the large-size models"
-            out.append(Constraint("words", "not", words[:6], hard=False, text=m.group(0).strip()))
-        text = text.replace(m.group(0), " ")
+            out.append(Constraint("words", "not", words[:6], hard=False, text=whole.strip()))
+        text = text.replace(whole, " ")
     return text
 
 
