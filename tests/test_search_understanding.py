@@ -351,6 +351,20 @@ def test_results_by_meaning_time_and_provenance(lake):
     assert not search(lake, "a German chat model fine-tuned on GSM8K data").query.get("runs")
 
 
+def test_a_relation_word_inside_a_name_names_the_model(tmp_path):
+    # "minilm-pruned" is a model's name, not "the pruned models" (of which the lake has none)
+    for name in ("minilm-pruned", "minilm-sentiment"):
+        (tmp_path / f"{name}.md").write_text(card("license: mit", f"# {name}\nA MiniLM sentence encoder."))
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        assert not ingest(cat, [tmp_path]).errors
+        for name in ("minilm-pruned", "minilm-sentiment"):
+            cat.runs.add(BenchmarkRun(model=name, task="sts-smoke", metrics={"spearman": 0.8}, trust="measured",
+                                      created_at=NOW.isoformat()), cat.get_model(name).id)
+    res = search_runs(lk, "measured runs of minilm-pruned", now=NOW)
+    assert names(res) == ["minilm-pruned"]
+
+
 # -- names people can read ----------------------------------------------------------------------
 def test_card_only_models_are_named_from_their_cards(tmp_path):
     d = tmp_path / "cards"

@@ -195,8 +195,10 @@ class LineageGraph:
                 continue
             conf = float(getattr(e, "confidence", 0.5) or 0.5)
             src = getattr(e, "source", "inferred") or "inferred"
-            self._add(Edge(parent, child, getattr(e, "relation", "finetune") or "finetune",
-                           "inferred" if src == "inferred" else "card yaml", conf))
+            rel = getattr(e, "relation", "finetune") or "finetune"
+            self._add(Edge(parent, child, rel, "inferred" if src == "inferred" else "card yaml", conf))
+            if self.relation.get(child) == "finetune" and rel in ("pruned", "merge", "quantized", "adapter"):
+                self.relation[child] = rel  # the weights say how it was made; "finetune" was the default
 
     def _node(self, key: str) -> None:
         if key not in self.node_tokens:

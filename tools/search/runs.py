@@ -355,6 +355,7 @@ def _relation(st: LakeState, text: str) -> tuple[set[int] | None, str]:
     without the word (so that "merged" does not name a model called "...-merge")."""
     out: set[int] | None = None
     for pat, rel in _RELATION_WORDS:
+        pat = rf"(?<![\w-])(?:{pat})(?![\w-])"  # "minilm-pruned" is a name, not "the pruned models"
         if re.search(pat, text, re.I):
             out = (out or set()) | {mid for mid, r in st.graph.relation.items() if r == rel}
             text = re.sub(pat, " ", text, flags=re.I)
