@@ -365,6 +365,14 @@ def _filters(q: nlu.Question) -> dict[str, object]:
     return f
 
 
+_CHECKS_BASE = re.compile(
+    r"\b(?:declared|stated|claimed|card'?s?)\b.{0,40}\bbase\b.{0,60}\b(?:right|correct|wrong|true|accurate|"
+    r"agrees?|match(?:es)?|real|really|actually|check|verify|confirm|consistent|weights? (?:show|say|agree))\b|"
+    r"\bbase\b.{0,40}\b(?:is|was) (?:that|this|it) (?:what|right|correct)\b|"
+    r"\b(?:right|correct|wrong|true|accurate|real)\s+base(?: model)?\b|"
+    r"\b(?:is|was) (?:that|it) what the weights\b", re.I)
+
+
 def _relation(r: Reading, text: str, q: nlu.Question) -> None:
     if re.search(r"\barch(?:itecture)?(?:al)? famil(?:y|ies)\b", r.low):  # the architecture, no relation
         r.low = re.sub(r"\b(arch(?:itecture)?(?:al)?) famil(?:y|ies)\b", r"\1", r.low)
@@ -397,6 +405,8 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         r"(?:fine[- ]?tune|finetune|merge|quantized|pruned|quant|copy|distill\w*|adapter)\b", low)
     if asks_kind and not found and (r.names or r.it):  # "X: finetune, quant or prune?"
         found = ["parents"]
+    if not found and (r.names or r.it or re.search(r"\b(?:that|this)\b", low)) and _CHECKS_BASE.search(low):
+        found = ["parents"]  # "is X's declared base right?": the parents the weights show, beside the card's
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
     if found[:1] == ["descendants"] and re.search(r"(?<!just )(?<!only )(?<!just the )(?<!only the )"
