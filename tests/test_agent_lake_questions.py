@@ -319,6 +319,13 @@ def test_the_other_end_of_a_ranking_as_a_follow_up(family_agent):
     assert "acme/summarizer-1b" in a.answer
 
 
+def test_a_card_only_model_compared_on_its_stated_size_without_a_silent_card(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("compare acme/summarizer-1b and enc-base on size and license", thread_id="sized").answer
+    assert "acme/summarizer-1b is larger (1.2B parameters (stated by its card, not measured))" in a
+    assert "says nothing about" not in a  # a card read for a topic another result answered
+
+
 def test_whether_a_declared_base_is_right_is_checked_against_the_weights(family_agent):
     agent, _ = family_agent
     a = agent.ask("is enc-topic's declared base model right?", thread_id="declared").answer

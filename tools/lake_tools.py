@@ -48,17 +48,19 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
 def _card_claims(model: Any) -> dict[str, str]:
     """What a card-only model's card states about its size (in the card's words) and what its
     name says (size, quantization, format, architecture)."""
-    from modellake.tools.cards.claims import parameter_claims
+    from modellake.tools.cards.claims import parameter_claims, stated_layers, stated_parameters
     from modellake.tools.model_view import name_facts
 
     named = {f"name_{k}": v for k, v in name_facts(model.name, model.card.tags if model.card else []).items()}
     if model.card is None:
         return named
-    stated = [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
+    own = stated_parameters(model.card, model.name)
+    stated = [own] if own else [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
+    layers = stated_layers(model.card)
     bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
     return named | _card_quotes(model.card.text or "") | (
-        {"parameters": join(texts)} if texts else {}) | (
+        {"parameters": join(texts)} if texts else {}) | ({"layers": str(layers)} if layers else {}) | (
         {"bits": f"{bits.group(1)}-bit"} if bits and "name_quantization" in named else {})
 
 

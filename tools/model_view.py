@@ -152,6 +152,10 @@ def _layers(i: Inspection, v: ModelView) -> str:
     n = i.num_layers or i.config_layers
     if n:
         return f"{i.name} has {n} layers."
+    stated = (v.card_claims or {}).get("layers")
+    if stated:
+        return (f"{i.name}'s weights are not in the lake; its card states {stated} layers (not checked "
+                "against weights).")
     return _said(v, "layers", i.name) or f"The lake does not know how many layers {i.name} has."
 
 

@@ -97,12 +97,20 @@ def _nothing_to_compare(data: Any) -> str:
 
 
 def _texts(outcomes: list[Outcome]) -> list[str]:
+    if len(outcomes) > 1:  # a card that says nothing about what another result already answered
+        outcomes = [o for o in outcomes if not _found_nothing(o)] or outcomes[:1]
     seen: list[str] = []
     for o in outcomes:
         t = (o.text or "").strip()
         if t and t not in seen:
             seen.append(t)
     return seen
+
+
+def _found_nothing(o: Outcome) -> bool:
+    """A card read for a topic it does not mention."""
+    return o.tool == "read_card" and isinstance(o.data, dict) and bool(o.data.get("topic")) and \
+        o.data.get("topic_found") is False
 
 
 def _unknown(name: str, error: str) -> str:
