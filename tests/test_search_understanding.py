@@ -195,6 +195,16 @@ def test_families_by_common_name_and_ruled_out(lake):
     assert "llama2-chat-gguf" not in got and got
 
 
+def small_lake(tmp_path: Path, cards: dict[str, str]) -> Lake:
+    """A lake of these card-only models (name -> card text)."""
+    for name, text in cards.items():
+        (tmp_path / f"{name}.md").write_text(text)
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        assert not ingest(cat, [tmp_path]).errors
+    return lk
+
+
 def test_a_family_by_its_tag_alone_is_ruled_out(tmp_path):
     # the Hub's convention: a DreamBooth fine-tune says it is Stable Diffusion by its tag only
     # (no version, no declared base model); "neither Stable Diffusion nor FLUX" must drop it
@@ -204,11 +214,7 @@ def test_a_family_by_its_tag_alone_is_ruled_out(tmp_path):
         "kandinsky-style": card("license: apache-2.0\npipeline_tag: text-to-image",
                                 "# Kandinsky style\nA text-to-image model that paints pictures from prompts."),
     }
-    for name, text in cards.items():
-        (tmp_path / f"{name}.md").write_text(text)
-    lk = Lake.open(tmp_path / "lake")
-    with lk.catalog() as cat:
-        assert not ingest(cat, [tmp_path]).errors
+    lk = small_lake(tmp_path, cards)
     got = names(search(lk, "a text-to-image generator that is neither Stable Diffusion nor FLUX"))
     assert got == ["kandinsky-style"]
     assert "vishu-dreambooth" in names(search(lk, "Stable Diffusion fine-tunes"))
@@ -243,11 +249,7 @@ def test_how_a_model_was_made_is_ruled_out(tmp_path):
         "mistral-sft": card("base_model: mistralai/Mistral-7B-v0.1\nlicense: apache-2.0",
                             "# Mistral SFT chat\nA Mistral 7B chat fine-tune trained on dialogue data."),
     }
-    for name, text in cards.items():
-        (tmp_path / f"{name}.md").write_text(text)
-    lk = Lake.open(tmp_path / "lake")
-    with lk.catalog() as cat:
-        assert not ingest(cat, [tmp_path]).errors
+    lk = small_lake(tmp_path, cards)
     q = parse_query("Mistral chat fine-tunes, not merges and no quantized copies")
     assert {(c.field, c.op, tuple(c.value)) for c in q.constraints if c.field == "relation"} == {
         ("relation", "not", ("merge",)), ("relation", "not", ("quantized",))}
@@ -353,11 +355,9 @@ def test_results_by_meaning_time_and_provenance(lake):
 
 def test_a_relation_word_inside_a_name_names_the_model(tmp_path):
     # "minilm-pruned" is a model's name, not "the pruned models" (of which the lake has none)
-    for name in ("minilm-pruned", "minilm-sentiment"):
-        (tmp_path / f"{name}.md").write_text(card("license: mit", f"# {name}\nA MiniLM sentence encoder."))
-    lk = Lake.open(tmp_path / "lake")
+    lk = small_lake(tmp_path, {name: card("license: mit", f"# {name}\nA MiniLM sentence encoder.")
+                               for name in ("minilm-pruned", "minilm-sentiment")})
     with lk.catalog() as cat:
-        assert not ingest(cat, [tmp_path]).errors
         for name in ("minilm-pruned", "minilm-sentiment"):
             cat.runs.add(BenchmarkRun(model=name, task="sts-smoke", metrics={"spearman": 0.8}, trust="measured",
                                       created_at=NOW.isoformat()), cat.get_model(name).id)
