@@ -326,6 +326,15 @@ def test_a_card_only_model_compared_on_its_stated_size_without_a_silent_card(fam
     assert "says nothing about" not in a  # a card read for a topic another result answered
 
 
+def test_comparisons_in_other_words(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("how does enc-sentiment stack up against enc-base?", thread_id="stack").answer
+    assert a.startswith("enc-sentiment was fine-tuned from enc-base") and "sts-smoke" in a
+    a = agent.ask("enc-sentiment or enc-pruned for sts-smoke - which should I use?", thread_id="choose")
+    assert [c["tool"] for c in a.tool_calls][0] == "query_models" and "sts-smoke" in a.answer
+    assert a.answer[:1].isupper() and "Neither of enc-sentiment and enc-pruned derives from the other" in a.answer
+
+
 def test_whether_a_declared_base_is_right_is_checked_against_the_weights(family_agent):
     agent, _ = family_agent
     a = agent.ask("is enc-topic's declared base model right?", thread_id="declared").answer

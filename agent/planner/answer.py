@@ -156,12 +156,17 @@ def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
         if yes_no and asks_kin and kin == "cousins" and re.search(r"\bsiblings?\b", plan.question.lower()):
             lead = "Not siblings, cousins: "
         are = f"they are {kin}: both" if kin != "relatives" else "both"
-        return (f"{lead}neither of {a} and {b} derives from the other; {are} descend "
-                f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
+        return _sentence(lead, f"neither of {a} and {b} derives from the other; {are} descend "
+                               f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
     lead = "No: " if yes_no else ""
     roots = [_origin(m, ups) for m, ups in ((a, up_a), (b, up_b))]
-    return (f"{lead}by their weights, {a} and {b} are not related: neither derives from the other "
-            f"and they share no ancestor in the lake ({'; '.join(roots)}).")
+    return _sentence(lead, f"by their weights, {a} and {b} are not related: neither derives from the "
+                           f"other and they share no ancestor in the lake ({'; '.join(roots)}).")
+
+
+def _sentence(lead: str, rest: str) -> str:
+    """``rest`` after a lead ("No: by their weights..."), or opening the sentence itself."""
+    return lead + rest if lead else rest[:1].upper() + rest[1:]
 
 
 def _origin(model: str, ups: dict[str, dict[str, Any]]) -> str:

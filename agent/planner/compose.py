@@ -944,7 +944,20 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 
 def _compares(r: Reading) -> bool:
     return bool(re.search(r"\b(?:compare\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
-                          r"smaller|same|both|between)\b", r.low))
+                          r"smaller|same|both|between|stacks?(?:ed)? up|measures? up|head[- ]to[- ]head|"
+                          r"side[- ]by[- ]side|against|rather than|instead of)\b", r.low))
+
+
+def _choice_of_two(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"X or Y for sentiment - which should I use?": a choice between the two models named,
+    not a search of the lake."""
+    if len(models) != 2 or r.relation or r.rank or not re.search(
+            r"\b(?:which|what)\b.{0,30}\b(?:should|would|to|do|is|one|of (?:the two|them|these|those|both))\b|"
+            r"\b(?:pick|choose|go with|prefer)\b", r.low):
+        return None
+    if not re.search(r"\bx\b.{0,40}\bor\b.{0,40}\by\b", r.low):  # the names, masked: "x or y"
+        return None
+    return _compare_plan(r, ctx, models)
 
 
 _SIGNIFICANCE = (r"\b(?:measurabl\w*|significan\w*|noise|noisy|real|spread|beyond|clears?|"
@@ -1102,5 +1115,6 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _same_on_other_task,
     _name_them,
-    _two_on_aspects, _special_tool, _against_parent, _own_results, _scores_of_named, _relation_of_winner,
+    _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results, _scores_of_named,
+    _relation_of_winner,
     _a_need, _quantized_from)
