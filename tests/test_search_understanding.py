@@ -365,6 +365,17 @@ def test_a_relation_word_inside_a_name_names_the_model(tmp_path):
     assert names(res) == ["minilm-pruned"]
 
 
+def test_a_dataset_named_as_stored_comes_first(tmp_path):
+    lk = small_lake(tmp_path, {"roberta-squad": card("license: cc-by-4.0", "# roberta-squad\nExtractive QA.")})
+    with lk.catalog() as cat:
+        mid = cat.get_model("roberta-squad").id
+        for task, em in (("squad_adversarial/AddOneSent", 78.6), ("squad/plain_text", 86.5), ("squad_v2", 79.9)):
+            cat.runs.add(BenchmarkRun(model="roberta-squad", task=task, metrics={"exact_match": em},
+                                      trust="reported", created_at=NOW.isoformat()), mid)
+    res = search_runs(lk, "how well does the roberta squad model do on squad_v2?", now=NOW)
+    assert [w["task"] for w in res.hits[0].why][0] == "squad_v2"  # not squad, said in "squad model"
+
+
 # -- names people can read ----------------------------------------------------------------------
 def test_card_only_models_are_named_from_their_cards(tmp_path):
     d = tmp_path / "cards"

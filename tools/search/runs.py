@@ -49,6 +49,7 @@ KEEP_BELOW_BEST = 0.3  # rows scoring within this of the best row are kept
 MIN_SIMILARITY = 0.3
 LEXICAL_BONUS = 0.25  # per share of the question's words a row's description contains
 BENCHMARK_BONUS = 0.3  # the question names the benchmark the row is on
+DATASET_BONUS = 0.2  # the question names the row's dataset as stored ("squad_v2", not just "squad")
 
 # -- time ---------------------------------------------------------------------------------
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
@@ -316,6 +317,7 @@ class RunsQuestion:
     model_words: list[str]
     words: list[str]
     benchmarks: set[str] = field(default_factory=set)
+    said: str = ""  # the question, lower case (a dataset named as stored: "squad_v2")
 
 
 def read_question(h: Handle, st: LakeState, query: str, now: datetime | None = None,
@@ -335,7 +337,8 @@ def read_question(h: Handle, st: LakeState, query: str, now: datetime | None = N
     named = set(model_words) | _GENERIC
     words = [t for t in content_terms(rest) if t.lower() not in _FILLER
              and not all(x in named or _has(x, set(model_words)) for x in tokens(t))]
-    return RunsQuestion(window, sources, models or None, model_words, words, benchmarks_in(rest, question=True))
+    return RunsQuestion(window, sources, models or None, model_words, words, benchmarks_in(rest, question=True),
+                        query.lower())
 
 
 def _described_words(h: Handle, st: LakeState) -> frozenset[str]:
@@ -392,14 +395,29 @@ def _score_rows(h: Handle, rows: list[ResultRow], q: RunsQuestion,
     vecs = doc_vectors(h, texts, progress)
     qvec = embed.embed_query(" ".join(q.words) or " ".join(q.benchmarks))
     want = {t.lower() for t in q.words}
+    named = {i: _dataset_named(r, q.said) for i, r in enumerate(rows)}
+    longest = max(named.values(), default=0)
     scores = {}
     for i, (r, text) in enumerate(zip(rows, texts)):
         sim = float(vecs[text] @ qvec)
         have = set(tokens(f"{text} {r.metric or ''}"))
         lex = sum(any(_has(t, {w}) for w in have) for t in want) / len(want) if want else 0.0
         bench = BENCHMARK_BONUS if q.benchmarks & benchmarks_in(text) else 0.0
-        scores[i] = sim + LEXICAL_BONUS * lex + bench
+        exact = DATASET_BONUS if longest and named[i] == longest else 0.0
+        scores[i] = sim + LEXICAL_BONUS * lex + bench + exact
     return scores
+
+
+def _dataset_named(r: ResultRow, said: str) -> int:
+    """How long a name of the row's dataset the question says as stored ("squad_v2": 8; the
+    longest wins over "squad" said in "the squad model"); 0 when it says none."""
+    best = 0
+    for name in {x.split("/")[0].lower() for x in (r.dataset, r.task) if x}:
+        if len(name) >= 3:
+            pat = r"[-_ ]?".join(re.escape(p) for p in re.split(r"[-_ ]+", name) if p)
+            if re.search(rf"(?<![\w-]){pat}(?![\w-])", said):
+                best = max(best, len(name))
+    return best
 
 
 def _kept(rows: list[ResultRow], scores: dict[int, float], q: RunsQuestion) -> list[int]:
