@@ -326,6 +326,17 @@ def test_a_card_only_model_compared_on_its_stated_size_without_a_silent_card(fam
     assert "says nothing about" not in a  # a card read for a topic another result answered
 
 
+def test_follow_ups_point_at_what_the_last_answer_found(family_agent):
+    agent, _ = family_agent
+    t = "found"
+    assert "enc-sentiment-int8" in agent.ask("which models derive from enc-base?", t).answer
+    assert "enc-sentiment-int8" in agent.ask("which of them is quantized?", t).answer
+    a = agent.ask("and what is its parent?", t)  # the one model the last answer found
+    assert a.tool_calls[0]["args"].get("of") == "enc-sentiment-int8"
+    a = agent.ask("which of those scores best on sts-smoke?", t)  # the list of the first answer
+    assert len(a.tool_calls[0]["args"].get("names", [])) >= 4
+
+
 def test_comparisons_in_other_words(family_agent):
     agent, _ = family_agent
     a = agent.ask("how does enc-sentiment stack up against enc-base?", thread_id="stack").answer

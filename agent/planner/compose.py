@@ -458,8 +458,10 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
     if r.them and len(prev.selection) > 1:
         return list(prev.selection)
-    if r.them and len(prev.recent) > 1:  # "which of the two?" after two one-model questions
-        return list(prev.recent[-2:])
+    if r.them and len(prev.recent) > 1 and (re.search(r"\b(?:two|both)\b", r.low) or len(prev.listed) < 2):
+        return list(prev.recent[-2:])  # "which of the two?" after two one-model questions
+    if r.them and len(prev.listed) > 1:  # "which of those...?": the last list an answer gave
+        return list(prev.listed)
     if r.that_one and len(prev.selection) == 1:  # "that one": the model the answer named
         return list(prev.selection)
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
@@ -468,6 +470,8 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
             (r.opener or not r.content_words or _bare_fact(r)) and not _lake_wide(r)):
         if prev.focus and not (r.relation and prev.models):  # "and its children?": same subject
             return [prev.focus]
+        if len(prev.selection) == 1 and len(prev.models) > 1:  # "which of them is quantized?" found one
+            return list(prev.selection)
         if prev.models:
             return list(prev.models[:1])
         if len(prev.selection) == 1:
