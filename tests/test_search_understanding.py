@@ -266,6 +266,15 @@ def test_a_ruled_out_format_or_word(lake):
     assert got[0] == "dqn-cartpole"
 
 
+def test_the_dense_ranking_leads_for_a_query_that_only_describes(lake):
+    # a need told in plain words matches incidental words of many cards: its meaning counts more
+    described = search(lake, "figure out what language each customer email is in").query["fusion"]
+    assert described["dense"] == 3.0 and described["score_gaps"]
+    constrained = search(lake, "an MIT-licensed model that tells which language a text is in").query["fusion"]
+    assert constrained["dense"] == 1.0  # a licence to check: the words and the meaning count alike
+    assert not search(lake, "sentiment classifier").query["fusion"]["score_gaps"]  # two keywords
+
+
 def test_a_need_told_without_the_tasks_name(lake):
     res = search(lake, "figure out what language each customer email is in")
     assert names(res)[0] == "langid-xlmr"

@@ -104,6 +104,7 @@ MENTION_FACTOR = 0.35  # lineage: a model that only names the target in its card
 PASSAGE_MIN_SIM = 0.3  # a best chunk less similar than this explains nothing
 LEX_WEIGHT = 1.0  # reciprocal rank fusion weights of the two text rankings
 DENSE_WEIGHT = 1.0
+DESCRIBED_DENSE = 3.0  # a query that only describes (no constraint, family, lineage or result): dense leads
 DENSE_RANK_GAP = 0.003  # in the fusion, a model this much less similar than the first is one rank lower
 LEX_RANK_GAP = 0.005  # the same for BM25, as a share of the best score
 GAP_MIN_WORDS = 3  # score gaps count from this many content words (as NEED_MIN_WORDS)
@@ -290,6 +291,7 @@ class _Answer:
     qvec: np.ndarray | None = None  # the embedding of ``qvec_text``
     qvec_text: str = ""
     expand: str = ""  # card words of the need the query describes (lexical ranking only)
+    fusion: dict[str, Any] = field(default_factory=dict)  # the text rankings' weights, as used
 
     def narrow(self, ids: set[int]) -> None:
         """Keep only the candidates among ``ids``."""
@@ -331,6 +333,8 @@ def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) 
     qd["mode"] = mode
     if a.note:
         qd["note"] = a.note.strip()
+    if a.fusion:
+        qd["fusion"] = a.fusion
     return SearchResult(hits=hits, query=qd, candidates=len(a.allowed) if a.allowed is not None
                         else len(st.by_id))
 
@@ -494,7 +498,11 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
         a.rankings = [(dense, 1.0)]
     else:
         sims = [(mid, a.best_chunk[mid][1]) for mid in dense]
-        a.rankings += [(lex_ranks, lex_weight), (_gap_ranks(sims, DENSE_RANK_GAP * gaps), DENSE_WEIGHT)]
+        described = gaps and not (a.parsed.lineage or a.parsed.results or a.parsed.families or any(
+            c.source != "need" for c in a.parsed.constraints))
+        dense_weight = DENSE_WEIGHT * (DESCRIBED_DENSE if described else 1.0)
+        a.rankings += [(lex_ranks, lex_weight), (_gap_ranks(sims, DENSE_RANK_GAP * gaps), dense_weight)]
+        a.fusion = {"lexical": round(lex_weight, 3), "dense": dense_weight, "score_gaps": gaps}
 
 
 def _gap_ranks(scored: list[tuple[int, float]], gap: float, relative: bool = False) -> dict[int, float]:
