@@ -401,3 +401,12 @@ def test_records_from_a_small_lake(small_lake):
     assert first_sentence(text).startswith("alpha is better than gamma on sentiment-smoke")
     assert "beyond the runs' standard errors" in text
     assert "benchmark tasks can run here" in check(bench.list_tasks(small_lake))
+
+
+def test_a_passage_says_whether_it_quotes_the_card_or_the_lakes_digest():
+    from modellake.tools.search.hits import why_text
+
+    digest = why_text({"kind": "passage", "section": "(summary)", "text": "Task: text-classification."})
+    assert digest.startswith('what the lake read of it: "Task')  # built by the lake, not the card's words
+    quoted = why_text({"kind": "passage", "section": "Mini > Intended uses", "text": "Use it for reviews."})
+    assert quoted.startswith('its card (Intended uses): "Use it')

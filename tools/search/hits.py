@@ -342,7 +342,10 @@ def why_text(w: dict[str, Any]) -> str:
             return ""
         section = str(w.get("section") or "")
         local = section.split(" > ", 1)[1] if " > " in section else section
-        where = "its card" if not local or local == "(summary)" else f"its card ({local})"
+        # the summary chunk is the lake's own digest of what it read (names, metadata, the card's
+        # opening words), not a quote of the card
+        where = ("what the lake read of it" if local == "(summary)" else
+                 "its card" if not local else f"its card ({local})")
         return f'{where}: "{_clip(text)}"'
     if kind == "terms":
         words = sorted({str(x) for k in ("name", "meta") for x in (w.get(k) or [])})
