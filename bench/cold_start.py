@@ -11,6 +11,11 @@ interleaved, and prints the median wall time of each, its ratio to ``--help`` an
 * ``search`` <= 1.5 s, ``ask`` <= 2.5 s;
 * ``list``, ``show``, ``lineage`` (cached: one untimed run solves it first), ``runs`` <= 0.6 s.
 
+The timed processes run as a user's installation does: with bytecode cached (the untimed
+first run writes it; ``PYTHONDONTWRITEBYTECODE`` is dropped from their environment), and with
+the reused demo lake's search index brought up to date first (``reindex``, untimed: a lake
+indexed by an older version answers from its old index and says so, which is not what is timed).
+
 It also checks that none of ``list``, ``show``, ``runs``, ``search`` imported torch (it runs
 them with ``-X importtime`` once). The card lake is built in a temporary folder (ingest
 indexes the cards; the build time is printed too). Exits 1 when a target is missed.
