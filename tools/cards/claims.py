@@ -143,6 +143,7 @@ def parameter_claims(card: CardInfo) -> list[Claim]:
     return out
 
 
+_MENTIONS_SIZE = re.compile(r"param|model size", re.I)  # what every claim stated_parameters keeps says
 _NAME_SIZE = re.compile(r"(?<![a-z0-9.])(\d+(?:\.\d+)?)([mb])(?![a-z])", re.I)
 _LAYERS_LABEL = re.compile(r"(?:number of (?:hidden |transformer )?layers|num_hidden_layers|n_layers?|"
                            r"(?:hidden |transformer )?layers)\s*(?:\*\*)?\s*[:|=]\s*(?:\*\*)?\s*(\d{1,3})\b", re.I)
@@ -152,6 +153,8 @@ def stated_parameters(card: CardInfo, name: str) -> Claim | None:
     """The parameter count a card states for its own model: a spec line ("Number of
     Parameters: 14.7B") when it gives one value; else the claim closest to the size in the
     model's name (a card of several sizes); else the value its claims state most often."""
+    if not _MENTIONS_SIZE.search(card.text or ""):  # most of the cost is reading every claim
+        return None
     claims = [c for c in parameter_claims(card) if "size_class" not in c.detail and not c.detail["active"]]
     if not claims:
         return None
@@ -173,6 +176,8 @@ def stated_parameters(card: CardInfo, name: str) -> Claim | None:
 def stated_layers(card: CardInfo) -> int | None:
     """The number of layers a card states in a spec line ("Number of Layers: 28"), when it
     states one."""
+    if not re.search(r"layer", card.text or "", re.I):
+        return None
     found = {int(m.group(1)) for m in _LAYERS_LABEL.finditer(_prose(card.text or ""))}
     return found.pop() if len(found) == 1 else None
 

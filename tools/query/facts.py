@@ -46,13 +46,29 @@ class Stated(float):
     """A number a card-only model's card states (its weights are not in the lake to count)."""
 
 
+_STATED: dict[tuple[str, int], tuple[Stated | None, Stated | None]] = {}
+
+
+def _stated(m: ModelRecord) -> tuple[Stated | None, Stated | None]:
+    """(parameters, layers) a card-only model's card states; read once per card text (a
+    ranking of a lake of card-only models asks every card)."""
+    key = (m.name, hash(m.card.text if m.card else ""))
+    got = _STATED.get(key)
+    if got is None:
+        from modellake.tools.cards.claims import stated_layers, stated_parameters
+
+        claim, n = stated_parameters(m.card, m.name), stated_layers(m.card)
+        got = (Stated(claim.value) if claim else None, Stated(n) if n else None)
+        if len(_STATED) >= 20_000:
+            _STATED.clear()
+        _STATED[key] = got
+    return got
+
+
 def _parameters(m: ModelRecord) -> float | None:
     if m.num_parameters or m.has_weights or m.card is None:
         return m.num_parameters
-    from modellake.tools.cards.claims import stated_parameters
-
-    claim = stated_parameters(m.card, m.name)
-    return Stated(claim.value) if claim else None
+    return _stated(m)[0]
 
 
 def _bytes(m: ModelRecord) -> int | None:
@@ -66,10 +82,7 @@ def _layers(m: ModelRecord) -> float | None:
             return cfg[key]
     if m.has_weights or m.card is None:
         return None
-    from modellake.tools.cards.claims import stated_layers
-
-    n = stated_layers(m.card)
-    return Stated(n) if n else None
+    return _stated(m)[1]
 
 
 def _by_card(v: Any) -> str:
