@@ -511,12 +511,8 @@ def _gap_ranks(scored: list[tuple[int, float]], gap: float, relative: bool = Fal
     nearly the same, and models that two noisy rankings both place mid-list overtook a clear
     first. ``gap``: the score difference (the share of the best score, when ``relative``)
     worth one rank; 0: plain ranks."""
-    if not scored:
-        return {}
-    if gap <= 0:
-        return {mid: float(rank) for rank, (mid, _) in enumerate(scored)}
-    top = scored[0][1]
-    if relative and top <= 0:
+    top = scored[0][1] if scored else 0.0
+    if gap <= 0 or (relative and top <= 0):
         return {mid: float(rank) for rank, (mid, _) in enumerate(scored)}
     return {mid: max(float(rank), min(rank + RANK_GAP_CAP, (top - s) / (top if relative else 1.0) / gap))
             for rank, (mid, s) in enumerate(scored)}

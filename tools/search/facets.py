@@ -337,17 +337,13 @@ def _licenses(card: CardInfo | None, body: str) -> tuple[list[str], str | None]:
 _CODES = frozenset(V.LANGUAGES.values())
 
 
-def _language_pairs(names: str, card: CardInfo | None) -> list[str]:
+def _language_pairs(names: str) -> list[str]:
     """The two languages of a translation pair in a model's names (``opus-mt-en-ro``,
-    ``en-to-ro``) or in the configs of its evaluation datasets (wmt16 ``ro-en``)."""
-    texts = [names]
-    if card is not None:
-        texts += [str(r.get("dataset_args") or r.get("dataset_config") or "") for r in card.results]
+    ``en-to-ro``)."""
     out: list[str] = []
-    for text in texts:
-        for m in re.finditer(r"(?<![a-z])([a-z]{2})[-_](?:to[-_])?([a-z]{2})(?![a-z])", text.lower()):
-            if {m.group(1), m.group(2)} <= _CODES and m.group(1) != m.group(2):
-                out += [c for c in m.groups() if c not in out]
+    for m in re.finditer(r"(?<![a-z])([a-z]{2})[-_](?:to[-_])?([a-z]{2})(?![a-z])", names.lower()):
+        if {m.group(1), m.group(2)} <= _CODES and m.group(1) != m.group(2):
+            out += [c for c in m.groups() if c not in out]
     return out
 
 
@@ -362,7 +358,7 @@ def _languages(card: CardInfo | None, aliases: list[str]) -> tuple[list[str], st
                              r"(?=$|[-_ ])", names):
             if m.group(1) not in out:
                 out.append(m.group(1))
-        out += [c for c in _language_pairs(names, card) if c not in out]
+        out += [c for c in _language_pairs(names) if c not in out]
         return out, ("card name" if out else None)
     for lang in card.language:
         code = V.normalize_language(str(lang))
