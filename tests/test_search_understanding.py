@@ -406,3 +406,20 @@ def test_card_only_models_are_named_from_their_cards(tmp_path):
                        "a2.md": "a2",  # "PPO" names an algorithm, not this model
                        "a3.md": "a3",  # the id its example loads is a base the title does not name
                        "wrapped": "wrapped"}  # a README given alone is named after its folder
+
+
+def test_not_quantized_is_read_from_weights_without_a_declared_base():
+    from modellake.tools.search.hits import why_text
+    from modellake.tools.search.rank import FAIL, OK, UNKNOWN, check
+
+    not_quantized = parse_query("an encoder that is not quantized").constraints
+    rel = next(c for c in not_quantized if c.field == "relation")
+    weights = {"relation": "finetune", "bases": [], "has_weights": True}
+    assert check(rel, {**weights, "quantized": False}).status == OK  # the weights say so
+    assert check(rel, {**weights, "quantized": True}).status == FAIL
+    no_merge = next(c for c in parse_query("an encoder that is not a merge").constraints if c.field == "relation")
+    assert check(no_merge, {**weights, "quantized": False}).status == UNKNOWN  # the weights cannot tell
+    assert why_text({"kind": "constraint", "field": "relation", "status": "ok", "value": "not quantized"}) \
+        == "not quantized (by its weights)"
+    assert why_text({"kind": "constraint", "field": "relation", "status": "unknown"}) == \
+        "but how it was made is not stated"

@@ -320,7 +320,15 @@ def _constraint_value(field: str, v: Any) -> str:
         return value if value in ("quantized", "not quantized") else f"quantized ({value})"
     if field == "context":
         return f"context {value}"
+    if field == "relation":
+        return _MADE.get(value, f"made as: {value}") if value else ""
     return f"{field} {value}" if value else ""
+
+
+# how a model was made (the relation constraint's values), as a reader says it
+_MADE = {"finetune": "a fine-tune", "merge": "a merge", "quantized": "a quantized copy",
+         "not quantized": "not quantized (by its weights)", "adapter": "an adapter",
+         "base": "an original (its card names no base model)", "pruned": "a pruned copy"}
 
 
 def _failed(field: str, v: Any, phrase: str) -> str:
@@ -356,6 +364,8 @@ def why_text(w: dict[str, Any]) -> str:
     if kind == "constraint":
         field, status = str(w.get("field") or "a condition"), w.get("status")
         if status == "unknown":
+            if field == "relation":
+                return "but how it was made is not stated"
             return f"but its {'parameter count' if field == 'params' else field} is not stated"
         value = _constraint_value(field, w.get("value"))
         if not value:

@@ -48,7 +48,7 @@ FIELD_FACETS: dict[str, tuple[str, ...]] = {
     "architecture": ("architectures",),
     "chat": ("chat", "chat_src"),
     "words": ("aliases", "tags"),
-    "relation": ("relation", "bases", "has_weights"),
+    "relation": ("relation", "bases", "has_weights", "quantized"),
 }
 
 
@@ -286,7 +286,12 @@ def _check_relation(c: Constraint, f: dict[str, Any]) -> Check:
     rel = f.get("relation")
     if not f.get("bases"):
         if f.get("has_weights") and rel == "finetune":
-            return Check(UNKNOWN)  # weights without a card: the lineage graph knows, facets do not
+            # weights without a declared base: whether they are quantized, the weights tell; how
+            # else the model was made, the lineage graph knows and facets do not
+            quantized = f.get("quantized")
+            if set(c.value) == {"quantized"} and quantized is not None:
+                return Check(OK if quantized else FAIL, "quantized" if quantized else "not quantized", "weights")
+            return Check(UNKNOWN)
         rel = "base" if rel == "finetune" else rel
     return Check(OK if rel in c.value else FAIL, rel, "card")
 
