@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from modellake.store.records import CardInfo, ModelRecord
 from modellake.tools.ingest import ingest
 from tests.conftest import tiny_bert, tiny_llama
 
@@ -342,3 +343,35 @@ def test_a_name_for_several_models_is_refused_and_nothing_stored(catalog, tmp_pa
     assert report.models == [] and len(report.errors) == 1
     assert "--name 'one-name' applies to one model, but 2 were found" in report.errors[0].error
     assert catalog.list_models() == []
+
+
+def test_cards_stored_while_the_encoder_is_busy_are_embedded_together(monkeypatch):
+    """Card passages are embedded on a second thread while models are read; the models stored
+    while it was busy go to the encoder as one batch (one sorted batch pads less than one per
+    card), and the passages it encoded are reported as progress."""
+    import threading
+
+    from modellake.tools.embedding import embedder
+    from modellake.tools.ingest import pipeline
+
+    started, busy, calls, reports = threading.Event(), threading.Event(), [], []
+
+    def embed_ahead(texts):
+        calls.append(list(texts))
+        started.set()
+        assert busy.wait(10)
+
+    monkeypatch.setattr(pipeline._IndexAhead, "_warm", staticmethod(lambda: True))
+    monkeypatch.setattr(pipeline._IndexAhead, "_passages", staticmethod(lambda r: [f"{r.name} a", f"{r.name} b"]))
+    monkeypatch.setattr(embedder, "embed_ahead", embed_ahead)
+    ahead = pipeline._IndexAhead(lambda *a: reports.append(a))
+    records = [ModelRecord(name=f"m{i}", format="card", source="-", card=CardInfo(text="x")) for i in range(4)]
+    ahead.submit(records[0])
+    assert started.wait(10)  # the first model's passages reached the encoder, which is still busy
+    for r in records[1:]:
+        ahead.submit(r)
+    ahead.submit(ModelRecord(name="weights only", format="safetensors", source="-"))
+    busy.set()
+    ahead.close()
+    assert calls == [["m0 a", "m0 b"], ["m1 a", "m1 b", "m2 a", "m2 b", "m3 a", "m3 b"]]
+    assert reports == [("passages", 2, 2), ("passages", 8, 8)]

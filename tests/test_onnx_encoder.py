@@ -219,3 +219,17 @@ def test_search_list_and_show_never_import_torch(export_dir, tmp_path):
     assert found.index("sentiment-bert") < found.index("NO-TORCH 0")
     assert cli("list").strip().endswith("NO-TORCH 0")
     assert cli("show", "chat-llm").strip().endswith("NO-TORCH 0")
+
+
+def test_runs_keep_to_the_text_and_token_budgets():
+    lengths = [300, 5, 256, 40, 40, 7, 120, 130, 12, 256, 3] + [10] * 70
+    ids = [[1] * n for n in lengths]
+    runs = list(O._runs(ids))
+    assert sorted(i for run in runs for i in run) == list(range(len(ids)))  # each text once
+    for run in runs:
+        widest = max(lengths[i] for i in run)
+        assert len(run) <= O.BATCH
+        assert len(run) == 1 or len(run) * widest <= O.BATCH_TOKENS
+    firsts = [lengths[run[0]] for run in runs]
+    assert firsts == sorted(firsts)  # sorted by length: little padding
+    assert max(len(run) for run in runs) == O.BATCH  # short texts fill a run

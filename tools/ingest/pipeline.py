@@ -1,9 +1,11 @@
 """Put models into the lake: discover, read, summarize, store (one transaction per model)."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -342,7 +344,7 @@ def ingest(catalog: Catalog, paths: Iterable[str | Path], name: str | None = Non
     """
     paths = [Path(p).expanduser() for p in paths]
     report = IngestReport()
-    ahead = _IndexAhead() if index and ray is None else None
+    ahead = _IndexAhead(on_index_progress) if index and ray is None else None
     if ray is not None:
         from modellake.tools.ingest.on_ray import ingest_on_ray
 
@@ -374,15 +376,24 @@ class _IndexAhead:
     overlap; the index then finds the vectors ready. Only with the light encoder (ONNX):
     never the torch path, which an ingest must not import."""
 
-    def __init__(self) -> None:
+    CHUNK = 128  # passages per encoder call, then a progress report
+
+    def __init__(self, progress: Progress | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-ahead")
         self._ready = self._pool.submit(self._warm)
+        self._pending: list[ModelRecord] = []
+        self._lock = threading.Lock()
+        self._progress = progress
+        self._done = self._total = 0
 
     @staticmethod
     def _warm() -> bool:
         try:
             import modellake.store.index  # noqa: F401 - chromadb, ~0.5 s to import
             from modellake.tools.embedding import embedder
+
+            with contextlib.suppress(ImportError):  # what chromadb's embedded client loads on
+                import chromadb.api.rust  # noqa: F401 - first use (~0.13 s more)
 
             if embedder.needs_prepare():  # the one-off export imports torch: not here
                 return False
@@ -393,18 +404,40 @@ class _IndexAhead:
 
     def submit(self, record: ModelRecord) -> None:
         if record.card is not None:
-            self._pool.submit(self._embed, record)
+            with self._lock:
+                self._pending.append(record)
+            self._pool.submit(self._embed_pending)
 
-    def _embed(self, record: ModelRecord) -> None:
-        if not self._ready.result():
+    def _embed_pending(self) -> None:
+        """Embed the passages of every model stored since the last call, in one batch: cards
+        come in faster than they are encoded, and one batch sorted by length pads less than
+        one per card (the 194 real cards: 63 passages/s against 38 card by card)."""
+        with self._lock:
+            records, self._pending = self._pending, []
+        if not records or not self._ready.result():
             return
-        try:
-            from modellake.tools.embedding import embedder
-            from modellake.tools.search.doc import build
+        from modellake.tools.embedding import embedder
 
-            embedder.embed_ahead([text for _, _, text, _ in build(record)[0].chunks])
-        except Exception:  # noqa: BLE001 - the index embeds it itself
-            log.debug("embedding %s ahead failed", record.name, exc_info=True)
+        texts = [text for record in records for text in self._passages(record)]
+        self._total += len(texts)
+        try:
+            for start in range(0, len(texts), self.CHUNK):
+                embedder.embed_ahead(texts[start:start + self.CHUNK])
+                self._done += len(texts[start:start + self.CHUNK])
+                if self._progress is not None:
+                    self._progress("passages", self._done, self._total)
+        except Exception:  # noqa: BLE001 - the index embeds them itself
+            log.debug("embedding %d passages ahead failed", len(texts), exc_info=True)
+
+    @staticmethod
+    def _passages(record: ModelRecord) -> list[str]:
+        from modellake.tools.search.doc import build
+
+        try:
+            return [text for _, _, text, _ in build(record)[0].chunks]
+        except Exception:  # noqa: BLE001 - the index builds (and reports) it itself
+            log.debug("reading the passages of %s failed", record.name, exc_info=True)
+            return []
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
