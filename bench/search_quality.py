@@ -38,7 +38,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 TARGETS = {"original": (0.9, 0.9), "held": (0.9, 0.85)}
 MODES = {"fused": "fused", "bm25": "lexical", "dense": "dense"}
 ROOT = Path(__file__).resolve().parents[1]
-NEW_SETS = [ROOT / "bench" / "search_queries" / "needs.jsonl"]
+NEW_SETS = [ROOT / "bench" / "search_queries" / "needs.jsonl",  # 128 queries, tuned on half
+            ROOT / "bench" / "search_queries" / "needs2.jsonl"]  # 48 more by another writer, all tuning
 
 
 def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
@@ -163,8 +164,11 @@ def report_set(label: str, queries: list[dict[str, Any]],
 def check(label: str, summary: dict[str, dict[str, dict[str, float]]]) -> bool:
     """The targets of issue 16 for this set (see ``TARGETS``)."""
     group = "all" if label == "original" else "split held"
-    if group not in summary["fused"]:
-        group = "all"
+    if group not in summary["fused"]:  # a tuning set only: reported, not a target
+        f = summary["fused"]["all"]
+        print(f"{label}: a tuning set (no held-out half), no target: recall@5 {f['recall@5']:.3f}, "
+              f"MRR {f['mrr']:.3f}")
+        return True
     r5, mrr = TARGETS["original" if label == "original" else "held"]
     f, b, d = (summary[m][group] for m in ("fused", "bm25", "dense"))
     ok = (f["recall@5"] >= r5 and f["mrr"] >= mrr

@@ -373,3 +373,30 @@ def test_an_ordinal_points_into_the_last_list_an_answer_gave(family_agent):
     assert "enc-pruned was pruned from enc-base" in agent.ask("what is the parent of the first?", t).answer
     a = agent.ask("same question for the second", t).answer  # the list two answers back
     assert "enc-sentiment was fine-tuned from enc-base" in a
+
+
+def test_negated_kinds_and_models_made_a_certain_way(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("which model in this lake isn't a BERT?", thread_id="not-bert")
+    assert a.tool_calls[0]["args"].get("architecture") == "not bert"
+    assert "llama-small" in a.answer and "enc-base" not in a.answer
+    a = agent.ask("is there a pruned model in here?", thread_id="pruned-here")
+    assert a.tool_calls[0]["args"].get("derivation") == "pruned" and "enc-pruned" in a.answer
+    a = agent.ask("has enc-twin been benchmarked?", thread_id="benched")  # not "benchmark" (a typo fix)
+    assert a.tool_calls[0]["tool"] == "list_runs" and "sts-smoke" in a.answer
+    a = agent.ask("sts-smoke spearman of enc-twin?", thread_id="score-of")  # the lake's run, not the card
+    assert "0.45" in a.answer
+
+
+def test_a_follow_up_asks_where_the_winner_ranks_and_about_the_top_two(family_agent):
+    agent, _ = family_agent
+    t = "rank-it"
+    assert "enc-twin" in agent.ask("which model leads sts-smoke?", t).answer
+    a = agent.ask("and how does it place among the others on sts-smoke?", t)
+    assert a.tool_calls[0]["args"].get("place_of") == "enc-twin"
+    assert a.answer.startswith("enc-twin places 1st of 4 on sts-smoke (first)")
+    t = "top-two"
+    agent.ask("sts-smoke leaderboard please", t)
+    a = agent.ask("is the gap between the top two real?", t)
+    assert a.tool_calls[0]["tool"] == "compare_runs"
+    assert {a.tool_calls[0]["args"]["a"], a.tool_calls[0]["args"]["b"]} == {"enc-twin", "enc-sentiment"}

@@ -5,10 +5,11 @@ from typing import Literal
 
 import pytest
 
+from modellake.agent import Agent
 from modellake.agent.nlu import Linker, read
 from modellake.agent.results import citations
 from modellake.store.catalog import Catalog
-from modellake.store.errors import NotFoundError
+from modellake.store.errors import NotFoundError, UsageError
 from modellake.store.lake import Lake
 from modellake.tools.registry import TOOLS, get_tool
 from modellake.tools.toolspec import ToolArgumentError, ToolContext, tool
@@ -169,3 +170,25 @@ def test_a_size_bound_says_which_models_it_could_not_check_and_scored_models_com
         scored = query(ctx, task="hellaswag")  # models scored on a task: ranked, with the score
         assert scored.ranked_by and [r.name for r in scored.rows] == ["tiny-llama-chat"]
         assert "0.31" in scored.text()
+
+
+def test_models_counted_by_a_fact_in_tool_and_chat(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        query = get_tool("query_models")
+        by_arch = query(ctx, group_by="architecture")
+        assert by_arch.groups == {"bert": ["evil-model", "sentiment-bert", "tiny-bert"],
+                                  "llama": ["tiny-llama", "tiny-llama-chat", "tiny-q8"],
+                                  "gpt2": ["gpt2-mini"], "not stated": ["acme/mega-7b"]}
+        assert by_arch.text().startswith("By architecture, the lake's 8 models come in 4 groups: bert 3, "
+                                          "llama 3, gpt2 1 and not stated 1.")
+        llama = query(ctx, architecture="llama", group_by="format")
+        assert llama.groups == {"safetensors": ["tiny-llama", "tiny-llama-chat"], "gguf": ["tiny-q8"]}
+        assert "the 3 models of architecture llama" in llama.text()
+        with pytest.raises(UsageError, match="group_by must be one of"):
+            query(ctx, group_by="parameters")
+    agent = Agent(agent_lake, llm="builtin")
+    for question, lead in (("how many models of each architecture are there?", "By architecture"),
+                           ("which formats does the lake hold, and how many models in each?", "By format"),
+                           ("give me a breakdown of the llama models by format", "By format, the 3 models")):
+        answer = agent.ask(question).answer
+        assert answer.startswith(lead), (question, answer)

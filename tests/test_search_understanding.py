@@ -423,3 +423,38 @@ def test_not_quantized_is_read_from_weights_without_a_declared_base():
         == "not quantized (by its weights)"
     assert why_text({"kind": "constraint", "field": "relation", "status": "unknown"}) == \
         "but how it was made is not stated"
+
+
+def test_languages_ruled_out_and_languages_that_only_describe():
+    def langs(q):
+        return sorted((c.op, str(c.value), c.hard) for c in parse_query(q).constraints if c.field == "language")
+
+    assert langs("named-entity tagger for one specific non-English language, anything but German") == [
+        ("not", "['de']", True), ("not", "['en']", True)]
+    assert langs("sentence embedding model, excluding the English-only ones") == [("not", "['en']", True)]
+    assert langs("English NER model") == [("in", "['en']", True)]
+    assert langs("German BERT and its descendants") == [("in", "['de']", True)]
+    # a style of pictures, not the language of a text: a hint, not a filter
+    assert langs("a generator for art with big-eyed characters like in japanese cartoons") == [
+        ("in", "['ja']", False)]
+
+
+def test_what_made_the_users_data_is_not_the_task_wanted():
+    def tasks(q):
+        return [c.value[0] for c in parse_query(q).constraints if c.field == "task" and c.op == "in"]
+
+    assert "automatic-speech-recognition" not in tasks(
+        "my speech-to-text output is one long run-on; I need the punctuation put back")
+    assert "automatic-speech-recognition" in tasks("speech-to-text for my podcast")
+
+
+def test_nothing_derived_from_a_family_rules_it_out():
+    q = parse_query("text-to-SQL model, but nothing derived from Llama 2")
+    assert q.lineage is None and [(f.text, f.negated) for f in q.families] == [("Llama 2", True)]
+
+
+def test_an_f_score_is_an_f1():
+    from modellake.tools.search.rank import metric_matches
+
+    assert metric_matches("F1", "f_score") and metric_matches("f1", "F Score") and metric_matches("f1", "f1")
+    assert not metric_matches("f1", "exact_match") and not metric_matches("accuracy", "f_score")

@@ -44,11 +44,14 @@ def _print_ingest(report) -> None:
 
     safe = common.safe
     for m in report.models:
-        common.say(f"[green]added[/] {safe(m.name)} (v{m.version}, {safe(m.format)}, "
-                   f"{safe(m.architecture or 'unknown architecture')}, "
-                   f"{human_count(m.num_parameters)} params)")
+        if m.has_weights:
+            what = (f"{safe(m.format)}, {safe(m.architecture or 'unknown architecture')}, "
+                    f"{human_count(m.num_parameters)} params")
+        else:
+            what = "a card, no weights"
+        common.say(f"[green]added[/] {safe(m.name)} (v{m.version}, {what})", highlight=False)
     for m in report.unchanged:
-        common.say(f"[dim]unchanged[/] {safe(m.name)} (v{m.version})")
+        common.say(f"[dim]unchanged[/] {safe(m.name)} (v{m.version})", highlight=False)
     for e in report.errors:
         common.say(f"[red]failed[/] {safe(e.error)}", highlight=False)
     common.say(f"{len(report.models)} added, {len(report.unchanged)} unchanged, "

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modellake.agent.planner import route
-from modellake.agent.planner.reading import Reading
+from modellake.agent.planner.reading import TOP_OF, Reading
 from modellake.tools.rendering import join
 
 QUERY = "query_models"
@@ -93,8 +93,8 @@ def plan(r: Reading, ctx: Context) -> Plan:
 
 def _plan(r: Reading, ctx: Context) -> Plan:
     models = _models(r, ctx.prev)
-    if r.count and "list_runs" in ctx.tools and re.search(r"\bhow many (?:\w+ ){0,2}(?:runs|evaluations)\b",
-                                                           r.low):  # "how many benchmark runs ..."
+    if "list_runs" in ctx.tools and re.search(r"\bhow many (?:\w+ ){0,2}(?:runs|evaluations)\b",
+                                              r.low):  # "how many benchmark runs ..."
         return Plan("tool", [Call("list_runs", {"model": models[0]} if len(models) == 1 else {})],
                     question=r.text, models=models[:1])
     besides = _besides(r, models)
@@ -107,7 +107,7 @@ def _plan(r: Reading, ctx: Context) -> Plan:
         p = rule(r, ctx, models)
         if p is not None:
             return p
-    if QUERY in ctx.tools and _is_query(r, models):
+    if QUERY in ctx.tools and _is_query(r, models, ctx):
         return _query_plan(r, ctx, models)
     return _tool_plan(r, ctx, models)
 
@@ -237,6 +237,20 @@ def _same_on_other_task(r: Reading, ctx: Context, models: list[str]) -> Plan | N
     args = {k: _swap(v, prev.task, task) for k, v in prev.query.items()}
     return Plan("query", [Call(QUERY, args)], question=r.text, models=prev.models,
                 task=task)
+
+
+def _place_of_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"and how does it rank on T?" after an answer about one model: its place in the ranking."""
+    prev = ctx.prev
+    it = focus(prev) if prev is not None else None
+    if not (r.it and it and not r.names and re.search(
+            r"\b(?:rank|ranks|ranked|place|places|placed|position|stand|stands)\b", r.low)):
+        return None
+    task = _task(r, ctx) or (prev.task if prev is not None else None)
+    if not task:
+        return None
+    return Plan("query", [Call(QUERY, {"rank_by": _score(r, ctx, task), "order": "best", "place_of": it})],
+                question=r.text, models=[it], task=task)
 
 
 def _swap(v: Any, old: str, new: str) -> Any:
@@ -387,7 +401,12 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
     pointed = _pointed(r, prev) if prev is not None else []
     if pointed:
         return pointed
+    if r.weak and r.derivation and r.listing and re.search(_MADE_SO, r.low):
+        return []  # "is there a pruned model in here?": models made so, not the one named "pruned"
     return list(r.weak) if r.weak and _needs_model(r) and not r.rank and not r.asks_need else []
+
+
+_MADE_SO = r"\b(?:merged|pruned|fine[- ]?tuned|finetuned)\s+(?:\w+\s+)?(?:models?|checkpoints?|versions?)\b"
 
 
 def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
@@ -446,6 +465,10 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         rest = [n for n in prev.selection if n not in prev.models[:1]]
         if len(rest) == 1:
             return rest
+    few = re.search(TOP_OF, r.low)
+    if few and len(prev.selection) > 2:  # "is the gap between the top two real?"
+        n = {"two": 2, "three": 3}.get(few.group(2)) or int(few.group(2))
+        return list(prev.selection[:n] if few.group(1) in ("top", "first") else prev.selection[-n:])
     if r.ordinal is not None and (prev.selection or prev.listed):
         i = r.ordinal  # "the second": of the answer's list, else of the last list an answer gave
         among = prev.selection if len(prev.selection) > 1 or not prev.listed else prev.listed
@@ -606,13 +629,17 @@ def _new_name(text: str, exact: list[str]) -> str | None:
 
 
 # -- lake queries -------------------------------------------------------------------------------
-def _is_query(r: Reading, models: list[str]) -> bool:
+def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool:
     if len(models) == 1 and "modules" in r.aspects:  # "X: which module group is biggest?"
         return False
+    if r.group_by and len(models) != 1:  # "how many models of each architecture?"
+        return True
     if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
     if models and r.scored and (r.task_words or not r.aspects):  # "how did X do on sts-smoke?"
         return True
+    if models and r.scored and r.aspects == ["results"] and ctx is not None and _task(r, ctx):
+        return True  # "sentiment-smoke accuracy of X?": a lake task's score, not the card's
     if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
         return True
     if len(models) >= 2 and (r.facts or r.aspects):
@@ -702,8 +729,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         models = org  # "list the openai models": named by their organisation
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
     task = _task(r, ctx)
-    if r.derivation and not r.relation and re.search(r"\b(?:produced|made|created|derived|obtained)"
-                                                     r"\b|\bby (?:quantiz|prun|merg|fine)", r.low):
+    if r.derivation and not r.relation and (re.search(r"\b(?:produced|made|created|derived|obtained)"
+                                                      r"\b|\bby (?:quantiz|prun|merg|fine)", r.low) or (
+            r.derivation in ("merge", "pruned", "finetune") and re.search(_MADE_SO, r.low))):  # "a merged model"
         args["derivation"] = r.derivation  # "which models were produced by quantization?"
         args.pop("quantized", None)
         r.facts = [f for f in r.facts if f not in ("quantization", "format")]
@@ -762,6 +790,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         show = ["parameters", "format", "license"]
     if r.relation and not show and ctx.prev is not None and re.search(r"'s\s*[?.!]*\s*$", r.text):
         show = _asked_before(ctx.prev)  # "and its parent's?": the same fact, of the parent
+    if r.group_by and not r.relation or (r.group_by and r.count):
+        args.pop("rank_by", None)
+        args.pop("order", None)
+        return Plan("query", [Call(QUERY, {**args, "group_by": r.group_by})], question=r.text,
+                    models=models, task=task)
     if show and not r.count:
         args["show"] = args.get("show", []) + show
     if r.count:
@@ -911,7 +944,7 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
         if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > have:
             continue
-        if (_is_query(r, models) or by_value) and len(own.split()) < _SPECIFIC:
+        if (_is_query(r, models, ctx) or by_value) and len(own.split()) < _SPECIFIC:
             continue  # "what license does that readme give": the license, not the readme
         return _call_plan(r, ctx, s.tool, models)
     return None
@@ -1117,7 +1150,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _same_on_other_task,
+    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
+    _same_on_other_task,
     _name_them,
     _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results, _scores_of_named,
     _relation_of_winner,

@@ -40,7 +40,9 @@ COUNT = (r"\bhow many (?:\w+ ){0,3}(?:models?|checkpoints|of them|are there|do w
          r"\bnumber of (?:\w+ )?(?:models|checkpoints)\b|\bcount (?:of |the |all )?(?:\w+ ){0,2}"
          r"(?:models|checkpoints)\b|"
          r"^\s*how many (?:are|were|is|have|has|do|does|of)\b")
-LISTING = (r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
+LISTING = (r"\b(?:is|are) there (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoints?|copies|copy)\b|"
+           r"\b(?:do|did) (?:we|you|i) have (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoints?)\b|"
+           r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
            r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
            r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
            r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b|\bwhich "
@@ -72,8 +74,10 @@ WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
-            "1st": 0, "2nd": 1, "3rd": 2}
-ORDINAL = r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd)(?: one| model)?\b"
+            "1st": 0, "2nd": 1, "3rd": 2, "bottom": -1, "runner-up": 1, "runner up": 1}
+ORDINAL = (r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd|bottom|runner[- ]up)(?: one| model)?\b|"
+           r"\b(?:in|at) (first|second|third|last|bottom) (?:place|spot|position)\b|\bat the (bottom)\b")
+TOP_OF = r"\bthe (top|bottom|first|last) (two|three|2|3)\b"  # "the top two": the first two of a ranking
 OPENER = (r"^\s*(?:and|what about|how about|and for|same (?:question |thing |again )?for|also|then|"
           r"ok(?:ay)?,? (?:and|what about))\b")
 
@@ -124,6 +128,7 @@ class Reading:
     metric: str | None = None                          # a metric named ("macro f1", "pearson")
     other: bool = False                                # "the other one"
     that_one: bool = False                             # "that one": the model the answer named
+    group_by: str | None = None                        # "how many of each architecture"
 
     @property
     def content_words(self) -> list[str]:
@@ -166,6 +171,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     _ranking(r, low)
     r.count = bool(re.search(COUNT, low))
     r.listing = bool(re.search(LISTING, low))
+    r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
     if r.rank is None and "results" in r.facts:  # "which model reports the most eval results?"
@@ -185,7 +191,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
                    r"models?\b", low) and not r.names:
         r.filters["base_model"] = "any"
     m = re.search(ORDINAL, low)
-    r.ordinal = ORDINALS[m.group(1)] if m else None
+    r.ordinal = ORDINALS[next(g for g in m.groups() if g)] if m else None
     r.other = bool(re.search(OTHER, low))
     r.that_one = bool(re.search(THAT_ONE, low))
     if re.search(r"\b(?:actual |real )?weights (?:in|stored)|\b(?:with|have|has) (?:actual |real |their )?"
@@ -300,7 +306,7 @@ def spelled(low: str) -> str:
     "license"): two letters swapped, or one letter off in a word of six or more."""
     def fix(m: re.Match[str]) -> str:
         w = m.group(0)
-        if w in KEYWORDS or len(w) < 5 or w in nlu.GENERIC or "-" in w:
+        if w in KEYWORDS or len(w) < 5 or w in nlu.GENERIC or "-" in w or _inflected(w):
             return w
         for k in KEYWORDS:
             if len(k) == len(w) and sorted(k) == sorted(w) and k[0] == w[0]:
@@ -310,6 +316,15 @@ def spelled(low: str) -> str:
         close = difflib.get_close_matches(w, KEYWORDS, n=1, cutoff=0.88)
         return close[0] if close and len(w) >= 6 and close[0][0] == w[0] else w
     return re.sub(r"[a-z][a-z-]+", fix, low)
+
+
+_ENDINGS = ("s", "es", "d", "ed", "ing", "er", "ers")
+
+
+def _inflected(w: str) -> bool:
+    """A domain word with an ending ("benchmarked", "quantizing"): spelt right, not a typo."""
+    return any(w.startswith(k) and w[len(k):] in _ENDINGS for k in KEYWORDS if len(k) >= 4) or \
+        any(w.endswith(e) and w[:-len(e)] + "e" in KEYWORDS for e in ("ed", "ing"))
 
 
 def _has(low: str, phrase: str) -> bool:
@@ -325,6 +340,18 @@ _BOUND = re.compile(r"\b(under|below|less than|fewer than|at most|up to|smaller 
 OTHER_FORMATS = r"\b(onnx|tflite|coreml|openvino|mlx|tensorrt|keras|tensorflow|jax|flax)\b"
 
 
+_NOT = (r"\b(?:isn'?t|aren'?t|is not|are not|not|non|other than|except|excluding|apart from|"
+        r"anything but|everything but|rather than|no)[- ]+(?:(?:a|an|the|one|of|in|stored as|saved as|"
+        r"in the|based on|built on)\s+)*")
+
+
+def _negated(low: str, value: str) -> str:
+    """``value`` as a filter, ``"not VALUE"`` when the question rules it out ("which model
+    isn't a BERT", "the non-gguf models")."""
+    word = re.escape(value.lower())
+    return f"not {value}" if re.search(rf"{_NOT}(?:\w+[- ])?{word}s?\b", low) else value
+
+
 def _filters(q: nlu.Question) -> dict[str, object]:
     f: dict[str, object] = {}
     other = re.search(OTHER_FORMATS, q.masked.lower())
@@ -336,9 +363,9 @@ def _filters(q: nlu.Question) -> dict[str, object]:
         low = m.group(1) in ("over", "above", "more than", "at least", "larger than", "bigger than")
         q.min_params, q.max_params = (n, None) if low else (None, n)
     if q.architectures:
-        f["architecture"] = q.architectures[0]
+        f["architecture"] = _negated(q.masked.lower(), q.architectures[0])
     if q.formats:
-        f["format"] = q.formats[0]
+        f["format"] = _negated(q.masked.lower(), q.formats[0])
     if q.min_params is not None:
         f["min_parameters"] = q.min_params
     if q.max_params is not None:
@@ -446,7 +473,29 @@ _TASK_STOP = frozenset("best worst top bottom highest lowest better worse most l
                        "scores do does did perform performs performed "
                        "the a an it its them this that these those model models lake x y z "
                        "task tasks benchmark benchmarks score scores accuracy is are was which "
-                       "what and or of me us".split())
+                       "what and or of me us anything something everything any all yet here there "
+                       "isn aren doesn don t s in".split())
+
+
+_GROUP_FACTS = {"architecture": r"architectures?|archs?|model types?|(?:architecture )?famil(?:y|ies)",
+                "format": r"formats?|file (?:types?|formats?)|storage formats?",
+                "license": r"licen[cs]es?", "quantization": r"quanti[sz]ations?|quant(?:s| types?)?|"
+                r"precisions?|dtypes?", "task": r"tasks?|pipelines?|pipeline tags?|use cases?",
+                "language": r"languages?", "base_model": r"base models?"}
+_GROUP_CUE = (r"\b(?:per|by|for each|of each|in each|under each|with each|each|every|across)\s+(?:{f})\b|"
+              r"\bhow many\b.{{0,40}}\b(?:of|in|for|with|per|under|use|using|have|has) (?:each|every)\b|"
+              r"\b(?:breakdown|broken down|distribution|tally|split|grouped|group)\b.{{0,30}}\b(?:{f})\b|"
+              r"\b(?:{f})\b.{{0,30}}\b(?:breakdown|distribution|tally)\b|\bcount (?:them |models )?by\b")
+
+
+def _group_by(low: str) -> str | None:
+    """The fact a count is broken down by ("how many models per architecture", "which formats
+    are there and how many of each"), or None."""
+    every = "|".join(_GROUP_FACTS.values())
+    if not re.search(_GROUP_CUE.format(f=every), low):
+        return None
+    found = [(m.start(), fact) for fact, rx in _GROUP_FACTS.items() for m in re.finditer(rf"\b(?:{rx})\b", low)]
+    return min(found)[1] if found else None
 
 
 def _task_words(low: str) -> str | None:

@@ -42,7 +42,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  derivation: str | None = None, has_weights: bool | None = None,
                  exclude: list[str] | None = None, show: list[str] | None = None, rank_by: str | None = None,
                  order: Literal["best", "worst", "highest", "lowest"] = "best",
-                 top: int | None = None, count_only: bool = False) -> ModelQuery:
+                 top: int | None = None, count_only: bool = False,
+                 group_by: str | None = None, place_of: str | None = None) -> ModelQuery:
     """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
     GGUF models", "descendants of X", "best on sentiment among X's children", "licenses of A and B".
 
@@ -51,7 +52,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         relation: select by lineage relation to ``of``: parents, ancestors, children, descendants,
             siblings, family, or roots (no ``of``).
         of: the model the relation is about.
-        architecture: only models of this architecture (bert, llama, gemma3...).
+        architecture: only models of this architecture (bert, llama, gemma3...); "not bert":
+            the others (so too format and license).
         format: only this storage format: safetensors, pytorch, gguf, adapter, card.
         quantized: true for quantized models only, false for the others.
         license: only models whose card declares this license ("none": no license; several,
@@ -80,6 +82,11 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             better).
         top: keep this many places of the ranking (ties share a place); none: all.
         count_only: answer with the count and the names only.
+        place_of: with ``rank_by``, a model whose place in the ranking to give first ("how does
+            X rank on sentiment?").
+        group_by: count the selected models per value of this fact (architecture, format,
+            quantization, license, task, language, base_model, has_card): "how many models of
+            each architecture".
     """
     catalog = ctx.catalog
     all_models = catalog.list_models()
@@ -115,10 +122,39 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)
+        q.place_of = catalog.get_model(place_of).name if place_of else None
     elif q.task_scored and q.task and q.rows and not count_only:  # scored on a task: best first
         _rank(q, f"score:{q.task}", by_name, scores_of, order, top)
     q.count = len(q.rows)
+    if group_by:
+        _group(q, group_by, by_name, scores_of)
     return q
+
+
+GROUPABLE = ("architecture", "format", "quantization", "license", "task", "language", "base_model",
+             "has_card")
+
+
+def _group(q: ModelQuery, fact: str, by_name: dict[str, ModelRecord], scores_of: Any) -> None:
+    """The rows' names per value of ``fact``, largest group first (a model with several values,
+    such as two languages, counts in each)."""
+    if fact not in GROUPABLE:
+        raise UsageError(f"group_by must be one of {', '.join(GROUPABLE)}, not {fact!r}")
+    if fact not in q.columns:
+        _attach(q, fact, by_name, scores_of)
+    groups: dict[str, list[str]] = {}
+    for r in q.rows:
+        value = r.values.get(fact)
+        if isinstance(value, (list, tuple)):
+            keys = [str(v) for v in value if v not in (None, "")] or ["not stated"]
+        else:
+            keys = ["not stated" if value in (None, "") else
+                    "card only (no weights)" if fact == "format" and value == "card" else
+                    r.shown.get(fact) or str(value)]
+        for key in dict.fromkeys(keys):
+            groups.setdefault(key, []).append(r.name)
+    q.grouped_by = fact
+    q.groups = dict(sorted(groups.items(), key=lambda kv: (kv[0] == "not stated", -len(kv[1]), kv[0])))
 
 
 class _Scores:
@@ -230,8 +266,15 @@ def _derived_by(catalog: Any, derivation: str) -> dict[str, Any]:
     from modellake.tools.lineage import infer_lineage
     from modellake.tools.query.relations import Link
 
-    return {e.child: Link(e.child, 1, e.relation, e.parent, e.confidence)
-            for e in infer_lineage(catalog).edges if e.relation == derivation}
+    out: dict[str, Any] = {}
+    for e in infer_lineage(catalog).edges:
+        if e.relation != derivation:
+            continue
+        if e.child in out:  # a merge: one edge per parent
+            out[e.child].also_via.append(e.parent)
+        else:
+            out[e.child] = Link(e.child, 1, e.relation, e.parent, e.confidence)
+    return out
 
 
 def _by_task(catalog: Any, q: ModelQuery, chosen: list[Any], task: str, task_name: Any,

@@ -21,7 +21,14 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
                                  for x in str(v).split(",")),
         "quantized": lambda v: bool(m.quantization) == v,
     }
-    return all(check(f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))
+    return all(_check(check, f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))
+
+
+def _check(check: Any, value: Any) -> bool:
+    """One filter; a text value written ``"not X"`` keeps the models that fail ``X``."""
+    if isinstance(value, str) and value.lower().startswith("not ") and value[4:].strip():
+        return not check(value[4:].strip())
+    return check(value)
 
 
 def _named_format(m: Any) -> str | None:

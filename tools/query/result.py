@@ -17,6 +17,7 @@ from modellake.tools.rendering import TABLE_FROM, join, plural, table
 LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
 _ADJ = {"finetune": "fine-tuned", "quantized": "quantized", "pruned": "pruned", "merge": "merged",
         "adapter": "adapter", "duplicate": "copied"}
+_GROUPS_SHOWN = 12  # groups named in a count by a fact, the largest first
 _NAMED_WITHOUT = 6  # models without the ranked fact named one by one, at most
 _COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
                 "newest": "newer", "oldest": "older"}
@@ -71,6 +72,9 @@ class ModelQuery(Record):
     other_derivations: list[dict[str, Any]] = field(default_factory=list)  # relatives it left out
     others: list[str] = field(default_factory=list)  # the rest of the lake, when a split asks it
     unknown_size: list[str] = field(default_factory=list)  # would match, but their size is unknown
+    place_of: str | None = None  # the model whose place in the ranking the answer gives first
+    grouped_by: str | None = None  # the fact the rows are counted by
+    groups: dict[str, list[str]] = field(default_factory=dict)  # its value -> the models with it
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -102,11 +106,12 @@ class ModelQuery(Record):
             how = _ADJ.get(self.derivation or "", self.derivation or "")
             parts.append(f"{how + ' ' if how else ''}{self.relation} of {self.about}")
         f = self.filters
-        if f.get("architecture"):
-            parts.append(f"of architecture {f['architecture']}")
-        if f.get("format"):
-            parts.append("card-only (no weights)" if f["format"] == "card" else
-                         f"stored as {f['format']}")
+        arch, fmt = _negation(f.get("architecture")), _negation(f.get("format"))
+        if arch:
+            parts.append(f"of another architecture than {arch[1]}" if arch[0] else f"of architecture {arch[1]}")
+        if fmt:
+            parts.append(("with weights in the lake" if fmt[1] == "card" else f"not stored as {fmt[1]}")
+                         if fmt[0] else "card-only (no weights)" if fmt[1] == "card" else f"stored as {fmt[1]}")
         if f.get("quantized") is not None:
             parts.append("quantized" if f["quantized"] else "not quantized")
         if f.get("license"):
@@ -139,12 +144,14 @@ class ModelQuery(Record):
         return self.text().split("\n", 1)[0]
 
     def text(self) -> str:
-        if self.count_only:
+        if self.grouped_by:
+            body = self._group_text()
+        elif self.count_only:
             body = self._count_text()
         elif self.ranked_by and self.rows and all(r.place == 1 for r in self.rows):
             body = self._winner_text()
         elif self.ranked_by:
-            body = self._ranking_text()
+            body = self._place_text() + self._ranking_text()
         elif self.relation:
             body = self._relation_text()
         else:
@@ -153,6 +160,24 @@ class ModelQuery(Record):
         return "\n\n".join([body] + ([" ".join(notes)] if notes else []))
 
     # -- the kinds of answer ------------------------------------------------------------
+    def _group_text(self) -> str:
+        fact = self.columns.get(self.grouped_by or "", self.grouped_by or "")
+        sel = self.selection()
+        whose = f"the {plural(self.count, 'model')} {sel}" if sel else f"the lake's {plural(self.count, 'model')}"
+        if not self.groups:
+            return f"No model {sel or 'in the lake'} to count by {fact}."
+        lead = (f"By {fact}, {whose} come in {plural(len(self.groups), 'group')}: " if len(self.groups) > 1
+                else f"All {whose} share one {fact}: ")
+        shown = list(self.groups.items())[:_GROUPS_SHOWN]
+        rest = list(self.groups.items())[_GROUPS_SHOWN:]
+        parts = [f"{value} {len(names)}" for value, names in shown]
+        if rest:
+            sizes = sorted({len(names) for _, names in rest})
+            parts.append(f"{plural(len(rest), 'more group')} of {sizes[0]}" +
+                         (f" to {sizes[-1]}" if len(sizes) > 1 else "") + f" model{'s' * (sizes[-1] > 1)} each")
+        lines = [f"- {value}: {len(names)} ({self._names(names)})" for value, names in shown]
+        return lead + join(parts) + ".\n\n" + "\n".join(lines)
+
     def _count_text(self) -> str:
         sel = self.selection()
         names = self._names([r.name for r in self.rows])
@@ -237,6 +262,24 @@ class ModelQuery(Record):
         unit = self.boards[key]["metric"] + " " if key in self.boards else ""
         items = [f"{r.place}. {r.name} ({unit}{r.shown.get(key)})" for r in self.rows]
         return head + ": " + "; ".join(items) + "." + self._without_text()
+
+    def _place_text(self) -> str:
+        """"minilm-paraphrase places 6th of 7 on sentiment-smoke (tied with X, last), with 0.825."""""
+        me = next((r for r in self.rows if r.name == self.place_of), None)
+        if self.place_of is None:
+            return ""
+        if me is None or me.place is None:
+            return f"{self.place_of} has no {self.columns.get(self.ranked_by or '', 'value')} to rank by.\n\n"
+        tied = [r.name for r in self.rows if r.place == me.place and r.name != me.name]
+        last = max(r.place or 0 for r in self.rows) == me.place
+        notes = ([f"tied with {join(tied)}"] if tied else []) + (["first"] if me.place == 1 else
+                                                                 ["last"] if last else [])
+        board = self.boards.get(self.ranked_by or "")
+        where = f" on {board['task']}" if board else ""
+        value = f"{board['metric']} {me.shown.get(self.ranked_by or '')}" if board else me.shown.get(
+            self.ranked_by or "")
+        return (f"{me.name} places {_ordinal(me.place)} of {len(self.rows)}{where}"
+                f"{' (' + ', '.join(notes) + ')' if notes else ''}, with {value}.\n\n")
 
     def _scope_short(self) -> str:
         sel = self.selection()
@@ -386,7 +429,8 @@ class ModelQuery(Record):
             return f"{plural(len(rows), 'model')}: {self._names([r.name for r in rows])}."
         if self.derivation and not self.relation:  # "X (quantized from Y)"
             return f"{lead}: " + "; ".join(
-                f"{r.name} ({VERBS.get(r.relation or '', 'derived from')} {r.via})" for r in rows) + "."
+                f"{r.name} ({VERBS.get(r.relation or '', 'derived from')} {join([r.via] + r.also_via)})"
+                for r in rows) + "."
         return f"{lead}: {self._names([r.name for r in rows])}."
 
     def _pair_text(self, a: Row, b: Row, cols: list[str]) -> str:
@@ -475,6 +519,18 @@ class ModelQuery(Record):
         if len(names) <= LIST_NAMES:
             return join(names)
         return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def _negation(value: Any) -> tuple[bool, str] | None:
+    """(negated, value) of a text filter (``"not bert"``: True, "bert"), None when unset."""
+    if not value:
+        return None
+    text = str(value)
+    return (True, text[4:].strip()) if text.lower().startswith("not ") else (False, text)
 
 
 def _license_phrase(ids: list[str]) -> str:

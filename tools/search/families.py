@@ -46,7 +46,8 @@ class Catalogue:
 
 _lock = threading.Lock()
 _loaded: Catalogue | None = None
-_NEGATORS = re.compile(r"(?:\bnot|\bno|\bnor|\bneither|\bwithout|\bbesides|\bapart from|\baside from|\bexcept|"
+_NEGATORS = re.compile(r"(?:\bnot|\bno|\bnothing|\bnone|\bnever|\bnor|\bneither|\bwithout|\bbesides|"
+                       r"\bapart from|\baside from|\bexcept|"
                        r"\bexcluding|\bother than|\brather than|"
                        r"\binstead of|\bbut not|\bnon-?|\bisn't|\baren't)\s*(?:(?:a|an|the|any|from|of|one|"
                        r"based on|built on|derived from|[\w.-]+ (?:or|nor))\s+){0,3}$", re.I)

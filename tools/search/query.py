@@ -179,7 +179,8 @@ _REL_WORDS = [
 ]
 
 
-_RULED_OUT_BEFORE = re.compile(r"\b(?:not|no|excluding|except|without|nor|other than|rather than)\s+"
+_RULED_OUT_BEFORE = re.compile(r"\b(?:not|no|nothing|none|never|excluding|except|without|nor|other than|"
+                               r"rather than)\s+"
                                r"(?:[\w'-]+\s+){0,2}[\w'-]*$", re.I)
 
 
@@ -417,15 +418,31 @@ def _licenses(q: str, out: list[Constraint]) -> str:
     return q
 
 
+_NOT_TEXT = re.compile(
+    r"(?:cartoons?|anime|manga|art|arts|artwork|styles?|paintings?|drawings?|illustrations?|photos?|"
+    r"photographs?|pictures?|images?|films?|movies?|cinema|animations?|comics?|cuisine|food|dishes|"
+    r"culture|fashion|gardens?|landscapes?|scenery|music|songs?|games?|characters?|aesthetics?)$")
+
+
+def _of_text(after: str) -> bool:
+    """Whether a language name names the language of the text the model reads or writes
+    ("in Japanese", "Japanese reviews", "German BERT"); not when it describes pictures, art
+    or culture ("art like in Japanese cartoons": a soft hint only)."""
+    word = re.match(r"[\s-]*([a-z]+)", after)
+    return not (word and _NOT_TEXT.match(word.group(1)))
+
+
 def _languages(q: str, out: list[Constraint]) -> None:
     low = q.lower()
     for name, code in V.LANGUAGES.items():
         for m in re.finditer(rf"\b{name}\b", low):
-            before = low[max(0, m.start() - 16): m.start()]
-            if re.search(r"(other than|non-?|not|except|besides|beyond)\s*$", before):
+            before = low[max(0, m.start() - 24): m.start()]
+            if re.search(r"(other than|non-?|not|except|excluding|besides|beyond|apart from|aside from|"
+                         r"(?:anything|everything) but|but not|nor|without|no)\s+(?:the\s+|any\s+|all\s+)?$|"
+                         r"non-$", before):
                 out.append(Constraint("language", "not", [code], text=before.strip() + " " + name))
             elif not any(c.field == "language" and code in c.value for c in out):
-                out.append(Constraint("language", "in", [code], text=name))
+                out.append(Constraint("language", "in", [code], hard=_of_text(low[m.end():]), text=name))
     if re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
                  low):
         out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
@@ -473,13 +490,18 @@ def _libraries(q: str, out: list[Constraint]) -> None:
             out.append(Constraint("library", "in", [lib], hard=False, text=m.group(0)))
 
 
+_UPSTREAM = re.compile(r"\s*(?:outputs?|transcripts?|transcriptions?|results?|predictions?|captions?|"
+                       r"detections?|translations?)\b")  # "my speech-to-text output": the user's data
+
+
 def _tasks(q: str, out: list[Constraint]) -> None:
     low = q.lower()
     hard_seen = False
     for pat, task, hard in V.TASK_PHRASES:
         m = re.search(pat, low)
-        if not m:
-            continue
+        if not m or (_UPSTREAM.match(low[m.end():]) and re.search(r"\b(?:my|our|their|the)\s+$",
+                                                                   low[max(0, m.start() - 8):m.start()])):
+            continue  # what made the user's data, not the model wanted
         if any(c.field == "task" and c.op != "not" and task in c.value for c in out):
             continue
         if not hard and hard_seen:

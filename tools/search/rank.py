@@ -384,8 +384,10 @@ def metric_matches(want: str | None, metric: str | None) -> bool:
         return False
     w = re.sub(r"[^a-z0-9@]", "", want.lower().replace("score", ""))
     m = re.sub(r"[^a-z0-9@]", "", metric.lower())
-    aliases = {"acc": "accuracy", "em": "exactmatch", "ppl": "perplexity", "f1": "f1"}
+    aliases = {"acc": "accuracy", "em": "exactmatch", "ppl": "perplexity", "f1": "f1", "f": "f1",
+               "fmeasure": "f1", "f1measure": "f1"}
     w = aliases.get(w, w)
+    m = "f1" + m[len("fscore"):] if m.startswith("fscore") else aliases.get(m, m)  # "f_score": F1
     return m == w or m.startswith(w) or (w == "accuracy" and m == "acc")
 
 
