@@ -192,3 +192,36 @@ def test_models_counted_by_a_fact_in_tool_and_chat(agent_lake):
                            ("give me a breakdown of the llama models by format", "By format, the 3 models")):
         answer = agent.ask(question).answer
         assert answer.startswith(lead), (question, answer)
+
+
+def test_configuration_numbers_are_facts_to_show_rank_and_share(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        query = get_tool("query_models")
+        widest = query(ctx, rank_by="hidden_size", top=1)
+        assert widest.rows and all(r.values["hidden_size"] == widest.rows[0].values["hidden_size"]
+                                   for r in widest.rows)
+        assert widest.text().startswith("The model in the lake with the widest hidden size is") or \
+            "tie for widest" in widest.text()
+        same = query(ctx, same_as="tiny-bert", same=["architecture", "hidden_size"])
+        assert "tiny-bert" not in [r.name for r in same.rows]
+        assert all(r.name in ("sentiment-bert", "evil-model") for r in same.rows) and same.rows
+        assert "2 models have the same architecture (bert) and hidden size (32) as tiny-bert" in same.text()
+    agent = Agent(agent_lake, llm="builtin")
+    a = agent.ask("which other models share tiny-bert's architecture?")
+    assert a.tool_calls[0]["args"] == {"same_as": "tiny-bert", "same": ["architecture"]}
+    a = agent.ask("which model has the largest vocabulary?")
+    assert a.tool_calls[0]["args"]["rank_by"] == "vocab_size" and "parameters" not in a.answer
+
+
+def test_a_quantization_method_and_a_declared_base_as_selections(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        query = get_tool("query_models")
+        assert [r.name for r in query(ctx, quantization="q8_0").rows] == ["tiny-q8"]
+        assert [r.name for r in query(ctx, quantization="8-bit").rows] == ["tiny-q8"]  # Q8_0 is 8-bit
+        none = query(ctx, quantization="awq")
+        assert none.rows == [] and "quantized as awq" in none.text()
+    agent = Agent(agent_lake, llm="builtin")
+    a = agent.ask("any 8-bit models?")
+    assert a.tool_calls[0]["args"] == {"quantization": "8-bit"} and "tiny-q8" in a.answer
+    a = agent.ask("which models name tiny-bert as their base?")
+    assert a.tool_calls[0]["args"] == {"relation": "children", "of": "tiny-bert"} and "sentiment-bert" in a.answer

@@ -31,7 +31,8 @@ def points_back(r: Reading) -> bool:
     if r.names:
         return False
     return bool(r.it or r.them or r.that_one or r.other or r.ordinal is not None or re.search(
-        r"\b(?:the|that|this) (?:winner|one|parent|base|child|model|root)\b|\bif so\b", r.low))
+        r"\b(?:the|that|this) (?:winner|one|parent|base|child|model|root|something|checkpoint)\b|\bif so\b",
+        r.low))
 
 
 def found_later(p: Plan) -> bool:

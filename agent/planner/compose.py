@@ -19,6 +19,7 @@ from modellake.agent.planner.reading import TOP_OF, Reading
 from modellake.tools.rendering import join
 
 QUERY = "query_models"
+_CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
 RANK_FACTS = ("parameters", "bytes", "layers", "ingested")
 
 
@@ -253,6 +254,27 @@ def _place_of_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                 question=r.text, models=[it], task=task)
 
 
+_SHAREABLE = ("architecture", "format", "license", "quantization", "hidden_size", "vocab_size", "layers",
+              "heads", "intermediate_size", "context_length", "base_model", "task", "language")
+
+
+def _sharing_with(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"which other models share X's architecture?", "anything else with the same license as X?"."""
+    if len(models) != 1 or QUERY not in ctx.tools or r.relation or not re.search(
+            r"\b(?:share|shares|sharing|same|identical|matching)\b", r.low) or not re.search(
+            r"\b(?:which|what|any|anything|list|how many|others?|else|models)\b", r.low):
+        return None
+    facts = [f for f in dict.fromkeys(r.facts + r.aspects) if f in _SHAREABLE]
+    if not facts:
+        return None
+    if facts == ["architecture"] and re.search(r"\b(?:exact|exactly|same config\w*)\b", r.low):
+        facts += ["hidden_size", "layers", "vocab_size"]  # "exact architecture": the same shape too
+    args: dict[str, Any] = {"same_as": models[0], "same": facts}
+    if r.count:
+        args["count_only"] = True
+    return Plan("query", [Call(QUERY, args)], question=r.text, models=models)
+
+
 def _swap(v: Any, old: str, new: str) -> Any:
     if isinstance(v, str):
         return v.replace(old, new)
@@ -447,7 +469,8 @@ def _it_first(r: Reading) -> bool:
 def _one_by_word(r: Reading, prev: Plan) -> list[str]:
     """"the google one", "the Italian one": the one model of the last answer a word of its
     name fits (a word that starts with a name's part: "italian" and "...-Ita")."""
-    m = re.search(r"\b(?:the|that) ([a-z][a-z0-9.]{1,20}) (?:one|model)\b", r.low)
+    m = re.search(r"\b(?:the|that) ([a-z][a-z0-9.]{1,20})(?:[- ](?:based|built|derived|made|tuned))? "
+                  r"(?:one|model|checkpoint)\b", r.low)  # "the Mistral-based one"
     if not m or not (prev.selection or prev.listed):
         return []
     w = m.group(1)
@@ -777,8 +800,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             join(shown, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
+    config_rank = args.get("rank_by") in _CONFIG_FACTS or any(f in _CONFIG_FACTS for f in r.facts)
+    # "the largest vocab", "the same intermediate size": not the parameters
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
-            and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))]
+            and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))
+            and not (config_rank and f in ("parameters", "bytes") and not re.search(r"\bparam", r.low))]
     if r.relation and not show and ctx.prev is not None and re.match(r"\s*(?:and\s+)?(?:the\s+)?same\b",
                                                                      r.low):
         show = _asked_before(ctx.prev)  # "same for the model it's derived from?"
@@ -1153,6 +1179,6 @@ RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
     _same_on_other_task,
     _name_them,
-    _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results, _scores_of_named,
+    _sharing_with, _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results, _scores_of_named,
     _relation_of_winner,
     _a_need, _quantized_from)

@@ -81,7 +81,10 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
                 return p
     whole = plan(whole_reading, ctx)
     lead = next((i for i, c in enumerate(asked) if c in formal), 0)  # "I've got X. Whose copy is it, ..."
-    chained = chain.start(asked[lead:], read, ctx, whole)  # a later part asks about what an earlier one finds
+    steps = asked[lead:]
+    if clauses and clauses[0] not in formal and clauses[0] not in steps and _sets_up(read(clauses[0])):
+        steps = [clauses[0], *steps]  # "X was fine-tuned from something. Does that something ...?"
+    chained = chain.start(steps, read, ctx, whole)  # a later part asks about what an earlier one finds
     if chained is not None:
         return chained
     parts = asked if 2 <= len(asked) <= 3 else []
@@ -112,6 +115,14 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
                 task=next((p.task for p in subs if p.task), None), recent=whole.recent,
                 parts=[p.to_dict() for p in subs])
+
+
+def _sets_up(r: Reading) -> bool:
+    """A statement that names a model's relative without naming it ("X was fine-tuned from
+    something", "X has a parent"), for the next part to ask about."""
+    return bool(r.names and r.relation and re.search(
+        r"\b(?:something|someone|some (?:model|checkpoint|base)|another (?:model|checkpoint)|an? "
+        r"(?:parent|base|child|model|checkpoint)|a few|several|some)\b", r.low))
 
 
 def _read_once(read: Callable[[str], Reading]) -> Callable[[str], Reading]:

@@ -14,14 +14,16 @@ from dataclasses import dataclass, field
 from modellake.agent import nlu
 from modellake.tools.model_view import ASPECTS
 from modellake.tools.query import relations
-from modellake.tools.query.facts import FACTS
+from modellake.tools.query.facts import BY_NAME, FACTS
 from modellake.tools.search import license_ids
 
 # -- rankings ----------------------------------------------------------------------------
+_PART = (r"(?!\s+(?:single\s+)?(?:tensors?|layers?|matri(?:x|ces)|modules?|blocks?|heads?|components?|"
+         r"parts?|shards?|files?|weights? (?:matri|tensor))\b)")  # "the largest tensor of X": a part of it
 SIZE_HIGH = (r"\b(?:largest|biggest|heaviest|hugest|most (?:parameters|params|weights)|"
-             r"greatest number of parameters)\b|\bmost (?:disk|space|storage)\b")
+             r"greatest number of parameters)\b" + _PART + r"|\bmost (?:disk|space|storage)\b")
 SIZE_LOW = (r"\b(?:smallest|tiniest|lightest|leanest|fewest (?:parameters|params)|least "
-            r"(?:parameters|params)|cheapest|lowest (?:parameter|param) count)\b|\bleast "
+            r"(?:parameters|params)|cheapest|lowest (?:parameter|param) count)\b" + _PART + r"|\bleast "
             r"(?:disk|space|storage)\b")
 SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|winner|wins|"
               r"outperforms?|highest (?:score|accuracy|f1)|scores? (?:the )?highest|performs? best|"
@@ -43,7 +45,7 @@ COUNT = (r"\bhow many (?:\w+ ){0,3}(?:models?|checkpoints|of them|are there|do w
 LISTING = (r"\b(?:is|are) there (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoints?|copies|copy)\b|"
            r"\b(?:do|did) (?:we|you|i) have (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoints?)\b|"
            r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
-           r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:\w+ )?models?\b|\bmodels "
+           r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:[\w-]+ )?models?\b|\bmodels "
            r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
            r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b|\bwhich "
            r"(?:\w+ )?checkpoints?\b|\b(?:every|each) (?:single )?model\b|"
@@ -68,8 +70,8 @@ NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5}
 IT = (r"\b(?:it|its|it's|this model|that model|the model|this one|that one|the same model)\b|"
       r"\b(?:of|for|about|from|on) (?:that|this)\s*[?.!]*$")
 OTHER = r"\bthe other(?: one| model)?\b"
-THAT_ONE = (r"\b(?:that one|that model|the latter|this one|(?:that|this|the) (?:base|parent|root|child)"
-            r"(?: model)?(?! of))\b")
+THAT_ONE = (r"\b(?:that one|that model|that checkpoint|that something|the latter|this one|"
+            r"(?:that|this|the) (?:base|parent|root|child)(?: model)?(?! of))\b")
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither)\b")
@@ -160,6 +162,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     weak += [m for m in q.models if m not in strong and m not in weak]
     if strong and all(m.kind == "partial" for m in strong) and re.search(LISTING, q.masked.lower()):
         weak, strong = weak + strong, []  # "which model detects medical entities": a need
+        q.masked = nlu.mask(text, [m for m in q.models if m not in weak])  # "any int8 models": a word
     r = Reading(text=text, low=spelled(q.masked.lower()), names=[m.spec for m in strong],
                 exact=[m.spec for m in q.models if m.kind == "exact"], paths=q.paths,
                 weak=[m.spec for m in weak])
@@ -382,6 +385,13 @@ def _filters(q: nlu.Question) -> dict[str, object]:
         f["license"] = ",".join(ids) if q.license != "none" and len(ids) > 1 else q.license
     if "llama*" in str(f.get("license", "")) and f.get("architecture") == "llama":
         f.pop("architecture")  # "a llama license": the license, not the architecture
+    methods = set(re.findall(r"\b(awq|gptq|exl2|bnb|bitsandbytes|q[2-8]_k(?:_[sml])?|q[4-8]_[01]|int[48]|gguf|"
+                             r"[248][- ]?bit)\b", q.masked.lower()))
+    method = re.search(r"\b(awq|gptq|exl2|bnb|bitsandbytes|q[2-8]_k(?:_[sml])?|q[4-8]_[01]|int[48]|[248][- ]?bit)\b",
+                       q.masked.lower()) if len(methods) == 1 else None  # several: examples of quantized
+    if method and (q.quantized or re.search(r"\bquant|\bcopies\b|\bversions?\b|\bmodels?\b", q.masked.lower())):
+        f["quantization"] = method.group(1).replace(" ", "-")  # "which AWQ models": that method only
+        q.quantized = None
     if q.quantized is not None:
         f["quantized"] = q.quantized
         named = re.findall(r"\b(?:gguf|awq|gptq|exl2|bnb|[48][- ]?bit|int[48])\b", q.masked.lower())
@@ -458,6 +468,9 @@ def _ranking(r: Reading, low: str) -> None:
         if re.search(rx, low):
             r.rank = rank
             break
+    by_config = _config_rank(low)
+    if by_config:  # "the largest vocabulary", "the longest context window"
+        r.rank = by_config
     m = re.search(TOP_N, low)
     if m:
         n = m.group(1) or m.group(2)
@@ -465,6 +478,24 @@ def _ranking(r: Reading, low: str) -> None:
     elif r.rank and re.search(r"\brunner[- ]up\b|\bsecond (?:place|best)\b|\bby how much\b|\bmargin\b", low):
         r.top = 2  # "first on T and by how much over the runner-up": the two at the top
     r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
+
+
+_CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
+_SUPERLATIVE = (r"\b(largest|biggest|highest|most|longest|widest|max(?:imum)?|greatest|"
+                r"smallest|lowest|fewest|least|shortest|narrowest|min(?:imum)?)\s+((?:\S+\s+){0,2}\S+)")
+
+
+def _config_rank(low: str) -> tuple[str, str] | None:
+    """(config fact, highest | lowest) when a superlative names one ("the largest vocab")."""
+    for m in re.finditer(_SUPERLATIVE, low):
+        after = m.group(2)
+        for name in _CONFIG_FACTS:
+            fact = BY_NAME[name]
+            if any(re.search(rf"^(?:\S+\s+){{0,2}}?{re.escape(w)}\b", after) for w in fact.words):
+                high = m.group(1) in ("largest", "biggest", "highest", "most", "longest", "widest",
+                                      "max", "maximum", "greatest")
+                return name, "highest" if high else "lowest"
+    return None
 
 
 _TASK_LEAD = re.compile(r"\b(?:on|for|at|in|doing|does|do|with|by)\s+(?:the\s+|a\s+)?")

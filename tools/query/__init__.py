@@ -9,6 +9,7 @@ scores on a task...), then *rank* them (largest / smallest, best / worst on a ta
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from modellake.store.errors import NotFoundError, UsageError
@@ -43,7 +44,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  exclude: list[str] | None = None, show: list[str] | None = None, rank_by: str | None = None,
                  order: Literal["best", "worst", "highest", "lowest"] = "best",
                  top: int | None = None, count_only: bool = False,
-                 group_by: str | None = None, place_of: str | None = None) -> ModelQuery:
+                 group_by: str | None = None, place_of: str | None = None,
+                 same_as: str | None = None, same: list[str] | None = None,
+                 quantization: str | None = None) -> ModelQuery:
     """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
     GGUF models", "descendants of X", "best on sentiment among X's children", "licenses of A and B".
 
@@ -56,6 +59,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             the others (so too format and license).
         format: only this storage format: safetensors, pytorch, gguf, adapter, card.
         quantized: true for quantized models only, false for the others.
+        quantization: only models quantized by this method or type, as the weights store it or a
+            card-only model's name says: awq, gptq, q4_k_m, q8_0, int8, 4-bit...
         license: only models whose card declares this license ("none": no license; several,
             comma-separated: any of them).
         task: only models for this task, in the user's words: a benchmark task with scores
@@ -82,6 +87,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             better).
         top: keep this many places of the ranking (ties share a place); none: all.
         count_only: answer with the count and the names only.
+        same_as: only models that share the facts in ``same`` with this model (it left out):
+            "which models share X's architecture".
+        same: the facts ``same_as`` compares (default: architecture).
         place_of: with ``rank_by``, a model whose place in the ranking to give first ("how does
             X rank on sentiment?").
         group_by: count the selected models per value of this fact (architecture, format,
@@ -102,7 +110,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                if v is not None}
     if task:
         chosen = _by_task(catalog, q, chosen, task, scores_of.task_name, scores_of)
-    copies = _derived_by(catalog, "quantized") if quantized or "quantization" in (show or []) else {}
+    copies = _derived_by(catalog, "quantized") if quantized or quantization or "quantization" in (show or []) \
+        else {}
     sized = {k: v for k, v in filters.items() if k in ("min_parameters", "max_parameters")}
     if sized:  # models a size bound leaves out only because their size is not known
         rest = _narrow(catalog, chosen, {k: v for k, v in filters.items() if k not in sized},
@@ -111,10 +120,15 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     chosen = _narrow(catalog, chosen, filters, quantized, has_weights, exclude, copies)
     if text:
         chosen = _by_words(chosen, text)
+    if same_as:
+        chosen = _sharing(catalog, q, chosen, same_as, same or ["architecture"], by_name)
+    if quantization:
+        chosen = _quantized_as(chosen, quantization, copies)
     q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {}),
                  **({"quantized": quantized} if quantized is not None else {}),
                  **({"has_weights": has_weights} if has_weights is not None else {}),
-                 **({"exclude": list(exclude)} if exclude else {})}
+                 **({"exclude": list(exclude)} if exclude else {}),
+                 **({"quantization": quantization} if quantization else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
     if has_weights is not None and not (filters or task or text or quantized is not None or names
                                         or relation):  # "weights vs just a card": both sides
@@ -129,6 +143,39 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     if group_by:
         _group(q, group_by, by_name, scores_of)
     return q
+
+
+def _quantized_as(chosen: list[Any], method: str, copies: dict[str, Any]) -> list[Any]:
+    """The models whose quantization names ``method`` ("awq", "q4_k_m", "4-bit")."""
+    want = re.sub(r"[^a-z0-9]", "", method.lower())
+    fact = get_fact("quantization")
+    out = []
+    for c in chosen:
+        v = fact.value(c[0]) if c[0] is not None else None
+        link = copies.get(c[2])  # a quantized copy stored as float: what its weights show
+        said = f"{v or ''} {getattr(link, 'detail', '') or ''}".lower()
+        said += "".join(f" {b}bit int{b}" for b in re.findall(r"\bq(\d)_|\bint(\d)|(\d)[- ]?bit", said)
+                        for b in b if b)  # GGUF Q4_K_M is 4-bit
+        text = re.sub(r"[^a-z0-9]", "", said)
+        if want and want in text:
+            out.append(c)
+    return out
+
+
+def _sharing(catalog: Any, q: ModelQuery, chosen: list[Any], same_as: str, facts: list[str],
+             by_name: dict[str, ModelRecord]) -> list[Any]:
+    """The models whose value of every fact in ``facts`` is that of ``same_as`` (a value the
+    lake does not know matches nothing)."""
+    ref = by_name[catalog.get_model(same_as).name]
+    wanted = {}
+    for spec in facts:
+        fact = get_fact(spec)
+        if fact is None:
+            raise UsageError(f"no fact named {spec!r}: one of {', '.join(f.name for f in FACTS)}")
+        wanted[fact.name] = fact.value(ref)
+    q.same_as, q.same = ref.name, {get_fact(k).label: get_fact(k).text(v) for k, v in wanted.items()}
+    return [c for c in chosen if c[2] != ref.name and c[0] is not None and all(
+        v is not None and get_fact(k).value(c[0]) == v for k, v in wanted.items())]
 
 
 GROUPABLE = ("architecture", "format", "quantization", "license", "task", "language", "base_model",

@@ -85,6 +85,18 @@ def _layers(m: ModelRecord) -> float | None:
     return _stated(m)[1]
 
 
+def _config(*keys: str) -> Callable[[ModelRecord], int | None]:
+    """A number of the model's configuration, under the first of ``keys`` it has."""
+    def get(m: ModelRecord) -> int | None:
+        cfg = m.config or {}
+        for key in keys:
+            v = cfg.get(key)
+            if isinstance(v, int) and not isinstance(v, bool):
+                return v
+        return None
+    return get
+
+
 def _by_card(v: Any) -> str:
     return " (stated by its card, not measured)" if isinstance(v, Stated) else ""
 
@@ -131,6 +143,27 @@ FACTS: tuple[Fact, ...] = (
          lambda m: m.architecture or m.model_type),
     Fact("layers", "layers", ("layers", "depth", "deep", "blocks", "deepest", "shallowest"),
          _layers, lambda v: f"{int(v)} layers{_by_card(v)}", numeric=True, more="deepest", less="shallowest"),
+    Fact("hidden_size", "hidden size", ("hidden size", "hidden dim", "hidden dimension", "embedding size",
+                                        "embedding width", "embedding dimension", "embedding dim", "d_model",
+                                        "model dimension", "hidden width"),
+         _config("hidden_size", "n_embd", "d_model", "embedding_length", "dim"), lambda v: f"{int(v):,}",
+         numeric=True, more="widest", less="narrowest"),
+    Fact("vocab_size", "vocabulary size", ("vocab", "vocab size", "vocabulary", "vocabulary size",
+                                           "tokenizer size", "tokens in the vocabulary"),
+         _config("vocab_size", "n_vocab"), lambda v: f"{int(v):,} tokens", numeric=True),
+    Fact("intermediate_size", "feed-forward size", ("intermediate size", "feed-forward", "feedforward",
+                                                    "feed forward", "ffn", "mlp size", "mlp width"),
+         _config("intermediate_size", "n_inner", "feed_forward_length", "d_ff", "ffn_dim"),
+         lambda v: f"{int(v):,}", numeric=True),
+    Fact("heads", "attention heads", ("attention heads", "heads", "num heads", "head count"),
+         _config("num_attention_heads", "n_head", "attention.head_count", "num_heads"),
+         lambda v: f"{int(v)} heads", numeric=True, more="most", less="fewest"),
+    Fact("context_length", "context length", ("context length", "context window", "context size",
+                                              "max sequence length", "maximum sequence length",
+                                              "sequence length", "max positions", "max tokens", "context"),
+         _config("max_position_embeddings", "n_positions", "context_length", "n_ctx", "max_seq_len",
+                 "seq_length"), lambda v: f"{int(v):,} tokens", numeric=True, more="longest",
+         less="shortest"),
     Fact("license", "license", ("license", "licence", "licensed", "lic", "commercial", "commercially",
                                 "terms"),
          _card("license"), lambda v: f"{v} (non-commercial use only)" if _NON_COMMERCIAL.search(str(v)) else str(v)),

@@ -17,10 +17,12 @@ from modellake.tools.rendering import TABLE_FROM, join, plural, table
 LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
 _ADJ = {"finetune": "fine-tuned", "quantized": "quantized", "pruned": "pruned", "merge": "merged",
         "adapter": "adapter", "duplicate": "copied"}
+_SIZE_WORDS = ("parameters", "bytes", "layers", "ingested")  # "the largest model" ranks by these
 _GROUPS_SHOWN = 12  # groups named in a count by a fact, the largest first
 _NAMED_WITHOUT = 6  # models without the ranked fact named one by one, at most
 _COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
-                "newest": "newer", "oldest": "older"}
+                "newest": "newer", "oldest": "older", "widest": "wider", "longest": "longer",
+                "most": "more"}
 
 
 @dataclass
@@ -73,6 +75,8 @@ class ModelQuery(Record):
     others: list[str] = field(default_factory=list)  # the rest of the lake, when a split asks it
     unknown_size: list[str] = field(default_factory=list)  # would match, but their size is unknown
     place_of: str | None = None  # the model whose place in the ranking the answer gives first
+    same_as: str | None = None  # only models sharing ``same`` (fact label -> value) with this one
+    same: dict[str, str] = field(default_factory=dict)
     grouped_by: str | None = None  # the fact the rows are counted by
     groups: dict[str, list[str]] = field(default_factory=dict)  # its value -> the models with it
 
@@ -112,7 +116,9 @@ class ModelQuery(Record):
         if fmt:
             parts.append(("with weights in the lake" if fmt[1] == "card" else f"not stored as {fmt[1]}")
                          if fmt[0] else "card-only (no weights)" if fmt[1] == "card" else f"stored as {fmt[1]}")
-        if f.get("quantized") is not None:
+        if f.get("quantization"):
+            parts.append(f"quantized as {f['quantization']}")
+        elif f.get("quantized") is not None:
             parts.append("quantized" if f["quantized"] else "not quantized")
         if f.get("license"):
             parts.append(_license_phrase([x.strip() for x in str(f["license"]).split(",")]))
@@ -135,6 +141,9 @@ class ModelQuery(Record):
             parts.append(f"whose card declares {f['base_model']} as base model")
         if f.get("text"):
             parts.append(f"mentioning \"{f['text']}\"")
+        if self.same_as:
+            what = join([f"{k} ({v})" for k, v in self.same.items()])
+            parts.append(f"with the same {what} as {self.same_as}")
         if self.task:
             scored = any(b["task"] == self.task for b in self.boards.values()) or self.task_scored
             parts.append(f"scored on {self.task}" if scored else f"for {self.task}")
@@ -209,7 +218,9 @@ class ModelQuery(Record):
         if self.named and len(winners) == self.ranked_total and len(winners) > 1:
             where = f" on {self.boards[key]['task']}" if key in self.boards else ""
             lead = f"{join([w.name for w in winners])} tie{where}, at {value}."
-        elif len(winners) == 1 and word in ("most", "fewest"):  # "the model with the most results"
+        elif len(winners) == 1 and (word in ("most", "fewest") or (
+                key not in _SIZE_WORDS and key not in self.boards)):  # "the model with the most
+            # results", "the model with the largest vocabulary size"
             lead = (f"The model {scope} with the {word} {self.columns.get(key, key)} is "
                     f"{winners[0].name}, with {value}.")
         elif len(winners) == 1:
@@ -445,7 +456,7 @@ class ModelQuery(Record):
                 continue
             if va == vb:
                 same.append(f"{label} {a.shown[c]}" if not _self_labelled(a.shown[c]) or c in
-                            self.boards else a.shown[c])
+                            self.boards or re.fullmatch(r"[\d,.]+", a.shown[c]) else a.shown[c])
                 continue
             fact = get_fact(c)
             board = self.boards.get(c)
@@ -478,6 +489,10 @@ class ModelQuery(Record):
                         if share >= 0.00005 else "")
                 shown = a.shown[c] if a.shown[c] == b.shown[c] else f"{a.shown[c]} and {b.shown[c]}"
                 said.append(f"{a.name} and {b.name} have about the same {label} ({shown}{more}).")
+            elif fact is not None and fact.numeric and c not in _SIZE_WORDS:  # a configuration number
+                big, small = (a, b) if va > vb else (b, a)
+                said.append(f"{big.name} has the {_COMPARATIVE.get(fact.more, 'larger')} {label}: "
+                            f"{big.shown[c]} against {small.shown[c]} for {small.name}.")
             elif fact is not None and fact.numeric:
                 big, small = (a, b) if va > vb else (b, a)
                 word = _COMPARATIVE.get(fact.more, "larger")
