@@ -458,3 +458,22 @@ def test_an_f_score_is_an_f1():
 
     assert metric_matches("F1", "f_score") and metric_matches("f1", "F Score") and metric_matches("f1", "f1")
     assert not metric_matches("f1", "exact_match") and not metric_matches("accuracy", "f_score")
+
+
+def test_task_sizes_and_kinds_in_more_words():
+    def cons(q):
+        return [(c.field, c.op, c.value if not isinstance(c.value, list) else c.value[0])
+                for c in parse_query(q).constraints]
+
+    assert ("task", "in", "automatic-speech-recognition") in cons("a speech recognition model")
+    assert ("task", "in", "token-classification") in cons("entity recognition for legal text")
+    assert ("params", "min", 30e9) in cons("a merged LLM of 30B+ parameters")
+    assert ("params", "min", 7e9) in cons("chat models of 7B or more")
+    assert ("relation", "in", "merge") in cons("a merged LLM of 30B+ parameters")
+    # "no SDXL derivatives" rules the family out, not every fine-tune
+    assert ("relation", "not", "finetune") not in cons("image generation, but no SDXL derivatives")
+    assert ("relation", "not", "finetune") in cons("a model that is not a fine-tune")
+    import re
+
+    from modellake.tools.search.query import _RELATION_WORDS
+    assert re.search(_RELATION_WORDS["adapter"], "the small low-rank add-on weights")

@@ -173,7 +173,7 @@ def summary(i: Inspection) -> str:
     if i.quantization:
         bits.append(f"Quantization: {i.quantization}.")
     if not i.weights_in_lake:
-        bits.append("Only its card is in the lake, not its weights.")
+        bits.append("It is a card-only entry: only its card is in the lake, not its weights.")
     return " ".join(bits + _card_sentences(i.card))
 
 

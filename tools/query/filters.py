@@ -21,13 +21,15 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
                                  for x in str(v).split(",")),
         "quantized": lambda v: bool(m.quantization) == v,
     }
-    return all(_check(check, f[k]) for k, check in checks.items() if f.get(k) not in (None, ""))
+    known = {"architecture": bool(m.architecture or m.model_type)}  # "not bert": of a known other one
+    return all(_check(check, f[k], known.get(k, True)) for k, check in checks.items() if f.get(k) not in (None, ""))
 
 
-def _check(check: Any, value: Any) -> bool:
-    """One filter; a text value written ``"not X"`` keeps the models that fail ``X``."""
+def _check(check: Any, value: Any, known: bool = True) -> bool:
+    """One filter; a text value written ``"not X"`` keeps the models that fail ``X`` (and whose
+    value is known)."""
     if isinstance(value, str) and value.lower().startswith("not ") and value[4:].strip():
-        return not check(value[4:].strip())
+        return known and not check(value[4:].strip())
     return check(value)
 
 

@@ -374,6 +374,11 @@ def _params(q: str, out: list[Constraint]) -> str:
         if m:
             out.append(Constraint("params", op, _size(m.group(1), m.group(2)), text=m.group(0)))
             return q.replace(m.group(0), " ")
+    m = re.search(rf"(?<![\w.]){_NUM}\s*([bm])\s*(\+|\s*(?:or|and) (?:more|above|larger|bigger)\b)"
+                  rf"(?:[\s-]*(?:param\w*|models?|llms?))?", q, re.I)
+    if m:  # "30B+ parameters", "7B or more": at least
+        out.append(Constraint("params", "min", _size(m.group(1), m.group(2)), text=m.group(0)))
+        return q.replace(m.group(0), " ")
     m = re.search(rf"(?<![\w.]){_NUM}\s*([bm])\b{_NOT_PARAMS}(?:[\s-]*(?:param\w*|models?|llms?))?",
                   q, re.I)
     if m and not re.search(r"\d\s*x\s*$", q[: m.start()]):
@@ -578,7 +583,7 @@ NEGATABLE = ("task", "format", "quantization", "architecture", "library", "licen
 _RELATION_WORDS = {
     "merge": r"\bmerge[sd]?\b|\bmergekit\b|\bslerp\b|\bfrankenmerge",
     "quantized": r"\b(?:re-?)?quanti[sz](?:ed|ations?)\b|\bquants\b",
-    "adapter": r"\badapters?\b|\blora\b|\bpeft\b",
+    "adapter": r"\badapters?\b|\blora\b|\bpeft\b|\blow[- ]rank\b",
     "finetune": r"\bfine[- ]?tun(?:es?|ed|ing)\b|\bfinetun(?:es?|ed)\b|\bderivatives?\b",
     "base": r"\bbase models?\b|\bfoundation models?\b|\bpre-?trained (?:base )?(?:models?|checkpoints?)\b",
 }
@@ -599,6 +604,8 @@ def _negations(text: str, out: list[Constraint]) -> str:
         if any(c.field == "language" for c in found):
             continue  # "other than English": the language reader handles it
         relations = [r for r, pat in _RELATION_WORDS.items() if re.search(pat, span, re.I)]
+        if relations == ["finetune"] and family_mentions(span) and not re.search(r"\b(?:of|from)\b", span, re.I):
+            relations = []  # "no SDXL derivatives": the family and what derives from it, not every fine-tune
         if relations:
             if re.search(r"\b(?:of|from)\b", span, re.I):  # "no re-quantizations of Meta's chat model":
                 found = []  # what follows "of" names their source, which is not ruled out
@@ -638,12 +645,26 @@ def _text_constraints(text: str, out: list[Constraint], negations: bool = True) 
     _tasks(scan, out)
     _architectures(scan, out)
     _chat(scan, out)
+    _made(scan, out)
     if negations:  # "a base LLM, not instruction-tuned": what the query asks for is not ruled out
         asked = {(c.field, v) for c in out if c.op in ("in", "is")
                  for v in (c.value if isinstance(c.value, list) else [c.value])}
         out[:] = [c for c in out if c.op != "not" or not any(
             (c.field, v) in asked for v in (c.value if isinstance(c.value, list) else [c.value]))]
     return text
+
+
+_MADE = {"merge": r"\bmerged\s+(?:[\w-]+\s+)?(?:models?|llms?|checkpoints?|weights|versions?)\b|"
+                  r"\b(?:a|the|any)\s+(?:model\s+)?merge\b|\bmerges\b(?!\s+(?:of|from))"}
+
+
+def _made(q: str, out: list[Constraint]) -> None:
+    """How the model was made, asked for without naming what it was made from ("a merged LLM"):
+    a preference (a model made from several of the lake's is found by lineage instead)."""
+    for rel, pat in _MADE.items():
+        m = re.search(pat, q, re.I)
+        if m and not any(c.field == "relation" for c in out):
+            out.append(Constraint("relation", "in", [rel], hard=False, text=m.group(0)))
 
 
 def _chat(q: str, out: list[Constraint]) -> None:

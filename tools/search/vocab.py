@@ -42,9 +42,9 @@ def task_group(task: str) -> set[str]:
 TASK_PHRASES: list[tuple[str, str, bool]] = [
     (r"\b(sentence|text|semantic)[- ]embeddings?\b|\bembedding models?\b|\bsentence[- ]similarity\b",
      "sentence-similarity", True),
-    (r"\bnamed[- ]entit(y|ies)\b|\bner\b|\bentity recogni[sz]", "token-classification", True),
+    (r"\bnamed[- ]entit(y|ies)\b|\bner\b|\bentity recogni(?:[sz]|tion)", "token-classification", True),
     (r"\b(part[- ]of[- ]speech|pos[- ]tagg|token classification)", "token-classification", True),
-    (r"\bspeech[- ]recogni[sz]|\basr\b|\btranscri(be|ption|bing)\b|\bspeech[- ]to[- ]text\b",
+    (r"\bspeech[- ]recogni(?:[sz]|tion)|\basr\b|\btranscri(be|ption|bing)\b|\bspeech[- ]to[- ]text\b",
      "automatic-speech-recognition", True),
     (r"\btext[- ]to[- ]speech\b|\btts\b|\bspeech synthesis\b|\bvoice clon", "text-to-speech", True),
     (r"\btext[- ]to[- ]image\b|\bimage generation\b|\bgenerat\w* images?\b|\bdiffusion model",
