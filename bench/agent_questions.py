@@ -239,7 +239,7 @@ _ANSWER_NUM = re.compile(
     r"(?:\s?(thousand|million|billion|kib|mib|gib|kb|mb|gb|mn|bn|%|[kmb])(?![a-z]))?(?![\w]|\.\d)",
     re.IGNORECASE)
 _EVIDENCE_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
-                           r"(?:\s?(?:[KMB](?![a-zA-Z])|(?:thousand|million|billion)\b))?")
+                           r"(?:\s?(?:[KMBkmb](?![a-zA-Z])|[KMGkmg]i?B\b|(?:thousand|million|billion)\b))?")
 
 
 def answer_numbers(text: str, names: Iterable[str] = ()) -> list[dict[str, Any]]:
@@ -287,8 +287,8 @@ def evidence_numbers(texts: Iterable[str]) -> list[float]:
         vals.update(_list_lengths(text))  # "its card lists 196 languages": a count of a list
         for tok in _EVIDENCE_NUM.findall(text or ""):
             tok = tok.strip()
-            word = re.search(r"(thousand|million|billion)$", tok)
-            unit = word.group(1) if word else tok[-1].lower() if tok[-1] in "KMBkmb" else ""
+            word = re.search(r"(thousand|million|billion|[kmg]i?b)$", tok, re.I)
+            unit = word.group(1).lower() if word else tok[-1].lower() if tok[-1] in "KMBkmb" else ""
             core = tok[: len(tok) - len(unit)].strip() if unit else tok
             try:
                 v = float(core.replace(",", ""))

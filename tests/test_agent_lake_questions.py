@@ -400,3 +400,14 @@ def test_a_follow_up_asks_where_the_winner_ranks_and_about_the_top_two(family_ag
     a = agent.ask("is the gap between the top two real?", t)
     assert a.tool_calls[0]["tool"] == "compare_runs"
     assert {a.tool_calls[0]["args"]["a"], a.tool_calls[0]["args"]["b"]} == {"enc-twin", "enc-sentiment"}
+
+
+def test_two_cards_read_and_a_loss_judged_against_the_spread(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("what do the cards of enc-sentiment and enc-grand say?", thread_id="two-cards")
+    assert [c["tool"] for c in a.tool_calls] == ["read_card", "read_card"]
+    assert "enc-sentiment's card declares the license mit" in a.answer
+    assert "enc-grand has no model card" in a.answer
+    a = agent.ask("did enc-sentiment-int8 lose accuracy compared to its parent?", thread_id="loss")
+    assert [c["tool"] for c in a.tool_calls] == ["query_models", "compare_runs"]
+    assert "within the spread" in a.answer or "beyond the spread" in a.answer

@@ -194,8 +194,24 @@ class CardPassages(Record):
             lead = f"What {self.name}'s card says about {self.topic} (quoted from the card):"
         else:
             lead = f"{self.name}'s card opens with (quoted from the card):"
+            declared = self._declared()
+            if declared:
+                lead = f"{self.name}'s card declares {declared}. It opens with (quoted from the card):"
         quotes = [f"**{p['section']}**\n> " + p["text"].replace("\n", "\n> ") for p in self.passages]
         return "\n\n".join([lead] + quotes)
+
+    def _declared(self) -> str:
+        """"the license mit, the base model enc-base and the task text-classification"."""
+        words = {"license": "the license", "base_model": "the base model", "pipeline_tag": "the task",
+                 "library_name": "the library"}
+        parts = []
+        for key, word in words.items():
+            v = self.metadata.get(key)
+            if isinstance(v, list):
+                v = ", ".join(str(x) for x in v[:4]) if v else None
+            if isinstance(v, (str, int, float)) and str(v).strip():
+                parts.append(f"{word} {str(v).strip()[:80]}")
+        return join(parts)
 
 
 def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPassages:

@@ -19,6 +19,7 @@ from modellake.agent.planner.reading import TOP_OF, Reading
 from modellake.tools.rendering import join
 
 QUERY = "query_models"
+_CARD_SAYS = r"\bcards?\b.{0,40}\b(?:say|says|said|state|states|mention|mentions|tell)\b"
 _CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
 RANK_FACTS = ("parameters", "bytes", "layers", "ingested")
 
@@ -665,7 +666,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return True  # "sentiment-smoke accuracy of X?": a lake task's score, not the card's
     if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
         return True
-    if len(models) >= 2 and (r.facts or r.aspects):
+    if len(models) >= 2 and (r.facts or r.aspects) and not (
+            set(r.facts) <= {"has_card"} and re.search(_CARD_SAYS, r.low)):  # "what do their cards say?"
         return True
     if models and _purpose(r):  # "which of those is for function calling?"
         return True
@@ -1105,6 +1107,9 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
         if not group and info.needs and ctx.prev is not None:  # "do the weights agree?"
             group = ctx.prev.models[:1] or ctx.prev.selection[:1]
         args, missing = route.fill_args(info, r, group, _task(r, ctx))
+        several = _tasks_listed(r, ctx) if "tasks" in info.parameters.get("properties", {}) else []
+        if len(several) >= 2:
+            args["tasks"] = several  # "task by task (sentiment, sts, topic)"
         if missing:
             if any(m in route.MODEL_PARAMS for m in missing):
                 return _reply(r, f"Which model? Name one of the lake's models (e.g. "
@@ -1112,6 +1117,17 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
             return _reply(r, f"To answer that I need {join(missing)}.")
         calls.append(Call(info.name, args))
     return Plan("tool", calls, question=r.text, models=models)
+
+
+def _tasks_listed(r: Reading, ctx: Context) -> list[str]:
+    """The lake tasks a question lists ("(sentiment, sts, topic)", "on sst2 and topic-smoke")."""
+    found: list[str] = []
+    for item in re.split(r"\s*(?:,|\band\b|\bor\b|/|\(|\))\s*", r.low):
+        words = " ".join(w for w in re.findall(r"[a-z0-9][\w-]*", item)[-2:])
+        t = ctx.lake.resolve_task(words) if words and len(words) <= 30 else None
+        if t and t not in found:
+            found.append(t)
+    return found
 
 
 _PAIR_FACTS = ("license", "parameters", "bytes", "format", "quantization", "architecture", "layers",
@@ -1132,7 +1148,7 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]
         runs = ctx.tools.get("compare_runs")
         if runs is not None and len(pair) == 2 and re.search(
-                r"\b(?:measurabl\w*|significan\w*|noise|real|spread)\b", r.low):
+                r"\b(?:measurabl\w*|significan\w*|noise|real|spread|lose anything|lost anything)\b", r.low):
             args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
             return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
         return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]

@@ -179,7 +179,7 @@ class Comparison(JsonRecord):
             head = (f"{a} and {b} score the same on " if all_zero else
                     f"{a} and {b} are level on ") + (
                 f"every shared task ({join(same)})" if n > 1 and not mixed and not unknown
-                else join(same)) + ("" if all_zero else ": no difference goes beyond the spread")
+                else join(same)) + ("" if all_zero else ": every difference is within the spread (noise)")
             same = []
         else:
             head = ""
