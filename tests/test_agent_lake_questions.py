@@ -411,3 +411,18 @@ def test_two_cards_read_and_a_loss_judged_against_the_spread(family_agent):
     a = agent.ask("did enc-sentiment-int8 lose accuracy compared to its parent?", thread_id="loss")
     assert [c["tool"] for c in a.tool_calls] == ["query_models", "compare_runs"]
     assert "within the spread" in a.answer or "beyond the spread" in a.answer
+
+
+def test_the_worst_says_how_far_behind_the_best_it_is(family_agent):
+    agent, facts = family_agent
+    a = agent.ask("worst sts-smoke model here, and how far is it behind the top one?", thread_id="gap")
+    assert "behind the best, " + facts["best_sts"] in a.answer
+    assert "behind the best" not in agent.ask("which model is best on sts-smoke?", thread_id="nogap").answer
+
+
+def test_two_levels_up_is_the_grandparent_and_its_card(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("Go two levels up from enc-grand: which model is that, and what license is on its card?",
+                  thread_id="two-up")
+    assert a.tool_calls[0]["args"] == {"relation": "ancestors", "of": "enc-grand"}
+    assert a.tool_calls[1]["args"]["name"] == "enc-base" and "apache-2.0" in a.answer

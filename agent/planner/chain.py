@@ -20,7 +20,7 @@ from modellake.agent.planner.reading import Reading
 
 MAX_PARTS = 5
 MAX_ROUNDS = 6  # model calls a chain may take before its answer (the agent's limit is 8)
-_DEEP = re.compile(r"\bgrand|\broot\b|\boriginal\b")
+_DEEP = re.compile(r"\bgrand|\broot\b|\boriginal\b|\b(?:two|2|three|3) (?:levels?|generations?|steps?|hops?)\b")
 _UNPLANNED = ("reply", "refusal", "clarify")
 _ONE = re.compile(r"\bwhich (?:one|model)\b")
 
@@ -69,6 +69,9 @@ def _attached(whole: Plan, later: list[Reading]) -> bool:
     if q is None or len(whole.calls) != 1 or not q.get("show"):
         return False
     asked = {f for r in later for f in [*r.facts, *r.aspects] if f != "has_card"}
+    if q.get("relation") in ("ancestors", "descendants") and _DEEP.search(whole.question.lower()) and \
+            any(r.it for r in later):
+        return False  # "two levels up from X: ... its license?": one of the relatives, found first
     return bool(asked) and asked <= set(q["show"]) and not any(r.relation or r.rank for r in later)
 
 

@@ -430,7 +430,11 @@ def _rank(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: 
             place, last = i + 1, r.values[key]
         r.place = place
     q.ranked_total = len(have)
-    if top is not None:
+    if top is not None and have:
+        far = [r for r in have if r.values[key] == have[-1].values[key]]
+        if far and far[0].place and far[0].place > top:  # the other end, for "how far behind the best"
+            q.other_end = {"names": [r.name for r in far], "value": far[0].values[key],
+                           "shown": far[0].shown.get(key, "")}
         have = [r for r in have if r.place is not None and r.place <= top]
     q.rows = have
     q.ranked_by, q.high_first = key, high_first

@@ -188,11 +188,13 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "ancestors": (r"\bancestors?\b", r"\bancestry\b", r"\bgrand-?parents?\b",
                   r"\bback to (?:its|the) root\b", r"\broot of (?:x|it)\b",
                   r"\b(?:x|its)'?s? (?:family'?s? )?root\b", r"\ball the way\b", r"\boriginally\b",
-                  r"\bfull (?:lineage|history)\b"),
+                  r"\bfull (?:lineage|history)\b", r"\b(?:two|2|three|3) (?:levels?|generations?|steps?|hops?) "
+                  r"(?:up|back|above|earlier)\b"),
     "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b",
                     r"(?<!of )(?<!\ba )\bderivatives?\b(?! of)", r"\boffspring\b", r"\bdownstream\b",
                     r"\b(?:fine[- ]?tunes|finetunes|variants?|versions|quants|derived models|copies|"
-                    r"derivatives) (?:of|from)\b", r"\bsuccessors?\b"),
+                    r"derivatives) (?:of|from)\b", r"\bsuccessors?\b",
+                    r"\b(?:two|2|three|3) (?:levels?|generations?|steps?|hops?) (?:down|below|later)\b"),
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
                  r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b",
                  r"\b(?:name|names|declare|declares|list|lists|cite|cites|give|gives|use|uses|have|has)\s+"

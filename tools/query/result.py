@@ -75,6 +75,7 @@ class ModelQuery(Record):
     others: list[str] = field(default_factory=list)  # the rest of the lake, when a split asks it
     unknown_size: list[str] = field(default_factory=list)  # would match, but their size is unknown
     place_of: str | None = None  # the model whose place in the ranking the answer gives first
+    other_end: dict[str, Any] = field(default_factory=dict)  # the last place of a ranking cut short
     same_as: str | None = None  # only models sharing ``same`` (fact label -> value) with this one
     same: dict[str, str] = field(default_factory=dict)
     grouped_by: str | None = None  # the fact the rows are counted by
@@ -231,7 +232,19 @@ class ModelQuery(Record):
         else:
             lead = (f"{len(winners)} models tie for {word} {scope}, at {value}: "
                     f"{join([w.name for w in winners])}.")
-        return lead + self._without_text()
+        return lead + self._gap_text(winners) + self._without_text()
+
+    def _gap_text(self, winners: list[Row]) -> str:
+        """" That is 0.175 behind the best, X (0.451).": where the worst of a ranking stands."""
+        end, key = self.other_end, self.ranked_by or ""
+        if not end or not winners or not isinstance(winners[0].values.get(key), (int, float)):
+            return ""
+        gap = abs(float(winners[0].values[key]) - float(end["value"]))
+        if key not in self.boards or gap == 0:
+            return ""
+        if self.ranked_word != "worst":  # a winner's lead over the last is not news
+            return ""
+        return f" That is {gap:.3g} behind the best, {join(end['names'])} ({end['shown']})."
 
     def _scope(self) -> str:
         """"on sentiment-smoke among the descendants of X", "in the lake"."""
