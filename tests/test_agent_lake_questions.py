@@ -426,3 +426,13 @@ def test_two_levels_up_is_the_grandparent_and_its_card(family_agent):
                   thread_id="two-up")
     assert a.tool_calls[0]["args"] == {"relation": "ancestors", "of": "enc-grand"}
     assert a.tool_calls[1]["args"]["name"] == "enc-base" and "apache-2.0" in a.answer
+
+
+def test_comparisons_in_yet_other_words(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("is enc-sentiment-int8 as good as enc-sentiment?", thread_id="as-good")
+    assert a.tool_calls[0]["tool"] == "compare_runs"
+    a = agent.ask("what's the difference between llama-small and enc-base?", thread_id="no-tensors")
+    assert "llama-small is a llama model with 32.9K parameters and 2 layers" in a.answer  # no tensor in common
+    a = agent.ask("contrast the bert models", thread_id="contrast")
+    assert a.tool_calls[0]["args"]["architecture"] == "bert" and "layers" in a.tool_calls[0]["args"]["show"]

@@ -658,6 +658,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return False
     if r.group_by and len(models) != 1:  # "how many models of each architecture?"
         return True
+    if not models and r.filters and re.search(r"\b(?:compare|contrast)\b", r.low):  # "contrast the bert models"
+        return True
     if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
     if models and r.scored and (r.task_words or not r.aspects):  # "how did X do on sts-smoke?"
@@ -816,6 +818,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
             and _compares(r):
         show = ["parameters", "format", "license"]
+    if not models and not r.relation and set(show) <= set(r.filters) and "rank_by" not in args and \
+            r.filters and re.search(r"\b(?:compare\w*|contrast\w*|side[- ]by[- ]side|differ\w*)\b", r.low):
+        show = ["parameters", "architecture", "layers", "quantization", "license"]  # "contrast the GGUF models"
     if r.relation and not show and ctx.prev is not None and re.search(r"'s\s*[?.!]*\s*$", r.text):
         show = _asked_before(ctx.prev)  # "and its parent's?": the same fact, of the parent
     if r.group_by and not r.relation or (r.group_by and r.count):
@@ -1008,7 +1013,7 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 
 
 def _compares(r: Reading) -> bool:
-    return bool(re.search(r"\b(?:compare\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
+    return bool(re.search(r"\b(?:compare\w*|contrast\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
                           r"smaller|same|both|between|stacks?(?:ed)? up|measures? up|head[- ]to[- ]head|"
                           r"side[- ]by[- ]side|against|rather than|instead of)\b", r.low))
 

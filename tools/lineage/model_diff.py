@@ -89,6 +89,7 @@ class ModelDiff(Record):
     # or "unrelated": what the lineage graph says of the pair
     kinship: str | None = None
     layout: dict[str, Any] | None = None   # layout facts of an edge across layouts (align)
+    profiles: dict[str, str] = field(default_factory=dict)  # name -> what it is, when weights can't compare
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -168,8 +169,10 @@ class ModelDiff(Record):
             return _plain(self.verdict)
         if self.relation is None:
             if not (self.identical or self.changed):
+                told = " ".join(f"{n} is {p}." for n, p in self.profiles.items())
                 return (f"{a} and {b} share no comparable weight tensors (different architectures "
-                        "or layouts), so their weights cannot show how they are related.")
+                        "or layouts), so their weights cannot show how they are related." +
+                        (f" What they are: {told}" if told else ""))
             if "unrelated" in self.verdict:
                 return (f"{a} and {b} are unrelated: their weights look independently "
                         "initialized.")
@@ -489,7 +492,24 @@ def _diff(cat: Catalog, graph: LineageGraph, a: str, b: str) -> ModelDiff:
         _edge_verdict(out, graph, edge, (x, y), st, al, sides.gguf)
     else:
         _kin_verdict(out, graph, st, al)
+    if not (out.identical or out.changed):  # nothing to compare tensor by tensor: what each model is
+        out.profiles = {m.name: _profile(m) for m in (ra, rb)}
     return out
+
+
+def _profile(m: ModelRecord) -> str:
+    """"a gemma3 model with 268.1M parameters and 18 layers, stored as gguf (Q4_K_M)"."""
+    from modellake.tools.inspection import human_count
+    from modellake.tools.query.facts import get_fact
+
+    arch = m.architecture or m.model_type or "unknown-architecture"
+    bits = [f"{human_count(m.num_parameters)} parameters"] if m.num_parameters else []
+    layers = get_fact("layers").value(m)
+    if layers:
+        bits.append(f"{int(layers)} layers")
+    what = f"a{'n' if arch[:1].lower() in 'aeiou' else ''} {arch} model" + (
+        f" with {join(bits)}" if bits else "")
+    return what + f", stored as {m.format}" + (f" ({m.quantization})" if m.quantization else "")
 
 
 # ----------------------------------------------------------------- a pair joined by an edge
