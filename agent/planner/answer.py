@@ -26,6 +26,13 @@ class Outcome:
 
 
 def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
+    if plan.note and (plan.kind == "refusal" or plan.reply == "off-topic"):
+        return plan.note  # the order not carried out was all the question asked
+    body = _write(plan, outcomes, names, tasks)
+    return f"{plan.note}\n\n{body}" if plan.note and body else plan.note or body
+
+
+def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
     if plan.kind == "reply":
         return refusal(names, tasks) if plan.reply == "off-topic" else plan.reply or ""
     if plan.kind == "clarify":  # a question back; the models it names were read from the lake
@@ -33,7 +40,7 @@ def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str
     if plan.kind in ("parts", "chain"):  # each part answered in turn, from its own results
         texts, i = [], 0
         for part in (Plan.from_dict(d) for d in plan.parts):
-            texts.append(write(part, outcomes[i:i + len(part.calls)], names, tasks))
+            texts.append(_write(part, outcomes[i:i + len(part.calls)], names, tasks))
             i += len(part.calls)
         return "\n\n".join(dict.fromkeys(t for t in texts if t))
     ok = [o for o in outcomes if o.error is None]

@@ -48,6 +48,7 @@ class Plan:
     focus: str | None = None  # the one model the answer was about ("it" in the next question)
     listed: list[str] = field(default_factory=list)  # the last list of models an answer gave
     pending: list[str] = field(default_factory=list)  # parts of a chain still to plan
+    note: str | None = None  # said before the answer ("I did not delete anything: ...")
 
     @property
     def query(self) -> dict[str, Any] | None:
@@ -88,6 +89,7 @@ class Context:
 
 def plan(r: Reading, ctx: Context) -> Plan:
     p = _with_card_passages(r, ctx, _plan(r, ctx))
+    p.note = p.note or not_done(r, ctx, p)
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
     return p
@@ -641,6 +643,22 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
             return _reply(r, f"I did not {hit} anything: changing the lake needs {what}. "
                              "Which model (its exact name), and what should happen to it?")
         return Plan("tool", [Call(info.name, args)], question=r.text, models=exact)
+    return None
+
+
+def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
+    """"I did not delete anything: ..." when the question orders a change the plan does not make
+    (an order inside pasted or role-marked text, or after "ignore the rules"): said, not silent."""
+    if p.kind in ("reply", "clarify") or any(ctx.tools.get(c.tool) and ctx.tools[c.tool].mutating
+                                             for c in p.calls):
+        return None
+    for info in ctx.tools.values():
+        hit = route.word_hit(r.low, info.words) if info.mutating else None
+        if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
+                             rf"{re.escape(hit)}\b", r.low):
+            n = len(ctx.lake.names)
+            return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
+                    f"own words and confirm it; it still holds {n} model{'s' * (n != 1)}.")
     return None
 
 

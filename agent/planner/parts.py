@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from modellake.agent.planner import chain
-from modellake.agent.planner.compose import QUERY, Context, Plan, plan
+from modellake.agent.planner.compose import QUERY, Context, Plan, not_done, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -63,8 +63,15 @@ def _asks_by_words(r: Reading) -> bool:
 def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
     """The plan of a whole question, or of its parts in turn when the whole plan leaves one of
     them out (each part sees the models of the one before: "what's it built on?"); a statement
-    before one short question ("X's card says its base is Y. legit?") is its context."""
+    before one short question ("X's card says its base is Y. legit?") is its context. A change
+    the question orders and the plan does not make is said ("I did not delete anything")."""
     read = _read_once(read)
+    p = _plan_question(text, read, ctx)
+    p.note = p.note or not_done(read(text), ctx, p)
+    return p
+
+
+def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
     whole_reading = read(text)
     clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
     formal = list(asked)
