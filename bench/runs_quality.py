@@ -361,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lake", type=Path, help="build the lake in this new directory and keep it")
     ap.add_argument("--keep", action="store_true", help="keep the temporary lake (its path is printed)")
     ap.add_argument("--list", action="store_true", help="print every run of the lake (for judging)")
-    ap.add_argument("--show", type=int, default=0, help="print the top N runs of each question")
+    ap.add_argument("--show", type=int, default=0,
+                    help="print the top N runs of each question of the tuning half (never the held half)")
     ap.add_argument("--json", type=Path, help="write the figures and per-question results here")
     args = ap.parse_args(argv)
     if not (args.cards_dir / "results").is_dir():
@@ -424,7 +425,7 @@ def main(argv: list[str] | None = None) -> int:
                               "models": res.names, "top": [list(k) for k in got[:10]], "unmapped": unmapped,
                               **score(ranked, relevant, res.names)}
             per_q.append(row)
-            if args.show:
+            if args.show and row.get("split") != "held":  # the held half is never read question by question
                 show(row, relevant, args.show)
 
     figures = ("recall@5", "recall@10", "mrr", "models@5")

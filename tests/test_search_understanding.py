@@ -316,6 +316,8 @@ def test_how_a_result_was_obtained(text, sources):
     ("grade-school math word problem scores", True),
     ("winogrande figures reported in model cards", True),
     ("what did the base mini model score?", True),
+    ("how did zephyr do on benchmarks?", True),
+    ("evals reported for the NSFW image detector", True),
     ("a model for sentiment this week", False),
     ("NER with F1 above 0.9 on CoNLL-2003", False),
     ("predict next month's store sales from past daily figures", False),
@@ -360,6 +362,9 @@ def test_results_by_meaning_time_and_provenance(lake):
     named = search(lake, "the Mistral 7B German chat model on GSM8K")  # a model and a benchmark
     assert named.query.get("runs") and names(named) == ["mistral-de"]
     assert not search(lake, "a German chat model fine-tuned on GSM8K data").query.get("runs")
+    # a model named by a word of its name, possessive or without its version; "how did X do"
+    assert found("langid-xlmr's results") == {("langid-xlmr", "papluca/language-identification")}
+    assert search(lake, "how did sentiment-bert do on benchmarks?").query.get("runs")
 
 
 def test_a_relation_word_inside_a_name_names_the_model(tmp_path):

@@ -179,19 +179,21 @@ def named_models(st: LakeState, query: str, task_words: frozenset[str] = frozens
             sizes = [t for t in toks if re.fullmatch(r"\d+(?:\.\d+)?[bm]", t)]
             alpha = [t for t in toks if t not in sizes and not re.search(r"\d", t)]
             nums = [t for t in toks if t not in sizes and t not in alpha]
-            if not alpha or not all(_has(t, words) for t in nums) or any(t not in words for t in sizes
-                                                                         if _mentions_size(words)):
+            if not alpha or any(t not in words for t in sizes if _mentions_size(words)):
                 continue
             hit = [t for t in alpha if _has(t, words)]
-            share = (len(hit) + len(nums) + sum(t in words for t in sizes)) / len(toks)
             rare = rare_names and any(len(t) >= 4 and len(st.graph.core_postings.get(t, ())) <= RARE_NAME_WORD
                                       and t not in task_words for t in hit)
+            said = [t for t in nums if _has(t, words)]
+            if len(said) < len(nums) and not (rare or (len(hit) >= 2 and len(hit) * 3 >= len(alpha) * 2)):
+                continue  # a version left out ("Beyonder's results", "the bge reranker") when the words name it
+            share = (len(hit) + len(said) + sum(t in words for t in sizes)) / len(toks)
             if not hit or (len(hit) * 3 < len(alpha) * 2 and not rare):
                 continue
-            score = (round(share, 3), len(hit) + len(nums))
+            score = (round(share, 3), len(hit) + len(said))
             if score > found.get(mid, (0.0, 0)):
                 found[mid] = score
-                matched_words[mid] = hit + nums + [t for t in sizes if t in words]
+                matched_words[mid] = hit + said + [t for t in sizes if t in words]
             best = max(best, score)
     chosen = {mid for mid, sc in found.items() if sc == best}
     return chosen, sorted({w for mid in chosen for w in matched_words[mid]})
@@ -295,7 +297,7 @@ def sync_result_docs(h: Handle, progress: Progress | None = None) -> int:
 
 
 # -- the search -----------------------------------------------------------------------------
-_FILLER = {"did", "we", "on", "what", "which", "results", "result", "numbers", "number", "scores",
+_FILLER = {"s", "did", "we", "on", "what", "which", "results", "result", "numbers", "number", "scores",
            "score", "scored", "runs", "run", "figures", "evaluations", "evaluation", "evaluated",
            "benchmarks", "benchmark", "benchmarked", "performance", "performed", "do", "does",
            "have", "has", "our", "my", "models", "model", "how", "well", "good", "show", "me",
@@ -487,7 +489,10 @@ _ASKS_RUNS = re.compile(
     r"scores|figures)\b|\bwhat (?:runs|results|numbers|scores|figures|evaluations)\b|"
     r"\b(?:runs|results|numbers|scores|figures|evaluations|measurements)\b.{0,40}\b(?:for|of|on|from|we)\b|"
     r"\bhow (?:well|good) (?:do|does|did|are|is) (?:our|the|my) models?\b|\bperformance of\b|"
-    r"\b(?:measured|reported)\b.{0,30}\b(?:today|yesterday|week|month|days?|since|before)\b", re.I)
+    r"\b(?:measured|reported)\b.{0,30}\b(?:today|yesterday|week|month|days?|since|before)\b|"
+    r"\bhow (?:did|does|do|has|have) (?:\S+\s+){1,5}(?:do|done|perform|performed|fare|fared|score|scored)\b|"
+    r"\bevals?\b.{0,30}\b(?:for|of|on|reported)\b|\b(?:eval|evaluation|benchmark) (?:numbers|results|scores|"
+    r"figures)\b", re.I)
 _RESULT_WORDS = re.compile(V.RESULT_WORDS, re.I)
 _MODEL_NEED = re.compile(r"\b(?:find|recommend|suggest|need|want|looking for|search for|pick|choose)\b|"
                          r"\b(?:a|an) (?:\w+ ){0,3}model (?:for|that|which|to)\b", re.I)
