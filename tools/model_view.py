@@ -298,8 +298,8 @@ def _card(i: Inspection, v: ModelView) -> str:
     if not c.present:
         return f"{i.name} has no model card: it is undocumented."
     if not c.missing:
-        return f"{i.name}'s card covers everything the card guidance asks for."
-    return f"{i.name}'s card is missing {join(c.missing)}."
+        return f"{i.name} has a model card, and it covers everything the card guidance asks for."
+    return f"{i.name} has a model card; it is missing {join(c.missing)}."
 
 
 def _license(i: Inspection, v: ModelView) -> str:

@@ -487,6 +487,14 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     by_word = _one_by_word(r, prev)
     if by_word:
         return by_word
+    rest = re.search(r"\bthe (?:other|remaining) (?:two|three|four|ones|models)\b|\bthe others\b|\bthe rest\b",
+                     r.low)
+    pool = prev.listed if len(prev.listed) > 2 else prev.selection
+    if rest and len(pool) > 2:  # "what about the other two?": the rest of the last list
+        gone = {prev.focus, *prev.models[:1], *(prev.selection if pool is not prev.selection else [])}
+        others = [n for n in pool if n not in gone]
+        if others:
+            return others
     if r.other and len(prev.selection) == 2 and prev.models:  # "what about the other one?"
         rest = [n for n in prev.selection if n not in prev.models[:1]]
         if len(rest) == 1:
@@ -960,15 +968,12 @@ def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
                     question=r.text)
     calls = []
     for c in prev.calls[:1]:
-        args = dict(c.args)
-        for key in ("of", "name", "a", "model"):
-            if key in args:
-                args[key] = models[0]
-                break
-        else:
-            if "names" in args:
-                args["names"] = models
-        calls.append(Call(c.tool, args))
+        one = next((k for k in ("of", "name", "a", "model") if k in c.args), None)
+        if one is None:
+            calls.append(Call(c.tool, {**c.args, **({"names": models} if "names" in c.args else {})}))
+            continue
+        for m in models[:3]:  # "what about the other two?": asked of each
+            calls.append(Call(c.tool, {**c.args, one: m}))
     return Plan(prev.kind if prev.kind != "pair" else "tool", calls, question=r.text,
                 models=models, task=prev.task)
 
