@@ -225,3 +225,13 @@ def test_a_quantization_method_and_a_declared_base_as_selections(agent_lake):
     assert a.tool_calls[0]["args"] == {"quantization": "8-bit"} and "tiny-q8" in a.answer
     a = agent.ask("which models name tiny-bert as their base?")
     assert a.tool_calls[0]["args"] == {"relation": "children", "of": "tiny-bert"} and "sentiment-bert" in a.answer
+
+
+def test_a_card_only_model_is_compared_by_what_its_card_states_not_diffed(agent_lake):
+    from modellake.tools.registry import get_tool as tool_named
+
+    assert tool_named("diff").weights and not tool_named("query_models").weights  # declared once
+    agent = Agent(agent_lake, llm="builtin")
+    a = agent.ask("how do acme/mega-7b and tiny-bert differ?")
+    assert "diff" not in [c["tool"] for c in a.tool_calls]
+    assert "share no comparable weight tensors" not in a.answer and "acme/mega-7b" in a.answer

@@ -102,8 +102,8 @@ TOOLS: list[Tool] = [
          examples=("which model cards declare the wrong base model",
                    "do the declared base models match the weights", "are there lineage conflicts",
                    "which models have undocumented parents")),
-    tool(lineage.diff, words=("diff", "what changed", "differ", "difference", "differences",
-                              "which tensors", "weights differ", "how do the weights"),
+    tool(lineage.diff, weights=True, words=("diff", "what changed", "differ", "difference", "differences",
+                                            "which tensors", "weights differ", "how do the weights"),
          examples=("what changed between X and Y", "which tensors differ between X and Y",
                    "how do the weights of X and Y differ", "diff X Y")),
     tool(bench.list_tasks, description="The benchmark tasks that can be run here (built-in "

@@ -166,11 +166,12 @@ class Tool:
     targets: tuple[str, ...] = ()   # parameters that name the lake models a change acts on
     change: str | Callable[[dict[str, Any]], str] = ""  # a change in words: "{param}" filled
     # in ("remove {name} from the lake"), or a function of the arguments
+    weights: bool = False           # it reads the models' weights: no use on card-only models
 
     def routing(self) -> dict[str, Any]:
         """What the offline planner reads besides the schema (sent as tool metadata)."""
         return {"mutating": self.mutating, "words": list(self.words),
-                "examples": list(self.examples), "needs": self.needs,
+                "examples": list(self.examples), "needs": self.needs, "weights": self.weights,
                 "values": {p: {v: list(w) for v, w in vals} for p, vals in self.values}}
 
     def schema(self) -> dict[str, Any]:
@@ -269,7 +270,7 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
          values: dict[str, dict[str, Sequence[str]]] | None = None,
          args: dict[str, str] | None = None, paths: Sequence[str] = (),
          targets: Sequence[str] = (),
-         change: str | Callable[[dict[str, Any]], str] = "") -> Tool:
+         change: str | Callable[[dict[str, Any]], str] = "", weights: bool = False) -> Tool:
     """Register ``fn`` as an agent tool.
 
     Args:
@@ -292,6 +293,8 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
         change: the change in words, ``{param}`` standing for an argument, as the user is
             asked to confirm it ("remove {name} from the lake"), or a function of the arguments
             that returns it.
+        weights: the tool reads the models' weights (a diff, a weight similarity): the planner
+            does not choose it for a model of which only the card is in the lake.
     """
     try:
         hints = typing.get_type_hints(fn)
@@ -325,7 +328,7 @@ def tool(fn: Callable[..., Any], *, name: str | None = None, description: str | 
                 words=tuple(words), examples=tuple(examples), needs=needs,
                 values=tuple((p, tuple((v, tuple(w)) for v, w in vals.items()))
                              for p, vals in (values or {}).items()), paths=tuple(paths),
-                targets=tuple(targets), change=change)
+                targets=tuple(targets), change=change, weights=weights)
 
 
 MODEL_PARAMS = ("name", "model", "a", "b", "parent", "child", "old", "of", "models", "names")

@@ -1000,6 +1000,8 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
         if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > have:
             continue
+        if s.tool.weights and any(m in ctx.lake.card_only for m in models):
+            return _compare_plan(r, ctx, models) if len(models) == 2 else None  # no weights to read
         if (_is_query(r, models, ctx) or by_value) and len(own.split()) < _SPECIFIC:
             continue  # "what license does that readme give": the license, not the readme
         return _call_plan(r, ctx, s.tool, models)
@@ -1102,11 +1104,14 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
         task = _task(r, ctx)
         scores = [_score(r, ctx, task)] if task else ([] if asked else ["scores"])
-        show = (asked + scores) if asked or task else ["parameters", "bytes", "format", "architecture",
-                                                       "quantization", "license", "scores"]
+        show = (asked + scores) if asked or task else (
+            ["parameters", "layers", "task", "language", "base_model", "license", "scores"]
+            if any(m in ctx.lake.card_only for m in (a, b)) else  # what their cards state
+            ["parameters", "bytes", "format", "architecture", "quantization", "license", "scores"])
         calls.append(Call(QUERY, {"names": [a, b], "show": show}))
+    card_only = [m for m in (a, b) if m in ctx.lake.card_only]
     weights = re.search(r"\b(?:weights?|tensors?|differ\w*|difference\w*|changed?)\b", r.low)
-    if weights:
+    if weights and not card_only:  # a card-only model has no weights to diff
         routed = route.score_tools(_as(r, "what changed between x and y"),
                                    [t for t in ctx.tools.values() if t.name != QUERY and
                                     not t.mutating], ctx.embedder, 2)

@@ -43,6 +43,7 @@ class ToolInfo:
     examples: list[str] = field(default_factory=list)
     needs: int = 0
     values: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    weights: bool = False  # reads the models' weights (no use on a card-only model)
 
     @classmethod
     def from_spec(cls, spec: dict[str, Any]) -> ToolInfo:
@@ -51,7 +52,7 @@ class ToolInfo:
         return cls(spec["name"], desc, spec.get("parameters", {}),
                    bool(meta.get("mutating", False)),
                    list(meta.get("words", [])), list(meta.get("examples", [])) or [desc[:200]],
-                   int(meta.get("needs", 0)), dict(meta.get("values", {})))
+                   int(meta.get("needs", 0)), dict(meta.get("values", {})), bool(meta.get("weights", False)))
 
 
 @dataclass

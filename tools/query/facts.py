@@ -37,8 +37,9 @@ class Fact:
     def text(self, v: Any) -> str:
         if v is None:
             return "unknown"
-        if isinstance(v, (list, tuple)):
-            return ", ".join(str(x) for x in v)
+        if isinstance(v, (list, tuple)):  # "en, zh, de ... and 91 more": a list a reader can take in
+            shown = ", ".join(str(x) for x in v[:8])
+            return shown + (f" and {len(v) - 8} more" if len(v) > 8 else "")
         return self.show(v)
 
 

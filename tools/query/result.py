@@ -462,6 +462,15 @@ class ModelQuery(Record):
         from modellake.tools.query.facts import get_fact
 
         said, same = [], []
+        one_sided = [c for c in cols if c in self.boards and (a.values.get(c) is None) != (b.values.get(c) is None)]
+        if len(one_sided) > 2:  # dozens of results only one card reports: counted, not listed
+            for has, lacks in ((a, b), (b, a)):
+                mine = [c for c in one_sided if has.values.get(c) is not None]
+                if mine:
+                    tasks = join([self.boards[c]["task"] for c in mine[:3]] + (
+                        [f"{len(mine) - 3} more"] if len(mine) > 3 else []))
+                    said.append(f"{has.name} has {plural(len(mine), 'score')} {lacks.name} has not ({tasks}).")
+            cols = [c for c in cols if c not in one_sided]
         for c in cols:
             va, vb = a.values.get(c), b.values.get(c)
             label = self.columns[c]
