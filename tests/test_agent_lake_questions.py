@@ -408,7 +408,7 @@ def test_two_cards_read_and_a_loss_judged_against_the_spread(family_agent):
     assert [c["tool"] for c in a.tool_calls] == ["read_card", "read_card"]
     assert "enc-sentiment's card declares the license mit" in a.answer
     assert "enc-grand has no model card" in a.answer
-    a = agent.ask("did enc-sentiment-int8 lose accuracy compared to its parent?", thread_id="loss")
+    a = agent.ask("did enc-sentiment-int8 lose anything against its parent?", thread_id="loss")
     assert [c["tool"] for c in a.tool_calls] == ["query_models", "compare_runs"]
     assert "within the spread" in a.answer or "beyond the spread" in a.answer
 
