@@ -461,3 +461,12 @@ def test_the_other_two_of_the_last_list(family_agent):
     assert "enc-sentiment has a model card" in a.answer
     a = agent.ask("what about the other two?", t)
     assert sorted(c["args"]["name"] for c in a.tool_calls) == ["enc-pruned", "enc-topic"]
+
+
+def test_a_model_compared_with_its_parent_shows_what_changed_in_the_weights(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("how does enc-grand compare with its parent?", thread_id="vs-parent")
+    assert [c["tool"] for c in a.tool_calls] == ["query_models", "query_models", "diff"]
+    assert "enc-grand is a fine-tune of enc-sentiment" in a.answer
+    a = agent.ask("did enc-grand lose accuracy compared to its parent?", thread_id="vs-parent-cost")
+    assert "diff" not in [c["tool"] for c in a.tool_calls]  # a question about scores: no weight diff

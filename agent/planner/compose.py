@@ -1184,7 +1184,17 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
                 r"\b(?:measurabl\w*|significan\w*|noise|real|spread|lose anything|lost anything)\b", r.low):
             args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
             return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
-        return [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
+        calls = [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
+        plain = not re.search(r"\b(?:cost|lose|lost|hurt|degrad|worth|drop|worse|better|gain|improv|accura|score)",
+                              r.low)  # "how does X compare with its parent?": the weights too
+        if len(pair) == 2 and not task and plain and _compares(r) and not any(m in ctx.lake.card_only for m in pair):
+            routed = route.score_tools(_as(r, "what changed between x and y"), [
+                t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)
+            if routed and routed[0].tool.needs == 2:
+                args, missing = route.fill_args(routed[0].tool, r, [pair[1], pair[0]])
+                if not missing:
+                    calls.append(Call(routed[0].tool.name, args))
+        return calls
     if p.then == "ask_found" and names and ctx.read is not None and p.then_question:
         # "who is X's grandparent, and what does that model's card declare?": the part about it
         deep = re.search(r"\bgrand|\broot\b|\boriginal\b", p.question.lower())
