@@ -470,3 +470,14 @@ def test_a_model_compared_with_its_parent_shows_what_changed_in_the_weights(fami
     assert "enc-grand is a fine-tune of enc-sentiment" in a.answer
     a = agent.ask("did enc-grand lose accuracy compared to its parent?", thread_id="vs-parent-cost")
     assert "diff" not in [c["tool"] for c in a.tool_calls]  # a question about scores: no weight diff
+
+
+def test_its_score_compared_to_a_named_model_and_the_child_against_it(family_agent):
+    agent, _ = family_agent
+    a = agent.ask("which child of enc-sentiment is quantized, and what's its sts-smoke score compared to "
+                  "enc-sentiment?", thread_id="its-vs")
+    assert a.tool_calls[-1]["args"]["names"] == ["enc-sentiment-int8", "enc-sentiment"]
+    t = "child-vs-it"
+    agent.ask("what is enc-grand's parent?", t)
+    a = agent.ask("how does the child score against it on sts-smoke?", t)
+    assert a.tool_calls[0]["args"].get("names") == ["enc-grand", "enc-sentiment"]

@@ -28,8 +28,8 @@ _ONE = re.compile(r"\bwhich (?:one|model)\b")
 def points_back(r: Reading) -> bool:
     """Whether a part of a question points at what an earlier part found ("it", "that
     parent", "them", "the second one", "the winner")."""
-    if r.names:
-        return False
+    if r.names and not (r.it and re.search(r"\b(?:compared? (?:to|with)|against|versus|vs\.?|than)\b", r.low)):
+        return False  # "... and what's its accuracy compared to X?": "its" is what the part before found
     return bool(r.it or r.them or r.that_one or r.other or r.ordinal is not None or re.search(
         r"\b(?:the|that|this) (?:winner|one|parent|base|child|model|root|something|checkpoint)\b|\bif so\b",
         r.low))

@@ -415,6 +415,9 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         r.low = re.sub(r"\b(arch(?:itecture)?(?:al)?) famil(?:y|ies)\b", r"\1", r.low)
     low = re.sub(r"\b(?:that|this|the) (?:parent|base)(?: model)?\b(?! of)(?='s|\s|[?.!,]|$)", "x", r.low) \
         if re.search(r"\b(?:came|come|derived|built|made)\b", r.low) else r.low  # "from that parent"
+    if re.search(r"\b(?:scores?|scored|against|compared?|versus|vs|better|worse|accuracy|fares?|fared)\b", low):
+        low = re.sub(r"\b(?:that|this|the) (?:child|parent|base)(?: model)?\b(?! of)", "x", low)  # "how does the
+        # child score against it?": a pointer to a model of the last answer, not a relation asked for
     low = re.sub(r"\b(?:that|this|those|these)(?: two| three)? (?:parents?|bases?|roots?|children|child|"
                  r"siblings?)(?: models?)?\b(?! of)", "x", low)  # "which of those two parents ..."
     for kind, rx in relations.KIND_WORDS.items():
