@@ -482,3 +482,14 @@ def test_task_sizes_and_kinds_in_more_words():
 
     from modellake.tools.search.query import _RELATION_WORDS
     assert re.search(_RELATION_WORDS["adapter"], "the small low-rank add-on weights")
+
+
+def test_a_versioned_family_ruled_out_is_not_its_whole_architecture():
+    q = parse_query("models based on the original LLaMA rather than Llama 2")
+    assert [(f.text, f.negated) for f in q.families] == [("original LLaMA", False), ("Llama 2", True)]
+    assert not [c for c in q.constraints if c.field == "architecture" and c.op == "not"]
+    assert q.lineage is not None and q.lineage.target == "original LLaMA"
+    included = [c for c in parse_query("code models and their descendants, re-quantized copies included").constraints
+                if c.field == "quantization"]
+    assert included and not included[0].hard  # included, not only them
+    assert [c.hard for c in parse_query("quantized llama models").constraints if c.field == "quantization"] == [True]

@@ -170,7 +170,8 @@ _LINEAGE_TRIGGER = re.compile(
     re.I)
 _TARGET_STOP = re.compile(
     r"\s*(?:[,;?!()]|\s(?:that|which|who|with|for|under|below|above|over|and|but|not|licen[sc]ed|"
-    r"in|to|as|trained|quantized|fine-?tuned|released|using|directly)\b|$)", re.I)
+    r"in|to|as|trained|quantized|fine-?tuned|released|using|directly|rather|instead|except|excluding)\b|$)",
+    re.I)
 _REL_WORDS = [
     (r"\bfine[- ]?tun\w*|\bfinetun\w*|\bsft\b|\binstruction[- ]tuned", "finetune"),
     (r"\badapters?\b|\bloras?\b|\bpeft\b", "adapter"),
@@ -483,7 +484,10 @@ def _quantization(q: str, out: list[Constraint]) -> None:
         out.append(Constraint("quantization", "bits", sorted(set(bits)), text=f"{bits[0]:g}-bit"))
     elif not methods and re.search(r"\bquanti[sz](ed|ation)\b", low) and not \
             re.search(r"\bnot quanti[sz]ed|\bunquanti[sz]ed|\bnon-quanti", low):
-        out.append(Constraint("quantization", "any", None, text="quantized"))
+        also = re.search(r"\b(?:including|incl\.?|plus|and also|as well as)\s+(?:\S+\s+){0,2}\S*quanti|"
+                         r"quanti[sz]\w*\s+(?:\S+\s+){0,2}(?:included|too|as well)\b", low)
+        # "re-quantized copies included": not only them
+        out.append(Constraint("quantization", "any", None, hard=not also, text="quantized"))
 
 
 def _libraries(q: str, out: list[Constraint]) -> None:
@@ -611,6 +615,9 @@ def _negations(text: str, out: list[Constraint]) -> str:
                 found = []  # what follows "of" names their source, which is not ruled out
             found.append(Constraint("relation", "in", relations))
         kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
+        if any(re.search(r"\d", k) for f in family_mentions(span) for k in f.keys):
+            kept = [c for c in kept if c.field != "architecture"]  # "rather than Llama 2": that version
+            # of the family (ruled out as a family), not every llama
         for c in kept:
             out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=whole.strip()))
         words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
