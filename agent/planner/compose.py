@@ -16,12 +16,11 @@ from typing import Any
 
 from modellake.agent.planner import route
 from modellake.agent.planner.reading import TOP_OF, Reading
+from modellake.tools.query.facts import CONFIG_FACTS
 from modellake.tools.rendering import join
 
 QUERY = "query_models"
 _CARD_SAYS = r"\bcards?\b.{0,40}\b(?:say|says|said|state|states|mention|mentions|tell)\b"
-_CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
-RANK_FACTS = ("parameters", "bytes", "layers", "ingested")
 
 
 @dataclass
@@ -830,7 +829,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             join(shown, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
-    config_rank = args.get("rank_by") in _CONFIG_FACTS or any(f in _CONFIG_FACTS for f in r.facts)
+    config_rank = args.get("rank_by") in CONFIG_FACTS or any(f in CONFIG_FACTS for f in r.facts)
     # "the largest vocab", "the same intermediate size": not the parameters
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
             and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))
@@ -1099,6 +1098,7 @@ def _routed(r: Reading, ctx: Context, phrase: str) -> route.ToolInfo | None:
 
 def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     a, b = models[:2]
+    card_only = any(m in ctx.lake.card_only for m in (a, b))
     calls = []
     if QUERY in ctx.tools:
         asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
@@ -1106,24 +1106,30 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         scores = [_score(r, ctx, task)] if task else ([] if asked else ["scores"])
         show = (asked + scores) if asked or task else (
             ["parameters", "layers", "task", "language", "base_model", "license", "scores"]
-            if any(m in ctx.lake.card_only for m in (a, b)) else  # what their cards state
+            if card_only else  # what their cards state
             ["parameters", "bytes", "format", "architecture", "quantization", "license", "scores"])
         calls.append(Call(QUERY, {"names": [a, b], "show": show}))
-    card_only = [m for m in (a, b) if m in ctx.lake.card_only]
     weights = re.search(r"\b(?:weights?|tensors?|differ\w*|difference\w*|changed?)\b", r.low)
     if weights and not card_only:  # a card-only model has no weights to diff
-        routed = route.score_tools(_as(r, "what changed between x and y"),
-                                   [t for t in ctx.tools.values() if t.name != QUERY and
-                                    not t.mutating], ctx.embedder, 2)
-        if routed and routed[0].tool.needs == 2:
-            args, missing = route.fill_args(routed[0].tool, r, [a, b])
-            if not missing:
-                calls.append(Call(routed[0].tool.name, args))
+        calls += _diff_call(r, ctx, a, b)
     if QUERY in ctx.tools:  # how they are related opens the answer (read last, not shown)
         calls += [Call(QUERY, {"relation": "ancestors", "of": b}),
                   Call(QUERY, {"relation": "ancestors", "of": a})]
         return Plan("compare", calls, question=r.text, models=[a, b])
     return Plan("tool", calls, question=r.text, models=[a, b])
+
+
+def _diff_call(r: Reading, ctx: Context, a: str, b: str) -> list[Call]:
+    """The call that says what changed in the weights from ``a`` to ``b`` (the reading tool
+    that answers "what changed between x and y"), or none."""
+    routed = route.score_tools(_as(r, "what changed between x and y"),
+                               [t for t in ctx.tools.values() if t.name != QUERY and not t.mutating],
+                               ctx.embedder, 2)
+    if routed and routed[0].tool.needs == 2:
+        args, missing = route.fill_args(routed[0].tool, r, [a, b])
+        if not missing:
+            return [Call(routed[0].tool.name, args)]
+    return []
 
 
 def _as(r: Reading, text: str) -> Reading:
@@ -1188,12 +1194,7 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
         plain = not re.search(r"\b(?:cost|lose|lost|hurt|degrad|worth|drop|worse|better|gain|improv|accura|score)",
                               r.low)  # "how does X compare with its parent?": the weights too
         if len(pair) == 2 and not task and plain and _compares(r) and not any(m in ctx.lake.card_only for m in pair):
-            routed = route.score_tools(_as(r, "what changed between x and y"), [
-                t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)
-            if routed and routed[0].tool.needs == 2:
-                args, missing = route.fill_args(routed[0].tool, r, [pair[1], pair[0]])
-                if not missing:
-                    calls.append(Call(routed[0].tool.name, args))
+            calls += _diff_call(r, ctx, pair[1], pair[0])
         return calls
     if p.then == "ask_found" and names and ctx.read is not None and p.then_question:
         # "who is X's grandparent, and what does that model's card declare?": the part about it

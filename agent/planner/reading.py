@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from modellake.agent import nlu
 from modellake.tools.model_view import ASPECTS
 from modellake.tools.query import relations
-from modellake.tools.query.facts import BY_NAME, FACTS
+from modellake.tools.query.facts import BY_NAME, CONFIG_FACTS, FACTS
 from modellake.tools.search import license_ids
 
 # -- rankings ----------------------------------------------------------------------------
@@ -483,7 +483,6 @@ def _ranking(r: Reading, low: str) -> None:
     r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
 
 
-_CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
 _SUPERLATIVE = (r"\b(largest|biggest|highest|most|longest|widest|max(?:imum)?|greatest|"
                 r"smallest|lowest|fewest|least|shortest|narrowest|min(?:imum)?)\s+((?:\S+\s+){0,2}\S+)")
 
@@ -492,7 +491,7 @@ def _config_rank(low: str) -> tuple[str, str] | None:
     """(config fact, highest | lowest) when a superlative names one ("the largest vocab")."""
     for m in re.finditer(_SUPERLATIVE, low):
         after = m.group(2)
-        for name in _CONFIG_FACTS:
+        for name in CONFIG_FACTS:
             fact = BY_NAME[name]
             if any(re.search(rf"^(?:\S+\s+){{0,2}}?{re.escape(w)}\b", after) for w in fact.words):
                 high = m.group(1) in ("largest", "biggest", "highest", "most", "longest", "widest",
@@ -522,13 +521,16 @@ _GROUP_CUE = (r"\b(?:per|by|for each|of each|in each|under each|with each|each|e
               r"\b(?:{f})\b.{{0,30}}\b(?:breakdown|distribution|tally)\b|\bcount (?:them |models )?by\b")
 
 
+_GROUP_RX = re.compile(_GROUP_CUE.format(f="|".join(_GROUP_FACTS.values())))
+_GROUP_FACT_RX = {fact: re.compile(rf"\b(?:{rx})\b") for fact, rx in _GROUP_FACTS.items()}
+
+
 def _group_by(low: str) -> str | None:
     """The fact a count is broken down by ("how many models per architecture", "which formats
     are there and how many of each"), or None."""
-    every = "|".join(_GROUP_FACTS.values())
-    if not re.search(_GROUP_CUE.format(f=every), low):
+    if not _GROUP_RX.search(low):
         return None
-    found = [(m.start(), fact) for fact, rx in _GROUP_FACTS.items() for m in re.finditer(rf"\b(?:{rx})\b", low)]
+    found = [(m.start(), fact) for fact, rx in _GROUP_FACT_RX.items() for m in rx.finditer(low)]
     return min(found)[1] if found else None
 
 

@@ -422,8 +422,9 @@ class _IndexAhead:
         self._total += len(texts)
         try:
             for start in range(0, len(texts), self.CHUNK):
-                embedder.embed_ahead(texts[start:start + self.CHUNK])
-                self._done += len(texts[start:start + self.CHUNK])
+                chunk = texts[start:start + self.CHUNK]
+                embedder.embed_ahead(chunk)
+                self._done += len(chunk)
                 if self._progress is not None:
                     self._progress("passages", self._done, self._total)
         except Exception:  # noqa: BLE001 - the index embeds them itself

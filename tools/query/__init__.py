@@ -154,8 +154,8 @@ def _quantized_as(chosen: list[Any], method: str, copies: dict[str, Any]) -> lis
         v = fact.value(c[0]) if c[0] is not None else None
         link = copies.get(c[2])  # a quantized copy stored as float: what its weights show
         said = f"{v or ''} {getattr(link, 'detail', '') or ''}".lower()
-        said += "".join(f" {b}bit int{b}" for b in re.findall(r"\bq(\d)_|\bint(\d)|(\d)[- ]?bit", said)
-                        for b in b if b)  # GGUF Q4_K_M is 4-bit
+        widths = [w for found in re.findall(r"\bq(\d)_|\bint(\d)|(\d)[- ]?bit", said) for w in found if w]
+        said += "".join(f" {w}bit int{w}" for w in widths)  # GGUF Q4_K_M is 4-bit
         text = re.sub(r"[^a-z0-9]", "", said)
         if want and want in text:
             out.append(c)
@@ -167,15 +167,15 @@ def _sharing(catalog: Any, q: ModelQuery, chosen: list[Any], same_as: str, facts
     """The models whose value of every fact in ``facts`` is that of ``same_as`` (a value the
     lake does not know matches nothing)."""
     ref = by_name[catalog.get_model(same_as).name]
-    wanted = {}
+    wanted: list[tuple[Fact, Any]] = []
     for spec in facts:
         fact = get_fact(spec)
         if fact is None:
             raise UsageError(f"no fact named {spec!r}: one of {', '.join(f.name for f in FACTS)}")
-        wanted[fact.name] = fact.value(ref)
-    q.same_as, q.same = ref.name, {get_fact(k).label: get_fact(k).text(v) for k, v in wanted.items()}
+        wanted.append((fact, fact.value(ref)))
+    q.same_as, q.same = ref.name, {fact.label: fact.text(v) for fact, v in wanted}
     return [c for c in chosen if c[2] != ref.name and c[0] is not None and all(
-        v is not None and get_fact(k).value(c[0]) == v for k, v in wanted.items())]
+        v is not None and fact.value(c[0]) == v for fact, v in wanted)]
 
 
 GROUPABLE = ("architecture", "format", "quantization", "license", "task", "language", "base_model",

@@ -185,6 +185,8 @@ FACTS: tuple[Fact, ...] = (
          more="newest", less="oldest"),
 )
 BY_NAME: dict[str, Fact] = {f.name: f for f in FACTS}
+SIZE_FACTS = ("parameters", "bytes", "layers", "ingested")  # what "the largest model" ranks by
+CONFIG_FACTS = ("hidden_size", "vocab_size", "intermediate_size", "heads", "context_length")
 ALIASES = {"params": "parameters", "num_parameters": "parameters", "size": "parameters",
            "disk": "bytes", "size_on_disk": "bytes", "total_size_bytes": "bytes",
            "arch": "architecture", "quant": "quantization", "pipeline_tag": "task",

@@ -25,12 +25,18 @@ def passes(m: Any, f: dict[str, Any]) -> bool:
     return all(_check(check, f[k], known.get(k, True)) for k, check in checks.items() if f.get(k) not in (None, ""))
 
 
-def _check(check: Any, value: Any, known: bool = True) -> bool:
-    """One filter; a text value written ``"not X"`` keeps the models that fail ``X`` (and whose
-    value is known)."""
+def negation(value: Any) -> tuple[bool, Any]:
+    """(negated, value) of a filter: a text value written ``"not X"`` is (True, "X")."""
     if isinstance(value, str) and value.lower().startswith("not ") and value[4:].strip():
-        return known and not check(value[4:].strip())
-    return check(value)
+        return True, value[4:].strip()
+    return False, value
+
+
+def _check(check: Any, value: Any, known: bool = True) -> bool:
+    """One filter; a negated one (:func:`negation`) keeps the models that fail it (and whose
+    value is known)."""
+    negated, value = negation(value)
+    return known and not check(value) if negated else check(value)
 
 
 def _named_format(m: Any) -> str | None:

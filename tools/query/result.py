@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modellake.store.records import Record
+from modellake.tools.query.facts import SIZE_FACTS
+from modellake.tools.query.filters import negation
 from modellake.tools.query.relations import NOUNS, VERBS
 from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
 _ADJ = {"finetune": "fine-tuned", "quantized": "quantized", "pruned": "pruned", "merge": "merged",
         "adapter": "adapter", "duplicate": "copied"}
-_SIZE_WORDS = ("parameters", "bytes", "layers", "ingested")  # "the largest model" ranks by these
 _GROUPS_SHOWN = 12  # groups named in a count by a fact, the largest first
 _NAMED_WITHOUT = 6  # models without the ranked fact named one by one, at most
 _COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
@@ -111,7 +112,7 @@ class ModelQuery(Record):
             how = _ADJ.get(self.derivation or "", self.derivation or "")
             parts.append(f"{how + ' ' if how else ''}{self.relation} of {self.about}")
         f = self.filters
-        arch, fmt = _negation(f.get("architecture")), _negation(f.get("format"))
+        arch, fmt = (negation(f[k]) if f.get(k) else None for k in ("architecture", "format"))
         if arch:
             parts.append(f"of another architecture than {arch[1]}" if arch[0] else f"of architecture {arch[1]}")
         if fmt:
@@ -220,7 +221,7 @@ class ModelQuery(Record):
             where = f" on {self.boards[key]['task']}" if key in self.boards else ""
             lead = f"{join([w.name for w in winners])} tie{where}, at {value}."
         elif len(winners) == 1 and (word in ("most", "fewest") or (
-                key not in _SIZE_WORDS and key not in self.boards)):  # "the model with the most
+                key not in SIZE_FACTS and key not in self.boards)):  # "the model with the most
             # results", "the model with the largest vocabulary size"
             lead = (f"The model {scope} with the {word} {self.columns.get(key, key)} is "
                     f"{winners[0].name}, with {value}.")
@@ -511,7 +512,7 @@ class ModelQuery(Record):
                         if share >= 0.00005 else "")
                 shown = a.shown[c] if a.shown[c] == b.shown[c] else f"{a.shown[c]} and {b.shown[c]}"
                 said.append(f"{a.name} and {b.name} have about the same {label} ({shown}{more}).")
-            elif fact is not None and fact.numeric and c not in _SIZE_WORDS:  # a configuration number
+            elif fact is not None and fact.numeric and c not in SIZE_FACTS:  # a configuration number
                 big, small = (a, b) if va > vb else (b, a)
                 said.append(f"{big.name} has the {_COMPARATIVE.get(fact.more, 'larger')} {label}: "
                             f"{big.shown[c]} against {small.shown[c]} for {small.name}.")
@@ -560,14 +561,6 @@ class ModelQuery(Record):
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def _negation(value: Any) -> tuple[bool, str] | None:
-    """(negated, value) of a text filter (``"not bert"``: True, "bert"), None when unset."""
-    if not value:
-        return None
-    text = str(value)
-    return (True, text[4:].strip()) if text.lower().startswith("not ") else (False, text)
 
 
 def _license_phrase(ids: list[str]) -> str:

@@ -608,20 +608,21 @@ def _negations(text: str, out: list[Constraint]) -> str:
         if any(c.field == "language" for c in found):
             continue  # "other than English": the language reader handles it
         relations = [r for r, pat in _RELATION_WORDS.items() if re.search(pat, span, re.I)]
-        if relations == ["finetune"] and family_mentions(span) and not re.search(r"\b(?:of|from)\b", span, re.I):
+        families = family_mentions(span)
+        if relations == ["finetune"] and families and not re.search(r"\b(?:of|from)\b", span, re.I):
             relations = []  # "no SDXL derivatives": the family and what derives from it, not every fine-tune
         if relations:
             if re.search(r"\b(?:of|from)\b", span, re.I):  # "no re-quantizations of Meta's chat model":
                 found = []  # what follows "of" names their source, which is not ruled out
             found.append(Constraint("relation", "in", relations))
         kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
-        if any(re.search(r"\d", k) for f in family_mentions(span) for k in f.keys):
+        if any(re.search(r"\d", k) for f in families for k in f.keys):
             kept = [c for c in kept if c.field != "architecture"]  # "rather than Llama 2": that version
             # of the family (ruled out as a family), not every llama
         for c in kept:
             out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=whole.strip()))
         words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
-        if not kept and words and not family_mentions(span):  # "other than PPO", "not one of the large-size models"
+        if not kept and words and not families:  # "other than PPO", "not one of the large-size models"
             out.append(Constraint("words", "not", words[:6], hard=False, text=whole.strip()))
         text = text.replace(whole, " ")
     return text
