@@ -235,3 +235,13 @@ def test_a_card_only_model_is_compared_by_what_its_card_states_not_diffed(agent_
     a = agent.ask("how do acme/mega-7b and tiny-bert differ?")
     assert "diff" not in [c["tool"] for c in a.tool_calls]
     assert "share no comparable weight tensors" not in a.answer and "acme/mega-7b" in a.answer
+
+
+def test_a_breakdown_by_quantization_counts_every_model(agent_lake):
+    with ToolContext(Lake(agent_lake)) as ctx:
+        one = get_tool("query_models")(ctx, format="gguf", group_by="architecture")
+        assert one.text() == "tiny-q8, the one model stored as gguf, has architecture llama."
+        same = get_tool("query_models")(ctx, architecture="llama", format="safetensors", group_by="format")
+        assert same.text().startswith("All the 2 models of architecture llama stored as safetensors have format")
+    a = Agent(agent_lake, llm="builtin").ask("breakdown of models by quantization please")
+    assert a.tool_calls[0]["args"] == {"group_by": "quantization"}  # not only the models made by quantizing

@@ -781,7 +781,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         models = org  # "list the openai models": named by their organisation
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
     task = _task(r, ctx)
-    if r.derivation and not r.relation and (re.search(r"\b(?:produced|made|created|derived|obtained)"
+    if r.derivation and not r.relation and not r.group_by and (re.search(r"\b(?:produced|made|created|derived|obtained)"
                                                       r"\b|\bby (?:quantiz|prun|merg|fine)", r.low) or (
             r.derivation in ("merge", "pruned", "finetune") and re.search(_MADE_SO, r.low))):  # "a merged model"
         args["derivation"] = r.derivation  # "which models were produced by quantization?"

@@ -174,11 +174,17 @@ class ModelQuery(Record):
     def _group_text(self) -> str:
         fact = self.columns.get(self.grouped_by or "", self.grouped_by or "")
         sel = self.selection()
-        whose = f"the {plural(self.count, 'model')} {sel}" if sel else f"the lake's {plural(self.count, 'model')}"
+        whose = (f"the {self.count} {sel}" if self.relation else f"the {plural(self.count, 'model')} {sel}") \
+            if sel else f"the lake's {plural(self.count, 'model')}"  # "the 3 children of X"
         if not self.groups:
             return f"No model {sel or 'in the lake'} to count by {fact}."
-        lead = (f"By {fact}, {whose} come in {plural(len(self.groups), 'group')}: " if len(self.groups) > 1
-                else f"All {whose} share one {fact}: ")
+        if self.count == 1:  # one model: no groups to speak of
+            (value, names), = self.groups.items()
+            return f"{names[0]}, the one model {sel or 'in the lake'}, has {fact} {value}."
+        if len(self.groups) == 1:
+            (value, _), = self.groups.items()
+            return f"All {whose} have {fact} {value}."
+        lead = f"By {fact}, {whose} come in {plural(len(self.groups), 'group')}: "
         shown = list(self.groups.items())[:_GROUPS_SHOWN]
         rest = list(self.groups.items())[_GROUPS_SHOWN:]
         parts = [f"{value} {len(names)}" for value, names in shown]
