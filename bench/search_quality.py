@@ -39,7 +39,8 @@ TARGETS = {"original": (0.9, 0.9), "held": (0.9, 0.85)}
 MODES = {"fused": "fused", "bm25": "lexical", "dense": "dense"}
 ROOT = Path(__file__).resolve().parents[1]
 NEW_SETS = [ROOT / "bench" / "search_queries" / "needs.jsonl",  # 128 queries, tuned on half
-            ROOT / "bench" / "search_queries" / "needs2.jsonl"]  # 48 more by another writer, all tuning
+            ROOT / "bench" / "search_queries" / "needs2.jsonl",  # 48 more by another writer, all tuning
+            ROOT / "bench" / "search_queries" / "needs3.jsonl"]  # 50 by a third writer, tuned on half
 
 
 def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:

@@ -151,9 +151,10 @@ def lake(tmp_path_factory):
     for name, text in CARDS.items():
         (d / f"{name}.md").write_text(text)
     lk = Lake.open(root / "lake")
-    with lk.catalog() as cat:
-        report = ingest(cat, [d])
-        assert not report.errors, report.errors
+    with lk.catalog() as cat:  # each under the name its test uses (as `ingest FILE --name NAME`)
+        for name in CARDS:
+            report = ingest(cat, [d / f"{name}.md"], name=name)
+            assert not report.errors, report.errors
     return lk
 
 
@@ -408,9 +409,37 @@ def test_card_only_models_are_named_from_their_cards(tmp_path):
         by_file = {Path(m.source).name if Path(m.source).name != "README.md" else "wrapped": m.name
                    for m in cat.list_models()}
     assert by_file == {"a1.md": "acme/tiny-ranker-v2",  # the repo id its license and code name
-                       "a2.md": "a2",  # "PPO" names an algorithm, not this model
-                       "a3.md": "a3",  # the id its example loads is a base the title does not name
+                       "a2.md": "PPO-agent",  # "PPO" names an algorithm, not this model: its title
+                       "a3.md": "Cabrita-adapter",  # the id its example loads is a base the title
+                       # does not name: the title names it
                        "wrapped": "wrapped"}  # a README given alone is named after its folder
+
+
+@pytest.mark.parametrize("title, name", [
+    ("BGE-M3 ([paper](https://arxiv.org/x), [code](https://github.com/y))", "BGE-M3"),
+    ("Model Card for MADLAD-400-3B-MT", "MADLAD-400-3B-MT"),
+    ("Gemma 3 model card", "Gemma 3"),
+    ("OpenChat: Advancing Open-source Language Models", "OpenChat"),
+    ("TinyTimeMixer (TTM) Model Card", "TinyTimeMixer"),
+    ("**Llama-2-Ko** \U0001f999", "Llama-2-Ko"),
+    ("Model description:  bge-m3-zeroshot-v2.0", "bge-m3-zeroshot-v2.0"),
+    ("Model Details", None), ("Load a model", None), ("Whisper", None), ("Reranker", None),
+    ("Place an image in the 'images/x.jpg' subfolder", None), ("{'score': 0.97, 'answer': 'x'}", None),
+])
+def test_a_cards_title_names_its_model_only_when_it_is_a_name(title, name):
+    from modellake.tools.cards.naming import readable_stem, title_name
+
+    assert title_name(title) == name
+    assert not readable_stem("001") and not readable_stem("README") and readable_stem("mini-embed")
+
+
+def test_a_meaningful_file_name_is_kept_over_the_title(tmp_path):
+    (tmp_path / "mini-embed.md").write_text(card("license: mit", "# mini-embed-22M\nA small embedder."))
+    (tmp_path / "017.md").write_text(card("license: mit", "# mini-embed-22M\nA small embedder."))
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        ingest(cat, [tmp_path / "mini-embed.md", tmp_path / "017.md"], index=False)
+        assert sorted(m.name for m in cat.list_models()) == ["mini-embed", "mini-embed-22M"]
 
 
 def test_not_quantized_is_read_from_weights_without_a_declared_base():
@@ -493,3 +522,70 @@ def test_a_versioned_family_ruled_out_is_not_its_whole_architecture():
                 if c.field == "quantization"]
     assert included and not included[0].hard  # included, not only them
     assert [c.hard for c in parse_query("quantized llama models").constraints if c.field == "quantization"] == [True]
+
+
+def test_negations_said_in_more_ways():
+    def cons(q):
+        return [(c.field, c.op, c.value, c.hard) for c in parse_query(q).constraints]
+
+    # "not just English": more languages than English, not English ruled out
+    assert cons("zero-shot classifier that isn't just English") == [("language", "multilingual", None, False)]
+    assert ("language", "not", ["en"], True) in cons("emotion detection for text that's not in english")
+    # a parenthesis inside a list shares its negation: both licenses are ruled out
+    lic = [c for c in cons("NER for a commercial product - no non-commercial (NC) or GPL licenses")
+           if c[0] == "license"]
+    assert len(lic) == 1 and lic[0][1] == "not" and "gpl*" in lic[0][2] and "cc-by-nc*" in lic[0][2]
+    q = parse_query("a vision-language chat model. I don't want anything from Alibaba or built on Qwen")
+    assert q.lineage is None and all(f.negated for f in q.families) and q.families
+    q = parse_query("a merged LLM of 30B+ parameters, but not one that just stacks Llama-3-70B onto itself")
+    assert [(f.text, f.negated) for f in q.families] == [("Llama-3", True)]
+    # "no more than" compares; it negates nothing
+    q = parse_query("models with no more than 7B params derived from Mistral")
+    assert q.lineage is not None and q.lineage.target == "Mistral"
+
+
+def test_what_a_lineage_clause_points_at():
+    q = parse_query("BAAI's multilingual M3 embedding model and things built on top of it")
+    assert q.lineage is not None and q.lineage.target == "BAAI's multilingual M3 embedding model"
+    assert not [c for c in q.constraints if c.field == "task" and c.hard]  # the target's task, not the need
+    q = parse_query("Mistral-7B chat fine-tune for a language other than English, not a merge")
+    assert q.lineage is None  # what it is for, not what it was made from
+    assert ("language", "not", ["en"]) in [(c.field, c.op, c.value) for c in q.constraints]
+    assert parse_query("layers of two 70B models stacked on top of each other").lineage is None
+    q = parse_query("merged models built from Llama family weights - except Mistral-based merges")
+    assert q.lineage is not None and q.lineage.target == "Llama family" and q.lineage.relations == ["merge"]
+    assert ("relation", "in", ["merge"]) in [(c.field, c.op, c.value) for c in q.constraints]
+
+
+def test_several_sizes_and_several_languages():
+    q = parse_query("stacking the layers of one or two 70B models on top of each other to get ~120B")
+    assert [(c.op, c.value, c.hard) for c in q.constraints if c.field == "params"] == [("approx", 120e9, False)]
+    q = parse_query("a ~7B chat LLM for our Dutch and German speakers")
+    assert [(c.op, sorted(c.value)) for c in q.constraints if c.field == "language"] == [("in", ["de", "nl"])]
+    from modellake.tools.search.rank import LIKELY, OK, check
+
+    both = next(c for c in q.constraints if c.field == "language")
+    assert check(both, {"languages": ["de", "nl"]}).status == OK
+    assert check(both, {"languages": ["de"]}).status == LIKELY  # one of them: kept, below both
+
+
+def test_error_rates_and_any_benchmark():
+    r = parse_query("speech recognition reporting a word error rate under 5% on any of its test sets").results
+    assert r is not None and r.dataset is None and r.op == "<" and r.value == 5.0
+    from modellake.tools.search.rank import metric_matches, name_matches
+
+    assert metric_matches(r.metric, "wer") and not metric_matches(r.metric, "cer")
+    assert name_matches("Open LLM Leaderboard GSM8k (5-shot)".replace("Open LLM ", ""), "GSM8K")
+
+
+def test_bases_read_from_usage_code_and_merge_lists():
+    from modellake.tools.search.facets import text_bases
+
+    adapter = ("```python\nmodel = LlamaForCausalLM.from_pretrained(\n    \"decapoda-research/llama-7b-hf\",\n"
+               "    load_in_8bit=True)\nmodel = PeftModel.from_pretrained(model, \"22h/cabrita-lora\")\n```")
+    assert ("decapoda-research/llama-7b-hf", "adapter") in text_bases(adapter)
+    merge = ("This is a merge made with mergekit.\n\n### Models Merged\n\nThe following models were included "
+             "in the merge:\n* D:/hub/models--acme--Llama-3.1-Tuned-8b/snapshots/221e5f\n"
+             "* [org/other-8b](https://huggingface.co/org/other-8b)\n* ./local/my_finetune_2\n\n### Configuration\n")
+    found = [b for b, rel in text_bases(merge) if rel == "merge"]
+    assert found == ["acme/Llama-3.1-Tuned-8b", "org/other-8b", "my_finetune_2"]

@@ -16,6 +16,7 @@ from modellake.tools.model_view import ASPECTS
 from modellake.tools.query import relations
 from modellake.tools.query.facts import BY_NAME, CONFIG_FACTS, FACTS
 from modellake.tools.search import license_ids
+from modellake.tools.search.negation import NEGATOR
 
 # -- rankings ----------------------------------------------------------------------------
 _PART = (r"(?!\s+(?:single\s+)?(?:tensors?|layers?|matri(?:x|ces)|modules?|blocks?|heads?|components?|"
@@ -343,8 +344,7 @@ _BOUND = re.compile(r"\b(under|below|less than|fewer than|at most|up to|smaller 
 OTHER_FORMATS = r"\b(onnx|tflite|coreml|openvino|mlx|tensorrt|keras|tensorflow|jax|flax)\b"
 
 
-_NOT = (r"\b(?:isn'?t|aren'?t|is not|are not|not|non|other than|except|excluding|apart from|"
-        r"anything but|everything but|rather than|no)[- ]+(?:(?:a|an|the|one|of|in|stored as|saved as|"
+_NOT = (rf"\b(?:{NEGATOR}|non)[- ]+(?:(?:a|an|the|one|of|in|stored as|saved as|"
         r"in the|based on|built on)\s+)*")
 
 

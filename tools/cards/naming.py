@@ -73,7 +73,15 @@ def _agrees(repo_id: str, title: str | None) -> bool:
     if not title:
         return True
     words = lambda t: {w for w in re.findall(r"[a-z][a-z0-9]{2,}", t.lower())} - _COMMON  # noqa: E731
-    return bool(words(repo_id.rsplit("/", 1)[-1]) & words(title))
+    own = repo_id.rsplit("/", 1)[-1]
+    named = title_name(title)
+    if named:
+        from modellake.tools.search.families import families_of
+
+        ours, theirs = families_of([named]), families_of([own])
+        if ours and theirs and not ours & theirs:
+            return False  # the title names a model of another family ("bge-m3-zeroshot" by a deberta id)
+    return bool(words(own) & words(title))
 
 
 def _clean(repo_id: str) -> str:
@@ -81,9 +89,9 @@ def _clean(repo_id: str) -> str:
     return rid.rstrip(".,)")
 
 
-def card_name(card: CardInfo | None, stated_bases: Iterable[str] = ()) -> str | None:
+def card_name(card: CardInfo | None, stated_bases: Iterable[str] = (), titles: bool = True) -> str | None:
     """A readable name for a card's model: the repo id it declares, else its model-index or
-    YAML name; None when the card names none."""
+    YAML name, else (``titles``) the name its first heading gives; None when the card names none."""
     if card is None:
         return None
     rid = declared_repo_id(card, stated_bases)
@@ -94,7 +102,49 @@ def card_name(card: CardInfo | None, stated_bases: Iterable[str] = ()) -> str | 
     for v in names:
         if isinstance(v, str) and _names_something(v.strip()):
             return v.strip()[:120]
-    return None
+    return title_name(_title(card.text[:MAX_TEXT])) if titles else None
+
+
+def readable_stem(stem: str) -> bool:
+    """Whether a file or folder name already names a model for people ("mini-embed", not
+    "001", "a3f9c2e1" or "README")."""
+    return bool(re.search(r"[a-z]{3}", stem, re.I)) and not re.fullmatch(
+        r"(?:readme|model[-_ ]?card|card|index|model|modelcard|[0-9a-f]{8,})", stem, re.I)
+
+
+# a title that opens like this is a section or an instruction, not the model's name
+_NOT_A_NAME = re.compile(
+    r"^(?:model|models|introduction|intro|about|overview|summary|details|information|description|usage|"
+    r"updates?|news|load|loading|simple|place|produces|how|use|using|run|running|to|the|a|an|finetune|"
+    r"fine-tune|obsolete|deprecated|table|contents|license|citation|example|examples|quick|quickstart|"
+    r"getting|installation|install|requirements|training|evaluation|results|note|warning|important)\b",
+    re.I)
+_CARD_WORDS = re.compile(r"^(?:model\s+card\s+(?:for|of)|model\s+description\s*:|model\s*:|card\s+for|"
+                         r"introducing)\s+|\s+model\s+card$|\s+card$", re.I)
+
+
+def title_name(title: str | None) -> str | None:
+    """The model's name from a card's first heading, when the heading is one: "BGE-M3 ([paper](..))"
+    gives "BGE-M3", "Model Card for MADLAD-400-3B-MT" gives "MADLAD-400-3B-MT", "OpenChat: Advancing
+    Open-source..." gives "OpenChat"; "Model Details", "Load a model" or a bare word such as
+    "Whisper" (a family, not this model) give None."""
+    if not title:
+        return None
+    t = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", title)  # links: their text
+    t = re.sub(r"\((?:\s*,?\s*(?:paper|code|github|demo|blog|arxiv|website))+\s*\)", " ", t, flags=re.I)
+    t = re.sub(r"[*_`]{2,}|[^\w\s.,:;()/+&'-]", " ", t)  # emphasis, emoji, flags
+    for _ in range(2):
+        t = _CARD_WORDS.sub("", t.strip()).strip(" .:-")
+    t = re.split(r"\s*:\s+|\s+[-\u2013\u2014|]\s+|,\s+", t.strip())[0]  # "OpenChat: Advancing..."
+    if not t or len(t) > 60 or len(t.split()) > 6 or _NOT_A_NAME.match(t) or re.search(r"[{}=]|https?:", t):
+        return None
+    t = re.sub(r"\s*\([^()]*\)", "", t) or t  # "TinyTimeMixer (TTM)": the name before its gloss
+    t = re.sub(r"\s+\+\s+", "+", re.sub(r"\s+", " ", t)).strip()
+    if not t:
+        return None
+    if " " not in t and not re.search(r"[a-z][A-Z]|[\d_./-]|[^\x00-\x7f]|^[A-Z]{2,}", t):
+        return None  # one plain word ("Whisper", "Reranker"): a family or a kind, not this model
+    return t if _names_something(t) else None
 
 
 def _names_something(name: str) -> bool:

@@ -190,15 +190,18 @@ def _describe(unit: ModelUnit, files: list[WeightFile], scan: WeightScan | None)
 
 def readable_name(unit: ModelUnit, card: Any = None) -> str:
     """The name a model is stored under when none is given: a card-only model's from its card
-    (the repo id it declares, its model-index or YAML name), a ``README.md`` given alone
-    after its folder, else the file or folder name."""
+    (the repo id it declares, its model-index or YAML name, and its title when the file's own
+    name says nothing, as "001.md" does), a ``README.md`` given alone after its folder, else
+    the file or folder name."""
     if unit.name:
         return unit.name
     if unit.kind == "card" and card is not None:
-        from modellake.tools.cards.naming import card_name
+        from modellake.tools.cards.naming import card_name, readable_stem
         from modellake.tools.search.facets import text_bases
 
-        named = card_name(card, [b for b, _ in text_bases(card.text)])
+        readme = unit.root.is_file() and unit.root.name.lower() == "readme.md"
+        stem = unit.root.parent.resolve().name if readme else unit.default_name
+        named = card_name(card, [b for b, _ in text_bases(card.text)], titles=not readable_stem(stem))
         if named:
             cleaned = re.sub(r"\s+", "-", named.strip())[:MAX_NAME]
             cleaned = re.sub(r"@\d+$", "", cleaned)

@@ -100,6 +100,8 @@ COMMON_TERM = 0.5  # lexical search skips terms found in more than this share of
 DENSE_MIN_MODELS = 20  # fewer candidates than this among the nearest chunks: look further
 FILTERED_DENSE_MAX = 300  # a candidate set up to this size is searched on its own chunks
 EXACT_SKETCH_MAX = 5000  # up to this many sketches of one layout: exact scan, else Chroma ANN
+FAMILY_TEXT_FACTOR = 0.35  # a named family: a model whose card only names it (no name or base says so)
+FAMILY_FEW = 10  # ... considered while the lake knows fewer members than this
 MENTION_FACTOR = 0.35  # lineage: a model that only names the target in its card
 PASSAGE_MIN_SIM = 0.3  # a best chunk less similar than this explains nothing
 LEX_WEIGHT = 1.0  # reciprocal rank fusion weights of the two text rankings
@@ -317,7 +319,7 @@ def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) 
     if mode == "fused":
         _read_need(a)
     _apply_constraints(st, a)
-    family_covers = _restrict_to_families(st, a)
+    family_covers = _restrict_to_families(h, st, a)
     if parsed.lineage is not None:
         _restrict_to_lineage(h, st, parsed.lineage, a, narrow=not family_covers)
     if parsed.results is not None:
@@ -372,7 +374,7 @@ def _apply_constraints(st: LakeState, a: _Answer) -> None:
                 a.unknown_hard |= v.by_status.get(UNKNOWN, set())
 
 
-def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
+def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
     """Models of the families the query names (when the lake has any), none of those it rules
     out. True when a named family covers the query's lineage target ("Code Llama
     descendants": the family, by any of its members' names and bases, not only declared edges)."""
@@ -380,6 +382,7 @@ def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
     covers = False
     named: set[int] = set()
     maybe: set[int] = set()
+    said: set[int] = set()
     for m in a.parsed.families:
         ids = models_in(m, fams)
         if m.negated:
@@ -390,12 +393,17 @@ def _restrict_to_families(st: LakeState, a: _Answer) -> bool:
             continue  # "a BERT-style encoder": a description, not a family to keep to
         named |= ids
         maybe |= unversioned(m, fams)
+        said |= _naming(h, m.text) - ids  # its card names the family: perhaps one, by text only
         lc = a.parsed.lineage
         covers = covers or bool(ids and lc is not None and _names_only(lc.target, m.text))
     if named or maybe:
         for mid in maybe - named:  # of the group, family unknown: kept, below the known members
             a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * HARD_FACTOR[UNKNOWN]
-        a.narrow(named | maybe)
+        if len(named | maybe) >= FAMILY_FEW:
+            said = set()  # enough known members: a card naming the family in passing is not one
+        for mid in said - named - maybe:  # named in its card only: kept, lower still
+            a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * FAMILY_TEXT_FACTOR
+        a.narrow(named | maybe | said)
     return covers
 
 

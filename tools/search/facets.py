@@ -216,7 +216,58 @@ def text_bases(text: str) -> list[tuple[str, str]]:
             continue
         if target and (target, _cue_relation(cue)) not in out:
             out.append((target, _cue_relation(cue)))
+    adapted = _adapter_base(text[:60000])
+    if adapted and (adapted, "adapter") not in out:
+        out.append((adapted, "adapter"))
+    out += [(m, "merge") for m in merged_models(text[:60000]) if (m, "merge") not in out]
     return out[:8]
+
+
+_MERGE_LIST = re.compile(r"(?:models? (?:were |was )?(?:included|used) in the merge|merged models?)\s*:?\s*\n", re.I)
+_HUB_CACHE_PATH = re.compile(r"models--([\w.-]+)--([\w.-]+)")
+
+
+def merged_models(text: str) -> list[str]:
+    """The models a mergekit card lists under "The following models were included in the merge:"
+    (links, repo ids, or local paths, a Hub cache path read as its repo id)."""
+    m = _MERGE_LIST.search(text)
+    if not m:
+        return []
+    out: list[str] = []
+    for line in text[m.end():m.end() + 2000].splitlines():
+        item = re.match(r"\s*[-*+]\s+(.+)", line)
+        if not item:
+            if line.strip() and out:
+                break
+            continue
+        body = item.group(1).strip()
+        link = re.match(r"\[([^\]]+)\]\(([^)]*)\)", body)
+        cache = _HUB_CACHE_PATH.search(body)
+        if cache:
+            name = f"{cache.group(1)}/{cache.group(2)}"
+        elif link:
+            name = link.group(1).strip()
+        else:
+            name = body.strip("`* ")
+        name = name if re.fullmatch(r"[\w.-]+/[\w.-]+", name) else re.split(r"[\\/]", name.rstrip("/\\"))[-1]
+        if name and name not in out:
+            out.append(name)
+    return out[:6]
+
+
+_PEFT_LOAD = re.compile(r"\bPeftModel\.from_pretrained\(")
+_MODEL_LOAD = re.compile(r"\b\w*(?:For\w+|AutoModel\w*|Model)\.from_pretrained\(\s*[\"']([\w.-]+/[\w.-]+)[\"']")
+
+
+def _adapter_base(text: str) -> str | None:
+    """The base an adapter's usage code loads before attaching it: ``X.from_pretrained("org/base")``
+    then ``PeftModel.from_pretrained(model, "org/adapter")``."""
+    peft = _PEFT_LOAD.search(text)
+    if not peft:
+        return None
+    loads = [m.group(1) for m in _MODEL_LOAD.finditer(text, max(0, peft.start() - 3000), peft.start())
+             if not m.group(0).startswith("PeftModel")]
+    return loads[-1] if loads else None
 
 
 def _strong(text: str, pattern: str) -> bool:

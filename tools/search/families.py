@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from modellake.tools.search.negation import NEGATOR
+
 
 @dataclass(frozen=True)
 class Family:
@@ -46,11 +48,9 @@ class Catalogue:
 
 _lock = threading.Lock()
 _loaded: Catalogue | None = None
-_NEGATORS = re.compile(r"(?:\bnot|\bno|\bnothing|\bnone|\bnever|\bnor|\bneither|\bwithout|\bbesides|"
-                       r"\bapart from|\baside from|\bexcept|"
-                       r"\bexcluding|\bother than|\brather than|"
-                       r"\binstead of|\bbut not|\bnon-?|\bisn't|\baren't)\s*(?:(?:a|an|the|any|from|of|one|"
-                       r"based on|built on|derived from|[\w.-]+ (?:or|nor))\s+){0,3}$", re.I)
+_NEGATORS = re.compile(rf"(?:\b{NEGATOR}|\bnon-?)\s*(?:(?:a|an|the|any|anything|something|from|of|one|by|"
+                       r"made by|based on|built on|derived from|[\w.-]+ (?:or|nor)|"
+                       r"(?:that|which) (?:(?:just|only|simply|merely) )?[\w'-]+)\s+){0,4}$", re.I)
 
 
 def catalogue() -> Catalogue:
@@ -125,7 +125,7 @@ def mentions(text: str) -> list[FamilyMention]:
 def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
     """A family is ruled out when a negation governs it: "not Llama 2", "neither SD nor FLUX",
     "no Meta originals, no Code Llama"; a list after a negation shares it ("not X or Y")."""
-    window = text[max(0, start - 40):start]
+    window = text[max(0, start - 60):start]
     clause = re.split(r"[,;.()]|(?<!anything )(?<!everything )\bbut\b|\band\b(?! not)", window)[-1]
     if re.search(r"\b(?:anything|everything) but\s*$", clause, re.I):
         return True

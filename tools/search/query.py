@@ -21,6 +21,7 @@ from modellake.store.errors import ModelLakeError
 from modellake.tools.search import vocab as V
 from modellake.tools.search.families import FamilyMention
 from modellake.tools.search.families import mentions as family_mentions
+from modellake.tools.search.negation import COMPARATIVE, NEGATOR, NOT_ONLY
 
 
 class SearchQueryError(ModelLakeError, ValueError):
@@ -169,7 +170,7 @@ _LINEAGE_TRIGGER = re.compile(
     r"(?:that|which) uses?(?=\s+\S+\s+(?:directly )?as (?:an? )?(?:ingredient|base|parent)))\s+",
     re.I)
 _TARGET_STOP = re.compile(
-    r"\s*(?:[,;?!()]|\s(?:that|which|who|with|for|under|below|above|over|and|but|not|licen[sc]ed|"
+    r"\s*(?:[,;?!()]|\s[-\u2013\u2014]\s|\s(?:that|which|who|with|for|under|below|above|over|and|but|not|licen[sc]ed|"
     r"in|to|as|trained|quantized|fine-?tuned|released|using|directly|rather|instead|except|excluding)\b|$)",
     re.I)
 _REL_WORDS = [
@@ -180,9 +181,36 @@ _REL_WORDS = [
 ]
 
 
-_RULED_OUT_BEFORE = re.compile(r"\b(?:not|no|nothing|none|never|excluding|except|without|nor|other than|"
-                               r"rather than)\s+"
-                               r"(?:[\w'-]+\s+){0,2}[\w'-]*$", re.I)
+# "not fine-tuned from X", "I don't want anything from Alibaba or built on Qwen"
+_RULED_OUT_BEFORE = re.compile(rf"\b{NEGATOR}\s+(?!{COMPARATIVE})(?:[\w'-]+\s+){{0,4}}[\w'-]*$", re.I)
+
+
+_PRONOUN = re.compile(r"(?:it|its|them|this|that|these|those|one|each other|one another|the same)", re.I)
+_ANTECEDENT_END = re.compile(r"\s*(?:,|;|\band\b|\bor\b|\bplus\b|\bas well as\b)\s+(?:(?:all|any|every|the)\s+)?"
+                             r"(?:things?|models?|anything|everything|stuff|ones?|checkpoints?)?\s*$", re.I)
+
+
+def _antecedent(before: str) -> tuple[str, int]:
+    """What a pronoun target points back to: the phrase before "and things built on it"
+    (its last clause), and where it starts; ("", -1) when there is none."""
+    end = _ANTECEDENT_END.search(before)
+    if not end:
+        return "", -1
+    start = max(before.rfind(p, 0, end.start()) for p in ",;:!?") + 1
+    start = max(start, max((m.end() for m in re.finditer(r"\.(?:\s|$)", before[:end.start()])), default=0))
+    lead = re.match(r"\s*(?:(?:find|show|list|give|get|me|all|the|a|an|i|want|need|looking for)\s+)*",
+                    before[start:end.start()], re.I)
+    start += lead.end() if lead else 0
+    return before[start:end.start()].strip(), start
+
+
+def _reads_as_need(target: str) -> bool:
+    """A lineage target that names a language or a task and no model or family."""
+    if re.search(r"[/\d_]|\w-\w", target) or family_mentions(target):
+        return False
+    found: list[Constraint] = []
+    _text_constraints(target, found, negations=False)
+    return any(c.field in ("language", "task") for c in found)
 
 
 def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
@@ -195,10 +223,15 @@ def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
     target = re.sub(r"^(?:the|a|an|any|one of the)\s+", "", target.strip(), flags=re.I)
     target = re.sub(r"\s+(?:models?|weights|checkpoints?|family|series|base|ones?)$", "", target, flags=re.I)
     target = target.strip(" .'\"`")
+    if _reads_as_need(target):  # "a chat fine-tune for a language other than English": what
+        return None, q  # it is for, not what it was made from
+    head = m.start()
+    if _PRONOUN.fullmatch(target):  # "BAAI's M3 model and things built on top of it": the
+        target, head = _antecedent(q[:m.start()])  # model named before is the target, not the need
     if not target or not re.search(r"[A-Za-z0-9]", target):
         return None, q
     span_end = m.end() + (stop.start() if stop else len(rest))
-    text_out = q[: m.start()] + " " + q[span_end:]
+    text_out = q[:head] + " " + q[span_end:]
     outside = q[: m.start()] + " " + m.group(1) + " " + q[span_end:]
     negated: list[str] = []
     for neg in re.finditer(r"\b(?:not|no|excluding|except|without)\s+((?:\w+[- ]?){1,3})", outside, re.I):
@@ -206,10 +239,9 @@ def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
             if re.search(pat, neg.group(1), re.I):
                 negated.append(rel)
         outside = outside.replace(neg.group(0), " ")
-    rels: list[str] = []
-    for pat, rel in _REL_WORDS:
-        if re.search(pat, outside, re.I) and rel not in negated:
-            rels.append(rel)
+    asked = [rel for pat, rel in _REL_WORDS if re.search(pat, outside, re.I)]
+    negated = [rel for rel in negated if rel not in asked]  # "merges ... except Mistral-based merges"
+    rels = [rel for rel in asked if rel not in negated]
     if "finetune" in rels and "adapter" not in rels and "adapter" not in negated:
         rels.append("adapter")  # a LoRA fine-tune is a fine-tune
     if re.search(r"\bquanti[sz]ed\b.*\b(derived|built|based)\b", outside, re.I) and rels == ["quantized"]:
@@ -221,7 +253,8 @@ def _parse_lineage(q: str) -> tuple[LineageClause | None, str]:
 
 
 # -- results -----------------------------------------------------------------------------
-_METRIC = (r"(f1(?:[- ]score)?|accuracy|acc|precision|recall|wer|cer|bleu|chrf|rouge[-\w]*|exact[- ]match|"
+_METRIC = (r"(f1(?:[- ]score)?|word[- ]error[- ]rate|character[- ]error[- ]rate|"
+           r"accuracy|acc|precision|recall|wer|cer|bleu|chrf|rouge[-\w]*|exact[- ]match|"
            r"em|map|ndcg(?:@\d+)?|mrr|auc|perplexity|ppl|top-?1|top-?5|spearman|pearson|mae|rmse|mse|"
            r"score|pass@1)")
 _CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">",
@@ -285,6 +318,8 @@ def _split_lead(lead: str) -> tuple[str | None, str | None, str]:
 
 
 def _clause(metric: str | None, cmp_: str, val: str, pct: str, ds: str | None, text: str) -> ResultsClause:
+    if ds and re.match(r"(?:any|all|each|every|some|one)\b(?!\w*[-\d])", ds.strip(), re.I):
+        ds = None  # "under 5% on any of its test sets": whichever benchmark
     return ResultsClause(dataset=ds.strip() if ds else None, metric=metric.lower() if metric else None,
                          op=_CMP[cmp_.lower()], value=float(val), percent=bool(pct), text=text)
 
@@ -362,6 +397,11 @@ def license_ids(text: str) -> list[str]:
     return list(found[0].value) if found else []
 
 
+# a size that describes what a model was made of, not the model: "several existing 7B fine-tunes"
+_INGREDIENT = re.compile(r"\b(?:several|multiple|many|two|three|four|five|eight|existing|already\s+[\w-]+|"
+                         r"combin\w*|glu\w*|stack\w*|assembl\w*)\s+(?:[\w-]+\s+){0,3}$", re.I)
+
+
 def _params(q: str, out: list[Constraint]) -> str:
     m = re.search(rf"\bbetween\s+{_NUM}\s*{_UNIT}?\s*(?:and|-)\s*{_NUM}\s*{_UNIT}\b{_NOT_PARAMS}"
                   rf"(?:\s*param\w*)?", q, re.I)
@@ -380,11 +420,16 @@ def _params(q: str, out: list[Constraint]) -> str:
     if m:  # "30B+ parameters", "7B or more": at least
         out.append(Constraint("params", "min", _size(m.group(1), m.group(2)), text=m.group(0)))
         return q.replace(m.group(0), " ")
-    m = re.search(rf"(?<![\w.]){_NUM}\s*([bm])\b{_NOT_PARAMS}(?:[\s-]*(?:param\w*|models?|llms?))?",
-                  q, re.I)
-    if m and not re.search(r"\d\s*x\s*$", q[: m.start()]):
-        n = _size(m.group(1), m.group(2))
-        out.append(Constraint("params", "approx", n, text=m.group(0)))
+    sizes = [m for m in re.finditer(rf"(?<![\w.]){_NUM}\s*([bm])\b{_NOT_PARAMS}(?:[\s-]*(?:param\w*|models?|llms?))?",
+                                    q, re.I) if not re.search(r"\d\s*x\s*$", q[: m.start()])]
+    if sizes:  # several sizes ("layers of two 70B models stacked to get ~120B"): the one marked as
+        # wanted ("~", "about"), else the first; a preference only, since the others describe
+        marked = [m for m in sizes if re.search(r"(?:~|\babout|\baround|\broughly|\bapprox\w*)\s*$",
+                                                q[: m.start()], re.I)]
+        m = (marked or sizes)[0]
+        parts = bool(_INGREDIENT.search(q[: m.start()]))  # "gluing several existing 7B fine-tunes"
+        out.append(Constraint("params", "approx", _size(m.group(1), m.group(2)),
+                              hard=len(sizes) == 1 and not parts, text=m.group(0)))
         return q
     if re.search(r"\b(small|tiny|lightweight|compact|little|mini)\b", q, re.I):
         out.append(Constraint("params", "prefer_small", None, hard=False,
@@ -442,16 +487,28 @@ def _languages(q: str, out: list[Constraint]) -> None:
     low = q.lower()
     for name, code in V.LANGUAGES.items():
         for m in re.finditer(rf"\b{name}\b", low):
-            before = low[max(0, m.start() - 24): m.start()]
-            if re.search(r"(other than|non-?|not|except|excluding|besides|beyond|apart from|aside from|"
-                         r"(?:anything|everything) but|but not|nor|without|no)\s+(?:the\s+|any\s+|all\s+)?$|"
-                         r"non-$", before):
+            before = low[max(0, m.start() - 30): m.start()]
+            if NOT_ONLY.search(before):  # "not just English": more languages than that one
+                out.append(Constraint("language", "multilingual", None, hard=False, text=before.strip() + " " + name))
+            elif re.search(rf"(?:\b{NEGATOR}|\bnon-?|\bbeyond)\s+(?:(?:the|any|all|in|written in|for)\s+)?$|"
+                           r"non-$", before):
                 out.append(Constraint("language", "not", [code], text=before.strip() + " " + name))
             elif not any(c.field == "language" and code in c.value for c in out):
-                out.append(Constraint("language", "in", [code], hard=_of_text(low[m.end():]), text=name))
+                _add_language(out, code, _of_text(low[m.end():]), name)
     if re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
                  low):
         out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
+
+
+def _add_language(out: list[Constraint], code: str, hard: bool, name: str) -> None:
+    """Languages named together are alternatives ("for Dutch and German speakers"): one
+    constraint any of them meets; a model serving several ranks by the words."""
+    same = next((c for c in out if c.field == "language" and c.op == "in" and c.hard == hard), None)
+    if same is None:
+        out.append(Constraint("language", "in", [code], hard=hard, text=name))
+    else:
+        same.value = [*same.value, code]
+        same.text = f"{same.text}, {name}"
 
 
 def _formats(q: str, out: list[Constraint]) -> None:
@@ -575,12 +632,12 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
 
 
 _NEGATION = re.compile(
-    r"\b(?:not|no|without|except|excluding|rather than|instead of|other than|isn't|aren't|never|besides|"
-    r"apart from|aside from|(?:anything|everything|any(?:one|thing)? else) but)\s+"
-    r"(?!(?:more|less|fewer|bigger|larger|smaller|greater|higher|lower|older|newer)\s+than\b)"
-    r"(?:(?:a|an|the|just|only|one of|any|from)\s+)?(?P<span>[^,;:.()!?]+?)"
+    rf"\b{NEGATOR}\s+(?!{COMPARATIVE})"
+    r"(?:(?:a|an|the|just|only|one of|any|anything|something|from|made by|by)\s+){0,2}"
+    r"(?:(?:one|ones|something|anything|models?) (?:that|which) (?:(?:just|only|simply|merely) )?[\w'-]+\s+)?"
+    r"(?P<span>[^,;:.()!?]+?)"
     r"(?=\s*(?:[,;:.()!?]|\s[-\u2013\u2014]\s|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
-_LIST_REST = re.compile(r"(?:,\s*[^,;:.()!?]+?)*,?\s+(?:or|nor)\s+[^,;:.()!?]+?"
+_LIST_REST = re.compile(r"(?:\s*\([^()]{1,30}\))?(?:,\s*[^,;:.()!?]+?)*,?\s+(?:or|nor)\s+[^,;:.()!?]+?"
                         r"(?=\s*(?:[,;:.()!?]|\bbut\b|\band\b|\bthat\b|\bwhich\b|$))", re.I)
 NEGATABLE = ("task", "format", "quantization", "architecture", "library", "license", "chat", "relation")
 # how a ruled-out model was made: "not a merge", "no quantized copies", "no fine-tunes"
@@ -671,7 +728,7 @@ def _made(q: str, out: list[Constraint]) -> None:
     a preference (a model made from several of the lake's is found by lineage instead)."""
     for rel, pat in _MADE.items():
         m = re.search(pat, q, re.I)
-        if m and not any(c.field == "relation" for c in out):
+        if m and not any(c.field == "relation" and c.op == "in" for c in out):
             out.append(Constraint("relation", "in", [rel], hard=False, text=m.group(0)))
 
 

@@ -244,7 +244,9 @@ def _check_language(c: Constraint, f: dict[str, Any]) -> Check:
         return Check(OK, [x for x in real if x not in c.value][:6], "card yaml")
     src = f.get("language_src") or "card yaml"
     hit = [x for x in real if x in c.value]
-    if hit and len(real) > SPECIFIC_LANGUAGES:
+    if hit and len(hit) < len(c.value):  # some of the languages named together: kept, below all
+        return Check(LIKELY, f"{', '.join(hit)} (not {', '.join(x for x in c.value if x not in hit)})", src)
+    if hit and len(real) > SPECIFIC_LANGUAGES and len(c.value) == 1:
         # one of many: a model built for the language asked is likelier what the user wants
         return Check(LIKELY, f"{', '.join(hit)} (one of {len(real)} languages)", src)
     if hit:
@@ -361,7 +363,7 @@ def _norm_tokens(text: str) -> list[str]:
         if re.fullmatch(r"(19|20)\d\d", t):
             t = t[2:]  # conll2003 ~ conll03
         out.append(t)
-    return [t for t in out if t not in {"the", "dataset", "benchmark", "task", "data", "set", "of"}]
+    return [t for t in out if t not in {"the", "dataset", "benchmark", "task", "data", "set", "of", "leaderboard"}]
 
 
 def name_matches(query: str, name: str | None) -> bool:
@@ -385,7 +387,7 @@ def metric_matches(want: str | None, metric: str | None) -> bool:
     w = re.sub(r"[^a-z0-9@]", "", want.lower().replace("score", ""))
     m = re.sub(r"[^a-z0-9@]", "", metric.lower())
     aliases = {"acc": "accuracy", "em": "exactmatch", "ppl": "perplexity", "f1": "f1", "f": "f1",
-               "fmeasure": "f1", "f1measure": "f1"}
+               "fmeasure": "f1", "f1measure": "f1", "worderrorrate": "wer", "charactererrorrate": "cer"}
     w = aliases.get(w, w)
     m = "f1" + m[len("fscore"):] if m.startswith("fscore") else aliases.get(m, m)  # "f_score": F1
     return m == w or m.startswith(w) or (w == "accuracy" and m == "acc")
