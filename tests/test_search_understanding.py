@@ -589,3 +589,29 @@ def test_bases_read_from_usage_code_and_merge_lists():
              "* [org/other-8b](https://huggingface.co/org/other-8b)\n* ./local/my_finetune_2\n\n### Configuration\n")
     found = [b for b, rel in text_bases(merge) if rel == "merge"]
     assert found == ["acme/Llama-3.1-Tuned-8b", "org/other-8b", "my_finetune_2"]
+
+
+def test_makers_by_namespace_and_by_what_the_card_says(tmp_path):
+    cards = {
+        "microsoft/phi-mini": card("license: mit\npipeline_tag: text-generation", "# Phi mini\nA small language model."),
+        "bitnet-2b": card("license: mit\npipeline_tag: text-generation",
+                          "# BitNet 2B\nA small 1-bit language model, developed by Microsoft Research."),
+        "meta-llama/Llama-2-7b": card("license: llama2\npipeline_tag: text-generation\ntags: [facebook, meta]",
+                                      "# Llama 2\n**Model Developers** Meta\n\nA language model."),
+        "someone/llama-2-ft": card("base_model: meta-llama/Llama-2-7b\npipeline_tag: text-generation\n"
+                                   "tags: [facebook, meta, llama-2]",
+                                   "# Llama 2 fine-tune\n**Model Developers** Someone\n\nA small chat language model."),
+    }
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        for i, (name, text) in enumerate(cards.items()):
+            (tmp_path / f"{i}.md").write_text(text)
+            assert not ingest(cat, [tmp_path / f"{i}.md"], name=name).errors
+    got = names(search(lk, "Microsoft's small language models"))
+    assert set(got[:2]) == {"microsoft/phi-mini", "bitnet-2b"} and len(got) == 4  # theirs first, the rest stay
+    # ruled out: what Meta published (its namespace, its card), not a fine-tune that kept its tags
+    assert set(names(search(lk, "a language model, not from Meta"))) == {
+        "microsoft/phi-mini", "bitnet-2b", "someone/llama-2-ft"}
+    q = parse_query("Whisper-based recognizers other than the original checkpoints OpenAI itself published")
+    assert [(f.text, f.negated) for f in q.families] == [("Whisper", False), ("OpenAI", True)]
+    assert [f.text for f in parse_query("models using Microsoft's DeBERTa as backbone").families] == ["DeBERTa"]

@@ -50,7 +50,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, WeightSketch
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search import vocab as V
-from modellake.tools.search.families import models_in, unversioned
+from modellake.tools.search.families import is_maker, models_in, unversioned
 from modellake.tools.search.family import (
     Descent,
     core_of,
@@ -102,6 +102,7 @@ FILTERED_DENSE_MAX = 300  # a candidate set up to this size is searched on its o
 EXACT_SKETCH_MAX = 5000  # up to this many sketches of one layout: exact scan, else Chroma ANN
 FAMILY_TEXT_FACTOR = 0.35  # a named family: a model whose card only names it (no name or base says so)
 FAMILY_FEW = 10  # ... considered while the lake knows fewer members than this
+MAKER_FACTOR = 1.6  # a maker named as wanted: its models rank first, the others stay
 MENTION_FACTOR = 0.35  # lineage: a model that only names the target in its card
 PASSAGE_MIN_SIM = 0.3  # a best chunk less similar than this explains nothing
 LEX_WEIGHT = 1.0  # reciprocal rank fusion weights of the two text rankings
@@ -387,6 +388,10 @@ def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
         ids = models_in(m, fams)
         if m.negated:
             a.allowed = (set(st.by_id) if a.allowed is None else a.allowed) - ids
+            continue
+        if is_maker(m):  # "Microsoft's small models": theirs first; a maker's name is too often
+            for mid in ids:  # only whose base or whose checkpoint is meant to keep to it
+                a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * MAKER_FACTOR
             continue
         after = a.parsed.raw[a.parsed.raw.find(m.text) + len(m.text):][:8].lower()
         if re.match(r"[- ]?(?:based|style|like|sized|compatible)\b", after):

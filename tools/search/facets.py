@@ -13,6 +13,7 @@ from typing import Any
 from modellake.store.records import CardInfo, ModelRecord
 from modellake.tools.cards.naming import declared_repo_id
 from modellake.tools.search import vocab as V
+from modellake.tools.search.families import makers
 from modellake.tools.search.glossary import about
 from modellake.tools.search.sections import sections
 
@@ -599,7 +600,7 @@ def facets(model: ModelRecord) -> dict[str, Any]:
         # what its datasets are about in plain words ("eurosat" says nothing to "satellite imagery")
         "data_about": about(" ".join([*datasets[:8], " ".join(aliases)]), 2),
         "results": _results(card), "reported": _reported(card, aliases), "layout_hash": model.layout_hash,
-        "version": model.version,
+        "version": model.version, "makers": makers(body, list(card.base_model) if card else []),
     }
 
 

@@ -26,6 +26,8 @@ class Family:
     query: tuple[re.Pattern[str], ...]
     member: tuple[re.Pattern[str], ...]
     not_member: tuple[re.Pattern[str], ...]
+    maker: bool = False  # an organization: the models it published, not what others built on them
+    made_by: re.Pattern[str] | None = None  # how a card names it as its maker
 
     def has(self, ident: str) -> bool:
         s = ident.lower()
@@ -59,7 +61,8 @@ def catalogue() -> Catalogue:
         if _loaded is None:
             raw = json.loads(resources.files("modellake.tools.search").joinpath("data/families.json").read_text())
             fams = {f["key"]: Family(f["key"], f["label"], _compile(f["query"]), _compile(f["member"]),
-                                     _compile(f.get("not_member", []))) for f in raw["families"]}
+                                     _compile(f.get("not_member", [])), bool(f.get("maker")),
+                                     _made_by(f.get("made_by"))) for f in raw["families"]}
             groups = {g: list(keys) for g, keys in raw.get("groups", {}).items()}
             gq = [(g, p) for g, pats in raw.get("group_query", {}).items() for p in _compile(pats)]
             _loaded = Catalogue(fams, gq, groups)
@@ -68,6 +71,47 @@ def catalogue() -> Catalogue:
 
 def _compile(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.I) for p in patterns)
+
+
+def _made_by(names: str | None) -> re.Pattern[str] | None:
+    """How a card names this maker right after its statement of who made the model."""
+    return re.compile(rf"(?:{names})\b", re.I) if names else None
+
+
+# a card's own statement of who made the model: "Developed by: Microsoft Research",
+# "**Model Developers** Meta", "created by Alibaba Cloud" (a name follows, capitalised)
+_MADE_BY_CUE = re.compile(r"(?:\b(?:developed|created|released|published|trained|built|made|provided) by|"
+                          r"\bmodel (?:developers?|creators?|publishers?|authors?|owners?))[*_:\s]*"
+                          r"(?:the\s+)?\[?(?=[A-Z])", re.I)
+
+
+_HUB_REPO = re.compile(r"huggingface\.co/(?!(?:datasets|spaces|docs|blog|papers|production|front|api|settings|"
+                       r"join|login|new|models|organizations|collections|tasks)/)([\w.-]+)/([\w.-]+)")
+
+
+def makers(text: str, bases: list[str] = ()) -> list[str]:
+    """Who a card says made its model, as identifiers that makers' member patterns read:
+    "maker:microsoft" for "Developed by: Microsoft Research", and "facebook/" when most of its
+    Hub links (its base models' aside) point under one namespace."""
+    head = text[:30000]
+    cue = _MADE_BY_CUE.search(head)  # the first statement only: a card quoting its base's card
+    at = head[cue.end():cue.end() + 60] if cue else ""  # says "Model Developers Meta" later
+    out = [f"maker:{f.key[4:] if f.key.startswith('org-') else f.key}" for f in catalogue().families.values()
+           if f.made_by is not None and at and f.made_by.match(at)]
+    skip = {b.lower() for b in bases}
+    spaces = [m.group(1).lower() for m in _HUB_REPO.finditer(head)
+              if f"{m.group(1)}/{m.group(2)}".lower() not in skip]
+    if spaces:
+        top = max(set(spaces), key=spaces.count)
+        if spaces.count(top) >= 2 and spaces.count(top) * 2 >= len(spaces):
+            out.append(f"{top}/")
+    return out
+
+
+def is_maker(mention: FamilyMention) -> bool:
+    """Whether the mention names an organization (its models), not a model family."""
+    fams = catalogue().families
+    return all(k in fams and fams[k].maker for k in mention.keys)
 
 
 def models_in(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> set[int]:
@@ -96,7 +140,8 @@ def families_of(identifiers: list[str], tags: list[str] = ()) -> set[str]:
     out = {f.key for f in cat.families.values() for ident in identifiers if f.has(ident)}
     out |= {g for g, p in cat.group_query if any(p.search(ident) for ident in identifiers)}
     out |= {g for g, p in cat.group_query for t in tags if p.fullmatch(t.lower())}
-    out |= {f.key for f in cat.families.values() for t in tags if any(q.fullmatch(t.lower()) for q in f.query)}
+    out |= {f.key for f in cat.families.values() for t in tags  # a maker's tag ("meta") is kept by
+            if not f.maker and any(q.fullmatch(t.lower()) for q in f.query)}  # fine-tunes: not a maker
     return out
 
 
@@ -118,11 +163,21 @@ def mentions(text: str) -> list[FamilyMention]:
         if start < last_end:
             continue  # inside a longer mention ("Code Llama" is not also "Llama")
         last_end = end
-        out.append(FamilyMention(keys, text[start:end], _negated(text, start, out)))
-    return out
+        maker = all(cat.families.get(k) is not None and cat.families[k].maker for k in keys)
+        out.append(FamilyMention(keys, text[start:end], _negated(text, start, out, loose=maker)))
+    return [m for i, m in enumerate(out) if not _qualifies_next(text, m, out[i + 1:], cat)]
 
 
-def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
+def _qualifies_next(text: str, m: FamilyMention, rest: list[FamilyMention], cat: Catalogue) -> bool:
+    """A maker named just before one of its families only says whose it is ("Microsoft's
+    DeBERTa", "Meta Llama 3"): the family is what is asked."""
+    if not rest or not all(cat.families.get(k) is not None and cat.families[k].maker for k in m.keys):
+        return False
+    end = text.find(m.text) + len(m.text)
+    return bool(re.fullmatch(r"(?:['’]s)?\s*", text[end:text.find(rest[0].text, end)]))
+
+
+def _negated(text: str, start: int, before: list[FamilyMention], loose: bool = False) -> bool:
     """A family is ruled out when a negation governs it: "not Llama 2", "neither SD nor FLUX",
     "no Meta originals, no Code Llama"; a list after a negation shares it ("not X or Y")."""
     window = text[max(0, start - 60):start]
@@ -131,6 +186,8 @@ def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
         return True
     if _NEGATORS.search(clause):
         return True
+    if loose and re.search(rf"\b{NEGATOR}\b", clause, re.I):  # a maker anywhere in a ruled-out
+        return True  # clause: "other than the checkpoints OpenAI itself published"
     if not before or not before[-1].negated:
         return False
     gap = text[text.rfind(before[-1].text, 0, start) + len(before[-1].text):start]
@@ -140,10 +197,13 @@ def _negated(text: str, start: int, before: list[FamilyMention]) -> bool:
 def members(graph: Any, docs: list[tuple[int, str, dict[str, Any]]]) -> dict[str, set[int]]:
     """Family key -> the lake models in it, by their identifiers and their ancestors'."""
     out: dict[str, set[int]] = {}
+    cat = catalogue()
     for mid, name, f in docs:
-        idents = [name, *(f.get("aliases") or []), *(f.get("architectures") or [])]
-        idents += _ancestor_identifiers(graph, mid)
-        for key in families_of(idents, f.get("tags") or []):
+        own = [name, *(f.get("aliases") or []), *(f.get("architectures") or []), *(f.get("makers") or [])]
+        keys = families_of(own, f.get("tags") or [])
+        keys |= {k for k in families_of(_ancestor_identifiers(graph, mid))
+                 if k not in cat.families or not cat.families[k].maker}  # a maker's, not others' on it
+        for key in keys:
             out.setdefault(key, set()).add(mid)
     return out
 
