@@ -593,7 +593,8 @@ def test_bases_read_from_usage_code_and_merge_lists():
 
 def test_makers_by_namespace_and_by_what_the_card_says(tmp_path):
     cards = {
-        "microsoft/phi-mini": card("license: mit\npipeline_tag: text-generation", "# Phi mini\nA small language model."),
+        "microsoft/phi-mini": card("license: mit\npipeline_tag: text-generation",
+                                   "# Phi mini\nA small language model."),
         "bitnet-2b": card("license: mit\npipeline_tag: text-generation",
                           "# BitNet 2B\nA small 1-bit language model, developed by Microsoft Research."),
         "meta-llama/Llama-2-7b": card("license: llama2\npipeline_tag: text-generation\ntags: [facebook, meta]",
