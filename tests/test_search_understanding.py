@@ -616,3 +616,24 @@ def test_makers_by_namespace_and_by_what_the_card_says(tmp_path):
     q = parse_query("Whisper-based recognizers other than the original checkpoints OpenAI itself published")
     assert [(f.text, f.negated) for f in q.families] == [("Whisper", False), ("OpenAI", True)]
     assert [f.text for f in parse_query("models using Microsoft's DeBERTa as backbone").families] == ["DeBERTa"]
+
+
+def test_lists_of_alternatives_and_licenses_named_by_a_family():
+    def cons(q):
+        return {(c.field, c.op, str(c.value)): (c.hard, c.any_of) for c in parse_query(q).constraints}
+
+    made = cons("FLUX derivatives: loras, merges, quantized copies")  # any of them, none required
+    assert made[("format", "in", "['adapter']")] == (False, False)
+    assert made[("relation", "in", "['merge']")] == (False, False) and made[("quantization", "any", "None")][0] is False
+    assert cons("QLoRA adapters (quantized) for mistral")[("format", "in", "['adapter']")][0] is True  # both asked
+    langs = cons("an LLM for one European language (German, Dutch, French, Italian are all fine)")
+    assert langs[("language", "in", "['de', 'fr', 'it', 'nl']")] == (True, True)
+    assert cons("English speech in, French audio out")[("language", "in", "['en', 'fr']")] == (True, False)
+    lic = cons("tiny chat model, apache-style license - no Llama-licensed stuff")
+    assert ("license", "not", "['llama*']") in lic and not [k for k in lic if k[0] == "architecture"]
+    permissive = [c.value for c in parse_query("apache-style license").constraints if c.field == "license"]
+    assert permissive and "mit" in permissive[0] and "apache-2.0" in permissive[0]  # "-style": permissive
+    q = parse_query("frankenmerges, but skip anything built from 7B or 8B parents")
+    assert q.lineage is None  # ruled out, not asked for
+    assert [f.text for f in parse_query("models Hugging Face itself trained and released").families] == [
+        "Hugging Face itself"]

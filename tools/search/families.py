@@ -160,8 +160,8 @@ def mentions(text: str) -> list[FamilyMention]:
     out: list[FamilyMention] = []
     last_end = -1
     for start, end, keys in found:
-        if start < last_end:
-            continue  # inside a longer mention ("Code Llama" is not also "Llama")
+        if start < last_end or re.match(r"[- ]?licen[cs]", text[end:end + 9], re.I):
+            continue  # inside a longer mention ("Code Llama" is not also "Llama"), or a license's name
         last_end = end
         maker = all(cat.families.get(k) is not None and cat.families[k].maker for k in keys)
         out.append(FamilyMention(keys, text[start:end], _negated(text, start, out, loose=maker)))

@@ -14,7 +14,7 @@ NEGATOR = (r"(?:not|no|nothing|none|never|nor|neither|without|besides|apart from
            r"except(?: for)?|excluding|other than|rather than|instead of|but not|"
            r"isn'?t|aren'?t|is not|are not|"
            r"(?:do|does|did)(?:n'?t| not) (?:want|need|like|use|care for)|dont (?:want|need)|"
-           r"(?:anything|everything|any(?:one|thing)? else) but)")
+           r"(?:anything|everything|any(?:one|thing)? else) but|skip(?:ping)?|leave out|leaving out|exclude|minus)")
 COMPARATIVE = r"(?:more|less|fewer|bigger|larger|smaller|greater|higher|lower|older|newer|longer|shorter)\s+than\b"
 # "not just English", "not only Llama": more than the thing named, not its exclusion
 NOT_ONLY = re.compile(r"\b(?:not|isn'?t|aren'?t|is not|are not)\s+(?:just|only|purely|solely|exclusively)\s+$",

@@ -51,6 +51,7 @@ class Constraint:
     hard: bool = True
     source: str = "query"  # query | flag
     text: str = ""
+    any_of: bool = False  # values are alternatives, any one meets it fully ("German, Dutch or French")
 
     @property
     def strict(self) -> bool:
@@ -495,9 +496,18 @@ def _languages(q: str, out: list[Constraint]) -> None:
                 out.append(Constraint("language", "not", [code], text=before.strip() + " " + name))
             elif not any(c.field == "language" and code in c.value for c in out):
                 _add_language(out, code, _of_text(low[m.end():]), name)
+    for c in out:
+        if c.field == "language" and c.op == "in" and len(c.value) > 1 and _ALTERNATIVES.search(low):
+            c.any_of = True
     if re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
                  low):
         out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
+
+
+# languages offered as alternatives: "German, Dutch or French", "one of those languages", "are all fine"
+_ALTERNATIVES = re.compile(r"\b(?:one of (?:these|those|the|them)|any (?:one )?of|either|whichever|(?:are|is) "
+                           r"(?:all )?(?:fine|ok|okay)|any (?:single )?(?:european |asian )?language)\b|"
+                           r"\b[a-z]+ or [a-z]+\b(?=[^.]*\blanguages?\b)")
 
 
 def _add_language(out: list[Constraint], code: str, hard: bool, name: str) -> None:
@@ -673,6 +683,8 @@ def _negations(text: str, out: list[Constraint]) -> str:
                 found = []  # what follows "of" names their source, which is not ruled out
             found.append(Constraint("relation", "in", relations))
         kept = [c for c in found if c.field in NEGATABLE and c.op in ("in", "is")]
+        if any(c.field == "license" for c in kept) and re.search(r"[- ]licen[cs]", span, re.I):
+            kept = [c for c in kept if c.field != "architecture"]  # "no Llama-licensed stuff": its license
         if any(re.search(r"\d", k) for f in families for k in f.keys):
             kept = [c for c in kept if c.field != "architecture"]  # "rather than Llama 2": that version
             # of the family (ruled out as a family), not every llama
@@ -691,7 +703,17 @@ _NOT_NAME_WORDS = {"by", "trained", "made", "released", "published", "built", "c
                    "their", "any", "just",
                    "only", "based", "fine", "tuned", "tune", "tunes", "version", "versions", "variant",
                    "variants", "size", "sized", "checkpoint", "checkpoints", "weights", "or", "nor", "and",
-                   "something", "anything", "kind", "type", "sort", "straight", "originals", "original"}
+                   "something", "anything", "kind", "type", "sort", "straight", "originals", "original",
+                   "from", "parent", "parents", "stuff"}
+
+
+def _listed(text: str, spans: list[str]) -> bool:
+    """Whether the phrases are items of one list ("LoRAs, merges or quantized copies")."""
+    low = text.lower()
+    at = sorted((low.find(s.lower()), s) for s in spans if s and low.find(s.lower()) >= 0)
+    gaps = [low[a + len(s):b] for (a, s), (b, _) in zip(at, at[1:])]
+    return bool(gaps) and all(re.fullmatch(r"[\w\s-]{0,20}?(?:,|/|;|\bor\b|\band/or\b)\s*(?:and\s+)?[\w\s-]{0,12}",
+                                           g) for g in gaps)
 
 
 def _text_constraints(text: str, out: list[Constraint], negations: bool = True) -> str:
@@ -711,6 +733,11 @@ def _text_constraints(text: str, out: list[Constraint], negations: bool = True) 
     _architectures(scan, out)
     _chat(scan, out)
     _made(scan, out)
+    made = [c for c in out if c.op in ("in", "any") and (c.field in ("relation", "quantization") or (
+        c.field == "format" and c.value == ["adapter"]))]
+    if len({(c.field, str(c.value)) for c in made}) > 1 and _listed(text, [c.text for c in made]):
+        for c in made:  # "LoRAs, merges, quantized copies": any of them (not "a quantized merge")
+            c.hard = False
     if negations:  # "a base LLM, not instruction-tuned": what the query asks for is not ruled out
         asked = {(c.field, v) for c in out if c.op in ("in", "is")
                  for v in (c.value if isinstance(c.value, list) else [c.value])}

@@ -244,7 +244,7 @@ def _check_language(c: Constraint, f: dict[str, Any]) -> Check:
         return Check(OK, [x for x in real if x not in c.value][:6], "card yaml")
     src = f.get("language_src") or "card yaml"
     hit = [x for x in real if x in c.value]
-    if hit and len(hit) < len(c.value):  # some of the languages named together: kept, below all
+    if hit and len(hit) < len(c.value) and not c.any_of:  # some of those named together: below all
         return Check(LIKELY, f"{', '.join(hit)} (not {', '.join(x for x in c.value if x not in hit)})", src)
     if hit and len(real) > SPECIFIC_LANGUAGES and len(c.value) == 1:
         # one of many: a model built for the language asked is likelier what the user wants

@@ -172,7 +172,8 @@ LICENSE_PATTERNS: list[tuple[str, list[str]]] = [
     (r"\bbsd[- ]?3\b|\bbsd-3-clause\b", ["bsd-3-clause"]),
     (r"\bbsd\b", ["bsd*"]),
     (r"\bcopyleft\b", ["gpl*", "agpl*", "lgpl*", "cc-by-sa*"]),
-    (r"\bllama[- ]?\d?(?:\.\d)?\s+(?:community\s+)?licen[cs]e|\bllama licen[cs]es?\b", ["llama*"]),
+    (r"\bllama[- ]?\d?(?:\.\d)?\s+(?:community\s+)?licen[cs]e|\bllama licen[cs]es?\b|\bllama-licen[cs]ed\b",
+     ["llama*"]),
     (r"(?<=\bor )mit\b|(?<=\band )mit\b|\bmit(?= or\b| and\b|/)", ["mit"]),  # "apache or mit"
     (r"\bagpl", ["agpl*"]),
     (r"\blgpl", ["lgpl*"]),
@@ -186,7 +187,7 @@ LICENSE_PATTERNS: list[tuple[str, list[str]]] = [
     (r"\bllama ?2 (community )?licen[sc]e", ["llama2"]),
     (r"\bllama ?3(\.\d)? (community )?licen[sc]e", ["llama3*"]),
     (r"\bgemma (terms|licen[sc]e)", ["gemma"]),
-    (r"\bpermissive(ly)?\b", sorted(PERMISSIVE)),
+    (r"\bpermissive(ly)?\b|\b(?:apache|mit|bsd)[- ](?:style|like|type)\b", sorted(PERMISSIVE)),
 ]
 # how cards state a license in prose (used when the YAML has none)
 TEXT_LICENSES: list[tuple[str, str]] = [
