@@ -637,3 +637,18 @@ def test_lists_of_alternatives_and_licenses_named_by_a_family():
     assert q.lineage is None  # ruled out, not asked for
     assert [f.text for f in parse_query("models Hugging Face itself trained and released").families] == [
         "Hugging Face itself"]
+
+
+def test_how_a_model_was_made_in_words_no_card_uses():
+    from modellake.tools.embedding import embedder as embed
+    from modellake.tools.search.needs import closest_method
+
+    def method(q):
+        m = closest_method(embed.embed_query(q))
+        return (m.method, m.task) if m else None
+
+    assert method("blend of two chat LLMs made by interpolating their weights, no extra training") == ("merge", "merge")
+    assert method("a chatbot taught a new language by adding extra words to its tokenizer") == ("vocabulary", "")
+    assert method("plug-in so an image generator gives decent pictures in ~4 denoising passes")[0] == "few-step"
+    assert method("language models produced by a SLERP merge") in (None, ("merge", "merge"))  # its own words suffice
+    assert method("small multilingual sentence embedding model for cross-lingual semantic search") is None

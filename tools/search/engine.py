@@ -57,7 +57,7 @@ from modellake.tools.search.family import (
 )
 from modellake.tools.search.hits import SearchHit, SearchResult
 from modellake.tools.search.index import Handle, Progress, catch_up, open_lake
-from modellake.tools.search.needs import closest_need
+from modellake.tools.search.needs import closest_method, closest_need
 from modellake.tools.search.query import (
     Constraint,
     LineageClause,
@@ -92,6 +92,7 @@ FULL_COVERAGE = 0.7  # from this share of the query's IDF in one document, full 
 MIN_LEX_CONFIDENCE = 0.25
 RESULTS_WEIGHT = 2.0  # the ranking by the value of the result a query asks about, against LEX_WEIGHT
 NEED_WEIGHT = 0.5  # the lexical ranking by the card words of the need a query describes, against LEX_WEIGHT
+METHOD_WEIGHT = 1.0  # ... of how the model it describes was made (the words are the method's own names)
 NEED_FACTOR = {OK: 1.1, LIKELY: 1.05, UNKNOWN: 1.0, FAIL: 1.0}  # a task read from the need is a guess:
 # models of that task rank a little higher, no model lower (a reranker's card may say
 # text-classification, sentence-similarity or text-ranking)
@@ -294,6 +295,7 @@ class _Answer:
     qvec: np.ndarray | None = None  # the embedding of ``qvec_text``
     qvec_text: str = ""
     expand: str = ""  # card words of the need the query describes (lexical ranking only)
+    method_terms: str = ""  # card words of how the model it describes was made (likewise)
     fusion: dict[str, Any] = field(default_factory=dict)  # the text rankings' weights, as used
 
     def narrow(self, ids: set[int]) -> None:
@@ -348,6 +350,7 @@ def _read_need(a: _Answer) -> None:
     if len(content_terms(a.text)) < NEED_MIN_WORDS:
         return  # a few keywords: the lexical and dense rankings read them as they are
     a.qvec, a.qvec_text = embed.embed_query(a.text), a.text
+    _read_method(a)
     need = closest_need(a.qvec)
     if need is None:
         return
@@ -356,6 +359,18 @@ def _read_need(a: _Answer) -> None:
         group = [need.task] + sorted(V.task_group(need.task) - {need.task})
         a.parsed.constraints.append(Constraint("task", "in", group, hard=False, source="need",
                                                text=need.need))
+
+
+def _read_method(a: _Answer) -> None:
+    """How the model the words describe was made (:func:`.needs.closest_method`): the words
+    cards use for it, and its relation to a parent as a preference."""
+    method = closest_method(a.qvec)
+    if method is None:
+        return
+    a.method_terms = method.terms
+    if method.task and not any(c.field == "relation" for c in a.parsed.constraints):
+        a.parsed.constraints.append(Constraint("relation", "in", [method.task], hard=False, source="need",
+                                               text=method.need))
 
 
 def _apply_constraints(st: LakeState, a: _Answer) -> None:
@@ -499,9 +514,10 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
         a.lexical, lex_ranks = [mid for mid, _ in scored], _gap_ranks(scored, LEX_RANK_GAP * gaps, relative=True)
         if a.mode == "fused":
             lex_weight *= _lexical_confidence(h, st, terms, a.lexical[:COVERAGE_DOCS])
-        if a.mode == "fused" and a.expand:
-            need = _gap_ranks(_lexical(h, st, a.expand, a.allowed), LEX_RANK_GAP * gaps, relative=True)
-            a.rankings.append((need, LEX_WEIGHT * NEED_WEIGHT))
+        for words, weight in ((a.expand, NEED_WEIGHT), (a.method_terms, METHOD_WEIGHT)):
+            if a.mode == "fused" and words:
+                ranks = _gap_ranks(_lexical(h, st, words, a.allowed), LEX_RANK_GAP * gaps, relative=True)
+                a.rankings.append((ranks, LEX_WEIGHT * weight))
     if a.mode in ("fused", "dense"):
         qvec = a.qvec if a.qvec is not None and a.qvec_text == a.text else embed.embed_query(a.text)
         dense, a.best_chunk = _dense(h, qvec, a.allowed)

@@ -25,6 +25,7 @@ from modellake.tools.embedding import embedder as embed
 log = logging.getLogger(__name__)
 
 MIN_SIM = 0.45  # cosine of the query to the need's description
+METHOD_MIN_SIM = 0.55  # a way of making models: its words weigh as much as the query's own
 MIN_MARGIN = 0.03  # ahead of the closest need of another task by at least this
 
 
@@ -34,10 +35,11 @@ class Need:
     need: str
     terms: str
     similarity: float = 0.0
+    method: str = ""  # for a way of making a model: its name (its ``task`` is then a relation)
 
 
 _lock = threading.Lock()
-_loaded: tuple[str, list[Need], np.ndarray] | None = None
+_loaded: dict[str, tuple[str, list[Need], np.ndarray]] = {}
 
 
 def all_needs() -> list[Need]:
@@ -45,8 +47,13 @@ def all_needs() -> list[Need]:
     return _needs()
 
 
-def _needs() -> list[Need]:
-    raw = json.loads(resources.files("modellake.tools.search").joinpath("data/needs.json").read_text())
+def _needs(kind: str = "needs") -> list[Need]:
+    """``needs``: tasks (``data/needs.json``); ``methods``: how models are made
+    (``data/methods.json``; their ``task`` is the relation to a parent, "" when none)."""
+    raw = json.loads(resources.files("modellake.tools.search").joinpath(f"data/{kind}.json").read_text())
+    if kind == "methods":
+        return [Need(n.get("relation") or "", n["need"], n.get("terms", ""), method=n["method"])
+                for n in raw["methods"]]
     return [Need(n["task"], n["need"], n.get("terms", "")) for n in raw["needs"]]
 
 
@@ -78,25 +85,35 @@ def _vectors(needs: list[Need]) -> np.ndarray:
     return vecs
 
 
-def _table() -> tuple[list[Need], np.ndarray]:
-    global _loaded
+def _table(kind: str = "needs") -> tuple[list[Need], np.ndarray]:
     with _lock:
-        if _loaded is None or _loaded[0] != embed.name():
-            needs = _needs()
-            _loaded = (embed.name(), needs, _vectors(needs))
-        return _loaded[1], _loaded[2]
+        got = _loaded.get(kind)
+        if got is None or got[0] != embed.name():
+            needs = _needs(kind)
+            got = _loaded[kind] = (embed.name(), needs, _vectors(needs))
+        return got[1], got[2]
 
 
 def closest_need(qvec: np.ndarray) -> Need | None:
     """The need the query (its unit embedding) describes, or None when none is clearly it."""
-    needs, vecs = _table()
+    return _closest(qvec, "needs", lambda n: n.task, MIN_SIM)
+
+
+def closest_method(qvec: np.ndarray) -> Need | None:
+    """How the model the query describes was made ("a small student trained to imitate a big
+    teacher": distillation), or None when no way of making models is clearly it."""
+    return _closest(qvec, "methods", lambda n: n.method, METHOD_MIN_SIM)
+
+
+def _closest(qvec: np.ndarray, kind: str, group: Any, min_sim: float) -> Need | None:
+    needs, vecs = _table(kind)
     sims = vecs @ np.asarray(qvec, dtype=np.float32)
     order = np.argsort(-sims)
     best = int(order[0])
-    if sims[best] < MIN_SIM:
+    if sims[best] < min_sim:
         return None
-    other = next((float(sims[i]) for i in order[1:] if needs[int(i)].task != needs[best].task), -1.0)
+    other = next((float(sims[i]) for i in order[1:] if group(needs[int(i)]) != group(needs[best])), -1.0)
     if sims[best] - other < MIN_MARGIN:
         return None
     n = needs[best]
-    return Need(n.task, n.need, n.terms, float(sims[best]))
+    return Need(n.task, n.need, n.terms, float(sims[best]), n.method)
