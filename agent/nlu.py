@@ -278,10 +278,11 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
             if arch not in q.architectures:
                 q.architectures.append(arch)
     if re.search(r"\b(?:without|no|lack(?:s|ing)?|missing|has no|have no|don'?t have|"
-                 r"doesn'?t have|not have)\s+(?:a\s+|any\s+)?(?:model\s+)?cards?\b|"
+                 r"doesn'?t have|not have)\s+(?:a\s+|any\s+)?(?:model\s+)?(?:(?:readme|docs?)\s*(?:/|or)\s*)?"
+                 r"(?:cards?|readmes?)\b|"
                  r"\bundocumented\b|\bcard-?less\b", low):
         q.has_card = False
-    elif re.search(r"\b(?:with|have|has|having)\s+(?:a\s+)?(?:model\s+)?cards?\b|\bdocumented\b", low):
+    elif re.search(r"\b(?:with|have|has|having)\s+(?:a\s+)?(?:model\s+)?(?:cards?|readmes?)\b|\bdocumented\b", low):
         q.has_card = True
     if re.search(r"\b(?:largest|biggest|heaviest|most parameters|greatest number of parameters|"
                  r"most params)\b", low):

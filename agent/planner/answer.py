@@ -13,7 +13,7 @@ from typing import Any
 
 from modellake.agent.planner.compose import Plan
 from modellake.tools.query.relations import NOUNS, VERBS
-from modellake.tools.rendering import join
+from modellake.tools.rendering import join, plural
 
 
 @dataclass
@@ -62,6 +62,8 @@ def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[st
         parts += ([related] if related and (asked or _related(plan, b_up, a_up)) else []) + _texts(
             [o for o in shown if o.error is None])
         failed = [o for o in shown if o.error is not None]
+    elif plan.then == "grandchildren" and ok:
+        parts.append(_grandchildren(plan, ok))
     elif plan.then == "each_relative" and len(ok) > 1:
         texts = _texts(ok)
         parts += [texts[0], f"How each differs from {plan.models[0]}, by its weights:"] + texts[1:]
@@ -72,6 +74,17 @@ def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[st
     if failed:
         parts.append(_failure(failed, bool(ok)))
     return "\n\n".join(p for p in parts if p).strip() or "The tools returned nothing to answer with."
+
+
+def _grandchildren(plan: Plan, ok: list[Outcome]) -> str:
+    """The children of the model's children, each by its parent ("2 models derive from ...")."""
+    found = [o for o in ok[1:] if isinstance(o.data, dict) and o.data.get("rows")]
+    if not found:
+        return f"No model in the lake is two generations below {plan.models[0]}: " + (
+            ok[0].text or "it has no children.")
+    names = [row["name"] for o in found for row in o.data["rows"] if isinstance(row, dict) and "name" in row]
+    return (f"Two generations below {plan.models[0]} ({plural(len(names), 'grandchild', 'grandchildren')}): "
+            f"{join(names)}.\n\n" + "\n\n".join(_texts(found)))
 
 
 def _compared(outcomes: list[Outcome]) -> tuple[list[Outcome], tuple[Outcome | None, Outcome | None]]:
@@ -281,6 +294,8 @@ def selection(outcomes: list[Outcome], plan: Plan | None = None) -> list[str]:
             out += [n for n in selection(outcomes[i:i + len(part.calls)], part) if n not in out]
             i += len(part.calls)
         return out
+    if plan is not None and plan.then == "grandchildren" and len(outcomes) > 1:
+        outcomes = outcomes[1:]  # the children of the children, not the children
     out: list[str] = []
     for o in outcomes:
         d = o.data if isinstance(o.data, dict) else {}

@@ -48,6 +48,7 @@ class Plan:
     listed: list[str] = field(default_factory=list)  # the last list of models an answer gave
     pending: list[str] = field(default_factory=list)  # parts of a chain still to plan
     note: str | None = None  # said before the answer ("I did not delete anything: ...")
+    ranked: list[str] = field(default_factory=list)  # the last ranking an answer gave ("in last place")
 
     @property
     def query(self) -> dict[str, Any] | None:
@@ -277,6 +278,20 @@ def _sharing_with(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models)
 
 
+def _they_share(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"do they all keep that same license?" after X's children: which of them share X's."""
+    prev = ctx.prev
+    if not (r.them and not r.names and prev is not None and prev.models and len(models) >= 2) or \
+            prev.models[0] in models or QUERY not in ctx.tools or not re.search(
+                r"\b(?:same|share|shares|sharing|keep|kept|keeps|inherit\w*|retain\w*)\b", r.low):
+        return None
+    facts = [f for f in dict.fromkeys(r.facts + r.aspects) if f in _SHAREABLE]
+    if not facts:
+        return None
+    return Plan("query", [Call(QUERY, {"names": models, "same_as": prev.models[0], "same": facts})],
+                question=r.text, models=models)
+
+
 def _swap(v: Any, old: str, new: str) -> Any:
     if isinstance(v, str):
         return v.replace(old, new)
@@ -296,7 +311,8 @@ def _the_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     show = [x for group in shown if isinstance(group, list) for x in group
             if x in ("parameters", "bytes", "format", "quantization", "license", "layers",
                      "architecture")]
-    if show:
+    show = list(dict.fromkeys([*show, *(f for f in r.facts if f not in r.filters and f != "has_card")]))
+    if show:  # and what this question asks of it ("a bigger or smaller vocab?")
         args["show"] = show
     return Plan("query", [Call(QUERY, args)], question=r.text)
 
@@ -414,6 +430,95 @@ def _quantized_from(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 
 
+_VIEW_ONLY = ("sparsity", "dtypes", "tied", "outliers", "config", "modules", "files", "tags", "library")
+_RELATIVE = re.compile(r"\b(?:its|the|that|[\w./-]+'s)\s+(?:direct\s+)?(?:parent|base)(?:\s+model)?\b(?!\s+of\b)", re.I)
+
+
+def _aspect_of_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"what about its parent - any zeros there?": the parent found first, then the question
+    asked of it (what only the model's own view shows: its zeros, dtypes, configuration)."""
+    asked = [a for a in r.aspects if a in _VIEW_ONLY and (a != "sparsity" or re.search(r"\bzero|\bsparse", r.low))]
+    if len(models) != 1 or r.relation != "parents" or not asked or QUERY not in ctx.tools or r.rank or r.count \
+            or r.scored or _asks_cost(r) or _compares(r):
+        return None
+    rest = _RELATIVE.sub("it", r.text)
+    if rest == r.text:
+        return None
+    return Plan("then", [Call(QUERY, {"relation": "parents", "of": models[0]})], then="ask_found",
+                then_question=rest, question=r.text, models=models)
+
+
+_JUDGE = (r"^\s*(?:so\s+|and\s+)?(?:is|isn't|are|aren't|would|could|will)\s+(?:that|this|it|those|these|they)\s+"
+          r"(?:really\s+)?(?:a\s+|an\s+)?(?:problem|issue|ok|okay|fine|allowed|legal|concern|trouble|risk)\b|"
+          r"\bshould i (?:worry|be worried|be concerned)\b")
+
+
+def _judge_licenses(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"is that a problem?" after the licenses of models: each card checked (a license that
+    differs from its parent's is flagged there)."""
+    prev = ctx.prev
+    if prev is None or r.names or not re.search(_JUDGE, r.low) or "license" not in _asked_before(prev):
+        return None
+    routed = route.score_tools(_as(r, "check the card of x"), [t for t in ctx.tools.values()
+                                                                if t.name != QUERY and not t.mutating],
+                               ctx.embedder, 1)
+    targets = (prev.selection or prev.models)[:3]
+    if not routed or routed[0].tool.needs != 1 or not targets:
+        return None
+    info = routed[0].tool
+    calls = [Call(info.name, route.fill_args(info, r, [m])[0]) for m in targets]
+    return Plan("tool", calls, question=r.text, models=targets)
+
+
+_GRAND = r"\b(?:two|2) generations? (?:down|below|under|later|on)\b|\bgrand-?(?:children|child|kids?)\b"
+
+
+def _grandchildren(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"which of those are two generations down?", "X's grandchildren": the children of its children."""
+    prev = ctx.prev
+    one = models[:1] if len(models) == 1 else (prev.models[:1] if prev is not None and not r.names and
+                                                _relation_of(prev) in ("children", "descendants") else [])
+    if not one or QUERY not in ctx.tools or r.rank or r.count or not re.search(_GRAND, r.low) or \
+            re.search(r"\bchildren\b.{0,6}\bgrand|\beverything\b|\ball\b|\bdownstream\b|\bdescendants\b", r.low):
+        return None
+    return Plan("then", [Call(QUERY, {"relation": "children", "of": one[0]})], then="grandchildren",
+                then_question=r.text, question=r.text, models=one)
+
+
+def _relation_of_each(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"where does each of them come from?": the relation asked of each model in turn."""
+    if len(models) < 2 or r.relation not in ("parents", "ancestors", "children", "descendants") or \
+            QUERY not in ctx.tools or r.rank or r.count or not (re.search(
+                r"\beach\b|\bevery\b|\brespectively\b|\bindividually\b|\b(?:all of them|them all)\b", r.low)
+                or (r.them and not r.names and len(models) > 2)):
+        return None
+    return Plan("tool", [Call(QUERY, {"relation": r.relation, "of": m}) for m in models[:6]],
+                question=r.text, models=models[:6])
+
+
+_SAME_AGAIN = (r"\b(?:same|identical|equal|matching)\s+(?:number|score|value|result|figure|accuracy|count|one)s?\b|"
+               r"\b(?:ties?|tied|matches|hits? that|gets? that)\b")
+
+
+def _same_value_again(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"does anything else hit the same number?": the models level with the one just answered
+    about (its place in the task's ranking, ties named; or the models sharing the fact asked)."""
+    prev = ctx.prev
+    one = _subject(prev)
+    if not one or prev is None or r.names or QUERY not in ctx.tools or not re.search(_SAME_AGAIN, r.low) or \
+            not re.search(r"\b(?:else|others?|anything|any model|anyone|which|who)\b", r.low):
+        return None
+    shown = [x for c in prev.calls for x in (c.args.get("show") or []) if isinstance(x, str)]
+    if prev.task and any(x.startswith("score:") for x in shown):
+        return Plan("query", [Call(QUERY, {"rank_by": next(x for x in shown if x.startswith("score:")),
+                                           "order": "best", "place_of": one[0]})],
+                    question=r.text, models=one, task=prev.task)
+    facts = [f for f in _asked_before(prev) if f != "task"]
+    if not facts:
+        return None
+    return Plan("query", [Call(QUERY, {"same_as": one[0], "same": facts[:1]})], question=r.text, models=one)
+
+
 # -- the models a question is about ------------------------------------------------------------
 def _models(r: Reading, prev: Plan | None) -> list[str]:
     """The models the question is about: named, pointed at ("it", "them", "the second one",
@@ -476,6 +581,9 @@ def _one_by_word(r: Reading, prev: Plan) -> list[str]:
     if not m or not (prev.selection or prev.listed):
         return []
     w = m.group(1)
+    if re.fullmatch(r"quanti[sz]ed|quant", w):  # "the quantized one": the one whose name says so
+        fits = [n for n in dict.fromkeys([*prev.selection, *prev.listed]) if _named_quantized(n)]
+        return fits if len(fits) == 1 else []
     fits = [n for n in dict.fromkeys([*prev.selection, *prev.listed]) if any(
         t == w or (len(t) >= 3 and (w.startswith(t) or t.startswith(w)))
         for t in re.split(r"[^a-z0-9]+", n.lower()) if t)]
@@ -502,6 +610,9 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if few and len(prev.selection) > 2:  # "is the gap between the top two real?"
         n = {"two": 2, "three": 3}.get(few.group(2)) or int(few.group(2))
         return list(prev.selection[:n] if few.group(1) in ("top", "first") else prev.selection[-n:])
+    if r.ordinal is not None and len(prev.ranked) > 2 and re.search(r"\b(?:place|spot|position)\b", r.low):
+        i = r.ordinal  # "the one in last place": of the last ranking, though answers came since
+        return [prev.ranked[i]] if -len(prev.ranked) <= i < len(prev.ranked) else []
     if r.ordinal is not None and (prev.selection or prev.listed):
         i = r.ordinal  # "the second": of the answer's list, else of the last list an answer gave
         among = prev.selection if len(prev.selection) > 1 or not prev.listed else prev.listed
@@ -510,7 +621,7 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if re.search(r"\bboth\b|\bthe two\b", r.low) and len(both) == 2 and len(prev.selection) < 2:
         return both  # "sts-smoke for both?" after "what is X derived from?": X and its parent
     if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
-            prev.models[0] not in prev.selection:
+            prev.models[0] not in prev.selection and not re.search(_QUALIFIED, r.low):
         return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
     if r.them and len(prev.selection) > 1:
         return list(prev.selection)
@@ -553,6 +664,16 @@ def _bare_fact(r: Reading) -> bool:
 _LIGHT = frozenset("base parent declared declare declares say says does card claim claims "
                    "confident sure much got get gets were was exactly fraction share percent "
                    "ok okay so then".split())
+
+
+def last_ranking(prev: Plan | None) -> list[str]:
+    """The last ranking of several models an answer gave, up to the previous one."""
+    if prev is None:
+        return []
+    q = prev.query or {}
+    if q.get("rank_by") and (q.get("top") or 0) != 1 and len(prev.selection) > 2:
+        return list(prev.selection)
+    return list(prev.ranked)
 
 
 def focus(p: Plan) -> str | None:
@@ -846,15 +967,16 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if not models and not r.relation and set(show) <= set(r.filters) and "rank_by" not in args and \
             r.filters and re.search(r"\b(?:compare\w*|contrast\w*|side[- ]by[- ]side|differ\w*)\b", r.low):
         show = ["parameters", "architecture", "layers", "quantization", "license"]  # "contrast the GGUF models"
-    if r.relation and not show and ctx.prev is not None and re.search(r"'s\s*[?.!]*\s*$", r.text):
-        show = _asked_before(ctx.prev)  # "and its parent's?": the same fact, of the parent
+    if r.relation and not show and ctx.prev is not None and (re.search(r"'s\s*[?.!]*\s*$", r.text) or (
+            r.opener and not (r.rank or r.count or r.aspects))):
+        show = _asked_before(ctx.prev)  # "and its parent's?", "and its children?": the same fact, of them
     if r.group_by and not r.relation or (r.group_by and r.count):
         args.pop("rank_by", None)
         args.pop("order", None)
         return Plan("query", [Call(QUERY, {**args, "group_by": r.group_by})], question=r.text,
                     models=models, task=task)
     if show and not r.count:
-        args["show"] = args.get("show", []) + show
+        args["show"] = list(dict.fromkeys(args.get("show", []) + show))
     if r.count:
         args["count_only"] = True
     if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)):
@@ -929,6 +1051,8 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
         elif task:
             args["task"] = task
     args["order"] = order
+    if r.trade and fact == "score":  # "the best quality for the least disk": the size beside the score
+        args["show"] = list(dict.fromkeys([*args.get("show", []), r.trade]))
     if not r.ranking:
         args["top"] = r.top or 1
     elif r.top:
@@ -946,8 +1070,14 @@ def _asks_cost(r: Reading) -> bool:
     return bool(cost or against_parent)
 
 
+_QUALIFIED = r"\b(?:parents?|bases?)\s+(?:that|which|who|with|without|having|stored|licensed|under)\b"
+
+
 def _then_parent(r: Reading, args: dict[str, Any], models: list[str]) -> Plan:
-    return Plan("then", [Call(QUERY, {"relation": "parents", "of": models[0]})],
+    which = {k: v for k, v in r.filters.items() if k in ("has_card", "format", "quantized", "license",
+                                                         "architecture", "has_weights")} \
+        if re.search(_QUALIFIED, r.low) else {}  # "the parent that has a model card": that one
+    return Plan("then", [Call(QUERY, {"relation": "parents", "of": models[0], **which})],
                 then="pair_with_parent", then_question=r.text, question=r.text, models=models)
 
 
@@ -1190,7 +1320,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
                 r"\b(?:measurabl\w*|significan\w*|noise|real|spread|lose anything|lost anything)\b", r.low):
             args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
             return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
-        calls = [Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]})]
+        also = [f for f in facts if f in ("bytes", "parameters", "quantization", "format", "layers")]
+        calls = [Call(QUERY, {"names": pair, "show": ([_score(r, ctx, task)] if task else ["scores"]) + also})]
         plain = not re.search(r"\b(?:cost|lose|lost|hurt|degrad|worth|drop|worse|better|gain|improv|accura|score)",
                               r.low)  # "how does X compare with its parent?": the weights too
         if len(pair) == 2 and not task and plain and _compares(r) and not any(m in ctx.lake.card_only for m in pair):
@@ -1224,6 +1355,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
+    if p.then == "grandchildren" and names:
+        return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:
         routed = route.score_tools(_as(r, p.then_question or ""), [
             t for t in ctx.tools.values() if t.name != QUERY and not t.mutating], ctx.embedder, 2)
@@ -1238,7 +1371,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
     _same_on_other_task,
-    _name_them,
-    _sharing_with, _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results, _scores_of_named,
+    _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
+    _sharing_with, _they_share, _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results,
+    _scores_of_named,
     _relation_of_winner,
     _a_need, _quantized_from)

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from modellake.agent.planner import chain
-from modellake.agent.planner.compose import QUERY, Context, Plan, not_done, plan
+from modellake.agent.planner.compose import QUERY, Context, Plan, last_ranking, not_done, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -68,6 +68,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     read = _read_once(read)
     p = _plan_question(text, read, ctx)
     p.note = p.note or not_done(read(text), ctx, p)
+    p.ranked = last_ranking(ctx.prev)
     return p
 
 

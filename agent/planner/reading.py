@@ -132,6 +132,7 @@ class Reading:
     other: bool = False                                # "the other one"
     that_one: bool = False                             # "that one": the model the answer named
     group_by: str | None = None                        # "how many of each architecture"
+    trade: str | None = None                           # "the best score for the least disk": shown beside
 
     @property
     def content_words(self) -> list[str]:
@@ -178,6 +179,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
+    if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
+        r.count, r.them, r.it = False, False, True  # weights, not a count of models
     if r.rank is None and "results" in r.facts:  # "which model reports the most eval results?"
         most = re.search(r"\b(most|fewest|least)\b", low)
         if most:
@@ -185,6 +188,12 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     if re.search(r"(?<!hidden )(?<!embedding )(?<!vocab )(?<!context )(?<!vocabulary )\bsize of\b|"
                  r"^\s*size\b", low) and "parameters" not in r.aspects and "disk" not in r.aspects:
         r.aspects.append("parameters")  # "size of X": its parameter count, not a hidden size
+    if re.search(r"\b(?:how (?:large|big|heavy)|size of|sized?|shr[iu]nk\w*|smaller|bigger|larger|grow\w*)\b.{0,30}"
+                 r"\bfiles?\b|\bfiles?\b.{0,12}\b(?:size|large|big|smaller|bigger|shr[iu]nk\w*|grow\w*)\b",
+                 low) and "disk" not in r.aspects and not re.search(r"\bparam", low):  # "how large is its file?"
+        r.aspects = [a for a in r.aspects if a not in ("parameters", "files")] + ["disk"]
+        r.facts = [f for f in r.facts if f != "parameters"] + ["bytes"] * ("bytes" not in r.facts)
+        r.low = low = re.sub(r"\bhow (?:large|big|heavy)\b", "how much disk", low)
     for key in ("architecture", "license"):  # "is X a bert model?", "is X apache?"
         if len(r.names) == 1 and key in r.filters and key not in r.aspects and not r.listing:
             r.aspects.append(key)
@@ -418,6 +427,7 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
     if re.search(r"\b(?:scores?|scored|against|compared?|versus|vs|better|worse|accuracy|fares?|fared)\b", low):
         low = re.sub(r"\b(?:that|this|the) (?:child|parent|base)(?: model)?\b(?! of)", "x", low)  # "how does the
         # child score against it?": a pointer to a model of the last answer, not a relation asked for
+    low = re.sub(r"\brelative(?:ly)? to\b", "against", low)  # "what it cost relative to X": no relatives asked
     low = re.sub(r"\b(?:that|this|those|these)(?: two| three)? (?:parents?|bases?|roots?|children|child|"
                  r"siblings?)(?: models?)?\b(?! of)", "x", low)  # "which of those two parents ..."
     for kind, rx in relations.KIND_WORDS.items():
@@ -432,9 +442,10 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
                          low[verb.end():])
         before = bool({"x", "y", "it", "this", "that"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
         named_after = _NAMEISH.match(low[verb.end():].lstrip()) is not None
+        plural = bool({"them", "they", "those", "these", "each"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
         if (after or named_after) and not before:
             found = ["descendants"]
-        elif before:
+        elif before or plural:  # "where does each of them come from?"
             found = ["parents"]
         else:
             found = ["descendants"] if r.names else []
@@ -471,6 +482,9 @@ def _ranking(r: Reading, low: str) -> None:
         if re.search(rx, low):
             r.rank = rank
             break
+    if r.rank and r.rank[0] in ("bytes", "parameters") and re.search(SCORE_HIGH, low) and re.search(
+            r"\b(?:quality|scores?|accura\w*|performance|spearman|f1)\b", low):
+        r.trade, r.rank = r.rank[0], ("score", "best")  # "the best quality for the least disk"
     by_config = _config_rank(low)
     if by_config:  # "the largest vocabulary", "the longest context window"
         r.rank = by_config
@@ -485,6 +499,16 @@ def _ranking(r: Reading, low: str) -> None:
 
 _SUPERLATIVE = (r"\b(largest|biggest|highest|most|longest|widest|max(?:imum)?|greatest|"
                 r"smallest|lowest|fewest|least|shortest|narrowest|min(?:imum)?)\s+((?:\S+\s+){0,2}\S+)")
+
+
+_MODEL_NOUNS = (r"\b(?:models?|checkpoints?|children|kids|descendants|parents|siblings|relatives|"
+                r"fine-?tunes|derivatives|copies|versions|ones)\b")
+
+
+def _counts_own_parts(low: str) -> bool:
+    """"how many of its weights are zero", "how many of those are exactly zero" (after a
+    parameter count): a count of one model's weights, not of models."""
+    return bool(re.search(r"\b(?:zeros?|zeroes|zeroed|sparse)\b", low)) and not re.search(_MODEL_NOUNS, low)
 
 
 def _config_rank(low: str) -> tuple[str, str] | None:

@@ -1,0 +1,81 @@
+"""Follow-ups and several-step questions over the family lake: what a question points back at
+(the model just discussed, its parent, "those", "the one in last place", "each of them", "the
+same number") and the facts a question attaches (file size, zeros, the license of each)."""
+from __future__ import annotations
+
+from test_agent_lake_questions import family_agent, family_lake  # noqa: F401 - the lake's fixtures
+
+
+def _ask(agent, thread: str, *questions: str):
+    answers = [agent.ask(q, thread_id=thread) for q in questions]
+    return answers[-1]
+
+
+def test_zeros_of_those_parameters_and_of_its_parent(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "zeros", "how many parameters does enc-pruned have?", "how many of those are exactly zero?")
+    assert [c["tool"] for c in a.tool_calls] == ["show_model"] and "of enc-pruned's weights are exactly zero" \
+        in a.answer
+    a = agent.ask("what about its parent - any zeros there?", thread_id="zeros")
+    assert "enc-pruned was pruned from enc-base" in a.answer and "of enc-base's weights are exactly zero" in a.answer
+
+
+def test_and_its_children_carries_the_fact_asked_and_is_that_a_problem(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "lic", "enc-base licence?", "and its children?")
+    assert "enc-sentiment (a fine-tune, license mit)" in a.answer
+    a = agent.ask("is that a problem?", thread_id="lic")
+    assert "differs from its parent enc-base's" in a.answer
+
+
+def test_the_one_in_last_place_is_of_the_last_ranking(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "last", "sts-smoke leaderboard please", "is the gap between the top two real?",
+             "the one in last place: does it have a parent?")
+    assert "no parent of enc-base" in a.answer
+
+
+def test_without_a_readme_and_where_each_of_them_comes_from(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("which checkpoints here ship without a README/card?", thread_id="each")
+    assert "enc-twin" in a.answer and "enc-base" not in a.answer
+    a = agent.ask("according to the weights, where does each of them come from?", thread_id="each")
+    assert "enc-grand was fine-tuned from enc-sentiment" in a.answer and "no parent of enc-twin" in a.answer
+
+
+def test_anything_else_with_the_same_number_or_fact(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "same", "what's enc-sentiment's sts-smoke score?", "does anything else hit the same number?")
+    assert "enc-sentiment places" in a.answer and "enc-sentiment-int8" in a.answer
+    a = _ask(agent, "same2", "how many params does enc-sentiment have?", "any other model with the same count?")
+    assert "same parameters" in a.answer and "enc-topic" in a.answer
+    a = _ask(agent, "same3", "enc-base licence?", "which models derive directly from it?",
+             "do they all keep that same license?")
+    assert a.tool_calls[0]["args"]["same_as"] == "enc-base" and "apache-2.0" in a.answer
+
+
+def test_file_size_and_the_cost_against_a_qualified_parent(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("how large is enc-base's file?", thread_id="file")
+    assert "on disk" in a.answer and "parameters" not in a.answer
+    a = agent.ask("how does enc-sentiment-int8 do on sts-smoke compared with the parent that has a model card?",
+                  thread_id="qual")
+    assert a.tool_calls[0]["args"].get("has_card") is True and "enc-sentiment" in a.answer
+    a = agent.ask("did enc-pruned's file shrink, and what did it cost on sts-smoke relative to its parent?",
+                  thread_id="rel")
+    assert "size on disk" in a.answer and "family" not in a.answer
+
+
+def test_the_best_score_for_the_least_disk(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("I want the best sts-smoke quality for the least disk: which one?", thread_id="trade")
+    assert "best model on sts-smoke is enc-twin" in a.answer and "size on disk" in a.answer
+
+
+def test_two_generations_down_and_the_quantized_one(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "grand", "show me what descends from enc-base", "which of those are two generations down?")
+    assert "Two generations below enc-base" in a.answer and "enc-grand and enc-sentiment-int8" in a.answer
+    assert "enc-topic" not in a.answer
+    a = agent.ask("the quantized one - what dtype are its weights stored in?", thread_id="grand")
+    assert "enc-sentiment-int8's weights are stored in" in a.answer
