@@ -652,3 +652,18 @@ def test_how_a_model_was_made_in_words_no_card_uses():
     assert method("plug-in so an image generator gives decent pictures in ~4 denoising passes")[0] == "few-step"
     assert method("language models produced by a SLERP merge") in (None, ("merge", "merge"))  # its own words suffice
     assert method("small multilingual sentence embedding model for cross-lingual semantic search") is None
+
+
+def test_a_trainers_eval_results_and_no_multilingual_models():
+    text = ("## Evaluation on SQuAD2.0 dev set\n```bash\n{\n    \"epoch\": 3.0,\n    \"eval_HasAns_f1\": 85.9,\n"
+            "    \"eval_best_f1\": 84.0,\n    \"eval_exact\": 80.88,\n    \"eval_f1\": 84.01,\n"
+            "    \"eval_loss\": 0.77,\n    \"eval_samples\": 12508\n}\n```\n")
+    got = [(r.dataset, r.metric, r.value) for r in reported_numbers(text, ["qa"], ["squad_v2"])]
+    assert got == [("squad_v2", "exact_match", 80.88), ("squad_v2", "f1", 84.01)]
+    assert reported_numbers(text, ["qa"], []) == []  # no dataset of its own: whose numbers is unclear
+    from modellake.tools.search.rank import FAIL, OK, check
+
+    one = next(c for c in parse_query("a NER tagger for French, no multilingual models please").constraints
+               if c.field == "language" and c.op == "monolingual")
+    assert one.hard and check(one, {"languages": ["fr"]}).status == OK
+    assert check(one, {"languages": ["multilingual", "fr"]}).status == FAIL

@@ -54,6 +54,7 @@ def reported_numbers(text: str, aliases: list[str], datasets: list[str] | None =
     for grid in _tables(text):
         out.extend(_from_table(grid, own, default_ds))
     out.extend(_from_sentences(_without_tables(text), default_ds))
+    out.extend(_from_eval_json(text, default_ds))
     seen, kept = set(), []
     for r in out:  # one number per benchmark and metric: the first (a card states its own model's
         # table first; a second table with the same names is usually another variant's)
@@ -245,6 +246,23 @@ def _without_tables(text: str) -> str:
     text = re.sub(r"```.*?(?:```|$)", " ", text, flags=re.S)
     text = re.sub(r"`[^`\n]*`", " ", text)
     return "\n".join(line for line in text.splitlines() if not line.strip().startswith("|"))
+
+
+# -- the Trainer's eval_results.json pasted into a card -----------------------------------
+_EVAL_KEY = re.compile(r'^\s*"eval_(?P<metric>[a-z][a-z0-9_@]*)"\s*:\s*(?P<val>-?\d+(?:\.\d+)?)\s*,?\s*$', re.M)
+
+
+def _from_eval_json(text: str, default_ds: str | None) -> list[Reported]:
+    """``"eval_f1": 84.0``, ``"eval_exact": 80.9`` (the final evaluation a Trainer writes), for
+    the card's one dataset; per-subset keys ("eval_HasAns_f1", "eval_best_f1") are left out."""
+    if default_ds is None:
+        return []
+    out = []
+    for m in _EVAL_KEY.finditer(text):
+        metric = "exact_match" if m.group("metric") == "exact" else m.group("metric")
+        if METRIC_WORDS.match(metric) and metric != "loss":
+            out.append(Reported(default_ds, metric, float(m.group("val")), "text", m.group(0).strip()[:300]))
+    return out
 
 
 # -- sentences ---------------------------------------------------------------------------

@@ -498,6 +498,8 @@ def _condition(c: dict[str, Any]) -> str:
         return "a chat model"
     if field == "language" and op == "multilingual":
         return "multilingual"
+    if field == "language" and op == "monolingual":
+        return "one language, not multilingual"
     if text and not text.startswith("--"):
         return {"license": f"license {text}", "language": f"language {text}",
                 "library": f"library {text}", "architecture": f"architecture {text}",

@@ -46,7 +46,7 @@ class Constraint:
     # task | license | params | context | format | quantization | language | library |
     # architecture | chat | words | relation (merge | quantized | adapter | finetune | base)
     field: str
-    op: str  # in | max | min | range | approx | not | prefer_small | multilingual
+    op: str  # in | max | min | range | approx | not | prefer_small | multilingual | monolingual
     value: Any
     hard: bool = True
     source: str = "query"  # query | flag
@@ -499,8 +499,11 @@ def _languages(q: str, out: list[Constraint]) -> None:
     for c in out:
         if c.field == "language" and c.op == "in" and len(c.value) > 1 and _ALTERNATIVES.search(low):
             c.any_of = True
-    if re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
-                 low):
+    many = re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
+                     low)
+    if many and re.search(rf"\b{NEGATOR}\s+(?:(?:a|an|the|any)\s+)?$", low[max(0, many.start() - 30):many.start()]):
+        out.append(Constraint("language", "monolingual", None, text=f"no {many.group(1)}"))  # "no multilingual models"
+    elif many:
         out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
 
 

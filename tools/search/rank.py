@@ -229,6 +229,10 @@ def _quant_any(f: dict[str, Any]) -> Check:
 def _check_language(c: Constraint, f: dict[str, Any]) -> Check:
     langs = [x for x in f.get("languages") or []]
     real = [x for x in langs if x != "multilingual"]
+    if c.op == "monolingual":  # "no multilingual models": one language (two for a translation pair)
+        if "multilingual" in langs or len(real) > 2:
+            return Check(FAIL, f"{len(real)} languages" if real else "multilingual", "card yaml")
+        return Check(OK, real, "card yaml") if real else Check(UNKNOWN)
     if c.op == "multilingual":
         if len(real) >= 3 or "multilingual" in langs:
             return Check(OK, f"{len(real)} languages" if real else "multilingual", "card yaml")
