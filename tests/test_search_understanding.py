@@ -667,3 +667,13 @@ def test_a_trainers_eval_results_and_no_multilingual_models():
                if c.field == "language" and c.op == "monolingual")
     assert one.hard and check(one, {"languages": ["fr"]}).status == OK
     assert check(one, {"languages": ["multilingual", "fr"]}).status == FAIL
+
+
+def test_a_misspelt_family_name_is_read_as_the_family():
+    from modellake.tools.search.families import spelled
+
+    assert spelled("finetunes of Meta's Lama 3 8B") == "finetunes of Meta's Llama 3 8B"
+    assert spelled("mistal 7b chat") == "Mistral 7b chat" and spelled("the best bert model") == "the best bert model"
+    assert [f.keys for f in parse_query("finetunes of Meta's Lama 3 8B").families] == [["llama-3"]]
+    said = [c.text for c in parse_query("retrained for a language other than English").constraints]
+    assert said == ["other than english"]  # the reason a hit shows: the words that ruled it out

@@ -408,7 +408,8 @@ def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
             for mid in ids:  # only whose base or whose checkpoint is meant to keep to it
                 a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * MAKER_FACTOR
             continue
-        after = a.parsed.raw[a.parsed.raw.find(m.text) + len(m.text):][:8].lower()
+        at = a.parsed.raw.find(m.text)
+        after = a.parsed.raw[at + len(m.text):][:8].lower() if at >= 0 else ""
         if re.match(r"[- ]?(?:based|style|like|sized|compatible)\b", after):
             continue  # "a BERT-style encoder": a description, not a family to keep to
         named |= ids

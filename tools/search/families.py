@@ -9,6 +9,7 @@ A query names families positively ("built on Qwen") or rules them out ("not Llam
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import threading
@@ -143,6 +144,43 @@ def families_of(identifiers: list[str], tags: list[str] = ()) -> set[str]:
     out |= {f.key for f in cat.families.values() for t in tags  # a maker's tag ("meta") is kept by
             if not f.maker and any(q.fullmatch(t.lower()) for q in f.query)}  # fine-tunes: not a maker
     return out
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` is ``b`` with one letter dropped, added, changed or two swapped."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+@functools.lru_cache(maxsize=1)
+def _family_words() -> frozenset[str]:
+    """The words of the families' names long enough to correct a misspelling towards."""
+    cat = catalogue()
+    fams = [f for f in cat.families.values() if not f.maker]
+    queries = [p for f in fams for p in f.query] + [p for _, p in cat.group_query]
+    return frozenset(w for f in fams for w in re.findall(r"[a-z]+", f.label.lower())
+                     if len(w) >= 5 and any(p.search(w) for p in queries))
+
+
+def spelled(text: str) -> str:
+    """``text`` with a misspelt family name put right ("Lama 3" -> "Llama 3", "Mistal" ->
+    "Mistral"): one edit from a family word of five letters or more, in a word of four or more."""
+    words = _family_words()
+
+    def fix(m: re.Match[str]) -> str:
+        w = m.group(0)
+        low = w.lower()
+        if low in words or len(low) < 4:
+            return w
+        near = sorted(x for x in words if _one_edit(low, x))
+        return near[0].capitalize() if len(near) == 1 else w
+    return re.sub(r"[A-Za-z]+", fix, text)
 
 
 def mentions(text: str) -> list[FamilyMention]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from modellake.store.errors import ModelLakeError
 from modellake.tools.search import vocab as V
-from modellake.tools.search.families import FamilyMention
+from modellake.tools.search.families import FamilyMention, spelled
 from modellake.tools.search.families import mentions as family_mentions
 from modellake.tools.search.negation import COMPARATIVE, NEGATOR, NOT_ONLY
 
@@ -489,11 +489,16 @@ def _languages(q: str, out: list[Constraint]) -> None:
     for name, code in V.LANGUAGES.items():
         for m in re.finditer(rf"\b{name}\b", low):
             before = low[max(0, m.start() - 30): m.start()]
-            if NOT_ONLY.search(before):  # "not just English": more languages than that one
-                out.append(Constraint("language", "multilingual", None, hard=False, text=before.strip() + " " + name))
-            elif re.search(rf"(?:\b{NEGATOR}|\bnon-?|\bbeyond)\s+(?:(?:the|any|all|in|written in|for)\s+)?$|"
-                           r"non-$", before):
-                out.append(Constraint("language", "not", [code], text=before.strip() + " " + name))
+            only = NOT_ONLY.search(before)
+            neg = re.search(rf"(?:\b{NEGATOR}|\bnon-?|\bbeyond)\s+(?:(?:the|any|all|in|written in|for)\s+)?$|"
+                            r"non-$", before)
+            if only:  # "not just English": more languages than that one
+                out.append(Constraint("language", "multilingual", None, hard=False,
+                                      text=f"{before[only.start():].strip()} {name}"))
+            elif neg:  # the words that rule it out, as the reason shows them ("other than english")
+                said = before[neg.start():].strip()
+                said += "" if said.endswith("-") else " "
+                out.append(Constraint("language", "not", [code], text=f"{said}{name}"))
             elif not any(c.field == "language" and code in c.value for c in out):
                 _add_language(out, code, _of_text(low[m.end():]), name)
     for c in out:
@@ -641,7 +646,7 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
                        min_params=min_params, format=format, language=language, library=library,
                        architecture=architecture, quantization=quantization)
     return ParsedQuery(raw=raw, text=_clean_residual(text), constraints=cons, lineage=lineage,
-                       results=results, families=family_mentions(raw) if parse and raw else [])
+                       results=results, families=family_mentions(spelled(raw)) if parse and raw else [])
 
 
 _NEGATION = re.compile(
