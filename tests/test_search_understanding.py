@@ -677,3 +677,22 @@ def test_a_misspelt_family_name_is_read_as_the_family():
     assert [f.keys for f in parse_query("finetunes of Meta's Lama 3 8B").families] == [["llama-3"]]
     said = [c.text for c in parse_query("retrained for a language other than English").constraints]
     assert said == ["other than english"]  # the reason a hit shows: the words that ruled it out
+
+
+def test_a_task_the_card_never_names_is_not_kept_and_the_maker_is_said(tmp_path):
+    cards = {
+        "ner-fr": card("pipeline_tag: token-classification\nlanguage: fr", "# NER fr\nNamed entity recognition."),
+        "tagger-es": card("language: es", "# Tagger\nA named entity tagger for Spanish."),  # task unstated, named
+        "chat-es": card("language: es", "# Chat\nA Spanish chat model for customer support."),  # task unstated
+        "microsoft/tiny-lm": card("pipeline_tag: text-generation", "# Tiny LM\nA small language model."),
+    }
+    lk = Lake.open(tmp_path / "lake")
+    with lk.catalog() as cat:
+        for i, (name, text) in enumerate(cards.items()):
+            (tmp_path / f"{i}.md").write_text(text)
+            assert not ingest(cat, [tmp_path / f"{i}.md"], name=name).errors
+    assert set(names(search(lk, "named entity tagger for a European language"))) == {"ner-fr", "tagger-es"}
+    hit = search(lk, "Microsoft's small language models").hits[0]
+    assert hit.name == "microsoft/tiny-lm" and "made by Microsoft" in hit.reasons()
+    from modellake.tools.search.query import content_terms
+    assert "s" not in content_terms("Microsoft's small models")  # the possessive is not a word to match

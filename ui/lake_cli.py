@@ -115,8 +115,6 @@ def search_cmd(query: str = typer.Argument(..., help="What you need, in words.",
 
 
 def _print_hits(res) -> None:
-    from modellake.tools.search.hits import why_text
-
     safe = common.safe
     if res.note:
         common.say(f"[yellow]note:[/] {safe(res.note)}", stderr=True, highlight=False)
@@ -124,7 +122,7 @@ def _print_hits(res) -> None:
         common.say("no model matches")
     for i, h in enumerate(res.hits, 1):
         common.say(f"{i:>2}. [bold]{safe(h.name)}[/]  {h.score:.3f}", highlight=False)
-        for text in [t for t in map(why_text, h.why) if t][:2]:  # the reasons in words
+        for text in h.reasons():  # the reasons in words, the strongest first
             common.say(f"      [dim]{safe(text[:150])}[/]", highlight=False)
 
 

@@ -50,7 +50,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, WeightSketch
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search import vocab as V
-from modellake.tools.search.families import is_maker, models_in, unversioned
+from modellake.tools.search.families import is_maker, maker_label, models_in, unversioned
 from modellake.tools.search.family import (
     Descent,
     core_of,
@@ -321,7 +321,7 @@ def _search(h: Handle, query: str, k: int, *, mode: str, flags: dict[str, Any]) 
     a = _Answer(parsed, mode, parsed.rank_text if mode == "fused" else parsed.text)
     if mode == "fused":
         _read_need(a)
-    _apply_constraints(st, a)
+    _apply_constraints(st, a, h)
     family_covers = _restrict_to_families(h, st, a)
     if parsed.lineage is not None:
         _restrict_to_lineage(h, st, parsed.lineage, a, narrow=not family_covers)
@@ -373,7 +373,14 @@ def _read_method(a: _Answer) -> None:
                                                text=method.need))
 
 
-def _apply_constraints(st: LakeState, a: _Answer) -> None:
+def _saying(h: Handle, phrases: list[str]) -> set[int]:
+    """Models whose card text has any of the phrases (as phrases, stemmed)."""
+    words = [" ".join(re.findall(r"[a-z0-9]+", p.lower())) for p in phrases if p]
+    match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
+    return set(h.text.matching(match, 100_000)) if match else set()
+
+
+def _apply_constraints(st: LakeState, a: _Answer, h: Handle | None = None) -> None:
     """Hard constraints exclude (set operations over facet groups); soft ones and
     unknown values scale the score of the models that get scored (``_Answer.factor``)."""
     constraints = a.parsed.constraints
@@ -384,10 +391,15 @@ def _apply_constraints(st: LakeState, a: _Answer) -> None:
     for c, v in a.verdicts:
         if c.hard:
             a.allowed -= v.by_status.get(FAIL, set())
+            unknown = v.by_status.get(UNKNOWN, set())
             if c.strict:
-                a.allowed -= v.by_status.get(UNKNOWN, set())
+                a.allowed -= unknown
+            elif c.field == "task" and c.op == "in" and h is not None:
+                silent = unknown - _saying(h, [c.text, *(t.replace("-", " ") for t in c.value[:1])])
+                a.allowed -= silent  # a task it does not state and its card never names: not this
+                a.unknown_hard |= unknown - silent
             else:
-                a.unknown_hard |= v.by_status.get(UNKNOWN, set())
+                a.unknown_hard |= unknown
 
 
 def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
@@ -407,6 +419,7 @@ def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
         if is_maker(m):  # "Microsoft's small models": theirs first; a maker's name is too often
             for mid in ids:  # only whose base or whose checkpoint is meant to keep to it
                 a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * MAKER_FACTOR
+                a.why_extra.setdefault(mid, []).append({"kind": "maker", "maker": maker_label(m)})
             continue
         at = a.parsed.raw.find(m.text)
         after = a.parsed.raw[at + len(m.text):][:8].lower() if at >= 0 else ""

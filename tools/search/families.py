@@ -115,6 +115,12 @@ def is_maker(mention: FamilyMention) -> bool:
     return all(k in fams and fams[k].maker for k in mention.keys)
 
 
+def maker_label(mention: FamilyMention) -> str:
+    """The maker's name as people write it ("Microsoft")."""
+    fams = catalogue().families
+    return " / ".join(fams[k].label for k in mention.keys if k in fams) or mention.text
+
+
 def models_in(mention: FamilyMention, members_by_key: dict[str, set[int]]) -> set[int]:
     """The lake models of the families a mention names (``members_by_key``: :func:`members`)."""
     return set().union(*(members_by_key.get(k, set()) for k in mention.keys))

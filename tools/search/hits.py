@@ -253,7 +253,7 @@ _NOUNS = {"finetune": "a fine-tune", "adapter": "an adapter", "quantized": "a qu
           "pruned": "a pruned copy", "merge": "a merge", "duplicate": "a copy"}
 _PLURALS = {"finetune": "fine-tunes", "adapter": "adapters", "quantized": "quantized copies",
             "pruned": "pruned copies", "merge": "merges", "duplicate": "copies"}
-_ORDER = {"lineage": 0, "result": 1, "constraint": 2, "terms": 3, "weights": 4, "passage": 5}
+_ORDER = {"lineage": 0, "result": 1, "maker": 2, "constraint": 2, "terms": 3, "weights": 4, "passage": 5}
 
 
 def _why_rank(w: dict[str, Any]) -> tuple[int, int]:
@@ -376,6 +376,8 @@ def why_text(w: dict[str, Any]) -> str:
                         else "")
     if kind == "lineage":
         return _lineage_text(w)
+    if kind == "maker":
+        return f"made by {w.get('maker')}"
     if kind == "result":
         where = w.get("dataset") or w.get("task") or "a task"
         return f"{w.get('metric') or 'score'} {_score(w.get('value'))} on {where} ({_how(w)})"

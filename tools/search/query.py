@@ -624,7 +624,7 @@ def _clean_residual(text: str) -> str:
 
 def content_terms(text: str) -> list[str]:
     """Words of a query worth matching lexically (no stopwords, no punctuation)."""
-    words = re.findall(r"[\w][\w.+#-]*[\w+#]|[\w]", text.lower())
+    words = re.findall(r"[\w][\w.+#-]*[\w+#]|[\w]", re.sub(r"['’]s\b", "", text.lower()))
     return [w for w in words if w not in STOPWORDS and not re.fullmatch(r"\d", w)]
 
 
