@@ -273,7 +273,7 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
             q.formats.append(fmt)
     for arch in architectures or []:
         a = _norm(arch)
-        if a and re.search(rf"\b{re.escape(arch.lower())}\b", low) or (
+        if a and re.search(rf"\b{re.escape(arch.lower())}(?:'?s)?\b", low) or (
                 a and any(_norm(t) == a for t, _, _ in _tokens(low))):
             if arch not in q.architectures:
                 q.architectures.append(arch)

@@ -80,7 +80,7 @@ QUESTIONS_DIR = ROOT / "bench" / "questions"
 SPLITS = ("tune", "held")
 # tuning sets written later, each by another hand; held1 is the first held-out half, retired
 # (read and tuned on) once its figure was reported: ``held`` is now a fresh set by another writer
-EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1")
+EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6")
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",
@@ -236,7 +236,7 @@ _SCALE = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6, "mn": 1e6, "b": 1
 _BYTE_ALT = {"kb": 2**10, "mb": 2**20, "gb": 2**30}  # a "MB" may be binary
 _ANSWER_NUM = re.compile(
     r"(?<![\w.,/-])(-?)(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)"
-    r"(?:\s?(thousand|million|billion|kib|mib|gib|kb|mb|gb|mn|bn|%|[kmb])(?![a-z]))?(?![\w]|\.\d)",
+    r"(?:\s?(thousand|million|billion|kib|mib|gib|kb|mb|gb|mn|bn|%|[kmbx])(?![a-z]))?(?![\w]|\.\d)",
     re.IGNORECASE)
 _EVIDENCE_NUM = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+(?:\.\d+)?(?:[eE][-+]?\d+)?"
                            r"(?:\s?(?:[KMBkmb](?![a-zA-Z])|[KMGkmg]i?B\b|(?:thousand|million|billion)\b))?")
@@ -311,10 +311,14 @@ def number_supported(num: dict[str, Any], evidence: list[float]) -> bool:
     The stated number may round the evidence to the digits it shows, in its unit: ``22.7M``
     matches 22,713,216; ``0.95`` matches 0.9497; ``91.6 MB`` matches 91,571,192 bytes (or
     MiB); ``30%`` matches 0.3 or 30; ``1,035,930`` must match exactly. A number that is the
-    difference of two evidence numbers (a gap between two scores) also counts as supported.
+    difference of two evidence numbers (a gap between two scores) also counts as supported, and
+    ``31.5x`` when it is the ratio of two.
     """
     value, unit, d = abs(num["value"]), num["unit"], num["decimals"]
     tol = 0.5 * 10 ** -d + 1e-9
+    if unit == "x":  # "1.99x": a ratio of two evidence numbers, to the digits shown
+        pos = [e for e in evidence if e > 0][:3000]
+        return any(abs(a / b - value) <= max(tol, value * 5e-3) for a in pos for b in pos if a >= b)
     scales = [1.0]
     if unit:
         scales = [_SCALE[unit]] + ([_BYTE_ALT[unit]] if unit in _BYTE_ALT else [])

@@ -3,12 +3,8 @@
 same number") and the facts a question attaches (file size, zeros, the license of each)."""
 from __future__ import annotations
 
+from test_agent_lake_questions import ask_in_turn as _ask
 from test_agent_lake_questions import family_agent, family_lake  # noqa: F401 - the lake's fixtures
-
-
-def _ask(agent, thread: str, *questions: str):
-    answers = [agent.ask(q, thread_id=thread) for q in questions]
-    return answers[-1]
 
 
 def test_zeros_of_those_parameters_and_of_its_parent(family_agent):  # noqa: F811

@@ -199,6 +199,12 @@ def family_agent(family_lake, tmp_path_factory):
     agent.close()
 
 
+def ask_in_turn(agent, thread: str, *questions: str):
+    """Ask each question in one conversation; the last answer."""
+    answers = [agent.ask(q, thread_id=thread) for q in questions]
+    return answers[-1]
+
+
 def test_family_lake_questions_builtin_answers_90_percent(family_agent):
     agent, facts = family_agent
     assert len(QUESTIONS) >= 40

@@ -71,9 +71,44 @@ def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[st
         parts += _texts(ok)
         if plan.then == "pair_with_parent" and len(outcomes) == 1 and ok:
             parts.append(_nothing_to_compare(ok[0].data))
+    parts.append(_ratio(plan.question, ok))
     if failed:
         parts.append(_failure(failed, bool(ok)))
     return "\n\n".join(p for p in parts if p).strip() or "The tools returned nothing to answer with."
+
+
+_TIMES = re.compile(r"\bhow many times\b|\b(?:by )?what factor\b|\bratio\b|\bhow many x\b|"
+                    r"\btimes (?:more|bigger|larger|smaller|as)\b")
+
+
+_HOW_MUCH = re.compile(r"\bhow much\b|\bhow many points\b|\bwhat(?:'s| is) the (?:gap|difference)\b")
+
+
+def _ratio(question: str, ok: list[Outcome]) -> str:
+    """"by what factor?": how many times the larger of two compared values is the smaller;
+    "how much did it give up?": how far apart two scores are."""
+    times, much = _TIMES.search(question.lower()), _HOW_MUCH.search(question.lower())
+    if not (times or much):
+        return ""
+    for o in ok:
+        rows = o.data.get("rows", []) if o.tool == "query_models" and isinstance(o.data, dict) else []
+        if len(rows) != 2:
+            continue
+        a, b = (r.get("values") or {} for r in rows)
+        col = next((c for c in (o.data.get("columns") or {}) if _positive(a.get(c)) and _positive(b.get(c))), None)
+        if col is None:
+            continue
+        (big, vb), (small, vs) = sorted(((r["name"], r["values"][col]) for r in rows), key=lambda t: -t[1])
+        label = (o.data.get("columns") or {}).get(col, col)
+        if times:
+            return f"{big} has {vb / vs:.3g}x the {label} of {small} ({vb:,} against {vs:,})."
+        if col.startswith("score:"):  # a gap between two scores, not between two counts
+            return f"The gap: {round(vb - vs, 4):g} {label} ({big} {vb:g}, {small} {vs:g})."
+    return ""
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0
 
 
 def _grandchildren(plan: Plan, ok: list[Outcome]) -> str:

@@ -40,7 +40,8 @@ def found_later(p: Plan) -> bool:
     filter, a search), not from the names the question gave."""
     q = p.query
     if q is not None:  # a count answers a number: "them" after it is the same query's models
-        return bool(q.get("relation") or q.get("rank_by") or "names" not in q) and not q.get("count_only")
+        return bool(q.get("relation") or q.get("rank_by") or q.get("derivation") or "names" not in q) and \
+            not q.get("count_only")
     return bool(p.then) or not p.models
 
 
@@ -96,7 +97,9 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
             chain.parts[-1]["rounds"], chain.parts[-1]["last_round"] = 2, len(calls)
             return calls
     while chain.pending:
-        text = chain.pending.pop(0)
+        text = _as_found(last, chain.pending.pop(0))
+        if chain.task:  # "what does that parent get on the same task?": the task the chain is about
+            text = re.sub(r"\b(?:on|for|in|at) the same (?:task|benchmark|test|set)\b", f"on {chain.task}", text)
         prev = _found(last, _part_outcomes(chain, rounds), chain.task, text)
         r = read(text)
         sub = plan(r, dataclasses.replace(ctx, prev=prev, same_question=True))
@@ -111,6 +114,14 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
         chain.task = chain.task or sub.task
         return list(sub.calls)
     return []
+
+
+def _as_found(part: Plan, text: str) -> str:
+    """"what license does the root carry?" after a part that found the root: that root, the one
+    found, not the roots of the lake."""
+    if (part.query or {}).get("relation") not in ("ancestors", "parents", "roots"):
+        return text
+    return re.sub(r"\bthe (root|parent|base)(?: model)?\b(?! of)", r"that \1", text, flags=re.I)
 
 
 def _each(r: Reading, prev: Plan, ctx: Context) -> Plan:
@@ -173,4 +184,4 @@ def last_focus(chain: Plan, outcomes: list[Any]) -> str | None:
     last = Plan.from_dict(chain.parts[-1])
     n = len(last.calls)
     last.selection = selection(outcomes[len(outcomes) - n:] if n else [], last)
-    return focus(last)
+    return focus(last, chained=True)

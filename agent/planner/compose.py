@@ -101,6 +101,9 @@ def _plan(r: Reading, ctx: Context) -> Plan:
                                               r.low):  # "how many benchmark runs ..."
         return Plan("tool", [Call("list_runs", {"model": models[0]} if len(models) == 1 else {})],
                     question=r.text, models=models[:1])
+    if "list_runs" in ctx.tools and len(models) == 1 and re.search(_RUNS_OF_ONE, r.low) and not (
+            r.rank or r.relation or _task(r, ctx)):  # "got any benchmark numbers for it?": its runs
+        return Plan("tool", [Call("list_runs", {"model": models[0]})], question=r.text, models=models)
     besides = _besides(r, models)
     if besides and QUERY in ctx.tools:  # "any quantized models besides X?": the lake, X left out
         p = _query_plan(r, ctx, [])
@@ -535,6 +538,7 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
     return list(r.weak) if r.weak and _needs_model(r) and not r.rank and not r.asks_need else []
 
 
+_WAS_MADE = r"\b(?:was|were|is|are|got|been)\s+(?:\w+\s+)?(?:fine[- ]?tuned|finetuned|pruned|merged)\b"
 _MADE_SO = r"\b(?:merged|pruned|fine[- ]?tuned|finetuned)\s+(?:\w+\s+)?(?:models?|checkpoints?|versions?)\b"
 
 
@@ -542,10 +546,14 @@ def _named_and_pointed(r: Reading, prev: Plan | None) -> list[str]:
     names = list(r.names)
     if r.weak and (_asks_cost(r) or _compares(r)):  # "did the merge beat X?", "merge vs X"
         names += [w for w in r.weak if w not in names and _named_by_word(r, w)]
-    if r.it and prev is not None and (r.relation or _compares(r)) and _it_first(r):  # "is it related to X?"
+    if r.it and prev is not None and (r.relation or _compares(r) or re.search(_NEXT_TO, r.low)) \
+            and _it_first(r):  # "is it related to X?", "its params next to X?"
         subject = prev.selection[:1] if len(prev.selection) == 1 else prev.models[:1]
         names = [n for n in subject if n not in names] + names
     return names
+
+
+_NEXT_TO = r"\b(?:next to|beside|alongside|compared (?:to|with)|relative to|against|versus|vs\.?)\s+x\b"
 
 
 def _named_by_word(r: Reading, model: str) -> bool:
@@ -590,6 +598,9 @@ def _one_by_word(r: Reading, prev: Plan) -> list[str]:
     return fits if len(fits) == 1 else []
 
 
+_WINNER = r"\bthe (?:winner|leader|top (?:one|model|scorer)|(?:best|highest)[- ](?:scoring|ranked) (?:one|model))\b"
+
+
 def _pointed(r: Reading, prev: Plan) -> list[str]:
     by_word = _one_by_word(r, prev)
     if by_word:
@@ -610,6 +621,10 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if few and len(prev.selection) > 2:  # "is the gap between the top two real?"
         n = {"two": 2, "three": 3}.get(few.group(2)) or int(few.group(2))
         return list(prev.selection[:n] if few.group(1) in ("top", "first") else prev.selection[-n:])
+    ranked = last_ranking(prev)
+    if len(ranked) > 1 and re.search(_WINNER, r.low):
+        r.rank = None  # "does the winner have a card?": the first of the last ranking, no new ranking
+        return ranked[:1]
     if r.ordinal is not None and len(prev.ranked) > 2 and re.search(r"\b(?:place|spot|position)\b", r.low):
         i = r.ordinal  # "the one in last place": of the last ranking, though answers came since
         return [prev.ranked[i]] if -len(prev.ranked) <= i < len(prev.ranked) else []
@@ -620,6 +635,9 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     both = list(dict.fromkeys([*prev.models[:1], *prev.selection]))
     if re.search(r"\bboth\b|\bthe two\b", r.low) and len(both) == 2 and len(prev.selection) < 2:
         return both  # "sts-smoke for both?" after "what is X derived from?": X and its parent
+    lately = list(dict.fromkeys([*prev.recent, *prev.selection]))
+    if re.search(r"\b(?:both|the two|these two|those two)\b", r.low) and len(lately) >= 2 and len(prev.selection) < 2:
+        return lately[-2:]  # "which of the two is bigger?" after one model, then another
     if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
             prev.models[0] not in prev.selection and not re.search(_QUALIFIED, r.low):
         return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
@@ -676,18 +694,35 @@ def last_ranking(prev: Plan | None) -> list[str]:
     return list(prev.ranked)
 
 
-def focus(p: Plan) -> str | None:
+def focus(p: Plan, chained: bool = False) -> str | None:
     """The one model an answer was about: the parent or child a relation question found, the
     winner of a ranking, the best search hit, else the one model the question named."""
     q = p.query or {}
     first = p.calls[0].tool if p.calls else ""
+    if q.get("relation") == "parents" and len(p.models) == 1 and _keeps_subject(p.question, chained):
+        return p.models[0]  # "pruned from what?", "smaller than its parent's?": still about it
     if q.get("relation") and q.get("relation") != "roots":
         return p.selection[0] if len(p.selection) == 1 else (p.models[0] if p.models else None)
-    if (q.get("rank_by") and q.get("top") == 1) or first in ("search", "leaderboard", "similar"):
+    if (q.get("rank_by") and (q.get("top") == 1 or len(q.get("names") or []) == 2)) or \
+            first in ("search", "leaderboard", "similar"):  # "which of the two is smaller?": that one
         return p.selection[0] if p.selection else None
     if len(p.models) == 1:
         return p.models[0]
     return p.selection[0] if len(p.selection) == 1 else None
+
+
+_FROM_VERB = (r"\b(?:from what|from which|(?:made|derived|built|pruned|quantized|quantised|merged|fine-?tuned|"
+              r"distilled|tuned|trained|converted|come|came|comes)\s+(?:\w+\s+)?from)\b")
+
+
+def _keeps_subject(question: str, chained: bool = False) -> bool:
+    """Whether a question about a model's parent stays about the model: it asks how the model was
+    made ("pruned from what?") or sets it against its parent ("smaller than its parent's?"), not
+    for the parent itself ("what's the parent of X?"). The last part of a chain ("which is
+    quantized, and what was it made from?") ends on the relative it found."""
+    low = question.lower()
+    return bool(re.search(r"\bits (?:parent|base)(?: model)?'s\b", low) or (
+        not chained and re.search(_FROM_VERB, low) and not re.search(r"\b(?:parent|base model|ancestor)s?\b", low)))
 
 
 def _relation_of(prev: Plan) -> str | None:
@@ -734,7 +769,8 @@ def _lake_wide(r: Reading) -> bool:
 
 
 def _asks_anything_new(r: Reading) -> bool:
-    return bool(r.relation or r.rank or r.count or r.facts or r.aspects)
+    return bool(r.relation or r.rank or r.count or r.facts or r.aspects or r.comparative or (
+        r.derivation and re.search(_WAS_MADE, r.low)))
 
 
 def _reply(r: Reading, text: str, models: list[str] | None = None) -> Plan:
@@ -819,6 +855,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return True
     if models and _purpose(r):  # "which of those is for function calling?"
         return True
+    if len(models) > 1 and r.derivation and re.search(_WAS_MADE, r.low):  # "which of them was pruned?"
+        return True
     return r.listing and not models
 
 
@@ -846,8 +884,15 @@ def _metrics_named(r: Reading, metrics: Any) -> list[str]:
     return [m for m in said if not any(m != o and m in o for o in said)]
 
 
+_EVERY_TASK = (r"\b(?:on|across|over|for|in) (?:the |all (?:the )?|each (?:of the )?|every |our )?(?:\w+ )?"
+               r"(?:tasks|benchmarks)\b|\b(?:each|every|per) (?:task|benchmark)\b")
+
+
 def _scores_shown(r: Reading, ctx: Context, task: str) -> list[str]:
-    """``score:TASK:METRIC`` for each metric the question names, else the task's own score."""
+    """``score:TASK:METRIC`` for each metric the question names, else the task's own score;
+    every score when the question asks of the tasks ("where does each win on the smoke tasks?")."""
+    if re.search(_EVERY_TASK, r.low):
+        return ["scores"]
     named = _metrics_named(r, ctx.lake.metrics.get(task, ()))
     return [f"score:{task}:{m}" for m in named] if len(named) > 1 else [_score(r, ctx, task)]
 
@@ -904,7 +949,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     task = _task(r, ctx)
     if r.derivation and not r.relation and not r.group_by and (re.search(r"\b(?:produced|made|created|derived|obtained)"
                                                       r"\b|\bby (?:quantiz|prun|merg|fine)", r.low) or (
-            r.derivation in ("merge", "pruned", "finetune") and re.search(_MADE_SO, r.low))):  # "a merged model"
+            r.derivation in ("merge", "pruned", "finetune") and (re.search(_MADE_SO, r.low) or (
+                len(models) > 1 and re.search(_WAS_MADE, r.low))))):  # "a merged model", "which of them was pruned"
         args["derivation"] = r.derivation  # "which models were produced by quantization?"
         args.pop("quantized", None)
         r.facts = [f for f in r.facts if f not in ("quantization", "format")]
@@ -961,12 +1007,18 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if not r.relation:
         show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
                                                "quantization", "architecture") and a not in show]
+    if len(models) >= 2 and re.search(_EVERY_TASK, r.low) and re.search(r"\b(?:wins?|better|scores?|numbers|beats?)\b",
+                                                                      r.low):
+        show = [f for f in show if f != "task"] + ["scores"]  # "where does each win on the tasks?"
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
             and _compares(r):
         show = ["parameters", "format", "license"]
     if not models and not r.relation and set(show) <= set(r.filters) and "rank_by" not in args and \
             r.filters and re.search(r"\b(?:compare\w*|contrast\w*|side[- ]by[- ]side|differ\w*)\b", r.low):
         show = ["parameters", "architecture", "layers", "quantization", "license"]  # "contrast the GGUF models"
+    if r.relation and not show and ctx.prev is not None and ctx.same_question and re.search(
+            r"\bwhat (?:they|it|each|those|these) (?:declares?|says?|carr(?:y|ies)|states?|lists?|uses?)\b", r.low):
+        show = _asked_before(ctx.prev)  # "what license? ... check its parents and what they declare"
     if r.relation and not show and ctx.prev is not None and (re.search(r"'s\s*[?.!]*\s*$", r.text) or (
             r.opener and not (r.rank or r.count or r.aspects))):
         show = _asked_before(ctx.prev)  # "and its parent's?", "and its children?": the same fact, of them
@@ -1062,14 +1114,17 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
 def _asks_cost(r: Reading) -> bool:
     """"did quantizing X cost accuracy", "X vs its parent", "was merging worth it"."""
     cost = re.search(r"\b(?:cost|costs|lose|lost|loses|losing|hurt|hurts|degrad\w*|worth|keep|kept|"
+                     r"g[ai]ve up|gives up|giving up|sacrific\w*|"
                      r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
                      r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise)\b", r.low)
-    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against)\b.*\b(?:parents?|base|"
+    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to)\b.*\b(?:parents?|base|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
 
 
+_RUNS_OF_ONE = (r"\bbenchmark(?:ing)? (?:numbers|figures|runs)\b|"
+                r"\bany (?:measured|benchmark) (?:numbers|scores|results)\b")
 _QUALIFIED = r"\b(?:parents?|bases?)\s+(?:that|which|who|with|without|having|stored|licensed|under)\b"
 
 

@@ -22,7 +22,8 @@ from modellake.agent.planner.reading import Reading, pasted_out
 # "how big is X and what's its license", "what is X built on? and its license?": parts
 _SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|\s*(?:->|→|=>)\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|"
                     r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b)|"
-                    r",\s+(?=(?:and\s+)?(?:if so|then)\b)|,\s+(?=(?:what|which|how|who|whose|does|do|did|is|"
+                    r",\s+(?=(?:and\s+)?(?:if so|then)\b)|,?\s+or\s+(?=(?:a|an|any)\s+(?:parent|base model|children|"
+                    r"child|ancestors?)\b)|,\s+(?=(?:what|which|how|who|whose|does|do|did|is|"
                     r"are|was|has|have)\b)", re.I)
 
 
@@ -51,8 +52,13 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
     return parts, asked
 
 
+# an order after the model it is about: "X - trace it back to its root", "X: go up to its parent"
+_ORDER = re.compile(r"(?:^|\s[-:–]\s*|:\s*)(?:please\s+|now\s+)?(?:trace|follow|walk|go|start|take|find|look|"
+                    r"get|pull)\b", re.I)
+
+
 def _asks(clause: str) -> bool:
-    return bool(_ASKS.match(clause) or _WH.search(clause) or clause.endswith("?"))
+    return bool(_ASKS.match(clause) or _WH.search(clause) or clause.endswith("?") or _ORDER.search(clause))
 
 
 def _asks_by_words(r: Reading) -> bool:
@@ -72,7 +78,29 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     return p
 
 
+_PICK = re.compile(r"\bthe (smaller|bigger|larger|deeper|shallower|better|worse)(?: one)? of (?:the two|"
+                   r"these two|those two|them|both|the pair)\b", re.I)
+
+
+_MADE_ONE = re.compile(r"\b(?:(?:take|pick|grab|for)\s+)?the one (?:that|which) (?:was|is|got|has been) "
+                       r"(fine-?tuned|pruned|merged)\b", re.I)
+
+
+def _picked(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan | None:
+    """"does the smaller of the two tie its embeddings?": which one, then the question of it."""
+    m = _PICK.search(text) or _MADE_ONE.search(text)
+    if m is None or ctx.prev is None:
+        return None
+    which = f"which of the two is {m.group(1).lower()}" if m.re is _PICK else f"which of them was {m.group(1)}"
+    rest = re.sub(r"^\W+", "", text[m.end():])
+    rest = f"{text[:m.start()]}it{text[m.end():]}" if text[:m.start()].strip() else rest
+    return chain.start([which, rest], read, ctx)
+
+
 def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan:
+    picked = _picked(text, read, ctx)
+    if picked is not None:
+        return picked
     whole_reading = read(text)
     clauses, asked = _clauses(pasted_out(text))  # a pasted passage is no clause of the question
     formal = list(asked)
@@ -109,7 +137,7 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
                              rt.scored or rt.listing) or p.calls[0].tool != QUERY)
         subs.append(p)
-        prev = Plan(p.kind, models=p.models or (prev.models if prev else []), question=t,
+        prev = Plan(p.kind, calls=p.calls[:1], models=p.models or (prev.models if prev else []), question=t,
                     selection=p.models or (prev.selection if prev else []), task=p.task)
     uncovered = [p for p in subs if whole.kind in ("reply", "refusal", "clarify") or not _covers(whole, p)]
     if not uncovered:

@@ -32,7 +32,8 @@ SCORE_HIGH = (r"\b(?:best|top(?! of)|highest[- ]scoring|strongest|most accurate|
               r"leads|leading)\b|"
               r"(?<!\w)#1\b")
 SCORE_LOW = (r"\b(?:worst|weakest|bottom|lowest[- ]scoring|least accurate|loser|lowest (?:score|"
-             r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*)\b")
+             r"accuracy|f1)|scores? (?:the )?lowest|performs? worst|underperform\w*|(?:is|comes?|came|ranks?|ranked|"
+             r"finish\w*|places?|placed) (?:dead )?last|dead last|last on)\b")
 NEWEST = r"\b(?:newest|latest|most recent(?:ly)?(?: added| ingested)?|last (?:added|ingested))\b"
 OLDEST = r"\b(?:oldest|earliest|first (?:added|ingested))\b"
 DEEPEST = r"\b(?:deepest|most layers)\b"
@@ -179,6 +180,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
+    _shape_words(r, low)
     if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
         r.count, r.them, r.it = False, False, True  # weights, not a count of models
     if r.rank is None and "results" in r.facts:  # "which model reports the most eval results?"
@@ -222,6 +224,10 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.asks_need = bool(re.search(NEED_VERBS, low))
     if r.rank is None and re.search(r"\bwhich\b|\bwho\b", low):
         r.comparative = next((v for k, v in COMPARATIVE.items() if re.search(k, low)), None)
+    if "bytes" in r.facts and not re.search(r"\bparam", low):  # "which is bigger on disk?": the files
+        r.comparative = ("bytes", r.comparative[1]) if r.comparative and r.comparative[0] == "parameters" \
+            else r.comparative
+        r.rank = ("bytes", r.rank[1]) if r.rank and r.rank[0] == "parameters" else r.rank
     if r.rank is None and re.search(r"\bwhich (?:\w+ ){0,4}(?:is|was|does|did|scores?|performs?) "
                                     r"(?:the )?better\b|\bwho (?:is|does|did) better\b", low):
         r.rank = ("score", "best")
@@ -338,6 +344,20 @@ def _inflected(w: str) -> bool:
     """A domain word with an ending ("benchmarked", "quantizing"): spelt right, not a typo."""
     return any(w.startswith(k) and w[len(k):] in _ENDINGS for k in KEYWORDS if len(k) >= 4) or \
         any(w.endswith(e) and w[:-len(e)] + "e" in KEYWORDS for e in ("ed", "ing"))
+
+
+# how a model is built, asked loosely: "how wide", "query vs key/value heads", "mlp size"
+_SHAPE = re.compile(r"\bhow wide\b|\b(?:embedding |hidden |model )?width\b|\b(?:query|key|value|kv|q)(?:[ /-]+"
+                    r"(?:key|value|kv))*[ /-]*heads?\b|\b(?:mlp|ffn|feed[- ]?forward)(?: layer)? "
+                    r"(?:size|dim\w*|width)\b|\bembedding (?:dim\w*|size)\b")
+
+
+def _shape_words(r: Reading, low: str) -> None:
+    """Loose words for a model's shape read as its configuration (and the facts a query shows)."""
+    if not _SHAPE.search(low):
+        return
+    r.aspects = [a for a in r.aspects if a != "modules"] + ["config"] * ("config" not in r.aspects)
+    r.facts += [f for f in ("hidden_size", "heads", "intermediate_size") if f not in r.facts]
 
 
 def _has(low: str, phrase: str) -> bool:
@@ -494,7 +514,8 @@ def _ranking(r: Reading, low: str) -> None:
         r.top = NUMBER_WORDS.get(n) or int(n)
     elif r.rank and re.search(r"\brunner[- ]up\b|\bsecond (?:place|best)\b|\bby how much\b|\bmargin\b", low):
         r.top = 2  # "first on T and by how much over the runner-up": the two at the top
-    r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1
+    r.ranking = bool(re.search(RANKING, low)) or (r.top or 0) > 1 or bool(r.rank and re.search(
+        r"\b(?:list|show|name)\b.{0,60}\bwhich of (?:those|them|these)\b", low))  # "list X and which is best"
 
 
 _SUPERLATIVE = (r"\b(largest|biggest|highest|most|longest|widest|max(?:imum)?|greatest|"
@@ -575,7 +596,7 @@ def _task_words(low: str) -> str | None:
 _PLAIN = frozenset("""fine tune tuned tuning pre post trained training state of the art well known
 open source zero few one shot long short context multi lingual high low quality end to cross
 encoder decoder self supervised instruction following non state based like free only
-real world follow up built in out up down side by step""".split())
+real world follow up built in out up down side by step key value query""".split())
 
 
 def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
