@@ -567,6 +567,10 @@ def test_several_sizes_and_several_languages():
     both = next(c for c in q.constraints if c.field == "language")
     assert check(both, {"languages": ["de", "nl"]}).status == OK
     assert check(both, {"languages": ["de"]}).status == LIKELY  # one of them: kept, below both
+    alt = parse_query("an LLM for one language (German, Dutch or French are all fine)").constraints[0]
+    assert alt.any_of and check(alt, {"languages": ["nl"]}).status == OK
+    many = ["de", "nl", "fr", "it", "es", "pt", "pl", "sv", "da", "fi", "cs", "ro"]
+    assert check(alt, {"languages": many}).status == LIKELY  # one of many: below a model built for one
 
 
 def test_error_rates_and_any_benchmark():
@@ -652,6 +656,8 @@ def test_how_a_model_was_made_in_words_no_card_uses():
     assert method("plug-in so an image generator gives decent pictures in ~4 denoising passes")[0] == "few-step"
     assert method("language models produced by a SLERP merge") in (None, ("merge", "merge"))  # its own words suffice
     assert method("small multilingual sentence embedding model for cross-lingual semantic search") is None
+    assert method("someone converted an existing model so a web page can run it client-side in javascript")[0] == \
+        "web-port"
 
 
 def test_a_trainers_eval_results_and_no_multilingual_models():

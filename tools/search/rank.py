@@ -250,7 +250,7 @@ def _check_language(c: Constraint, f: dict[str, Any]) -> Check:
     hit = [x for x in real if x in c.value]
     if hit and len(hit) < len(c.value) and not c.any_of:  # some of those named together: below all
         return Check(LIKELY, f"{', '.join(hit)} (not {', '.join(x for x in c.value if x not in hit)})", src)
-    if hit and len(real) > SPECIFIC_LANGUAGES and len(c.value) == 1:
+    if hit and len(real) > SPECIFIC_LANGUAGES and (len(c.value) == 1 or c.any_of):
         # one of many: a model built for the language asked is likelier what the user wants
         return Check(LIKELY, f"{', '.join(hit)} (one of {len(real)} languages)", src)
     if hit:
