@@ -373,11 +373,11 @@ def _read_method(a: _Answer) -> None:
                                                text=method.need))
 
 
-def _saying(h: Handle, phrases: list[str]) -> set[int]:
+def _saying(h: Handle, phrases: list[str], limit: int = 100_000) -> set[int]:
     """Models whose card text has any of the phrases (as phrases, stemmed)."""
     words = [" ".join(re.findall(r"[a-z0-9]+", p.lower())) for p in phrases if p]
     match = " OR ".join(f'"{w}"' for w in dict.fromkeys(words) if w)
-    return set(h.text.matching(match, 100_000)) if match else set()
+    return set(h.text.matching(match, limit)) if match else set()
 
 
 def _apply_constraints(st: LakeState, a: _Answer, h: Handle | None = None) -> None:
@@ -410,7 +410,7 @@ def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
     covers = False
     named: set[int] = set()
     maybe: set[int] = set()
-    said: set[int] = set()
+    wanted: list[str] = []  # how the query names the families it keeps to
     for m in a.parsed.families:
         ids = models_in(m, fams)
         if m.negated:
@@ -427,15 +427,16 @@ def _restrict_to_families(h: Handle, st: LakeState, a: _Answer) -> bool:
             continue  # "a BERT-style encoder": a description, not a family to keep to
         named |= ids
         maybe |= unversioned(m, fams)
-        said |= _naming(h, m.text) - ids  # its card names the family: perhaps one, by text only
+        wanted.append(m.text)
         lc = a.parsed.lineage
         covers = covers or bool(ids and lc is not None and _names_only(lc.target, m.text))
     if named or maybe:
         for mid in maybe - named:  # of the group, family unknown: kept, below the known members
             a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * HARD_FACTOR[UNKNOWN]
-        if len(named | maybe) >= FAMILY_FEW:
-            said = set()  # enough known members: a card naming the family in passing is not one
-        for mid in said - named - maybe:  # named in its card only: kept, lower still
+        # few known members: a card that names the family may be one (with enough, a card naming
+        # it in passing is not), kept lower still
+        said = set().union(*(_naming(h, t) for t in wanted)) if len(named | maybe) < FAMILY_FEW else set()
+        for mid in said - named - maybe:
             a.extra_factor[mid] = a.extra_factor.get(mid, 1.0) * FAMILY_TEXT_FACTOR
         a.narrow(named | maybe | said)
     return covers
@@ -507,9 +508,7 @@ def _naming(h: Handle, dataset: str) -> set[int]:
              if w not in ("the", "benchmark", "dataset", "test", "shot")]
     if not words:
         return set()
-    phrase, joined = " ".join(words), "".join(words)
-    match = f'"{phrase}"' + (f' OR "{joined}"' if joined != phrase else "")
-    return set(h.text.matching(match, 5000))
+    return _saying(h, [" ".join(words), "".join(words)], limit=5000)
 
 
 def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:

@@ -111,8 +111,12 @@ def makers(text: str, bases: list[str] = ()) -> list[str]:
 
 def is_maker(mention: FamilyMention) -> bool:
     """Whether the mention names an organization (its models), not a model family."""
-    fams = catalogue().families
-    return all(k in fams and fams[k].maker for k in mention.keys)
+    return _makers_only(mention.keys, catalogue())
+
+
+def _makers_only(keys: list[str], cat: Catalogue) -> bool:
+    """Whether every key is a maker's (an organization), none a model family's or a group's."""
+    return all(k in cat.families and cat.families[k].maker for k in keys)
 
 
 def maker_label(mention: FamilyMention) -> str:
@@ -207,15 +211,15 @@ def mentions(text: str) -> list[FamilyMention]:
         if start < last_end or re.match(r"[- ]?licen[cs]", text[end:end + 9], re.I):
             continue  # inside a longer mention ("Code Llama" is not also "Llama"), or a license's name
         last_end = end
-        maker = all(cat.families.get(k) is not None and cat.families[k].maker for k in keys)
-        out.append(FamilyMention(keys, text[start:end], _negated(text, start, out, loose=maker)))
+        out.append(FamilyMention(keys, text[start:end], _negated(text, start, out,
+                                                                 loose=_makers_only(keys, cat))))
     return [m for i, m in enumerate(out) if not _qualifies_next(text, m, out[i + 1:], cat)]
 
 
 def _qualifies_next(text: str, m: FamilyMention, rest: list[FamilyMention], cat: Catalogue) -> bool:
     """A maker named just before one of its families only says whose it is ("Microsoft's
     DeBERTa", "Meta Llama 3"): the family is what is asked."""
-    if not rest or not all(cat.families.get(k) is not None and cat.families[k].maker for k in m.keys):
+    if not rest or not _makers_only(m.keys, cat):
         return False
     end = text.find(m.text) + len(m.text)
     return bool(re.fullmatch(r"(?:['’]s)?\s*", text[end:text.find(rest[0].text, end)]))
@@ -246,7 +250,7 @@ def members(graph: Any, docs: list[tuple[int, str, dict[str, Any]]]) -> dict[str
         own = [name, *(f.get("aliases") or []), *(f.get("architectures") or []), *(f.get("makers") or [])]
         keys = families_of(own, f.get("tags") or [])
         keys |= {k for k in families_of(_ancestor_identifiers(graph, mid))
-                 if k not in cat.families or not cat.families[k].maker}  # a maker's, not others' on it
+                 if not _makers_only([k], cat)}  # a maker's own models, not others' built on them
         for key in keys:
             out.setdefault(key, set()).add(mid)
     return out
