@@ -702,3 +702,16 @@ def test_a_task_the_card_never_names_is_not_kept_and_the_maker_is_said(tmp_path)
     assert hit.name == "microsoft/tiny-lm" and "made by Microsoft" in hit.reasons()
     from modellake.tools.search.query import content_terms
     assert "s" not in content_terms("Microsoft's small models")  # the possessive is not a word to match
+
+
+def test_a_cards_own_word_on_its_maker_beats_its_links():
+    from modellake.tools.search.families import makers
+
+    links = " ".join(f"[g{i}](https://huggingface.co/google/gemma-{i}b)" for i in range(3))
+    assert "google/" in makers(f"# X\nCompared with {links}.")  # nothing else says who made it
+    assert makers(f"# X\n- **Developed by:** Unbabel and partners\n\nCompared with {links}.") == []
+    assert makers(f"# X\nCompared with {links}.", names=["amazon/chronos-t5-small"]) == []
+    # "developed by a man named ..." is no statement of a maker: the links still count
+    assert "google/" in makers(f"# X\nThis was developed by a man named Teknium. {links}")
+    q = parse_query("german NER, not a huge multilingual thing").constraints
+    assert [c.op for c in q if c.field == "language"] == ["in", "monolingual"]

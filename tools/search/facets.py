@@ -600,7 +600,7 @@ def facets(model: ModelRecord) -> dict[str, Any]:
         # what its datasets are about in plain words ("eurosat" says nothing to "satellite imagery")
         "data_about": about(" ".join([*datasets[:8], " ".join(aliases)]), 2),
         "results": _results(card), "reported": _reported(card, aliases), "layout_hash": model.layout_hash,
-        "version": model.version, "makers": makers(body, list(card.base_model) if card else []),
+        "version": model.version, "makers": makers(body, list(card.base_model) if card else [], aliases),
     }
 
 

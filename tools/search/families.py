@@ -83,22 +83,25 @@ def _made_by(names: str | None) -> re.Pattern[str] | None:
 # "**Model Developers** Meta", "created by Alibaba Cloud" (a name follows, capitalised)
 _MADE_BY_CUE = re.compile(r"(?:\b(?:developed|created|released|published|trained|built|made|provided) by|"
                           r"\bmodel (?:developers?|creators?|publishers?|authors?|owners?))[*_:\s]*"
-                          r"(?:the\s+)?\[?(?=[A-Z])", re.I)
+                          r"(?:the\s+)?\[?(?=(?-i:[A-Z]))", re.I)
 
 
 _HUB_REPO = re.compile(r"huggingface\.co/(?!(?:datasets|spaces|docs|blog|papers|production|front|api|settings|"
                        r"join|login|new|models|organizations|collections|tasks)/)([\w.-]+)/([\w.-]+)")
 
 
-def makers(text: str, bases: list[str] = ()) -> list[str]:
+def makers(text: str, bases: list[str] = (), names: list[str] = ()) -> list[str]:
     """Who a card says made its model, as identifiers that makers' member patterns read:
-    "maker:microsoft" for "Developed by: Microsoft Research", and "facebook/" when most of its
-    Hub links (its base models' aside) point under one namespace."""
+    "maker:microsoft" for "Developed by: Microsoft Research"; for a card that does not say, of a
+    model whose ``names`` carry no namespace of their own, "facebook/" when most of its Hub links
+    (its base models' aside) point under one namespace."""
     head = text[:30000]
     cue = _MADE_BY_CUE.search(head)  # the first statement only: a card quoting its base's card
     at = head[cue.end():cue.end() + 60] if cue else ""  # says "Model Developers Meta" later
     out = [f"maker:{f.key[4:] if f.key.startswith('org-') else f.key}" for f in catalogue().families.values()
            if f.made_by is not None and at and f.made_by.match(at)]
+    if cue or any("/" in n for n in names):  # the card, or the model's own repo id, says who made it:
+        return out  # links (often to the models it is built on or compared with) say less
     skip = {b.lower() for b in bases}
     spaces = [m.group(1).lower() for m in _HUB_REPO.finditer(head)
               if f"{m.group(1)}/{m.group(2)}".lower() not in skip]

@@ -506,8 +506,8 @@ def _languages(q: str, out: list[Constraint]) -> None:
             c.any_of = True
     many = re.search(r"\b(multilingual|cross[- ]lingual|many languages|hundreds of languages|\d{2,} languages)",
                      low)
-    if many and re.search(rf"\b{NEGATOR}\s+(?:(?:a|an|the|any)\s+)?$", low[max(0, many.start() - 30):many.start()]):
-        out.append(Constraint("language", "monolingual", None, text=f"no {many.group(1)}"))  # "no multilingual models"
+    if many and re.search(rf"\b{NEGATOR}\s+(?:[\w-]+\s+){{0,2}}$", low[max(0, many.start() - 30):many.start()]):
+        out.append(Constraint("language", "monolingual", None, text=f"no {many.group(1)}"))  # "not a huge multilingual"
     elif many:
         out.append(Constraint("language", "multilingual", None, hard=False, text="multilingual"))
 
