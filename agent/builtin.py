@@ -26,7 +26,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import PrivateAttr
 
 from modellake.agent import nlu
-from modellake.agent.planner import answer, chain, compose, parts, reading, route
+from modellake.agent.planner import answer, chain, compose, describe, parts, reading, route
 from modellake.agent.results import loads
 
 PLAN_KEY = "modellake_plan"
@@ -132,8 +132,9 @@ class BuiltinChatModel(BaseChatModel):
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
 
     def _read(self, question: str, vocab: dict[str, Any]) -> reading.Reading:
+        question = describe.resolve(question, vocab["names"], lambda lineage: self._described(vocab, lineage))
         return reading.read(question, vocab["linker"], vocab["architectures"], vocab["card_tasks"],
-                            vocab["lake_archs"], vocab["domain"])
+                            vocab["lake_archs"], vocab["domain"], vocab["benchmarks"])
 
     def _context(self, tools: list[dict[str, Any]], history: list[BaseMessage],
                  vocab: dict[str, Any]) -> compose.Context:
@@ -154,7 +155,7 @@ class BuiltinChatModel(BaseChatModel):
         lake = compose.Lake(vocab["names"], vocab["scored_tasks"],
                             functools.partial(self._resolve_task, vocab["tasks"]),
                             {t.name: tuple(t.metrics) for t in vocab["tasks"]},
-                            frozenset(vocab["card_only"]))
+                            frozenset(vocab["card_only"]), lambda: self._derived(vocab))
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev,
                                read=lambda t: self._read(t, vocab))
 
@@ -168,6 +169,29 @@ class BuiltinChatModel(BaseChatModel):
         return resolve_task(self._ctx.catalog, phrase, tasks,
                             lexical=lexical, require_runs=not any_task, with_runs=not any_task)[0]
 
+    def _derived(self, vocab: dict[str, Any]) -> frozenset[str]:
+        """The models the version graph shows derived from another (read once per lake state)."""
+        if "derived" not in vocab:
+            vocab["derived"] = frozenset(n for n, w in self._described(vocab, True).items()
+                                         if w - vocab["described"].get(n, frozenset()))
+        return vocab["derived"]
+
+    def _described(self, vocab: dict[str, Any], lineage: bool) -> dict[str, frozenset[str]]:
+        """model -> the words that describe it; with how the version graph says it was derived
+        when ``lineage`` (read once per lake state, only when a question describes so)."""
+        if not lineage or self._ctx is None:
+            return vocab["described"]
+        if "described_lineage" not in vocab:
+            from modellake.store.errors import ModelLakeError
+            from modellake.tools.query.describe import derivation_words
+
+            try:
+                derived = derivation_words(self._ctx.catalog)
+            except ModelLakeError:  # no version graph: the record's own words only
+                derived = {}
+            vocab["described_lineage"] = {n: w | derived.get(n, set()) for n, w in vocab["described"].items()}
+        return vocab["described_lineage"]
+
     def _lake_vocab(self) -> dict[str, Any]:
         """Names, architectures, card tasks and benchmark tasks, recomputed when the lake changes."""
         names = self._ctx.catalog.model_names() if self._ctx is not None else []
@@ -177,10 +201,13 @@ class BuiltinChatModel(BaseChatModel):
             card_tasks: set[str] = set()
             tasks: list[Any] = []
             card_only: list[str] = []
+            described: dict[str, frozenset[str]] = {}
             if self._ctx is not None:
+                from modellake.tools.query.describe import model_words
                 from modellake.tools.query.scores import lake_tasks
 
                 for m in self._ctx.catalog.list_models():
+                    described[m.name] = frozenset(model_words(m))
                     archs.update(a for a in (m.architecture, m.model_type) if a)
                     if m.card is not None and m.card.pipeline_tag:
                         card_tasks.add(m.card.pipeline_tag)
@@ -193,7 +220,9 @@ class BuiltinChatModel(BaseChatModel):
                 "lake_archs": frozenset(a.lower() for a in archs),
                 "domain": frozenset(w for t in [*(x.name for x in tasks), *card_tasks]
                                     for w in re.split(r"[-_ ]+", t.lower()) if len(w) > 2 and w != "smoke"),
-                "card_tasks": sorted(card_tasks), "tasks": tasks, "card_only": card_only,
+                "benchmarks": frozenset(w for t in tasks for w in [t.name.lower(), *re.split(
+                    r"[^a-z0-9_]+", t.name.lower())] if len(w) > 3),
+                "card_tasks": sorted(card_tasks), "tasks": tasks, "card_only": card_only, "described": described,
                 "scored_tasks": sorted(t.name for t in tasks if t.runs)})
         return self._vocab[1]
 

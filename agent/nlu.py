@@ -312,9 +312,11 @@ def read(text: str, linker: Linker, architectures: list[str] | None = None,
 def card_task(low: str, tasks: list[str]) -> str | None:
     """The card task (pipeline tag) that ``low`` names ("text-generation models")."""
     for t in sorted(tasks, key=len, reverse=True):
-        pattern = r"[- ]".join(re.escape(w) for w in re.split(r"[-_ ]+", t.lower()))
-        if re.search(rf"\b{pattern}\b", low):
-            return t
+        words = re.split(r"[-_ ]+", t.lower())
+        pattern = r"[- ]".join(re.escape(w) for w in words)
+        short = r"[- ]".join([re.escape(words[0])] + [re.escape(w[:3]) + r"\w*" for w in words[1:]])
+        if re.search(rf"\b{pattern}\b", low) or (len(words) > 1 and re.search(rf"\b{short}\b", low)):
+            return t  # "text-gen models": text-generation
     return None
 
 

@@ -5,10 +5,11 @@
     python bench/agent.py --hf hf:PATH --hf-limit 20 --out /tmp/agent.json
 
 1. The question sets of ``bench/questions`` (``bench/agent_questions.py``, over the demo,
-   family and real-cards lakes): ``held`` (180, the reported half, by an independent writer,
-   never read question by question) and the tuning sets ``tune`` (176), ``dev``, ``dev2``,
-   ``dev3`` (120 each, each by another writer) and ``held1`` (176, the first held-out half,
-   retired): accuracy per split and per kind, invented facts, lake changes, warm latency.
+   family and real-cards lakes): ``held`` (180, the reported set, by an independent writer,
+   never read question by question) and the tuning sets ``tune`` (176), ``dev`` ... ``dev7``
+   (each by another writer), ``held1`` and ``held2`` (the first and second held-out sets,
+   retired once reported): accuracy per split and per kind, invented facts, lake changes,
+   warm latency.
 2. builtin on the older question sets of ``tests/test_agent_questions.py`` (63) and
    ``tests/test_agent_lake_questions.py`` (40): must keep >= 95%.
 3. Latency on the demo lake: a cold ``modellake ask`` process (median of 3) beside a cold
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--build-demo", action="store_true",
                     help="build the demo lake in a temporary directory when none is given")
     ap.add_argument("--hf", default="", help="an hf: backend to score too (e.g. hf:smollm2)")
-    ap.add_argument("--splits", default="held,tune,dev,dev2,dev3,held1",
+    ap.add_argument("--splits", default="held,tune,dev,dev2,dev3,dev4,dev5,dev6,dev7,held1,held2",
                     help="splits of bench/questions to run ('' to skip)")
     ap.add_argument("--hf-limit", type=int, default=None, help="first N questions only for hf:")
     ap.add_argument("--hf-max-new-tokens", type=int, default=64,

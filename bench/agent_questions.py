@@ -21,8 +21,8 @@ unconfirmed, as a user who did not ask for it would.
 fact has at least one alternative in the answer (case-insensitive substring; an alternative
 written ``=name`` must be there as a whole name, see :func:`said`) and no ``forbid`` word is
 in it. A conversation is right when all its turns are. Tune on ``tune`` and the later tuning
-sets (``dev``, ``dev2``, ``dev3``: each by another writer, ``held1``: the first held-out half,
-retired once reported); the ``held`` half (180, written by an independent writer who never saw
+sets (``dev``... ``dev7``: each by another writer; ``held1`` and ``held2``: the first and second
+held-out sets, retired once reported); the ``held`` set (180, written by an independent writer who never saw
 the agent's code or answers) is for the reported score and is never read question by question.
 
 The lakes:
@@ -78,9 +78,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS_DIR = ROOT / "bench" / "questions"
 SPLITS = ("tune", "held")
-# tuning sets written later, each by another hand; held1 is the first held-out half, retired
-# (read and tuned on) once its figure was reported: ``held`` is now a fresh set by another writer
-EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6")
+# tuning sets written later, each by another hand; held1 and held2 are the first and second
+# held-out sets, retired (read and tuned on) once their figures were reported: ``held`` is now a
+# fresh set by another writer (ids held3-*)
+EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6", "dev7", "held2")
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",

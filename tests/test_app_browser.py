@@ -78,7 +78,9 @@ def test_ask_see_answer_and_tool_step_then_lineage_graph(served, page):
     page.locator("#question textarea").fill("Which models are derived from tiny-bert?")
     page.locator("#send").click()
     chat = page.locator("#chatbot")
-    chat.get_by_text("tiny-bert-ft").first.wait_for(timeout=60_000)
+    # the answer as a reader sees it (visible text), once the stream has written it
+    page.wait_for_function("() => (document.querySelector('#chatbot')?.innerText || '').includes('tiny-bert-ft')",
+                           timeout=60_000)
     page.wait_for_function("() => !document.querySelector('#chatbot .pending')", timeout=30_000)
     text = chat.inner_text()
     assert "tiny-bert-ft" in text

@@ -146,6 +146,7 @@ class CardSummary(Record):
     sections: list[str] = field(default_factory=list)  # guidance sections found in the text
     text_chars: int = 0
     missing: list[str] = field(default_factory=list)
+    completeness: float | None = None  # 0-1, by the Hub's card guidance
 
 
 @dataclass
@@ -417,7 +418,13 @@ def summarize_card(model: ModelRecord) -> CardSummary:
                        language=list(card.language), library_name=card.library_name,
                        tags=list(card.tags), num_results=len(card.results),
                        metadata_error=card.metadata_error, sections=sections,
-                       text_chars=len(card.text), missing=missing)
+                       text_chars=len(card.text), missing=missing, completeness=_completeness(card))
+
+
+def _completeness(card: CardInfo) -> float:
+    from modellake.tools.cards.score import score_card
+
+    return score_card(card).overall
 
 
 # -- the tool ----------------------------------------------------------------------------

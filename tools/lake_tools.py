@@ -10,6 +10,7 @@ from modellake.store.records import IngestReport, Record
 from modellake.tools import model_facts
 from modellake.tools.formats import markdown
 from modellake.tools.model_view import ASPECTS, ModelView
+from modellake.tools.query.facts import get_fact
 from modellake.tools.query.filters import STOP, WORD
 from modellake.tools.rendering import join, plural
 from modellake.tools.toolspec import ToolContext
@@ -41,7 +42,9 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
     if unknown:
         raise UsageError(f"show_model cannot focus on {', '.join(unknown)}: one of {', '.join(ASPECTS)}")
     claims = _card_claims(model) if not insp.weights_in_lake else {}
-    data = _model_data(insp, model, versions) | ({"card_states": claims} if claims else {})
+    maker = get_fact("maker").value(model)
+    data = _model_data(insp, model, versions) | ({"card_states": claims} if claims else {}) | (
+        {"maker": maker} if maker else {})
     return ModelView(insp.name, data, list(about or []), insp, versions, claims)
 
 
@@ -155,7 +158,8 @@ def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:
                  "language": card.language, "library_name": card.library_name,
                  "tags": card.tags[:12], "sections": card.sections,
                  "reported_results": (model.card.results[:10] if model.card else []),
-                 "missing": card.missing, "metadata_error": card.metadata_error},
+                 "missing": card.missing, "metadata_error": card.metadata_error,
+                 "completeness": f"{card.completeness:.0%}" if card.completeness is not None else None},
         "notes": insp.notes,
         "summary": model_facts.summary(insp),
     }

@@ -38,19 +38,29 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "modules": ("module", "modules", "module group", "largest tensor", "biggest tensor", "tensor shapes",
                 "largest tensors", "biggest tensors", "largest matrix", "biggest matrix", "by module",
                 "where do the params",
-                "where the parameters", "attention", "mlp", "embeddings share", "breakdown"),
-    "disk": ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "on disk", "mb",
+                "where the parameters", "attention", "mlp", "embeddings share", "breakdown",
+                "share of the parameters", "share of the params", "share of its parameters", "share of its params",
+                "percentage of its params", "percentage of the params", "percentage of its parameters",
+                "percent of the parameters", "fraction of the parameters", "embedding table", "are embeddings"),
+    "disk": ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "on disk", "mb", "memory", "ram",
              "gb", "mib", "gib", "disk space"),
     "format": ("format", "stored as", "file type", "saved as"),
     "architecture": ("architecture", "arch", "model type", "kind of model", "type of model",
                      "backbone"),
     "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
              "have a card", "has a card", "completeness", "what's wrong with", "improve"),
+    "maker": ("who made", "who makes", "maker", "makers", "developed by", "developer", "developers",
+              "who developed", "creator", "created by", "who created", "who built", "who trained",
+              "who released", "who published", "publisher", "which company", "what company",
+              "which organization", "what organization", "which organisation", "which org", "who's the author",
+              "which lab", "what lab", "which vendor", "who is behind", "who's behind", "who owns"),
     "license": ("license", "licence", "licensed", "lic", "commercial", "commercially"),
     "base_model": ("base model", "declared base", "based on", "fine-tuned from", "built on",
                    "declare as its base", "declares as its base", "declare as base"),
-    "datasets": ("dataset", "datasets", "trained on", "training data", "corpus"),
-    "task": ("task", "pipeline", "used for", "purpose", "what is it for", "good for", "what does x do",
+    "datasets": ("dataset", "datasets", "trained on", "training data", "corpus", "tuned on", "fine-tuned on",
+                 "finetuned on"),
+    "task": ("task", "pipeline", "used for", "purpose", "meant for", "intended for",
+             "designed for", "what is it for", "good for", "what does x do",
              "what does it do", "what is x for"),
     "language": ("language", "languages", "multilingual", "langs", "lang"),
     "tags": ("tags", "tagged"),
@@ -264,6 +274,9 @@ def _modules(i: Inspection, v: ModelView) -> str:
 
 
 def _disk(i: Inspection, v: ModelView) -> str:
+    if not i.weights_in_lake:
+        return (f"Only {i.name}'s card is in the lake (its weights are not): the card takes "
+                f"{human_bytes(i.total_size)} ({i.total_size:,} bytes).")
     return f"{i.name} takes {human_bytes(i.total_size)} on disk ({i.total_size:,} bytes)."
 
 
@@ -271,6 +284,8 @@ def _format(i: Inspection, v: ModelView) -> str:
     if not i.weights_in_lake and _named(v, "format"):
         return (f"Only {i.name}'s card is in the lake; its name says the weights are "
                 f"{_named(v, 'format')} files.")
+    if not i.weights_in_lake:
+        return f"Only {i.name}'s card is in the lake (a card-only entry): no weight files are stored."
     return f"{i.name} is stored as {i.format}" + (f" ({i.quantization})." if i.quantization else ".")
 
 
@@ -299,12 +314,34 @@ def _card(i: Inspection, v: ModelView) -> str:
         return f"{i.name} has no model card: it is undocumented."
     if not c.missing:
         return f"{i.name} has a model card, and it covers everything the card guidance asks for."
-    return f"{i.name} has a model card; it is missing {join(c.missing)}."
+    overall = f" Overall it is {c.completeness:.0%} complete by the Hub's card guidance." \
+        if c.completeness is not None else ""
+    return f"{i.name} has a model card; it is missing {join(c.missing)}.{overall}"
+
+
+_NON_COMMERCIAL = re.compile(r"(?:^|[-_])nc(?:[-_]|$)|non-?commercial|research[-_]only", re.I)
+
+
+def license_text(value: object) -> str:
+    """"cc-by-nc-4.0 (non-commercial use only)", "mit"."""
+    return f"{value} (non-commercial use only)" if _NON_COMMERCIAL.search(str(value)) else str(value)
 
 
 def _license(i: Inspection, v: ModelView) -> str:
-    return _card_or(i, lambda: f"{i.name}'s card declares the license {i.card.license}." if
-                    i.card.license else f"{i.name}'s card declares no license.")
+    return _card_or(i, lambda: f"{i.name}'s card declares the license {license_text(i.card.license)}."
+                    if i.card.license else f"{i.name}'s card declares no license.")
+
+
+def _maker(i: Inspection, v: ModelView) -> str:
+    who = v.data.get("maker")
+    if who:
+        if who.startswith("not stated; "):  # only whose its base model is
+            return (f"{i.name}'s {'card' if i.card.present else 'files'} do{'es' if i.card.present else ''} "
+                    f"not say who made it; {who.removeprefix('not stated; ')}.")
+        return f"{i.name} was made by {who}."
+    return (f"Who made {i.name} is not recorded: it has no card, its name carries no Hub namespace and "
+            f"it declares no base model." if not i.card.present else
+            f"{i.name}'s card does not say who made it, and it declares no base model from a known publisher.")
 
 
 def _base(i: Inspection, v: ModelView) -> str:
@@ -360,7 +397,7 @@ _SENTENCES: dict[str, Callable[[Inspection, ModelView], str]] = {
     "parameters": _params, "layers": _layers, "dtypes": _dtypes, "quantization": _quant,
     "tied": _tied, "sparsity": _sparsity, "outliers": _outliers, "config": _config,
     "files": _files, "modules": _modules, "disk": _disk, "format": _format, "architecture": _arch, "card": _card,
-    "license": _license, "base_model": _base, "datasets": _listed("datasets", "datasets"),
+    "license": _license, "maker": _maker, "base_model": _base, "datasets": _listed("datasets", "datasets"),
     "task": _task, "language": _listed("language", "languages"),
     "tags": _listed("tags", "tags"), "library": lambda i, v: _card_or(
         i, lambda: f"{i.name}'s card names the library {i.card.library_name}." if

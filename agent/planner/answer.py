@@ -253,7 +253,8 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
         lead = "Yes: " if yes_no else ""
         return f"{lead}{child} is {parent}'s {gen}, {row['depth']} steps down: {chain} ({how})."
     lead = "Yes: " if yes_no else ""
-    return f"{lead}{chain} ({how})."
+    detail = row.get("detail")  # "30% of the weights of its 37 changed tensors set to zero"
+    return f"{lead}{chain} ({how})" + (f": {detail}." if detail else ".")
 
 
 def _chain(child: str, ancestor: str, ups: dict[str, dict[str, Any]]) -> str:

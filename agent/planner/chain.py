@@ -30,6 +30,8 @@ def points_back(r: Reading) -> bool:
     parent", "them", "the second one", "the winner")."""
     if r.names and not (r.it and re.search(r"\b(?:compared? (?:to|with)|against|versus|vs\.?|than)\b", r.low)):
         return False  # "... and what's its accuracy compared to X?": "its" is what the part before found
+    if not r.names and (r.aspects or r.facts) and not (r.listing or r.rank or r.count or r.filters):
+        return True  # "which child was pruned, and how much got zeroed?": of the one found
     return bool(r.it or r.them or r.that_one or r.other or r.ordinal is not None or re.search(
         r"\b(?:the|that|this) (?:winner|one|parent|base|child|model|root|something|checkpoint)\b|\bif so\b",
         r.low))

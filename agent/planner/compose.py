@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modellake.agent.planner import route
-from modellake.agent.planner.reading import TOP_OF, Reading
+from modellake.agent.planner.reading import TASK_STOP, TOP_OF, Reading
 from modellake.tools.query.facts import CONFIG_FACTS
 from modellake.tools.rendering import join
 
@@ -74,6 +74,7 @@ class Lake:
     resolve_task: Any  # phrase -> task name or None
     metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task -> its metrics
     card_only: frozenset[str] = frozenset()  # models of which only the card is in the lake
+    derived: Callable[[], frozenset[str]] = frozenset  # the models the version graph derives from another
 
 
 @dataclass
@@ -180,6 +181,13 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     beside = len(models) < 2 and (_compares(r) or r.comparative or _asks_cost(r))  # "X vs gpt-4"
     if not r.unknown or not (alone or beside):
         return None
+    meant = _misspelt(r.unknown, ctx.lake.names)
+    if meant is not None and ctx.read is not None:  # "gemma-3-207m": one lake name, two letters apart
+        fixed = ctx.read(re.sub(re.escape(r.unknown), meant, r.text, flags=re.I))
+        if fixed.unknown is None and meant in fixed.names:
+            p = _plan(fixed, ctx)
+            p.note = f"(Reading {r.unknown} as {meant}.)"
+            return p
     if QUERY in ctx.tools:
         calls = [Call(QUERY, {"names": [r.unknown]})]
         if beside and models:  # and what the lake knows about the other one
@@ -188,6 +196,42 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                                       ["parameters", "license"]}))
         return Plan("unknown", calls, question=r.text, models=[r.unknown])
     return _reply(r, f"{r.unknown} is not in the lake: there is no model named {r.unknown} here.")
+
+
+def _misspelt(name: str, names: list[str]) -> str | None:
+    """The one lake name ``name`` is a slip of: two neighbouring characters swapped
+    ("gemma-3-207m"), or one letter dropped, added or mistyped ("minilm-sentimnet" is caught
+    earlier; "smolm2-135m-instruct"). A changed digit or version ("-v2" for "-v3") is another
+    model, not a slip."""
+    found = [n for n in names if _slip(name.lower(), n.lower())]
+    return found[0] if len(found) == 1 else None
+
+
+def _slip(a: str, b: str) -> bool:
+    if a == b or min(len(a), len(b)) < 6:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
+            return True  # a swap
+        return len(diff) == 1 and a[diff[0]].isalpha() and b[diff[0]].isalpha()  # a mistyped letter
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    if len(long_) - len(short) != 1:
+        return False
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return long_[i].isalpha() and short[i:] == long_[i + 1:]  # a letter dropped or added
+
+
+def _claim_check(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"A draft says 'X reaches 0.99 on T'. Is that right? What does the lake record?": X's
+    score on T as the lake has it (the quoted claim is data, checked against the runs)."""
+    if not (r.quoted and r.scored and models) or QUERY not in ctx.tools or r.rank or r.relation:
+        return None
+    task = _task(r, ctx) or (ctx.lake.resolve_task(r.quoted_task) if r.quoted_task else None)
+    if task is None:
+        return None
+    return Plan("query", [Call(QUERY, {"names": models[:2], "show": _scores_shown(r, ctx, task)})],
+                question=r.text, models=models[:2], task=task)
 
 
 def _vague(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -323,7 +367,7 @@ def _the_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"which ones?": the models the previous answer counted."""
     if r.them and not r.names and models and not _asks_anything_new(r) and not r.scored and \
-            QUERY in ctx.tools and len(r.content_words) <= 2:
+            QUERY in ctx.tools and len(r.content_words) <= 2 and not _compares(r):
         return Plan("query", [Call(QUERY, {"names": models})], question=r.text, models=models)
     return None
 
@@ -343,7 +387,7 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
             or QUERY not in ctx.tools:
         return None
-    gerund = None if re.search(r"\b(?:parents?|base)\b", r.low) else _gerund_of(r)
+    gerund = None if re.search(r"\b(?:parents?|base|original)\b", r.low) else _gerund_of(r)
     if gerund == "quantized" and _named_quantized(models[0]):
         gerund = None  # "did the AWQ quantization of qwen-awq cost accuracy": it against its base
     if gerund:
@@ -613,8 +657,14 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         others = [n for n in pool if n not in gone]
         if others:
             return others
-    if r.other and len(prev.selection) == 2 and prev.models:  # "what about the other one?"
-        rest = [n for n in prev.selection if n not in prev.models[:1]]
+    if r.other and len(prev.selection) == 2 and (prev.focus or prev.models):  # "what about the other one?"
+        this = prev.focus if prev.focus in prev.selection else prev.models[0] if prev.models else None
+        rest = [n for n in prev.selection if n != this]
+        if len(rest) == 1:
+            return rest
+    if r.other and len(prev.listed) == 2 and (prev.focus or len(prev.selection) == 1):
+        this = prev.focus or prev.selection[0]  # "the other one" of the last pair an answer listed
+        rest = [n for n in prev.listed if n != this]
         if len(rest) == 1:
             return rest
     few = re.search(TOP_OF, r.low)
@@ -641,8 +691,8 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
             prev.models[0] not in prev.selection and not re.search(_QUALIFIED, r.low):
         return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
-    if r.them and len(prev.selection) > 1:
-        return list(prev.selection)
+    if (r.them or (re.search(r"\bwhich one\b", r.low) and not r.rank)) and len(prev.selection) > 1:
+        return list(prev.selection)  # "which one has a card?" after two models: either of them
     if r.them and len(prev.recent) > 1 and (re.search(r"\b(?:two|both)\b", r.low) or len(prev.listed) < 2):
         return list(prev.recent[-2:])  # "which of the two?" after two one-model questions
     if r.them and len(prev.listed) > 1:  # "which of those...?": the last list an answer gave
@@ -652,7 +702,7 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and (not (r.rank and not r.relation) or re.search(r"\bits\b", r.low))) or (
-            (r.opener or not r.content_words or _bare_fact(r)) and not _lake_wide(r)):
+            (r.opener or not r.content_words or _bare_fact(r) or _bare_score(r)) and not _lake_wide(r)):
         if prev.focus and not (r.relation and prev.models):  # "and its children?": same subject
             return [prev.focus]
         if len(prev.selection) == 1 and len(prev.models) > 1:  # "which of them is quantized?" found one
@@ -662,6 +712,19 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         if len(prev.selection) == 1:
             return list(prev.selection)
     return []
+
+
+def _bare_score(r: Reading) -> bool:
+    """"gsm8k score?", "its squad_v2 numbers?": a score on a named task and nothing else, asked of
+    the model just discussed."""
+    if not (r.scored and r.task_words) or r.names or r.relation or r.rank or r.count or r.listing:
+        return False
+    task = set(re.findall(r"[a-z]+", r.task_words))
+    return all(w in task or w in _SCORE_WORDS for w in r.content_words)
+
+
+_SCORE_WORDS = frozenset("score scores scored result results number numbers accuracy f1 metric metrics "
+                         "benchmark benchmarks eval evals on".split())
 
 
 def _bare_fact(r: Reading) -> bool:
@@ -675,7 +738,7 @@ def _bare_fact(r: Reading) -> bool:
     said = [w for f in r.facts for w in BY_NAME[f].words] + [w for a in r.aspects for w in ASPECTS[a]]
     words = {w for w in re.findall(r"[a-z]+", " ".join(said))}
     rest = [w for w in r.content_words if w.rstrip("s") not in words and w not in words
-            and w not in _LIGHT]
+            and w not in _LIGHT and len(w) > 1]  # "what's the vocab": no word but the fact's
     return len(rest) == 0
 
 
@@ -844,6 +907,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return True
     if r.relation or r.count or r.rank or r.ranking or (r.comparative and len(models) > 1):
         return True
+    if len(models) > 2 and _compares(r):  # "how do they differ?" of several: a table of them
+        return True
     if models and r.scored and (r.task_words or not r.aspects):  # "how did X do on sts-smoke?"
         return True
     if models and r.scored and r.aspects == ["results"] and ctx is not None and _task(r, ctx):
@@ -851,8 +916,9 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
     if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
         return True
     if len(models) >= 2 and (r.facts or r.aspects) and not (
-            set(r.facts) <= {"has_card"} and re.search(_CARD_SAYS, r.low)):  # "what do their cards say?"
-        return True
+            set(r.facts) <= {"has_card"} and re.search(_CARD_SAYS, r.low)) and not (
+            not r.facts and set(r.aspects) <= {"files", "results", "modules", "sparsity"} and _compares(r)):
+        return True  # (not "compare X and Y on the benchmarks", "diff X vs Y: how many tensors changed?")
     if models and _purpose(r):  # "which of those is for function calling?"
         return True
     if len(models) > 1 and r.derivation and re.search(_WAS_MADE, r.low):  # "which of them was pruned?"
@@ -881,6 +947,11 @@ def _metrics_named(r: Reading, metrics: Any) -> list[str]:
             or (m.lower() == "exact_match" and re.search(r"\bem\b", r.low))]
     if r.metric and r.metric in metrics and r.metric not in said:
         said.append(r.metric)
+    if not said and (r.scored or r.rank):  # "its stsbenchmark spearman": cos_sim_spearman, the first ending so
+        words = set(re.findall(r"[a-z0-9]+", r.low))
+        ends = [m for m in metrics if "_" in m and m.lower().rsplit("_", 1)[1] in words
+                and m.lower().rsplit("_", 1)[1] not in ("score", "main", "value", "at", "k", "match")]
+        said = ends[:1]
     return [m for m in said if not any(m != o and m in o for o in said)]
 
 
@@ -893,7 +964,11 @@ def _scores_shown(r: Reading, ctx: Context, task: str) -> list[str]:
     every score when the question asks of the tasks ("where does each win on the smoke tasks?")."""
     if re.search(_EVERY_TASK, r.low):
         return ["scores"]
-    named = _metrics_named(r, ctx.lake.metrics.get(task, ()))
+    metrics = list(ctx.lake.metrics.get(task, ()))
+    named = _metrics_named(r, metrics)
+    if not named and len(metrics) > 1 and re.search(r"\b(?:numbers|metrics|scores|results|all (?:the )?"
+                                                    r"(?:numbers|metrics|scores))\b", r.low):
+        named = metrics  # "its squad_v2 numbers?": every metric of the task
     return [f"score:{task}:{m}" for m in named] if len(named) > 1 else [_score(r, ctx, task)]
 
 
@@ -919,7 +994,8 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
         t = ctx.lake.resolve_task(r.task_words, lexical=not about_scores)
         if t:
             return t
-    t = ctx.lake.resolve_task(r.low, lexical=True)
+    words = " ".join(w for w in re.findall(r"[\w./@-]+", r.low) if w not in TASK_STOP)  # not "does it match"
+    t = ctx.lake.resolve_task(words, lexical=True) if words else None
     if t is None and ctx.prev is not None and (r.them or r.it or r.opener or r.that_one or re.search(
             r"\bthere\b|\bsame task\b|\bthat task\b", r.low) or (ctx.same_question and _about_scores(r))):
         return ctx.prev.task
@@ -933,6 +1009,9 @@ def _about_scores(r: Reading) -> bool:
 def _org_models(r: Reading, ctx: Context) -> list[str]:
     """"the openai models", "models by BAAI": the lake's models under that organisation."""
     orgs = {n.split("/", 1)[0].lower() for n in ctx.lake.names if "/" in n}
+    said = [org for org in sorted(orgs) if re.search(rf"(?<![\w-]){re.escape(org)}/(?![\w.-])", r.low)]
+    if said:  # "the facebook/ and openai/ models": their namespaces
+        return [n for n in ctx.lake.names if n.lower().split("/", 1)[0] in said and "/" in n]
     for org in sorted(orgs, key=len, reverse=True):
         o = re.escape(org)
         if re.search(rf"\b{o}(?:'s)? (?:\w+ )?models?\b|\bmodels? (?:from|by|of) {o}\b", r.low):
@@ -945,7 +1024,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r.relation = None
     if not models and not r.relation and (org := _org_models(r, ctx)):
         models = org  # "list the openai models": named by their organisation
+    if not models and not r.relation and (kin := _kin(r, ctx)):
+        models, r.relation = [kin], "descendants"  # "the MiniLM-derived models": what derives from its root
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
+    if args.get("license") == "none" and re.search(r"\b(?:what|which) licen[cs]e\b", r.low):
+        args.pop("license")  # "X has no license - what license does its base have?": asked, not a filter
     task = _task(r, ctx)
     if r.derivation and not r.relation and not r.group_by and (re.search(r"\b(?:produced|made|created|derived|obtained)"
                                                       r"\b|\bby (?:quantiz|prun|merg|fine)", r.low) or (
@@ -996,6 +1079,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             join(shown, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
+    if task and r.score_bounds and (r.rank or r.listing or r.count or r.relation):  # "smallest that hits 0.95"
+        args["task"] = task
+        lo, hi = r.score_bounds
+        args.update({k: v for k, v in (("min_score", lo), ("max_score", hi)) if v is not None})
     config_rank = args.get("rank_by") in CONFIG_FACTS or any(f in CONFIG_FACTS for f in r.facts)
     # "the largest vocab", "the same intermediate size": not the parameters
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
@@ -1012,7 +1099,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         show = [f for f in show if f != "task"] + ["scores"]  # "where does each win on the tasks?"
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
             and _compares(r):
-        show = ["parameters", "format", "license"]
+        show = ["parameters", "format", "license"] if len(models) == 2 else [
+            "parameters", "format", "quantization", "license", "scores"]  # "how do they differ?"
     if not models and not r.relation and set(show) <= set(r.filters) and "rank_by" not in args and \
             r.filters and re.search(r"\b(?:compare\w*|contrast\w*|side[- ]by[- ]side|differ\w*)\b", r.low):
         show = ["parameters", "architecture", "layers", "quantization", "license"]  # "contrast the GGUF models"
@@ -1037,12 +1125,25 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args.setdefault("show", [])  # "the sts score of the quantized one": the score, shown
         args["show"] = [_score(r, ctx, task)] + [x for x in args["show"] if x != "quantization"]
     if models and task and r.scored and "rank_by" not in args and "relation" not in args:
-        args["show"] = [_score(r, ctx, task)] + [x for x in args.get("show", []) if x not in (
+        args["show"] = _scores_shown(r, ctx, task) + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
     if task and r.scored and args.get("relation") and "rank_by" not in args and not r.count:
         args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
                 task=task)
+
+
+def _kin(r: Reading, ctx: Context) -> str | None:
+    """The lake model a family word stands for ("MiniLM-derived", "the enc family"): of the models
+    whose names carry the word, the root (derived from no other), else the shortest name."""
+    if not r.kin_word:
+        return None
+    word = r.kin_word.lower()
+    owners = [n for n in ctx.lake.names if word in re.split(r"[^a-z0-9]+", n.lower())]
+    if len(owners) > 1:
+        derived = ctx.lake.derived()
+        owners = [n for n in owners if n not in derived] or owners
+    return min(owners, key=len) if owners else None
 
 
 def _subject(prev: Plan | None) -> list[str]:
@@ -1118,7 +1219,7 @@ def _asks_cost(r: Reading) -> bool:
                      r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
                      r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise)\b", r.low)
-    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to)\b.*\b(?:parents?|base|"
+    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to)\b.*\b(?:parents?|base|original|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
 
@@ -1147,6 +1248,8 @@ def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
     """"and Y?" / "what about the second one?": the previous question about other models."""
     prev = ctx.prev
     assert prev is not None
+    if prev.kind == "chain" and prev.parts:  # "how many layers does the smaller one have?" ...
+        prev = Plan.from_dict(prev.parts[-1])  # "and the other one?": the last step, asked again
     if not models or models == prev.models:
         return Plan("reply", reply="About which model? Name it, or ask a new question.",
                     question=r.text)
@@ -1158,7 +1261,7 @@ def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
             continue
         for m in models[:3]:  # "what about the other two?": asked of each
             calls.append(Call(c.tool, {**c.args, one: m}))
-    return Plan(prev.kind if prev.kind != "pair" else "tool", calls, question=r.text,
+    return Plan(prev.kind if prev.kind not in ("pair", "chain") else "tool", calls, question=r.text,
                 models=models, task=prev.task)
 
 
@@ -1168,7 +1271,8 @@ _SPECIFIC = 2  # a declared phrase of this many words beats a lake query ("draft
 
 def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A declared tool whose own phrase is in the question wins over a lake query."""
-    if r.relation and r.relation != "roots" and re.search(r"\bdiffer|\bdifference|\bchanged?\b", r.low):
+    if r.relation and r.relation != "roots" and re.search(r"\bdiffer|\bdifference|\bchanged?\b", r.low) and \
+            not [f for f in r.facts if f not in ("base_model", "has_card")]:  # "how does its license differ": a fact
         if QUERY in ctx.tools and models:
             return Plan("then", [Call(QUERY, {"relation": "children" if r.relation in (
                 "children", "descendants") else r.relation, "of": models[0]})],
@@ -1184,6 +1288,8 @@ def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         own = route.word_hit(r.low, s.tool.words)  # its own words, not its values'
         if not own or s.tool.mutating or s.score < route.MIN_SCORE or s.tool.needs > have:
             continue
+        if s.tool.needs == 2 and len(models) > 2:
+            continue  # "how do they differ?" of six models: a table of them, not the first two
         if s.tool.weights and any(m in ctx.lake.card_only for m in models):
             return _compare_plan(r, ctx, models) if len(models) == 2 else None  # no weights to read
         if (_is_query(r, models, ctx) or by_value) and len(own.split()) < _SPECIFIC:
@@ -1222,7 +1328,8 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 
 
 def _compares(r: Reading) -> bool:
-    return bool(re.search(r"\b(?:compare\w*|contrast\w*|vs\.?|versus|differ\w*|difference\w*|bigger|larger|"
+    return bool(re.search(r"\b(?:compare\w*|contrast\w*|vs\.?|versus|diff|differ\w*|difference\w*|match(?:es)?|"
+                          r"bigger|larger|"
                           r"smaller|same|both|between|stacks?(?:ed)? up|measures? up|head[- ]to[- ]head|"
                           r"side[- ]by[- ]side|against|rather than|instead of)\b", r.low))
 
@@ -1242,6 +1349,18 @@ def _choice_of_two(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 _SIGNIFICANCE = (r"\b(?:measurabl\w*|significan\w*|noise|noisy|real|spread|beyond|clears?|"
                  r"statistic\w*|meaningful)\b")
 _WEIGHTS = r"\b(?:weights?|tensors?|tensor-wise|layers? changed)\b"
+
+
+def _claimed_base(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"X's card says it's based on Y. Is that right?": X's parents, by the weights and by its card
+    (the answer says whether they agree); Y is what the card claims, not a second subject."""
+    if len(models) != 2 or r.relation != "parents" or QUERY not in ctx.tools or r.rank or r.scored:
+        return None
+    if not re.search(r"\bx(?:'s)? card\b.{0,40}\b(?:says?|claims?|declares?|lists?|names?|states?)\b|"
+                     r"\bx\b.{0,40}\b(?:claims?|is said) to be\b", r.low):
+        return None
+    return Plan("query", [Call(QUERY, {"relation": "parents", "of": models[0]})], question=r.text,
+                models=models[:1])
 
 
 def _two_on_aspects(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1285,7 +1404,10 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     a, b = models[:2]
     card_only = any(m in ctx.lake.card_only for m in (a, b))
     calls = []
-    if QUERY in ctx.tools:
+    only_weights = not card_only and not r.facts and not _task(r, ctx) and bool(re.search(
+        r"^\s*diff\b|\b(?:tensors?|weights?|layers?)\b.{0,25}\b(?:changed?|differ\w*|touched|"
+        r"left (?:alone|untouched))\b|\bwhat changed\b", r.low))  # "diff X vs Y: tensors changed?": weights
+    if QUERY in ctx.tools and not only_weights:
         asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
         task = _task(r, ctx)
         scores = [_score(r, ctx, task)] if task else ([] if asked else ["scores"])
@@ -1424,10 +1546,11 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
+    _which_one, _mutating, _not_in_lake, _claim_check, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
     _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
-    _sharing_with, _they_share, _two_on_aspects, _choice_of_two, _special_tool, _against_parent, _own_results,
+    _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,
+    _own_results,
     _scores_of_named,
     _relation_of_winner,
     _a_need, _quantized_from)

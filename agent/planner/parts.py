@@ -21,8 +21,11 @@ from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
 _SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|\s*(?:->|→|=>)\s*|,?\s+(?:and|also|plus)\s+(?=(?:what|what's|whats|"
-                    r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b)|"
-                    r",\s+(?=(?:and\s+)?(?:if so|then)\b)|,?\s+or\s+(?=(?:a|an|any)\s+(?:parent|base model|children|"
+                    r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b"
+                    r"(?!\s*(?:ones?)?\s*[?.!]*\s*$))|"  # "how many and which?": one question
+                    r",\s+(?=(?:and\s+)?(?:if so|then)\b)|"
+                    r",?\s+and\s+(?=(?:of|among|from) (?:those|them|these)\b)|"
+                    r",?\s+or\s+(?=(?:a|an|any)\s+(?:parent|base model|children|"
                     r"child|ancestors?)\b)|,\s+(?=(?:what|which|how|who|whose|does|do|did|is|"
                     r"are|was|has|have)\b)", re.I)
 
@@ -86,12 +89,18 @@ _MADE_ONE = re.compile(r"\b(?:(?:take|pick|grab|for)\s+)?the one (?:that|which) 
                        r"(fine-?tuned|pruned|merged)\b", re.I)
 
 
+_PICK_ONE = re.compile(r"\bthe (smaller|bigger|larger|deeper|shallower|better|worse) (?:one|model)\b", re.I)
+
+
 def _picked(text: str, read: Callable[[str], Reading], ctx: Context) -> Plan | None:
-    """"does the smaller of the two tie its embeddings?": which one, then the question of it."""
+    """"does the smaller of the two tie its embeddings?": which one, then the question of it
+    ("the smaller one" too, after an answer that named two models)."""
     m = _PICK.search(text) or _MADE_ONE.search(text)
+    if m is None and ctx.prev is not None and len(ctx.prev.selection) == 2 and not read(text).names:
+        m = _PICK_ONE.search(text)
     if m is None or ctx.prev is None:
         return None
-    which = f"which of the two is {m.group(1).lower()}" if m.re is _PICK else f"which of them was {m.group(1)}"
+    which = f"which of the two is {m.group(1).lower()}" if m.re is not _MADE_ONE else f"which of them was {m.group(1)}"
     rest = re.sub(r"^\W+", "", text[m.end():])
     rest = f"{text[:m.start()]}it{text[m.end():]}" if text[:m.start()].strip() else rest
     return chain.start([which, rest], read, ctx)

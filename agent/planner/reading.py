@@ -88,7 +88,7 @@ OPENER = (r"^\s*(?:and|what about|how about|and for|same (?:question |thing |aga
 CHIT_CHAT = (r"^\s*(?:hi|hello|hey|thanks?|thank you|good (?:morning|evening)|bye)\b")
 _NAMEISH = re.compile(r"[`\"']([\w./@-]{3,})[`\"']|(?<![\w/])([A-Za-z][\w.]*(?:[-/_][\w.]+)+|"
                       r"[A-Za-z]+\d+[A-Za-z\d.]*)(?![\w/])")
-_NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|style|like|sized|free|only|level|aware|wise|"
+_NOT_NAMES = re.compile(r"^[\w.]+-(?:licen[cs]ed|based|derived|descended|style|like|sized|free|only|level|aware|wise|"
                         r"specific|friendly|tuned|trained|ready|heavy|light|grade)$|^(?:apache|cc|gpl|mit|bsd|openrail|llama\d|gemma|top-?\d+|q\d\w*|"
                         r"int\d+|fp\d+|bf\d+|f\d+|[a-z]+-smoke|sts|\d+[kmb]|e\.g|i\.e|"
                         r"text-\w+|fill-mask|feature-extraction|sentence-similarity|"
@@ -134,6 +134,10 @@ class Reading:
     that_one: bool = False                             # "that one": the model the answer named
     group_by: str | None = None                        # "how many of each architecture"
     trade: str | None = None                           # "the best score for the least disk": shown beside
+    score_bounds: tuple[float | None, float | None] | None = None  # "still hits 0.95": (min, max) of a score
+    kin_word: str | None = None  # "the MiniLM-derived models", "minilm family": the word that names a family
+    quoted: bool = False  # the question quotes or pastes text (a claim to check, not words of the question)
+    quoted_task: str | None = None  # the words that may name a task in what it quotes
 
     @property
     def content_words(self) -> list[str]:
@@ -143,10 +147,12 @@ class Reading:
 
 def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: list[str],
          lake_archs: frozenset[str] | set[str] = frozenset(),
-         domain: frozenset[str] | set[str] = frozenset()) -> Reading:
+         domain: frozenset[str] | set[str] = frozenset(),
+         benchmarks: frozenset[str] | set[str] = frozenset()) -> Reading:
     """``architectures``: words that name an architecture (the lake's and common ones);
     ``lake_archs``: those of the lake's models (a model name is not unknown for being one);
-    ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model."""
+    ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model;
+    ``benchmarks``: the words of its task and benchmark names ("gsm8k", "squad_v2"): no model."""
     raw, text = text, pasted_out(text)
     q = nlu.read(text, linker, architectures, card_tasks)
     weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
@@ -183,10 +189,13 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     _shape_words(r, low)
     if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
         r.count, r.them, r.it = False, False, True  # weights, not a count of models
-    if r.rank is None and "results" in r.facts:  # "which model reports the most eval results?"
-        most = re.search(r"\b(most|fewest|least)\b", low)
+    ranked = [f for f in r.facts if f in ("results", "card_completeness")]
+    if ranked and r.rank is not None and r.rank[0] == "score" and "card_completeness" in ranked:
+        r.rank = None  # "the best documented card": its completeness, not a benchmark score
+    if r.rank is None and ranked:  # "which model reports the most eval results?", "the most complete card"
+        most = re.search(r"\b(most|fewest|least|best|worst)\b", low)
         if most:
-            r.rank = ("results", "highest" if most.group(1) == "most" else "lowest")
+            r.rank = (ranked[0], "highest" if most.group(1) in ("most", "best") else "lowest")
     if re.search(r"(?<!hidden )(?<!embedding )(?<!vocab )(?<!context )(?<!vocabulary )\bsize of\b|"
                  r"^\s*size\b", low) and "parameters" not in r.aspects and "disk" not in r.aspects:
         r.aspects.append("parameters")  # "size of X": its parameter count, not a hidden size
@@ -216,7 +225,11 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         r.filters["has_weights"] = False
         r.filters.pop("format", None)
     r.opener = bool(re.search(OPENER, low))
-    r.task_words = _task_words(low)
+    r.score_bounds = _score_bounds(low)
+    kin = re.search(r"\b([a-z][\w.]*[a-z0-9])[- ](?:derived|descended|based|family|derivatives|lineage)\b", low)
+    r.kin_word = kin.group(1) if kin and kin.group(1) not in nlu.GENERIC and kin.group(1) not in lake_archs and \
+        kin.group(1) not in ("x", "y", "same", "model", "which", "what") else None  # not "llama-based": an arch
+    r.task_words = _task_words(low) or _bare_benchmark(low, benchmarks)
     r.scored = bool(re.search(SCORED, low))
     mm = re.search(r"\b(macro[ _-]?f1|micro[ _-]?f1|f1|accuracy|spearman|pearson|perplexity|"
                    r"pseudo[ _-]?perplexity)\b", low)
@@ -238,7 +251,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         bare = bare[:m.start] + " " * (m.end - m.start) + bare[m.end:]
     for p in q.paths:
         bare = bare.replace(p, " ")
-    r.unknown = unknown_name(bare, linker.names, sorted(lake_archs))
+    r.unknown = unknown_name(bare, linker.names, sorted(lake_archs), domain | benchmarks)
     _add_parts(r, bare, linker.names)
     if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
         pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
@@ -257,6 +270,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         r.names = []
     if not r.names and raw != text:  # "a draft says: 'X reaches 0.99 ...'. Is that right?": X
         r.names = [m.spec for m in linker.link(raw) if m.kind == "exact"][:2]
+    r.quoted = raw != text
+    r.quoted_task = _task_words(raw.lower()) if r.quoted else None  # "'... 0.99 on sts-smoke'"
     return r
 
 
@@ -283,7 +298,8 @@ def _domain_word(span: str, domain: frozenset[str] | set[str]) -> bool:
     return " " not in w and "-" not in w and (w in DOMAIN or w in domain or w in NEED_WORDS)
 
 
-_PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
+_PASTED = re.compile(r"```.*?(?:```|$)|<!--.*?(?:-->|$)|(?m:^-{3,}[ \t]*$)(?s:.*)(?m:^-{3,}[ \t]*$)|"
+                     r"\"[^\"]*\n[^\"]*\"|“[^”]*\n[^”]*”|"
                      r"(?:(?<=[:\s])|^)['\"](?=[A-Z<#])[^'\"\n]{30,}?['\"](?=[\s,.;:!?]|$)|"
                      r"(?:(?<=\bsays )|(?<=\bsaid )|(?<=\breads )|(?<=\bstates )|(?<=\bwrites )|"
                      r"(?<=\bsaying )|(?<=\bcontains )|(?<=: ))['\"“][^'\"”\n]{12,}?['\"”](?=[\s,.;:!?]|$)",
@@ -460,7 +476,9 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         # "derived from x" -> x's descendants; "x was derived from" -> x's parents
         after = re.match(r"\s*(?:the\s+|my\s+|our\s+)?(x|y|it|this|that|them|these|those)\b",
                          low[verb.end():])
-        before = bool({"x", "y", "it", "this", "that"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
+        head = re.sub(r"\b(?:everything|anything|something|all|models?|ones?|checkpoints?|those|what|which|"
+                      r"whatever|others?|variants?|versions?)\s+(?:that|which)\b", " ", low[:verb.start()])
+        before = bool({"x", "y", "it", "this", "that"} & set(re.findall(r"[a-z]+", head)))  # "that": not "all that"
         named_after = _NAMEISH.match(low[verb.end():].lstrip()) is not None
         plural = bool({"them", "they", "those", "these", "each"} & set(re.findall(r"[a-z]+", low[:verb.start()])))
         if (after or named_after) and not before:
@@ -478,12 +496,15 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         found = ["parents"]
     if not found and (r.names or r.it or re.search(r"\b(?:that|this)\b", low)) and _CHECKS_BASE.search(low):
         found = ["parents"]  # "is X's declared base right?": the parents the weights show, beside the card's
+    if not found and re.search(r"\b(?:its|x's|their)\s+(?:declared\s+)?(?:base|parent)(?:\s+models?)?\b", low) and \
+            [f.name for f in FACTS if f.name not in ("base_model", "has_card") and any(_has(low, w) for w in f.words)]:
+        found = ["parents"]  # "what license does its base model have?": a fact of the parent
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
     if found[:1] == ["descendants"] and re.search(r"(?<!just )(?<!only )(?<!just the )(?<!only the )"
                                                   r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
-                                                  r"right)\b", low):
-        found = ["children"]
+                                                  r"right)\b", low) and not re.search(r"\bindirect", low):
+        found = ["children"]  # "direct or indirect": all of them
     if found:
         r.relation = found[0]
         r.relation_of = 0
@@ -552,7 +573,11 @@ _TASK_STOP = frozenset("best worst top bottom highest lowest better worse most l
                        "the a an it its them this that these those model models lake x y z "
                        "task tasks benchmark benchmarks score scores accuracy is are was which "
                        "what and or of me us anything something everything any all yet here there "
-                       "isn aren doesn don t s in".split())
+                       "isn aren doesn don t s in match matches have has use uses differ differs agree agrees "
+                       "compare compares look looks say says come comes hold holds get gets work works".split())
+
+
+TASK_STOP = _TASK_STOP  # words that never name a task
 
 
 _GROUP_FACTS = {"architecture": r"architectures?|archs?|model types?|(?:architecture )?famil(?:y|ies)",
@@ -579,6 +604,35 @@ def _group_by(low: str) -> str | None:
     return min(found)[1] if found else None
 
 
+_AT_LEAST = r"(?:hits?|hitting|reach(?:es|ing)?|gets?|getting|scores?|scoring|at least|above|over|more than|" \
+            r"no less than|>=|≥|>|beats?|clears?|of at least|with at least)"
+_AT_MOST = r"(?:below|under|less than|at most|no more than|<=|≤|<)"
+_SCORE_NUMBER = r"\s+(\d+(?:\.\d+)?|\.\d+)\s*(%|percent)?(?![\w.])(?!\s*(?:params|parameters|layers|mb|gb|m\b|b\b|k\b))"
+
+
+def _score_bounds(low: str) -> tuple[float | None, float | None] | None:
+    """"still hits 0.95", "at least 90% accuracy", "under 0.5 perplexity": bounds on a score
+    (a number that is no size: "under 50M params" is a size)."""
+    lo = re.search(rf"\b{_AT_LEAST}{_SCORE_NUMBER}", low)
+    hi = re.search(rf"(?<![\w])(?:{_AT_MOST}){_SCORE_NUMBER}", low)
+    bound = lambda m: float(m.group(1)) if m else None  # noqa: E731
+    if lo is None and hi is None:
+        return None
+    return bound(lo), bound(hi)
+
+
+_SCORE_ASK = frozenset("score scores scored result results number numbers accuracy f1 metric metrics "
+                       "benchmark eval its their what whats what's and the on".split())
+
+
+def _bare_benchmark(low: str, benchmarks: frozenset[str] | set[str]) -> str | None:
+    """"gsm8k score?", "and its squad_v2 numbers?": a benchmark of the lake named alone."""
+    words = re.findall(r"[a-z0-9][\w./-]*[a-z0-9]|[a-z]", low)
+    named = [w for w in words if w in benchmarks and w not in nlu.GENERIC]
+    rest = [w for w in words if w not in named and w not in _SCORE_ASK]
+    return named[0] if len(named) == 1 and not rest else None
+
+
 def _task_words(low: str) -> str | None:
     """Words after "on / for / at / doing" that may name a task ("best on polarity")."""
     for m in _TASK_LEAD.finditer(low):
@@ -596,7 +650,8 @@ def _task_words(low: str) -> str | None:
 _PLAIN = frozenset("""fine tune tuned tuning pre post trained training state of the art well known
 open source zero few one shot long short context multi lingual high low quality end to cross
 encoder decoder self supervised instruction following non state based like free only
-real world follow up built in out up down side by step key value query""".split())
+real world follow up built in out up down side by step key value query natural language human machine
+general purpose domain specific plain everyday day data driven hand written written made ready made""".split())
 
 
 def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
@@ -627,17 +682,19 @@ def _ends_name(typed: str, name: str) -> bool:
 
 _PEOPLE = frozenset("""lake card model parent base child winner family root colleague coworker
 teammate team boss manager friend company customer client user vendor author readme someone
-everyone nobody today""".split())
+everyone nobody today original source teacher student upstream other others""".split())
 
 
-def unknown_name(text: str, names: list[str], architectures: list[str]) -> str | None:
-    """A token that looks like a model name but names no model of the lake."""
+def unknown_name(text: str, names: list[str], architectures: list[str],
+                 domain: frozenset[str] | set[str] = frozenset()) -> str | None:
+    """A token that looks like a model name but names no model of the lake (nor a task or
+    benchmark of its ``domain``: "gsm8k score?")."""
     known = {re.sub(r"[^a-z0-9]", "", n.lower()) for n in names}
     archs = {a.lower() for a in architectures}
     for m in _NAMEISH.finditer(text):
         tok = (m.group(1) or m.group(2)).strip(".-/")
         norm = re.sub(r"[^a-z0-9]", "", tok.lower())
-        if len(tok) < 4 or _NOT_NAMES.match(tok) or tok.lower() in archs or norm in known:
+        if len(tok) < 4 or _NOT_NAMES.match(tok) or tok.lower() in archs or norm in known or tok.lower() in domain:
             continue
         if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()) or license_ids(tok):
             continue  # "7b", "cc-by-nc": a size, a license

@@ -16,7 +16,7 @@ from modellake.store.errors import NotFoundError, UsageError
 from modellake.store.records import ModelRecord
 from modellake.tools.model_view import name_facts
 from modellake.tools.query.facts import FACTS, Fact, get_fact
-from modellake.tools.query.filters import declared_bases, passes, text_hits
+from modellake.tools.query.filters import declared_bases, passes, task_of, text_hits
 from modellake.tools.query.relations import RELATIONS, related
 from modellake.tools.query.result import ModelQuery, Row
 from modellake.tools.query.scores import (
@@ -46,7 +46,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  top: int | None = None, count_only: bool = False,
                  group_by: str | None = None, place_of: str | None = None,
                  same_as: str | None = None, same: list[str] | None = None,
-                 quantization: str | None = None) -> ModelQuery:
+                 quantization: str | None = None, min_score: float | None = None,
+                 max_score: float | None = None) -> ModelQuery:
     """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
     GGUF models", "descendants of X", "best on sentiment among X's children", "licenses of A and B".
 
@@ -95,6 +96,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         group_by: count the selected models per value of this fact (architecture, format,
             quantization, license, task, language, base_model, has_card): "how many models of
             each architecture".
+        min_score: with ``task``, only models scoring at least this on it ("still hits 0.95";
+            90 on a task scored 0-1 reads as 0.9).
+        max_score: with ``task``, only models scoring at most this on it.
     """
     catalog = ctx.catalog
     all_models = catalog.list_models()
@@ -103,6 +107,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     by_name = {m.name: m for m in all_models}
     chosen = _by_derivation(catalog, q, _select(catalog, q, by_name, names, relation, of),
                             derivation, relation)
+    asked_for = [c[2] for c in chosen] if names and not relation else []
     filters = {k: v for k, v in (("architecture", architecture), ("format", format),
                                  ("license", license), ("has_card", has_card),
                                  ("min_parameters", min_parameters),
@@ -110,6 +115,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                if v is not None}
     if task:
         chosen = _by_task(catalog, q, chosen, task, scores_of.task_name, scores_of)
+    if min_score is not None or max_score is not None:
+        chosen = _by_score(q, chosen, task, scores_of, min_score, max_score)
     copies = _derived_by(catalog, "quantized") if quantized or quantization or "quantization" in (show or []) \
         else {}
     sized = {k: v for k, v in filters.items() if k in ("min_parameters", "max_parameters")}
@@ -130,6 +137,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  **({"exclude": list(exclude)} if exclude else {}),
                  **({"quantization": quantization} if quantization else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
+    q.left_out = [n for n in asked_for if n not in {r.name for r in q.rows}]  # named, but filtered out
     if has_weights is not None and not (filters or task or text or quantized is not None or names
                                         or relation):  # "weights vs just a card": both sides
         q.others = sorted(set(by_name) - {r.name for r in q.rows})
@@ -241,7 +249,8 @@ def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: s
         kept = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
             c[1].source == "card" and c[1].relation == "declared"))]
         q.other_derivations = [{"name": c[2], "relation": c[1].relation, "via": c[1].via,
-                                "confidence": c[1].confidence, "source": c[1].source}
+                                "confidence": c[1].confidence, "source": c[1].source,
+                                "detail": getattr(c[1], "detail", None)}
                                for c in chosen if c not in kept and c[1] is not None]
         return kept
     made = _derived_by(catalog, derivation)  # any model derived this way from a parent
@@ -338,11 +347,24 @@ def _by_task(catalog: Any, q: ModelQuery, chosen: list[Any], task: str, task_nam
         q.task, q.task_scored = board.task, True
         return [c for c in chosen if c[2] in board.values]
     want = _norm(task)
-    kept = [c for c in chosen if c[0] is not None and c[0].card is not None and (
-        _norm(c[0].card.pipeline_tag or "") == want
-        or want in {_norm(t) for t in c[0].card.tags})]
+    kept = [c for c in chosen if c[0] is not None and (_norm(task_of(c[0]) or "") == want or (
+        c[0].card is not None and want in {_norm(t) for t in c[0].card.tags}))]
     q.task = task
     return kept
+
+
+def _by_score(q: ModelQuery, chosen: list[Any], task: str | None, scores_of: Any,
+              low: float | None, high: float | None) -> list[Any]:
+    """The models whose score on ``task`` is within [low, high] (a percent bound on a task
+    scored 0-1 is read as a fraction)."""
+    if not task:
+        raise UsageError("min_score and max_score need a task: the scores of which task?")
+    board = scores_of(task)
+    frac = bool(board.values) and max(abs(v) for v in board.values.values()) <= 1.0
+    low, high = ((b / 100 if b is not None and frac and b > 1 else b) for b in (low, high))
+    q.score_bounds = {"task": board.task, "metric": board.metric, "min": low, "max": high}
+    return [c for c in chosen if (v := board.values.get(c[2])) is not None
+            and (low is None or v >= low) and (high is None or v <= high)]
 
 
 def _norm(s: str) -> str:

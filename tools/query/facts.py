@@ -7,7 +7,6 @@ written for a reader. Scores on a task are facts too (``score:TASK``), read from
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,14 +123,56 @@ def _quantization(m: ModelRecord) -> str | None:
     return f"{said} (by its name)" if said else None
 
 
-_NON_COMMERCIAL = re.compile(r"(?:^|[-_])nc(?:[-_]|$)|non-?commercial|research[-_]only", re.I)
+def _maker(m: ModelRecord) -> str | None:
+    """Who made the model and how the lake knows: what its card says ("Developed by ..."), else
+    the namespace of the repo it is published under (its name, or the repo id its card declares),
+    else the Hub namespace its card links to; and whose its declared base model is, when that is
+    another maker (a conversion or fine-tune of someone else's model)."""
+    from modellake.tools.cards.naming import declared_repo_id
+    from modellake.tools.search.families import link_namespace, maker_name, stated_maker
+
+    text = m.card.text if m.card is not None else ""
+    bases = [b for b in declared_bases(m) if "/" in b]
+    own = m.name if "/" in m.name else (declared_repo_id(m.card, bases) if m.card is not None else None)
+    who, how = stated_maker(text), "its card says"
+    kv = (m.config or {}).get("kv") or {}
+    header = next((k for k in ("general.organization", "general.author") if isinstance(kv.get(k), str)), None)
+    if who is None and header:
+        who, how = maker_name(kv[header].strip()[:60]), f"its GGUF header's {header}"
+    if who is None and own and "/" in own:
+        who, how = maker_name(own.split("/")[0]), f"published as {own}"
+    if who is None and (space := link_namespace(text, bases)):
+        who, how = maker_name(space), "the Hub namespace its card links to"
+    base = next((b for b in bases if who is None or maker_name(b.split("/")[0]).lower() not in who.lower()), None)
+    base_by = f"its declared base model {base} is by {maker_name(base.split('/')[0])}" if base else ""
+    if who is None:
+        return f"not stated; {base_by}" if base_by else None
+    publisher = maker_name(own.split("/")[0]) if own and "/" in own and not how.startswith("published") else None
+    also = f"; published as {own}" if publisher and publisher.lower() not in who.lower() else ""
+    return f"{who} ({how}){also}" + (f"; {base_by}" if base_by else "")
+
+
+def _completeness(m: ModelRecord) -> float | None:
+    """How complete the model's card is by the Hub's card guidance (0-1), None without a card."""
+    if m.card is None:
+        return None
+    from modellake.tools.cards.score import score_card
+
+    return score_card(m.card).overall
+
+
+def _license_text(v: Any) -> str:
+    from modellake.tools.model_view import license_text
+
+    return license_text(v)
 
 FACTS: tuple[Fact, ...] = (
     Fact("parameters", "parameters", ("parameters", "params", "parameter count", "weights count",
                                       "size", "big", "large", "small", "tiny", "huge", "bigger",
                                       "smaller", "largest", "smallest", "biggest", "tiniest"),
          _parameters, _count, numeric=True),
-    Fact("bytes", "size on disk", ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes",
+    Fact("bytes", "size on disk", ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "memory",
+                                   "ram",
                                    "footprint", "space", "mb", "gb", "heavy", "lightest",
                                    "heaviest"),
          _bytes, lambda v: human_bytes(int(v)) or "", numeric=True),
@@ -167,17 +208,29 @@ FACTS: tuple[Fact, ...] = (
          less="shortest"),
     Fact("license", "license", ("license", "licence", "licensed", "lic", "commercial", "commercially",
                                 "terms"),
-         _card("license"), lambda v: f"{v} (non-commercial use only)" if _NON_COMMERCIAL.search(str(v)) else str(v)),
-    Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose"), _card("pipeline_tag")),
+         _card("license"), lambda v: _license_text(v)),
+    Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose", "meant for", "intended for",
+                                 "designed for", "built for"), _card("pipeline_tag")),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
-    Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus"),
+    Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus", "tuned on",
+                                  "fine-tuned on", "finetuned on"),
          _card("datasets")),
+    Fact("maker", "maker", ("who made", "maker", "makers", "developed by", "developer", "developers",
+                            "who developed", "creator", "created by", "who created", "who built", "who trained",
+                            "who released", "who published", "publisher", "which company", "what company",
+                            "which organization", "which organisation", "what organization"),
+         _maker),
     Fact("base_model", "declared base model", ("base model", "declared", "card says"),
          declared_bases),
     Fact("results", "reported results", ("eval results", "reported results", "evaluation results",
-                                          "most results", "benchmarks reported"),
+                                          "most results", "benchmarks reported", "reports results",
+                                          "report results", "reported numbers", "published numbers"),
          lambda m: len(m.card.results) if m.card is not None and m.card.results else None,
          lambda v: f"{v} reported results", numeric=True, more="most", less="fewest"),
+    Fact("card_completeness", "card completeness", ("complete", "completeness", "how complete", "more complete",
+                                                    "most complete", "least complete", "best documented",
+                                                    "well documented"),
+         _completeness, lambda v: f"{v:.0%} complete", numeric=True, more="highest", less="lowest"),
     Fact("has_card", "model card", ("card", "documented", "documentation", "readme"),
          lambda m: m.has_card, lambda v: "has a card" if v else "no card"),
     Fact("ingested", "ingested", ("newest", "latest", "recent", "oldest", "added", "ingested"),

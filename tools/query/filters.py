@@ -67,6 +67,26 @@ def text_hits(m: Any, text: str) -> list[str]:
     return [w for w in dict.fromkeys(words) if re.search(rf"\b{re.escape(w[:6])}", hay)]
 
 
+_HEAD_TASKS = (("ForCausalLM", "text-generation"), ("LMHeadModel", "text-generation"),
+               ("ForSequenceClassification", "text-classification"),
+               ("ForTokenClassification", "token-classification"),
+               ("ForQuestionAnswering", "question-answering"), ("ForMaskedLM", "fill-mask"))
+
+
+def task_of(m: Any) -> str | None:
+    """The model's task: what its card says (pipeline tag), else what its weights' head says
+    (``LlamaForCausalLM``: text-generation; a GGUF file holds a language model)."""
+    if m.card is not None and m.card.pipeline_tag:
+        return m.card.pipeline_tag
+    for arch in (m.config or {}).get("architectures") or []:
+        for suffix, task in _HEAD_TASKS:
+            if str(arch).endswith(suffix):
+                return task
+    if m.format == "gguf" and m.architecture and not re.search(r"bert|t5|clip|whisper|embed", m.architecture, re.I):
+        return "text-generation"
+    return None
+
+
 def declared_bases(m: Any) -> list[str]:
     bases = list(m.card.base_model) if m.card else []
     return bases + ([m.adapter_base] if m.adapter_base and m.adapter_base not in bases else [])

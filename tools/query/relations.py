@@ -177,10 +177,11 @@ def _declared(catalog: Catalog, name: str) -> list[Link]:
 # -- the words people use for each relation (read by the offline planner) ----------------
 # "up" phrases ask for a model's parents when the model comes before them ("what is X derived
 # from") and for its children when it comes right after ("which models were derived from X").
-DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|ft'?d|ft|trained|made|created|"
+DERIVE_VERBS = (r"(?:(?:derived|derive|derives|fine[- ]?tuned|finetuned|tuned|ft'?d|ft|trained|made|created|"
                 r"distilled|quantized|quantised|pruned|merged|converted|come|comes|came|"
                 r"descend|descends|descended|stem|stems|stemmed|originate|originates|originated|"
-                r"forked|copied|built|build|builds|based)\s+(?:(?:directly|straight|right|"
+                r"forked|copied|built|build|builds|based)\s+(?:(?:anything|something|any\s+models?|models?|"
+                r"a\s+model|stuff)\s+)?(?:(?:directly|straight|right|"
                 r"immediately)\s+)?(?:from|off|out of|on top of)|(?:built|build|builds|based)\s+on)")
 WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
     "siblings": (r"\bsiblings?\b", r"\bsisters?\b", r"\bsame (?:parent|base(?: model)?)\b",
@@ -216,7 +217,10 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\bhow (?:was|is|were) (?:x|it) (?:made|derived|created|produced|obtained|built)\b",
                 r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "
                 r"(?:copy|version)|copy|derivative|distillation) of\b",
-                r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b"),
+                r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b",
+                r"\b(?:does|did) (?:x|it|that merge|this merge|the merge) (?:actually |really )?"
+                r"(?:combine|blend|mix)\b",
+                r"\bwhat (?:went|goes) into (?:x|it|that merge|the merge)\b"),
     "family": (r"\bfamily\b", r"\brelatives\b", r"\b(?:same|shared?|common) (?:lineage|ancestry|"
                r"ancestors?|base)\b", r"\brelated\b",
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",

@@ -23,7 +23,7 @@ _GROUPS_SHOWN = 12  # groups named in a count by a fact, the largest first
 _NAMED_WITHOUT = 6  # models without the ranked fact named one by one, at most
 _COMPARATIVE = {"largest": "larger", "smallest": "smaller", "deepest": "deeper",
                 "newest": "newer", "oldest": "older", "widest": "wider", "longest": "longer",
-                "most": "more"}
+                "most": "more", "most complete": "more complete"}
 
 
 @dataclass
@@ -81,6 +81,8 @@ class ModelQuery(Record):
     same: dict[str, str] = field(default_factory=dict)
     grouped_by: str | None = None  # the fact the rows are counted by
     groups: dict[str, list[str]] = field(default_factory=dict)  # its value -> the models with it
+    score_bounds: dict[str, Any] = field(default_factory=dict)  # task, metric, min, max of a score filter
+    left_out: list[str] = field(default_factory=list)  # models named but not matching the filters
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -146,7 +148,12 @@ class ModelQuery(Record):
         if self.same_as:
             what = join([f"{k} ({v})" for k, v in self.same.items()])
             parts.append(f"with the same {what} as {self.same_as}")
-        if self.task:
+        b = self.score_bounds
+        if b:
+            bound = join([x for x in (f"at least {b['min']:g}" if b.get("min") is not None else "",
+                                      f"at most {b['max']:g}" if b.get("max") is not None else "") if x])
+            parts.append(f"scoring {bound} ({b['metric']}) on {b['task']}")
+        elif self.task:
             scored = any(b["task"] == self.task for b in self.boards.values()) or self.task_scored
             parts.append(f"scored on {self.task}" if scored else f"for {self.task}")
         return " ".join(parts)
@@ -166,7 +173,7 @@ class ModelQuery(Record):
         elif self.relation:
             body = self._relation_text()
         else:
-            body = self._list_text()
+            body = self._list_text() + self._left_out_text()
         notes = [n[0].upper() + n[1:] + "." for n in self.notes]
         return "\n\n".join([body] + ([" ".join(notes)] if notes else []))
 
@@ -195,6 +202,13 @@ class ModelQuery(Record):
         lines = [f"- {value}: {len(names)} ({self._names(names)})" for value, names in shown]
         return lead + join(parts) + ".\n\n" + "\n".join(lines)
 
+    def _left_out_text(self) -> str:
+        """" enc-grand does not.": the models a question named that the filters left out."""
+        if not self.left_out or not self.named:
+            return ""
+        n = len(self.left_out)
+        return f" {self._names(self.left_out)} do{'es' if n == 1 else ''} not."
+
     def _count_text(self) -> str:
         sel = self.selection()
         names = self._names([r.name for r in self.rows])
@@ -212,7 +226,7 @@ class ModelQuery(Record):
         if self.relation == "family" and not self.filters:  # the model itself counts too
             return (f"{self.about}'s family has {plural(self.count + 1, 'model')}, {self.about} "
                     f"included: {self.about} and {names}.")
-        return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}."
+        return f"{plural(self.count, 'model')} {_predicate(sel, self.count)}: {names}." + self._left_out_text()
 
     def _winner_text(self) -> str:
         key = self.ranked_by or ""
@@ -231,6 +245,9 @@ class ModelQuery(Record):
             # results", "the model with the largest vocabulary size"
             lead = (f"The model {scope} with the {word} {self.columns.get(key, key)} is "
                     f"{winners[0].name}, with {value}.")
+            others = [c for c in self.columns if c != key]
+            if others:  # "... and what's its license?"
+                lead += " " + self._more(winners[0], others)
         elif len(winners) == 1:
             lead = f"The {word} model {scope} is {winners[0].name}, with {value}."
             others = [c for c in self.columns if c != key]
@@ -283,6 +300,15 @@ class ModelQuery(Record):
                     "oldest": "older", "deepest": "deeper", "shallowest": "shallower"}
             return (f"{a.name} is {comp.get(self.ranked_word or '', 'first')} ({a.shown[key]}) "
                     f"than {b.name} ({b.shown[key]}).")
+        if len(self.rows) == 2 and key in self.boards and self.named and all(
+                isinstance(r.values.get(key), (int, float)) for r in self.rows):
+            a, b = self.rows  # "X vs Y on T, which is better?": the better one, and by how much
+            metric, task = self.boards[key]["metric"], self.boards[key]["task"]
+            if a.values[key] == b.values[key]:
+                return f"On {task}, {a.name} and {b.name} are level: {metric} {a.shown[key]} each."
+            return (f"On {task}, {a.name} is {'worse' if self.ranked_word == 'worst' else 'better'}"
+                    f" than {b.name}: {metric} {a.shown[key]} against {b.shown[key]}, a gap of "
+                    f"{_gap(a.values[key], b.values[key])}.")
         cols = [k for k in self.columns if k != key]
         if len(self.rows) >= TABLE_FROM or cols:
             rows = [[r.place, r.name, r.shown.get(key)] + [r.shown.get(c) for c in cols]
@@ -338,8 +364,9 @@ class ModelQuery(Record):
             how = ("its card says so" if o.get("source") == "card" else "inferred from the weights" + (
                 f", confidence {o['confidence']:.2f}" if isinstance(o.get("confidence"), float) else ""))
             same = [d["name"] for d in self.other_derivations if d["relation"] == o["relation"]]
+            detail = f": {o['detail']}" if o.get("detail") and len(same) == 1 else ""
             return (f"No: {x} is not {NOUNS.get(self.derivation, self.derivation)} of another model in "
-                    f"the lake; it was {VERBS.get(o['relation'], 'derived from')} {join(same)} ({how}).")
+                    f"the lake; it was {VERBS.get(o['relation'], 'derived from')} {join(same)} ({how}){detail}.")
         if not rows and self.derivation and rel in ("children", "descendants"):
             return (f"No model in the lake was {VERBS.get(self.derivation, 'derived from')} {x}"
                     f"{' (directly)' if rel == 'children' else ''}.")
@@ -445,6 +472,8 @@ class ModelQuery(Record):
                     f"{plural(self.total_in_lake, 'model')} {_predicate(sel, 1)}." + self._unknown_size())
         if cols and len(rows) == 2 and self.named:
             return self._pair_text(rows[0], rows[1], cols)
+        if cols and len(rows) > 2 and self.named:
+            return self._several_text(rows, cols)
         if cols and len(rows) < TABLE_FROM:
             if len(rows) == 1:
                 r = rows[0]
@@ -468,7 +497,7 @@ class ModelQuery(Record):
         """Two models side by side: what differs, in sentences, then what they share."""
         from modellake.tools.query.facts import get_fact
 
-        said, same = [], []
+        said, same, neither = [], [], []
         one_sided = [c for c in cols if c in self.boards and (a.values.get(c) is None) != (b.values.get(c) is None)]
         if len(one_sided) > 2:  # dozens of results only one card reports: counted, not listed
             for has, lacks in ((a, b), (b, a)):
@@ -482,6 +511,7 @@ class ModelQuery(Record):
             va, vb = a.values.get(c), b.values.get(c)
             label = self.columns[c]
             if va is None and vb is None:
+                neither.append(f"score on {self.boards[c]['task']}" if c in self.boards else label)
                 continue
             if va == vb:
                 same.append(f"{label} {a.shown[c]}" if not _self_labelled(a.shown[c]) or c in
@@ -496,7 +526,9 @@ class ModelQuery(Record):
                     said.append(f"{has.name} declares the license {has.shown[c]}; {lacks.name} "
                                 "declares none.")
                 else:
-                    said.append(f"{has.name} has {label} {has.shown[c]}; {lacks.name} has {none}.")
+                    shown = has.shown[c] if re.match(r"[\d.,]+\w* [a-z ]{4,}$", has.shown[c]) and not board \
+                        else f"{label} {has.shown[c]}"  # "9 reported results", not "87.3 MiB"
+                    said.append(f"{has.name} has {shown}; {lacks.name} has {none}.")
             elif board:
                 hib = board["higher_is_better"]
                 win, lose = (a, b) if (va > vb) == hib else (b, a)
@@ -509,8 +541,9 @@ class ModelQuery(Record):
                     continue
                 word = "better" if win is a else "worse"  # the model asked about first
                 av, bv = (wv, lv) if win is a else (lv, wv)
+                gap = _gap(va, vb)
                 said.append(f"On {board['task']}, {a.name} scores {word} than {b.name} "
-                            f"({board['metric']} {av} against {bv}).")
+                            f"({board['metric']} {av} against {bv}, a gap of {gap}).")
             elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
                 big, small = (a, b) if va > vb else (b, a)
                 share = abs(va - vb) / max(abs(small.values[c]), 1)
@@ -520,18 +553,58 @@ class ModelQuery(Record):
                 said.append(f"{a.name} and {b.name} have about the same {label} ({shown}{more}).")
             elif fact is not None and fact.numeric and c not in SIZE_FACTS:  # a configuration number
                 big, small = (a, b) if va > vb else (b, a)
+                if fact.name == "card_completeness":
+                    said.append(f"{big.name} has the more complete card ({big.shown[c]}) than {small.name} "
+                                f"({small.shown[c]}), by the Hub's card guidance.")
+                    continue
                 said.append(f"{big.name} has the {_COMPARATIVE.get(fact.more, 'larger')} {label}: "
                             f"{big.shown[c]} against {small.shown[c]} for {small.name}.")
             elif fact is not None and fact.numeric:
                 big, small = (a, b) if va > vb else (b, a)
                 word = _COMPARATIVE.get(fact.more, "larger")
+                times = f", about {big.values[c] / small.values[c]:.1f}x" if small.values[c] else ""
                 said.append(f"{big.name} is {word} ({big.shown[c]}) than {small.name} "
-                            f"({small.shown[c]}).")
+                            f"({small.shown[c]}{times}).")
             else:
                 said.append(f"{label.capitalize()}: {a.name} {a.shown[c]}, {b.name} {b.shown[c]}.")
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
+        if neither:
+            said.append(f"Neither {a.name} nor {b.name} has a known {join(neither, 'or')}"
+                        f"{' (their cards do not state it)' if len(neither) == 1 and not self.boards else ''}.")
         return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
+
+    def _several_text(self, rows: list[Row], cols: list[str]) -> str:
+        """Several named models side by side: what they all share in one sentence, the best on
+        each task (ties as ties), then a table of what differs."""
+        same = [c for c in cols if rows[0].values.get(c) is not None
+                and all(r.values.get(c) == rows[0].values.get(c) for r in rows)]
+        vary = [c for c in cols if c not in same and any(r.values.get(c) is not None for r in rows)]
+        said = []
+        if same:
+            shared = [rows[0].shown[c] if _self_labelled(rows[0].shown[c]) and c not in self.boards
+                      else f"{self.columns[c]} {rows[0].shown[c]}" for c in same]
+            said.append(f"All {len(rows)} have the same {join(shared)}.")
+        for c in vary:
+            board = self.boards.get(c)
+            scored = [r for r in rows if r.values.get(c) is not None]
+            if board and len(scored) >= 2:
+                top = (max if board["higher_is_better"] else min)(r.values[c] for r in scored)
+                best = [r.name for r in scored if r.values[c] == top]
+                tie = " (a tie)" if len(best) > 1 else ""
+                said.append(f"Best on {board['task']}: {join(best)}{tie}, {board['metric']} "
+                            f"{next(r for r in scored if r.name == best[0]).shown[c]}.")
+        boards = [c for c in cols if c in self.boards]
+        unscored = [r.name for r in rows if boards and all(r.values.get(c) is None for c in boards)]
+        if unscored:
+            said.append(f"{join(unscored)} {'has' if len(unscored) == 1 else 'have'} no benchmark runs on "
+                        f"{'this task' if len(boards) == 1 else 'these tasks'}.")
+        if not vary:
+            return " ".join(said) or "They do not differ in what the lake knows."
+        grid = table(["model"] + [self.columns[c] for c in vary],
+                     [[r.name] + [r.shown.get(c) if r.values.get(c) is not None else "-" for c in vary]
+                      for r in rows])
+        return (" ".join(said) + "\n\nWhere they differ:\n\n" if said else "") + grid
 
     def _more(self, r: Row, cols: list[str]) -> str:
         """"It has no score on sentiment-smoke." / "Its license is mit." for the other columns."""
@@ -563,6 +636,12 @@ class ModelQuery(Record):
         if len(names) <= LIST_NAMES:
             return join(names)
         return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+def _gap(a: float, b: float) -> str:
+    """The difference of two scores to the digits they are read at (0.125, 3.4)."""
+    d = abs(a - b)
+    return f"{d:.3g}" if d < 1 else f"{d:.1f}"
 
 
 def _ordinal(n: int) -> str:

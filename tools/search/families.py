@@ -13,6 +13,7 @@ import functools
 import json
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -52,7 +53,8 @@ class Catalogue:
 _lock = threading.Lock()
 _loaded: Catalogue | None = None
 _NEGATORS = re.compile(rf"(?:\b{NEGATOR}|\bnon-?)\s*(?:(?:a|an|the|any|anything|something|from|of|one|by|"
-                       r"made by|based on|built on|derived from|[\w.-]+ (?:or|nor)|"
+                       r"made by|based on|built on|derived from|(?:made|built|created|merged) (?:out of|from)|"
+                       r"out of|[\w.-]+ (?:or|nor)|"
                        r"(?:that|which) (?:(?:just|only|simply|merely) )?[\w'-]+)\s+){0,4}$", re.I)
 
 
@@ -84,6 +86,39 @@ def _made_by(names: str | None) -> re.Pattern[str] | None:
 _MADE_BY_CUE = re.compile(r"(?:\b(?:developed|created|released|published|trained|built|made|provided) by|"
                           r"\bmodel (?:developers?|creators?|publishers?|authors?|owners?))[*_:\s]*"
                           r"(?:the\s+)?\[?(?=(?-i:[A-Z]))", re.I)
+
+
+def stated_maker(text: str) -> str | None:
+    """The maker a card names in its first statement of who made the model ("Developed by:
+    Microsoft Research" gives "Microsoft Research"), as written; None when it says none."""
+    head = text[:30000]
+    cue = _MADE_BY_CUE.search(head)
+    if cue is None:
+        return None
+    at = re.sub(r"\[?([^\]\n]*)\]\([^)]*\)", r"\1", head[cue.end():cue.end() + 160])  # links: their text
+    who = re.split(r"\n|[.;:,(|<]\s|\s[-\u2013\u2014]\s|\s{2,}|\s(?:and|with|for|in|on|at|from|using)\s", at)[0]
+    who = re.sub(r"[*_`\[\]]", "", who).strip(" .,:;-")
+    return who if 2 <= len(who) <= 60 and len(who.split()) <= 6 else None
+
+
+def maker_name(namespace: str) -> str:
+    """A Hub namespace as people name its organization ("meta-llama" gives "Meta"), else itself."""
+    ident = f"{namespace.lower()}/"
+    for f in catalogue().families.values():
+        if f.maker and any(p.search(ident) for p in f.member):
+            return f.label
+    return namespace
+
+
+def link_namespace(text: str, skip: Iterable[str] = ()) -> str | None:
+    """The Hub namespace most of a card's links point under (its base models' aside), when most
+    of them do: often the card's own publisher."""
+    low = {b.lower() for b in skip}
+    spaces = [m.group(1) for m in _HUB_REPO.finditer(text[:30000]) if f"{m.group(1)}/{m.group(2)}".lower() not in low]
+    if not spaces:
+        return None
+    top = max(set(spaces), key=spaces.count)
+    return top if spaces.count(top) >= 2 and spaces.count(top) * 2 >= len(spaces) else None
 
 
 _HUB_REPO = re.compile(r"huggingface\.co/(?!(?:datasets|spaces|docs|blog|papers|production|front|api|settings|"

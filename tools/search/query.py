@@ -686,6 +686,10 @@ def _negations(text: str, out: list[Constraint]) -> str:
         families = family_mentions(span)
         if relations == ["finetune"] and families and not re.search(r"\b(?:of|from)\b", span, re.I):
             relations = []  # "no SDXL derivatives": the family and what derives from it, not every fine-tune
+        source = re.search(r"\b(?:of|from)\b", span, re.I)
+        if relations and families and source and all(
+                m.start() > source.end() for r in relations for m in re.finditer(_RELATION_WORDS[r], span, re.I)):
+            relations = []  # "anything made out of Mistral 7B fine-tunes": the family they come from is out
         if relations:
             if re.search(r"\b(?:of|from)\b", span, re.I):  # "no re-quantizations of Meta's chat model":
                 found = []  # what follows "of" names their source, which is not ruled out
@@ -698,13 +702,20 @@ def _negations(text: str, out: list[Constraint]) -> str:
             # of the family (ruled out as a family), not every llama
         for c in kept:
             out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=whole.strip()))
-        words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS]
-        if not kept and words and not families:  # "other than PPO", "not one of the large-size models"
+        words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS
+                 and t not in STOPWORDS]
+        if not kept and words and not families and not set(words) <= _SITUATION:  # "other than PPO"
             out.append(Constraint("words", "not", words[:6], hard=False, text=whole.strip()))
         text = text.replace(whole, " ")
     return text
 
 
+# what a user does not have or want to do ("no labeled training data", "no GPU", "without
+# fine-tuning"): their situation, not words that rule models out
+_SITUATION = {"labeled", "labelled", "label", "labels", "training", "train", "data", "dataset", "datasets",
+              "examples", "example", "annotations", "annotated", "gpu", "gpus", "budget", "internet",
+              "connection", "cloud", "finetuning", "tuning", "retraining", "setup", "time", "money", "backend",
+              "server", "python", "coding", "code", "my", "side", "own", "our", "we", "i"}
 # words that say nothing about which models a negation rules out ("not one of the ... models")
 _NOT_NAME_WORDS = {"by", "trained", "made", "released", "published", "built", "copies", "re",
                    "uploads", "reuploads", "model", "models", "one", "ones", "of", "the", "a", "an", "its",

@@ -74,8 +74,9 @@ TASK_PHRASES: list[tuple[str, str, bool]] = [
     (r"\bquestion[- ]answering\b|\banswers? questions\b", "question-answering", False),
     (r"\bvision[- ]language\b|\bvlm\b|\bimage[- ]text[- ]to[- ]text\b|\bmultimodal (chat|llm)",
      "image-text-to-text", False),
-    (r"\bchat\w*\b|\bllms?\b|\blanguage models?\b|\binstruct\w*\b|\bcod(ing|e) (model|llm|generation)",
-     "text-generation", False),
+    (r"\bchat\w*\b|\bllms?\b|\blanguage models?\b|\binstruct\w*\b|\bcod(ing|e) (model|llm|generation)|"
+     r"\bgenerative (?:lms?|models?|transformers?)\b|\bcausal lms?\b|\bdecoder[- ]only\b|\btext[- ]gen\b|"
+     r"\btext generators?\b", "text-generation", False),
 ]
 
 # evidence for tasks when a card has no pipeline_tag
