@@ -506,6 +506,34 @@ def test_runs_are_searchable_documents(lake, monkeypatch):
     S._states.clear()
 
 
+def test_results_of_a_model_described_in_words_are_all_its_results(lake, monkeypatch):
+    """"results for X, the model our legal team uses": words that describe the model, not its
+    tasks, keep every result of it (they used to keep only those close to "legal" or none)."""
+    from datetime import datetime
+
+    from modellake.tools.search import search_runs
+    from modellake.tools.search import state as S
+    from modellake.tools.search.rank import ResultRow
+
+    now = datetime(2026, 6, 10, tzinfo=UTC)
+
+    def runs(h, docs):
+        ids = {n: m for m, n, _ in docs}
+        return [ResultRow(ids["ner-english"], task, ds, metric, v, source="run (measured)",
+                          when=now.isoformat(), run_id=i)
+                for i, (task, ds, metric, v) in enumerate([
+                    ("token-classification", "conll2003", "f1", 0.91), ("text-classification", "sst2", "accuracy", 0.8),
+                    ("question-answering", "squad", "exact_match", 0.7)], start=1)]
+
+    monkeypatch.setattr(S, "RESULT_SOURCES", S.RESULT_SOURCES + [runs])
+    S._states.clear()
+    res = search_runs(lake, "results for ner-english, the model our legal team uses for contracts", now=now)
+    assert names(res) == ["ner-english"] and {w["run_id"] for w in res.hits[0].why} == {1, 2, 3}
+    res = search_runs(lake, "ner-english on squad", now=now)  # a word of its results: those results
+    assert [w["run_id"] for w in res.hits[0].why] == [3]
+    S._states.clear()
+
+
 def test_vector_index_restricted_queries(tmp_path, monkeypatch):
     from modellake.store import index as store_index
     from modellake.store.index import VectorIndex

@@ -428,12 +428,21 @@ def _kept(rows: list[ResultRow], scores: dict[int, float], q: RunsQuestion) -> l
     about nothing in particular ("what came in today")."""
     if not (q.words or q.benchmarks):
         return list(scores)
+    if q.models and not q.benchmarks and not _words_describe_runs(rows, q):
+        return list(scores)  # "results for the Italian Llama 3 fine-tune": its words describe the model
     if q.benchmarks:
         named = [i for i in scores if q.benchmarks & benchmarks_in(describe(rows[i]))]
         if named:
             return named
     top = max(scores.values(), default=0.0)
     return [i for i, s in scores.items() if s >= top - KEEP_BELOW_BEST and s >= MIN_SIMILARITY]
+
+
+def _words_describe_runs(rows: list[ResultRow], q: RunsQuestion) -> bool:
+    """Whether a word the question leaves (the models' names aside) is a word of one of the
+    rows' descriptions: it then asks about some of their results, not all of them."""
+    want = {t.lower() for t in q.words}
+    return any(any(_has(t, set(tokens(f"{describe(r)} {r.metric or ''}"))) for t in want) for r in rows)
 
 
 def search_runs(lake: Lake | Catalog | str | Path, query: str, k: int = 10,
