@@ -127,6 +127,8 @@ class BuiltinChatModel(BaseChatModel):
         text = answer.write(plan, outcomes, vocab["names"], vocab["scored_tasks"])
         plan.selection = answer.selection(outcomes, plan) or list(plan.models)
         plan.focus = chain.last_focus(plan, outcomes) if plan.kind == "chain" else compose.focus(plan)
+        if plan.focus:  # the model an answer was about counts as discussed ("the gap between those two?")
+            plan.recent = [m for m in plan.recent if m != plan.focus][-5:] + [plan.focus]
         if len(plan.selection) >= 2:  # the last list an answer gave ("the microsoft one" later)
             plan.listed = list(plan.selection)
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})

@@ -317,7 +317,13 @@ def card_task(low: str, tasks: list[str]) -> str | None:
         short = r"[- ]".join([re.escape(words[0])] + [re.escape(w[:3]) + r"\w*" for w in words[1:]])
         if re.search(rf"\b{pattern}\b", low) or (len(words) > 1 and re.search(rf"\b{short}\b", low)):
             return t  # "text-gen models": text-generation
+        if t == "text-generation" and re.search(_GENERATIVE, low):
+            return t  # "the cheapest generative model", "our LLMs"
     return None
+
+
+_GENERATIVE = (r"\bgenerative (?:lms?|models?|language models?)\b|\bllms?\b|\blarge language models?\b|"
+               r"\bcausal lms?\b|\bdecoder[- ]only\b|\btext generators?\b|\bchat ?bots?\b|\bchat models?\b")
 
 
 def _constraints(q: Question, low: str) -> None:

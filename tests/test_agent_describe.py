@@ -128,3 +128,39 @@ def test_card_only_format_disk_and_card_completeness(family_agent):  # noqa: F81
     assert a.tool_calls[0]["args"].get("rank_by") == "card_completeness" and "% complete" in a.answer
     a = agent.ask("how is enc-pruned related to enc-base?", thread_id="c3")
     assert "50% of the weights" in a.answer
+
+
+def test_a_question_stays_about_its_subject_across_its_parts(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("enc-sentiment-int8 - who's its parent, what dtypes does it store, and how does its sts-smoke "
+                  "compare with that parent?", thread_id="s1")
+    shown = [c["args"] for c in a.tool_calls if c["tool"] == "show_model"]
+    assert shown and shown[0]["name"] == "enc-sentiment-int8"  # "it": the subject, not the parent found
+    assert {"names": ["enc-sentiment-int8", "enc-sentiment"], "show": ["score:sts-smoke"]} in [
+        c["args"] for c in a.tool_calls]
+    assert a.answer.count("was quantized from enc-sentiment") == 1  # said once
+
+
+def test_what_a_model_is_includes_how_it_was_made_and_everything_lists_all(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what's enc-pruned?", thread_id="w1")
+    assert "By its weights, it was pruned from enc-base." in a.answer
+    a = agent.ask("list everything in this lake", thread_id="w2")
+    assert all(n in a.answer for n in ("enc-base", "enc-twin", "llama-small", "acme/summarizer-1b"))
+    a = agent.ask("what arch are the enc-* models?", thread_id="w3")
+    assert "All 7 have the same architecture bert" in a.answer
+
+
+def test_a_part_after_a_dash_asks_about_what_the_first_part_found(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("go up one from enc-grand - what license does that model's card give?", thread_id="g1")
+    assert "enc-grand was fine-tuned from enc-sentiment (license mit)" in a.answer
+    a = agent.ask("the model with the best sts score in this lake - is it related to enc-base at all?", thread_id="g2")
+    assert "enc-twin and enc-base are not related" in a.answer
+
+
+def test_those_two_are_the_models_of_the_last_two_answers(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "g3", "who has the top sts score here?", "and the lowest?", "so what's the gap between those two?")
+    assert {"enc-twin", "enc-base"} <= {v for c in a.tool_calls for v in c["args"].values() if isinstance(v, str)}
+    assert "0.175" in a.answer

@@ -45,7 +45,23 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
     maker = get_fact("maker").value(model)
     data = _model_data(insp, model, versions) | ({"card_states": claims} if claims else {}) | (
         {"maker": maker} if maker else {})
+    if not about and insp.weights_in_lake:  # "what's X?": how it was made, if the weights show it
+        made = _made_from(catalog, insp.name)
+        data |= {"derived_from": made} if made else {}
     return ModelView(insp.name, data, list(about or []), insp, versions, claims)
+
+
+def _made_from(catalog: Any, name: str) -> list[dict[str, Any]]:
+    """The parents the weights show for ``name`` (how it was made from each), none when unknown."""
+    from modellake.store.errors import ModelLakeError
+    from modellake.tools.query.relations import related
+
+    try:
+        links = related(catalog, "parents", name)
+    except ModelLakeError:
+        return []
+    return [{"parent": x.name, "relation": x.relation, "confidence": x.confidence}
+            for x in links if x.source != "card"]
 
 
 def _card_claims(model: Any) -> dict[str, str]:

@@ -162,8 +162,8 @@ def _card_sentences(c: CardSummary) -> list[str]:
     out = ["Its card declares " + (join_words(declared) if declared
                                    else "no license, base model, task or datasets") + "."]
     if c.missing:
-        out.append(f"The card is missing {len(c.missing)} item(s): {join_words(c.missing[:4])}"
-                   + ("..." if len(c.missing) > 4 else "") + ".")
+        shown = c.missing[:4] + ([f"{len(c.missing) - 4} more"] if len(c.missing) > 4 else [])
+        out.append(f"The card is missing {len(c.missing)} item{'s' * (len(c.missing) > 1)}: {join_words(shown)}.")
     return out
 
 

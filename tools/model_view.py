@@ -41,7 +41,9 @@ ASPECTS: dict[str, tuple[str, ...]] = {
                 "where the parameters", "attention", "mlp", "embeddings share", "breakdown",
                 "share of the parameters", "share of the params", "share of its parameters", "share of its params",
                 "percentage of its params", "percentage of the params", "percentage of its parameters",
-                "percent of the parameters", "fraction of the parameters", "embedding table", "are embeddings"),
+                "percent of the parameters", "fraction of the parameters", "embedding table", "are embeddings",
+                "params live", "parameters live", "most of its params", "most of the params",
+                "most of its parameters", "most of the parameters"),
     "disk": ("disk", "bytes", "storage", "file size", "megabytes", "gigabytes", "on disk", "mb", "memory", "ram",
              "gb", "mib", "gib", "disk space"),
     "format": ("format", "stored as", "file type", "saved as"),
@@ -136,9 +138,25 @@ class ModelView(Record):
         if i is None:
             return self.data.get("summary", self.name)
         if not self.about:
-            return model_facts.summary(i)
+            return model_facts.summary(i) + _made_from(self)
         said = [_SENTENCES[a](i, self) for a in self.about if a in _SENTENCES]
         return " ".join(dict.fromkeys(s for s in said if s)) or model_facts.summary(i)
+
+
+_MADE_VERBS = {"finetune": "fine-tuned from", "quantized": "quantized from", "pruned": "pruned from",
+               "merge": "merged from", "adapter": "an adapter on", "duplicate": "an identical copy of"}
+
+
+def _made_from(v: ModelView) -> str:
+    """" By its weights, it was pruned from enc-base.": how the model was made, when the lake knows."""
+    made = v.data.get("derived_from") or []
+    if not made:
+        return ""
+    rel = made[0]["relation"]
+    parents = join([m["parent"] for m in made])
+    verb = _MADE_VERBS.get(rel, "derived from")
+    return f" By its weights, it was {verb} {parents}." if not verb.startswith("a") else \
+        f" By its weights, it is {verb} {parents}."
 
 
 def _card_or(i: Inspection, text: Callable[[], str]) -> str:
@@ -377,7 +395,8 @@ def _task(i: Inspection, v: ModelView) -> str:
 def _results(i: Inspection, v: ModelView) -> str:
     results = (v.data.get("card") or {}).get("reported_results") or []
     if not results:
-        return _card_or(i, lambda: f"{i.name}'s card reports no evaluation results.")
+        return (f"{i.name}'s card reports no evaluation results." if i.card.present else
+                f"{i.name} has no model card, so no reported results.")
     bits = []
     for r in results[:6]:
         value = r.get("value")

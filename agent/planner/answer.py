@@ -28,8 +28,22 @@ class Outcome:
 def write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
     if plan.note and (plan.kind == "refusal" or plan.reply == "off-topic"):
         return plan.note  # the order not carried out was all the question asked
-    body = _write(plan, outcomes, names, tasks)
+    body = _once(_write(plan, outcomes, names, tasks))
     return f"{plan.note}\n\n{body}" if plan.note and body else plan.note or body
+
+
+def _once(text: str) -> str:
+    """The answer with a paragraph said twice said once (two parts of a question can end on
+    the same fact: "who's its parent ... and vs that parent?")."""
+    seen: set[str] = set()
+    out = []
+    for para in text.split("\n\n"):
+        key = para.strip()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        out.append(para)
+    return "\n\n".join(out)
 
 
 def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[str]) -> str:
@@ -244,8 +258,9 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
     how = ("its card says so; the weights in the lake cannot confirm it" if row.get("source") == "card"
            else f"inferred from the weights{_conf(row)}")
     if yes_no and asked and direct and asked != kind and kind != "declared":
+        detail = f": {row['detail']}" if row.get("detail") else ""
         return (f"Not quite: {child} was {VERBS.get(kind, 'derived from')} {parent}, which makes it "
-                f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} ({how}).")
+                f"{NOUNS.get(kind, 'a derivative')}, not {NOUNS.get(asked, asked)} ({how}){detail}.")
     if not direct and re.search(r"\bdirect(?:ly)?\b|\bimmediate\b", question.lower()):
         return f"{'No, ' if yes_no else ''}not directly: {chain} ({how})."
     if not direct:  # "how is X related to Y?": X is Y's grandchild

@@ -28,13 +28,18 @@ _ONE = re.compile(r"\bwhich (?:one|model)\b")
 def points_back(r: Reading) -> bool:
     """Whether a part of a question points at what an earlier part found ("it", "that
     parent", "them", "the second one", "the winner")."""
-    if r.names and not (r.it and re.search(r"\b(?:compared? (?:to|with)|against|versus|vs\.?|than)\b", r.low)):
+    if r.names and not (r.it and (r.relation or re.search(r"\b(?:compared? (?:to|with)|against|versus|vs\.?|than)\b",
+                                                           r.low))):  # "... - is it related to X?": it, found
         return False  # "... and what's its accuracy compared to X?": "its" is what the part before found
-    if not r.names and (r.aspects or r.facts) and not (r.listing or r.rank or r.count or r.filters):
-        return True  # "which child was pruned, and how much got zeroed?": of the one found
     return bool(r.it or r.them or r.that_one or r.other or r.ordinal is not None or re.search(
         r"\b(?:the|that|this) (?:winner|one|parent|base|child|model|root|something|checkpoint)\b|\bif so\b",
         r.low))
+
+
+def _elliptical(r: Reading) -> bool:
+    """A part that names no model and asks a fact ("and how much got zeroed?"): after a part
+    that selects one ("which child was pruned"), it is about the one found."""
+    return not r.names and bool(r.aspects or r.facts) and not (r.listing or r.rank or r.count or r.filters)
 
 
 def found_later(p: Plan) -> bool:
@@ -55,8 +60,9 @@ def start(parts: list[str], read: Callable[[str], Reading], ctx: Context,
     if not 2 <= len(parts) <= MAX_PARTS:
         return None
     readings = [read(t) for t in parts]
-    later = [r for r in readings[1:] if points_back(r)]
-    if not later or (whole is not None and _attached(whole, later)):
+    selects = bool(re.match(r"\s*(?:which|who)\b", readings[0].low)) or bool(readings[0].rank)
+    later = [r for r in readings[1:] if points_back(r) or (selects and _elliptical(r))]
+    if not later or (whole is not None and attached(whole, later)):
         return None
     first = plan(readings[0], ctx)
     if first.kind in _UNPLANNED or not first.calls or not found_later(first):
@@ -66,7 +72,7 @@ def start(parts: list[str], read: Callable[[str], Reading], ctx: Context,
                 pending=list(parts[1:]))
 
 
-def _attached(whole: Plan, later: list[Reading]) -> bool:
+def attached(whole: Plan, later: list[Reading]) -> bool:
     """Whether ``whole`` is one lake query that already shows each fact the later parts ask."""
     q = whole.query
     if q is None or len(whole.calls) != 1 or not q.get("show"):
@@ -98,11 +104,15 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
             chain.parts[-1]["calls"] += [dataclasses.asdict(c) for c in calls]
             chain.parts[-1]["rounds"], chain.parts[-1]["last_round"] = 2, len(calls)
             return calls
+    subject = _subject(chain)
     while chain.pending:
         text = _as_found(last, chain.pending.pop(0))
         if chain.task:  # "what does that parent get on the same task?": the task the chain is about
             text = re.sub(r"\b(?:on|for|in|at) the same (?:task|benchmark|test|set)\b", f"on {chain.task}", text)
         prev = _found(last, _part_outcomes(chain, rounds), chain.task, text)
+        if subject and re.search(r"\bits?\b", text.lower()):
+            prev.focus = subject  # "X - who's its parent, how sparse is it, and did it lose vs that parent?"
+            text = re.sub(r"\b(?:that|the) (parent|base)(?: model)?\b(?! of)", r"its \1", text, flags=re.I)
         r = read(text)
         sub = plan(r, dataclasses.replace(ctx, prev=prev, same_question=True))
         if len(prev.selection) >= 2 and (sub.kind in _UNPLANNED or not sub.calls or (
@@ -116,6 +126,19 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
         chain.task = chain.task or sub.task
         return list(sub.calls)
     return []
+
+
+def _subject(chain: Plan) -> str | None:
+    """The model a whole question stays about: the one its first part names and calls "its"
+    while asking for its parent ("the pruned MiniLM - who's its parent, ..."), so later parts'
+    "it" is that model and "that parent" the parent found."""
+    if not chain.parts:
+        return None
+    first = Plan.from_dict(chain.parts[0])
+    if len(first.models) == 1 and (first.query or {}).get("relation") in ("parents", "ancestors") and \
+            re.search(r"\bits\b", first.question.lower()):
+        return first.models[0]
+    return None
 
 
 def _as_found(part: Plan, text: str) -> str:

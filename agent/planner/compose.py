@@ -539,8 +539,11 @@ def _relation_of_each(r: Reading, ctx: Context, models: list[str]) -> Plan | Non
                 r"\beach\b|\bevery\b|\brespectively\b|\bindividually\b|\b(?:all of them|them all)\b", r.low)
                 or (r.them and not r.names and len(models) > 2)):
         return None
-    return Plan("tool", [Call(QUERY, {"relation": r.relation, "of": m}) for m in models[:6]],
-                question=r.text, models=models[:6])
+    calls = [Call(QUERY, {"relation": r.relation, "of": m}) for m in models[:6]]
+    facts = [f for f in r.facts if f in _PAIR_FACTS and f != "base_model"]
+    if facts:  # "X vs Y: licenses, parents, and how each was made": the facts of each too
+        calls.insert(0, Call(QUERY, {"names": models[:6], "show": facts}))
+    return Plan("tool", calls, question=r.text, models=models[:6])
 
 
 _SAME_AGAIN = (r"\b(?:same|identical|equal|matching)\s+(?:number|score|value|result|figure|accuracy|count|one)s?\b|"
@@ -628,11 +631,15 @@ def _it_first(r: Reading) -> bool:
 def _one_by_word(r: Reading, prev: Plan) -> list[str]:
     """"the google one", "the Italian one": the one model of the last answer a word of its
     name fits (a word that starts with a name's part: "italian" and "...-Ita")."""
-    m = re.search(r"\b(?:the|that) ([a-z][a-z0-9.]{1,20})(?:[- ](?:based|built|derived|made|tuned))? "
-                  r"(?:one|model|checkpoint)\b", r.low)  # "the Mistral-based one"
+    m = re.search(r"\b(?:the|that) (non-?[a-z][a-z0-9.]{1,20}|[a-z][a-z0-9.]{1,20})(?:[- ](?:based|built|derived|"
+                  r"made|tuned))? (?:one|model|checkpoint)\b", r.low)  # "the Mistral-based one"
     if not m or not (prev.selection or prev.listed):
         return []
     w = m.group(1)
+    non = re.search(r"\b(?:the|that) non-?([a-z][a-z0-9.]{1,20})(?:[- ]based)? (?:one|model|checkpoint)\b", r.low)
+    if non:  # "the non-whisper one": the one of the last list whose name lacks the word
+        fits = [n for n in dict.fromkeys([*prev.selection, *prev.listed]) if non.group(1) not in n.lower()]
+        return fits if len(fits) == 1 else []
     if re.fullmatch(r"quanti[sz]ed|quant", w):  # "the quantized one": the one whose name says so
         fits = [n for n in dict.fromkeys([*prev.selection, *prev.listed]) if _named_quantized(n)]
         return fits if len(fits) == 1 else []
@@ -691,6 +698,9 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if re.search(r"\bit\b", r.low) and r.that_one and prev.models and prev.selection and \
             prev.models[0] not in prev.selection and not re.search(_QUALIFIED, r.low):
         return [prev.models[0], prev.selection[0]]  # "how was it made from that one?"
+    if r.them and len(prev.selection) == 1 and len(prev.models) == 1 and prev.models[0] not in prev.selection \
+            and _compares(r) and prev.query and prev.query.get("relation"):  # "compare their licenses" after
+        return [prev.models[0], prev.selection[0]]  # "anything else on that same base?": the pair
     if (r.them or (re.search(r"\bwhich one\b", r.low) and not r.rank)) and len(prev.selection) > 1:
         return list(prev.selection)  # "which one has a card?" after two models: either of them
     if r.them and len(prev.recent) > 1 and (re.search(r"\b(?:two|both)\b", r.low) or len(prev.listed) < 2):
@@ -699,7 +709,8 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         return list(prev.listed)
     if r.that_one and len(prev.selection) == 1:  # "that one": the model the answer named
         return list(prev.selection)
-    if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1:
+    if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1 and \
+            re.search(r"\b(?:parent|base|child|children|grand\w*|ancestors?|descendants?|siblings?)\b", r.low):
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and (not (r.rank and not r.relation) or re.search(r"\bits\b", r.low))) or (
             (r.opener or not r.content_words or _bare_fact(r) or _bare_score(r)) and not _lake_wide(r)):
@@ -955,7 +966,7 @@ def _metrics_named(r: Reading, metrics: Any) -> list[str]:
     return [m for m in said if not any(m != o and m in o for o in said)]
 
 
-_EVERY_TASK = (r"\b(?:on|across|over|for|in) (?:the |all (?:the )?|each (?:of the )?|every |our )?(?:\w+ )?"
+_EVERY_TASK = (r"\b(?:on|across|over|for|in) (?:the |all (?:the )?|each (?:of the )?|every |our )?(?:[\w-]+ ){0,2}"
                r"(?:tasks|benchmarks)\b|\b(?:each|every|per) (?:task|benchmark)\b")
 
 
@@ -964,6 +975,9 @@ def _scores_shown(r: Reading, ctx: Context, task: str) -> list[str]:
     every score when the question asks of the tasks ("where does each win on the smoke tasks?")."""
     if re.search(_EVERY_TASK, r.low):
         return ["scores"]
+    listed = _tasks_listed(r, ctx) if re.search(r"\band\b|,", r.low) else []
+    if len(listed) >= 2 and task in listed:  # "how did it score on topic and on sentiment?"
+        return [f"score:{t}" for t in listed]
     metrics = list(ctx.lake.metrics.get(task, ()))
     named = _metrics_named(r, metrics)
     if not named and len(metrics) > 1 and re.search(r"\b(?:numbers|metrics|scores|results|all (?:the )?"
@@ -1012,11 +1026,14 @@ def _org_models(r: Reading, ctx: Context) -> list[str]:
     said = [org for org in sorted(orgs) if re.search(rf"(?<![\w-]){re.escape(org)}/(?![\w.-])", r.low)]
     if said:  # "the facebook/ and openai/ models": their namespaces
         return [n for n in ctx.lake.names if n.lower().split("/", 1)[0] in said and "/" in n]
-    for org in sorted(orgs, key=len, reverse=True):
-        o = re.escape(org)
-        if re.search(rf"\b{o}(?:'s)? (?:\w+ )?models?\b|\bmodels? (?:from|by|of) {o}\b", r.low):
-            return [n for n in ctx.lake.names if n.lower().startswith(org + "/")]
-    return []
+    if not orgs:
+        return []
+    org = "(?:" + "|".join(re.escape(o) for o in sorted(orgs, key=len, reverse=True)) + ")(?:'s)?"
+    listed = re.search(rf"(?<![\w/.-]){org}(?:\s*(?:,|or|and|&)\s*{org})*\s+(?:[\w-]+\s+)?(?:models?|checkpoints?|"
+                       rf"ones)\b|\b(?:models?|checkpoints?) (?:from|by|of) {org}(?:\s*(?:,|or|and|&)\s*{org})*",
+                       r.low)  # "the microsoft or openai models", "models by BAAI": not "amazon polarity"
+    named = [o for o in orgs if listed and re.search(rf"(?<![\w/.-]){re.escape(o)}(?![\w/.-])", listed.group(0))]
+    return [n for n in ctx.lake.names if "/" in n and n.lower().split("/", 1)[0] in named]
 
 
 def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
@@ -1094,8 +1111,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if not r.relation:
         show += [a for a in r.aspects if a in ("parameters", "layers", "license", "format",
                                                "quantization", "architecture") and a not in show]
-    if len(models) >= 2 and re.search(_EVERY_TASK, r.low) and re.search(r"\b(?:wins?|better|scores?|numbers|beats?)\b",
-                                                                      r.low):
+    if len(models) >= 2 and re.search(_EVERY_TASK, r.low) and (_compares(r) or re.search(
+            r"\b(?:wins?|better|scores?|numbers|beats?)\b", r.low)):
         show = [f for f in show if f != "task"] + ["scores"]  # "where does each win on the tasks?"
     if models and len(models) >= 2 and not r.relation and not show and "rank_by" not in args \
             and _compares(r):
@@ -1120,6 +1137,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if r.count:
         args["count_only"] = True
     if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)):
+        if not r.aspects:
+            r.aspects = ["results"]  # "what rouge does X get?": what its card reports, or that it reports none
         return _tool_plan(r, ctx, models)  # a score the lake has no task for: what the card reports
     if not models and task and r.scored and "rank_by" not in args and not r.count:
         args.setdefault("show", [])  # "the sts score of the quantized one": the score, shown
@@ -1225,7 +1244,7 @@ def _asks_cost(r: Reading) -> bool:
 
 
 _RUNS_OF_ONE = (r"\bbenchmark(?:ing)? (?:numbers|figures|runs)\b|"
-                r"\bany (?:measured|benchmark) (?:numbers|scores|results)\b")
+                r"\bany (?:measured |benchmark )?(?:numbers|scores|results)\b|\bhow good (?:is|was) (?:it|x)\b")
 _QUALIFIED = r"\b(?:parents?|bases?)\s+(?:that|which|who|with|without|having|stored|licensed|under)\b"
 
 
@@ -1498,6 +1517,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             args = {"a": pair[1], "b": pair[0], **({"tasks": [task]} if task else {})}
             return [Call("compare_runs", args)]  # "does pruning cost anything measurable?"
         also = [f for f in facts if f in ("bytes", "parameters", "quantization", "format", "layers")]
+        if "bytes" in also and "quantization" not in also:
+            also.append("quantization")  # "does the int8 copy save disk?": what its files store says why
         calls = [Call(QUERY, {"names": pair, "show": ([_score(r, ctx, task)] if task else ["scores"]) + also})]
         plain = not re.search(r"\b(?:cost|lose|lost|hurt|degrad|worth|drop|worse|better|gain|improv|accura|score)",
                               r.low)  # "how does X compare with its parent?": the weights too

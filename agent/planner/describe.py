@@ -35,12 +35,35 @@ _TOKEN = re.compile(r"[A-Za-z0-9][\w.-]*[A-Za-z0-9]|[A-Za-z0-9]")
 MAX_WORDS = 4
 
 
+_ROOT_OF = re.compile(r"\b(?:the\s+)?(?:base|original|root|parent|plain|vanilla)\s+([a-z][a-z0-9]{2,})\b"
+                      r"(?!\s+(?:model|models|of)\b[^?]*\bof\b)", re.I)
+
+
+def _root(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
+    """"base minilm vs the pruned one": of the models whose names carry the word, the one derived
+    from no other (the family's root), when exactly one is."""
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(1).lower()
+        owners = [n for n in names if word in re.split(r"[^a-z0-9]+", n.lower())]
+        if len(owners) < 2:
+            return m.group(0)
+        derived = words_of(True)
+        roots = [n for n in owners if not (derived.get(n, frozenset()) & DERIVED - _NAMED_DERIVED(n))]
+        return roots[0] if len(roots) == 1 else m.group(0)
+    return _ROOT_OF.sub(swap, text)
+
+
+def _NAMED_DERIVED(name: str) -> frozenset[str]:  # noqa: N802 - words a name itself carries ("...-merge")
+    return frozenset(re.split(r"[^a-z0-9]+", name.lower()))
+
+
 def resolve(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
     """``text`` with each phrase that describes exactly one lake model replaced by its name.
     ``words_of(with_lineage)``: model -> its describing words (the lineage's derivations are
     read only when a phrase uses one: "copy", "fine-tune", "pruned")."""
     if not names:
         return text
+    text = _root(text, names, words_of)
     said = {n.lower() for n in names if n.lower() in text.lower()}
     out, at = [], 0
     for m in _DETERMINER.finditer(text):
@@ -105,4 +128,4 @@ def _one(words: list[str], names: list[str], words_of: Callable[[bool], Mapping[
 
 
 def _fits(word: str, described: frozenset[str]) -> bool:
-    return word in described or (len(word) >= 5 and any(d.startswith(word) for d in described))
+    return word in described or (len(word) >= 4 and any(d.startswith(word) for d in described))

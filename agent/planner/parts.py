@@ -24,6 +24,8 @@ _SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|\s*(?:->|→|=>)\s*|,?\s+(?:and|also|pl
                     r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b"
                     r"(?!\s*(?:ones?)?\s*[?.!]*\s*$))|"  # "how many and which?": one question
                     r",\s+(?=(?:and\s+)?(?:if so|then)\b)|"
+                    r"\s[-\u2013\u2014]\s(?=(?:and\s+|so\s+)?(?:is|are|does|do|did|what|what's|which|how|who|was|"
+                    r"were|has|have|can)\b)|"
                     r",?\s+and\s+(?=(?:of|among|from) (?:those|them|these)\b)|"
                     r",?\s+or\s+(?=(?:a|an|any)\s+(?:parent|base model|children|"
                     r"child|ancestors?)\b)|,\s+(?=(?:what|which|how|who|whose|does|do|did|is|"
@@ -45,7 +47,8 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
     for m in [*_SPLIT.finditer(text), None]:
         end = m.start() if m else len(text)
         clause = text[start:end].strip(" ,.")
-        if m is not None and re.fullmatch(r",\s+", m.group(0)) and not _asks(clause):
+        if m is not None and ((not _asks(clause) and re.fullmatch(r",\s+", m.group(0))) or (
+                re.fullmatch(r"\s[-\u2013\u2014]\s", m.group(0)) and not _SELECTS.search(clause))):
             continue  # "Of X's children, which one ...": the words before the comma qualify the rest
         if clause.strip("?"):
             parts.append(clause.rstrip("?").strip())
@@ -58,6 +61,14 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
 # an order after the model it is about: "X - trace it back to its root", "X: go up to its parent"
 _ORDER = re.compile(r"(?:^|\s[-:–]\s*|:\s*)(?:please\s+|now\s+)?(?:trace|follow|walk|go|start|take|find|look|"
                     r"get|pull)\b", re.I)
+
+
+# a clause before a dash that finds a model for the rest to ask about ("the model with the best
+# sts score - is it related to X?", "go up one from X - what license ..."); any other clause
+# before a dash is the subject of what follows ("X vs Y on sts - is the gap real?")
+_SELECTS = re.compile(r"\b(?:best|worst|largest|smallest|biggest|cheapest|lightest|heaviest|most|least|top|"
+                      r"highest|lowest|newest|oldest)\b|^\s*(?:go|step|move|walk) up\b|^\s*(?:which|who)\b",
+                      re.I)
 
 
 def _asks(clause: str) -> bool:
@@ -125,13 +136,18 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
             if p.kind not in ("reply", "refusal", "clarify"):
                 return p
     whole = plan(whole_reading, ctx)
-    lead = next((i for i, c in enumerate(asked) if c in formal), 0)  # "I've got X. Whose copy is it, ..."
+    lead = next((i for i, c in enumerate(asked) if c in formal or read(c).rank or read(c).count), 0)
+    # "I've got X. Whose copy is it, ...": from the first part that asks ("the cheapest LLM - ..." asks)
     steps = asked[lead:]
     if clauses and clauses[0] not in formal and clauses[0] not in steps and _sets_up(read(clauses[0])):
         steps = [clauses[0], *steps]  # "X was fine-tuned from something. Does that something ...?"
     chained = chain.start(steps, read, ctx, whole)  # a later part asks about what an earlier one finds
     if chained is not None:
         return chained
+    later = [read(t) for t in steps[1:]]
+    if later and steps and read(steps[0]).relation and whole.kind == "query" and \
+            chain.attached(whole, [r for r in later if chain.points_back(r)]):
+        return whole  # "go up one from X - what license does that model's card give?": one query shows it
     parts = asked if 2 <= len(asked) <= 3 else []
     if not parts or whole.then:
         return whole

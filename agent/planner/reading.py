@@ -48,11 +48,13 @@ LISTING = (r"\b(?:is|are) there (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoin
            r"\b(?:do|did) (?:we|you|i) have (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoints?)\b|"
            r"\b(?:list|enumerate|show(?: me)?|give me|what are)\b.{0,30}\bmodels\b|\bwhich "
            r"(?:\w+ )?models?\b|\bwhat (?:\w+ )?models\b|\bany (?:[\w-]+ )?models?\b|\bmodels "
-           r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for)\b|"
+           r"(?:with|without|under|over|above|below|that|of|in|stored|licensed|for|by|from)\b|"
+           r"\blist (?:everything|all)\b|\beverything (?:in|here)\b|"
            r"\bwhat(?:'s| is) in the lake\b|\ball (?:the )?models\b|\bare there\b|\bwhich "
            r"(?:\w+ )?checkpoints?\b|\b(?:every|each) (?:single )?model\b|"
            r"\b(?:list|enumerate|table)\b.{0,30}\bmodels?\b")
-SCORED = (r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
+SCORED = (r"\bhow good (?:is|are|was|were) (?:it|they|x|y)\b|\b(?:any|the|its|their) (?:benchmark )?numbers\b|"
+          r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
           r"(?:x|y|it|they|(?:that|this|the) \w+)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
           r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs|recorded|"
           r"(?:does|did) the lake (?:actually |really )?(?:record|say|have|show))\b")
@@ -270,6 +272,14 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         r.names = []
     if not r.names and raw != text:  # "a draft says: 'X reaches 0.99 ...'. Is that right?": X
         r.names = [m.spec for m in linker.link(raw) if m.kind == "exact"][:2]
+    for glob in re.findall(r"(?<![\w*])([A-Za-z0-9][\w./-]*\*[\w./*-]*)", text):  # "the enc-* models"
+        import fnmatch
+
+        matched = [n for n in linker.names if fnmatch.fnmatch(n.lower(), glob.lower())]
+        if matched:
+            r.names = list(dict.fromkeys([*r.names, *matched]))
+            r.exact = list(dict.fromkeys([*r.exact, *matched]))
+            r.low = r.low.replace(glob.lower(), "x")
     r.quoted = raw != text
     r.quoted_task = _task_words(raw.lower()) if r.quoted else None  # "'... 0.99 on sts-smoke'"
     return r
@@ -499,6 +509,9 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
     if not found and re.search(r"\b(?:its|x's|their)\s+(?:declared\s+)?(?:base|parent)(?:\s+models?)?\b", low) and \
             [f.name for f in FACTS if f.name not in ("base_model", "has_card") and any(_has(low, w) for w in f.words)]:
         found = ["parents"]  # "what license does its base model have?": a fact of the parent
+    if found == ["parents"] and re.search(r"\b(?:what|which) (?:arch(?:itecture)?|model type|framework|library)\b",
+                                          low) and not re.search(r"\b(?:parent|base model)\b", low):
+        found = []  # "what architecture is X built on?": its architecture, not its parent
     if "parents" in found and "ancestors" in found:
         found.remove("parents")
     if found[:1] == ["descendants"] and re.search(r"(?<!just )(?<!only )(?<!just the )(?<!only the )"

@@ -153,9 +153,9 @@ class ModelDiff(Record):
         typical = sorted(_finite(t.relative_change) for t in self.tensors if t.status == "changed")
         size = _size(typical[len(typical) // 2] if typical else self.relative_distance)
         if not self.changed:
-            return "every tensor identical"
+            return f"all {both} tensors identical"
         if not self.identical:
-            return f"every tensor changed{size}"
+            return f"all {both} tensors changed{size}"
         pct = 100 * self.identical / both
         shown = f"{self.identical} of {both} tensors ({pct:.0f}%)" if pct >= 1 else \
             f"{self.identical} of {both} tensors"

@@ -220,7 +220,10 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\bis \w+ (?:a )?(?:fine[- ]?tune|finetune|merge|quantized|pruned)\b.*\bor\b",
                 r"\b(?:does|did) (?:x|it|that merge|this merge|the merge) (?:actually |really )?"
                 r"(?:combine|blend|mix)\b",
-                r"\bwhat (?:went|goes) into (?:x|it|that merge|the merge)\b"),
+                r"\b(?:what|which)(?: \w+)?(?: models?)? (?:went|go|goes|were put) into\b",
+                r"\bhow (?:was|is|were) (?:that|this|the) (?:model|one|winner)\b.{0,12}\b(?:made|derived|created|"
+                r"produced|obtained|built)\b",
+                r"\b(?:go|going|step|move|walk) up one\b|\bone (?:level|step|generation|hop) up\b"),
     "family": (r"\bfamily\b", r"\brelatives\b", r"\b(?:same|shared?|common) (?:lineage|ancestry|"
                r"ancestors?|base)\b", r"\brelated\b",
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",

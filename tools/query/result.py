@@ -513,6 +513,10 @@ class ModelQuery(Record):
             if va is None and vb is None:
                 neither.append(f"score on {self.boards[c]['task']}" if c in self.boards else label)
                 continue
+            if va == vb and c == "has_card":
+                said.append(f"Both {a.name} and {b.name} have a model card." if va else
+                            f"Neither {a.name} nor {b.name} has a model card.")
+                continue
             if va == vb:
                 same.append(f"{label} {a.shown[c]}" if not _self_labelled(a.shown[c]) or c in
                             self.boards or re.fullmatch(r"[\d,.]+", a.shown[c]) else a.shown[c])
@@ -565,6 +569,10 @@ class ModelQuery(Record):
                 times = f", about {big.values[c] / small.values[c]:.1f}x" if small.values[c] else ""
                 said.append(f"{big.name} is {word} ({big.shown[c]}) than {small.name} "
                             f"({small.shown[c]}{times}).")
+            elif c == "quantization":  # "X is a quantized copy of Y (stored as float); Y is not quantized."
+                said.append("; ".join(f"{m.name} is not quantized" if m.shown[c] == "none stored" else
+                                      f"{m.name} is {m.shown[c]}" if m.shown[c].startswith("a ") else
+                                      f"{m.name} is quantized as {m.shown[c]}" for m in (a, b)) + ".")
             else:
                 said.append(f"{label.capitalize()}: {a.name} {a.shown[c]}, {b.name} {b.shown[c]}.")
         if same:
