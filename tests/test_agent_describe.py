@@ -101,12 +101,31 @@ def test_a_slip_is_said_and_another_version_is_unknown(family_agent):  # noqa: F
     assert "not in the lake" in a.answer
 
 
-def test_the_smaller_one_and_the_other_one_of_a_pair(family_agent):  # noqa: F811
+# (conversation, what the last answer must say): follow-ups, card-only facts, relation details
+SMALLER = ["compare enc-base and llama-small", "how many layers does the smaller one have?"]
+SAYS = [
+    (SMALLER, "llama-small has 2 layers"),
+    (SMALLER + ["and the other one?"], "enc-base"),
+    (["how much disk does acme/summarizer-1b take?"],
+     "Only acme/summarizer-1b's card is in the lake (its weights are not)"),
+    (["which model has the most complete card?"], "% complete"),
+    (["how is enc-pruned related to enc-base?"], "50% of the weights"),
+    (["go up one from enc-grand - what license does that model's card give?"],
+     "enc-grand was fine-tuned from enc-sentiment (license mit)"),
+    (["the model with the best sts score in this lake - is it related to enc-base at all?"],
+     "enc-twin and enc-base are not related"),
+    (["what's enc-pruned's license?"], "enc-pruned has no model card; it derives from enc-base, whose card declares "
+                                      "apache-2.0"),
+    (["how many layers do the enc models have compared with llama-small?"], "All 8 have the same 2 layers"),
+    (["what's enc-pruned pruned from?", "how much of it got zeroed out?", "and does its parent have a card?"],
+     "enc-pruned was pruned from enc-base (has a card)"),
+]
+
+
+@pytest.mark.parametrize("turns,said", SAYS)
+def test_what_the_answer_says(family_agent, turns, said):  # noqa: F811
     agent, _ = family_agent
-    a = _ask(agent, "pair3", "compare enc-base and llama-small", "how many layers does the smaller one have?")
-    assert "llama-small" in a.answer and "2 layers" in a.answer
-    a = agent.ask("and the other one?", thread_id="pair3")
-    assert "enc-base" in a.answer
+    assert said in _ask(agent, f"says-{SAYS.index((turns, said))}", *turns).answer
 
 
 def test_a_pasted_card_names_no_model_and_a_quoted_claim_is_checked(family_agent):  # noqa: F811
@@ -118,16 +137,6 @@ def test_a_pasted_card_names_no_model_and_a_quoted_claim_is_checked(family_agent
     a = agent.ask('A draft says: "enc-twin reaches 0.99 spearman on sts-smoke." What does the lake record?',
                   thread_id="p2")
     assert a.tool_calls[0]["args"] == {"names": ["enc-twin"], "show": ["score:sts-smoke"]} and "0.451" in a.answer
-
-
-def test_card_only_format_disk_and_card_completeness(family_agent):  # noqa: F811
-    agent, _ = family_agent
-    a = agent.ask("how much disk does acme/summarizer-1b take?", thread_id="c1")
-    assert "Only acme/summarizer-1b's card is in the lake (its weights are not)" in a.answer
-    a = agent.ask("which model has the most complete card?", thread_id="c2")
-    assert a.tool_calls[0]["args"].get("rank_by") == "card_completeness" and "% complete" in a.answer
-    a = agent.ask("how is enc-pruned related to enc-base?", thread_id="c3")
-    assert "50% of the weights" in a.answer
 
 
 def test_a_question_stays_about_its_subject_across_its_parts(family_agent):  # noqa: F811
@@ -151,16 +160,10 @@ def test_what_a_model_is_includes_how_it_was_made_and_everything_lists_all(famil
     assert "All 7 have the same architecture bert" in a.answer
 
 
-def test_a_part_after_a_dash_asks_about_what_the_first_part_found(family_agent):  # noqa: F811
-    agent, _ = family_agent
-    a = agent.ask("go up one from enc-grand - what license does that model's card give?", thread_id="g1")
-    assert "enc-grand was fine-tuned from enc-sentiment (license mit)" in a.answer
-    a = agent.ask("the model with the best sts score in this lake - is it related to enc-base at all?", thread_id="g2")
-    assert "enc-twin and enc-base are not related" in a.answer
-
-
 def test_those_two_are_the_models_of_the_last_two_answers(family_agent):  # noqa: F811
     agent, _ = family_agent
     a = _ask(agent, "g3", "who has the top sts score here?", "and the lowest?", "so what's the gap between those two?")
     assert {"enc-twin", "enc-base"} <= {v for c in a.tool_calls for v in c["args"].values() if isinstance(v, str)}
     assert "0.175" in a.answer
+
+

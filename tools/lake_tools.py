@@ -48,7 +48,29 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
     if not about and insp.weights_in_lake:  # "what's X?": how it was made, if the weights show it
         made = _made_from(catalog, insp.name)
         data |= {"derived_from": made} if made else {}
+    if "license" in (about or []) and not (model.card and model.card.license):
+        data |= _license_elsewhere(catalog, model)
     return ModelView(insp.name, data, list(about or []), insp, versions, claims)
+
+
+def _license_elsewhere(catalog: Any, model: Any) -> dict[str, Any]:
+    """For a model whose card states no license: what its GGUF header declares, and the
+    licenses its parents' cards declare (a derivative is bound by its parent's terms)."""
+    out: dict[str, Any] = {}
+    header = ((model.config or {}).get("kv") or {}).get("general.license")
+    if isinstance(header, str) and header.strip():
+        out["header_license"] = header.strip()[:80]
+    parents = []
+    for p in _made_from(catalog, model.name):
+        try:
+            rec = catalog.get_model(p["parent"])
+        except NotFoundError:
+            continue
+        if rec.card is not None and rec.card.license:
+            parents.append({"parent": rec.name, "license": rec.card.license})
+    if parents:
+        out["parent_licenses"] = parents
+    return out
 
 
 def _made_from(catalog: Any, name: str) -> list[dict[str, Any]]:

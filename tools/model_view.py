@@ -346,8 +346,19 @@ def license_text(value: object) -> str:
 
 
 def _license(i: Inspection, v: ModelView) -> str:
-    return _card_or(i, lambda: f"{i.name}'s card declares the license {license_text(i.card.license)}."
-                    if i.card.license else f"{i.name}'s card declares no license.")
+    if i.card.present and i.card.license:
+        return f"{i.name}'s card declares the license {license_text(i.card.license)}."
+    said = [f"{i.name}'s card declares no license" if i.card.present else f"{i.name} has no model card"]
+    header = v.data.get("header_license")
+    if header:
+        said.append(f"its GGUF header declares the license {license_text(header)}")
+    parents = v.data.get("parent_licenses") or []
+    if parents:
+        said.append("it derives from " + join([f"{p['parent']}, whose card declares {license_text(p['license'])}"
+                                               for p in parents]) + " (a derivative is bound by its parent's terms)")
+    if len(said) == 1:
+        return f"{said[0]}, so it declares nothing." if not i.card.present else f"{said[0]}."
+    return "; ".join(said) + "."
 
 
 def _maker(i: Inspection, v: ModelView) -> str:

@@ -710,6 +710,7 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.that_one and len(prev.selection) == 1:  # "that one": the model the answer named
         return list(prev.selection)
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1 and \
+            not re.search(r"\bhow much\b", (prev.question or "").lower()) and \
             re.search(r"\b(?:parent|base|child|children|grand\w*|ancestors?|descendants?|siblings?)\b", r.low):
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and (not (r.rank and not r.relation) or re.search(r"\bits\b", r.low))) or (
@@ -795,6 +796,8 @@ def _keeps_subject(question: str, chained: bool = False) -> bool:
     for the parent itself ("what's the parent of X?"). The last part of a chain ("which is
     quantized, and what was it made from?") ends on the relative it found."""
     low = question.lower()
+    if re.search(r"\bhow much\b.*\b(?:pruned|zeroed|quantized|quantised|changed)\b", low):
+        return True  # "how much of it got zeroed out?": the model's own derivation, still about it
     return bool(re.search(r"\bits (?:parent|base)(?: model)?'s\b", low) or (
         not chained and re.search(_FROM_VERB, low) and not re.search(r"\b(?:parent|base model|ancestor)s?\b", low)))
 
@@ -1105,6 +1108,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     show = [f for f in r.facts if f not in ("has_card",) and f != args.get("rank_by")
             and not (r.relation and f not in ("parameters", "bytes", "license", "layers"))
             and not (config_rank and f in ("parameters", "bytes") and not re.search(r"\bparam", r.low))]
+    if r.relation and "has_card" in r.facts and re.match(r"\s*(?:and\s+|so\s+)?(?:does|do|did|is|has|have)\b",
+                                                         r.low):
+        args.pop("has_card", None)  # "does its parent have a card?": yes or no, not a filter
+        show.append("has_card")
     if r.relation and not show and ctx.prev is not None and re.match(r"\s*(?:and\s+)?(?:the\s+)?same\b",
                                                                      r.low):
         show = _asked_before(ctx.prev)  # "same for the model it's derived from?"

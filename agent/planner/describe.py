@@ -57,13 +57,30 @@ def _NAMED_DERIVED(name: str) -> frozenset[str]:  # noqa: N802 - words a name it
     return frozenset(re.split(r"[^a-z0-9]+", name.lower()))
 
 
+_GROUP = re.compile(r"\b(?:the|all(?: the)?|our|my)\s+([a-z][a-z0-9]{2,})\s+(?:models|ones|checkpoints|variants)\b",
+                    re.I)
+
+
+def _group(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
+    """"the minilm models compared with gemma": every model whose name carries the word, named;
+    not when the word also describes other models ("the llama models": an architecture)."""
+    def swap(m: re.Match[str]) -> str:
+        word = m.group(1).lower()
+        owners = [n for n in names if word in re.split(r"[^a-z0-9]+", n.lower())]
+        described = words_of(False)
+        if not 2 <= len(owners) <= 12 or any(word in described.get(n, frozenset()) for n in names if n not in owners):
+            return m.group(0)
+        return ", ".join(owners[:-1]) + " and " + owners[-1]
+    return _GROUP.sub(swap, text)
+
+
 def resolve(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
     """``text`` with each phrase that describes exactly one lake model replaced by its name.
     ``words_of(with_lineage)``: model -> its describing words (the lineage's derivations are
     read only when a phrase uses one: "copy", "fine-tune", "pruned")."""
     if not names:
         return text
-    text = _root(text, names, words_of)
+    text = _group(_root(text, names, words_of), names, words_of)
     said = {n.lower() for n in names if n.lower() in text.lower()}
     out, at = [], 0
     for m in _DETERMINER.finditer(text):

@@ -54,6 +54,7 @@ LISTING = (r"\b(?:is|are) there (?:a|an|any|some)\b.{0,30}\b(?:models?|checkpoin
            r"(?:\w+ )?checkpoints?\b|\b(?:every|each) (?:single )?model\b|"
            r"\b(?:list|enumerate|table)\b.{0,30}\bmodels?\b")
 SCORED = (r"\bhow good (?:is|are|was|were) (?:it|they|x|y)\b|\b(?:any|the|its|their) (?:benchmark )?numbers\b|"
+          r"\b(?:rouge(?:-?\w+)?|bleu|wer|cer|auc|precision|recall|ndcg|bertscore|meteor|chrf|map@\d+)\b|"
           r"\b(?:scores?|scored|accuracy|f1|spearman|perplexity|how (?:well )?(?:did|does|do) "
           r"(?:x|y|it|they|(?:that|this|the) \w+)\b.{0,20}\b(?:do|did|perform|fare)|perform\w*|results? on|result|"
           r"benchmark runs?|benchmarked|been evaluated|(?:have|has|with|any) runs|recorded|"

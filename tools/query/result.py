@@ -602,12 +602,27 @@ class ModelQuery(Record):
                 tie = " (a tie)" if len(best) > 1 else ""
                 said.append(f"Best on {board['task']}: {join(best)}{tie}, {board['metric']} "
                             f"{next(r for r in scored if r.name == best[0]).shown[c]}.")
+        summed = []
+        for c in vary:  # "6 layers for all-MiniLM-L6-v2, ... (7 models); 18 layers for gemma-3-270m"
+            if c in self.boards:
+                continue
+            groups: dict[str, list[str]] = {}
+            for r in rows:
+                if r.values.get(c) is not None:
+                    groups.setdefault(r.shown[c], []).append(r.name)
+            if 2 <= len(groups) <= 3:
+                label = self.columns[c]
+                line = "; ".join(f"{v if _self_labelled(v) else f'{label} {v}'} for {self._names(ns)}"
+                                 + (f" ({len(ns)} models)" if len(ns) > 2 else "")
+                                 for v, ns in sorted(groups.items(), key=lambda g: -len(g[1]))) + "."
+                said.append(line[:1].upper() + line[1:])
+                summed.append(c)
         boards = [c for c in cols if c in self.boards]
         unscored = [r.name for r in rows if boards and all(r.values.get(c) is None for c in boards)]
         if unscored:
             said.append(f"{join(unscored)} {'has' if len(unscored) == 1 else 'have'} no benchmark runs on "
                         f"{'this task' if len(boards) == 1 else 'these tasks'}.")
-        if not vary:
+        if not vary or (said and set(vary) <= set(summed)):
             return " ".join(said) or "They do not differ in what the lake knows."
         grid = table(["model"] + [self.columns[c] for c in vary],
                      [[r.name] + [r.shown.get(c) if r.values.get(c) is not None else "-" for c in vary]
