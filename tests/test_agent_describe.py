@@ -119,6 +119,8 @@ SAYS = [
     (["how many layers do the enc models have compared with llama-small?"], "All 8 have the same 2 layers"),
     (["what's enc-pruned pruned from?", "how much of it got zeroed out?", "and does its parent have a card?"],
      "enc-pruned was pruned from enc-base (has a card)"),
+    (["enc-sentiment-int8 - who's its parent and how does its sts-smoke compare with that parent?"],
+     "enc-sentiment and enc-sentiment-int8 are practically the same"),
 ]
 
 

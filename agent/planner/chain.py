@@ -112,7 +112,8 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
         prev = _found(last, _part_outcomes(chain, rounds), chain.task, text)
         if subject and re.search(r"\bits?\b", text.lower()):
             prev.focus = subject  # "X - who's its parent, how sparse is it, and did it lose vs that parent?"
-            text = re.sub(r"\b(?:that|the) (parent|base)(?: model)?\b(?! of)", r"its \1", text, flags=re.I)
+            text = re.sub(r"\b(?:that|the|its) (parent|base)(?: model)?\b(?! of)", rf"{subject}'s \1", text,
+                          flags=re.I)
         r = read(text)
         sub = plan(r, dataclasses.replace(ctx, prev=prev, same_question=True))
         if len(prev.selection) >= 2 and (sub.kind in _UNPLANNED or not sub.calls or (
