@@ -134,7 +134,8 @@ class BuiltinChatModel(BaseChatModel):
         return AIMessage(content=text, additional_kwargs={PLAN_KEY: plan.to_dict()})
 
     def _read(self, question: str, vocab: dict[str, Any]) -> reading.Reading:
-        question = describe.resolve(question, vocab["names"], lambda lineage: self._described(vocab, lineage))
+        question = describe.resolve(question, vocab["names"], lambda lineage: self._described(vocab, lineage),
+                                    lambda: self._derived(vocab))
         return reading.read(question, vocab["linker"], vocab["architectures"], vocab["card_tasks"],
                             vocab["lake_archs"], vocab["domain"], vocab["benchmarks"])
 
@@ -173,10 +174,8 @@ class BuiltinChatModel(BaseChatModel):
 
     def _derived(self, vocab: dict[str, Any]) -> frozenset[str]:
         """The models the version graph shows derived from another (read once per lake state)."""
-        if "derived" not in vocab:
-            vocab["derived"] = frozenset(n for n, w in self._described(vocab, True).items()
-                                         if w - vocab["described"].get(n, frozenset()))
-        return vocab["derived"]
+        self._described(vocab, True)
+        return vocab.get("derived", frozenset())
 
     def _described(self, vocab: dict[str, Any], lineage: bool) -> dict[str, frozenset[str]]:
         """model -> the words that describe it; with how the version graph says it was derived
@@ -192,6 +191,7 @@ class BuiltinChatModel(BaseChatModel):
             except ModelLakeError:  # no version graph: the record's own words only
                 derived = {}
             vocab["described_lineage"] = {n: w | derived.get(n, set()) for n, w in vocab["described"].items()}
+            vocab["derived"] = frozenset(derived)
         return vocab["described_lineage"]
 
     def _lake_vocab(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 
 from modellake.tools.search import license_ids, size_bounds
+from modellake.tools.search.vocab import GENERATIVE
 
 _JOINERS = frozenset("on of for the and in to at by with vs or from is a an".split())
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:\.[0-9]+)?")
@@ -322,8 +323,7 @@ def card_task(low: str, tasks: list[str]) -> str | None:
     return None
 
 
-_GENERATIVE = (r"\bgenerative (?:lms?|models?|language models?)\b|\bllms?\b|\blarge language models?\b|"
-               r"\bcausal lms?\b|\bdecoder[- ]only\b|\btext generators?\b|\bchat ?bots?\b|\bchat models?\b")
+_GENERATIVE = rf"{GENERATIVE}|\bllms?\b|\blarge language models?\b|\bchat ?bots?\b|\bchat models?\b"
 
 
 def _constraints(q: Question, low: str) -> None:

@@ -143,18 +143,15 @@ class ModelView(Record):
         return " ".join(dict.fromkeys(s for s in said if s)) or model_facts.summary(i)
 
 
-_MADE_VERBS = {"finetune": "fine-tuned from", "quantized": "quantized from", "pruned": "pruned from",
-               "merge": "merged from", "adapter": "an adapter on", "duplicate": "an identical copy of"}
-
-
 def _made_from(v: ModelView) -> str:
     """" By its weights, it was pruned from enc-base.": how the model was made, when the lake knows."""
+    from modellake.tools.lineage.words import VERBS
+
     made = v.data.get("derived_from") or []
     if not made:
         return ""
-    rel = made[0]["relation"]
     parents = join([m["parent"] for m in made])
-    verb = _MADE_VERBS.get(rel, "derived from")
+    verb = VERBS.get(made[0]["relation"], "derived from")
     return f" By its weights, it was {verb} {parents}." if not verb.startswith("a") else \
         f" By its weights, it is {verb} {parents}."
 

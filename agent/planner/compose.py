@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from modellake.agent.planner import route
-from modellake.agent.planner.reading import TASK_STOP, TOP_OF, Reading
+from modellake.agent.planner.describe import owners_and_roots
+from modellake.agent.planner.reading import SCORE_WORDS, TASK_STOP, TOP_OF, Reading, adjacent_swap
 from modellake.tools.query.facts import CONFIG_FACTS
 from modellake.tools.rendering import join
 
@@ -210,10 +211,10 @@ def _misspelt(name: str, names: list[str]) -> str | None:
 def _slip(a: str, b: str) -> bool:
     if a == b or min(len(a), len(b)) < 6:
         return False
+    if adjacent_swap(a, b):
+        return True
     if len(a) == len(b):
         diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]:
-            return True  # a swap
         return len(diff) == 1 and a[diff[0]].isalpha() and b[diff[0]].isalpha()  # a mistyped letter
     short, long_ = (a, b) if len(a) < len(b) else (b, a)
     if len(long_) - len(short) != 1:
@@ -732,11 +733,7 @@ def _bare_score(r: Reading) -> bool:
     if not (r.scored and r.task_words) or r.names or r.relation or r.rank or r.count or r.listing:
         return False
     task = set(re.findall(r"[a-z]+", r.task_words))
-    return all(w in task or w in _SCORE_WORDS for w in r.content_words)
-
-
-_SCORE_WORDS = frozenset("score scores scored result results number numbers accuracy f1 metric metrics "
-                         "benchmark benchmarks eval evals on".split())
+    return all(w in task or w in SCORE_WORDS for w in r.content_words)
 
 
 def _bare_fact(r: Reading) -> bool:
@@ -1164,12 +1161,8 @@ def _kin(r: Reading, ctx: Context) -> str | None:
     whose names carry the word, the root (derived from no other), else the shortest name."""
     if not r.kin_word:
         return None
-    word = r.kin_word.lower()
-    owners = [n for n in ctx.lake.names if word in re.split(r"[^a-z0-9]+", n.lower())]
-    if len(owners) > 1:
-        derived = ctx.lake.derived()
-        owners = [n for n in owners if n not in derived] or owners
-    return min(owners, key=len) if owners else None
+    owners, roots = owners_and_roots(r.kin_word, ctx.lake.names, ctx.lake.derived)
+    return min(roots or owners, key=len) if owners else None
 
 
 def _subject(prev: Plan | None) -> list[str]:

@@ -39,22 +39,23 @@ _ROOT_OF = re.compile(r"\b(?:the\s+)?(?:base|original|root|parent|plain|vanilla)
                       r"(?!\s+(?:model|models|of)\b[^?]*\bof\b)", re.I)
 
 
-def _root(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
+def owners_and_roots(word: str, names: list[str], derived: Callable[[], frozenset[str]]) -> tuple[list[str], list[str]]:
+    """The models whose names carry ``word`` ("minilm"), and of those the ones the version graph
+    derives from no other (the family's roots; read only when several carry it)."""
+    owners = [n for n in names if word.lower() in re.split(r"[^a-z0-9]+", n.lower())]
+    if len(owners) < 2:
+        return owners, owners
+    made = derived()
+    return owners, [n for n in owners if n not in made]
+
+
+def _root(text: str, names: list[str], derived: Callable[[], frozenset[str]]) -> str:
     """"base minilm vs the pruned one": of the models whose names carry the word, the one derived
     from no other (the family's root), when exactly one is."""
     def swap(m: re.Match[str]) -> str:
-        word = m.group(1).lower()
-        owners = [n for n in names if word in re.split(r"[^a-z0-9]+", n.lower())]
-        if len(owners) < 2:
-            return m.group(0)
-        derived = words_of(True)
-        roots = [n for n in owners if not (derived.get(n, frozenset()) & DERIVED - _NAMED_DERIVED(n))]
-        return roots[0] if len(roots) == 1 else m.group(0)
+        owners, roots = owners_and_roots(m.group(1), names, derived)
+        return roots[0] if len(owners) >= 2 and len(roots) == 1 else m.group(0)
     return _ROOT_OF.sub(swap, text)
-
-
-def _NAMED_DERIVED(name: str) -> frozenset[str]:  # noqa: N802 - words a name itself carries ("...-merge")
-    return frozenset(re.split(r"[^a-z0-9]+", name.lower()))
 
 
 _GROUP = re.compile(r"\b(?:the|all(?: the)?|our|my)\s+([a-z][a-z0-9]{2,})\s+(?:models|ones|checkpoints|variants)\b",
@@ -66,7 +67,7 @@ def _group(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, 
     not when the word also describes other models ("the llama models": an architecture)."""
     def swap(m: re.Match[str]) -> str:
         word = m.group(1).lower()
-        owners = [n for n in names if word in re.split(r"[^a-z0-9]+", n.lower())]
+        owners = [n for n in names if word in re.split(r"[^a-z0-9]+", n.lower())]  # no roots: all of them
         described = words_of(False)
         if not 2 <= len(owners) <= 12 or any(word in described.get(n, frozenset()) for n in names if n not in owners):
             return m.group(0)
@@ -74,13 +75,15 @@ def _group(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, 
     return _GROUP.sub(swap, text)
 
 
-def resolve(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]]) -> str:
+def resolve(text: str, names: list[str], words_of: Callable[[bool], Mapping[str, frozenset[str]]],
+            derived: Callable[[], frozenset[str]] = frozenset) -> str:
     """``text`` with each phrase that describes exactly one lake model replaced by its name.
     ``words_of(with_lineage)``: model -> its describing words (the lineage's derivations are
-    read only when a phrase uses one: "copy", "fine-tune", "pruned")."""
+    read only when a phrase uses one: "copy", "fine-tune", "pruned"); ``derived()``: the models
+    the version graph derives from another ("base minilm": the one that is not)."""
     if not names:
         return text
-    text = _group(_root(text, names, words_of), names, words_of)
+    text = _group(_root(text, names, derived), names, words_of)
     said = {n.lower() for n in names if n.lower() in text.lower()}
     out, at = [], 0
     for m in _DETERMINER.finditer(text):

@@ -8,6 +8,7 @@ model aspects from :mod:`modellake.tools.model_view`.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import re
 from dataclasses import dataclass, field
 
@@ -274,8 +275,6 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     if not r.names and raw != text:  # "a draft says: 'X reaches 0.99 ...'. Is that right?": X
         r.names = [m.spec for m in linker.link(raw) if m.kind == "exact"][:2]
     for glob in re.findall(r"(?<![\w*])([A-Za-z0-9][\w./-]*\*[\w./*-]*)", text):  # "the enc-* models"
-        import fnmatch
-
         matched = [n for n in linker.names if fnmatch.fnmatch(n.lower(), glob.lower())]
         if matched:
             r.names = list(dict.fromkeys([*r.names, *matched]))
@@ -347,6 +346,14 @@ accuracy merged merge pruned fine-tuned finetuned family relation related compar
 dataset datasets language languages card cards weights lineage""".split())
 
 
+def adjacent_swap(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with two neighbouring characters swapped ("parnet", "parent")."""
+    if len(a) != len(b):
+        return False
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
+
+
 def spelled(low: str) -> str:
     """The question with misspelt domain words put right ("parnet" -> "parent", "licnese" ->
     "license"): two letters swapped, or one letter off in a word of six or more."""
@@ -355,10 +362,8 @@ def spelled(low: str) -> str:
         if w in KEYWORDS or len(w) < 5 or w in nlu.GENERIC or "-" in w or _inflected(w):
             return w
         for k in KEYWORDS:
-            if len(k) == len(w) and sorted(k) == sorted(w) and k[0] == w[0]:
-                diff = [i for i in range(len(w)) if w[i] != k[i]]
-                if len(diff) == 2 and diff[1] == diff[0] + 1:
-                    return k  # two neighbouring letters swapped
+            if k[0] == w[0] and adjacent_swap(w, k):
+                return k  # two neighbouring letters swapped
         close = difflib.get_close_matches(w, KEYWORDS, n=1, cutoff=0.88)
         return close[0] if close and len(w) >= 6 and close[0][0] == w[0] else w
     return re.sub(r"[a-z][a-z-]+", fix, low)
@@ -635,8 +640,10 @@ def _score_bounds(low: str) -> tuple[float | None, float | None] | None:
     return bound(lo), bound(hi)
 
 
-_SCORE_ASK = frozenset("score scores scored result results number numbers accuracy f1 metric metrics "
-                       "benchmark eval its their what whats what's and the on".split())
+# the words that ask for a score and nothing else ("gsm8k score?", "its squad_v2 numbers?")
+SCORE_WORDS = frozenset("score scores scored result results number numbers accuracy f1 metric metrics "
+                        "benchmark benchmarks eval evals on".split())
+_SCORE_ASK = SCORE_WORDS | frozenset("its their what whats what's and the".split())
 
 
 def _bare_benchmark(low: str, benchmarks: frozenset[str] | set[str]) -> str | None:

@@ -67,12 +67,11 @@ def model_words(m: ModelRecord) -> set[str]:
 
 
 def derivation_words(catalog: Any) -> dict[str, set[str]]:
-    """model -> the words of how the version graph says it was derived from its parent."""
+    """model -> the words of how the version graph says it was derived from its parent, for
+    every model the graph derives from another (its keys)."""
     from modellake.tools.lineage import infer_lineage
 
     out: dict[str, set[str]] = {}
     for e in infer_lineage(catalog).edges:
-        words = DERIVATION_WORDS.get(e.relation)
-        if words:
-            out.setdefault(e.child, set()).update(words)
+        out.setdefault(e.child, set()).update(DERIVATION_WORDS.get(e.relation, ()))
     return out

@@ -112,13 +112,17 @@ def maker_name(namespace: str) -> str:
 
 def link_namespace(text: str, skip: Iterable[str] = ()) -> str | None:
     """The Hub namespace most of a card's links point under (its base models' aside), when most
-    of them do: often the card's own publisher."""
+    of them do: often the card's own publisher (counted whatever the case, spelled as linked)."""
     low = {b.lower() for b in skip}
-    spaces = [m.group(1) for m in _HUB_REPO.finditer(text[:30000]) if f"{m.group(1)}/{m.group(2)}".lower() not in low]
+    spelled = [m.group(1) for m in _HUB_REPO.finditer(text[:30000])
+               if f"{m.group(1)}/{m.group(2)}".lower() not in low]
+    spaces = [x.lower() for x in spelled]
     if not spaces:
         return None
     top = max(set(spaces), key=spaces.count)
-    return top if spaces.count(top) >= 2 and spaces.count(top) * 2 >= len(spaces) else None
+    if spaces.count(top) < 2 or spaces.count(top) * 2 < len(spaces):
+        return None
+    return next(x for x in spelled if x.lower() == top)
 
 
 _HUB_REPO = re.compile(r"huggingface\.co/(?!(?:datasets|spaces|docs|blog|papers|production|front|api|settings|"
@@ -137,14 +141,8 @@ def makers(text: str, bases: list[str] = (), names: list[str] = ()) -> list[str]
            if f.made_by is not None and at and f.made_by.match(at)]
     if cue or any("/" in n for n in names):  # the card, or the model's own repo id, says who made it:
         return out  # links (often to the models it is built on or compared with) say less
-    skip = {b.lower() for b in bases}
-    spaces = [m.group(1).lower() for m in _HUB_REPO.finditer(head)
-              if f"{m.group(1)}/{m.group(2)}".lower() not in skip]
-    if spaces:
-        top = max(set(spaces), key=spaces.count)
-        if spaces.count(top) >= 2 and spaces.count(top) * 2 >= len(spaces):
-            out.append(f"{top}/")
-    return out
+    space = link_namespace(head, bases)
+    return out + ([f"{space.lower()}/"] if space else [])
 
 
 def is_maker(mention: FamilyMention) -> bool:

@@ -39,6 +39,9 @@ def task_group(task: str) -> set[str]:
 
 # query phrase (regex, lowercase) -> (pipeline tag, hard?). Hard: the phrase names the task
 # unambiguously, so a model known to do another task is not returned. Soft: a ranking boost.
+# a generative language model said loosely (the agent's card-task reading uses it too)
+GENERATIVE = (r"\bgenerative (?:lms?|models?|language models?|transformers?)\b|\bcausal lms?\b|"
+              r"\bdecoder[- ]only\b|\btext generators?\b")
 TASK_PHRASES: list[tuple[str, str, bool]] = [
     (r"\b(sentence|text|semantic)[- ]embeddings?\b|\bembedding models?\b|\bsentence[- ]similarity\b",
      "sentence-similarity", True),
@@ -75,8 +78,7 @@ TASK_PHRASES: list[tuple[str, str, bool]] = [
     (r"\bvision[- ]language\b|\bvlm\b|\bimage[- ]text[- ]to[- ]text\b|\bmultimodal (chat|llm)",
      "image-text-to-text", False),
     (r"\bchat\w*\b|\bllms?\b|\blanguage models?\b|\binstruct\w*\b|\bcod(ing|e) (model|llm|generation)|"
-     r"\bgenerative (?:lms?|models?|transformers?)\b|\bcausal lms?\b|\bdecoder[- ]only\b|\btext[- ]gen\b|"
-     r"\btext generators?\b", "text-generation", False),
+     rf"\btext[- ]gen\b|{GENERATIVE}", "text-generation", False),
 ]
 
 # evidence for tasks when a card has no pipeline_tag
