@@ -84,13 +84,20 @@ def test_sentences_and_result_lists_keep_their_passage():
     ("vision-language model scoring 90 or more on DocVQA", ("DocVQA", None, ">=", 90.0)),
     ("60+ on GSM8K", ("GSM8K", None, ">=", 60.0)),
     ("WER under 5 on LibriSpeech", ("LibriSpeech", "wer", "<", 5.0)),
+    ("llm that reports a hellaswag score of 86 or higher", ("hellaswag", None, ">=", 86.0)),  # a known name, lower case
+    ("scores north of 80 on hellaswag", ("hellaswag", None, ">", 80.0)),
+    ("86+ hellaswag", ("hellaswag", None, ">=", 86.0)),
+    ("a model reaching 85 on hellaswag", ("hellaswag", None, ">=", 85.0)),
+    ("a 7b model that scores 60 on mmlu or more", ("mmlu", None, ">=", 60.0)),
+    ("llms whose reported arc-challenge accuracy is above 70", ("arc-challenge", "accuracy", ">", 70.0)),
 ])
 def test_thresholds_in_the_words_people_use(query, expected):
     r = parse_query(query).results
     assert (r.dataset, r.metric, r.op, r.value) == expected
 
 
-@pytest.mark.parametrize("query", ["small chat model under 3B parameters", "models over 7B",
+@pytest.mark.parametrize("query", ["small chat model under 3B parameters", "models over 7B", "gets 7 stars on github",
+                                   "a model reaching 3 languages",
                                    "at least 128k context", "a model with more than 3 languages"])
 def test_sizes_are_not_thresholds_on_results(query):
     assert parse_query(query).results is None
@@ -715,3 +722,22 @@ def test_a_cards_own_word_on_its_maker_beats_its_links():
     assert "google/" in makers(f"# X\nThis was developed by a man named Teknium. {links}")
     q = parse_query("german NER, not a huge multilingual thing").constraints
     assert [c.op for c in q if c.field == "language"] == ["in", "monolingual"]
+
+
+def test_scores_on_one_dataset_under_two_task_names_meet(tmp_path):
+    # "amazon polarity": one card reports it as amazon_polarity (a share), another as
+    # mteb/amazon_polarity (a percentage); compared, both count, on one scale, each under its name
+    from modellake.tools.query import query_models
+    from modellake.tools.query.scores import is_same_data
+    from modellake.tools.toolspec import ToolContext
+
+    lk = small_lake(tmp_path, {n: card("license: mit", f"# {n}\nA sentiment model.") for n in ("distil", "e5")})
+    with lk.catalog() as cat:
+        for name, task, acc in (("distil", "amazon_polarity", 0.9411), ("e5", "mteb/amazon_polarity", 91.266)):
+            cat.runs.add(BenchmarkRun(model=name, task=task, metrics={"accuracy": acc, "f1": acc},
+                                      trust="reported", created_at=NOW.isoformat()), cat.get_model(name).id)
+    with ToolContext(lk) as ctx:
+        q = query_models(ctx, names=["distil", "e5"], show=["score:amazon polarity"])
+    shown = {r.name: r.shown["score:amazon_polarity"] for r in q.rows}
+    assert shown == {"distil": "0.941 (f1 0.941)", "e5": "0.913 (scored as mteb/amazon_polarity) (f1 0.913)"}
+    assert is_same_data("Amazon-Polarity", "amazon_polarity") and not is_same_data("squadshifts/reddit", "squad")

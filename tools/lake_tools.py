@@ -11,7 +11,6 @@ from modellake.tools import model_facts
 from modellake.tools.formats import markdown
 from modellake.tools.model_view import ASPECTS, ModelView
 from modellake.tools.query.facts import get_fact
-from modellake.tools.query.filters import STOP, WORD
 from modellake.tools.rendering import join, plural
 from modellake.tools.toolspec import ToolContext
 
@@ -229,11 +228,12 @@ class CardPassages(Record):
     def text(self) -> str:
         if not self.has_card:
             return f"{self.name} has no model card, so there is no card text to read."
+        about = self.topic if self.topic and len(self.topic.split()) <= 3 else "that"  # a question's words
         if self.topic and not self.topic_found:
-            lead = (f"{self.name}'s card says nothing about {self.topic}. Its sections are: "
+            lead = (f"{self.name}'s card says nothing about {about}. Its sections are: "
                     f"{join(self.headings[:12]) or 'none (one block of text)'}. It opens with:")
         elif self.topic:
-            lead = f"What {self.name}'s card says about {self.topic} (quoted from the card):"
+            lead = f"What {self.name}'s card says about {about} (quoted from the card):"
         else:
             lead = f"{self.name}'s card opens with (quoted from the card):"
             declared = self._declared()
@@ -264,6 +264,7 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
         name: the model's name in the lake.
         topic: what to look for in the card text (e.g. "limitations", "training data", "intended use").
     """
+    from modellake.tools.cards.passages import best_passages
     from modellake.tools.inspection import card_headings
 
     model = ctx.catalog.get_model(name)
@@ -273,19 +274,7 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     sections = _sections(card.text)
     passages: list[dict[str, str]] = []
     if topic:
-        want = {w for w in WORD.findall(topic.lower()) if w not in STOP}
-        want |= {x for w in want for key, syn in _TOPIC_SYNONYMS.items() if w.startswith(key)
-                 for x in syn}
-        scored = []
-        for i, (heading, body) in enumerate(sections):
-            words = WORD.findall((heading + " " + body).lower())
-            head = set(WORD.findall(heading.lower()))
-            score = sum(w in head for w in want) * 3 + sum(
-                1 for w in words if any(w.startswith(x[:5]) for x in want))
-            if score:
-                scored.append((score, -i, heading, body))
-        scored.sort(reverse=True)
-        passages = [{"section": h, "text": _clip(_from_match(b, want, 700), 700)} for _, _, h, b in scored[:3]]
+        passages = [{"section": p.section, "text": _clip(p.text, 700)} for p in best_passages(card.text, topic)]
     matched = bool(passages)
     if not passages:
         passages = [{"section": h, "text": _clip(b, 500)} for h, b in sections[:2] if b.strip()]
@@ -295,34 +284,12 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
                         len(card.text))
 
 
-_TOPIC_SYNONYMS = {  # card guidance's section names for what people ask about
-    "risk": ("limitations", "bias", "risks"), "bias": ("limitations", "bias", "risks"),
-    "limit": ("limitations", "bias", "risks"), "danger": ("limitations", "risks"),
-    "harm": ("limitations", "risks", "bias"), "weakness": ("limitations",),
-    "use": ("uses", "intended", "usage"), "purpose": ("intended", "uses"),
-    "train": ("training", "procedure", "hyperparameters"), "hyper": ("training", "hyperparameters"),
-    "eval": ("evaluation", "results"), "perform": ("evaluation", "results"),
-    "data": ("datasets", "data", "training"), "cite": ("citation",), "author": ("authors", "contact"),
-}
-
-
 def _sections(text: str) -> list[tuple[str, str]]:
     """(heading, body) per ATX section, "(top)" for the text before the first heading when
     there is any; headings are read inside code blocks too."""
     return [(s.title if s.level else "(top)", s.body.strip())
             for s in markdown.sections(text, fences=False, setext=False)
             if s.level or s.body.strip()]
-
-
-def _from_match(body: str, want: set[str], n: int) -> str:
-    """``body`` from a line before its first line about ``want`` when that line would be cut
-    ("Number of Layers: 28" deep in a long introduction)."""
-    lines = body.strip().splitlines()
-    hits = [len({x for w in WORD.findall(line.lower()) for x in want if w.startswith(x[:5])}) for line in lines]
-    if not hits or max(hits) == 0:
-        return body
-    i = hits.index(max(hits))  # the line that says most of what was asked
-    return body if len("\n".join(lines[:i + 1])) <= n else "... " + "\n".join(lines[max(0, i - 1):])
 
 
 def _clip(text: str, n: int) -> str:

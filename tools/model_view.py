@@ -14,7 +14,7 @@ from typing import Any
 from modellake.store.records import Record
 from modellake.tools import model_facts
 from modellake.tools.inspection import Inspection, human_bytes, human_count
-from modellake.tools.rendering import join, plural
+from modellake.tools.rendering import join, plural, round_score
 
 ASPECTS: dict[str, tuple[str, ...]] = {
     "parameters": ("parameters", "params", "param", "how big", "how large", "number of weights",
@@ -408,7 +408,7 @@ def _results(i: Inspection, v: ModelView) -> str:
     bits = []
     for r in results[:6]:
         value = r.get("value")
-        shown = f"{value:.3g}" if isinstance(value, float) else value
+        shown = round_score(value) if isinstance(value, float) else value
         where = r.get("dataset") or r.get("task") or ""
         bits.append(f"{r.get('metric', 'score')} {shown}" + (f" on {where}" if where else ""))
     return f"{i.name}'s card reports {join(bits)}."

@@ -9,6 +9,7 @@ declared tool that fits it best (:mod:`.route`), with arguments filled from its 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -125,20 +126,52 @@ _BUILT = ("layers", "config", "architecture", "parameters", "modules")  # what t
 
 
 def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
-    """How a card-only model is built, asked: the weights cannot say, so the passages of its
-    card about what was asked ("12-layer, 768-hidden") are read beside the lake's facts."""
-    asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
+    """A question about a card-only model that the lake's facts do not cover ("how deep is it",
+    "is there a commercial option?", "what was it tuned on?"): the weights cannot say, so the
+    passages of its card about what was asked are read beside the lake's facts."""
     card_only = [m for m in p.models if m in ctx.lake.card_only][:2]
     reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
                    "topic" in t.parameters.get("properties", {})), None)
-    if p.kind not in ("tool", "query") or not asked or not card_only or reader is None or \
+    if p.kind not in ("tool", "query") or not card_only or reader is None or \
             any(c.tool == reader.name for c in p.calls):
+        return p
+    asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
+    topic = _uncovered(r) or (_built_words(r, asked) if asked else "")
+    if not topic:
         return p
     for m in card_only:
         args, missing = route.fill_args(reader, r, [m])
         if not missing:
-            p.calls.append(Call(reader.name, {**args, "topic": _built_words(r, asked)}))
+            p.calls.append(Call(reader.name, {**args, "topic": topic}))
     return p
+
+
+def _uncovered(r: Reading) -> str:
+    """The question's words when some of them are about what no fact of the lake holds ("any
+    commercial option", "what kind of text is it meant for"); "" for a question the facts,
+    relations and rankings answer."""
+    if r.rank or r.count or r.listing or r.group_by or r.comparative or r.scored:
+        return ""
+    if not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
+        return ""
+    return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+
+
+@functools.lru_cache(maxsize=1)
+def _covered() -> frozenset[str]:
+    """The words of what the lake's facts and model views answer (license, size, format...)."""
+    from modellake.tools.model_view import ASPECTS
+    from modellake.tools.query.facts import FACTS
+
+    phrases = [f.name for f in FACTS] + [w for f in FACTS for w in f.words] + list(ASPECTS) + \
+        [w for ws in ASPECTS.values() for w in ws] + list(_LINEAGE_WORDS)
+    return frozenset(w for ph in phrases for w in re.findall(r"[a-z]+", ph.lower()))
+
+
+_LINEAGE_WORDS = ("parent parents child children ancestor ancestors descendant descendants sibling siblings "
+                  "root roots family derived derive derives from base built based merge merged quantized "
+                  "pruned distilled adapter lineage declare declares declared came come comes related "
+                  "relation weights".split())
 
 
 def _built_words(r: Reading, asked: list[str]) -> str:

@@ -399,9 +399,14 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
         for r in q.rows:
             v = board.values.get(r.name)
             r.values[key] = v
-            r.shown[key] = round_score(v) if v is not None else "no score"
+            other = board.tasks.get(r.name)
+            r.shown[key] = "no score" if v is None else round_score(v) + (f" (scored as {other})" if other else "")
+            if v is not None and q.named and len(q.rows) <= 2 and spec.count(":") < 2:  # "its numbers on squad_v2"
+                more = board.other_metrics(scores_of.catalog, r.name)
+                if more:
+                    r.shown[key] += " (" + ", ".join(f"{k} {round_score(x)}" for k, x in more.items()) + ")"
             for rid in board.run_ids.get(r.name, [])[:3]:
-                r.runs.append({"run_id": rid, "model": r.name, "task": board.task,
+                r.runs.append({"run_id": rid, "model": r.name, "task": other or board.task,
                                "trust": board.trust[r.name]})
         q.columns.setdefault(key, f"{board.metric} on {board.task}")
         q.boards[key] = {"task": board.task, "metric": board.metric,

@@ -578,7 +578,7 @@ class ModelQuery(Record):
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         if neither:
-            said.append(f"Neither {a.name} nor {b.name} has a known {join(neither, 'or')}"
+            said.append(f"The lake does not know the {join(neither, 'or')} of {a.name} or {b.name}"
                         f"{' (their cards do not state it)' if len(neither) == 1 and not self.boards else ''}.")
         return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
 

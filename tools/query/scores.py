@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from modellake.store.catalog import Catalog
-from modellake.store.errors import NotFoundError
+from modellake.store.errors import ModelLakeError, NotFoundError
 from modellake.tools.rendering import round_score  # noqa: F401 - re-exported
 
 _GENERIC = frozenset("smoke task tasks test set benchmark bench eval evaluation score scores the a "
@@ -136,12 +136,24 @@ class TaskScores:
     values: dict[str, float] = field(default_factory=dict)
     trust: dict[str, str] = field(default_factory=dict)
     run_ids: dict[str, list[int]] = field(default_factory=dict)
+    tasks: dict[str, str] = field(default_factory=dict)  # a model scored on the same data under another name
+    scale: dict[str, float] = field(default_factory=dict)  # ... its numbers times this (a share, a percentage)
+
+    def other_metrics(self, catalog: Catalog, model: str, limit: int = 3) -> dict[str, float]:
+        """The other numbers of the model's run on the task ("f1" beside "exact_match")."""
+        out: dict[str, float] = {}
+        for rid in self.run_ids.get(model, [])[:1]:
+            for k, v in (catalog.runs.get(rid, with_outputs=False).metrics or {}).items():
+                if k != self.metric and isinstance(v, (int, float)) and not isinstance(v, bool) \
+                        and not k.endswith(("_stderr", "stderr")) and len(out) < limit:
+                    out[k] = float(v) * (self.scale.get(model, 1.0) if _PERCENT_METRICS.search(k) else 1.0)
+        return out
 
     def text(self, v: Any) -> str:
         return "no score" if v is None else f"{self.metric} {round_score(v)}"
 
 
-def task_scores(catalog: Catalog, task: str, metric: str | None = None) -> TaskScores:
+def task_scores(catalog: Catalog, task: str, metric: str | None = None, same_data: bool = True) -> TaskScores:
     from modellake.tools.bench.results import leaderboard
 
     board = None
@@ -161,4 +173,47 @@ def task_scores(catalog: Catalog, task: str, metric: str | None = None) -> TaskS
                 board.run_ids[e.model] = list(e.run_ids)
     if board is None:
         raise NotFoundError(f"no runs on task {task!r} in this lake")
+    if same_data:
+        _same_data(catalog, board)
     return board
+
+
+def dataset_key(name: str) -> str:
+    """A task's name without separators or case ("amazon_polarity" and "Amazon-Polarity")."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def is_same_data(a: str, b: str) -> bool:
+    """Two task names for one dataset: equal but for case and separators, or one is the other
+    under a namespace ("mteb/amazon_polarity" and "amazon_polarity")."""
+    ka, kb = dataset_key(a), dataset_key(b)
+    return ka == kb or ("/" in a and dataset_key(a.split("/", 1)[1]) == kb) or (
+        "/" in b and dataset_key(b.split("/", 1)[1]) == ka)
+
+
+_PERCENT_METRICS = re.compile(r"acc|f1|exact|match|precision|recall|em$", re.I)
+
+
+def _same_data(catalog: Catalog, board: TaskScores) -> None:
+    """Scores of models that ran the same data under another task name, on the same metric
+    ("e5-small-v2 on mteb/amazon_polarity" beside "distilbert on amazon_polarity"), put on the
+    board's scale (a share or a percentage); each keeps the name it was scored under."""
+    others = {r.task for r in catalog.runs.find() if r.task != board.task and is_same_data(r.task, board.task)}
+    ours = [v for v in board.values.values()]
+    share = bool(ours) and all(abs(v) <= 1.0 for v in ours)
+    for other in sorted(others):
+        try:
+            extra = task_scores(catalog, other, board.metric, same_data=False)
+        except ModelLakeError:  # another task's scores are extra: none on this metric
+            continue
+        for model, v in extra.values.items():
+            if model in board.values:
+                continue
+            scale = 1.0
+            if ours and _PERCENT_METRICS.search(board.metric):
+                scale = 0.01 if share and abs(v) > 1.0 else 100.0 if not share and abs(v) <= 1.0 else 1.0
+            board.values[model] = v * scale
+            board.scale[model] = scale
+            board.trust[model] = extra.trust[model]
+            board.run_ids[model] = extra.run_ids[model]
+            board.tasks[model] = other

@@ -562,6 +562,11 @@ def _params(model: ModelRecord, aliases: list[str], body: str) -> tuple[int | No
         sizes.add(round(float(m.group(1)) * (1e9 if unit.startswith("b") else 1e6)))
     if len(sizes) == 1:  # one size stated: this model's; several: a family table
         return int(sizes.pop()), "card text"
+    card = model.card
+    if card is not None and len(card.base_model) == 1 and card.base_model_relation != "merge":
+        n = _name_size(card.base_model[0])  # a quantized copy or fine-tune of "gemma-3-1b-it"
+        if n:
+            return n, "base model name"
     return None, None
 
 

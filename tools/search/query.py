@@ -21,6 +21,7 @@ from modellake.store.errors import ModelLakeError
 from modellake.tools.search import vocab as V
 from modellake.tools.search.families import FamilyMention, spelled
 from modellake.tools.search.families import mentions as family_mentions
+from modellake.tools.search.glossary import benchmarks_in
 from modellake.tools.search.negation import COMPARATIVE, NEGATOR, NOT_ONLY
 
 
@@ -264,7 +265,7 @@ _CMP = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "highe
         "at most": "<=", "no more than": "<=", "<=": "<=", "<": "<", "≤": "<=",
         "no lower than": ">=", "not below": ">=", "not less than": ">=", "a minimum of": ">=",
         "no higher than": "<=", "not above": "<=", "not more than": "<=", "a maximum of": "<=",
-        "beyond": ">"}
+        "beyond": ">", "north of": ">", "in excess of": ">", "upwards of": ">=", "south of": "<"}
 # "85% or more" and "10 or lower" read as "at least 85%" and "at most 10"; "between 60 and 70"
 _OR_MORE = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s+(?:or|and)\s+(?:more|higher|better|above|greater|over|up)\b", re.I)
 _OR_LESS = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s+or\s+(?:less|lower|fewer|below|under|worse)\b", re.I)
@@ -282,17 +283,21 @@ _NOT_SCORE_UNIT = re.compile(r"\s*(?:[kmbt]\b|bn\b|mn\b|billion|million|thousand
 # "at least 60 on MMLU (5-shot)", "scoring over 70% in HellaSwag"
 _THRESHOLD_ON = re.compile(
     rf"\b(?:(?:{_METRIC})\s+(?:score\s+)?(?:of\s+)?)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)"
-    rf"(?:\s+(?:{_METRIC}))?\s+(?:on|in|for)\s+(?:the\s+)?(?P<ds>[\w.\-/@ ]+?(?:\s*\([^()]{{1,30}}\))?)"
+    rf"(?:\s+(?:{_METRIC}|average|avg|mean))?\s+(?:on|in|for)\s+(?:the\s+)?"
+    rf"(?P<ds>[\w.\-/@ ]+?(?:\s*\([^()]{{1,30}}\))?)"
     rf"(?=\s*(?:[,;?!]|\s(?:and|with|for|that|which|under|below|but|or)\b|$))", re.I)
 # "MMLU over 60", "HumanEval pass@1 above 40%", "GSM8K (8-shot) of at least 70", "60+ on MMLU"
 _THRESHOLD_AFTER = re.compile(
     rf"(?P<lead>(?:[\w.\-/@]+\s+){{0,3}}[\w.\-/@]+(?:\s*\([^()]{{1,30}}\))?)\s+(?:score\s+|scores\s+)?"
     rf"(?:of\s+|is\s+)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)", re.I)
-_PLUS_ON = re.compile(  # "60+ on MMLU", "90 or more on DocVQA"
-    rf"{_NUM}\s*(%?)\s*(?:\+|or (?:more|higher|better|above)|and (?:up|above))\s+(?:on|in)\s+(?:the\s+)?"
-    rf"([\w.\-/@ ]+?)(?=\s*(?:[,;?!]|$|\s(?:and|with)\b))", re.I)
+_PLUS_ON = re.compile(  # "60+ on MMLU", "90 or more on DocVQA", "reaching 85 on HellaSwag"
+    rf"(?:{_NUM}\s*(%?)\s*(?:\+|or (?:more|higher|better|above)|and (?:up|above))|"
+    rf"\b(?:reach(?:es|ed|ing)?|hit(?:s|ting)?|gets?|getting|scor(?:es|ed|ing)|achiev(?:es|ed|ing)|posts?|"
+    rf"posting)\s+(?:an?\s+)?{_NUM}\s*(%?))\s+(?:on|in)\s+(?:the\s+)?"
+    rf"([\w.\-/@ ]+?)(?=\s*(?:[,;?!]|$|\s(?:and|with|or|but)\b))", re.I)
+_PLUS_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s*\+\s+([\w.\-/@]+)", re.I)  # "86+ hellaswag": a known benchmark
 _LEAD_STOP = re.compile(r"^(?:a|an|the|with|that|which|whose|where|has|have|having|reports?|reporting|"
-                        r"scores?|scoring|gets?|getting|achieves?|achieving|reaches|reaching|models?|llms?|"
+                        r"scores?|scoring|gets?|getting|achieves?|achieving|reaches|reaching|models?|llms?|reported|measured|"
                         r"and|or|of|on|in|for|its|their|at|is|are|any|some|one|ones|show|find|me|"
                         r"chat|instruct|base|code|coding|language|lm)$", re.I)
 
@@ -354,6 +359,11 @@ def _parse_threshold(q: str) -> tuple[ResultsClause | None, str]:
                 q[: m.start()] + " " + q[m.end():])
     m = _PLUS_ON.search(q)
     if m:
+        val, pct = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        ds = m.group(5)
+        return _clause(None, ">=", val, pct, ds, m.group(0)), q[: m.start()] + " " + q[m.end():]
+    m = _PLUS_BEFORE.search(q)
+    if m and benchmarks_in(m.group(3), question=True):
         val, pct, ds = m.groups()
         return _clause(None, ">=", val, pct, ds, m.group(0)), q[: m.start()] + " " + q[m.end():]
     for m in _THRESHOLD_AFTER.finditer(q):
@@ -363,8 +373,9 @@ def _parse_threshold(q: str) -> tuple[ResultsClause | None, str]:
         ds, metric, kept = _split_lead(lead)
         if ds is None and metric is None:
             continue
-        if ds is not None and not re.search(r"[A-Z]|\d|[-_@]", ds) and metric is None:
-            continue  # "models over 7": a benchmark is named as one, not with plain words
+        if ds is not None and not re.search(r"[A-Z]|\d|[-_@]", ds) and metric is None \
+                and not benchmarks_in(ds, question=True):
+            continue  # "models over 7": a benchmark is named as one (or known as one), not with plain words
         start = m.start("lead") + len(lead) - len(lead.rstrip()) - len(kept)
         start = q.rfind(kept.split()[0], m.start("lead"), m.end("lead")) if kept else start
         return _clause(metric, cmp_, val, pct, ds, q[start:m.end()]), q[:start] + " " + q[m.end():]
