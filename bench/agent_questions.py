@@ -81,12 +81,12 @@ SPLITS = ("tune", "held")
 # tuning sets written later, each by another hand; held1 and held2 are the first and second
 # held-out sets, retired (read and tuned on) once their figures were reported: ``held`` is now a
 # fresh set by another writer (ids held3-*)
-EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6", "dev7", "held2", "dev8")
+EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6", "dev7", "held2", "dev8", "dev9")
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",
          "compare", "cost_accuracy", "search", "draft", "audit", "multistep", "followup", "typo",
-         "unknown", "offtopic", "injection", "empty_or_garbage", "change", "listing")
+         "unknown", "offtopic", "injection", "empty_or_garbage", "change", "listing", "card_facts")
 DEFAULT_CARDS_DIR = ROOT.parent / "shared" / "cards"
 
 # The cards lake: shared card id -> the name it is ingested under (its Hugging Face id).

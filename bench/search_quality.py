@@ -42,7 +42,8 @@ NEW_SETS = [ROOT / "bench" / "search_queries" / "needs.jsonl",  # 128 queries, t
             ROOT / "bench" / "search_queries" / "needs2.jsonl",  # 48 more by another writer, all tuning
             ROOT / "bench" / "search_queries" / "needs3.jsonl",  # 50 by a third writer, tuned on half
             ROOT / "bench" / "search_queries" / "needs4.jsonl",  # 60 by a fourth writer, all tuning
-            ROOT / "bench" / "search_queries" / "needs5.jsonl"]  # 60 by a fifth writer, tuned on half
+            ROOT / "bench" / "search_queries" / "needs5.jsonl",  # 60 by a fifth writer, tuned on half
+            ROOT / "bench" / "search_queries" / "needs6.jsonl"]  # 60 by a sixth writer, tuned on half
 
 
 def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:

@@ -75,3 +75,20 @@ def test_two_generations_down_and_the_quantized_one(family_agent):  # noqa: F811
     assert "enc-topic" not in a.answer
     a = agent.ask("the quantized one - what dtype are its weights stored in?", thread_id="grand")
     assert "enc-sentiment-int8's weights are stored in" in a.answer
+
+
+def test_its_parent_after_an_audit_is_the_conflicting_models_and_how_sure(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "audit", "are there any lineage conflicts in this lake?", "so what is its actual parent then?")
+    assert a.answer.startswith("enc-topic was fine-tuned from enc-base")  # the model the conflict was about
+    a = agent.ask("how confident is that?", thread_id="audit")
+    assert "enc-topic was fine-tuned from enc-base" in a.answer and "confidence 0.56" in a.answer
+
+
+def test_the_license_it_is_under_is_its_own_and_that_parents_is_the_parents(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    own = agent.ask("what was enc-sentiment made from, and what license is it under?").answer
+    assert "fine-tuned from enc-base" in own and "enc-sentiment's card declares the license mit" in own
+    assert "apache" not in own
+    parents = agent.ask("what is enc-sentiment fine-tuned from and what's the license of that parent?").answer
+    assert "enc-base (license apache-2.0)" in parents

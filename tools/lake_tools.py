@@ -44,8 +44,8 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
     maker = get_fact("maker").value(model)
     data = _model_data(insp, model, versions) | ({"card_states": claims} if claims else {}) | (
         {"maker": maker} if maker else {})
-    if not about and insp.weights_in_lake:  # "what's X?": how it was made, if the weights show it
-        made = _made_from(catalog, insp.name)
+    if insp.weights_in_lake and (not about or "quantization" in about):  # how it was made, if the weights show it
+        made = made_from(catalog, insp.name)
         data |= {"derived_from": made} if made else {}
     if "license" in (about or []) and not (model.card and model.card.license):
         data |= _license_elsewhere(catalog, model)
@@ -60,7 +60,7 @@ def _license_elsewhere(catalog: Any, model: Any) -> dict[str, Any]:
     if isinstance(header, str) and header.strip():
         out["header_license"] = header.strip()[:80]
     parents = []
-    for p in _made_from(catalog, model.name):
+    for p in made_from(catalog, model.name):
         try:
             rec = catalog.get_model(p["parent"])
         except NotFoundError:
@@ -72,7 +72,7 @@ def _license_elsewhere(catalog: Any, model: Any) -> dict[str, Any]:
     return out
 
 
-def _made_from(catalog: Any, name: str) -> list[dict[str, Any]]:
+def made_from(catalog: Any, name: str) -> list[dict[str, Any]]:
     """The parents the weights show for ``name`` (how it was made from each), none when unknown."""
     from modellake.store.errors import ModelLakeError
     from modellake.tools.query.relations import related
@@ -108,7 +108,9 @@ def _card_quotes(text: str) -> dict[str, str]:
     """``said_KEY``: the card's own sentence about layers, sizes, context, architecture, and
     ``said_task``: its title and first sentence of prose (code blocks are left out once)."""
     prose = re.sub(r"```.*?```", " ", text, flags=re.S)
-    said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(prose, rx))}
+    prose = re.sub(r"<[^>\n]{0,200}>", " ", prose)  # HTML tags are no words of the card
+    said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(prose, rx))
+            and (k == "architecture" or re.search(r"\d", q))}  # a size or a length says its number
     context = _quote(prose, _CONTEXT)
     if context:  # a context length is asked more than a hidden size: it opens the config quote
         said["said_config"] = context if said.get("said_config") in (None, context) else \
@@ -228,7 +230,9 @@ class CardPassages(Record):
     def text(self) -> str:
         if not self.has_card:
             return f"{self.name} has no model card, so there is no card text to read."
-        about = self.topic if self.topic and len(self.topic.split()) <= 3 else "that"  # a question's words
+        words = (self.topic or "").lower().split()
+        about = self.topic if words and len(words) <= 3 and len(set(words)) == len(words) and not (
+            set(words) & _QUESTION_WORDS) else "that"  # the words of a question read as a topic: "that"
         if self.topic and not self.topic_found:
             lead = (f"{self.name}'s card says nothing about {about}. Its sections are: "
                     f"{join(self.headings[:12]) or 'none (one block of text)'}. It opens with:")
@@ -254,6 +258,10 @@ class CardPassages(Record):
             if isinstance(v, (str, int, float)) and str(v).strip():
                 parts.append(f"{word} {str(v).strip()[:80]}")
         return join(parts)
+
+
+_QUESTION_WORDS = frozenset("a an the of on in to for and or is are was what which how does do did it its this "
+                            "that with by from as at any some can i me my".split())
 
 
 def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPassages:

@@ -89,16 +89,26 @@ def _structure(i: Inspection) -> list[Fact]:
             Fact("dtypes", ", ".join(i.dtypes) or "-")]
 
 
-def _quantization(i: Inspection) -> list[Fact]:
+def _quantization(i: Inspection, made: list[dict] | None = None) -> list[Fact]:
     rows = []
+    copy_of = [m["parent"] for m in made or [] if m.get("relation") == "quantized"]
     if i.weights_in_lake or i.quantization:
-        quant = i.quantization or "none"
+        quant = i.quantization or (f"none stored (its weights show a quantized copy of {', '.join(copy_of)})"
+                                   if copy_of else "none")
         if i.quantization_source:
             quant += f"  [{i.quantization_source}]"
         rows.append(Fact("quantization", quant, "accent" if i.quantization else ""))
     if i.quantization_evidence:
         rows.append(Fact("", i.quantization_evidence, "dim"))
     return rows
+
+
+def _made(made: list[dict] | None) -> list[Fact]:
+    from modellake.tools.lineage.words import VERBS
+
+    return [Fact("made from" if n == 0 else "", f"{VERBS.get(m.get('relation'), 'derived from')} {m['parent']}"
+                 f" (inferred from the weights, confidence {m.get('confidence', 0):.2f})")
+            for n, m in enumerate(made or [])]
 
 
 def _files(i: Inspection) -> Fact:
@@ -112,9 +122,10 @@ def _files(i: Inspection) -> Fact:
     return Fact("files", f"{len(files)} file{plural}, {bytes_text(i.total_size)}: {shown}")
 
 
-def overview_facts(i: Inspection) -> list[Fact]:
-    """The overview of ``modellake show``: identity, structure, quantization, files, notes."""
-    rows = _identity(i) + _structure(i) + _quantization(i) + [_files(i)]
+def overview_facts(i: Inspection, made: list[dict] | None = None) -> list[Fact]:
+    """The overview of ``modellake show``: identity, structure, quantization, how the weights
+    show it was made (``made``: its parents, each with the relation and confidence), files, notes."""
+    rows = _identity(i) + _structure(i) + _quantization(i, made) + _made(made) + [_files(i)]
     rows += [Fact("source", i.source), Fact("ingested", i.ingested_at or "-"),
              Fact("content hash", i.content_hash[:16] + "…" if i.content_hash else "-")]
     rows += [Fact("note", n, "warn") for n in i.notes if n not in (NO_WEIGHTS_NOTE, NO_STATS_NOTE)]

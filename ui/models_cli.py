@@ -91,15 +91,17 @@ def show(name: str = typer.Argument(..., help="Model name, or NAME@VERSION.",
          as_json: bool = JsonOpt) -> None:
     """Inspect a model: architecture, parameters by module, dtypes, sparsity, outliers, card."""
     from modellake.tools.inspection import inspect_model
+    from modellake.tools.lake_tools import made_from
 
     with common.open_catalog() as catalog:
         insp = inspect_model(catalog, name)
+        made = made_from(catalog, insp.name) if insp.weights_in_lake else []
     if as_json:
-        common.emit_json(insp.to_dict())
+        common.emit_json(insp.to_dict() | ({"derived_from": made} if made else {}))
         return
     from modellake.ui.show import render_inspection
 
-    common.console().print(render_inspection(insp))
+    common.console().print(render_inspection(insp, made))
 
 
 def rm(name: str = typer.Argument(..., help="Model name (all versions) or NAME@VERSION.",

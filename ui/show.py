@@ -59,8 +59,8 @@ def _rows(facts: list[Fact]) -> Table:
     return kv
 
 
-def _overview(i: Inspection) -> Panel:
-    return Panel(_rows(overview_facts(i)), title="[bold]overview[/]", title_align="left",
+def _overview(i: Inspection, made: list[dict] | None = None) -> Panel:
+    return Panel(_rows(overview_facts(i, made)), title="[bold]overview[/]", title_align="left",
                  border_style="cyan")
 
 
@@ -181,9 +181,10 @@ def _card(i: Inspection) -> Panel:
     return Panel(Group(*parts), title="[bold]card[/]", title_align="left", border_style="cyan")
 
 
-def render_inspection(insp: Inspection) -> RenderableType:
-    """All sections of an inspection as one rich renderable."""
-    parts: list[RenderableType] = [_overview(insp)]
+def render_inspection(insp: Inspection, made: list[dict] | None = None) -> RenderableType:
+    """All sections of an inspection as one rich renderable (``made``: the parents the weights
+    show, see ``overview_facts``)."""
+    parts: list[RenderableType] = [_overview(insp, made)]
     if insp.weights_in_lake:
         parts += [_modules(insp), _dtypes(insp), _sparsity_outliers(insp), _largest(insp),
                   _tied(insp)]

@@ -350,7 +350,7 @@ def selection(outcomes: list[Outcome], plan: Plan | None = None) -> list[str]:
     out: list[str] = []
     for o in outcomes:
         d = o.data if isinstance(o.data, dict) else {}
-        for key in ("rows", "hits", "models", "entries", "neighbours", "results"):
+        for key in ("conflicts", "rows", "hits", "models", "entries", "neighbours", "results"):
             for item in d.get(key, []) if isinstance(d.get(key), list) else []:
                 if isinstance(item, dict) and item.get("in_lake", True):
                     n = item.get("name") or item.get("model")

@@ -91,7 +91,7 @@ class Context:
 
 
 def plan(r: Reading, ctx: Context) -> Plan:
-    p = _with_card_passages(r, ctx, _plan(r, ctx))
+    p = _with_card_passages(r, ctx, _subject_facts(r, _plan(r, ctx)))
     p.note = p.note or not_done(r, ctx, p)
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
@@ -146,13 +146,40 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
     return p
 
 
+_OF_PARENT = re.compile(r"\b(?:that|the|its|this) (?:parent|base|model|one|original|source)\b|\bparent'?s\b|"
+                        r"\bbase(?: model)?'s\b|\b(?:of|does|has) (?:that|it'?s parent)\b")
+_OF_SUBJECT = re.compile(r"\b(?:is it|it is|does it|it's|has it|was it released|under what|under which)\b")
+
+
+def _subject_facts(r: Reading, p: Plan) -> Plan:
+    """"what was X made from, and what license is it under?": the license is X's, not its
+    parent's; the facts asked go to the model itself when the words after the relation point
+    at it and not at the parent."""
+    q = p.query
+    if p.kind != "query" or not q or q.get("relation") != "parents" or not q.get("show") or not q.get("of"):
+        return p
+    rest = re.split(r"\b(?:from|on|off|parent|base)\b", r.low, maxsplit=1)[-1]
+    if _OF_PARENT.search(rest) or not _OF_SUBJECT.search(rest):
+        return p
+    facts = [x for x in q["show"] if not str(x).startswith("score")]
+    if not facts:
+        return p
+    q["show"] = [x for x in q["show"] if x not in facts]
+    if not q["show"]:
+        del q["show"]
+    p.calls.append(Call(QUERY, {"names": [q["of"]], "show": facts}))
+    return p
+
+
 def _uncovered(r: Reading) -> str:
     """The question's words when some of them are about what no fact of the lake holds ("any
     commercial option", "what kind of text is it meant for"); "" for a question the facts,
     relations and rankings answer."""
     if r.rank or r.count or r.listing or r.group_by or r.comparative or r.scored:
         return ""
-    if not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
+    said_in_cards = "license" in r.facts or r.relation == "parents" or re.search(  # terms, bases, changes:
+        r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low)         # a card says more than a field
+    if not said_in_cards and not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
         return ""
     return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
 
@@ -601,6 +628,17 @@ def _same_value_again(r: Reading, ctx: Context, models: list[str]) -> Plan | Non
     if not facts:
         return None
     return Plan("query", [Call(QUERY, {"same_as": one[0], "same": facts[:1]})], question=r.text, models=one)
+
+
+def _how_sure(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"how confident is that?" after a relation answer: the same calls again (their answer
+    gives each link's confidence and what it rests on)."""
+    prev = ctx.prev
+    if prev is None or r.names or not re.search(r"\bhow (?:confident|sure|certain|reliable)\b|\bconfidence\b",
+                                                  r.low) or not _relation_of(prev) or not prev.calls:
+        return None
+    return Plan(prev.kind, [Call(c.tool, dict(c.args)) for c in prev.calls], question=r.text,
+                models=list(prev.models), then=prev.then)
 
 
 # -- the models a question is about ------------------------------------------------------------
@@ -1600,8 +1638,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _claim_check, _vague, _the_other, _same_for_other, _other_end, _place_of_it,
-    _same_on_other_task,
+    _which_one, _mutating, _not_in_lake, _how_sure, _claim_check, _vague, _the_other, _same_for_other, _other_end,
+    _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
     _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,
     _own_results,

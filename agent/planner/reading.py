@@ -672,7 +672,9 @@ _PLAIN = frozenset("""fine tune tuned tuning pre post trained training state of 
 open source zero few one shot long short context multi lingual high low quality end to cross
 encoder decoder self supervised instruction following non state based like free only
 real world follow up built in out up down side by step key value query natural language human machine
-general purpose domain specific plain everyday day data driven hand written written made ready made""".split())
+general purpose domain specific plain everyday day data driven hand written written made ready made
+exact match score error rate word character accuracy precision recall top macro micro weighted f1 em
+pass at mean average""".split())
 
 
 def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
@@ -717,6 +719,8 @@ def unknown_name(text: str, names: list[str], architectures: list[str],
         norm = re.sub(r"[^a-z0-9]", "", tok.lower())
         if len(tok) < 4 or _NOT_NAMES.match(tok) or tok.lower() in archs or norm in known or tok.lower() in domain:
             continue
+        if re.fullmatch(r"[a-z]{1,4}/[a-z]{1,4}", tok.lower()):
+            continue  # "pos/neg", "w/o", "i/o": words, not an org/model id
         if re.fullmatch(r"[\d.,]+[kmbt]?", tok.lower()) or license_ids(tok):
             continue  # "7b", "cc-by-nc": a size, a license
         if tok.lower() in NEED_WORDS or all(p in _PLAIN or p in NEED_WORDS or p in nlu.GENERIC

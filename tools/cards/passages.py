@@ -33,9 +33,12 @@ SYNONYMS = {  # card guidance's words for what people ask about
     "quant": "quantization quantized bits", "memor": "memory ram", "speed": "faster speed latency",
     "chang": "changes difference improvements compared", "diffe": "differences compared",
     "lengt": "length tokens sequence", "input": "input tokens", "conte": "context length tokens window",
+    "ctx": "context length tokens", "len": "length", "based": "based built architecture",
+    "recom": "recommended",
 }
 CODE_WORDS = frozenset("code usage use using example examples install run running snippet python api call "
                        "load loading inference pipeline command".split())
+TABLE_ROWS = 14      # a matched row comes with up to this many rows of its table
 CANDIDATES = 20      # units scored by meaning after the word ranking
 HEADINGS = 4         # ... and the units of this many sections whose headings mean the question best
 RELATIVE = 0.4       # a passage scoring under this share of the best one is left out
@@ -71,9 +74,13 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     scored = [(sim + 0.35 * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
     best = sorted(scored, reverse=True)[:k]
     best = [(sc, i) for sc, i in best if sc >= RELATIVE * best[0][0]] if best else []
-    out = sorted((Passage(units[i][0], _with_list(units, i), sc, i) for sc, i in best), key=lambda p: p.order)
-    out = [p for p in out if not any(p is not o and p.text in o.text for o in out)]
-    return _one_table(out)
+    out = sorted((Passage(units[i][0], _with_table(units, i) or _with_list(units, i), sc, i) for sc, i in best),
+                 key=lambda p: p.order)
+    kept: list[Passage] = []
+    for p in sorted(out, key=lambda p: -len(p.text)):  # a passage inside a longer one is shown once
+        if not any(p.text in o.text for o in kept):
+            kept.append(p)
+    return _one_table(sorted(kept, key=lambda p: p.order))
 
 
 def _one_table(passages: list[Passage]) -> list[Passage]:
@@ -89,6 +96,22 @@ def _one_table(passages: list[Passage]) -> list[Passage]:
         else:
             out.append(p)
     return out
+
+
+def _with_table(units: list[tuple[str, str]], i: int, rows: int = TABLE_ROWS) -> str | None:
+    """A table row with the other rows of its table (a small table whole: "which variant..."
+    reads the rows around the one that matched); None for a unit that is no table row."""
+    head, text = units[i]
+    first, _, row = text.partition("\n")
+    if not (first.startswith("|") and row):
+        return None
+    lo = hi = i
+    while lo > 0 and units[lo - 1][0] == head and units[lo - 1][1].startswith(first + "\n"):
+        lo -= 1
+    while hi + 1 < len(units) and units[hi + 1][0] == head and units[hi + 1][1].startswith(first + "\n"):
+        hi += 1
+    start = max(lo, min(i - rows // 2, hi + 1 - rows))
+    return "\n".join([first] + [units[j][1].partition("\n")[2] for j in range(start, min(hi + 1, start + rows))])
 
 
 def _with_list(units: list[tuple[str, str]], i: int, items: int = 4) -> str:
@@ -211,11 +234,21 @@ def _sentences(text: str) -> list[str]:
 
 
 def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> list[float]:
-    """Per unit: the weight of the topic's words it holds, each by its rarity in the card."""
+    """Per unit: the weight of the topic's words it holds, each by its rarity in the card (a
+    table's header row counts once, not once per row under it)."""
     words = [{w[:5] for w in WORD.findall(u.lower())} for _, u in units]
     heads = [{w[:5] for w in WORD.findall(h.lower())} for h, _ in units]
+    seen: set[str] = set()
+    df_words = []
+    for (_, u), ws in zip(units, words):
+        first, _, rest = u.partition("\n")
+        if first.startswith("|") and rest:
+            df_words.append({w[:5] for w in WORD.findall(rest.lower())} | (set() if first in seen else ws))
+            seen.add(first)
+        else:
+            df_words.append(ws)
     n = len(units)
-    idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in words))) for t in want}
+    idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in df_words))) for t in want}
     return [sum(wt * idf[t] * (1.0 if t in ws else 0.5 if t in hs else 0.0) for t, wt in want.items())
             for ws, hs in zip(words, heads)]
 

@@ -226,7 +226,7 @@ FACTS: tuple[Fact, ...] = (
                                           "most results", "benchmarks reported", "reports results",
                                           "report results", "reported numbers", "published numbers"),
          lambda m: len(m.card.results) if m.card is not None and m.card.results else None,
-         lambda v: f"{v} reported results", numeric=True, more="most", less="fewest"),
+         lambda v: f"{v} numbers reported in its card", numeric=True, more="most", less="fewest"),
     Fact("card_completeness", "card completeness", ("complete", "completeness", "how complete", "more complete",
                                                     "most complete", "least complete", "best documented",
                                                     "well documented", "better documented", "worse documented",

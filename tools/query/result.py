@@ -430,8 +430,8 @@ class ModelQuery(Record):
         agree = [d for d in self.declared if d.lower() in inferred or d.split("/")[-1].lower() in inferred]
         if agree:
             return f" Its card agrees: it declares {join(agree)} as its base model."
-        return (f" Its card declares {join(self.declared)} as its base model instead, which the "
-                "weights do not support.")
+        return (f" Its card declares {join(self.declared)} as its base model instead, which is not true by "
+                "the weights: the weights do not support it.")
 
     def _ancestors_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
         """"X was merged from A and B; A was fine-tuned from C." (one clause per child)."""
@@ -578,7 +578,7 @@ class ModelQuery(Record):
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         if neither:
-            said.append(f"The lake does not know the {join(neither, 'or')} of {a.name} or {b.name}"
+            said.append(f"Neither {a.name} nor {b.name} has a known value for {join(neither, 'or')}"
                         f"{' (their cards do not state it)' if len(neither) == 1 and not self.boards else ''}.")
         return " ".join(said) or f"{a.name} and {b.name} do not differ in what the lake knows."
 

@@ -35,7 +35,7 @@ SKIP_SECTION = re.compile(r"citation|bibtex|cite|reference|acknowledg|thank|cont
                           r"framework versions|table of contents|changelog|news|updates?\b|"
                           r"disclaimer|contribut|provided files|download|join|discord|sponsor", re.I)
 LEAD_WORDS = 25
-DOC_VERSION = 15  # bump when facets or chunks change: the index is rebuilt
+DOC_VERSION = 16  # bump when facets or chunks change: the index is rebuilt
 
 
 def _split_words(body: str, limit: int) -> list[str]:

@@ -711,14 +711,18 @@ def _card_neighbours(h: Handle, st: LakeState, mid: int | None, k: int) -> list[
 
 
 def _relation_why(st: LakeState, a: int, b: int, names: dict[int, str]) -> list[dict[str, Any]]:
-    """A declared lineage link between two lake models, either way, if any."""
+    """A declared lineage link between two lake models, either way, if any: the whole chain
+    when it runs through other models ("derived from enc-base through enc-sentiment")."""
     out = []
     for x, y in ((a, b), (b, a)):
-        for step in st.graph.ancestors(y):
-            keys = st.graph.model_keys.get(x, set())
+        chain = st.graph.ancestors(y)
+        keys = st.graph.model_keys.get(x, set())
+        for i, step in enumerate(chain):
             if step.parent.lower() in keys or step.parent.lower().rsplit("/", 1)[-1] in keys:
-                out.append({"kind": "lineage", "path": [names.get(x, str(x)), names.get(y, str(y))],
-                            "relations": [step.relation], "sources": [step.source]})
+                steps = list(reversed(chain[:i + 1]))  # from x down to y
+                out.append({"kind": "lineage", "path": [names.get(x, str(x))] + [names.get(s.child, str(s.child))
+                                                                                 for s in steps],
+                            "relations": [s.relation for s in steps], "sources": [s.source for s in steps]})
                 break
     return out
 

@@ -552,16 +552,16 @@ def _reported(card: CardInfo | None, aliases: list[str]) -> list[list[Any]]:
 def _params(model: ModelRecord, aliases: list[str], body: str) -> tuple[int | None, str | None]:
     if model.num_parameters:
         return int(model.num_parameters), "weights"
-    for a in aliases:
-        n = _name_size(a)
-        if n:
-            return n, "card name"
+    named = next((n for n in map(_name_size, aliases) if n), None)
     sizes = set()
     for m in _TEXT_SIZE.finditer(body[:20000]):
         unit = m.group(2).lower()
         sizes.add(round(float(m.group(1)) * (1e9 if unit.startswith("b") else 1e6)))
-    if len(sizes) == 1:  # one size stated: this model's; several: a family table
-        return int(sizes.pop()), "card text"
+    stated = int(next(iter(sizes))) if len(sizes) == 1 else None  # several: a family table
+    if named:  # "summarizer-1b" whose card says "1.2B parameters": the card's is the precise one
+        return (stated if stated and named / 2 <= stated <= named * 2 else named), "card name"
+    if stated:
+        return stated, "card text"
     card = model.card
     if card is not None and len(card.base_model) == 1 and card.base_model_relation != "merge":
         n = _name_size(card.base_model[0])  # a quantized copy or fine-tune of "gemma-3-1b-it"
