@@ -92,3 +92,29 @@ def test_the_license_it_is_under_is_its_own_and_that_parents_is_the_parents(fami
     assert "apache" not in own
     parents = agent.ask("what is enc-sentiment fine-tuned from and what's the license of that parent?").answer
     assert "enc-base (license apache-2.0)" in parents
+
+
+def test_the_model_with_the_most_children_and_who_claims_it_as_a_base(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("which model has the most children?").answer
+    assert a == "The model in the lake with the most children is enc-base, with 3 children."
+    a = _ask(agent, "claim", "top model on sts-smoke in this lake?", "does anything claim it as a base?")
+    assert "1 model declares enc-twin as its base model in its card: enc-topic" in a.answer
+    assert "but the weights contradict that claim" in a.answer  # and what the weights say of that claim
+
+
+def test_a_stated_base_then_is_that_true(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("enc-topic says it's built on enc-twin. is that true?").answer
+    assert a.startswith("enc-topic was fine-tuned from enc-base") and "but the weights contradict that claim" in a
+
+
+def test_words_set_against_each_other_name_models():
+    from modellake.agent import nlu
+    from modellake.agent.planner import reading
+
+    linker = nlu.Linker(["minilm-pruned", "minilm-paraphrase", "minilm-sentiment"])
+    domain = {"pruned", "paraphrase", "sentiment"}
+    r = reading.read("pruned or paraphrase for sts, who wins", linker, [], [], domain=domain)
+    assert r.names == ["minilm-pruned", "minilm-paraphrase"]
+    assert reading.read("which pruned models do we have?", linker, [], [], domain=domain).names == []

@@ -224,7 +224,8 @@ def test_a_quantization_method_and_a_declared_base_as_selections(agent_lake):
     a = agent.ask("any 8-bit models?")
     assert a.tool_calls[0]["args"] == {"quantization": "8-bit"} and "tiny-q8" in a.answer
     a = agent.ask("which models name tiny-bert as their base?")
-    assert a.tool_calls[0]["args"] == {"relation": "children", "of": "tiny-bert"} and "sentiment-bert" in a.answer
+    # the cards that name it, then what the weights say of each claim
+    assert a.tool_calls[0]["args"] == {"base_model": "tiny-bert"} and "sentiment-bert" in a.answer
 
 
 def test_a_card_only_model_is_compared_by_what_its_card_states_not_diffed(agent_lake):

@@ -260,6 +260,7 @@ class CardPassages(Record):
         return join(parts)
 
 
+TABLE_CHARS = 2400  # a table passage is quoted up to this long (its rows are what was asked)
 _QUESTION_WORDS = frozenset("a an the of on in to for and or is are was what which how does do did it its this "
                             "that with by from as at any some can i me my".split())
 
@@ -282,7 +283,8 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     sections = _sections(card.text)
     passages: list[dict[str, str]] = []
     if topic:
-        passages = [{"section": p.section, "text": _clip(p.text, 700)} for p in best_passages(card.text, topic)]
+        passages = [{"section": p.section, "text": _clip(p.text, TABLE_CHARS if p.text.startswith("|") else 700)}
+                    for p in best_passages(card.text, topic)]
     matched = bool(passages)
     if not passages:
         passages = [{"section": h, "text": _clip(b, 500)} for h, b in sections[:2] if b.strip()]

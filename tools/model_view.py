@@ -163,6 +163,10 @@ def _card_or(i: Inspection, text: Callable[[], str]) -> str:
 def _params(i: Inspection, v: ModelView) -> str:
     if i.num_parameters is None:
         stated = v.card_claims.get("parameters") if v.card_claims else None
+        named = _named(v, "parameters")
+        if stated and named:  # "7B" in its name, "70 billion" in a sentence about the family
+            return (f"{i.name}'s weights are not in the lake; its name says {named}, and its card states "
+                    f"{stated} (the lake cannot check either without the weights).")
         if stated:
             return (f"{i.name}'s weights are not in the lake; its card states {stated} "
                     "(the lake cannot check it without the weights).")

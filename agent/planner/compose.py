@@ -91,7 +91,7 @@ class Context:
 
 
 def plan(r: Reading, ctx: Context) -> Plan:
-    p = _with_card_passages(r, ctx, _subject_facts(r, _plan(r, ctx)))
+    p = _with_card_passages(r, ctx, _parents_card(r, ctx, _subject_facts(r, _plan(r, ctx))))
     p.note = p.note or not_done(r, ctx, p)
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
@@ -137,6 +137,10 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
         return p
     asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
     topic = _uncovered(r) or (_built_words(r, asked) if asked else "")
+    q = p.query
+    if not topic and q and q.get("relation") == "parents" and not p.then and len(p.calls) == 1:
+        p.kind, p.then, p.then_question = "then", "card_if_no_parent", r.text  # "what's it based on?"
+        return p
     if not topic:
         return p
     for m in card_only:
@@ -151,6 +155,20 @@ _OF_PARENT = re.compile(r"\b(?:that|the|its|this) (?:parent|base|model|one|origi
 _OF_SUBJECT = re.compile(r"\b(?:is it|it is|does it|it's|has it|was it released|under what|under which)\b")
 
 
+_PARENTS_CARD = re.compile(r"\b(?:(?:its|the|that) )?(?:parent|base|base model|original)'?s? (?:own )?card\b|"
+                           r"\baccording to (?:its|the|that) (?:parent|base|original)\b")
+
+
+def _parents_card(r: Reading, ctx: Context, p: Plan) -> Plan:
+    """"what's its parent's AP on COCO according to the parent's card?": the parent is found
+    first, then its card is read for what was asked."""
+    q = p.query
+    if p.kind != "query" or not q or q.get("relation") != "parents" or p.then or not _PARENTS_CARD.search(r.low):
+        return p
+    p.kind, p.then, p.then_question = "then", "read_parent_card", r.text
+    return p
+
+
 def _subject_facts(r: Reading, p: Plan) -> Plan:
     """"what was X made from, and what license is it under?": the license is X's, not its
     parent's; the facts asked go to the model itself when the words after the relation point
@@ -159,14 +177,15 @@ def _subject_facts(r: Reading, p: Plan) -> Plan:
     if p.kind != "query" or not q or q.get("relation") != "parents" or not q.get("show") or not q.get("of"):
         return p
     rest = re.split(r"\b(?:from|on|off|parent|base)\b", r.low, maxsplit=1)[-1]
-    if _OF_PARENT.search(rest) or not _OF_SUBJECT.search(rest):
+    if _OF_PARENT.search(rest):
         return p
-    facts = [x for x in q["show"] if not str(x).startswith("score")]
+    facts = [x for x in q["show"] if not str(x).startswith("score") and x in r.facts]  # asked here, not carried
     if not facts:
         return p
-    q["show"] = [x for x in q["show"] if x not in facts]
-    if not q["show"]:
-        del q["show"]
+    if _OF_SUBJECT.search(rest):  # its own, not the parent's
+        q["show"] = [x for x in q["show"] if x not in facts]
+        if not q["show"]:
+            del q["show"]
     p.calls.append(Call(QUERY, {"names": [q["of"]], "show": facts}))
     return p
 
@@ -177,7 +196,7 @@ def _uncovered(r: Reading) -> str:
     relations and rankings answer."""
     if r.rank or r.count or r.listing or r.group_by or r.comparative or r.scored:
         return ""
-    said_in_cards = "license" in r.facts or r.relation == "parents" or re.search(  # terms, bases, changes:
+    said_in_cards = "license" in r.facts or re.search(  # terms, changes:
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low)         # a card says more than a field
     if not said_in_cards and not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
         return ""
@@ -495,6 +514,40 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
         if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
             args["task"] = task
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
+
+
+_MOST_KIN = re.compile(r"\b(most|fewest|least|(?:largest|biggest|highest|smallest) number of)\s+(?:\w+\s+)?"
+                       r"(descendants?|children|child models|derivatives|fine-?tunes|offspring|derived models|kids)\b")
+
+
+def _most_relatives(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"which root has the most descendants?", "which model has the most children?": the lake's
+    models ranked by how many derive from each (the roots only when the question says so)."""
+    m = _MOST_KIN.search(r.low)
+    if models or not m or QUERY not in ctx.tools:
+        return None
+    kin = "children" if re.match(r"child|kids", m.group(2)) or re.search(r"\bdirect(?:ly)?\b", r.low) \
+        else "descendants"
+    args: dict[str, Any] = {"rank_by": f"count:{kin}", "order": "lowest" if m.group(1) in ("fewest", "least")
+                            or m.group(1).startswith("smallest") else "highest", "top": 1}
+    if re.search(r"\broots?\b|\bbase models?\b|\bfoundation", r.low):
+        args["relation"] = "roots"
+    return Plan("query", [Call(QUERY, args)], question=r.text)
+
+
+_CLAIMS_BASE = re.compile(r"\b(?:claims?|declares?|names?|lists?|cites?|calls?)\s+(?:x|it|this|that|this model|"
+                          r"that model|the winner)\s+(?:as|to be) (?:a |its |their |the )?(?:base|parent|base model|"
+                          r"foundation)\b")
+
+
+def _declaring_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"does anything claim it as a base?": the models whose cards declare it their base model,
+    then what their weights say of that (a claim the weights contradict is said so)."""
+    if len(models) != 1 or QUERY not in ctx.tools or not _CLAIMS_BASE.search(r.low) or not re.search(
+            r"\b(?:any|anything|anyone|which|what|who|models?|others?)\b", r.low):
+        return None
+    return Plan("then", [Call(QUERY, {"base_model": models[0]})], then="relation:parents",
+                then_question=r.text, question=r.text, models=models)
 
 
 def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1447,6 +1500,7 @@ def _claimed_base(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if len(models) != 2 or r.relation != "parents" or QUERY not in ctx.tools or r.rank or r.scored:
         return None
     if not re.search(r"\bx(?:'s)? card\b.{0,40}\b(?:says?|claims?|declares?|lists?|names?|states?)\b|"
+                     r"\bx (?:says|claims|states)\b|"
                      r"\bx\b.{0,40}\b(?:claims?|is said) to be\b", r.low):
         return None
     return Plan("query", [Call(QUERY, {"relation": "parents", "of": models[0]})], question=r.text,
@@ -1624,6 +1678,19 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
+    if p.then == "card_if_no_parent" and not names and p.calls:  # no base declared: what its card says
+        reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
+                       "topic" in t.parameters.get("properties", {})), None)
+        of = p.calls[0].args.get("of")
+        topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+        return [Call(reader.name, {**route.fill_args(reader, r, [of])[0], "topic": topic})] \
+            if reader is not None and of else []
+    if p.then == "read_parent_card" and names:
+        reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
+                       "topic" in t.parameters.get("properties", {})), None)
+        topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+        return [Call(reader.name, {**route.fill_args(reader, r, [n])[0], "topic": topic})
+                for n in names[:2]] if reader is not None else []
     if p.then == "grandchildren" and names:
         return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:
@@ -1638,8 +1705,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _how_sure, _claim_check, _vague, _the_other, _same_for_other, _other_end,
-    _place_of_it, _same_on_other_task,
+    _which_one, _mutating, _not_in_lake, _how_sure, _most_relatives, _declaring_it, _claim_check, _vague, _the_other,
+    _same_for_other, _other_end, _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
     _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,
     _own_results,

@@ -131,6 +131,9 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
         if not one.names and whole_reading.names and len(one.content_words) <= 3:
             one.names = list(whole_reading.names)  # "X's card says its base is Y. legit?"
             one.text = text
+            if one.relation is None:  # "X says it's built on Y. is that true?": the relation stated
+                one.relation, one.relation_of = whole_reading.relation, whole_reading.relation_of
+                one.low = whole_reading.low
         if one.names or not whole_reading.names:
             p = plan(one, ctx)
             if p.kind not in ("reply", "refusal", "clarify"):

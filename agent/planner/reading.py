@@ -159,7 +159,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     ``benchmarks``: the words of its task and benchmark names ("gsm8k", "squad_v2"): no model."""
     raw, text = text, pasted_out(text)
     q = nlu.read(text, linker, architectures, card_tasks)
-    weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)]
+    weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)
+            and not _set_against(text, m, q.models)]
     whole = [m for m in q.models if m.kind == "partial" and len(re.split(r"[-_]", text[m.start:m.end])) >= 3
              and re.fullmatch(r"[\w.-]+", text[m.start:m.end])  # "distilbert-base-uncased": another
              and not _ends_name(text[m.start:m.end], m.name)]   # model; "llama-3-8b": Meta-Llama-3-8B
@@ -706,6 +707,18 @@ def _ends_name(typed: str, name: str) -> bool:
 _PEOPLE = frozenset("""lake card model parent base child winner family root colleague coworker
 teammate team boss manager friend company customer client user vendor author readme someone
 everyone nobody today original source teacher student upstream other others""".split())
+
+
+def _set_against(text: str, m: nlu.Mention, models: list[nlu.Mention]) -> bool:
+    """A word set against another model's name ("pruned or paraphrase, who wins?", "paraphrase vs
+    sentiment-topic"): it names a model, though alone it would be a word of the lake's vocabulary."""
+    for o in models:
+        if o is m or o.name == m.name:
+            continue
+        a, b = (m, o) if m.end <= o.start else (o, m)
+        if re.fullmatch(r"\s*(?:,\s*)?(?:or|vs\.?|versus|against)\s*", text[a.end:b.start], re.I):
+            return True
+    return False
 
 
 def unknown_name(text: str, names: list[str], architectures: list[str],

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from modellake.store.errors import NotFoundError, UsageError
+from modellake.store.errors import ModelLakeError, NotFoundError, UsageError
 from modellake.store.records import ModelRecord
 from modellake.tools.model_view import name_facts
 from modellake.tools.query.facts import FACTS, Fact, get_fact
@@ -82,7 +82,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             architecture, layers, license, task, language, datasets, base_model, has_card,
             ingested, score:TASK (TASK in the user's words), or scores (every task scored).
         rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK, or
-            score:TASK:METRIC for another metric than the task's first).
+            score:TASK:METRIC for another metric than the task's first), or count:descendants /
+            count:children (how many models derive from each).
         order: best / highest first (largest, best score) or worst / lowest first (smallest,
             worst score); "best" and "worst" follow the task's direction (lower perplexity is
             better).
@@ -382,7 +383,8 @@ def _by_words(chosen: list[Any], text: str) -> list[Any]:
 
 
 def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
-    r = Row(name=name, version=m.version if m else None, in_lake=m is not None)
+    r = Row(name=name, version=m.version if m else None, in_lake=m is not None,
+            card_only=m is not None and not m.has_weights)
     if link is not None:
         r.depth, r.relation, r.via = link.depth, link.relation, link.via
         r.confidence, r.source = link.confidence, link.source
@@ -393,6 +395,8 @@ def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
 
 def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: Any) -> str:
     """Give every row the value of fact ``spec``; returns the column's key."""
+    if spec in COUNTED:  # "the root with the most descendants": how many relatives of that kind it has
+        return _attach_count(q, spec, scores_of.catalog)
     if spec.lower().startswith("score"):
         board = scores_of(spec.split(":", 1)[1] if ":" in spec else (q.task or ""))
         key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
@@ -401,7 +405,7 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
             r.values[key] = v
             other = board.tasks.get(r.name)
             r.shown[key] = "no score" if v is None else round_score(v) + (f" (scored as {other})" if other else "")
-            if v is not None and q.named and len(q.rows) <= 2 and spec.count(":") < 2:  # "its numbers on squad_v2"
+            if v is not None and q.named and len(q.rows) == 1 and spec.count(":") < 2:  # "its numbers on squad_v2"
                 more = board.other_metrics(scores_of.catalog, r.name)
                 if more:
                     r.shown[key] += " (" + ", ".join(f"{k} {round_score(x)}" for k, x in more.items()) + ")"
@@ -425,6 +429,22 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     return fact.name
 
 
+COUNTED = {"count:descendants": "descendants", "count:children": "children"}
+
+
+def _attach_count(q: ModelQuery, spec: str, catalog: Any) -> str:
+    relation = COUNTED[spec]
+    for r in q.rows:
+        try:
+            kin = [x for x in related(catalog, relation, r.name) if x.name != r.name]
+        except ModelLakeError:
+            kin = []
+        r.values[spec] = len(kin)
+        r.shown[spec] = f"{len(kin)} {relation if len(kin) != 1 else relation.rstrip('s').replace('childre', 'child')}"
+    q.columns.setdefault(spec, relation)
+    return spec
+
+
 def _attach_all_scores(q: ModelQuery, catalog: Any, by_name: dict[str, ModelRecord],
                        scores_of: Any) -> None:
     """A score column for every task on which a selected model has a score."""
@@ -442,6 +462,8 @@ def _rank(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: 
     key = _attach(q, spec, by_name, scores_of)
     board = q.boards.get(key)
     fact = get_fact(key) if board is None else None
+    if key in COUNTED:
+        fact = Fact(key, COUNTED[key], (), lambda m: None, numeric=True, more="most", less="fewest")
     if fact is not None and not fact.numeric and fact.name != "ingested":
         raise UsageError(f"cannot rank by {fact.label}: rank by parameters, bytes, layers, "
                          "ingested or score:TASK")

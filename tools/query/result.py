@@ -44,6 +44,7 @@ class Row(Record):
     place: int | None = None
     runs: list[dict[str, Any]] = field(default_factory=list)  # the runs behind its scores
     detail: str | None = None  # what the step from its relative did ("50% ... set to zero")
+    card_only: bool = False  # in the lake by its card alone (no weights to compare)
 
 
 
@@ -142,7 +143,7 @@ class ModelQuery(Record):
             parts.append("whose card declares a base model" if f["base_model"] == "any" else
                          "whose card declares no base model")
         elif f.get("base_model"):
-            parts.append(f"whose card declares {f['base_model']} as base model")
+            parts.append(f"whose card declares {f['base_model']} as its base model")
         if f.get("text"):
             parts.append(f"mentioning \"{f['text']}\"")
         if self.same_as:
@@ -253,6 +254,9 @@ class ModelQuery(Record):
             others = [c for c in self.columns if c != key]
             if others:
                 lead += " " + self._more(winners[0], others)
+        elif word in ("most", "fewest"):  # "2 models tie for the most children in the lake, with 3 each"
+            lead = (f"{len(winners)} models tie for the {word} {self.columns.get(key, key)} {scope}, with "
+                    f"{value} each: {join([w.name for w in winners])}.")
         else:
             lead = (f"{len(winners)} models tie for {word} {scope}, at {value}: "
                     f"{join([w.name for w in winners])}.")
@@ -430,8 +434,8 @@ class ModelQuery(Record):
         agree = [d for d in self.declared if d.lower() in inferred or d.split("/")[-1].lower() in inferred]
         if agree:
             return f" Its card agrees: it declares {join(agree)} as its base model."
-        return (f" Its card declares {join(self.declared)} as its base model instead, which is not true by "
-                "the weights: the weights do not support it.")
+        return (f" Its card declares {join(self.declared)} as its base model instead, but the weights "
+                "contradict that claim.")
 
     def _ancestors_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
         """"X was merged from A and B; A was fine-tuned from C." (one clause per child)."""
@@ -454,7 +458,10 @@ class ModelQuery(Record):
             how = f" ({x} being {NOUNS[rel]} of it)" if rel in NOUNS and rel != "declared" else ""
             absent = [r.name for r in rows if not r.in_lake]
             tail = (f" {join(absent)} {'is' if len(absent) == 1 else 'are'} not in the lake, so the "
-                    "weights cannot confirm it." if absent else " The weights do not show it.")
+                    "weights cannot confirm it." if absent else
+                    f" Only the card of {join([r.name for r in rows])} is in the lake, not its weights, so the "
+                    "weights cannot confirm it." if all(r.card_only for r in rows) else
+                    " The weights do not show it.")
             return f"{x}'s card declares {names} as its base model{how}.{tail}"
         if len(rows) > 1 and all(r.relation == "merge" for r in rows):
             mix = next((r.detail for r in rows if r.detail), None)
@@ -574,7 +581,7 @@ class ModelQuery(Record):
                                       f"{m.name} is {m.shown[c]}" if m.shown[c].startswith("a ") else
                                       f"{m.name} is quantized as {m.shown[c]}" for m in (a, b)) + ".")
             else:
-                said.append(f"{label.capitalize()}: {a.name} {a.shown[c]}, {b.name} {b.shown[c]}.")
+                said.append(f"{label.capitalize()}: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         if neither:
@@ -693,7 +700,8 @@ def _predicate(sel: str, n: int) -> str:
     if sel.startswith("without "):
         return ("lacks " if n == 1 else "lack ") + sel[8:]
     if sel.startswith("whose card declares "):
-        return ("declares " if n == 1 else "declare ") + sel[20:] + " in their card"
+        return ("declares " if n == 1 else "declare ") + (sel[20:] + " in its card" if n == 1 else
+                                                           sel[20:].replace(" its ", " their ") + " in their cards")
     return ("is " if n == 1 else "are ") + sel
 
 

@@ -96,6 +96,9 @@ METHOD_WEIGHT = 1.0  # ... of how the model it describes was made (the words are
 NEED_FACTOR = {OK: 1.1, LIKELY: 1.05, UNKNOWN: 1.0, FAIL: 1.0}  # a task read from the need is a guess:
 # models of that task rank a little higher, no model lower (a reranker's card may say
 # text-classification, sentence-similarity or text-ranking)
+NEED_RANK_MARGIN = 0.05  # a need this far ahead of other tasks' needs ranks its task's models on their own
+NEED_RANK_WEIGHT = 1.0
+NEED_RANK_MAX = 10  # ... when at most this many models have that task (text-classification says little)
 NEED_MIN_WORDS = 3  # a need is read from a query of at least this many content words
 COMMON_TERM = 0.5  # lexical search skips terms found in more than this share of documents
 DENSE_MIN_MODELS = 20  # fewer candidates than this among the nearest chunks: look further
@@ -297,6 +300,7 @@ class _Answer:
     expand: str = ""  # card words of the need the query describes (lexical ranking only)
     method_terms: str = ""  # card words of how the model it describes was made (likewise)
     fusion: dict[str, Any] = field(default_factory=dict)  # the text rankings' weights, as used
+    need_task: str | None = None  # the task a need clearly describes: its models form a ranking of their own
 
     def narrow(self, ids: set[int]) -> None:
         """Keep only the candidates among ``ids``."""
@@ -351,7 +355,7 @@ def _read_need(a: _Answer) -> None:
         return  # a few keywords: the lexical and dense rankings read them as they are
     a.qvec, a.qvec_text = embed.embed_query(a.text), a.text
     _read_method(a)
-    need = closest_need(a.qvec)
+    need = closest_need(embed.embed_query(f"{a.text}, {a.parsed.situation}") if a.parsed.situation else a.qvec)
     if need is None:
         return
     a.expand = need.terms
@@ -359,6 +363,8 @@ def _read_need(a: _Answer) -> None:
         group = [need.task] + sorted(V.task_group(need.task) - {need.task})
         a.parsed.constraints.append(Constraint("task", "in", group, hard=False, source="need",
                                                text=need.need))
+        if need.margin >= NEED_RANK_MARGIN:
+            a.need_task = need.task
 
 
 def _read_method(a: _Answer) -> None:
@@ -544,6 +550,12 @@ def _rank_text(h: Handle, st: LakeState, a: _Answer, terms: list[str]) -> None:
             c.source != "need" for c in a.parsed.constraints))
         dense_weight = DENSE_WEIGHT * (DESCRIBED_DENSE if described else 1.0)
         a.rankings += [(lex_ranks, lex_weight), (_gap_ranks(sims, DENSE_RANK_GAP * gaps), dense_weight)]
+        if a.need_task:  # the models built for what the words describe, nearest first
+            of_task = st.verdicts(Constraint("task", "in", [a.need_task], hard=False)).by_status.get(OK, set())
+            order = [mid for mid in dense if mid in of_task] + sorted(
+                (of_task - set(dense)) & (a.allowed if a.allowed is not None else of_task))
+            if order and len(of_task) <= NEED_RANK_MAX:  # a task few models have: built for it, not just able
+                a.rankings.append(({mid: float(i) for i, mid in enumerate(order)}, NEED_RANK_WEIGHT))
         a.fusion = {"lexical": round(lex_weight, 3), "dense": dense_weight, "score_gaps": gaps}
 
 

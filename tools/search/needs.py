@@ -36,6 +36,7 @@ class Need:
     terms: str
     similarity: float = 0.0
     method: str = ""  # for a way of making a model: its name (its ``task`` is then a relation)
+    margin: float = 0.0  # ahead of the closest need of another task by this
 
 
 _lock = threading.Lock()
@@ -116,4 +117,4 @@ def _closest(qvec: np.ndarray, kind: str, group: Any, min_sim: float) -> Need | 
     if sims[best] - other < MIN_MARGIN:
         return None
     n = needs[best]
-    return Need(n.task, n.need, n.terms, float(sims[best]), n.method)
+    return Need(n.task, n.need, n.terms, float(sims[best]), n.method, float(sims[best]) - other)

@@ -88,6 +88,7 @@ class ParsedQuery:
     lineage: LineageClause | None = None
     results: ResultsClause | None = None
     families: list[FamilyMention] = field(default_factory=list)  # named or ruled out
+    situation: str = ""  # what the user has not or does not want ("no labelled data"): says what is needed
 
     @property
     def hard(self) -> list[Constraint]:
@@ -285,7 +286,8 @@ _THRESHOLD_ON = re.compile(
     rf"\b(?:(?:{_METRIC})\s+(?:score\s+)?(?:of\s+)?)?(?P<cmp>{_CMP_WORDS})\s*(?P<val>\d+(?:\.\d+)?)\s*(?P<pct>%?)"
     rf"(?:\s+(?:{_METRIC}|average|avg|mean))?\s+(?:on|in|for)\s+(?:the\s+)?"
     rf"(?P<ds>[\w.\-/@ ]+?(?:\s*\([^()]{{1,30}}\))?)"
-    rf"(?=\s*(?:[,;?!]|\s(?:and|with|for|that|which|under|below|but|or)\b|$))", re.I)
+    rf"(?=\s*(?:[,;?!]|\s(?:and|with|for|that|which|under|below|but|or|by|from|per|according|as|in|on|not|"
+    rf"than|without)\b|$))", re.I)
 # "MMLU over 60", "HumanEval pass@1 above 40%", "GSM8K (8-shot) of at least 70", "60+ on MMLU"
 _THRESHOLD_AFTER = re.compile(
     rf"(?P<lead>(?:[\w.\-/@]+\s+){{0,3}}[\w.\-/@]+(?:\s*\([^()]{{1,30}}\))?)\s+(?:score\s+|scores\s+)?"
@@ -294,7 +296,7 @@ _PLUS_ON = re.compile(  # "60+ on MMLU", "90 or more on DocVQA", "reaching 85 on
     rf"(?:{_NUM}\s*(%?)\s*(?:\+|or (?:more|higher|better|above)|and (?:up|above))|"
     rf"\b(?:reach(?:es|ed|ing)?|hit(?:s|ting)?|gets?|getting|scor(?:es|ed|ing)|achiev(?:es|ed|ing)|posts?|"
     rf"posting)\s+(?:an?\s+)?{_NUM}\s*(%?))\s+(?:on|in)\s+(?:the\s+)?"
-    rf"([\w.\-/@ ]+?)(?=\s*(?:[,;?!]|$|\s(?:and|with|or|but)\b))", re.I)
+    rf"([\w.\-/@ ]+?)(?=\s*(?:[,;?!]|$|\s(?:and|with|or|but|by|from|per|according|as|in|not|than|without)\b))", re.I)
 _PLUS_BEFORE = re.compile(r"(\d+(?:\.\d+)?)\s*(%?)\s*\+\s+([\w.\-/@]+)", re.I)  # "86+ hellaswag": a known benchmark
 _LEAD_STOP = re.compile(r"^(?:a|an|the|with|that|which|whose|where|has|have|having|reports?|reporting|"
                         r"scores?|scoring|gets?|getting|achieves?|achieving|reaches|reaching|models?|llms?|reported|measured|"
@@ -649,15 +651,30 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
     cons: list[Constraint] = []
     lineage = results = None
     text = raw
+    situation = ""
     if parse and raw:
         lineage, text = _parse_lineage(text)
         results, text = _parse_results(text)
+        situation = _situation(text)
         text = _text_constraints(text, cons)
     cons = _with_flags(cons, task=task, license=license, max_params=max_params,
                        min_params=min_params, format=format, language=language, library=library,
                        architecture=architecture, quantization=quantization)
     return ParsedQuery(raw=raw, text=_clean_residual(text), constraints=cons, lineage=lineage,
-                       results=results, families=family_mentions(spelled(raw)) if parse and raw else [])
+                       results=results, families=family_mentions(spelled(raw)) if parse and raw else [],
+                       situation=situation)
+
+
+def _situation(text: str) -> str:
+    """The negations that say what the user lacks ("no labelled training data", "without a GPU"):
+    no model is ruled out by them, but they tell what kind of model is wanted (zero-shot, small)."""
+    spans = []
+    for m in _NEGATION.finditer(text):
+        words = [t for t in re.findall(r"[a-z][a-z0-9]+", m.group("span").lower())
+                 if t not in _NOT_NAME_WORDS and t not in STOPWORDS]
+        if words and set(words) <= _SITUATION:
+            spans.append(m.group(0).strip())
+    return "; ".join(spans)
 
 
 _NEGATION = re.compile(

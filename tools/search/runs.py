@@ -496,7 +496,8 @@ _ASKS_RUNS = re.compile(
     r"\bwhat (?:did|have|has) (?:we|i|it|they|\S+) (?:measure|measured|run|ran|evaluate|evaluated|benchmark|"
     r"benchmarked|test|tested|score|scored|get|got)\b|\bwhich (?:runs|results|evaluations|benchmarks|numbers|"
     r"scores|figures)\b|\bwhat (?:runs|results|numbers|scores|figures|evaluations)\b|"
-    r"\b(?:runs|results|numbers|scores|figures|evaluations|measurements)\b.{0,40}\b(?:for|of|on|from|we)\b|"
+    r"\b(?:runs|results|numbers|scores|figures|evaluations|measurements)\b(?!\s+(?:at least |above |over |"
+    r"north of |more than )?\d).{0,40}\b(?:for|of|on|from|we)\b|"  # "scores 80 or more on": a threshold
     r"\bhow (?:well|good) (?:do|does|did|are|is) (?:our|the|my) models?\b|\bperformance of\b|"
     r"\b(?:measured|reported)\b.{0,30}\b(?:today|yesterday|week|month|days?|since|before)\b|"
     r"\bhow (?:did|does|do|has|have) (?:\S+\s+){1,5}(?:do|done|perform|performed|fare|fared|score|scored)\b|"

@@ -21,6 +21,8 @@ TASK_GROUPS: dict[str, set[str]] = {
     "summarization": {"summarization", "text2text-generation"},
     "translation": {"translation", "text2text-generation"},
     "zero-shot-classification": {"zero-shot-classification", "text-classification"},
+    # a reranker's card says text-ranking, text-classification or sentence-similarity
+    "text-ranking": {"text-ranking", "text-classification", "sentence-similarity"},
     "object-detection": {"object-detection", "zero-shot-object-detection"},
     "zero-shot-object-detection": {"zero-shot-object-detection", "object-detection"},
     "text-to-speech": {"text-to-speech", "text-to-audio"},
