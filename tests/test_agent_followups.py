@@ -3,6 +3,8 @@
 same number") and the facts a question attaches (file size, zeros, the license of each)."""
 from __future__ import annotations
 
+import re
+
 from test_agent_lake_questions import ask_in_turn as _ask
 from test_agent_lake_questions import family_agent, family_lake  # noqa: F401 - the lake's fixtures
 
@@ -118,3 +120,26 @@ def test_words_set_against_each_other_name_models():
     r = reading.read("pruned or paraphrase for sts, who wins", linker, [], [], domain=domain)
     assert r.names == ["minilm-pruned", "minilm-paraphrase"]
     assert reading.read("which pruned models do we have?", linker, [], [], domain=domain).names == []
+
+
+def test_a_cost_without_the_childs_score_says_it_cannot_tell(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what did pruning cost enc-pruned in accuracy vs its parent").answer
+    assert "enc-pruned has no score on sts-smoke, so the lake cannot tell how the two compare on sts-smoke" in a
+    assert "spearman 0.28" not in a  # nothing said of a score it does not have
+
+
+def test_two_scores_read_with_the_same_decimals(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("enc-sentiment vs enc-sentiment-int8 on sts-smoke pearson, which is better?").answer
+    assert re.search(r"pearson \d\.(\d+) against \d\.(\d+)", a) and len(set(
+        map(len, re.search(r"pearson \d\.(\d+) against \d\.(\d+)", a).groups()))) == 1
+
+
+def test_a_later_which_ranks_among_what_the_first_part_found(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what are enc-base's children, and which is best on sts-smoke?")
+    assert a.tool_calls[1]["args"]["names"] == ["enc-pruned", "enc-sentiment", "enc-topic"]  # not the lake
+    assert "The best model on sts-smoke is enc-sentiment" in a.answer and "enc-twin" not in a.answer
+    a = agent.ask("of the models derived from enc-base (directly or further down), which is best on sts?")
+    assert a.tool_calls[0]["args"]["relation"] == "descendants"

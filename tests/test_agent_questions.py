@@ -251,6 +251,7 @@ def test_a_tool_added_with_one_line_is_used(agent_lake):
     a = agent.ask("how many kWh did gpt2-mini burn?")
     assert a.tool_calls == [{"tool": "energy_use", "args": {"name": "gpt2-mini"}}]
     assert "9.3 kWh" in a.answer
-    without = Agent(agent_lake, llm="builtin")  # the same question, no such tool: a refusal
-    a = without.ask("what was the carbon footprint of training tiny-bert?")
-    assert "can't answer" in a.answer and "energy_use" not in str(a.tool_calls)
+    without = Agent(agent_lake, llm="builtin")  # the same question, no such tool: no such number
+    a = without.ask("what was the carbon footprint of training tiny-bert?")  # (its card is read instead)
+    assert "energy_use" not in str(a.tool_calls) and "kWh" not in a.answer
+    assert "can't answer" in without.ask("what was the carbon footprint of training?").answer  # no model: refused

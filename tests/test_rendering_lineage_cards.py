@@ -175,6 +175,14 @@ def test_empty_audit_report():
     assert text.startswith("No model in the lake declares a base model")
 
 
+def test_a_lake_of_cards_says_what_its_cards_declare():
+    report = AuditReport(unchecked=[{"model": "org/ft", "declared": "org/base", "in_lake": True},
+                                    {"model": "org/ft2", "declared": "meta/llama", "in_lake": False}])
+    text = report.text()
+    assert text.startswith("2 card-only models declare a base model, which the lake cannot check")
+    assert "- org/ft declares org/base (in the lake)\n- org/ft2 declares meta/llama" in text
+
+
 @pytest.mark.parametrize("kind,relation,phrase", [
     ("reversed", None, "the weights show the opposite: org/twin was derived from ft"),
     ("wrong_parent", None, "but the weights show it was fine-tuned from base instead"),

@@ -411,8 +411,8 @@ def _task(i: Inspection, v: ModelView) -> str:
 def _results(i: Inspection, v: ModelView) -> str:
     results = (v.data.get("card") or {}).get("reported_results") or []
     if not results:
-        return (f"{i.name}'s card reports no evaluation results." if i.card.present else
-                f"{i.name} has no model card, so no reported results.")
+        return (f"{i.name}'s card reports no evaluation results in its metadata (model-index)."
+                if i.card.present else f"{i.name} has no model card, so no reported results.")
     bits = []
     for r in results[:6]:
         value = r.get("value")

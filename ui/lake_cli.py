@@ -45,6 +45,10 @@ def lineage_cmd(name: str | None = typer.Argument(None, help="Only the family of
 
 def _print_graph(g, graph: Path | None) -> None:
     safe = common.safe
+    if not g.roots and not g.edges:  # a lake of cards alone: no weights to infer a graph from
+        common.say("no model in the lake has weights to infer lineage from; `modellake lineage --audit` "
+                   "lists the base models their cards declare")
+        return
     common.say(f"roots: {safe(', '.join(g.roots) or '-')}")
     for e in g.edges:
         ev = e.evidence or {}

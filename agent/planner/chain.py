@@ -61,7 +61,7 @@ def start(parts: list[str], read: Callable[[str], Reading], ctx: Context,
         return None
     readings = [read(t) for t in parts]
     selects = bool(re.match(r"\s*(?:which|who)\b", readings[0].low)) or bool(readings[0].rank)
-    later = [r for r in readings[1:] if points_back(r) or (selects and _elliptical(r))]
+    later = [r for r in readings[1:] if points_back(r) or (selects and _elliptical(r)) or _scoped(r)]
     if not later or (whole is not None and attached(whole, later)):
         return None
     first = plan(readings[0], ctx)
@@ -70,6 +70,16 @@ def start(parts: list[str], read: Callable[[str], Reading], ctx: Context,
     return Plan("chain", list(first.calls), question=" ".join(parts), models=list(first.models),
                 task=first.task, recent=first.recent, parts=[_part(first, parts[0])],
                 pending=list(parts[1:]))
+
+
+_WHICH_OF = re.compile(r"^\s*(?:and\s+|but\s+|then\s+)?(which|who)"
+                       r"(?= (?:is|one|are|model|ones|has|have|does|scores?)\b)")
+
+
+def _scoped(r: Reading) -> bool:
+    """"..., which ones have runs and which is best on sts": a later part that ranks, names no
+    model and asks "which": among the models the part before found."""
+    return bool(r.rank) and not r.names and bool(_WHICH_OF.match(r.low))
 
 
 def attached(whole: Plan, later: list[Reading]) -> bool:
@@ -107,6 +117,8 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
     subject = _subject(chain)
     while chain.pending:
         text = _as_found(last, chain.pending.pop(0))
+        if _scoped(read(text)):
+            text = _WHICH_OF.sub(r"\1 of them", text, count=1)
         if chain.task:  # "what does that parent get on the same task?": the task the chain is about
             text = re.sub(r"\b(?:on|for|in|at) the same (?:task|benchmark|test|set)\b", f"on {chain.task}", text)
         prev = _found(last, _part_outcomes(chain, rounds), chain.task, text)

@@ -194,8 +194,10 @@ def _uncovered(r: Reading) -> str:
     """The question's words when some of them are about what no fact of the lake holds ("any
     commercial option", "what kind of text is it meant for"); "" for a question the facts,
     relations and rankings answer."""
-    if r.rank or r.count or r.listing or r.group_by or r.comparative or r.scored:
+    if r.rank or r.count or r.listing or r.group_by or r.comparative:
         return ""
+    if r.scored:  # "what bfcl score do they claim?": a card's tables and prose say more than its model-index
+        return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
     said_in_cards = "license" in r.facts or re.search(  # terms, changes:
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low)         # a card says more than a field
     if not said_in_cards and not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
@@ -1465,9 +1467,24 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         return _call_plan(r, ctx, show, models)  # "tell me about X", "ok to sell it?"
     if r.listing and QUERY in ctx.tools:
         return _query_plan(r, ctx, models)
+    carded = _card_reading(r, ctx, models)
+    if carded is not None:  # "zephyr's mt-bench and alpacaeval numbers?": what its card says of it
+        return carded
     if QUERY in ctx.tools:  # a refusal with examples from what the lake holds
         return Plan("refusal", [Call(QUERY, {"count_only": True})], question=r.text)
     return Plan("reply", reply="off-topic", question=r.text, models=models)
+
+
+def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """A question about named models that no tool's words fit: the passages of their cards
+    about it (a card says more than the lake's fields: cutoffs, hardware, table numbers)."""
+    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
+                   "topic" in t.parameters.get("properties", {})), None)
+    if reader is None or not models or len(models) > 2:
+        return None
+    topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+    calls = [Call(reader.name, {**route.fill_args(reader, r, [m])[0], "topic": topic}) for m in models]
+    return Plan("tool", calls, question=r.text, models=models)
 
 
 def _compares(r: Reading) -> bool:

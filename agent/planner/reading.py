@@ -523,8 +523,9 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         found.remove("parents")
     if found[:1] == ["descendants"] and re.search(r"(?<!just )(?<!only )(?<!just the )(?<!only the )"
                                                   r"\b(?:direct(?:ly)?|straight|immediate(?:ly)?|"
-                                                  r"right)\b", low) and not re.search(r"\bindirect", low):
-        found = ["children"]  # "direct or indirect": all of them
+                                                  r"right)\b", low) and not re.search(
+            r"\bindirect|\bdirectly or\b|\bor further\b|\bfurther down\b", low):
+        found = ["children"]  # "direct or indirect", "directly or further down": all of them
     if found:
         r.relation = found[0]
         r.relation_of = 0

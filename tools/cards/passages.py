@@ -34,14 +34,17 @@ SYNONYMS = {  # card guidance's words for what people ask about
     "chang": "changes difference improvements compared", "diffe": "differences compared",
     "lengt": "length tokens sequence", "input": "input tokens", "conte": "context length tokens window",
     "ctx": "context length tokens", "len": "length", "based": "based built architecture",
-    "recom": "recommended",
+    "recom": "recommended", "long": "time days hours",
+    "gpu": "gpus hardware", "hardw": "gpus hardware", "acc": "accuracy",
+    "compu": "gpus hardware hours", "cutof": "cutoff knowledge", "token": "tokens trillion",
 }
 CODE_WORDS = frozenset("code usage use using example examples install run running snippet python api call "
                        "load loading inference pipeline command".split())
 TABLE_ROWS = 14      # a matched row comes with up to this many rows of its table
 CANDIDATES = 20      # units scored by meaning after the word ranking
 HEADINGS = 4         # ... and the units of this many sections whose headings mean the question best
-RELATIVE = 0.4       # a passage scoring under this share of the best one is left out
+REPEAT = 0.7         # a passage that adds no word of the question to those already chosen weighs this much
+RELATIVE = 0.35      # a passage scoring under this share of the best one is left out
 MIN_SIM = 0.3        # a unit (or heading) with none of the words counts from this cosine
 UNIT_CHARS = 420     # a unit is cut here (a sentence-long unit stays whole)
 
@@ -63,7 +66,7 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     units = _units(text, code=bool(CODE_WORDS & set(WORD.findall(topic.lower()))))
     if not units:
         return []
-    lex = _lexical(units, want)
+    lex, _ = _lexical(units, want)
     ranked = sorted(range(len(units)), key=lambda i: -lex[i])
     pool = [i for i in ranked[:CANDIDATES] if lex[i] > 0]
     pool += [i for i in _by_heading(units, topic) if i not in pool]
@@ -72,7 +75,7 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     sims = _meaning(topic, [f"{units[i][0]}: {units[i][1]}" for i in pool])
     top = max(lex) or 1.0
     scored = [(sim + 0.35 * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
-    best = sorted(scored, reverse=True)[:k]
+    best = _diverse(scored, units, want, k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0))
     best = [(sc, i) for sc, i in best if sc >= RELATIVE * best[0][0]] if best else []
     out = sorted((Passage(units[i][0], _with_table(units, i) or _with_list(units, i), sc, i) for sc, i in best),
                  key=lambda p: p.order)
@@ -96,6 +99,20 @@ def _one_table(passages: list[Passage]) -> list[Passage]:
         else:
             out.append(p)
     return out
+
+
+def _diverse(scored: list[tuple[float, int]], units: list[tuple[str, str]], want: dict[str, float],
+             k: int) -> list[tuple[float, int]]:
+    """The best ``k``, each next one chosen for the words of the question it adds ("gpus, how
+    long, how many tokens": not three lines about tokens)."""
+    terms = {i: {t for t in want if t in {w[:5] for w in WORD.findall(units[i][1].lower())}} for _, i in scored}
+    left, out, covered = list(scored), [], set()
+    while left and len(out) < k:
+        pick = max(left, key=lambda si: si[0] * (1.0 if terms[si[1]] - covered or not terms[si[1]] else REPEAT))
+        left.remove(pick)
+        out.append(pick)
+        covered |= terms[pick[1]]
+    return sorted(out, reverse=True)
 
 
 def _with_table(units: list[tuple[str, str]], i: int, rows: int = TABLE_ROWS) -> str | None:
@@ -233,7 +250,7 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> list[float]:
+def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> tuple[list[float], dict[str, float]]:
     """Per unit: the weight of the topic's words it holds, each by its rarity in the card (a
     table's header row counts once, not once per row under it)."""
     words = [{w[:5] for w in WORD.findall(u.lower())} for _, u in units]
@@ -250,7 +267,7 @@ def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> list[float
     n = len(units)
     idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in df_words))) for t in want}
     return [sum(wt * idf[t] * (1.0 if t in ws else 0.5 if t in hs else 0.0) for t, wt in want.items())
-            for ws, hs in zip(words, heads)]
+            for ws, hs in zip(words, heads)], idf
 
 
 def _by_heading(units: list[tuple[str, str]], topic: str) -> list[int]:

@@ -75,6 +75,7 @@ class AuditReport(Record):
     conflicts: list[Conflict] = field(default_factory=list)
     undocumented: list[dict[str, Any]] = field(default_factory=list)
     external: list[dict[str, Any]] = field(default_factory=list)
+    unchecked: list[dict[str, Any]] = field(default_factory=list)  # card-only models' declarations
 
     def summary(self) -> str:
         return self._lead() + "."
@@ -83,6 +84,10 @@ class AuditReport(Record):
         """"1 declared base model agrees with the weights and none conflicts with them; ..."."""
         agree, conf, undoc = self.agreements, self.conflicts, self.undocumented
         if not (agree or conf or undoc or self.external):
+            if self.unchecked:  # a lake of cards: what they declare, which no weights can check
+                n = len({u["model"] for u in self.unchecked})
+                return (f"{plural(n, 'card-only model')} {'declares' if n == 1 else 'declare'} a base model, "
+                        "which the lake cannot check: their weights are not in it")
             return ("No model in the lake declares a base model, and the weights show no derived "
                     "model whose card should name one")
         lead = (f"{plural(len(agree), 'declared base model') if agree else 'No declared base model'} "
@@ -119,6 +124,13 @@ class AuditReport(Record):
                                   [[x["model"], x["declared"],
                                     join(x.get("inferred_parents") or []) or "none"]
                                    for x in self.external]))
+        if self.unchecked:
+            parts.append(_listing("Declared by cards alone (no weights to check them against)",
+                                  [f"{u['model']} declares {u['declared']}"
+                                   + (" (in the lake)" if u.get("in_lake") else "") for u in self.unchecked],
+                                  ["model", "declares", "in the lake"],
+                                  [[u["model"], u["declared"], "yes" if u.get("in_lake") else "no"]
+                                   for u in self.unchecked]))
         return "\n\n".join(parts)
 
 

@@ -31,7 +31,7 @@ from modellake.store.errors import NotFoundError, one_line
 from modellake.store.records import LineageEdge, ModelRecord, Record
 from modellake.tools.lineage.arborescence import components
 from modellake.tools.lineage.compare import single_threaded_blas
-from modellake.tools.lineage.declared import AuditReport, Conflict, confidence, derivation
+from modellake.tools.lineage.declared import AuditReport, Conflict, confidence, declarations, derivation, name_matcher
 from modellake.tools.lineage.declared import audit as audit_declared
 from modellake.tools.lineage.detect import REL_MAX, base_evidence
 from modellake.tools.lineage.source import CatalogPairs, sketch_matrix_mask
@@ -451,10 +451,17 @@ def lineage(catalog: Catalog, name: str | None = None, refresh: bool = False,
 
 def audit(catalog: Catalog) -> AuditReport:
     """``modellake lineage --audit``: declared vs inferred parents."""
-    records = [r for r in catalog.list_models(with_card=True) if r.has_weights]
+    every = catalog.list_models(with_card=True)
+    records = [r for r in every if r.has_weights]
     graph = infer_lineage(catalog)
     pairs = CatalogPairs(catalog, {r.name: r for r in records})
-    return audit_declared(records, graph.edges, graph.families, _pair_evidence(pairs))
+    report = audit_declared(records, graph.edges, graph.families, _pair_evidence(pairs))
+    match = name_matcher([r.name for r in every])
+    for r in every:
+        if not r.has_weights:
+            report.unchecked += [{"model": r.name, "declared": d.declared, "in_lake": d.matched is not None}
+                                 for d in declarations(r, match) if d.matched != r.name]
+    return report
 
 
 def _walk(graph: LineageGraph, name: str, up: bool) -> list[Relative]:

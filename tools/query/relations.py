@@ -191,7 +191,8 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                   r"\b(?:x|its)'?s? (?:family'?s? )?root\b", r"\ball the way\b", r"\boriginally\b",
                   r"\bfull (?:lineage|history)\b", r"\b(?:two|2|three|3) (?:levels?|generations?|steps?|hops?) "
                   r"(?:up|back|above|earlier)\b"),
-    "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b",
+    "descendants": (r"\bdescendants?\b", r"\bgrand-?child(?:ren)?\b", r"\bdirectly or (?:further|indirectly|not)\b",
+                    r"\bfurther down\b",
                     r"(?<!of )(?<!\ba )\bderivatives?\b(?! of)", r"\boffspring\b", r"\bdownstream\b",
                     r"\b(?:fine[- ]?tunes|finetunes|variants?|versions|quants|derived models|copies|"
                     r"derivatives) (?:of|from)\b", r"\bsuccessors?\b",

@@ -310,8 +310,9 @@ class ModelQuery(Record):
             metric, task = self.boards[key]["metric"], self.boards[key]["task"]
             if a.values[key] == b.values[key]:
                 return f"On {task}, {a.name} and {b.name} are level: {metric} {a.shown[key]} each."
+            av, bv = _same_decimals(a.shown[key], b.shown[key])
             return (f"On {task}, {a.name} is {'worse' if self.ranked_word == 'worst' else 'better'}"
-                    f" than {b.name}: {metric} {a.shown[key]} against {b.shown[key]}, a gap of "
+                    f" than {b.name}: {metric} {av} against {bv}, a gap of "
                     f"{_gap(a.values[key], b.values[key])}.")
         cols = [k for k in self.columns if k != key]
         if len(self.rows) >= TABLE_FROM or cols:
@@ -539,7 +540,8 @@ class ModelQuery(Record):
                 else:
                     shown = has.shown[c] if re.match(r"[\d.,]+\w* [a-z ]{4,}$", has.shown[c]) and not board \
                         else f"{label} {has.shown[c]}"  # "9 reported results", not "87.3 MiB"
-                    said.append(f"{has.name} has {shown}; {lacks.name} has {none}.")
+                    said.append(f"{has.name} has {shown}; {lacks.name} has {none}" + (
+                        f", so the lake cannot tell how the two compare on {board['task']}." if board else "."))
             elif board:
                 hib = board["higher_is_better"]
                 win, lose = (a, b) if (va > vb) == hib else (b, a)
@@ -551,7 +553,7 @@ class ModelQuery(Record):
                                 f"{abs(va - vb):.1g}).")
                     continue
                 word = "better" if win is a else "worse"  # the model asked about first
-                av, bv = (wv, lv) if win is a else (lv, wv)
+                av, bv = _same_decimals(*((wv, lv) if win is a else (lv, wv)))
                 gap = _gap(va, vb)
                 said.append(f"On {board['task']}, {a.name} scores {word} than {b.name} "
                             f"({board['metric']} {av} against {bv}, a gap of {gap}).")
@@ -691,6 +693,14 @@ def _license_phrase(ids: list[str]) -> str:
         return ("under a non-commercial license" if w == "non-commercial" else
                 f"under any {w.split(' ')[0]} license" if "*" in ids[0] else f"under the {w} license")
     return f"under a license among {', '.join(words[:6])}" + ("..." if len(words) > 6 else "")
+
+
+def _same_decimals(x: str, y: str) -> tuple[str, str]:
+    """"0.810" against "0.806", not "0.81" against "0.806": two plain numbers read alike."""
+    if not (re.fullmatch(r"-?\d+(?:\.\d+)?", x) and re.fullmatch(r"-?\d+(?:\.\d+)?", y)):
+        return x, y
+    places = max(len(v.partition(".")[2]) for v in (x, y))
+    return f"{float(x):.{places}f}", f"{float(y):.{places}f}"
 
 
 def _predicate(sel: str, n: int) -> str:

@@ -50,6 +50,9 @@ class SearchHit(Record):
 
 def behind_note(behind: int, indexed: int) -> str:
     """What a person is told when ``behind`` models are not in the search index yet."""
+    if indexed and behind >= indexed:  # every model: an index built by an older version of modellake
+        return ("the search index was built by an older version of modellake; answering from it as it "
+                "stands (run `modellake reindex` to rebuild it)")
     plural = "s are" if behind != 1 else " is"
     return (f"{behind} model{plural} not in the search index yet; answering from the {indexed} "
             "indexed (run `modellake reindex`, or search with --wait)")
