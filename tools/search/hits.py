@@ -48,9 +48,12 @@ class SearchHit(Record):
         return self.summary() + "."
 
 
+STALE = -1  # ``indexed`` for an index that an older version of modellake built (it needs a rebuild)
+
+
 def behind_note(behind: int, indexed: int) -> str:
     """What a person is told when ``behind`` models are not in the search index yet."""
-    if indexed and behind >= indexed:  # every model: an index built by an older version of modellake
+    if indexed < 0:  # ``STALE``: an index built by an older version of modellake
         return ("the search index was built by an older version of modellake; answering from it as it "
                 "stands (run `modellake reindex` to rebuild it)")
     plural = "s are" if behind != 1 else " is"

@@ -50,7 +50,7 @@ from modellake.store.lake import Lake
 from modellake.store.records import ModelRecord, Record
 from modellake.tools.embedding import embedder as embed
 from modellake.tools.search.doc import DOC_VERSION, build
-from modellake.tools.search.hits import behind_note
+from modellake.tools.search.hits import STALE, behind_note
 
 BATCH_MODELS = 64
 ENCODE_STEP = 256  # passages encoded between two progress reports
@@ -78,6 +78,7 @@ class IndexReport(Record):
     seconds: float = 0.0
     models: int = 0  # indexed models after the sync
     pending: int = 0  # current models left unindexed (a sync that did not encode)
+    stale: bool = False  # the index was built by an older version (a rebuild is due)
     results: int = 0  # descriptions of stored results embedded (see tools.search.runs)
 
     def describe(self) -> str:
@@ -515,7 +516,7 @@ def sync(h: Handle, *, rebuild: bool = False, progress: Progress | None = None,
         p = _plan(h, rebuild)
         embed_new = embed_new or p.repair
         if p.rebuild and not embed_new:
-            report.pending = len(p.current)
+            report.pending, report.stale = len(p.current), True
             return _done(h, report, t0)
         if p.rebuild:
             _start_rebuild(h, p)
@@ -539,5 +540,5 @@ def catch_up(h: Handle, wait: bool = False, progress: Progress | None = None) ->
     rep = sync(h, embed_new=wait, progress=progress)
     if rep.pending and not _vectors_compatible(h):
         h._vectors = _NoVectors()  # not ours (yet): the search must not read them
-    return rep.pending, rep.models
+    return rep.pending, (STALE if rep.stale else rep.models)
 
