@@ -143,3 +143,9 @@ def test_a_later_which_ranks_among_what_the_first_part_found(family_agent):  # n
     assert "The best model on sts-smoke is enc-sentiment" in a.answer and "enc-twin" not in a.answer
     a = agent.ask("of the models derived from enc-base (directly or further down), which is best on sts?")
     assert a.tool_calls[0]["args"]["relation"] == "descendants"
+
+
+def test_what_only_a_card_says_is_read_from_it(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("acme/summarizer-1b: how many sentences does it write?")
+    assert "read_card" in [c["tool"] for c in a.tool_calls] and "into three sentences" in a.answer

@@ -8,6 +8,7 @@ from typing import Any
 from modellake.store.errors import NotFoundError, UsageError
 from modellake.store.records import IngestReport, Record
 from modellake.tools import model_facts
+from modellake.tools.cards.summary import cut, summary_line
 from modellake.tools.formats import markdown
 from modellake.tools.model_view import ASPECTS, ModelView
 from modellake.tools.query.facts import get_fact
@@ -115,7 +116,7 @@ def _card_quotes(text: str) -> dict[str, str]:
     if context:  # a context length is asked more than a hidden size: it opens the config quote
         said["said_config"] = context if said.get("said_config") in (None, context) else \
             f"{context}\u201d; and: \u201c{said['said_config']}"
-    summary = _summary_line(prose)
+    summary = summary_line(prose)
     title = re.search(r"^#\s+(.{8,160})$", text, re.M)
     if title and summary:
         summary = f"{re.sub(r'[*_`]+', '', title.group(1)).strip()}. {summary}"
@@ -146,22 +147,7 @@ def _quote(prose: str, rx: str) -> str | None:
     start = max(prose.rfind(".", 0, m.start()), prose.rfind("\n", 0, m.start())) + 1
     ends = [i for i in (prose.find(".", m.end()), prose.find("\n", m.end())) if i >= 0]
     line = re.sub(r"[*_`#|>]+", "", prose[start:min(ends) if ends else len(prose)]).strip()
-    return _cut(line) if line else None
-
-
-def _cut(line: str, most: int = 220) -> str:
-    return line[:most] + ("…" if len(line) > most else "")
-
-
-def _summary_line(prose: str) -> str | None:
-    """The card's first sentence of prose (not a heading, badge, table or link list)."""
-    for para in re.split(r"\n\s*\n", prose):
-        p = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", para).strip()  # links as their words
-        if len(p) < 40 or p.startswith(("#", "|", "!", "<", "[", "-", "*", ">")):
-            continue
-        first = re.split(r"(?<=[.!?])\s", re.sub(r"\s+", " ", re.sub(r"[*_`]+", "", p)))[0]
-        return _cut(first)
-    return None
+    return cut(line) if line else None
 
 
 def _model_data(insp: Any, model: Any, versions: list[int]) -> dict[str, Any]:

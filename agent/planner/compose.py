@@ -130,8 +130,7 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
     "is there a commercial option?", "what was it tuned on?"): the weights cannot say, so the
     passages of its card about what was asked are read beside the lake's facts."""
     card_only = [m for m in p.models if m in ctx.lake.card_only][:2]
-    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
-                   "topic" in t.parameters.get("properties", {})), None)
+    reader = _card_reader(ctx)
     if p.kind not in ("tool", "query") or not card_only or reader is None or \
             any(c.tool == reader.name for c in p.calls):
         return p
@@ -162,9 +161,10 @@ _PARENTS_CARD = re.compile(r"\b(?:(?:its|the|that) )?(?:parent|base|base model|o
 def _parents_card(r: Reading, ctx: Context, p: Plan) -> Plan:
     """"what's its parent's AP on COCO according to the parent's card?": the parent is found
     first, then its card is read for what was asked."""
-    q = p.query
-    if p.kind != "query" or not q or q.get("relation") != "parents" or p.then or not _PARENTS_CARD.search(r.low):
+    if p.then or not (_PARENTS_CARD.search(r.low) or _PARENTS_CARD.search(r.text.lower())) or not any(
+            c.tool == QUERY and c.args.get("relation") == "parents" for c in p.calls):
         return p
+    p.calls = [c for c in p.calls if c.tool == QUERY and c.args.get("relation") == "parents"][:1]
     p.kind, p.then, p.then_question = "then", "read_parent_card", r.text
     return p
 
@@ -197,12 +197,12 @@ def _uncovered(r: Reading) -> str:
     if r.rank or r.count or r.listing or r.group_by or r.comparative:
         return ""
     if r.scored:  # "what bfcl score do they claim?": a card's tables and prose say more than its model-index
-        return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+        return _question_words(r)
     said_in_cards = "license" in r.facts or re.search(  # terms, changes:
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low)         # a card says more than a field
     if not said_in_cards and not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
         return ""
-    return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+    return _question_words(r)
 
 
 @functools.lru_cache(maxsize=1)
@@ -255,6 +255,36 @@ def _clarify(r: Reading, ctx: Context, names: list[str], question: str) -> Plan:
     if QUERY not in ctx.tools or not names:
         return _reply(r, question)
     return Plan("clarify", [Call(QUERY, {"names": names})], reply=question, question=r.text)
+
+
+def _same_card(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"how does that stack up against llama2-chat 70b in the same table?" after an answer that
+    quoted a card: a name the lake does not hold is a row of that card, read again for it."""
+    prev = ctx.prev
+    read = [c for c in (prev.calls if prev is not None else []) if c.tool == _reader_name(ctx)]
+    if not r.unknown or r.names or not read or not re.search(
+            r"\b(?:same|that|this|the) (?:table|card|list|chart|section)\b|\bstack up\b|\bagainst\b|"
+            r"\bcompared? (?:to|with)\b|\bvs\.?\b", r.low):
+        return None
+    topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.text.lower()))
+    return Plan("tool", [Call(c.tool, {**c.args, "topic": topic}) for c in read[:2]], question=r.text,
+                models=[c.args.get("name") for c in read[:2] if c.args.get("name")])
+
+
+def _reader_name(ctx: Context) -> str | None:
+    reader = _card_reader(ctx)
+    return reader.name if reader is not None else None
+
+
+def _question_words(r: Reading) -> str:
+    """The question's words, model names left out: a topic to read a card about."""
+    return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+
+
+def _card_reader(ctx: Context) -> route.ToolInfo | None:
+    """The tool that reads a named model's card about a topic."""
+    return next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
+                 "topic" in t.parameters.get("properties", {})), None)
 
 
 def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -494,7 +524,11 @@ def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     metric = _metric_named(r, metrics)
     if metric:
         args["rank_by"] = metric
-    return Plan("tool", [Call("list_runs", args)], question=r.text, models=models)
+    calls = [Call("list_runs", args)]
+    if re.search(r"\b(?:worst|weakest|lowest|bottom)\b", r.low) and re.search(
+            r"\b(?:best|strongest|highest|top)\b", r.low):  # "weakest on, and strongest?": both ends
+        calls = [Call("list_runs", {**args, "order": o, "limit": 1}) for o in ("worst", "best")]
+    return Plan("tool", calls, question=r.text, models=models)
 
 
 def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1478,11 +1512,10 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A question about named models that no tool's words fit: the passages of their cards
     about it (a card says more than the lake's fields: cutoffs, hardware, table numbers)."""
-    reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
-                   "topic" in t.parameters.get("properties", {})), None)
+    reader = _card_reader(ctx)
     if reader is None or not models or len(models) > 2:
         return None
-    topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+    topic = _question_words(r)
     calls = [Call(reader.name, {**route.fill_args(reader, r, [m])[0], "topic": topic}) for m in models]
     return Plan("tool", calls, question=r.text, models=models)
 
@@ -1696,16 +1729,14 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
     if p.then == "card_if_no_parent" and not names and p.calls:  # no base declared: what its card says
-        reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
-                       "topic" in t.parameters.get("properties", {})), None)
+        reader = _card_reader(ctx)
         of = p.calls[0].args.get("of")
-        topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+        topic = _question_words(r)
         return [Call(reader.name, {**route.fill_args(reader, r, [of])[0], "topic": topic})] \
             if reader is not None and of else []
     if p.then == "read_parent_card" and names:
-        reader = next((t for t in ctx.tools.values() if not t.mutating and t.needs == 1 and
-                       "topic" in t.parameters.get("properties", {})), None)
-        topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+        reader = _card_reader(ctx)
+        topic = _question_words(r)
         return [Call(reader.name, {**route.fill_args(reader, r, [n])[0], "topic": topic})
                 for n in names[:2]] if reader is not None else []
     if p.then == "grandchildren" and names:
@@ -1722,7 +1753,8 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _not_in_lake, _how_sure, _most_relatives, _declaring_it, _claim_check, _vague, _the_other,
+    _which_one, _mutating, _same_card, _not_in_lake, _how_sure, _most_relatives, _declaring_it, _claim_check,
+    _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
     _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,

@@ -20,24 +20,53 @@ STOP = frozenset("the a an of on in to for and or is are was were be what which 
                  "with by from as at how much many any some there their they them me my i you your we our "
                  "can could would should has have had about card model models say says said tell "
                  "according one each than then into out up so if not no vs versus".split())
-SYNONYMS = {  # card guidance's words for what people ask about
-    "risk": "limitations bias risks", "bias": "limitations bias risks", "limit": "limitations risks",
-    "danger": "limitations risks", "harm": "limitations risks bias", "weakn": "limitations",
-    "use": "uses intended usage", "purpo": "intended uses", "meant": "intended uses",
-    "train": "training trained procedure", "hyper": "training hyperparameters learning rate epochs",
-    "eval": "evaluation results", "perfo": "evaluation results", "data": "datasets data trained",
-    "cite": "citation", "autho": "authors developed", "licen": "license commercial",
-    "comme": "commercial license enterprise", "deep": "layers depth", "depth": "layers",
-    "wide": "hidden width dimension", "width": "hidden dimension", "big": "parameters size",
-    "size": "parameters size", "param": "parameters", "langu": "languages language",
-    "quant": "quantization quantized bits", "memor": "memory ram", "speed": "faster speed latency",
-    "chang": "changes difference improvements compared", "diffe": "differences compared",
-    "lengt": "length tokens sequence", "input": "input tokens", "conte": "context length tokens window",
-    "ctx": "context length tokens", "len": "length", "based": "based built architecture",
-    "recom": "recommended", "long": "time days hours",
-    "gpu": "gpus hardware", "hardw": "gpus hardware", "acc": "accuracy",
-    "compu": "gpus hardware hours", "cutof": "cutoff knowledge", "token": "tokens trillion",
-}
+SYNONYMS = dict(line.split(": ", 1) for line in """
+risk: limitations bias risks
+bias: limitations bias risks
+limit: limitations risks
+danger: limitations risks
+harm: limitations risks bias
+weakn: limitations
+use: uses intended usage
+purpo: intended uses
+meant: intended uses
+train: training trained procedure
+hyper: training hyperparameters learning rate epochs
+eval: evaluation results
+perfo: evaluation results
+data: datasets data trained
+cite: citation
+autho: authors developed
+licen: license commercial
+comme: commercial license enterprise
+deep: layers depth
+depth: layers
+wide: hidden width dimension
+width: hidden dimension
+big: parameters size
+size: parameters size
+param: parameters
+langu: languages language
+quant: quantization quantized bits
+memor: memory ram
+speed: faster speed latency
+chang: changes difference improvements compared
+diffe: differences compared
+lengt: length tokens sequence
+input: input tokens
+conte: context length tokens window
+ctx: context length tokens
+len: length
+based: based built architecture
+recom: recommended
+long: time days hours
+gpu: gpus hardware
+hardw: gpus hardware
+acc: accuracy
+compu: gpus hardware hours
+cutof: cutoff knowledge
+token: tokens trillion
+""".strip().splitlines())  # card guidance's words for what people ask about
 CODE_WORDS = frozenset("code usage use using example examples install run running snippet python api call "
                        "load loading inference pipeline command".split())
 TABLE_ROWS = 14      # a matched row comes with up to this many rows of its table

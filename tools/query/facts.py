@@ -105,6 +105,13 @@ def _card(attr: str) -> Callable[[ModelRecord], Any]:
     return lambda m: getattr(m.card, attr) if m.card is not None else None
 
 
+def _card_summary(m: ModelRecord) -> str | None:
+    """The first sentence of the card's prose ("Sentiment of product reviews, fine-tuned ...")."""
+    from modellake.tools.cards.summary import summary_line
+
+    return summary_line(m.card.text) if m.card is not None and m.card.text else None
+
+
 def _count(v: Any) -> str:
     """Exact below a million (26,784 parameters), rounded above (22.7M parameters)."""
     n = int(v)
@@ -210,9 +217,12 @@ FACTS: tuple[Fact, ...] = (
                                 "terms"),
          _card("license"), lambda v: _license_text(v)),
     Fact("task", "task (card)", ("pipeline", "task", "used for", "purpose", "meant for", "intended for",
-                                 "designed for", "built for", "what is each one for", "what is each for",
-                                 "what they're for", "what they are for", "what each is for", "what is it for",
-                                 "what's it for", "what it's for", "what it is for"), _card("pipeline_tag")),
+                                 "designed for", "built for"), _card("pipeline_tag")),
+    Fact("purpose", "in its card's words", ("what is each one for", "what is each for", "what they're for",
+                                                 "what they are for", "what each is for", "what is it for",
+                                                 "what's it for", "what it's for", "what it is for",
+                                                 "what are they for", "what does each do", "what do they do"),
+         _card_summary),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
     Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus", "tuned on",
                                   "fine-tuned on", "finetuned on"),

@@ -583,7 +583,11 @@ class ModelQuery(Record):
                                       f"{m.name} is {m.shown[c]}" if m.shown[c].startswith("a ") else
                                       f"{m.name} is quantized as {m.shown[c]}" for m in (a, b)) + ".")
             else:
-                said.append(f"{label.capitalize()}: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
+                if max(len(a.shown[c]), len(b.shown[c])) > 40:  # sentences: quoted after each name
+                    said.append(f"{label.capitalize()}: {a.name}: \u201c{a.shown[c].rstrip('.')}\u201d; "
+                                f"{b.name}: \u201c{b.shown[c].rstrip('.')}\u201d.")
+                else:
+                    said.append(f"{label.capitalize()}: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         if neither:
