@@ -169,6 +169,9 @@ def _parents_card(r: Reading, ctx: Context, p: Plan) -> Plan:
     return p
 
 
+_PARENT_FIRST = r"\b(?:x|it|one)'s (?:parent|base)\b|\b(?:parent|base)(?: model)? of (?:x|it)\b"
+
+
 def _subject_facts(r: Reading, p: Plan) -> Plan:
     """"what was X made from, and what license is it under?": the license is X's, not its
     parent's; the facts asked go to the model itself when the words after the relation point
@@ -177,8 +180,8 @@ def _subject_facts(r: Reading, p: Plan) -> Plan:
     if p.kind != "query" or not q or q.get("relation") != "parents" or not q.get("show") or not q.get("of"):
         return p
     rest = re.split(r"\b(?:from|on|off|parent|base)\b", r.low, maxsplit=1)[-1]
-    if _OF_PARENT.search(rest):
-        return p
+    if _OF_PARENT.search(rest) or re.search(_PARENT_FIRST, r.low):  # "the int8 one's parent: what license is
+        return p  # it under?": the parent is what the question is about
     facts = [x for x in q["show"] if not str(x).startswith("score") and x in r.facts]  # asked here, not carried
     if not facts:
         return p
