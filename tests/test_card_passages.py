@@ -90,3 +90,11 @@ def test_a_card_only_models_size_from_its_declared_base():
     merged = CardInfo(text="# A merge", base_model=["a/llama-7b", "b/mistral-7b"], base_model_relation="merge")
     merge = ModelRecord(name="m", format="card", source="002.md", card=merged)
     assert facets(merge)["params"] is None  # a merge: not its parents'
+
+
+def test_a_quoted_table_is_a_table_a_chat_renders():
+    from modellake.tools.lake_tools import CardPassages
+
+    text = CardPassages("m", 1, True, [{"section": "Models", "text": "| Model | mAP |\n| X-n | 37.3 |"}],
+                        topic="map", topic_found=True).text()
+    assert "**Models**\n| Model | mAP |\n|---|---|\n| X-n | 37.3 |" in text and "> |" not in text

@@ -229,7 +229,8 @@ class CardPassages(Record):
             declared = self._declared()
             if declared:
                 lead = f"{self.name}'s card declares {declared}. It opens with (quoted from the card):"
-        quotes = [f"**{p['section']}**\n> " + p["text"].replace("\n", "\n> ") for p in self.passages]
+        quotes = [f"**{p['section']}**\n" + (_as_table(p["text"]) if p["text"].startswith("|") else
+                                              "> " + p["text"].replace("\n", "\n> ")) for p in self.passages]
         return "\n\n".join([lead] + quotes)
 
     def _declared(self) -> str:
@@ -278,6 +279,13 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     return CardPassages(model.name, model.version, True, passages, topic,
                         matched if topic else None, meta, card_headings(card.text)[:30],
                         len(card.text))
+
+
+def _as_table(text: str) -> str:
+    """Rows of a card's table (its header first) as a Markdown table a chat renders."""
+    rows = [r.strip() for r in text.splitlines() if r.strip()]
+    cells = max(len(r.strip("|").split("|")) for r in rows)
+    return "\n".join([rows[0], "|" + "---|" * cells, *rows[1:]])
 
 
 def _sections(text: str) -> list[tuple[str, str]]:
