@@ -48,14 +48,15 @@ class SearchHit(Record):
         return self.summary() + "."
 
 
-STALE = -1  # ``indexed`` for an index that an older version of modellake built (it needs a rebuild)
+STALE = -1  # ``indexed`` for an index that must be rebuilt (an older version's, another vector index's)
 
 
 def behind_note(behind: int, indexed: int) -> str:
     """What a person is told when ``behind`` models are not in the search index yet."""
-    if indexed < 0:  # ``STALE``: an index built by an older version of modellake
-        return ("the search index was built by an older version of modellake; answering from it as it "
-                "stands (run `modellake reindex` to rebuild it)")
+    if indexed < 0:  # ``STALE``: an index an older version built, or a lake moved to another vector index
+        return (f"{behind} model{'s are' if behind != 1 else ' is'} not in the search index as it now stands "
+                "(it was built by an older version of modellake, or for another vector index); answering "
+                "from what it holds (run `modellake reindex` to rebuild it)")
     plural = "s are" if behind != 1 else " is"
     return (f"{behind} model{plural} not in the search index yet; answering from the {indexed} "
             "indexed (run `modellake reindex`, or search with --wait)")
