@@ -547,7 +547,8 @@ def full_results(agent: Any, calls: list[dict[str, Any]]) -> list[str]:
             tool = tools.get(c.get("tool"))
             if tool is None or getattr(tool, "mutating", False):
                 continue
-            out.append(json.dumps(jsonable(tool(agent.ctx, **(c.get("args") or {}))), default=str))
+            out.append(json.dumps(jsonable(tool(agent.ctx, **(c.get("args") or {}))), default=str,
+                                  ensure_ascii=False))  # "…1.2B", not "\u20261.2B" (a number 20261.2)
     except Exception:  # noqa: BLE001 - the agent's internals may change; then the cut results stand
         pass
     return out
@@ -576,7 +577,7 @@ def run_conversation(run: LakeRun, conv: dict[str, Any]) -> dict[str, Any]:
             problems.insert(0, f"error: {got['error']}")
         texts = [r["result"] for r in got["tool_results"]]
         # the citations carry the evidence untruncated (a long list is cut in the tool result)
-        evidence = texts + ([json.dumps(got["citations"])] if got["citations"] else [])
+        evidence = texts + ([json.dumps(got["citations"], ensure_ascii=False)] if got["citations"] else [])
         if any("truncated" in t for t in texts):
             evidence += full_results(run.agent, got["tool_calls"])
         made_up = invented(got["answer"], evidence, turn["q"], names)
