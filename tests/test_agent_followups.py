@@ -149,3 +149,28 @@ def test_what_only_a_card_says_is_read_from_it(family_agent):  # noqa: F811
     agent, _ = family_agent
     a = agent.ask("acme/summarizer-1b: how many sentences does it write?")
     assert "read_card" in [c["tool"] for c in a.tool_calls] and "into three sentences" in a.answer
+
+
+def test_counted_relatives_say_one_child_as_one(family_lake):  # noqa: F811
+    from modellake.store.lake import Lake
+    from modellake.tools.query import query_models
+    from modellake.tools.toolspec import ToolContext
+
+    with ToolContext(Lake(family_lake[0])) as ctx:
+        q = query_models(ctx, names=["enc-base", "enc-sentiment", "enc-grand"], show=["count:children"],
+                         relation=None)
+        shown = {r.name: r.shown["count:children"] for r in q.rows}
+        one = query_models(ctx, names=["enc-sentiment-int8"], show=["count:descendants"])
+    assert shown == {"enc-base": "3 children", "enc-sentiment": "2 children", "enc-grand": "0 children"}
+    assert one.rows[0].shown["count:descendants"] == "0 descendants"
+
+
+def test_one_relative_is_said_in_the_singular(monkeypatch, family_lake):  # noqa: F811
+    import modellake.tools.query as query
+    from modellake.store.lake import Lake
+    from modellake.tools.toolspec import ToolContext
+
+    monkeypatch.setattr(query, "related", lambda catalog, relation, name: [type("R", (), {"name": "x"})()])
+    with ToolContext(Lake(family_lake[0])) as ctx:
+        q = query.query_models(ctx, names=["enc-base"], show=["count:children", "count:descendants"])
+    assert (q.rows[0].shown["count:children"], q.rows[0].shown["count:descendants"]) == ("1 child", "1 descendant")

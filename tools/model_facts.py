@@ -89,9 +89,14 @@ def _structure(i: Inspection) -> list[Fact]:
             Fact("dtypes", ", ".join(i.dtypes) or "-")]
 
 
+def quantized_from(made: list[dict] | None) -> list[str]:
+    """The parents a model is a quantized copy of, by its weights (``made``: see ``overview_facts``)."""
+    return [m["parent"] for m in made or [] if m.get("relation") == "quantized"]
+
+
 def _quantization(i: Inspection, made: list[dict] | None = None) -> list[Fact]:
     rows = []
-    copy_of = [m["parent"] for m in made or [] if m.get("relation") == "quantized"]
+    copy_of = quantized_from(made)
     if i.weights_in_lake or i.quantization:
         quant = i.quantization or (f"none stored (its weights show a quantized copy of {', '.join(copy_of)})"
                                    if copy_of else "none")

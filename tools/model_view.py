@@ -233,7 +233,7 @@ def _quant(i: Inspection, v: ModelView) -> str:
     if i.quantization_evidence:
         return (f"{i.name} is stored as {join(i.dtypes) or 'float'}, but its values say more: "
                 f"{i.quantization_evidence}.")
-    copy_of = [m["parent"] for m in v.data.get("derived_from") or [] if m.get("relation") == "quantized"]
+    copy_of = model_facts.quantized_from(v.data.get("derived_from"))
     if copy_of:
         return (f"{i.name}'s files store {join(i.dtypes) or 'float'} values, but its weights show a quantized "
                 f"copy of {join(copy_of)} (stored as float).")

@@ -140,12 +140,8 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
     if not topic and q and q.get("relation") == "parents" and not p.then and len(p.calls) == 1:
         p.kind, p.then, p.then_question = "then", "card_if_no_parent", r.text  # "what's it based on?"
         return p
-    if not topic:
-        return p
-    for m in card_only:
-        args, missing = route.fill_args(reader, r, [m])
-        if not missing:
-            p.calls.append(Call(reader.name, {**args, "topic": topic}))
+    if topic:
+        p.calls += _card_calls(r, ctx, card_only, topic)
     return p
 
 
@@ -263,20 +259,27 @@ def _clarify(r: Reading, ctx: Context, names: list[str], question: str) -> Plan:
 def _same_card(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"how does that stack up against llama2-chat 70b in the same table?" after an answer that
     quoted a card: a name the lake does not hold is a row of that card, read again for it."""
-    prev = ctx.prev
-    read = [c for c in (prev.calls if prev is not None else []) if c.tool == _reader_name(ctx)]
+    prev, reader = ctx.prev, _card_reader(ctx)
+    read = [c for c in (prev.calls if prev is not None and reader is not None else []) if c.tool == reader.name]
     if not r.unknown or r.names or not read or not re.search(
             r"\b(?:same|that|this|the) (?:table|card|list|chart|section)\b|\bstack up\b|\bagainst\b|"
             r"\bcompared? (?:to|with)\b|\bvs\.?\b", r.low):
         return None
-    topic = " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.text.lower()))
-    return Plan("tool", [Call(c.tool, {**c.args, "topic": topic}) for c in read[:2]], question=r.text,
+    return Plan("tool", [Call(c.tool, {**c.args, "topic": _question_words(r)}) for c in read[:2]], question=r.text,
                 models=[c.args.get("name") for c in read[:2] if c.args.get("name")])
 
 
-def _reader_name(ctx: Context) -> str | None:
+def _card_calls(r: Reading, ctx: Context, names: list[str], topic: str | None = None) -> list[Call]:
+    """Read each named model's card about ``topic`` (default: the question's own words)."""
     reader = _card_reader(ctx)
-    return reader.name if reader is not None else None
+    if reader is None:
+        return []
+    calls = []
+    for n in names:
+        args, missing = route.fill_args(reader, r, [n])
+        if not missing:
+            calls.append(Call(reader.name, {**args, "topic": topic or _question_words(r)}))
+    return calls
 
 
 def _question_words(r: Reading) -> str:
@@ -1515,12 +1518,8 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A question about named models that no tool's words fit: the passages of their cards
     about it (a card says more than the lake's fields: cutoffs, hardware, table numbers)."""
-    reader = _card_reader(ctx)
-    if reader is None or not models or len(models) > 2:
-        return None
-    topic = _question_words(r)
-    calls = [Call(reader.name, {**route.fill_args(reader, r, [m])[0], "topic": topic}) for m in models]
-    return Plan("tool", calls, question=r.text, models=models)
+    calls = _card_calls(r, ctx, models) if 1 <= len(models) <= 2 else []
+    return Plan("tool", calls, question=r.text, models=models) if calls else None
 
 
 def _compares(r: Reading) -> bool:
@@ -1731,17 +1730,10 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
             shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
-    if p.then == "card_if_no_parent" and not names and p.calls:  # no base declared: what its card says
-        reader = _card_reader(ctx)
-        of = p.calls[0].args.get("of")
-        topic = _question_words(r)
-        return [Call(reader.name, {**route.fill_args(reader, r, [of])[0], "topic": topic})] \
-            if reader is not None and of else []
+    if p.then == "card_if_no_parent" and not names and p.calls and p.calls[0].args.get("of"):
+        return _card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says
     if p.then == "read_parent_card" and names:
-        reader = _card_reader(ctx)
-        topic = _question_words(r)
-        return [Call(reader.name, {**route.fill_args(reader, r, [n])[0], "topic": topic})
-                for n in names[:2]] if reader is not None else []
+        return _card_calls(r, ctx, names[:2])
     if p.then == "grandchildren" and names:
         return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:

@@ -73,6 +73,7 @@ TABLE_ROWS = 14      # a matched row comes with up to this many rows of its tabl
 CANDIDATES = 20      # units scored by meaning after the word ranking
 HEADINGS = 4         # ... and the units of this many sections whose headings mean the question best
 REPEAT = 0.7         # a passage that adds no word of the question to those already chosen weighs this much
+LEX_SHARE = 0.35     # how much the words found add to the meaning's cosine (at the best unit's words)
 RELATIVE = 0.35      # a passage scoring under this share of the best one is left out
 MIN_SIM = 0.3        # a unit (or heading) with none of the words counts from this cosine
 UNIT_CHARS = 420     # a unit is cut here (a sentence-long unit stays whole)
@@ -95,7 +96,7 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     units = _units(text, code=bool(CODE_WORDS & set(WORD.findall(topic.lower()))))
     if not units:
         return []
-    lex, _ = _lexical(units, want)
+    lex, words = _lexical(units, want)
     ranked = sorted(range(len(units)), key=lambda i: -lex[i])
     pool = [i for i in ranked[:CANDIDATES] if lex[i] > 0]
     pool += [i for i in _by_heading(units, topic) if i not in pool]
@@ -103,8 +104,9 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
         return []
     sims = _meaning(topic, [f"{units[i][0]}: {units[i][1]}" for i in pool])
     top = max(lex) or 1.0
-    scored = [(sim + 0.35 * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
-    best = _diverse(scored, units, want, k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0))
+    scored = [(sim + LEX_SHARE * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
+    best = _diverse(scored, {i: words[i] & want.keys() for _, i in scored},
+                    k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0))
     best = [(sc, i) for sc, i in best if sc >= RELATIVE * best[0][0]] if best else []
     out = sorted((Passage(units[i][0], _with_table(units, i) or _with_list(units, i), sc, i) for sc, i in best),
                  key=lambda p: p.order)
@@ -123,18 +125,17 @@ def _one_table(passages: list[Passage]) -> list[Passage]:
         head = p.text.split("\n", 1)[0]
         if last is not None and last.section == p.section and head.startswith("|") and \
                 last.text.split("\n", 1)[0] == head and "\n" in p.text:
-            last.text += "\n" + p.text.split("\n", 1)[1]
+            seen = set(last.text.split("\n"))
+            last.text += "".join("\n" + row for row in p.text.split("\n")[1:] if row not in seen)
             last.score = max(last.score, p.score)
         else:
             out.append(p)
     return out
 
 
-def _diverse(scored: list[tuple[float, int]], units: list[tuple[str, str]], want: dict[str, float],
-             k: int) -> list[tuple[float, int]]:
-    """The best ``k``, each next one chosen for the words of the question it adds ("gpus, how
-    long, how many tokens": not three lines about tokens)."""
-    terms = {i: {t for t in want if t in {w[:5] for w in WORD.findall(units[i][1].lower())}} for _, i in scored}
+def _diverse(scored: list[tuple[float, int]], terms: dict[int, set[str]], k: int) -> list[tuple[float, int]]:
+    """The best ``k``, each next one chosen for the words of the question (``terms``: those each
+    unit holds) it adds ("gpus, how long, how many tokens": not three lines about tokens)."""
     left, out, covered = list(scored), [], set()
     while left and len(out) < k:
         pick = max(left, key=lambda si: si[0] * (1.0 if terms[si[1]] - covered or not terms[si[1]] else REPEAT))
@@ -279,9 +280,10 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> tuple[list[float], dict[str, float]]:
+def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> tuple[list[float], list[set[str]]]:
     """Per unit: the weight of the topic's words it holds, each by its rarity in the card (a
-    table's header row counts once, not once per row under it)."""
+    table's header row counts once, not once per row under it); and the unit's words (by their
+    first five letters)."""
     words = [{w[:5] for w in WORD.findall(u.lower())} for _, u in units]
     heads = [{w[:5] for w in WORD.findall(h.lower())} for h, _ in units]
     seen: set[str] = set()
@@ -296,7 +298,7 @@ def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> tuple[list
     n = len(units)
     idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in df_words))) for t in want}
     return [sum(wt * idf[t] * (1.0 if t in ws else 0.5 if t in hs else 0.0) for t, wt in want.items())
-            for ws, hs in zip(words, heads)], idf
+            for ws, hs in zip(words, heads)], words
 
 
 def _by_heading(units: list[tuple[str, str]], topic: str) -> list[int]:

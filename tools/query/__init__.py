@@ -26,6 +26,7 @@ from modellake.tools.query.scores import (
     round_score,
     task_scores,
 )
+from modellake.tools.rendering import plural
 from modellake.tools.toolspec import ToolContext
 
 __all__ = ["FACTS", "RELATIONS", "Fact", "ModelQuery", "Row", "query_models", "resolve_task"]
@@ -237,7 +238,8 @@ class _Scores:
         name = self.task_name(phrase)
         key = f"{name}:{metric}" if metric else name
         if key not in self.boards:
-            self.boards[key] = task_scores(self.catalog, name, metric or None)
+            self.boards[key] = task_scores(self.catalog, name, metric or None,
+                                           same_data=[t.name for t in self.tasks or [] if t.runs])
         return self.boards[key]
 
 
@@ -429,18 +431,18 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     return fact.name
 
 
-COUNTED = {"count:descendants": "descendants", "count:children": "children"}
+COUNTED = {"count:descendants": ("descendants", "descendant"), "count:children": ("children", "child")}
 
 
 def _attach_count(q: ModelQuery, spec: str, catalog: Any) -> str:
-    relation = COUNTED[spec]
+    relation, one = COUNTED[spec]
     for r in q.rows:
         try:
             kin = [x for x in related(catalog, relation, r.name) if x.name != r.name]
         except ModelLakeError:
             kin = []
         r.values[spec] = len(kin)
-        r.shown[spec] = f"{len(kin)} {relation if len(kin) != 1 else relation.rstrip('s').replace('childre', 'child')}"
+        r.shown[spec] = plural(len(kin), one, relation)
     q.columns.setdefault(spec, relation)
     return spec
 
@@ -463,7 +465,7 @@ def _rank(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: 
     board = q.boards.get(key)
     fact = get_fact(key) if board is None else None
     if key in COUNTED:
-        fact = Fact(key, COUNTED[key], (), lambda m: None, numeric=True, more="most", less="fewest")
+        fact = Fact(key, COUNTED[key][0], (), lambda m: None, numeric=True, more="most", less="fewest")
     if fact is not None and not fact.numeric and fact.name != "ingested":
         raise UsageError(f"cannot rank by {fact.label}: rank by parameters, bytes, layers, "
                          "ingested or score:TASK")

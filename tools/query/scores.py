@@ -153,7 +153,10 @@ class TaskScores:
         return "no score" if v is None else f"{self.metric} {round_score(v)}"
 
 
-def task_scores(catalog: Catalog, task: str, metric: str | None = None, same_data: bool = True) -> TaskScores:
+def task_scores(catalog: Catalog, task: str, metric: str | None = None,
+                same_data: list[str] | None = None) -> TaskScores:
+    """``same_data``: the lake's task names with runs, among which the tasks of the same dataset
+    under another name are looked for (their scores join the board); None: this task alone."""
     from modellake.tools.bench.results import leaderboard
 
     board = None
@@ -174,7 +177,7 @@ def task_scores(catalog: Catalog, task: str, metric: str | None = None, same_dat
     if board is None:
         raise NotFoundError(f"no runs on task {task!r} in this lake")
     if same_data:
-        _same_data(catalog, board)
+        _same_data(catalog, board, same_data)
     return board
 
 
@@ -194,16 +197,16 @@ def is_same_data(a: str, b: str) -> bool:
 _PERCENT_METRICS = re.compile(r"acc|f1|exact|match|precision|recall|em$", re.I)
 
 
-def _same_data(catalog: Catalog, board: TaskScores) -> None:
+def _same_data(catalog: Catalog, board: TaskScores, names: list[str]) -> None:
     """Scores of models that ran the same data under another task name, on the same metric
     ("e5-small-v2 on mteb/amazon_polarity" beside "distilbert on amazon_polarity"), put on the
     board's scale (a share or a percentage); each keeps the name it was scored under."""
-    others = {r.task for r in catalog.runs.find() if r.task != board.task and is_same_data(r.task, board.task)}
-    ours = [v for v in board.values.values()]
+    others = {n for n in names if n != board.task and is_same_data(n, board.task)}
+    ours = list(board.values.values())
     share = bool(ours) and all(abs(v) <= 1.0 for v in ours)
     for other in sorted(others):
         try:
-            extra = task_scores(catalog, other, board.metric, same_data=False)
+            extra = task_scores(catalog, other, board.metric)
         except ModelLakeError:  # another task's scores are extra: none on this metric
             continue
         for model, v in extra.values.items():

@@ -78,7 +78,7 @@ class IndexReport(Record):
     seconds: float = 0.0
     models: int = 0  # indexed models after the sync
     pending: int = 0  # current models left unindexed (a sync that did not encode)
-    stale: bool = False  # the index was built by an older version (a rebuild is due)
+    stale: bool = False  # the index must be rebuilt (an older version's, or another vector index's)
     results: int = 0  # descriptions of stored results embedded (see tools.search.runs)
 
     def describe(self) -> str:

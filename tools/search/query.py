@@ -668,13 +668,14 @@ def parse_query(query: str, *, task: str | None = None, license: str | None = No
 def _situation(text: str) -> str:
     """The negations that say what the user lacks ("no labelled training data", "without a GPU"):
     no model is ruled out by them, but they tell what kind of model is wanted (zero-shot, small)."""
-    spans = []
-    for m in _NEGATION.finditer(text):
-        words = [t for t in re.findall(r"[a-z][a-z0-9]+", m.group("span").lower())
-                 if t not in _NOT_NAME_WORDS and t not in STOPWORDS]
-        if words and set(words) <= _SITUATION:
-            spans.append(m.group(0).strip())
+    spans = [m.group(0).strip() for m in _NEGATION.finditer(text)
+             if (words := _negated_words(m.group("span"))) and set(words) <= _SITUATION]
     return "; ".join(spans)
+
+
+def _negated_words(span: str) -> list[str]:
+    """The words of a negation that could name what it rules out ("other than PPO": ppo)."""
+    return [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS and t not in STOPWORDS]
 
 
 _NEGATION = re.compile(
@@ -730,8 +731,7 @@ def _negations(text: str, out: list[Constraint]) -> str:
             # of the family (ruled out as a family), not every llama
         for c in kept:
             out.append(Constraint(c.field, "not", c.value, hard=c.field != "task", text=whole.strip()))
-        words = [t for t in re.findall(r"[a-z][a-z0-9]+", span.lower()) if t not in _NOT_NAME_WORDS
-                 and t not in STOPWORDS]
+        words = _negated_words(span)
         if not kept and words and not families and not set(words) <= _SITUATION:  # "other than PPO"
             out.append(Constraint("words", "not", words[:6], hard=False, text=whole.strip()))
         text = text.replace(whole, " ")
