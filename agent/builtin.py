@@ -30,6 +30,7 @@ from modellake.agent.planner import answer, chain, compose, describe, parts, rea
 from modellake.agent.results import loads
 
 PLAN_KEY = "modellake_plan"
+CARD_PROSE = 40  # a card with this much prose has text worth reading (not only its metadata)
 
 
 class BuiltinChatModel(BaseChatModel):
@@ -158,7 +159,8 @@ class BuiltinChatModel(BaseChatModel):
         lake = compose.Lake(vocab["names"], vocab["scored_tasks"],
                             functools.partial(self._resolve_task, vocab["tasks"]),
                             {t.name: tuple(t.metrics) for t in vocab["tasks"]},
-                            frozenset(vocab["card_only"]), lambda: self._derived(vocab))
+                            frozenset(vocab["card_only"]), lambda: self._derived(vocab),
+                            frozenset(vocab["with_card"]))
         return compose.Context(infos, lake, self._embedder or route.default_embedder(), prev,
                                read=lambda t: self._read(t, vocab))
 
@@ -203,6 +205,7 @@ class BuiltinChatModel(BaseChatModel):
             card_tasks: set[str] = set()
             tasks: list[Any] = []
             card_only: list[str] = []
+            with_card: list[str] = []
             described: dict[str, frozenset[str]] = {}
             if self._ctx is not None:
                 from modellake.tools.query.describe import model_words
@@ -215,6 +218,8 @@ class BuiltinChatModel(BaseChatModel):
                         card_tasks.add(m.card.pipeline_tag)
                     if m.format == "card":
                         card_only.append(m.name)
+                    if m.card is not None and _prose(m.card.text) >= CARD_PROSE:
+                        with_card.append(m.name)
                 tasks = lake_tasks(self._ctx.catalog)
             self._vocab = (key, {
                 "names": names, "linker": nlu.Linker(names),
@@ -224,9 +229,16 @@ class BuiltinChatModel(BaseChatModel):
                                     for w in re.split(r"[-_ ]+", t.lower()) if len(w) > 2 and w != "smoke"),
                 "benchmarks": frozenset(w for t in tasks for w in [t.name.lower(), *re.split(
                     r"[^a-z0-9_]+", t.name.lower())] if len(w) > 3),
-                "card_tasks": sorted(card_tasks), "tasks": tasks, "card_only": card_only, "described": described,
+                "card_tasks": sorted(card_tasks), "tasks": tasks, "card_only": card_only, "with_card": with_card,
+                "described": described,
                 "scored_tasks": sorted(t.name for t in tasks if t.runs)})
         return self._vocab[1]
+
+
+def _prose(text: str) -> int:
+    """How many characters of a card are prose: not its YAML metadata, not its headings."""
+    body = re.sub(r"\A---\s*\n.*?\n---\s*\n", "", text, flags=re.S)
+    return sum(len(line.strip()) for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 
 def _text(m: BaseMessage) -> str:

@@ -102,13 +102,13 @@ def test_the_model_with_the_most_children_and_who_claims_it_as_a_base(family_age
     assert a == "The model in the lake with the most children is enc-base, with 3 children."
     a = _ask(agent, "claim", "top model on sts-smoke in this lake?", "does anything claim it as a base?")
     assert "1 model declares enc-twin as its base model in its card: enc-topic" in a.answer
-    assert "but the weights contradict that claim" in a.answer  # and what the weights say of that claim
+    assert "which does not match the weights" in a.answer  # and what the weights say of that claim
 
 
 def test_a_stated_base_then_is_that_true(family_agent):  # noqa: F811
     agent, _ = family_agent
     a = agent.ask("enc-topic says it's built on enc-twin. is that true?").answer
-    assert a.startswith("enc-topic was fine-tuned from enc-base") and "but the weights contradict that claim" in a
+    assert a.startswith("enc-topic was fine-tuned from enc-base") and "which does not match the weights" in a
 
 
 def test_words_set_against_each_other_name_models():

@@ -355,12 +355,12 @@ def test_comparisons_in_other_words(family_agent):
 def test_whether_a_declared_base_is_right_is_checked_against_the_weights(family_agent):
     agent, _ = family_agent
     a = agent.ask("is enc-topic's declared base model right?", thread_id="declared").answer
-    assert "enc-base" in a and "enc-twin" in a and "but the weights contradict that claim" in a
+    assert "enc-base" in a and "enc-twin" in a and "which does not match the weights" in a
     a = agent.ask("does enc-sentiment's card state the correct base model?", thread_id="declared2").answer
     assert "Its card agrees" in a
     a = agent.ask("what does enc-topic's card declare as its base, and is that what the weights show?",
                   thread_id="declared3").answer
-    assert "declares enc-twin" in a and "but the weights contradict that claim" in a
+    assert "declares enc-twin" in a and "which does not match the weights" in a
 
 
 def test_a_misspelt_name_with_a_dotted_version_is_resolved():

@@ -270,7 +270,7 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     sections = _sections(card.text)
     passages: list[dict[str, str]] = []
     if topic:
-        passages = [{"section": p.section, "text": _clip(p.text, TABLE_CHARS if p.text.startswith("|") else 700)}
+        passages = [{"section": p.section, "text": _clip(p.text, TABLE_CHARS if _rows(p.text) else 700)}
                     for p in best_passages(card.text, topic)]
     matched = bool(passages)
     if not passages:
@@ -279,6 +279,11 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     return CardPassages(model.name, model.version, True, passages, topic,
                         matched if topic else None, meta, card_headings(card.text)[:30],
                         len(card.text))
+
+
+def _rows(text: str) -> bool:
+    """A passage of rows: a table, or a list of several items."""
+    return text.startswith("|") or len(re.findall(r"^(?:[-*+]|\d+[.)])\s", text, re.M)) >= 2
 
 
 def _as_table(text: str) -> str:

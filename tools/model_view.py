@@ -395,6 +395,8 @@ def _listed(field_name: str, label: str) -> Callable[[Inspection, ModelView], st
     def sentence(i: Inspection, v: ModelView) -> str:
         values = getattr(i.card, field_name)
         values = [values] if isinstance(values, str) else values or []
+        if field_name == "language":  # "multilingual" is how many, not one more language
+            values = [x for x in values if str(x).lower() != "multilingual"] or values
         shown = join(values) if len(values) <= LISTED else ", ".join(values[:LISTED]) + ", …"
         return _card_or(i, lambda: f"{i.name}'s card lists {plural(len(values), label[:-1], label)}: "
                                    f"{shown}." if values else f"{i.name}'s card lists no {label}.")

@@ -243,7 +243,7 @@ def _origin(model: str, ups: dict[str, dict[str, Any]]) -> str:
     if not ups:
         return f"{model} has no parent in the lake"
     root, row = max(ups.items(), key=lambda kv: kv[1].get("depth") or 0)
-    if row.get("source") == "card":
+    if str(row.get("source")).startswith("card"):
         return f"{model}'s card names {root} as its base"
     return f"{model} descends from {root}"
 
@@ -255,7 +255,7 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
     direct = row["depth"] == 1
     asked = _asked_kind(question)
     kind = row.get("relation") or ""
-    how = ("its card says so; the weights in the lake cannot confirm it" if row.get("source") == "card"
+    how = ("its card says so; the weights in the lake cannot confirm it" if str(row.get("source")).startswith("card")
            else f"inferred from the weights{_conf(row)}")
     if yes_no and asked and direct and asked != kind and kind != "declared":
         detail = f": {row['detail']}" if row.get("detail") else ""

@@ -77,6 +77,7 @@ class Lake:
     metrics: dict[str, tuple[str, ...]] = field(default_factory=dict)  # task -> its metrics
     card_only: frozenset[str] = frozenset()  # models of which only the card is in the lake
     derived: Callable[[], frozenset[str]] = frozenset  # the models the version graph derives from another
+    with_card: frozenset[str] = frozenset()  # models whose card has text to read (weights or not)
 
 
 @dataclass
@@ -98,7 +99,15 @@ def plan(r: Reading, ctx: Context) -> Plan:
     return p
 
 
+_IS_IT_SO = re.compile(r"^\s*(?:so|but|and|ok(?:ay)?|hm+|really)?[,\s]*(?:is|was|are) (?:that|this|it|they) (?:\w+ )?"
+                       r"(?:right|true|correct|accurate|legit|so|sure)\s*[?!.]*\s*$")
+
+
 def _plan(r: Reading, ctx: Context) -> Plan:
+    prev = ctx.prev
+    if prev is not None and not r.names and prev.calls and prev.kind in ("tool", "query", "then") and \
+            _IS_IT_SO.match(r.low):  # "is that actually right?": the evidence of the last answer again
+        return Plan.from_dict({**prev.to_dict(), "question": r.text, "recent": []})
     models = _models(r, ctx.prev)
     if "list_runs" in ctx.tools and re.search(r"\bhow many (?:\w+ ){0,2}(?:runs|evaluations)\b",
                                               r.low):  # "how many benchmark runs ..."
@@ -130,12 +139,17 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
     "is there a commercial option?", "what was it tuned on?"): the weights cannot say, so the
     passages of its card about what was asked are read beside the lake's facts."""
     card_only = [m for m in p.models if m in ctx.lake.card_only][:2]
+    uncovered = _uncovered(r, strict=not card_only)
+    if not card_only and uncovered and len(p.models) <= 2 and all(  # "on what hardware?": a card says,
+            c.tool == QUERY or "about" in ctx.tools[c.tool].parameters.get("properties", {})  # weights don't
+            for c in p.calls if c.tool in ctx.tools):  # (a tool of its own answers what it was made for)
+        card_only = [m for m in p.models if m in ctx.lake.with_card]
     reader = _card_reader(ctx)
     if p.kind not in ("tool", "query") or not card_only or reader is None or \
             any(c.tool == reader.name for c in p.calls):
         return p
     asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
-    topic = _uncovered(r) or (_built_words(r, asked) if asked else "")
+    topic = uncovered or (_built_words(r, asked) if asked and card_only[0] in ctx.lake.card_only else "")
     q = p.query
     if not topic and q and q.get("relation") == "parents" and not p.then and len(p.calls) == 1:
         p.kind, p.then, p.then_question = "then", "card_if_no_parent", r.text  # "what's it based on?"
@@ -157,7 +171,8 @@ _PARENTS_CARD = re.compile(r"\b(?:(?:its|the|that) )?(?:parent|base|base model|o
 def _parents_card(r: Reading, ctx: Context, p: Plan) -> Plan:
     """"what's its parent's AP on COCO according to the parent's card?": the parent is found
     first, then its card is read for what was asked."""
-    if p.then or not (_PARENTS_CARD.search(r.low) or _PARENTS_CARD.search(r.text.lower())) or not any(
+    said = _PARENTS_CARD.search(r.low) or _PARENTS_CARD.search(r.text.lower())
+    if p.then not in (None, "ask_found") or not said or not any(
             c.tool == QUERY and c.args.get("relation") == "parents" for c in p.calls):
         return p
     p.calls = [c for c in p.calls if c.tool == QUERY and c.args.get("relation") == "parents"][:1]
@@ -189,19 +204,30 @@ def _subject_facts(r: Reading, p: Plan) -> Plan:
     return p
 
 
-def _uncovered(r: Reading) -> str:
+def _uncovered(r: Reading, strict: bool = False) -> str:
     """The question's words when some of them are about what no fact of the lake holds ("any
     commercial option", "what kind of text is it meant for"); "" for a question the facts,
-    relations and rankings answer."""
+    relations and rankings answer; ``strict`` (a model with weights): a license or a score asked is
+    answered by the lake's facts and runs, not read in its card."""
     if r.rank or r.count or r.listing or r.group_by or r.comparative:
         return ""
-    if r.scored:  # "what bfcl score do they claim?": a card's tables and prose say more than its model-index
-        return _question_words(r)
-    said_in_cards = "license" in r.facts or re.search(  # terms, changes:
-        r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low)         # a card says more than a field
-    if not said_in_cards and not any(len(w) >= 4 and w not in _covered() for w in r.content_words):
+    if strict and (r.scored or _compares(r)):  # a score, a comparison: the lake's runs and weights answer
+        return ""
+    if r.scored or "datasets" in r.facts:  # "what bfcl score do they claim?", "what was it trained on?": a
+        return _question_words(r)  # card's tables and prose say more than its model-index and dataset ids
+    task = set(re.findall(r"[a-z]+", r.task_words or "")) if strict else set()  # "sts-smoke": a lake task
+    said_in_cards = not strict and ("license" in r.facts or re.search(  # terms, changes: a card says
+        r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low))       # more than a field
+    if not said_in_cards and not any(len(w) >= 4 and w not in _covered() and w.rstrip("s") not in _covered()
+                                     and w not in _FOLLOW_UP and w not in task for w in r.content_words):
         return ""
     return _question_words(r)
+
+
+# words of a follow-up that point back, not at something to read ("what about the other two?")
+_FOLLOW_UP = frozenset("about other others ones same again also then more else anything something thing things "
+                       "tell show give please thanks first second third last both each either those these "
+                       "there here that this".split())
 
 
 @functools.lru_cache(maxsize=1)
@@ -215,6 +241,7 @@ def _covered() -> frozenset[str]:
     return frozenset(w for ph in phrases for w in re.findall(r"[a-z]+", ph.lower()))
 
 
+_CARD_FILLER = frozenset("whats what's card cards give gives say says said state states list lists".split())
 _LINEAGE_WORDS = ("parent parents child children ancestor ancestors descendant descendants sibling siblings "
                   "root roots family derived derive derives from base built based merge merged quantized "
                   "pruned distilled adapter lineage declare declares declared came come comes related "
@@ -283,8 +310,30 @@ def _card_calls(r: Reading, ctx: Context, names: list[str], topic: str | None = 
 
 
 def _question_words(r: Reading) -> str:
-    """The question's words, model names left out: a topic to read a card about."""
-    return " ".join(w for w in re.findall(r"[a-z0-9][a-z0-9_.-]*", r.low) if w not in ("x", "y", "z"))
+    """The question's words, model names left out: a topic to read a card about, its parts
+    ("gpus, how long, how many tokens") kept apart by commas."""
+    named = {w for n in r.names for w in re.split(r"[^a-z0-9]+", n.lower()) if len(w) >= 2}
+    parts = (" ".join(_unnamed(re.findall(r"[a-z0-9][a-z0-9_.-]*", part), named))
+             for part in re.split(r"[,;?]|\s[-–—]\s", r.low))
+    return ", ".join(p for p in parts if p)
+
+
+def _unnamed(words: list[str], named: set[str]) -> list[str]:
+    """The words, a masked name (x, y) and the words of that name beside it ("the papluca x
+    language detection model") left out."""
+    def of_name(w: str) -> bool:
+        return all(t in named for t in re.split(r"[^a-z0-9]+", w) if t)
+
+    drop = set()
+    for i, w in enumerate(words):
+        if w in ("x", "y", "z"):
+            drop.add(i)
+            for step in (-1, 1):
+                j = i + step
+                while 0 <= j < len(words) and of_name(words[j]):
+                    drop.add(j)
+                    j += step
+    return [w for i, w in enumerate(words) if i not in drop]
 
 
 def _card_reader(ctx: Context) -> route.ToolInfo | None:
@@ -1098,6 +1147,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return True  # (not "compare X and Y on the benchmarks", "diff X vs Y: how many tensors changed?")
     if models and _purpose(r):  # "which of those is for function calling?"
         return True
+    if models and "purpose" in r.facts:  # "what's X for?": the card's own words, a fact only the query shows
+        return True
     if len(models) > 1 and r.derivation and re.search(_WAS_MADE, r.low):  # "which of them was pruned?"
         return True
     return r.listing and not models
@@ -1677,7 +1728,17 @@ _PAIR_FACTS = ("license", "parameters", "bytes", "format", "quantization", "arch
 
 
 def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[Call]:
-    """The calls that need the first round's results."""
+    """The calls that need the first round's results; when the first round found nothing to go
+    on for a card-only model ("what's different about its vocab?" and no parent in the lake),
+    what its card says about the question."""
+    calls = _second_round(p, results, ctx, r)
+    if calls or not p.models or p.models[0] not in ctx.lake.card_only or p.then == "card_if_no_parent" or \
+            _uncovered(r) == "" and not r.comparative:
+        return calls
+    return _card_calls(r, ctx, p.models[:1])
+
+
+def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[Call]:
     rows = [row for res in results if isinstance(res, dict) for row in res.get("rows", [])]
     names = [row["name"] for row in rows if row.get("in_lake", True)]
     if p.then == "pair_with_parent" and names:
@@ -1732,8 +1793,11 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
                 for n in names[:3]]
     if p.then == "card_if_no_parent" and not names and p.calls and p.calls[0].args.get("of"):
         return _card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says
-    if p.then == "read_parent_card" and names:
-        return _card_calls(r, ctx, names[:2])
+    if p.then == "read_parent_card" and names:  # what was asked of the parent, not "what's it based on"
+        parts = [[w for w in part.split() if w not in _LINEAGE_WORDS and w not in _CARD_FILLER]
+                 for part in _question_words(r).split(", ")]
+        asked = [" ".join(ws) for ws in parts if any(len(w) >= 4 for w in ws)]
+        return _card_calls(r, ctx, names[:2], ", ".join(asked) or None)
     if p.then == "grandchildren" and names:
         return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:

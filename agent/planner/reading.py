@@ -80,14 +80,16 @@ THAT_ONE = (r"\b(?:that one|that model|that checkpoint|that something|the latter
             r"(?:that|this|the) (?:base|parent|root|child)(?: model)?(?! of))\b")
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
-        r"models|both|the two|the three|either|neither)\b")
+        r"models|both|the two|the three|either|neither|each one|each of (?:them|those|these))\b|"
+        r"\b(?:on|for|of) each\s*[?.!]*$")
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
             "1st": 0, "2nd": 1, "3rd": 2, "bottom": -1, "runner-up": 1, "runner up": 1}
 ORDINAL = (r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd|bottom|runner[- ]up)(?: one| model)?\b|"
            r"\b(?:in|at) (first|second|third|last|bottom) (?:place|spot|position)\b|\bat the (bottom)\b")
 TOP_OF = r"\bthe (top|bottom|first|last) (two|three|2|3)\b"  # "the top two": the first two of a ranking
 OPENER = (r"^\s*(?:and|what about|how about|and for|same (?:question |thing |again )?for|also|then|"
-          r"ok(?:ay)?,? (?:and|what about))\b")
+          r"ok(?:ay)?,? (?:and|what about)|(?:for|on|in|with|at|by|under) (?:how|what|which)|"
+          r"(?:is|was) (?:that|this) (?:\w+ )?(?:right|true|correct|accurate|legit))\b")
 
 CHIT_CHAT = (r"^\s*(?:hi|hello|hey|thanks?|thank you|good (?:morning|evening)|bye)\b")
 _NAMEISH = re.compile(r"[`\"']([\w./@-]{3,})[`\"']|(?<![\w/])([A-Za-z][\w.]*(?:[-/_][\w.]+)+|"

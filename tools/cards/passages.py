@@ -76,7 +76,13 @@ REPEAT = 0.7         # a passage that adds no word of the question to those alre
 LEX_SHARE = 0.35     # how much the words found add to the meaning's cosine (at the best unit's words)
 RELATIVE = 0.35      # a passage scoring under this share of the best one is left out
 MIN_SIM = 0.3        # a unit (or heading) with none of the words counts from this cosine
+TINY = 2             # a card of at most this many units is quoted whole
 UNIT_CHARS = 420     # a unit is cut here (a sentence-long unit stays whole)
+LIST_ITEMS = 12      # a list of at most this many items is shown whole when two of them match
+OTHER_ITEM = 200     # ... its items not chosen cut here
+PART_CANDIDATES = 5  # units of each part of a topic of several parts scored by meaning
+MAX_PARTS = 5        # at most this many parts get a passage of their own
+PART_LEX = 1.0       # a part's words weigh more than its meaning: a part is short ("gpu hours for the 8b")
 
 
 @dataclass
@@ -89,32 +95,72 @@ class Passage:
 
 def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     """The ``k`` units of card ``text`` that best answer ``topic``, in card order; [] when
-    none holds a word of it or means it."""
+    none holds a word of it or means it. A topic of several parts ("gpus, how long, how many
+    tokens") gets the best unit of each part first."""
     want = _terms(topic)
     if not want:
         return []
     units = _units(text, code=bool(CODE_WORDS & set(WORD.findall(topic.lower()))))
     if not units:
         return []
+    if len(units) <= TINY:  # a card of a few lines: all it says is the answer
+        return [Passage(h, u, 1.0, i) for i, (h, u) in enumerate(units)]
     lex, words = _lexical(units, want)
-    ranked = sorted(range(len(units)), key=lambda i: -lex[i])
-    pool = [i for i in ranked[:CANDIDATES] if lex[i] > 0]
+    parts = [(part, _lexical(units, terms)[0]) for part, terms in _parts(topic)]
+    pool = _top(lex, CANDIDATES)
+    for _, plex in parts:
+        pool += [i for i in _top(plex, PART_CANDIDATES) if i not in pool]
     pool += [i for i in _by_heading(units, topic) if i not in pool]
     if not pool:
         return []
-    sims = _meaning(topic, [f"{units[i][0]}: {units[i][1]}" for i in pool])
+    vecs = _vectors([f"{units[i][0]}: {units[i][1]}" for i in pool])
+    sims = _cosines(topic, vecs)
     top = max(lex) or 1.0
     scored = [(sim + LEX_SHARE * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
-    best = _diverse(scored, {i: words[i] & want.keys() for _, i in scored},
-                    k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0))
+    firsts = _part_picks(parts, pool, vecs, sims)
+    rest = [si for si in scored if si[1] not in firsts]
+    want_k = max(k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0), min(len(firsts) + 1, MAX_PARTS + 1))
+    best = _diverse(rest, {i: words[i] & want.keys() for _, i in rest}, want_k - len(firsts),
+                    covered=set().union(*(words[i] & want.keys() for i in firsts)))
     best = [(sc, i) for sc, i in best if sc >= RELATIVE * best[0][0]] if best else []
-    out = sorted((Passage(units[i][0], _with_table(units, i) or _with_list(units, i), sc, i) for sc, i in best),
-                 key=lambda p: p.order)
+    best += [(dict((i, sc) for sc, i in scored).get(i, 0.0), i) for i in firsts]
+    out = sorted((Passage(units[i][0], _with_table(units, i) or _whole_list(units, i, {i for _, i in best})
+                          or _with_list(units, i), sc, i) for sc, i in best), key=lambda p: p.order)
     kept: list[Passage] = []
     for p in sorted(out, key=lambda p: -len(p.text)):  # a passage inside a longer one is shown once
         if not any(p.text in o.text for o in kept):
             kept.append(p)
     return _one_table(sorted(kept, key=lambda p: p.order))
+
+
+def _top(scores: list[float], n: int) -> list[int]:
+    return [i for i in sorted(range(len(scores)), key=lambda i: -scores[i])[:n] if scores[i] > 0]
+
+
+def _parts(topic: str) -> list[tuple[str, dict[str, float]]]:
+    """The parts of a topic that asks several things ("knowledge cutoff, tokens and gpu hours"),
+    each with its words; [] for a topic of one part."""
+    parts = [p.strip() for p in re.split(r"[,;?]|\s+(?:-|and|&|plus|also)\s+", topic.lower())]
+    out = [(p, t) for p in parts if 1.0 in (t := _terms(p)).values()]
+    return out if len(out) >= 2 else []
+
+
+def _part_picks(parts: list[tuple[str, list[float]]], pool: list[int], vecs, whole: list[float]) -> list[int]:
+    """Per part of the topic, the unit that answers it best among those holding its words, by
+    the part's meaning and the whole topic's ("how long" in "training: gpus, how long")."""
+    out: list[int] = []
+    for part, plex in parts[:MAX_PARTS]:
+        top = max(plex) or 0.0
+        if not top:
+            continue
+        sims = _cosines(part, vecs)
+        cands = [((sim + w) / 2 + PART_LEX * plex[i] / top, i)
+                 for sim, w, i in zip(sims, whole, pool) if plex[i] > 0]
+        if cands:
+            i = max(cands)[1]
+            if i not in out:
+                out.append(i)
+    return out
 
 
 def _one_table(passages: list[Passage]) -> list[Passage]:
@@ -133,10 +179,12 @@ def _one_table(passages: list[Passage]) -> list[Passage]:
     return out
 
 
-def _diverse(scored: list[tuple[float, int]], terms: dict[int, set[str]], k: int) -> list[tuple[float, int]]:
+def _diverse(scored: list[tuple[float, int]], terms: dict[int, set[str]], k: int,
+             covered: set[str] | None = None) -> list[tuple[float, int]]:
     """The best ``k``, each next one chosen for the words of the question (``terms``: those each
-    unit holds) it adds ("gpus, how long, how many tokens": not three lines about tokens)."""
-    left, out, covered = list(scored), [], set()
+    unit holds) it adds ("gpus, how long, how many tokens": not three lines about tokens);
+    ``covered``: the words the passages already chosen hold."""
+    left, out, covered = list(scored), [], set(covered or ())
     while left and len(out) < k:
         pick = max(left, key=lambda si: si[0] * (1.0 if terms[si[1]] - covered or not terms[si[1]] else REPEAT))
         left.remove(pick)
@@ -159,6 +207,25 @@ def _with_table(units: list[tuple[str, str]], i: int, rows: int = TABLE_ROWS) ->
         hi += 1
     start = max(lo, min(i - rows // 2, hi + 1 - rows))
     return "\n".join([first] + [units[j][1].partition("\n")[2] for j in range(start, min(hi + 1, start + rows))])
+
+
+def _whole_list(units: list[tuple[str, str]], i: int, chosen: set[int], most: int = LIST_ITEMS) -> str | None:
+    """A short list whole when two or more of its items were chosen ("* GPUs: 512", "* Training
+    time: 10 days": the list of the model's facts, not two lines of it); None otherwise."""
+    def item(j: int) -> bool:
+        return units[j][0] == units[i][0] and bool(re.match(r"(?:[-*+]|\d+[.)])\s", units[j][1]))
+
+    if not item(i):
+        return None
+    lo = hi = i
+    while lo > 0 and item(lo - 1):
+        lo -= 1
+    while hi + 1 < len(units) and item(hi + 1):
+        hi += 1
+    if hi - lo + 1 > most or len(chosen & set(range(lo, hi + 1))) < 2:
+        return None
+    items = [(j, units[j][1]) for j in range(lo, hi + 1)]
+    return "\n".join(u if j in chosen or len(u) <= OTHER_ITEM else u[:OTHER_ITEM - 3] + "..." for j, u in items)
 
 
 def _with_list(units: list[tuple[str, str]], i: int, items: int = 4) -> str:
@@ -315,8 +382,17 @@ def _by_heading(units: list[tuple[str, str]], topic: str) -> list[int]:
 
 
 def _meaning(topic: str, texts: list[str]) -> list[float]:
-    from modellake.tools.embedding.embedder import embed, embed_query
+    return _cosines(topic, _vectors(texts))
+
+
+def _vectors(texts: list[str]):
+    from modellake.tools.embedding.embedder import embed
+
+    return embed([t[:UNIT_CHARS] for t in texts])
+
+
+def _cosines(topic: str, vecs) -> list[float]:
+    from modellake.tools.embedding.embedder import embed_query
 
     q = embed_query(topic)
-    vecs = embed([t[:UNIT_CHARS] for t in texts])
     return [float(v @ q) for v in vecs]

@@ -109,7 +109,8 @@ def _card_summary(m: ModelRecord) -> str | None:
     """The first sentence of the card's prose ("Sentiment of product reviews, fine-tuned ...")."""
     from modellake.tools.cards.summary import summary_line
 
-    return summary_line(m.card.text) if m.card is not None and m.card.text else None
+    line = summary_line(m.card.text) if m.card is not None and m.card.text else None
+    return line.rstrip(". ") if line else None
 
 
 def _count(v: Any) -> str:
@@ -221,7 +222,9 @@ FACTS: tuple[Fact, ...] = (
     Fact("purpose", "in its card's words", ("what is each one for", "what is each for", "what they're for",
                                                  "what they are for", "what each is for", "what is it for",
                                                  "what's it for", "what it's for", "what it is for",
-                                                 "what are they for", "what does each do", "what do they do"),
+                                                 "what are they for", "what does each do", "what do they do",
+                                                 "what's x for", "what is x for", "whats x for", "what x is for",
+                                                 "what are x and y for", "what does x do", "what x does"),
          _card_summary),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
     Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus", "tuned on",

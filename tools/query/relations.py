@@ -26,7 +26,7 @@ class Link:
     relation: str            # the derivation of the edge that reaches it
     via: str                 # the model at the other end of that edge
     confidence: float | None = None
-    source: str = "inferred"  # inferred (weights) | card (declared)
+    source: str = "inferred"  # inferred (weights) | card (declared) | card text (named in its prose)
     also_via: list[str] = field(default_factory=list)  # a merge's other parents
     detail: str | None = None  # what the step did, in words ("set 50% of the weights ... to zero")
 
@@ -168,10 +168,61 @@ def _declared_children(catalog: Catalog, name: str) -> list[Link]:
 
 
 def _declared(catalog: Catalog, name: str) -> list[Link]:
-    """A card-declared parent, when the weights give none."""
+    """A card-declared parent, when the weights give none; else the base the card's text names
+    ("a fine-tuned version of X", a "Base model" column in its table of models)."""
     m = catalog.get_model(name)
     rel = declared_relation(m)
-    return [Link(b, 1, rel, name, None, "card") for b in declared_bases(m)]
+    bases = declared_bases(m)
+    if bases or m.card is None:
+        return [Link(b, 1, rel, name, None, "card") for b in bases]
+    lake = {x.name.lower(): x.name for x in catalog.list_models()}
+    return [Link(_lake_name(b, lake), 1, rel if r == "finetune" else r, name, None, "card text")
+            for b, r in stated_bases(m.card.text, m.name)]
+
+
+def stated_bases(text: str, name: str) -> list[tuple[str, str]]:
+    """The base models a card's text names, the model itself left out: (name, relation)."""
+    from modellake.tools.search.facets import table_base, text_bases
+
+    own = {name.lower(), name.split("/")[-1].lower()}
+    found = [(b, r) for b, r in table_base(text, name) or text_bases(text)
+             if len(b) >= 5 and b.lower() not in own and b.split("/")[-1].lower() not in own
+             and not _size_variant(b, name) and not set(re.split(r"[/ ]", b.lower())) & _PROSE]
+    if not found:
+        return []
+    words = _name_words(name)  # prose names several: the one that shares most of this model's name
+    best = max(found, key=lambda br: (len(words & _name_words(br[0])), -found.index(br)))
+    return [br for br in found if br[1] == "merge"] if best[1] == "merge" else [best]
+
+
+_PROSE = frozenset("and or either the a of".split())  # "and/or" is no repo id
+_SIZE = re.compile(r"(?:\d+(?:\.\d+)?[bmk]|x?x?l|large|base|small|tiny|mini|medium|plus|pro|max|lite|v\d+)")
+
+
+def _size_variant(base: str, name: str) -> bool:
+    """Whether ``base`` is this model's family at another size ("gemma-2b" beside gemma-7b, "GPT-2"
+    in gpt2-xl's card): another variant, not what it was made from."""
+    b, n = (re.findall(r"[a-z]+|\d+(?:\.\d+)?[a-z]?", x.lower().split("/")[-1]) for x in (base, name))
+    join_b, join_n = "".join(b), "".join(n)
+    if join_n.startswith(join_b):  # its own name grown by size words only
+        rest = re.findall(r"[a-z]+|\d+(?:\.\d+)?[a-z]?", join_n[len(join_b):])
+        return all(_SIZE.fullmatch(w) for w in rest)
+    core_b = [w for w in b if not _SIZE.fullmatch(w)]
+    core_n = [w for w in n if not _SIZE.fullmatch(w)]
+    return bool(core_b) and core_b == core_n
+
+
+def _name_words(name: str) -> set[str]:
+    return {w for w in re.split(r"[^a-z0-9.]+", name.lower().split("/")[-1]) if len(w) >= 2}
+
+
+def _lake_name(base: str, lake: dict[str, str]) -> str:
+    """The lake's name for a base a card names ("bge-m3" for BAAI/bge-m3), else the name as said."""
+    low = base.lower()
+    if low in lake:
+        return lake[low]
+    tails = [v for k, v in lake.items() if k.split("/")[-1] == low.split("/")[-1]]
+    return tails[0] if len(tails) == 1 else base
 
 
 # -- the words people use for each relation (read by the offline planner) ----------------

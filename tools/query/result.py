@@ -366,7 +366,7 @@ class ModelQuery(Record):
                     f"{self._names([r.name for r in rows])}.")
         if not rows and self.derivation and rel in ("parents", "ancestors") and self.other_derivations:
             o = self.other_derivations[0]  # "is X a fine-tune of Y?": no, pruned
-            how = ("its card says so" if o.get("source") == "card" else "inferred from the weights" + (
+            how = ("its card says so" if str(o.get("source")).startswith("card") else "inferred from the weights" + (
                 f", confidence {o['confidence']:.2f}" if isinstance(o.get("confidence"), float) else ""))
             same = [d["name"] for d in self.other_derivations if d["relation"] == o["relation"]]
             detail = f": {o['detail']}" if o.get("detail") and len(same) == 1 else ""
@@ -414,7 +414,7 @@ class ModelQuery(Record):
             self.relation = saved
 
     def _relative(self, r: Row, rel: str, cols: list[str]) -> str:
-        if r.source == "card":
+        if r.source.startswith("card"):
             facts = f", {self._facts(r, cols)}" if cols else ""
             return f"{r.name} (its card says so; not confirmed by the weights{facts})"
         noun = NOUNS.get(r.relation or "", "derived")
@@ -429,14 +429,14 @@ class ModelQuery(Record):
 
     def _declared_text(self, rows: list[Row]) -> str:
         """Whether the card's declared base model agrees with the parents the weights show."""
-        if not self.declared or all(r.source == "card" for r in rows):
+        if not self.declared or all(r.source.startswith("card") for r in rows):
             return ""
         inferred = {r.name.lower() for r in rows} | {r.name.split("/")[-1].lower() for r in rows}
         agree = [d for d in self.declared if d.lower() in inferred or d.split("/")[-1].lower() in inferred]
         if agree:
             return f" Its card agrees: it declares {join(agree)} as its base model."
-        return (f" Its card declares {join(self.declared)} as its base model instead, but the weights "
-                "contradict that claim.")
+        return (f" Its card declares {join(self.declared)} as its base model instead, which does not match "
+                "the weights.")
 
     def _ancestors_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
         """"X was merged from A and B; A was fine-tuned from C." (one clause per child)."""
@@ -453,17 +453,19 @@ class ModelQuery(Record):
 
     def _parents_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
         facts = {r.name: f" ({self._facts(r, cols)})" if cols else "" for r in rows}
-        if all(r.source == "card" for r in rows):
+        if all(r.source.startswith("card") for r in rows):
             names = join([r.name + facts[r.name] for r in rows])
             rel = rows[0].relation
             how = f" ({x} being {NOUNS[rel]} of it)" if rel in NOUNS and rel != "declared" else ""
+            says = (f"{x}'s card declares no base model in its metadata, but its text names {names} as its base"
+                    if rows[0].source == "card text" else f"{x}'s card declares {names} as its base model")
             absent = [r.name for r in rows if not r.in_lake]
             tail = (f" {join(absent)} {'is' if len(absent) == 1 else 'are'} not in the lake, so the "
                     "weights cannot confirm it." if absent else
                     f" Only the card of {join([r.name for r in rows])} is in the lake, not its weights, so the "
                     "weights cannot confirm it." if all(r.card_only for r in rows) else
                     " The weights do not show it.")
-            return f"{x}'s card declares {names} as its base model{how}.{tail}"
+            return f"{says}{how}.{tail}"
         if len(rows) > 1 and all(r.relation == "merge" for r in rows):
             mix = next((r.detail for r in rows if r.detail), None)
             return (f"{x} is a merge of {join([r.name + facts[r.name] for r in rows])} (inferred "
@@ -663,6 +665,9 @@ class ModelQuery(Record):
                 continue
             if c in self.boards and r.values.get(c) is None:
                 out.append(f"no score on {self.boards[c]['task']}")
+                continue
+            if len(v) > 40 and " " in v and c not in self.boards:  # a sentence: quoted
+                out.append(f"{self.columns[c]}: \u201c{v.rstrip('.')}\u201d")
                 continue
             out.append(v if _self_labelled(v) and c not in self.boards else f"{self.columns[c]} {v}")
         return ", ".join(out)

@@ -128,17 +128,19 @@ def _context(names: list[str], text: str) -> tuple[int | None, str | None]:
 
 _CUE = (
     r"(fine[- ]?tuned(?: version)?(?: of| from| on top of)|fine[- ]?tun(?:e|es|ing)(?= )|"
-    r"finetuned from(?: model| weights)?|fine[- ]tuned from(?: models?| weights)?|based on|"
+    r"finetuned from(?: model| weights)?|fine[- ]tuned from(?: models?| weights)?|based on|trained from|"
     r"built (?:up)?on(?: top of)?|built from|initiali[sz]ed (?:from|with)(?: the weights of)?|"
     r"derived from|continued pre-?training (?:of|from|on)|further (?:pre-?)?trained (?:from|on)|"
     r"merge of|quanti[sz]ed (?:version )?of|quanti[sz]ations of|(?:gguf|gptq|awq|exl2) (?:format )?"
     r"(?:model )?files for|distilled from|original model|student|parent model|base model|"
     r"(?:lora |peft |qlora )?adapters? (?:weights )?(?:for|on|trained on)|lora (?:weights )?for)"
-    r"\W{0,4}(?:(?:the|a|an|meta's|original|weights of|pre-?trained)\s+){0,3}")
+    r"[^\w\[`]{0,4}(?:(?:the|a|an|meta's|original|weights of|pre-?trained)\s+){0,3}")
 _LINK_CUE = re.compile(
     "(?i:" + _CUE + r")(?:\[([^\]]{1,120})\]\(([^)\s]{1,300})\)|`([^`\n]{2,100})`|"
     r"(?i:(?:https?://)?huggingface\.co/)([\w.-]+/[\w.-]+)|([\w.-]*[A-Za-z][\w.-]*/[\w.-]+)|"
     r"([A-Za-z][\w.]*(?:-[\w.]+){1,6})|((?:[A-Z][\w.]*[ -]){1,4}[A-Z0-9][\w.]*))")
+_LINK_THEN_CUE = re.compile(r"\[[^\]]{1,120}\]\(((?:https?://)?huggingface\.co/[^)\s]{1,200})\)\s+"
+                            r"(?:model\s+)?(?:fine[- ]?tuned|further trained|trained) (?:on|for|with)\b", re.I)
 _HF_URL = re.compile(r"^(?:https?://)?(?:www\.)?huggingface\.co/([\w.-]+/[\w.-]+|[\w.-]+)/?$", re.I)
 _HF_SKIP = {"datasets", "spaces", "docs", "blog", "papers", "transformers", "learn", "models",
             "collections", "join", "settings", "tasks"}
@@ -217,11 +219,45 @@ def text_bases(text: str) -> list[tuple[str, str]]:
             continue
         if target and (target, _cue_relation(cue)) not in out:
             out.append((target, _cue_relation(cue)))
+    for m in _LINK_THEN_CUE.finditer(text[:60000]):  # "the [RoBERTa large model](.../roberta-large) fine-tuned on"
+        u = _HF_URL.match(m.group(1).rstrip("/"))
+        if u and u.group(1).split("/")[0].lower() not in _HF_SKIP and (u.group(1), "finetune") not in out:
+            out.append((u.group(1), "finetune"))
     adapted = _adapter_base(text[:60000])
     if adapted and (adapted, "adapter") not in out:
         out.append((adapted, "adapter"))
     out += [(m, "merge") for m in merged_models(text[:60000]) if (m, "merge") not in out]
     return out[:8]
+
+
+_BASE_COLUMN = re.compile(r"base[ _-]?model|base|backbone|parent(?: model)?|(?:based|built) on|"
+                          r"(?:fine-?tuned|initiali[sz]ed) from")
+
+
+def table_base(text: str, name: str) -> list[tuple[str, str]]:
+    """The base a card's table of models gives this model: the "Base model" cell of the row that
+    names it (a family card listing each variant with its base)."""
+    own = name.split("/")[-1].lower()
+    head: list[str] | None = None
+    for line in text[:60000].splitlines():
+        s = line.strip()
+        if not s.startswith("|"):
+            head = None
+            continue
+        cells = [c.strip() for c in s.strip("|").split("|")]
+        if head is None:
+            head = [c.lower() for c in cells]
+            continue
+        col = next((i for i, h in enumerate(head) if _BASE_COLUMN.fullmatch(h)), None)
+        if col is None or col >= len(cells) or not cells[0] or own not in cells[0].lower():
+            continue
+        cell = cells[col]
+        link = re.search(r"\]\((https?://huggingface\.co/[^)\s]+)\)", cell)
+        u = _HF_URL.match(link.group(1).rstrip("/")) if link else None
+        target = u.group(1) if u else re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cell).strip(" `*")
+        if target and target not in ("-", "—") and len(target) <= 100:
+            return [(target, "finetune")]
+    return []
 
 
 _MERGE_LIST = re.compile(r"(?:models? (?:were |was )?(?:included|used) in the merge|merged models?)\s*:?\s*\n", re.I)
