@@ -125,7 +125,8 @@ def test_words_set_against_each_other_name_models():
 def test_a_cost_without_the_childs_score_says_it_cannot_tell(family_agent):  # noqa: F811
     agent, _ = family_agent
     a = agent.ask("what did pruning cost enc-pruned in accuracy vs its parent").answer
-    assert "enc-pruned has no score on sts-smoke, so the lake cannot tell how the two compare on sts-smoke" in a
+    assert "enc-pruned has no score on sts-smoke: the two share no benchmark, so their scores cannot be " \
+        "compared yet" in a
     assert "spearman 0.28" not in a  # nothing said of a score it does not have
 
 
@@ -174,3 +175,25 @@ def test_one_relative_is_said_in_the_singular(monkeypatch, family_lake):  # noqa
     with ToolContext(Lake(family_lake[0])) as ctx:
         q = query.query_models(ctx, names=["enc-base"], show=["count:children", "count:descendants"])
     assert (q.rows[0].shown["count:children"], q.rows[0].shown["count:descendants"]) == ("1 child", "1 descendant")
+
+
+def test_a_short_follow_up_stays_on_the_models_of_the_last_answer(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = _ask(agent, "each", "how are enc-topic and enc-sentiment related?", "license on each?")
+    assert "mit" in a.answer and "enc-topic" in a.answer and "enc-sentiment" in a.answer
+    a = _ask(agent, "so", "what's enc-topic built on according to its card?", "is that actually right?")
+    assert a.answer.startswith("enc-topic was fine-tuned from enc-base") and "does not match the weights" in a.answer
+
+
+def test_both_ends_of_a_ranking_and_what_each_of_two_is_for(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("biggest and smallest model by parameters?", thread_id="ends")
+    assert [c["args"]["order"] for c in a.tool_calls] == ["highest", "lowest"]
+    a = _ask(agent, "pair", "how are enc-topic and enc-sentiment related, what's each for?")
+    assert "news headlines" in a.answer and "product reviews" in a.answer  # each card's own words
+
+
+def test_what_a_card_only_model_is_for_in_its_cards_words(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what's acme/summarizer-1b for?", thread_id="for")
+    assert "\u201cAbstractive summarization of English news articles into three sentences\u201d" in a.answer

@@ -98,3 +98,62 @@ def test_a_quoted_table_is_a_table_a_chat_renders():
     text = CardPassages("m", 1, True, [{"section": "Models", "text": "| Model | mAP |\n| X-n | 37.3 |"}],
                         topic="map", topic_found=True).text()
     assert "**Models**\n| Model | mAP |\n|---|---|\n| X-n | 37.3 |" in text and "> |" not in text
+
+
+SPEC_CARD = textwrap.dedent("""\
+    # Mini 128K
+
+    ## Model
+
+    * Architecture: a dense decoder-only Transformer with 3.8B parameters.
+    * Context length: 128K tokens
+    * GPUs: 512 H100-80G
+    * Training time: 10 days
+    * Training data: 4.9T tokens
+
+    ## Fine-tuning
+
+    A basic example of multi-GPUs supervised fine-tuning with TRL is provided here.
+
+    ## Datasets
+
+    Our training data includes a wide variety of sources, totaling 4.9 trillion tokens.
+
+    ## Hardware
+
+    * NVIDIA V100 or earlier generation GPUs: use the eager attention implementation.
+
+    ## Intended Uses
+
+    Memory/compute constrained environments and latency bound scenarios.
+    """)
+
+
+def test_each_part_of_a_question_gets_its_passage_and_a_matched_list_comes_whole():
+    got = [p.text for p in best_passages(SPEC_CARD, "how much compute went into training it, gpus, how long, "
+                                                    "how many tokens")]
+    spec = next(t for t in got if "GPUs: 512 H100-80G" in t)
+    assert "Training time: 10 days" in spec and "Context length: 128K tokens" in spec  # the list, whole
+
+
+def test_a_card_of_one_line_is_quoted_whole():
+    card = "---\nlicense: mit\n---\n# enc-sentiment\nenc-base fine-tuned for product reviews (positive / negative).\n"
+    assert [p.text for p in best_passages(card, "what labels does it output")] == [
+        "enc-base fine-tuned for product reviews (positive / negative)."]
+
+
+def test_a_base_named_only_in_the_cards_text():
+    from modellake.tools.query.relations import stated_bases
+
+    table = textwrap.dedent("""\
+        | Model | Base model | Language |
+        |:--|:--:|:--|
+        | [org/reranker-base](https://huggingface.co/org/reranker-base) | [xlm-r](https://huggingface.co/xlm-r) | en |
+        | [org/reranker-m3](https://huggingface.co/org/reranker-m3) | [m3](https://huggingface.co/org/m3) | multi |
+        """)
+    assert stated_bases(table, "org/reranker-m3") == [("org/m3", "finetune")]
+    prose = "Model trained from [roberta-base](https://huggingface.co/roberta-base) on go_emotions."
+    assert stated_bases(prose, "someone/roberta-base-go_emotions") == [("roberta-base", "finetune")]
+    assert stated_bases("We compare it with [gemma-2b](https://huggingface.co/google/gemma-2b), based on "
+                        "[gemma-2b](https://huggingface.co/google/gemma-2b).", "google/gemma-7b") == []  # a sibling
+    assert stated_bases("Trained from scratch and/or fine-tuned.", "x/model") == []

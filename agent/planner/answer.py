@@ -345,6 +345,8 @@ def selection(outcomes: list[Outcome], plan: Plan | None = None) -> list[str]:
             out += [n for n in selection(outcomes[i:i + len(part.calls)], part) if n not in out]
             i += len(part.calls)
         return out
+    if plan is not None and plan.kind == "pair" and len(plan.models) == 2:
+        return list(plan.models)  # "how are X and Y related? ... and what's each for?": the two asked about
     if plan is not None and plan.then == "grandchildren" and len(outcomes) > 1:
         outcomes = outcomes[1:]  # the children of the children, not the children
     out: list[str] = []

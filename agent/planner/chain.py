@@ -46,6 +46,8 @@ def found_later(p: Plan) -> bool:
     """Whether a part's models are known only from its results (a relation, a ranking, a
     filter, a search), not from the names the question gave."""
     q = p.query
+    if p.kind == "pair":  # "how are X and Y related?": the two named
+        return False
     if q is not None:  # a count answers a number: "them" after it is the same query's models
         return bool(q.get("relation") or q.get("rank_by") or q.get("derivation") or "names" not in q) and \
             not q.get("count_only")

@@ -602,8 +602,8 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
             args["top"] = r.top or 1
     if "rank_by" not in args:
         args["show"] = _scores_shown(r, ctx, task) if task else ["scores"]
-        if task and re.search(r"\bwhich\b", r.low):  # "which of these scored on sts?": those that did
-            args["task"] = task
+        if task and re.search(r"\bwhich\b", r.low) and len(args["show"]) == 1:  # "which of these scored on
+            args["task"] = task  # sts?": those that did (not "which for sts and which for sentiment?")
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
 
 
@@ -917,6 +917,10 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.them and len(prev.selection) == 1 and len(prev.models) == 1 and prev.models[0] not in prev.selection \
             and _compares(r) and prev.query and prev.query.get("relation"):  # "compare their licenses" after
         return [prev.models[0], prev.selection[0]]  # "anything else on that same base?": the pair
+    subject = prev.focus or (prev.models[0] if len(prev.models) == 1 else None)
+    if r.it and r.them and subject and len(prev.selection) > 1 and subject not in prev.selection and \
+            re.search(r"\bit\b.*\b(?:them|both|each|either|those|these)\b", r.low):
+        return [subject, *prev.selection]  # "does it beat both of them?": the model and the ones just named
     if (r.them or (re.search(r"\bwhich one\b", r.low) and not r.rank)) and len(prev.selection) > 1:
         return list(prev.selection)  # "which one has a card?" after two models: either of them
     if r.them and len(prev.recent) > 1 and (re.search(r"\b(?:two|both)\b", r.low) or len(prev.listed) < 2):
@@ -1369,8 +1373,19 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             "parameters", "format", "license")]
     if task and r.scored and args.get("relation") and "rank_by" not in args and not r.count:
         args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
-    return Plan("query", [Call(QUERY, args)], question=r.text, models=models,
-                task=task)
+    calls = [Call(QUERY, args)]
+    if args.get("order") in _FLIP and _both_ends(r) and not r.count:  # "biggest and smallest": both
+        other = Call(QUERY, {**args, "order": _FLIP[args["order"]]})
+        calls = [other, *calls] if args["order"] in ("worst", "lowest") else [*calls, other]  # the top first
+    return Plan("query", calls, question=r.text, models=models, task=task)
+
+
+def _both_ends(r: Reading) -> bool:
+    """"the biggest and smallest models", "best and worst on T": a ranking read from both ends."""
+    from modellake.agent.planner.reading import SCORE_HIGH, SCORE_LOW, SIZE_HIGH, SIZE_LOW
+
+    return any(re.search(hi, r.low) and re.search(lo, r.low) and re.search(r"\b(?:and|&|or|vs\.?|/)\b|/", r.low)
+               for hi, lo in ((SIZE_HIGH, SIZE_LOW), (SCORE_HIGH, SCORE_LOW)))
 
 
 def _kin(r: Reading, ctx: Context) -> str | None:
@@ -1454,7 +1469,8 @@ def _asks_cost(r: Reading) -> bool:
                      r"g[ai]ve up|gives up|giving up|sacrific\w*|"
                      r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
-                     r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise)\b", r.low)
+                     r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise|dumber|smarter|suffer\w*|"
+                     r"weaker|stronger|broke|break|beats?|beaten|beating|outperform\w*|outscor\w*)\b", r.low)
     against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to)\b.*\b(?:parents?|base|original|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
@@ -1715,7 +1731,7 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
 def _tasks_listed(r: Reading, ctx: Context) -> list[str]:
     """The lake tasks a question lists ("(sentiment, sts, topic)", "on sst2 and topic-smoke")."""
     found: list[str] = []
-    for item in re.split(r"\s*(?:,|\band\b|\bor\b|/|\(|\))\s*", r.low):
+    for item in re.split(r"\s*(?:,|\band\b|\bor\b|/|\(|\)|\?|;|--)\s*", r.low):
         words = " ".join(w for w in re.findall(r"[a-z0-9][\w-]*", item)[-2:])
         t = ctx.lake.resolve_task(words) if words and len(words) <= 30 else None
         if t and t not in found:

@@ -81,7 +81,7 @@ THAT_ONE = (r"\b(?:that one|that model|that checkpoint|that something|the latter
 WHICH_ONES = r"^\s*(?:and\s+)?(?:which|what) (?:ones|are they|were they)\b|^\s*(?:name|list) them\b"
 THEM = (r"\b(?:them|they|those|these|their|of them|among them|the others|those models|these "
         r"models|both|the two|the three|either|neither|each one|each of (?:them|those|these))\b|"
-        r"\b(?:on|for|of) each\s*[?.!]*$")
+        r"\b(?:on|for|of) each\s*[?.!]*$|\beach(?= (?:is|for|has|have|does|do|was|uses?)\b|'s\b|\s*[?,]|\s*$)")
 ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "last": -1,
             "1st": 0, "2nd": 1, "3rd": 2, "bottom": -1, "runner-up": 1, "runner up": 1}
 ORDINAL = (r"\bthe (first|second|third|fourth|fifth|last|1st|2nd|3rd|bottom|runner[- ]up)(?: one| model)?\b|"

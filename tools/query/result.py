@@ -542,8 +542,10 @@ class ModelQuery(Record):
                 else:
                     shown = has.shown[c] if re.match(r"[\d.,]+\w* [a-z ]{4,}$", has.shown[c]) and not board \
                         else f"{label} {has.shown[c]}"  # "9 reported results", not "87.3 MiB"
+                    shared = any(a.values.get(k) is not None and b.values.get(k) is not None for k in self.boards)
                     said.append(f"{has.name} has {shown}; {lacks.name} has {none}" + (
-                        f", so the lake cannot tell how the two compare on {board['task']}." if board else "."))
+                        "." if not board else f", so the lake cannot tell how the two compare on {board['task']}."
+                        if shared else ": the two share no benchmark, so their scores cannot be compared yet."))
             elif board:
                 hib = board["higher_is_better"]
                 win, lose = (a, b) if (va > vb) == hib else (b, a)
@@ -557,8 +559,10 @@ class ModelQuery(Record):
                 word = "better" if win is a else "worse"  # the model asked about first
                 av, bv = _same_decimals(*((wv, lv) if win is a else (lv, wv)))
                 gap = _gap(va, vb)
-                said.append(f"On {board['task']}, {a.name} scores {word} than {b.name} "
-                            f"({board['metric']} {av} against {bv}, a gap of {gap}).")
+                small = abs(va - vb) < SMALL_GAP * max(abs(va), abs(vb))  # "0.810 against 0.806": barely
+                said.append(f"On {board['task']}, {a.name} scores {'barely ' if small else ''}{word} than {b.name} "
+                            f"({board['metric']} {av} against {bv}, a gap of {gap}"
+                            f"{f', under {SMALL_GAP:.0%}' if small else ''}).")
             elif fact is not None and fact.numeric and abs(va - vb) <= 0.01 * max(abs(va), abs(vb)):
                 big, small = (a, b) if va > vb else (b, a)
                 share = abs(va - vb) / max(abs(small.values[c]), 1)
@@ -677,6 +681,9 @@ class ModelQuery(Record):
         if len(names) <= LIST_NAMES:
             return join(names)
         return ", ".join(names[:LIST_NAMES]) + f" and {len(names) - LIST_NAMES} more"
+
+
+SMALL_GAP = 0.01  # a score gap under this share of the score is "barely" one
 
 
 def _gap(a: float, b: float) -> str:
