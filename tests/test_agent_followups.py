@@ -196,4 +196,16 @@ def test_both_ends_of_a_ranking_and_what_each_of_two_is_for(family_agent):  # no
 def test_what_a_card_only_model_is_for_in_its_cards_words(family_agent):  # noqa: F811
     agent, _ = family_agent
     a = agent.ask("what's acme/summarizer-1b for?", thread_id="for")
+    assert "task (card) summarization" in a.answer
     assert "\u201cAbstractive summarization of English news articles into three sentences\u201d" in a.answer
+    a = agent.ask("acme/summarizer-1b: what license, and what kind of articles do they recommend it for?")
+    assert "search" not in [c["tool"] for c in a.tool_calls] and "news articles" in a.answer  # its card, not the lake
+
+
+def test_how_a_model_scored_is_its_runs_even_after_what_its_card_says(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    for q in ("how did enc-sentiment actually score?",
+              "enc-sentiment's card says it is for product reviews, how did it actually score?"):
+        a = agent.ask(q)
+        assert a.tool_calls == [{"tool": "query_models", "args": {"names": ["enc-sentiment"], "show": ["scores"]}}]
+        assert "spearman on sts-smoke 0.28" in a.answer

@@ -149,7 +149,9 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
             any(c.tool == reader.name for c in p.calls):
         return p
     asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
-    topic = uncovered or (_built_words(r, asked) if asked and card_only[0] in ctx.lake.card_only else "")
+    several = len(_question_words(r).split(", ")) > 2  # "params, layers, context window, training tokens"
+    topic = uncovered or ("" if not asked or card_only[0] not in ctx.lake.card_only else
+                           _question_words(r) if several else _built_words(r, asked))
     q = p.query
     if not topic and q and q.get("relation") == "parents" and not p.then and len(p.calls) == 1:
         p.kind, p.then, p.then_question = "then", "card_if_no_parent", r.text  # "what's it based on?"
@@ -218,11 +220,20 @@ def _uncovered(r: Reading, strict: bool = False) -> str:
     task = set(re.findall(r"[a-z]+", r.task_words or "")) if strict else set()  # "sts-smoke": a lake task
     said_in_cards = not strict and ("license" in r.facts or re.search(  # terms, changes: a card says
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low))       # more than a field
+    if strict and not any(w.startswith(_CARD_TOPICS) for w in r.content_words):
+        return ""  # a model with weights: its card is read for what cards are about (training, hardware, risks)
     if not said_in_cards and not any(len(w) >= 4 and w not in _covered() and w.rstrip("s") not in _covered()
                                      and w not in _FOLLOW_UP and w not in task for w in r.content_words):
         return ""
     return _question_words(r)
 
+
+# what cards speak of that a model's weights and the lake's fields do not (by their first letters)
+_CARD_TOPICS = ("train", "hardware", "gpu", "tpu", "compute", "epoch", "steps", "batch", "learning", "hyper", "risk",
+                "bias", "limit", "harm", "danger", "intend", "meant", "purpose", "use", "usage", "recommend",
+                "cite", "citation", "paper", "author", "contact", "carbon", "emission", "cutoff", "knowledge",
+                "label", "class", "prompt", "template", "format", "evaluat", "caveat", "warning", "safety",
+                "language", "data", "corpus", "token", "hours", "days", "long", "card", "accord", "readme", "doc")
 
 # words of a follow-up that point back, not at something to read ("what about the other two?")
 _FOLLOW_UP = frozenset("about other others ones same again also then more else anything something thing things "
@@ -1361,6 +1372,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["show"] = list(dict.fromkeys(args.get("show", []) + show))
     if r.count:
         args["count_only"] = True
+    if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)) \
+            and not r.task_words and all(m not in ctx.lake.card_only for m in models) and ctx.lake.tasks_with_scores \
+            and not re.search(_A_METRIC, r.low) and re.search(r"\bscor\w*|\bperform\w*|\bfared?\b", r.low):
+        args["show"] = ["scores"]  # "how did it actually score?": its runs in the lake, every task
+        return Plan("query", [Call(QUERY, args)], question=r.text, models=models)
     if models and not task and r.scored and not ({"rank_by", "relation", "show", "count_only"} & set(args)):
         if not r.aspects:
             r.aspects = ["results"]  # "what rouge does X get?": what its card reports, or that it reports none
@@ -1386,6 +1402,10 @@ def _both_ends(r: Reading) -> bool:
 
     return any(re.search(hi, r.low) and re.search(lo, r.low) and re.search(r"\b(?:and|&|or|vs\.?|/)\b|/", r.low)
                for hi, lo in ((SIZE_HIGH, SIZE_LOW), (SCORE_HIGH, SCORE_LOW)))
+
+
+_A_METRIC = (r"\b(?:rouge\w*|bleu|chrf|wer|cer|f1|map|ap|exact match|em|perplexity|ppl|auc|mrr|ndcg\w*|recall|"
+             r"precision|pass@\w+|mmlu|gsm8k|hellaswag|arc|truthfulqa|humaneval|bfcl|glue|squad\w*)\b")
 
 
 def _kin(r: Reading, ctx: Context) -> str | None:

@@ -37,6 +37,7 @@ _ASKS = re.compile(r"^(?:what|what's|whats|which|how|who|whose|where|when|why|is
                    r"draft|check|rank|name|and|its|their)\b", re.I)
 
 
+_STATES = re.compile(r"\b(?:says?|said|claims?|states?|reads|writes|wrote)\b", re.I)  # "the card says Z, how...?"
 _WH = re.compile(r"\b(?:what|what's|which|how|who|whose|where|when|why)\b", re.I)
 
 
@@ -47,7 +48,9 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
     for m in [*_SPLIT.finditer(text), None]:
         end = m.start() if m else len(text)
         clause = text[start:end].strip(" ,.")
-        if m is not None and ((not _asks(clause) and re.fullmatch(r",\s+", m.group(0))) or (
+        qualifies = not _asks(clause) and re.fullmatch(r",\s+", m.group(0)) and not _STATES.search(clause) \
+            if m is not None else False
+        if m is not None and (qualifies or (
                 re.fullmatch(r"\s[-\u2013\u2014]\s", m.group(0)) and not _SELECTS.search(clause))):
             continue  # "Of X's children, which one ...": the words before the comma qualify the rest
         if clause.strip("?"):
@@ -131,7 +134,8 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
         if not one.names and whole_reading.names and len(one.content_words) <= 3:
             one.names = list(whole_reading.names)  # "X's card says its base is Y. legit?"
             one.text = text
-            if one.relation is None:  # "X says it's built on Y. is that true?": the relation stated
+            if one.relation is None and not (one.scored or one.facts or one.aspects or one.rank):
+                # "X says it's built on Y. is that true?": the relation stated
                 one.relation, one.relation_of = whole_reading.relation, whole_reading.relation_of
                 one.low = whole_reading.low
         if one.names or not whole_reading.names:
@@ -144,6 +148,8 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     steps = asked[lead:]
     if clauses and clauses[0] not in formal and clauses[0] not in steps and _sets_up(read(clauses[0])):
         steps = [clauses[0], *steps]  # "X was fine-tuned from something. Does that something ...?"
+    if steps and clauses and clauses[0] not in steps and _NEED.search(clauses[0]) and _BARE_WHICH.match(steps[0]):
+        steps = [f"{clauses[0]}: {steps[0]}", *steps[1:]]  # "I need a reranker for X. which one should I use?"
     chained = chain.start(steps, read, ctx, whole)  # a later part asks about what an earlier one finds
     if chained is not None:
         return chained
@@ -160,6 +166,9 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     for t in parts:
         rt = read(t)
         p = plan(rt, replace(ctx, prev=prev, same_question=True))
+        if _lake_wide_search(p, ctx) and not rt.names and len(whole_reading.names) == 1:
+            p = _of_the_one_named(rt, whole_reading.names[0], ctx) or p  # "X: ..., what settings do they
+            # recommend?": X's card, not a search of the lake
         if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
@@ -179,6 +188,29 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
                 task=next((p.task for p in subs if p.task), None), recent=whole.recent,
                 parts=[p.to_dict() for p in subs])
+
+
+def _lake_wide_search(p: Plan, ctx: Context) -> bool:
+    """Whether a plan searches the whole lake (a tool that reads a need and needs no model)."""
+    return any(not ctx.tools[c.tool].needs and "query" in ctx.tools[c.tool].parameters.get("properties", {})
+               for c in p.calls if c.tool in ctx.tools)
+
+
+def _of_the_one_named(r: Reading, name: str, ctx: Context) -> Plan | None:
+    """A part that names no model, in a question about one model: what that model's card says."""
+    from modellake.agent.planner.compose import _card_calls
+
+    if name not in ctx.lake.with_card and name not in ctx.lake.card_only:
+        return None
+    r.names = [name]
+    calls = _card_calls(r, ctx, [name])
+    return Plan("tool", calls, question=r.text, models=[name]) if calls else None
+
+
+_NEED = re.compile(r"\b(?:i|we) (?:need|want|am looking|'m looking|are looking|'re looking|have to pick)\b|"
+                   r"\blooking for\b", re.I)
+_BARE_WHICH = re.compile(r"^\s*(?:so\s+|ok(?:ay)?,?\s+)?(?:which|what)(?: one| model)?\s+(?:should|would|do|can|"
+                         r"to)\b|^\s*(?:any|what do you) (?:suggestions?|recommend\w*)", re.I)
 
 
 def _sets_up(r: Reading) -> bool:

@@ -192,6 +192,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.listing = bool(re.search(LISTING, low))
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
+    if "purpose" in r.facts and "task" not in r.facts:  # "what is each for?": the card's task and its words
+        r.facts.insert(r.facts.index("purpose"), "task")
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
     _shape_words(r, low)
     if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
