@@ -157,3 +157,12 @@ def test_a_base_named_only_in_the_cards_text():
     assert stated_bases("We compare it with [gemma-2b](https://huggingface.co/google/gemma-2b), based on "
                         "[gemma-2b](https://huggingface.co/google/gemma-2b).", "google/gemma-7b") == []  # a sibling
     assert stated_bases("Trained from scratch and/or fine-tuned.", "x/model") == []
+
+
+def test_the_labels_a_classifier_outputs_come_from_its_configuration():
+    from modellake.tools.lake_tools import _labels
+
+    m = ModelRecord(name="clf", format="safetensors", source="x", config={"id2label": {"1": "pos", "0": "neg"}})
+    assert _labels(m) == {"labels": ["neg", "pos"], "labels_from": "classification head (config id2label)"}
+    generic = ModelRecord(name="g", format="card", source="x", config={"id2label": {"0": "LABEL_0"}})
+    assert _labels(generic) == {}  # LABEL_0 names nothing

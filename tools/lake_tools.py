@@ -30,7 +30,7 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
         name: the model's name in the lake, or NAME@VERSION.
         about: the aspects the question is about (parameters, layers, dtypes, quantization, tied,
             sparsity, outliers, config, files, disk, format, architecture, card, license,
-            base_model, datasets, task, language, tags, library, results, versions); none: all.
+            base_model, datasets, task, language, labels, tags, library, results, versions); none: all.
     """
     from modellake.tools.inspection import inspect_model
 
@@ -50,7 +50,21 @@ def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> M
         data |= {"derived_from": made} if made else {}
     if "license" in (about or []) and not (model.card and model.card.license):
         data |= _license_elsewhere(catalog, model)
+    if "labels" in (about or []):
+        data |= _labels(model)
     return ModelView(insp.name, data, list(about or []), insp, versions, claims)
+
+
+def _labels(model: Any) -> dict[str, Any]:
+    """The label names a classifier outputs: its configuration's id2label, else the classifier head
+    stored beside the encoder (its safetensors metadata; the header only, bounded)."""
+    from modellake.tools.cards.facts import config_labels, read_side_head
+
+    labels = config_labels(model)
+    if labels:
+        return {"labels": labels, "labels_from": "classification head (config id2label)"}
+    head = read_side_head(model) if model.format != "card" else None
+    return {"labels": head["labels"], "labels_from": "classifier head"} if head and head["labels"] else {}
 
 
 def _license_elsewhere(catalog: Any, model: Any) -> dict[str, Any]:

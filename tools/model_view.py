@@ -65,6 +65,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
              "designed for", "what is it for", "good for", "what does x do",
              "what does it do", "what is x for"),
     "language": ("language", "languages", "multilingual", "langs", "lang"),
+    "labels": ("labels", "label set", "classes", "class names", "categories", "classifier head", "what does it predict",
+               "what can it predict", "which classes", "output classes"),
     "tags": ("tags", "tagged"),
     "library": ("library", "framework"),
     "results": ("reported", "results", "accuracy", "scores", "metrics", "benchmarks"),
@@ -388,6 +390,15 @@ def _base(i: Inspection, v: ModelView) -> str:
     return _card_or(i, said)
 
 
+def _labels(i: Inspection, v: ModelView) -> str:
+    """"Its classifier head outputs 3 labels: sports, weather and cooking." (config id2label or the
+    head stored beside the encoder)."""
+    labels, where = v.data.get("labels") or [], v.data.get("labels_from")
+    if not labels:
+        return f"{i.name} has no label names stored: no id2label in its configuration and no classifier head beside it."
+    return f"{i.name}'s {where} outputs {plural(len(labels), 'label')}: {join(labels)}."
+
+
 LISTED = 12  # list items named before "and N more"
 
 
@@ -435,7 +446,7 @@ _SENTENCES: dict[str, Callable[[Inspection, ModelView], str]] = {
     "tied": _tied, "sparsity": _sparsity, "outliers": _outliers, "config": _config,
     "files": _files, "modules": _modules, "disk": _disk, "format": _format, "architecture": _arch, "card": _card,
     "license": _license, "maker": _maker, "base_model": _base, "datasets": _listed("datasets", "datasets"),
-    "task": _task, "language": _listed("language", "languages"),
+    "task": _task, "language": _listed("language", "languages"), "labels": _labels,
     "tags": _listed("tags", "tags"), "library": lambda i, v: _card_or(
         i, lambda: f"{i.name}'s card names the library {i.card.library_name}." if
         i.card.library_name else f"{i.name}'s card names no library."),

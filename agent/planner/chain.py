@@ -147,12 +147,13 @@ def _subject(chain: Plan) -> str | None:
     """The model a whole question stays about: the one its first part names and calls "its"
     while asking for its parent ("the pruned MiniLM - who's its parent, ..."), so later parts'
     "it" is that model and "that parent" the parent found."""
-    if not chain.parts:
-        return None
-    first = Plan.from_dict(chain.parts[0])
-    if len(first.models) == 1 and (first.query or {}).get("relation") in ("parents", "ancestors") and \
-            re.search(r"\bits\b", first.question.lower()):
-        return first.models[0]
+    for d in chain.parts:  # "the worst on T: what was it fine-tuned from, and what labels does its head
+        part = Plan.from_dict(d)  # output?": the worst, whose parent a part asked
+        if not re.search(r"\bits?\b", part.question.lower()):
+            continue
+        for c in part.calls:
+            if c.args.get("relation") in ("parents", "ancestors") and isinstance(c.args.get("of"), str):
+                return c.args["of"]
     return None
 
 

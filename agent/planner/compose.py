@@ -325,7 +325,7 @@ def _question_words(r: Reading) -> str:
     ("gpus, how long, how many tokens") kept apart by commas."""
     named = {w for n in r.names for w in re.split(r"[^a-z0-9]+", n.lower()) if len(w) >= 2}
     parts = (" ".join(_unnamed(re.findall(r"[a-z0-9][a-z0-9_.-]*", part), named))
-             for part in re.split(r"[,;?]|\s[-–—]\s", r.low))
+             for part in re.split(r"[,;?]|\s(?:--|[-–—])\s", r.low))
     return ", ".join(p for p in parts if p)
 
 

@@ -24,7 +24,7 @@ _SPLIT = re.compile(r"[?.]\s+(?=\S)|;\s*|\s*(?:->|→|=>)\s*|,?\s+(?:and|also|pl
                     r"which|how|who|where|when|is|are|does|do|did|can|has|have|was|were|if so)\b"
                     r"(?!\s*(?:ones?)?\s*[?.!]*\s*$))|"  # "how many and which?": one question
                     r",\s+(?=(?:and\s+)?(?:if so|then)\b)|"
-                    r"\s[-\u2013\u2014]\s(?=(?:and\s+|so\s+)?(?:is|are|does|do|did|what|what's|which|how|who|was|"
+                    r"\s(?:--|[-\u2013\u2014])\s(?=(?:and\s+|so\s+)?(?:is|are|does|do|did|what|what's|which|how|who|was|"
                     r"were|has|have|can)\b)|"
                     r",?\s+and\s+(?=(?:of|among|from) (?:those|them|these)\b)|"
                     r",?\s+or\s+(?=(?:a|an|any)\s+(?:parent|base model|children|"
@@ -51,7 +51,7 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
         qualifies = not _asks(clause) and re.fullmatch(r",\s+", m.group(0)) and not _STATES.search(clause) \
             if m is not None else False
         if m is not None and (qualifies or (
-                re.fullmatch(r"\s[-\u2013\u2014]\s", m.group(0)) and not _SELECTS.search(clause))):
+                re.fullmatch(r"\s(?:--|[-\u2013\u2014])\s", m.group(0)) and not _SELECTS.search(clause))):
             continue  # "Of X's children, which one ...": the words before the comma qualify the rest
         if clause.strip("?"):
             parts.append(clause.rstrip("?").strip())
