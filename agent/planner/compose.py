@@ -215,8 +215,8 @@ def _uncovered(r: Reading, strict: bool = False) -> str:
         return ""
     if strict and (r.scored or _compares(r)):  # a score, a comparison: the lake's runs and weights answer
         return ""
-    if r.scored or "datasets" in r.facts:  # "what bfcl score do they claim?", "what was it trained on?": a
-        return _question_words(r)  # card's tables and prose say more than its model-index and dataset ids
+    if r.scored or "datasets" in r.facts or "labels" in r.aspects:  # "what bfcl score do they claim?", "what was it trained on?": a
+        return _question_words(r)  # card's tables and prose say more than its model-index, dataset ids, head
     task = set(re.findall(r"[a-z]+", r.task_words or "")) if strict else set()  # "sts-smoke": a lake task
     said_in_cards = not strict and ("license" in r.facts or re.search(  # terms, changes: a card says
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low))       # more than a field
