@@ -50,8 +50,8 @@ langu: languages language
 quant: quantization quantized bits
 memor: memory ram
 speed: faster speed latency
-chang: changes difference improvements compared
-diffe: differences compared
+chang: changes difference improvements compared except
+diffe: differences compared except unlike instead
 lengt: length tokens sequence
 input: input tokens
 conte: context length tokens window
