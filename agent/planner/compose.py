@@ -150,6 +150,8 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
         return p
     asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
     several = len(_question_words(r).split(", ")) > 2  # "params, layers, context window, training tokens"
+    if not uncovered and card_only[0] in ctx.lake.card_only and re.search(_CARD_SAYS, r.low):
+        uncovered = _question_words(r)  # "the smallest file, what does the card say about it?": its words
     topic = uncovered or ("" if not asked or card_only[0] not in ctx.lake.card_only else
                            _question_words(r) if several else _built_words(r, asked))
     q = p.query
@@ -215,8 +217,8 @@ def _uncovered(r: Reading, strict: bool = False) -> str:
         return ""
     if strict and (r.scored or _compares(r)):  # a score, a comparison: the lake's runs and weights answer
         return ""
-    if r.scored or "datasets" in r.facts or "labels" in r.aspects:  # "what bfcl score do they claim?", "what was it trained on?": a
-        return _question_words(r)  # card's tables and prose say more than its model-index, dataset ids, head
+    if r.scored or "datasets" in r.facts or "labels" in r.aspects:  # "what bfcl score do they claim?", "what
+        return _question_words(r)  # was it trained on?": a card says more than its model-index, dataset ids, head
     task = set(re.findall(r"[a-z]+", r.task_words or "")) if strict else set()  # "sts-smoke": a lake task
     said_in_cards = not strict and ("license" in r.facts or re.search(  # terms, changes: a card says
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low))       # more than a field

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any
 
 from modellake.agent.planner import chain
-from modellake.agent.planner.compose import QUERY, Context, Plan, last_ranking, not_done, plan
+from modellake.agent.planner.compose import QUERY, Context, Plan, _question_words, last_ranking, not_done, plan
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -166,6 +166,12 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     for t in parts:
         rt = read(t)
         p = plan(rt, replace(ctx, prev=prev, same_question=True))
+        if subs and re.search(_ABOUT_IT, rt.low):  # "the smallest file, what does the card say about it?"
+            topic = _question_words(read(parts[len(subs) - 1]))
+            for c in p.calls:
+                params = ctx.tools.get(c.tool, _NO_TOOL).parameters.get("properties", {})
+                if "topic" in params and not c.args.get("topic"):
+                    c.args["topic"] = topic
         if _lake_wide_search(p, ctx) and not rt.names and len(whole_reading.names) == 1:
             p = _of_the_one_named(rt, whole_reading.names[0], ctx) or p  # "X: ..., what settings do they
             # recommend?": X's card, not a search of the lake
@@ -188,6 +194,16 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     return Plan("parts", [c for p in subs for c in p.calls], question=text, models=models,
                 task=next((p.task for p in subs if p.task), None), recent=whole.recent,
                 parts=[p.to_dict() for p in subs])
+
+
+_ABOUT_IT = r"\bcards?\b.{0,30}\b(?:say|says|said|state|mention|tell)s?\b.{0,20}\babout (?:it|that|this|them)\b"
+
+
+class _NoTool:
+    parameters: dict[str, Any] = {}
+
+
+_NO_TOOL = _NoTool()
 
 
 def _lake_wide_search(p: Plan, ctx: Context) -> bool:
