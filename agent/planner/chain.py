@@ -143,13 +143,17 @@ def advance(chain: Plan, rounds: list[list[Any]], ctx: Context,
     return []
 
 
+# "who's its parent", "what was it fine-tuned from": "it" is the model whose origin is asked
+_ITS_ORIGIN = r"\bits (?:parent|base|grand\w*|ancestors?|origin)\b|\b(?:was|is|were) it\b.{0,30}\b(?:from|on|of)\b"
+
+
 def _subject(chain: Plan) -> str | None:
     """The model a whole question stays about: the one its first part names and calls "its"
     while asking for its parent ("the pruned MiniLM - who's its parent, ..."), so later parts'
     "it" is that model and "that parent" the parent found."""
     for d in chain.parts:  # "the worst on T: what was it fine-tuned from, and what labels does its head
         part = Plan.from_dict(d)  # output?": the worst, whose parent a part asked
-        if not re.search(r"\bits?\b", part.question.lower()):
+        if not re.search(_ITS_ORIGIN, part.question.lower()):
             continue
         for c in part.calls:
             if c.args.get("relation") in ("parents", "ancestors") and isinstance(c.args.get("of"), str):
