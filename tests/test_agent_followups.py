@@ -209,3 +209,9 @@ def test_how_a_model_scored_is_its_runs_even_after_what_its_card_says(family_age
         a = agent.ask(q)
         assert a.tool_calls == [{"tool": "query_models", "args": {"names": ["enc-sentiment"], "show": ["scores"]}}]
         assert "spearman on sts-smoke 0.28" in a.answer
+
+
+def test_the_activation_function_is_part_of_the_configuration(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what activation does llama-small use?")
+    assert "activation silu" in a.answer

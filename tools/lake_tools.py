@@ -18,7 +18,7 @@ from modellake.tools.toolspec import ToolContext
 _CONFIG_KEYS = ("architectures", "hidden_size", "num_attention_heads", "num_key_value_heads",
                 "intermediate_size", "vocab_size", "max_position_embeddings", "n_embd", "n_head",
                 "n_positions", "torch_dtype", "dtype", "context_length", "embedding_length",
-                "tie_word_embeddings")
+                "tie_word_embeddings", "hidden_act", "activation_function", "hidden_activation")
 
 
 def show_model(ctx: ToolContext, name: str, about: list[str] | None = None) -> ModelView:

@@ -28,7 +28,7 @@ ASPECTS: dict[str, tuple[str, ...]] = {
              "weights shared", "weight sharing", "shared embeddings", "weight tying", "share its input and output"),
     "sparsity": ("sparse", "sparsity", "zeros", "zero", "zeroes", "zeroed", "pruned", "pruned away"),
     "outliers": ("outliers", "outlier", "kurtosis", "heavy tailed", "heavy-tailed"),
-    "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary",
+    "config": ("hidden size", "hidden dim", "attention heads", "heads", "vocab", "vocabulary", "activation",
                "context length", "context window", "max position", "sequence length", "how long",
                "input length", "max length", "max input", "max tokens", "how many tokens",
                "embedding size", "intermediate size", "kv heads", "ctx", "ctx len", "context",
@@ -116,6 +116,7 @@ _CONFIG = {"hidden_size": "hidden size", "n_embd": "hidden size",
            "intermediate_size": "intermediate size", "vocab_size": "vocabulary size",
            "max_position_embeddings": "maximum positions", "n_positions": "maximum positions",
            "context_length": "context length"}
+_ACTIVATION = ("hidden_act", "activation_function", "hidden_activation")  # "silu", "gelu_new"
 
 
 @dataclass
@@ -275,6 +276,7 @@ def _outliers(i: Inspection, v: ModelView) -> str:
 def _config(i: Inspection, v: ModelView) -> str:
     cfg = v.data.get("config") or {}
     bits = [f"{label} {cfg[k]}" for k, label in _CONFIG.items() if isinstance(cfg.get(k), int)]
+    bits += [f"activation {cfg[k]}" for k in _ACTIVATION if isinstance(cfg.get(k), str)][:1]
     if not bits:
         return _said(v, "config", i.name) or f"The lake has no configuration values for {i.name}."
     return f"{i.name}'s configuration: {', '.join(dict.fromkeys(bits))}."
