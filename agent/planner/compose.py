@@ -1126,9 +1126,8 @@ def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
                              rf"{re.escape(hit)}\b", r.low):
-            n = len(ctx.lake.names)
             return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
-                    f"own words and confirm it; it still holds {n} model{'s' * (n != 1)}.")
+                    "own words and confirm it; nothing in it was changed.")
     return None
 
 
