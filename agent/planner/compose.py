@@ -1318,6 +1318,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     elif models:
         args["names"] = models
     _rank_args(r, args, task, ctx)
+    if len(models) == 1 and "names" in args and str(args.get("rank_by", "")) in CONFIG_FACTS:
+        args["show"] = [args.pop("rank_by")]  # "the max sequence length of that base": its value, no ranking
+        args.pop("order", None)
+        args.pop("top", None)
     if args.pop("_ask_task", False):
         known = ctx.lake.resolve_task(r.task_words or r.low, any_task=True)
         if known:  # a task the lake knows, with no runs yet
