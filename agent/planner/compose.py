@@ -149,17 +149,17 @@ def _with_card_passages(r: Reading, ctx: Context, p: Plan) -> Plan:
             any(c.tool == reader.name for c in p.calls):
         return p
     asked = [w for w in [*r.facts, *r.aspects] if w in _BUILT]
-    several = len(_question_words(r).split(", ")) > 2  # "params, layers, context window, training tokens"
+    several = len(question_words(r).split(", ")) > 2  # "params, layers, context window, training tokens"
     if not uncovered and card_only[0] in ctx.lake.card_only and re.search(_CARD_SAYS, r.low):
-        uncovered = _question_words(r)  # "the smallest file, what does the card say about it?": its words
+        uncovered = question_words(r)  # "the smallest file, what does the card say about it?": its words
     topic = uncovered or ("" if not asked or card_only[0] not in ctx.lake.card_only else
-                           _question_words(r) if several else _built_words(r, asked))
+                           question_words(r) if several else _built_words(r, asked))
     q = p.query
     if not topic and q and q.get("relation") == "parents" and not p.then and len(p.calls) == 1:
         p.kind, p.then, p.then_question = "then", "card_if_no_parent", r.text  # "what's it based on?"
         return p
     if topic:
-        p.calls += _card_calls(r, ctx, card_only, topic)
+        p.calls += card_calls(r, ctx, card_only, topic)
     return p
 
 
@@ -218,7 +218,7 @@ def _uncovered(r: Reading, strict: bool = False) -> str:
     if strict and (r.scored or _compares(r)):  # a score, a comparison: the lake's runs and weights answer
         return ""
     if r.scored or "datasets" in r.facts or "labels" in r.aspects:  # "what bfcl score do they claim?", "what
-        return _question_words(r)  # was it trained on?": a card says more than its model-index, dataset ids, head
+        return question_words(r)  # was it trained on?": a card says more than its model-index, dataset ids, head
     task = set(re.findall(r"[a-z]+", r.task_words or "")) if strict else set()  # "sts-smoke": a lake task
     said_in_cards = not strict and ("license" in r.facts or re.search(  # terms, changes: a card says
         r"\bdiffer|\bdifferen|\bchanged?\b|\bcompar|\bimprov", r.low))       # more than a field
@@ -227,7 +227,7 @@ def _uncovered(r: Reading, strict: bool = False) -> str:
     if not said_in_cards and not any(len(w) >= 4 and w not in _covered() and w.rstrip("s") not in _covered()
                                      and w not in _FOLLOW_UP and w not in task for w in r.content_words):
         return ""
-    return _question_words(r)
+    return question_words(r)
 
 
 # what cards speak of that a model's weights and the lake's fields do not (by their first letters)
@@ -305,11 +305,11 @@ def _same_card(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
             r"\b(?:same|that|this|the) (?:table|card|list|chart|section)\b|\bstack up\b|\bagainst\b|"
             r"\bcompared? (?:to|with)\b|\bvs\.?\b", r.low):
         return None
-    return Plan("tool", [Call(c.tool, {**c.args, "topic": _question_words(r)}) for c in read[:2]], question=r.text,
+    return Plan("tool", [Call(c.tool, {**c.args, "topic": question_words(r)}) for c in read[:2]], question=r.text,
                 models=[c.args.get("name") for c in read[:2] if c.args.get("name")])
 
 
-def _card_calls(r: Reading, ctx: Context, names: list[str], topic: str | None = None) -> list[Call]:
+def card_calls(r: Reading, ctx: Context, names: list[str], topic: str | None = None) -> list[Call]:
     """Read each named model's card about ``topic`` (default: the question's own words)."""
     reader = _card_reader(ctx)
     if reader is None:
@@ -318,11 +318,11 @@ def _card_calls(r: Reading, ctx: Context, names: list[str], topic: str | None = 
     for n in names:
         args, missing = route.fill_args(reader, r, [n])
         if not missing:
-            calls.append(Call(reader.name, {**args, "topic": topic or _question_words(r)}))
+            calls.append(Call(reader.name, {**args, "topic": topic or question_words(r)}))
     return calls
 
 
-def _question_words(r: Reading) -> str:
+def question_words(r: Reading) -> str:
     """The question's words, model names left out: a topic to read a card about, its parts
     ("gpus, how long, how many tokens") kept apart by commas."""
     named = {w for n in r.names for w in re.split(r"[^a-z0-9]+", n.lower()) if len(w) >= 2}
@@ -1610,7 +1610,7 @@ def _tool_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A question about named models that no tool's words fit: the passages of their cards
     about it (a card says more than the lake's fields: cutoffs, hardware, table numbers)."""
-    calls = _card_calls(r, ctx, models) if 1 <= len(models) <= 2 else []
+    calls = card_calls(r, ctx, models) if 1 <= len(models) <= 2 else []
     return Plan("tool", calls, question=r.text, models=models) if calls else None
 
 
@@ -1776,7 +1776,7 @@ def second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[
     if calls or not p.models or p.models[0] not in ctx.lake.card_only or p.then == "card_if_no_parent" or \
             _uncovered(r) == "" and not r.comparative:
         return calls
-    return _card_calls(r, ctx, p.models[:1])
+    return card_calls(r, ctx, p.models[:1])
 
 
 def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list[Call]:
@@ -1833,12 +1833,12 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
     if p.then == "card_if_no_parent" and not names and p.calls and p.calls[0].args.get("of"):
-        return _card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says
+        return card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says
     if p.then == "read_parent_card" and names:  # what was asked of the parent, not "what's it based on"
         parts = [[w for w in part.split() if w not in _LINEAGE_WORDS and w not in _CARD_FILLER]
-                 for part in _question_words(r).split(", ")]
+                 for part in question_words(r).split(", ")]
         asked = [" ".join(ws) for ws in parts if any(len(w) >= 4 for w in ws)]
-        return _card_calls(r, ctx, names[:2], ", ".join(asked) or None)
+        return card_calls(r, ctx, names[:2], ", ".join(asked) or None)
     if p.then == "grandchildren" and names:
         return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:

@@ -16,7 +16,16 @@ from dataclasses import replace
 from typing import Any
 
 from modellake.agent.planner import chain
-from modellake.agent.planner.compose import QUERY, Context, Plan, _question_words, last_ranking, not_done, plan
+from modellake.agent.planner.compose import (
+    QUERY,
+    Context,
+    Plan,
+    card_calls,
+    last_ranking,
+    not_done,
+    plan,
+    question_words,
+)
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -167,10 +176,10 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
         rt = read(t)
         p = plan(rt, replace(ctx, prev=prev, same_question=True))
         if subs and re.search(_ABOUT_IT, rt.low):  # "the smallest file, what does the card say about it?"
-            topic = _question_words(read(parts[len(subs) - 1]))
+            topic = question_words(read(parts[len(subs) - 1]))
             for c in p.calls:
-                params = ctx.tools.get(c.tool, _NO_TOOL).parameters.get("properties", {})
-                if "topic" in params and not c.args.get("topic"):
+                info = ctx.tools.get(c.tool)
+                if info is not None and "topic" in info.parameters.get("properties", {}) and not c.args.get("topic"):
                     c.args["topic"] = topic
         if _lake_wide_search(p, ctx) and not rt.names and len(whole_reading.names) == 1:
             p = _of_the_one_named(rt, whole_reading.names[0], ctx) or p  # "X: ..., what settings do they
@@ -199,13 +208,6 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
 _ABOUT_IT = r"\bcards?\b.{0,30}\b(?:say|says|said|state|mention|tell)s?\b.{0,20}\babout (?:it|that|this|them)\b"
 
 
-class _NoTool:
-    parameters: dict[str, Any] = {}
-
-
-_NO_TOOL = _NoTool()
-
-
 def _lake_wide_search(p: Plan, ctx: Context) -> bool:
     """Whether a plan searches the whole lake (a tool that reads a need and needs no model)."""
     return any(not ctx.tools[c.tool].needs and "query" in ctx.tools[c.tool].parameters.get("properties", {})
@@ -214,12 +216,10 @@ def _lake_wide_search(p: Plan, ctx: Context) -> bool:
 
 def _of_the_one_named(r: Reading, name: str, ctx: Context) -> Plan | None:
     """A part that names no model, in a question about one model: what that model's card says."""
-    from modellake.agent.planner.compose import _card_calls
-
     if name not in ctx.lake.with_card and name not in ctx.lake.card_only:
         return None
     r.names = [name]
-    calls = _card_calls(r, ctx, [name])
+    calls = card_calls(r, ctx, [name])
     return Plan("tool", calls, question=r.text, models=[name]) if calls else None
 
 
