@@ -166,3 +166,12 @@ def test_the_labels_a_classifier_outputs_come_from_its_configuration():
     assert _labels(m) == {"labels": ["neg", "pos"], "labels_from": "classification head (config id2label)"}
     generic = ModelRecord(name="g", format="card", source="x", config={"id2label": {"0": "LABEL_0"}})
     assert _labels(generic) == {}  # LABEL_0 names nothing
+
+
+def test_a_cards_sentence_is_not_cut_at_the_dot_of_a_link():
+    from modellake.tools.lake_tools import _card_quotes
+
+    text = ("# Mini\n\nThe model belongs to the [Mini](https://huggingface.co/org/mini) family in two variants, "
+            "4K and 128K, which is the context length (in tokens) that it can support.\n")
+    said = _card_quotes(text)["said_config"]
+    assert said.startswith("The model belongs to the Mini family") and "huggingface" not in said

@@ -124,6 +124,8 @@ def _card_quotes(text: str) -> dict[str, str]:
     ``said_task``: its title and first sentence of prose (code blocks are left out once)."""
     prose = re.sub(r"```.*?```", " ", text, flags=re.S)
     prose = re.sub(r"<[^>\n]{0,200}>", " ", prose)  # HTML tags are no words of the card
+    prose = re.sub(r"!?\[([^\]\n]*)\]\([^)\s]*\)", r"\1", prose)  # a link reads as its text: the "." of
+    prose = re.sub(r"https?://\S+", " ", prose)  # "huggingface.co/..." ends no sentence
     said = {f"said_{k}": q for k, rx in _SAYS.items() if (q := _quote(prose, rx))
             and (k == "architecture" or re.search(r"\d", q))}  # a size or a length says its number
     context = _quote(prose, _CONTEXT)
