@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from modellake.agent.planner.compose import Plan
-from modellake.tools.query.relations import NOUNS, VERBS
+from modellake.tools.query.relations import NOUNS, VERBS, from_card
 from modellake.tools.rendering import join, plural
 
 
@@ -243,7 +243,7 @@ def _origin(model: str, ups: dict[str, dict[str, Any]]) -> str:
     if not ups:
         return f"{model} has no parent in the lake"
     root, row = max(ups.items(), key=lambda kv: kv[1].get("depth") or 0)
-    if str(row.get("source")).startswith("card"):
+    if from_card(row.get("source")):
         return f"{model}'s card names {root} as its base"
     return f"{model} descends from {root}"
 
@@ -255,7 +255,7 @@ def _descends(child: str, parent: str, ups: dict[str, dict[str, Any]], yes_no: b
     direct = row["depth"] == 1
     asked = _asked_kind(question)
     kind = row.get("relation") or ""
-    how = ("its card says so; the weights in the lake cannot confirm it" if str(row.get("source")).startswith("card")
+    how = ("its card says so; the weights in the lake cannot confirm it" if from_card(row.get("source"))
            else f"inferred from the weights{_conf(row)}")
     if yes_no and asked and direct and asked != kind and kind != "declared":
         detail = f": {row['detail']}" if row.get("detail") else ""

@@ -250,7 +250,7 @@ def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: s
     q.derivation = derivation
     if relation:  # the relatives reached by such a step (a card that names no kind stays)
         kept = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
-            c[1].source.startswith("card") and c[1].relation == "declared"))]
+            c[1].from_card and c[1].relation == "declared"))]
         q.other_derivations = [{"name": c[2], "relation": c[1].relation, "via": c[1].via,
                                 "confidence": c[1].confidence, "source": c[1].source,
                                 "detail": getattr(c[1], "detail", None)}

@@ -30,10 +30,19 @@ class Link:
     also_via: list[str] = field(default_factory=list)  # a merge's other parents
     detail: str | None = None  # what the step did, in words ("set 50% of the weights ... to zero")
 
+    @property
+    def from_card(self) -> bool:
+        return from_card(self.source)
+
     def edge_words(self, up: bool) -> str:
         """"minilm-sentiment was fine-tuned from all-MiniLM-L6-v2"-style phrase."""
         child, parent = (self.via, self.name) if up else (self.name, self.via)
         return f"{child} was {VERBS.get(self.relation, 'derived from')} {parent}"
+
+
+def from_card(source: str | None) -> bool:
+    """Whether a relation's ``source`` is a card (its metadata or its text), not the weights."""
+    return str(source or "").startswith("card")
 
 
 def related(catalog: Catalog, relation: str, of: str | None) -> list[Link]:

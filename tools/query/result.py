@@ -13,7 +13,7 @@ from typing import Any
 from modellake.store.records import Record
 from modellake.tools.query.facts import SIZE_FACTS
 from modellake.tools.query.filters import negation
-from modellake.tools.query.relations import NOUNS, VERBS
+from modellake.tools.query.relations import NOUNS, VERBS, from_card
 from modellake.tools.rendering import TABLE_FROM, join, plural, table
 
 LIST_NAMES = 12  # a plain list names at most this many models before "and N more"
@@ -366,7 +366,7 @@ class ModelQuery(Record):
                     f"{self._names([r.name for r in rows])}.")
         if not rows and self.derivation and rel in ("parents", "ancestors") and self.other_derivations:
             o = self.other_derivations[0]  # "is X a fine-tune of Y?": no, pruned
-            how = ("its card says so" if str(o.get("source")).startswith("card") else "inferred from the weights" + (
+            how = ("its card says so" if from_card(o.get("source")) else "inferred from the weights" + (
                 f", confidence {o['confidence']:.2f}" if isinstance(o.get("confidence"), float) else ""))
             same = [d["name"] for d in self.other_derivations if d["relation"] == o["relation"]]
             detail = f": {o['detail']}" if o.get("detail") and len(same) == 1 else ""
@@ -414,7 +414,7 @@ class ModelQuery(Record):
             self.relation = saved
 
     def _relative(self, r: Row, rel: str, cols: list[str]) -> str:
-        if r.source.startswith("card"):
+        if from_card(r.source):
             facts = f", {self._facts(r, cols)}" if cols else ""
             return f"{r.name} (its card says so; not confirmed by the weights{facts})"
         noun = NOUNS.get(r.relation or "", "derived")
@@ -429,7 +429,7 @@ class ModelQuery(Record):
 
     def _declared_text(self, rows: list[Row]) -> str:
         """Whether the card's declared base model agrees with the parents the weights show."""
-        if not self.declared or all(r.source.startswith("card") for r in rows):
+        if not self.declared or all(from_card(r.source) for r in rows):
             return ""
         inferred = {r.name.lower() for r in rows} | {r.name.split("/")[-1].lower() for r in rows}
         agree = [d for d in self.declared if d.lower() in inferred or d.split("/")[-1].lower() in inferred]
@@ -453,7 +453,7 @@ class ModelQuery(Record):
 
     def _parents_text(self, x: str, rows: list[Row], cols: list[str]) -> str:
         facts = {r.name: f" ({self._facts(r, cols)})" if cols else "" for r in rows}
-        if all(r.source.startswith("card") for r in rows):
+        if all(from_card(r.source) for r in rows):
             names = join([r.name + facts[r.name] for r in rows])
             rel = rows[0].relation
             how = f" ({x} being {NOUNS[rel]} of it)" if rel in NOUNS and rel != "declared" else ""
