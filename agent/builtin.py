@@ -28,6 +28,7 @@ from pydantic import PrivateAttr
 from modellake.agent import nlu
 from modellake.agent.planner import answer, chain, compose, describe, parts, reading, route
 from modellake.agent.results import loads
+from modellake.tools.cards.summary import without_metadata
 
 PLAN_KEY = "modellake_plan"
 CARD_PROSE = 40  # a card with this much prose has text worth reading (not only its metadata)
@@ -237,7 +238,7 @@ class BuiltinChatModel(BaseChatModel):
 
 def _prose(text: str) -> int:
     """How many characters of a card are prose: not its YAML metadata, not its headings."""
-    body = re.sub(r"\A---\s*\n.*?\n---\s*\n", "", text, flags=re.S)
+    body = without_metadata(text)
     return sum(len(line.strip()) for line in body.splitlines() if line.strip() and not line.lstrip().startswith("#"))
 
 

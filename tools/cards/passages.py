@@ -13,6 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from modellake.tools.cards.summary import without_metadata
 from modellake.tools.formats import markdown
 
 WORD = re.compile(r"[a-z0-9]+(?:\.[0-9]+)?")
@@ -255,8 +256,7 @@ def _terms(topic: str) -> dict[str, float]:
 def _units(text: str, code: bool) -> list[tuple[str, str]]:
     """(section heading, unit text) in card order."""
     out: list[tuple[str, str]] = []
-    front = re.match(r"\A---\s*\n.*?\n---\s*\n", text, re.S)  # the YAML metadata is not prose
-    text = text[front.end():] if front else text
+    text = without_metadata(text)
     text = _html_rows(text)
     if not code:  # a "# comment" in a code block is no heading
         text = re.sub(r"^\s*(```|~~~).*?^\s*\1[^\n]*$", "", text, flags=re.S | re.M)
