@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from modellake.tools.cards.summary import without_metadata
@@ -106,8 +107,9 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
         return []
     if len(units) <= TINY:  # a card of a few lines: all it says is the answer
         return [Passage(h, u, 1.0, i) for i, (h, u) in enumerate(units)]
-    lex, words = _lexical(units, want)
-    parts = [(part, _lexical(units, terms)[0]) for part, terms in _parts(topic)]
+    read = _words(units)
+    words, lex = read.units, _lexical(read, want)
+    parts = [(part, _lexical(read, terms)) for part, terms in _parts(topic)]
     pool = _top(lex, CANDIDATES)
     for _, plex in parts:
         pool += [i for i in _top(plex, PART_CANDIDATES) if i not in pool]
@@ -124,7 +126,8 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     best = _diverse(rest, {i: words[i] & want.keys() for _, i in rest}, want_k - len(firsts),
                     covered=set().union(*(words[i] & want.keys() for i in firsts)))
     best = [(sc, i) for sc, i in best if sc >= RELATIVE * best[0][0]] if best else []
-    best += [(dict((i, sc) for sc, i in scored).get(i, 0.0), i) for i in firsts]
+    score_of = {i: sc for sc, i in scored}
+    best += [(score_of.get(i, 0.0), i) for i in firsts]
     out = sorted((Passage(units[i][0], _with_table(units, i) or _whole_list(units, i, {i for _, i in best})
                           or _with_list(units, i), sc, i) for sc, i in best), key=lambda p: p.order)
     kept: list[Passage] = []
@@ -201,11 +204,7 @@ def _with_table(units: list[tuple[str, str]], i: int, rows: int = TABLE_ROWS) ->
     first, _, row = text.partition("\n")
     if not (first.startswith("|") and row):
         return None
-    lo = hi = i
-    while lo > 0 and units[lo - 1][0] == head and units[lo - 1][1].startswith(first + "\n"):
-        lo -= 1
-    while hi + 1 < len(units) and units[hi + 1][0] == head and units[hi + 1][1].startswith(first + "\n"):
-        hi += 1
+    lo, hi = _span(len(units), i, lambda j: units[j][0] == head and units[j][1].startswith(first + "\n"))
     start = max(lo, min(i - rows // 2, hi + 1 - rows))
     return "\n".join([first] + [units[j][1].partition("\n")[2] for j in range(start, min(hi + 1, start + rows))])
 
@@ -218,15 +217,21 @@ def _whole_list(units: list[tuple[str, str]], i: int, chosen: set[int], most: in
 
     if not item(i):
         return None
-    lo = hi = i
-    while lo > 0 and item(lo - 1):
-        lo -= 1
-    while hi + 1 < len(units) and item(hi + 1):
-        hi += 1
+    lo, hi = _span(len(units), i, item)
     if hi - lo + 1 > most or len(chosen & set(range(lo, hi + 1))) < 2:
         return None
     items = [(j, units[j][1]) for j in range(lo, hi + 1)]
     return "\n".join(u if j in chosen or len(u) <= OTHER_ITEM else u[:OTHER_ITEM - 3] + "..." for j, u in items)
+
+
+def _span(n: int, i: int, same: Callable[[int], bool]) -> tuple[int, int]:
+    """The first and last index of the run of units around ``i`` for which ``same`` holds."""
+    lo = hi = i
+    while lo > 0 and same(lo - 1):
+        lo -= 1
+    while hi + 1 < n and same(hi + 1):
+        hi += 1
+    return lo, hi
 
 
 def _with_list(units: list[tuple[str, str]], i: int, items: int = 4) -> str:
@@ -347,25 +352,39 @@ def _sentences(text: str) -> list[str]:
     return out
 
 
-def _lexical(units: list[tuple[str, str]], want: dict[str, float]) -> tuple[list[float], list[set[str]]]:
-    """Per unit: the weight of the topic's words it holds, each by its rarity in the card (a
-    table's header row counts once, not once per row under it); and the unit's words (by their
-    first five letters)."""
+@dataclass
+class _Words:
+    """The words of a card's units and of their headings (by their first five letters), read once
+    for the whole topic and each of its parts; ``counted``: the words that count toward a word's
+    rarity (a table's header row once, not once per row under it)."""
+
+    units: list[set[str]]
+    heads: list[set[str]]
+    counted: list[set[str]]
+
+
+def _words(units: list[tuple[str, str]]) -> _Words:
     words = [{w[:5] for w in WORD.findall(u.lower())} for _, u in units]
     heads = [{w[:5] for w in WORD.findall(h.lower())} for h, _ in units]
     seen: set[str] = set()
-    df_words = []
+    counted = []
     for (_, u), ws in zip(units, words):
         first, _, rest = u.partition("\n")
         if first.startswith("|") and rest:
-            df_words.append({w[:5] for w in WORD.findall(rest.lower())} | (set() if first in seen else ws))
+            counted.append({w[:5] for w in WORD.findall(rest.lower())} | (set() if first in seen else ws))
             seen.add(first)
         else:
-            df_words.append(ws)
-    n = len(units)
-    idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in df_words))) for t in want}
+            counted.append(ws)
+    return _Words(words, heads, counted)
+
+
+def _lexical(read: _Words, want: dict[str, float]) -> list[float]:
+    """Per unit: the weight of the topic's words it holds (in a heading, half), each by its rarity
+    in the card."""
+    n = len(read.units)
+    idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in read.counted))) for t in want}
     return [sum(wt * idf[t] * (1.0 if t in ws else 0.5 if t in hs else 0.0) for t, wt in want.items())
-            for ws, hs in zip(words, heads)], words
+            for ws, hs in zip(read.units, read.heads)]
 
 
 def _by_heading(units: list[tuple[str, str]], topic: str) -> list[int]:
