@@ -17,7 +17,17 @@ from typing import Any
 
 from modellake.agent.planner import route
 from modellake.agent.planner.describe import owners_and_roots
-from modellake.agent.planner.reading import SCORE_WORDS, TASK_STOP, TOP_OF, Reading, adjacent_swap
+from modellake.agent.planner.reading import (
+    SCORE_HIGH,
+    SCORE_LOW,
+    SCORE_WORDS,
+    SIZE_HIGH,
+    SIZE_LOW,
+    TASK_STOP,
+    TOP_OF,
+    Reading,
+    adjacent_swap,
+)
 from modellake.tools.query.facts import CONFIG_FACTS
 from modellake.tools.rendering import join
 
@@ -1403,8 +1413,6 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 
 def _both_ends(r: Reading) -> bool:
     """"the biggest and smallest models", "best and worst on T": a ranking read from both ends."""
-    from modellake.agent.planner.reading import SCORE_HIGH, SCORE_LOW, SIZE_HIGH, SIZE_LOW
-
     return any(re.search(hi, r.low) and re.search(lo, r.low) and re.search(r"\b(?:and|&|or|vs\.?|/)\b|/", r.low)
                for hi, lo in ((SIZE_HIGH, SIZE_LOW), (SCORE_HIGH, SCORE_LOW)))
 

@@ -589,9 +589,9 @@ class ModelQuery(Record):
                                       f"{m.name} is {m.shown[c]}" if m.shown[c].startswith("a ") else
                                       f"{m.name} is quantized as {m.shown[c]}" for m in (a, b)) + ".")
             else:
-                if max(len(a.shown[c]), len(b.shown[c])) > 40:  # sentences: quoted after each name
-                    said.append(f"{label.capitalize()}: {a.name}: \u201c{a.shown[c].rstrip('.')}\u201d; "
-                                f"{b.name}: \u201c{b.shown[c].rstrip('.')}\u201d.")
+                if max(len(a.shown[c]), len(b.shown[c])) > SENTENCE:  # sentences: quoted after each name
+                    said.append(f"{label.capitalize()}: {a.name}: {_quoted(a.shown[c])}; "
+                                f"{b.name}: {_quoted(b.shown[c])}.")
                 else:
                     said.append(f"{label.capitalize()}: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
         if same:
@@ -670,8 +670,8 @@ class ModelQuery(Record):
             if c in self.boards and r.values.get(c) is None:
                 out.append(f"no score on {self.boards[c]['task']}")
                 continue
-            if len(v) > 40 and " " in v and c not in self.boards:  # a sentence: quoted
-                out.append(f"{self.columns[c]}: \u201c{v.rstrip('.')}\u201d")
+            if len(v) > SENTENCE and " " in v and c not in self.boards:  # a sentence: quoted
+                out.append(f"{self.columns[c]}: {_quoted(v)}")
                 continue
             out.append(v if _self_labelled(v) and c not in self.boards else f"{self.columns[c]} {v}")
         return ", ".join(out)
@@ -684,6 +684,11 @@ class ModelQuery(Record):
 
 
 SMALL_GAP = 0.01  # a score gap under this share of the score is "barely" one
+SENTENCE = 40  # a value longer than this is a sentence (a card's own words): quoted
+
+
+def _quoted(text: str) -> str:
+    return f"\u201c{text.rstrip('.')}\u201d"
 
 
 def _gap(a: float, b: float) -> str:
