@@ -221,6 +221,7 @@ class CardPassages(Record):
     metadata: dict[str, Any] = field(default_factory=dict)
     headings: list[str] = field(default_factory=list)
     text_chars: int = 0
+    figures: list[str] = field(default_factory=list)  # what the card's tables answer, in sentences
     note: str = "card text is written by the model's authors: data, not instructions"
 
     def summary(self) -> str:
@@ -247,7 +248,7 @@ class CardPassages(Record):
                 lead = f"{self.name}'s card declares {declared}. It opens with (quoted from the card):"
         quotes = [f"**{p['section']}**\n" + (_as_table(p["text"]) if p["text"].startswith("|") else
                                               "> " + p["text"].replace("\n", "\n> ")) for p in self.passages]
-        return "\n\n".join([lead] + quotes)
+        return "\n\n".join([" ".join(self.figures)] * bool(self.figures) + [lead] + quotes)
 
     def _declared(self) -> str:
         """"the license mit, the base model enc-base and the task text-classification"."""
@@ -276,6 +277,7 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
         name: the model's name in the lake.
         topic: what to look for in the card text (e.g. "limitations", "training data", "intended use").
     """
+    from modellake.tools.cards.figures import findings
     from modellake.tools.cards.passages import best_passages
     from modellake.tools.inspection import card_headings
 
@@ -292,9 +294,10 @@ def read_card(ctx: ToolContext, name: str, topic: str | None = None) -> CardPass
     if not passages:
         passages = [{"section": h, "text": _clip(b, 500)} for h, b in sections[:2] if b.strip()]
     meta = {k: v for k, v in card.metadata.items() if k != "model-index"}
+    figures = findings(card.text, model.name, topic, card.metadata.get("base_model")) if topic else []
     return CardPassages(model.name, model.version, True, passages, topic,
                         matched if topic else None, meta, card_headings(card.text)[:30],
-                        len(card.text))
+                        len(card.text), figures)
 
 
 def _rows(text: str) -> bool:

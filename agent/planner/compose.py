@@ -186,10 +186,16 @@ def _parents_card(r: Reading, ctx: Context, p: Plan) -> Plan:
     """"what's its parent's AP on COCO according to the parent's card?": the parent is found
     first, then its card is read for what was asked."""
     said = _PARENTS_CARD.search(r.low) or _PARENTS_CARD.search(r.text.lower())
-    if p.then not in (None, "ask_found") or not said or not any(
-            c.tool == QUERY and c.args.get("relation") == "parents" for c in p.calls):
+    if p.then not in (None, "ask_found") or not said or QUERY not in ctx.tools:
         return p
-    p.calls = [c for c in p.calls if c.tool == QUERY and c.args.get("relation") == "parents"][:1]
+    parents = [c for c in p.calls if c.tool == QUERY and c.args.get("relation") == "parents"][:1]
+    if not parents and len(p.models) == 1 and p.models[0] in r.names and p.kind in ("tool", "query") and \
+            _PARENTS_CARD.search(r.low):  # (not "enc-base's card": a name, masked in r.low)
+        parents = [Call(QUERY, {"relation": "parents", "of": p.models[0]})]  # "X declares a base: what does
+        # that base's card say ..."
+    if not parents:
+        return p
+    p.calls = parents
     p.kind, p.then, p.then_question = "then", "read_parent_card", r.text
     return p
 
@@ -562,24 +568,34 @@ def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return None
 
 
+_SAME_OR_NOT = r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like|changed?)\b"
+
+
 def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"did the int8 model lose accuracy?": the model against its parent; "by quantizing X":
     X against its quantized copy."""
-    if not models and r.derivation and _asks_cost(r) and not r.relation and QUERY in ctx.tools:
+    if not models and r.derivation and _asks_cost(r) and r.relation in (None, "parents") and QUERY in ctx.tools:
         # "pruning: did it hurt accuracy?": each model derived that way against its parent
         return Plan("then", [Call(QUERY, {"derivation": r.derivation})], then="pair_each_with_parent",
+                    then_question=r.text, question=r.text)
+    if not models and (r.derivation or r.relation == "parents") and QUERY in ctx.tools and re.search(
+            _LAKE_WIDE, r.low) and set(r.facts) & set(_PAIR_FACTS) and re.search(_SAME_OR_NOT, r.low):
+        # "which models have a license different from their parent's?": each derived model beside its parent
+        return Plan("then", [Call(QUERY, {"derivation": r.derivation or "any"})], then="pair_each_with_parent",
                     then_question=r.text, question=r.text)
     parent_said = r.relation == "parents" or re.search(r"\b(?:its|the) (?:base|parent)(?: model)?(?:'s)?\b",
                                                       r.low)
     if len(models) == 1 and parent_said and (r.facts or r.aspects) and QUERY in ctx.tools \
-            and re.search(r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like)\b", r.low):
+            and re.search(_SAME_OR_NOT, r.low):
         return _then_parent(r, {}, models)  # "is X's license the same as its parent's?"
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
             or QUERY not in ctx.tools:
         return None
     gerund = None if re.search(r"\b(?:parents?|base|original)\b", r.low) else _gerund_of(r)
-    if gerund == "quantized" and _named_quantized(models[0]):
-        gerund = None  # "did the AWQ quantization of qwen-awq cost accuracy": it against its base
+    if gerund == "quantized" and _named_quantized(models[0]) or gerund and re.search(
+            {"pruned": r"prun", "merge": r"merg", "finetune": r"tun|ft\b"}.get(gerund, "^$"), models[0].lower()):
+        gerund = None  # "did the AWQ quantization of qwen-awq cost accuracy", "what did pruning do to
+        # minilm-pruned": the model its name says was made so, against its base
     if gerund:
         return Plan("then", [Call(QUERY, {"relation": "children", "of": models[0],
                                            "derivation": gerund})],
@@ -651,7 +667,10 @@ def _most_relatives(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 _CLAIMS_BASE = re.compile(r"\b(?:claims?|declares?|names?|lists?|cites?|calls?)\s+(?:x|it|this|that|this model|"
                           r"that model|the winner)\s+(?:as|to be) (?:a |its |their |the )?(?:base|parent|base model|"
-                          r"foundation)\b")
+                          r"foundation)\b|\b(?:claims?|says?|declares?|states?) (?:to be |it(?:'s| is| was) |"
+                          r"that it(?:'s| is| was) |they(?:'re| are| were) )?"
+                          r"(?:derived|fine-?tuned|built|made|trained|based) (?:from|on) "
+                          r"(?:x|it|this|that|this model|that model)\b")
 
 
 def _declaring_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1094,6 +1113,18 @@ def _reply(r: Reading, text: str, models: list[str] | None = None) -> Plan:
 
 
 # -- changes ------------------------------------------------------------------------------------
+_READ_NOUNS = r"(?:(?:a|an|the|my|our) )?(?:\w+ )?(?:comparisons?|results?|numbers|scores?|figures|tables?|summary|" \
+              r"overview|report|audit|query|search|diff|check)\b"
+
+
+def _reading_noun(r: Reading, ctx: Context, info: route.ToolInfo, hit: str) -> bool:
+    """"run a lineage audit", "benchmark comparison of A and B": the change's word is said of a
+    reading tool's work, not as an order to change the lake."""
+    after = " ".join(r.low[r.low.find(hit) + len(hit):].split()[:3])
+    return not route.word_hit(after, info.words) and bool(re.match(_READ_NOUNS, after) or any(
+        route.word_hit(after, t.words) for t in ctx.tools.values() if not t.mutating))
+
+
 def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     from modellake.agent.planner.reading import own_words
 
@@ -1104,6 +1135,8 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     for info in ctx.tools.values():
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if not hit or not route.imperative(r.low, hit) or not route.word_hit(own, [hit]):
+            continue
+        if _reading_noun(r, ctx, info, hit):
             continue
         exact = [n for n in r.exact if n in models] or r.exact
         args, _ = route.fill_args(info, r, exact, _task(r, ctx))
@@ -1135,7 +1168,7 @@ def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
     for info in ctx.tools.values():
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
-                             rf"{re.escape(hit)}\b", r.low):
+                             rf"{re.escape(hit)}\b", r.low) and not _reading_noun(r, ctx, info, hit):
             return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
                     "own words and confirm it; nothing in it was changed.")
     return None
@@ -1313,8 +1346,15 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         return Plan("query", [Call(QUERY, args)], question=r.text, models=[])
     if r.relation:
         if r.relation != "roots":
-            if not models:
+            pointed = (r.it or r.them) and bool(_subject(ctx.prev))  # "does either of them have a parent ..."
+            lake_wide = r.relation in ("parents", "ancestors") and not pointed and re.search(_WHOLE_LAKE, r.low)
+            if not models and not lake_wide:
                 models = _subject(ctx.prev)  # "with what mixing weights?": the model just discussed
+            if not models and r.relation in ("parents", "ancestors") and re.search(_LAKE_WIDE, r.low) and not pointed:
+                args["derivation"] = r.derivation or "any"  # "which models (in the lake) were derived ..."
+                args.pop("quantized", None)
+                _rank_args(r, args, task, ctx)
+                return Plan("query", [Call(QUERY, args)], question=r.text, models=[])
             if not models:
                 return _reply(r, f"Whose {r.relation}? Name a model of the lake.")
             if len(models) >= 2:
@@ -1409,6 +1449,14 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         other = Call(QUERY, {**args, "order": _FLIP[args["order"]]})
         calls = [other, *calls] if args["order"] in ("worst", "lowest") else [*calls, other]  # the top first
     return Plan("query", calls, question=r.text, models=models, task=task)
+
+
+# a question about the whole lake, not one model: "which models ...", "any model in here ..."
+_LAKE_WIDE = (r"\b(?:which|what|any|all|every|list|one|those|the|derived|other) (?:\w+ )?(?:models?|checkpoints?|"
+              r"ones)\b|\bin (?:the|this|our|my) lake\b|\bin here\b|\b(?:anything|anyone|something)\b")
+
+
+_WHOLE_LAKE = r"\b(?:which|any|all|every) (?:\w+ )?models?\b|\bin (?:the|this|our|my) lake\b|\bin here\b"
 
 
 def _both_ends(r: Reading) -> bool:
@@ -1622,6 +1670,20 @@ def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return Plan("tool", calls, question=r.text, models=models) if calls else None
 
 
+_CARD_NUMBERS = re.compile(r"\b(?:(?:its|the|their|x's|y's|x|y) )?(?:model )?cards?(?:'s?)? (?:own )?"
+                           r"(?:table|tables|numbers|figures|"
+                           r"benchmarks?|results|scores|evals?|evaluations?)\b|\b(?:table|numbers|figures|benchmarks?|"
+                           r"results|scores) (?:in|from|of|on) (?:its|the|their|x's|y's) (?:model )?cards?\b")
+
+
+def _card_numbers(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"X: strongest and weakest benchmark in the card's table?": what the card's own tables
+    say (the lake's runs are another question)."""
+    if not 1 <= len(models) <= 2 or not _CARD_NUMBERS.search(r.low):
+        return None
+    return _card_reading(r, ctx, models)
+
+
 def _compares(r: Reading) -> bool:
     return bool(re.search(r"\b(?:compare\w*|contrast\w*|vs\.?|versus|diff|differ\w*|difference\w*|match(?:es)?|"
                           r"bigger|larger|"
@@ -1824,9 +1886,16 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         return [] if sub.then or sub.kind in ("reply", "refusal", "clarify") else sub.calls
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)
-        calls = []
+        facts = [f for f in r.facts if f in _PAIR_FACTS]
+        if facts and not task:  # "... a license different from their parent's?": the facts of each pair
+            return [Call(QUERY, {"names": [row["name"], row["via"]], "show": facts})
+                    for row in [x for x in rows if x.get("in_lake", True) and x.get("via")][:6]]
+        calls, listed = [], _tasks_listed(r, ctx)
         for row in [x for x in rows if x.get("in_lake", True) and x.get("via")][:3]:
             pair = [row["name"], row["via"], *row.get("also_via", [])]
+            if len(listed) >= 2:  # "look at sentiment-smoke and sts-smoke": both, side by side
+                calls.append(Call(QUERY, {"names": pair, "show": [_score(r, ctx, t) for t in listed[:4]]}))
+                continue
             calls.append(Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})
                          if task and len(pair) > 2 else
                          Call(QUERY, {"names": pair, "show": [_score(r, ctx, task)] if task else ["scores"]}))
@@ -1846,7 +1915,9 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         parts = [[w for w in part.split() if w not in _LINEAGE_WORDS and w not in _CARD_FILLER]
                  for part in question_words(r).split(", ")]
         asked = [" ".join(ws) for ws in parts if any(len(w) >= 4 for w in ws)]
-        return card_calls(r, ctx, names[:2], ", ".join(asked) or None)
+        about = re.search(r"\b(?:say|says|said|tell|tells|state|states|mention|mentions|report|reports)\s+(?:about|"
+                          r"on|regarding|of)\s+(?:its |their |the )?(.+?)[?.!\s]*$", r.low)
+        return card_calls(r, ctx, names[:2], about.group(1) if about else ", ".join(asked) or None)
     if p.then == "grandchildren" and names:
         return [Call(QUERY, {"relation": "children", "of": n}) for n in names[:6]]
     if p.then == "each_relative" and names:
@@ -1861,7 +1932,8 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _same_card, _not_in_lake, _how_sure, _most_relatives, _declaring_it, _claim_check,
+    _which_one, _mutating, _same_card, _not_in_lake, _card_numbers, _how_sure, _most_relatives, _declaring_it,
+    _claim_check,
     _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,

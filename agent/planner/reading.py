@@ -166,6 +166,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     whole = [m for m in q.models if m.kind == "partial" and len(re.split(r"[-_]", text[m.start:m.end])) >= 3
              and re.fullmatch(r"[\w.-]+", text[m.start:m.end])  # "distilbert-base-uncased": another
              and not _ends_name(text[m.start:m.end], m.name)]   # model; "llama-3-8b": Meta-Llama-3-8B
+    whole += [m for m in q.models if m.kind == "partial" and re.fullmatch(r"[\w.]+-[\w.-]+", text[m.start:m.end])
+              and _other_head(text[m.start:m.end], m.name, linker.names, text)]  # "mistral-7b" is not
+    # OpenHermes-2.5-Mistral-7B
     q.models = [m for m in q.models if m not in whole]
     q.models = [m for m in q.models if m not in weak]
     q.masked = nlu.mask(text, q.models)
@@ -218,8 +221,13 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
         if len(r.names) == 1 and key in r.filters and key not in r.aspects and not r.listing:
             r.aspects.append(key)
             r.filters.pop(key)
-    if re.search(r"\b(?:no|without|lack\w*|missing) (?:a |any )?(?:declared )?base models?\b", low):
+    if re.search(r"\b(?:no|without|lack\w*|missing) (?:a |any )?(?:declared )?base models?\b|"
+                 r"\b(?:don'?t|doesn'?t|do not|does not|never|fail to|forgot to) "
+                 r"(?:document|declare|state|name|list|mention|give|say)\w* "
+                 r"(?:their|its|a|any|the) (?:declared )?(?:base|parent)(?: models?)?\b", low):
         r.filters["base_model"] = "none"
+        r.low = low = re.sub(r"\b(?:don'?t|doesn'?t|do not|does not|never|fail to|forgot to) (?:document|declare|state|"
+                             r"name|list|mention|give|say)\w* (?:their|its|a|any|the)\b", "have no", low)
     elif re.search(r"\b(?:declares?|declaring|with|have|has|name|names) (?:a |any )?(?:declared )?base "
                    r"models?\b", low) and not r.names:
         r.filters["base_model"] = "any"
@@ -264,7 +272,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     _add_parts(r, bare, linker.names)
     if r.unknown is None and not q.models:  # "whats tinyllama's architecture"
         pos = re.search(r"\b([a-z][a-z0-9]{3,})'s\b", bare.lower())
-        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in _PEOPLE:
+        if pos and pos.group(1) not in nlu.GENERIC and pos.group(1) not in _PEOPLE | _CONTRACTED:
             r.unknown = pos.group(1)
     if r.unknown is None and not q.models:  # "license of mistral?": a family the lake lacks
         fam = re.search(r"\b(?:of|is|does|did|about|for)\s+(" + "|".join(sorted(
@@ -491,6 +499,11 @@ def _relation(r: Reading, text: str, q: nlu.Question) -> None:
         if re.search(rx, low):
             r.derivation = kind
             break
+    else:
+        if not r.names and re.search(r"\bderived (?:models?|ones|checkpoints?|versions?)\b|\bderivatives\b|"
+                                   r"\b(?:derived|made|built|created) from (?:another|other|some other|a parent)\b",
+                                   low):
+            r.derivation = "any"  # "which derived models ...": every model with a parent in the lake
     found = [rel for rel, pats in relations.WORDS.items() if any(re.search(p, low) for p in pats)]
     verb = re.search(rf"\b{relations.DERIVE_VERBS}\b", low)
     if verb and not found:
@@ -680,7 +693,8 @@ encoder decoder self supervised instruction following non state based like free 
 real world follow up built in out up down side by step key value query natural language human machine
 general purpose domain specific plain everyday day data driven hand written written made ready made
 exact match score error rate word character accuracy precision recall top macro micro weighted f1 em
-pass at mean average""".split())
+pass at mean average how what when where why which who long much many and or not hardware software time
+size speed cost price input output train test dev val eval""".split())
 
 
 def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
@@ -694,7 +708,7 @@ def _add_parts(r: Reading, bare: str, names: list[str]) -> None:
             continue  # "fine-tune" is a word, not a part of a name
         tok = re.sub(r"[^a-z0-9]", "", raw)
         fits = [n for n in names if tok in re.sub(r"[^a-z0-9]", "", n.lower()) and n not in r.names]
-        if len(tok) >= 4 and len(fits) == 1:
+        if len(tok) >= 4 and len(fits) == 1 and not _other_head(raw, fits[0], names, r.text):
             r.names.append(fits[0])
 
 
@@ -709,9 +723,29 @@ def _ends_name(typed: str, name: str) -> bool:
     return not dropped or dropped in norm(org)  # "meta" of meta-llama, not "legal" of legal-bert
 
 
+def _other_head(typed: str, name: str, names: list[str], text: str) -> bool:
+    """The lake's ``name`` ends with what was typed but puts words of its own before it, words
+    that neither its organisation, nor the question, nor the lake's naming explains ("mistral-7b"
+    and OpenHermes-2.5-Mistral-7B: another model built on the one typed; "sentiment-topic" in a
+    lake of minilm-* models, "large-v3" after "whisper", "Groq's ... tool-use": the same)."""
+    norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
+    org, _, tail = name.rpartition("/")
+    if not norm(tail).endswith(norm(typed)) or norm(tail) == norm(typed):
+        return False
+    head = tail[: len(tail) - len(typed)].strip("-_. ")
+    words = [w for w in re.split(r"[^a-z0-9]+", head.lower()) if w]
+    if norm(head) in norm(org) or any(w in text.lower() for w in words if len(w) >= 3):
+        return False
+    return sum(norm(n.rpartition("/")[2]).startswith(norm(head)) for n in names) < 2
+
+
 _PEOPLE = frozenset("""lake card model parent base child winner family root colleague coworker
 teammate team boss manager friend company customer client user vendor author readme someone
 everyone nobody today original source teacher student upstream other others""".split())
+
+
+_CONTRACTED = frozenset("there here what that where who when how which this everything nothing something "
+                        "anything everyone let one".split())  # "there's one model ...": no name
 
 
 def _set_against(text: str, m: nlu.Mention, models: list[nlu.Mention]) -> bool:

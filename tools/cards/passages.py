@@ -102,7 +102,7 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     want = _terms(topic)
     if not want:
         return []
-    units = _units(text, code=bool(CODE_WORDS & set(WORD.findall(topic.lower()))))
+    units = card_units(text, code=bool(CODE_WORDS & set(WORD.findall(topic.lower()))))
     if not units:
         return []
     if len(units) <= TINY:  # a card of a few lines: all it says is the answer
@@ -121,6 +121,9 @@ def best_passages(text: str, topic: str, k: int = 3) -> list[Passage]:
     top = max(lex) or 1.0
     scored = [(sim + LEX_SHARE * lex[i] / top, i) for sim, i in zip(sims, pool) if lex[i] > 0 or sim >= MIN_SIM]
     firsts = _part_picks(parts, pool, vecs, sims)
+    titled = _titled(units, topic)  # "training data" and a section "Training Data": its opening line
+    if titled is not None and titled not in firsts:
+        firsts = [titled, *firsts]
     rest = [si for si in scored if si[1] not in firsts]
     want_k = max(k + (1 if sum(w == 1.0 for w in want.values()) >= 5 else 0), min(len(firsts) + 1, MAX_PARTS + 1))
     best = _diverse(rest, {i: words[i] & want.keys() for _, i in rest}, want_k - len(firsts),
@@ -258,8 +261,8 @@ def _terms(topic: str) -> dict[str, float]:
     return out
 
 
-def _units(text: str, code: bool) -> list[tuple[str, str]]:
-    """(section heading, unit text) in card order."""
+def card_units(text: str, code: bool = False) -> list[tuple[str, str]]:
+    """(section heading, unit text) in card order: a table row comes under its header row."""
     out: list[tuple[str, str]] = []
     text = without_metadata(text)
     text = _html_rows(text)
@@ -385,6 +388,15 @@ def _lexical(read: _Words, want: dict[str, float]) -> list[float]:
     idf = {t: math.log((n + 1) / (0.5 + sum(t in ws for ws in read.counted))) for t in want}
     return [sum(wt * idf[t] * (1.0 if t in ws else 0.5 if t in hs else 0.0) for t, wt in want.items())
             for ws, hs in zip(read.units, read.heads)]
+
+
+def _titled(units: list[tuple[str, str]], topic: str) -> int | None:
+    """The first unit of a section whose heading says the topic word for word."""
+    want = [w for w in WORD.findall(topic.lower()) if w not in STOP]
+    if not want or len(want) > 4:
+        return None
+    return next((i for i, (h, _) in enumerate(units)
+                 if [w for w in WORD.findall(h.lower()) if w not in STOP] == want), None)
 
 
 def _by_heading(units: list[tuple[str, str]], topic: str) -> list[int]:

@@ -48,10 +48,10 @@ class Reported:
 def reported_numbers(text: str, aliases: list[str], datasets: list[str] | None = None) -> list[Reported]:
     """The numbers ``text`` reports for the model known by ``aliases`` (see the module doc)."""
     text = text[:MAX_TEXT]
-    own = _alias_tokens(aliases)
+    own = alias_tokens(aliases)
     default_ds = datasets[0] if datasets and len(datasets) == 1 else None
     out: list[Reported] = []
-    for grid in _tables(text):
+    for grid in tables(text):
         out.extend(_from_table(grid, own, default_ds))
     out.extend(_from_sentences(_without_tables(text), default_ds))
     out.extend(_from_eval_json(text, default_ds))
@@ -73,7 +73,7 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def _alias_tokens(aliases: list[str]) -> set[str]:
+def alias_tokens(aliases: list[str]) -> set[str]:
     out: set[str] = set()
     for a in aliases:
         out.update(tokens(a))
@@ -122,7 +122,8 @@ def _plain(cell: str) -> str:
     return re.sub(r"\s+", " ", cell).strip(" *_")
 
 
-def _tables(text: str) -> list[list[list[str]]]:
+def tables(text: str) -> list[list[list[str]]]:
+    """The card's Markdown and HTML tables as grids of plain-text cells, the header row first."""
     return _markdown_tables(text) + _html_tables(text)
 
 
@@ -167,25 +168,54 @@ def _number(cell: str) -> tuple[float, bool] | None:
     return float(m.group(1)), bool(m.group(2))
 
 
-def _from_table(grid: list[list[str]], own: set[str], default_ds: str | None) -> list[Reported]:
+@dataclass(frozen=True)
+class Grid:
+    """A card's table read for one model: the columns of numbers, the column of row labels, and
+    the model's own column or row where a header or a label names it."""
+
+    header: list[str]
+    body: list[list[str]]
+    label_col: int
+    value_cols: list[int]  # columns mostly of numbers; the first is 0 in a table of numbers only
+    col: int | None  # the model's column (an index into the header), named by its header
+    row: int | None  # the model's row (an index into the body), named by its label
+
+    def label(self, r: list[str]) -> str:
+        return r[self.label_col] or next((c for c in reversed(r[:self.value_cols[0]]) if c), "")
+
+    def metric_columns(self) -> bool:
+        """Columns named by metrics ("F1", "Accuracy"): the rows are the model's own datasets."""
+        heads = [self.header[j] for j in self.value_cols]
+        return sum(bool(METRIC_WORDS.match(h.strip())) for h in heads) * 2 > len(heads)
+
+
+def read_grid(grid: list[list[str]], own: set[str]) -> Grid | None:
+    """The grid's shape, and where the model of name tokens ``own`` is in it (None: no numbers)."""
     header, body = grid[0], [r for r in grid[1:] if any(c for c in r)]
     width = len(header)
     if width < 2 or not body:
-        return []
+        return None
     body = [(["" for _ in range(width - len(r))] + r)[-width:] for r in body]  # rowspans: right-align
     value_cols = [j for j in range(width)
                   if sum(_number(r[j]) is not None for r in body) * 2 > len(body)]
     if not value_cols:
-        return []
-    if value_cols[0] == 0:  # numbers only: a training log, whose last row is the final model
-        return _training_log(header, body[-1], default_ds)
+        return None
     # the label column: of those before the values, the one whose cells differ most from row
     # to row ("MMLU", "BBH"... rather than a category or a domain repeated down the table)
-    label_col = max(range(value_cols[0]), key=lambda j: (len({r[j] for r in body if r[j]}), -j))
-    heads = [header[j] for j in value_cols]
+    label_col = max(range(value_cols[0]), key=lambda j: (len({r[j] for r in body if r[j]}), -j), default=0)
+    g = Grid(header, body, label_col, value_cols, None, None)
+    col = _best([header[j] for j in value_cols], own)
+    row = _best([g.label(r) for r in body], own)
+    return Grid(header, body, label_col, value_cols, value_cols[col] if col is not None else None, row)
 
-    def row_label(r: list[str]) -> str:
-        return r[label_col] or next((c for c in reversed(r[:value_cols[0]]) if c), "")
+
+def _from_table(grid: list[list[str]], own: set[str], default_ds: str | None) -> list[Reported]:
+    g = read_grid(grid, own)
+    if g is None:
+        return []
+    if g.value_cols[0] == 0:  # numbers only: a training log, whose last row is the final model
+        return _training_log(g.header, g.body[-1], default_ds)
+    header, body = g.header, g.body
 
     def make(ds: str | None, metric: str | None, cell: str, passage: str) -> Reported | None:
         n = _number(cell)
@@ -195,30 +225,28 @@ def _from_table(grid: list[list[str]], own: set[str], default_ds: str | None) ->
         return Reported(ds or default_ds, metric or ds_metric, n[0], "table", passage[:300])
 
     out: list[Reported | None] = []
-    if sum(bool(METRIC_WORDS.match(h.strip())) for h in heads) * 2 > len(heads):  # metric columns
-        rows = body[-1:] if any(_STEP_HEADERS.match(header[j].strip()) for j in range(width)) else body
+    if g.metric_columns():
+        rows = body[-1:] if any(_STEP_HEADERS.match(h.strip()) for h in header) else body
         for r in rows:
-            label = row_label(r)
-            ds = None if _STEP_HEADERS.match(header[label_col].strip()) or _number(label) else label
-            for j in value_cols:
+            label = g.label(r)
+            ds = None if _STEP_HEADERS.match(header[g.label_col].strip()) or _number(label) else label
+            for j in g.value_cols:
                 if METRIC_WORDS.match(header[j].strip()):
                     out.append(make(ds, header[j], r[j], f"{label} | {header[j]}: {r[j]}"))
         return [r for r in out if r]
-    col = _best([header[j] for j in value_cols], own)
-    row = _best([row_label(r) for r in body], own)
-    if col is not None or len(value_cols) == 1:
-        j = value_cols[col] if col is not None else value_cols[0]
+    if g.col is not None or len(g.value_cols) == 1:
+        j = g.col if g.col is not None else g.value_cols[0]
         metric = header[j] if METRIC_WORDS.match(header[j].strip()) else None
         for r in body:
-            label = row_label(r)
+            label = g.label(r)
             if METRIC_WORDS.match(label.strip()):
                 out.append(make(default_ds, label, r[j], f"{label}: {r[j]}"))
             else:
                 out.append(make(label, metric, r[j], f"{label} | {header[j]}: {r[j]}"))
-    elif row is not None or len(body) == 1:
-        r = body[row] if row is not None else body[0]
-        for j in value_cols:
-            out.append(make(header[j], None, r[j], f"{row_label(r)} | {header[j]}: {r[j]}"))
+    elif g.row is not None or len(body) == 1:
+        r = body[g.row] if g.row is not None else body[0]
+        for j in g.value_cols:
+            out.append(make(header[j], None, r[j], f"{g.label(r)} | {header[j]}: {r[j]}"))
     return [r for r in out if r]
 
 

@@ -76,9 +76,10 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             keyword filter, best matches first; search_models understands needs).
         has_weights: true for models whose weights are in the lake, false for card-only ones.
         exclude: leave these models out ("the other GGUF model").
-        derivation: only models derived this way (finetune, quantized, pruned, merge, adapter):
-            with a relation, the relatives reached by such a step; without, every model whose
-            weights show it was made this way from a parent in the lake.
+        derivation: only models derived this way (finetune, quantized, pruned, merge, adapter,
+            or any): with a relation, the relatives reached by such a step; without, every model
+            whose weights show it was made this way from a parent in the lake ("any": every model
+            with a parent in the lake, each with that parent).
         show: facts to give for each model: parameters, bytes (size on disk), format, quantization,
             architecture, layers, license, task, language, datasets, base_model, has_card,
             ingested, score:TASK (TASK in the user's words), or scores (every task scored).
@@ -249,7 +250,7 @@ def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: s
         return chosen
     q.derivation = derivation
     if relation:  # the relatives reached by such a step (a card that names no kind stays)
-        kept = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or (
+        kept = [c for c in chosen if c[1] is not None and (c[1].relation == derivation or derivation == "any" or (
             c[1].from_card and c[1].relation == "declared"))]
         q.other_derivations = [{"name": c[2], "relation": c[1].relation, "via": c[1].via,
                                 "confidence": c[1].confidence, "source": c[1].source,
@@ -327,7 +328,7 @@ def _derived_by(catalog: Any, derivation: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     for e in infer_lineage(catalog).edges:
-        if e.relation != derivation:
+        if e.relation != derivation and derivation != "any":
             continue
         if e.child in out:  # a merge: one edge per parent
             out[e.child].also_via.append(e.parent)
@@ -395,6 +396,20 @@ def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
     return r
 
 
+CARD_FIGURES_ROWS = 4  # named models with no run on a task: their cards' tables are read, up to this many
+
+
+def _card_figures(q: ModelQuery, key: str, task: str, by_name: dict[str, ModelRecord]) -> None:
+    """A named model with no run on the task: what the tables of its card give for it."""
+    from modellake.tools.cards.figures import findings
+
+    for r in q.rows:
+        m = by_name.get(r.name)
+        if r.values.get(key) is None and m is not None and m.card is not None:
+            said = findings(m.card.text, r.name, task.replace("_", " "), m.card.metadata.get("base_model"), limit=2)
+            q.card_figures += [f"From {r.name}'s card: " + " ".join(said)] if said else []
+
+
 def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: Any) -> str:
     """Give every row the value of fact ``spec``; returns the column's key."""
     if spec in COUNTED:  # "the root with the most descendants": how many relatives of that kind it has
@@ -417,6 +432,8 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
         q.columns.setdefault(key, f"{board.metric} on {board.task}")
         q.boards[key] = {"task": board.task, "metric": board.metric,
                          "higher_is_better": board.higher_is_better}
+        if q.named and len(q.rows) <= CARD_FIGURES_ROWS:
+            _card_figures(q, key, board.task, by_name)
         return key
     fact = get_fact(spec)
     if fact is None:

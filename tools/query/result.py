@@ -67,6 +67,7 @@ class ModelQuery(Record):
     order: str = "best"
     without: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    card_figures: list[str] = field(default_factory=list)  # a model with no run: its card's table, in sentences
     count_only: bool = False
     task_scored: bool = False
     declared: list[str] = field(default_factory=list)  # base models the card of ``about`` names
@@ -138,7 +139,8 @@ class ModelQuery(Record):
         if f.get("max_parameters") is not None:
             parts.append(f"with at most {_count(f['max_parameters'])} parameters")
         if self.derivation and not self.relation:
-            parts.append(f"{_ADJ.get(self.derivation, self.derivation)} from another model")
+            parts.insert(0, "derived from another model in the lake" if self.derivation == "any" else
+                         f"{_ADJ.get(self.derivation, self.derivation)} from another model")  # the verb's own
         if f.get("base_model") in ("any", "none"):
             parts.append("whose card declares a base model" if f["base_model"] == "any" else
                          "whose card declares no base model")
@@ -176,7 +178,8 @@ class ModelQuery(Record):
         else:
             body = self._list_text() + self._left_out_text()
         notes = [n[0].upper() + n[1:] + "." for n in self.notes]
-        return "\n\n".join([body] + ([" ".join(notes)] if notes else []))
+        return "\n\n".join([body] + ([" ".join(notes)] if notes else []) +
+                           ([" ".join(self.card_figures)] if self.card_figures else []))
 
     # -- the kinds of answer ------------------------------------------------------------
     def _group_text(self) -> str:
