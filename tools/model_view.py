@@ -50,7 +50,8 @@ ASPECTS: dict[str, tuple[str, ...]] = {
     "architecture": ("architecture", "arch", "model type", "kind of model", "type of model",
                      "backbone"),
     "card": ("missing", "lacks", "lacking", "gaps", "incomplete", "undocumented", "documented",
-             "have a card", "has a card", "completeness", "what's wrong with", "improve"),
+             "have a card", "has a card", "have a model card", "has a model card", "got a card", "any card",
+             "a readme", "completeness", "what's wrong with", "improve"),
     "maker": ("who made", "who makes", "maker", "makers", "developed by", "developer", "developers",
               "who developed", "creator", "created by", "who created", "who built", "who trained",
               "who released", "who published", "publisher", "which company", "what company",
@@ -339,11 +340,12 @@ def _card(i: Inspection, v: ModelView) -> str:
     c = i.card
     if not c.present:
         return f"{i.name} has no model card: it is undocumented."
+    has = f"{i.name} has a model card" + (f" (license {c.license})" if c.license else " (it declares no license)")
     if not c.missing:
-        return f"{i.name} has a model card, and it covers everything the card guidance asks for."
+        return f"{has}, and it covers everything the card guidance asks for."
     overall = f" Overall it is {c.completeness:.0%} complete by the Hub's card guidance." \
         if c.completeness is not None else ""
-    return f"{i.name} has a model card; it is missing {join(c.missing)}.{overall}"
+    return f"{has}; it is missing {join(c.missing)}.{overall}"
 
 
 _NON_COMMERCIAL = re.compile(r"(?:^|[-_])nc(?:[-_]|$)|non-?commercial|research[-_]only", re.I)

@@ -71,6 +71,16 @@ def text_of(result: Any) -> str | None:
     return fn() if callable(fn) else None
 
 
+def score_pair(a: float, b: float) -> tuple[str, str]:
+    """Two scores rounded alike and told apart: 0.28 against 0.2795, not 0.28 against 0.28."""
+    x, y = round_score(a), round_score(b)
+    digits = 4
+    while x == y and a != b and digits <= 6:
+        x, y = f"{a:.{digits}g}", f"{b:.{digits}g}"
+        digits += 1
+    return x, y
+
+
 def round_score(v: float) -> str:
     """Three significant digits, without a trailing zero run: 0.95, 1520; a score between 10
     and 1000 (a percentage) with up to two decimals: 79.93."""

@@ -115,6 +115,9 @@ _IS_IT_SO = re.compile(r"^\s*(?:so|but|and|ok(?:ay)?|hm+|really)?[,\s]*(?:is|was
 
 def _plan(r: Reading, ctx: Context) -> Plan:
     prev = ctx.prev
+    if "parameters" in r.facts and "bytes" not in r.facts and any(_named_quantized(m) for m in r.names) and \
+            re.search(r"\b(?:smaller|bigger|larger|lighter|save[sd]?|saving)\b", r.low):
+        r.facts.append("bytes")  # "is the int8 copy actually smaller?": its files too, not only its parameters
     if prev is not None and not r.names and prev.calls and prev.kind in ("tool", "query", "then") and \
             _IS_IT_SO.match(r.low):  # "is that actually right?": the evidence of the last answer again
         return Plan.from_dict({**prev.to_dict(), "question": r.text, "recent": []})
@@ -589,8 +592,8 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
             and re.search(_SAME_OR_NOT, r.low):
         return _then_parent(r, {}, models)  # "is X's license the same as its parent's?"
     if len(models) != 1 or not _asks_cost(r) or r.relation not in (None, "parents", "children") \
-            or QUERY not in ctx.tools:
-        return None
+            or QUERY not in ctx.tools or (r.relation == "children" and r.rank):  # "of X's children, which is
+        return None  # best on T, and by how much does it beat the base?": the ranking first (parts)
     gerund = None if re.search(r"\b(?:parents?|base|original)\b", r.low) else _gerund_of(r)
     if gerund == "quantized" and _named_quantized(models[0]) or gerund and re.search(
             {"pruned": r"prun", "merge": r"merg", "finetune": r"tun|ft\b"}.get(gerund, "^$"), models[0].lower()):
@@ -625,6 +628,15 @@ def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return Plan("tool", calls, question=r.text, models=models)
 
 
+def _did_to(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"what did X do to Y's weights?": how X was made from Y, as its weights show it."""
+    if len(models) != 2 or QUERY not in ctx.tools or not re.search(
+            r"\b(?:what|how much) (?:did|does|has) x (?:do|done|change|changed) (?:to|in|about) y\b|"
+            r"\bhow (?:did|does|has) x (?:change|alter|modify)\w* y\b", r.low):
+        return None
+    return Plan("query", [Call(QUERY, {"relation": "parents", "of": models[0]})], question=r.text, models=models[:1])
+
+
 def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """Two or more named models on a task: who is better, or their scores side by side."""
     facts_only = (r.facts or r.aspects) and not (r.scored or r.comparative or r.rank)
@@ -643,6 +655,9 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
         args["show"] = _scores_shown(r, ctx, task) if task else ["scores"]
         if task and re.search(r"\bwhich\b", r.low) and len(args["show"]) == 1:  # "which of these scored on
             args["task"] = task  # sts?": those that did (not "which for sts and which for sentiment?")
+        also = [f for f in r.facts if f in ("bytes", "parameters", "quantization", "format")]
+        args["show"] += also + ["quantization"] * ("bytes" in also and "quantization" not in also)  # "does the
+        # int8 copy save memory, and what does it cost?": its size on disk, and what its files store
     return Plan("query", [Call(QUERY, args)], question=r.text, models=models, task=task)
 
 
@@ -1200,6 +1215,8 @@ def _is_query(r: Reading, models: list[str], ctx: Context | None = None) -> bool
         return True  # "sentiment-smoke accuracy of X?": a lake task's score, not the card's
     if not models and (r.facts or r.aspects) and r.filters:  # "how big is the gguf model?"
         return True
+    if not models and r.score_bounds and ctx is not None and _task(r, ctx):  # "everything that hits 0.95 on T"
+        return True
     if len(models) >= 2 and (r.facts or r.aspects) and not (
             set(r.facts) <= {"has_card"} and re.search(_CARD_SAYS, r.low)) and not (
             not r.facts and set(r.aspects) <= {"files", "results", "modules", "sparsity"} and _compares(r)):
@@ -1360,6 +1377,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             if len(models) >= 2:
                 return _pair_plan(r, ctx, models)
             args.update(relation=r.relation, of=models[0])
+            if task and not r.rank and not r.comparative and "show" not in args and re.search(
+                    r"\b(?:get|got|gets|score\w*|do|does|did|perform\w*|fare\w*|manage\w*|reach\w*)\b", r.low):
+                args["show"] = [_score(r, ctx, task)]  # "what did its parent get there?"
         else:
             args["relation"] = "roots"
         if r.derivation and r.relation in ("children", "descendants", "parents", "ancestors"):
@@ -1383,7 +1403,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             join(shown, "or") + "." if tasks else "no task yet: run `modellake bench`."))
     if task and "rank_by" not in args and not r.relation and "names" not in args:
         args["task"] = task
-    if task and r.score_bounds and (r.rank or r.listing or r.count or r.relation):  # "smallest that hits 0.95"
+    if task and r.score_bounds and (r.rank or r.listing or r.count or r.relation or not models):  # "smallest that
+        # hits 0.95", "everything that hits 0.95 on T: which ship a card?"
         args["task"] = task
         lo, hi = r.score_bounds
         args.update({k: v for k, v in (("min_score", lo), ("max_score", hi)) if v is not None})
@@ -1445,6 +1466,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if task and r.scored and args.get("relation") and "rank_by" not in args and not r.count:
         args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
     calls = [Call(QUERY, args)]
+    if task and args.get("relation") in ("children", "descendants") and str(args.get("rank_by", "")).startswith(
+            "score") and re.search(r"\b(?:beats?|than|over|against|vs\.?|versus|compared? (?:to|with))\s+(?:the|its|"
+                                   r"their)\s+(?:base|parent|original|root)\b", r.low):
+        args["top"] = 1  # "which of X's children does best on T, and by how much does it beat the base?": X too
+        calls.append(Call(QUERY, {"names": [args["of"]], "show": [args["rank_by"]]}))
     if args.get("order") in _FLIP and _both_ends(r) and not r.count:  # "biggest and smallest": both
         other = Call(QUERY, {**args, "order": _FLIP[args["order"]]})
         calls = [other, *calls] if args["order"] in ("worst", "lowest") else [*calls, other]  # the top first
@@ -1558,7 +1584,8 @@ def _asks_cost(r: Reading) -> bool:
 
 
 _RUNS_OF_ONE = (r"\bbenchmark(?:ing)? (?:numbers|figures|runs)\b|"
-                r"\bany (?:measured |benchmark )?(?:numbers|scores|results)\b|\bhow good (?:is|was) (?:it|x)\b")
+                r"\bany (?:measured |benchmark )?(?:numbers|scores|results)\b|\bhow good (?:is|was) (?:it|x)\b|"
+                r"\bany (?:benchmarks?|evals?|evaluations?|runs)\b(?: (?:at all|for|on|of) (?:it|x|that|this)\b)?")
 _QUALIFIED = r"\b(?:parents?|bases?)\s+(?:that|which|who|with|without|having|stored|licensed|under)\b"
 
 
@@ -1730,6 +1757,7 @@ def _two_on_aspects(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         return None
     task = _task(r, ctx)
     facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
+    facts += ["quantization"] * ("bytes" in facts and "quantization" not in facts)  # why the files weigh what they do
     spread = bool(task and re.search(_SIGNIFICANCE, r.low))
     related = r.relation in ("family", "siblings", "parents", "ancestors") or bool(
         re.search(r"\b(?:relat\w*|lineage)\b", r.low))
@@ -1938,7 +1966,7 @@ RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
     _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,
-    _own_results,
+    _own_results, _did_to,
     _scores_of_named,
     _relation_of_winner,
     _a_need, _quantized_from)

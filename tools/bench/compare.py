@@ -41,9 +41,16 @@ from modellake.tools.bench.results import (
 )
 from modellake.tools.bench.runs import BenchError, bench
 from modellake.tools.bench.tasks import get_task, load_task_data
-from modellake.tools.rendering import join, plural
+from modellake.tools.rendering import join, plural, score_pair
 
 __all__ = ["BehavesLike", "CompareRow", "Comparison", "Neighbour", "behaves_like", "compare"]
+
+
+def _apart(x: Any, y: Any) -> tuple[str, str]:
+    """Two scores as read, told apart when they round alike (0.28 against 0.2795)."""
+    if isinstance(x, (int, float)) and isinstance(y, (int, float)):
+        return score_pair(float(x), float(y))
+    return score(x), score(y)
 
 
 # =========================================================================== compare
@@ -233,13 +240,13 @@ class Comparison(JsonRecord):
             if better in ("a", "b"):
                 win = a if better == "a" else b
                 pick = (lambda r: (r.a, r.b)) if better == "a" else (lambda r: (r.b, r.a))
-                vals = join([(f"{r.metric} " if not several else "") + f"{score(pick(r)[0])} "
-                             f"against {score(pick(r)[1])}" for r in rs])
+                vals = join([(f"{r.metric} " if not several else "") + "{} against {}".format(*_apart(*pick(r)))
+                             for r in rs])
                 out.append(f"{win} is better{on} ({vals})")
             elif better == "zero":
                 out.append(f"the same{on} for both ({join([f'{r.metric} {score(r.a)}' for r in rs])})")
             else:
-                vals = join([f"{r.metric} {score(r.a)} against {score(r.b)}" for r in rs])
+                vals = join([f"{r.metric} " + "{} against {}".format(*_apart(r.a, r.b)) for r in rs])
                 ahead = self._aheads(rs)
                 out.append(f"level{on} ({a} against {b}: {vals}; {ahead})" if better == "same" else
                            f"{ahead}{on} ({vals}), but no spread is known to tell whether that is real")

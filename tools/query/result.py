@@ -263,6 +263,10 @@ class ModelQuery(Record):
         else:
             lead = (f"{len(winners)} models tie for {word} {scope}, at {value}: "
                     f"{join([w.name for w in winners])}.")
+        others = [c for c in self.columns if c != key]
+        if len(winners) > 1 and others:  # "... which of those ship a card, and under what license?"
+            more = {w.name: self._more(w, others) for w in winners[:8]}
+            lead += " " + " ".join(f"{n}: {m[:1].lower()}{m[1:]}" for n, m in more.items() if m)
         return lead + self._gap_text(winners) + self._without_text()
 
     def _gap_text(self, winners: list[Row]) -> str:

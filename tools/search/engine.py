@@ -609,7 +609,8 @@ def _hits(h: Handle, st: LakeState, a: _Answer, top: list[int], scores: dict[int
             why.append(_lineage_why(a.lineage_desc[mid], st.names, a.parsed.lineage.target))
         why.extend(a.why_extra.get(mid, []))
         why.extend(_constraint_whys(a.verdicts, mid))
-        hits.append(SearchHit(name=name, score=scores[mid], why=why, version=f.get("version")))
+        hits.append(SearchHit(name=name, score=scores[mid], why=why, version=f.get("version"),
+                              card_only=f.get("has_weights") is False))
     return hits
 
 

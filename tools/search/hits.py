@@ -27,9 +27,11 @@ class SearchHit(Record):
     score: float
     why: list[dict[str, Any]] = field(default_factory=list)
     version: int | None = None
+    card_only: bool = False  # only its card is in the lake, not its weights
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "score": round(self.score, 4), "why": self.why}
+        return {"name": self.name, "score": round(self.score, 4), "why": self.why,
+                **({"card_only": True} if self.card_only else {})}
 
     def reasons(self, limit: int = REASONS) -> list[str]:
         """Why this model matched, in words: the strongest reasons first, then any against it."""
@@ -149,6 +151,8 @@ class SearchResult(Record):
         else:
             lead = f"The best match is {top[0].name}" + (f": {_reasons_text(top[0])}."
                                                          if top[0].reasons() else ".")
+            if top[0].card_only:
+                lead += " Only its card is in the lake, not its weights."
         if understood:
             lead += " " + understood
         shown = self._shown()
