@@ -410,3 +410,11 @@ def test_a_passage_says_whether_it_quotes_the_card_or_the_lakes_digest():
     assert digest.startswith('what the lake read of it: "Task')  # built by the lake, not the card's words
     quoted = why_text({"kind": "passage", "section": "Mini > Intended uses", "text": "Use it for reviews."})
     assert quoted.startswith('its card (Intended uses): "Use it')
+
+
+def test_two_scores_that_round_alike_are_told_apart():
+    from modellake.tools.rendering import score_pair
+
+    assert score_pair(0.28, 0.2795) == ("0.28", "0.2795")
+    assert score_pair(0.95, 0.95) == ("0.95", "0.95")
+    assert score_pair(0.866, 0.81) == ("0.866", "0.81")

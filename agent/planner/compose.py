@@ -1167,11 +1167,41 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                 args["new"] = new
         missing = [p for p in info.parameters.get("required", []) if p not in args]
         if missing or (info.needs and not exact and "path" not in props):
-            what = "the exact name of a model in the lake" if info.needs and not exact else join(missing)
-            return _reply(r, f"I did not {hit} anything: changing the lake needs {what}. "
-                             "Which model (its exact name), and what should happen to it?")
-        return Plan("tool", [Call(info.name, args)], question=r.text, models=exact)
+            what = "the exact name of a model in the lake" if info.needs and not exact else join(
+                [_PARAM_WORDS.get(m, m) for m in missing])
+            said = (f"I did not {hit} anything: changing the lake needs {what}. "
+                    "Which model (its exact name), and what should happen to it?")
+            rest = _and_then_asked(r, ctx, exact or models, hit)
+            if rest is not None:
+                rest.note = said
+                return rest
+            return _reply(r, said)
+        rest = _and_then_asked(r, ctx, exact or models, hit)
+        return Plan("tool", [Call(info.name, args), *(rest.calls if rest else [])], question=r.text,
+                    models=exact)
     return None
+
+
+_PARAM_WORDS = {"new": "the new name", "path": "the path of the model's files", "tasks": "the tasks to run",
+                "models": "the models to run"}
+
+
+def _and_then_asked(r: Reading, ctx: Context, models: list[str], hit: str) -> Plan | None:
+    """"Rename X to Y (...). Then tell me its spearman on T.": the question after the change, planned
+    on its own ("its": the model the change names), so that it is answered whatever becomes of the
+    change."""
+    parts = [p for p in re.split(r"(?<=[.!?;])\s+|\s+(?:and\s+)?then\s*,?\s+", r.text.strip()) if p.strip()]
+    last = parts[-1] if len(parts) > 1 else ""
+    if ctx.read is None or not last or re.search(rf"\b{re.escape(hit)}\b", last, re.I) or not re.search(
+            r"\?\s*$|^\s*(?:(?:and|so|also|then|now)\s+)?(?:please\s+)?(?:tell|show|give|what|which|how|who|is|are|"
+            r"does|do|did|list)\b", last, re.I):
+        return None
+    found = Plan("query", models=models[:1], selection=models[:1], focus=models[0] if models else None)
+    sub = plan(ctx.read(last), dataclasses.replace(ctx, prev=found))
+    if sub.kind in ("reply", "refusal", "clarify") or not sub.calls or sub.then or any(
+            ctx.tools.get(c.tool) is not None and ctx.tools[c.tool].mutating for c in sub.calls):
+        return None
+    return sub
 
 
 def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
@@ -1371,6 +1401,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
                 args["derivation"] = r.derivation or "any"  # "which models (in the lake) were derived ..."
                 args.pop("quantized", None)
                 _rank_args(r, args, task, ctx)
+                asked = [f for f in r.facts if f in ("base_model", "license", "parameters", "bytes", "has_card")]
+                if asked and re.search(r"\b(?:the|its|their|that) parents?(?:'s?)?\b", r.low):  # "... and what base
+                    return Plan("then", [Call(QUERY, args)], then="facts_of_parents", then_question=r.text,
+                                question=r.text)  # model does the parent's card declare?": the parent's facts
                 return Plan("query", [Call(QUERY, args)], question=r.text, models=[])
             if not models:
                 return _reply(r, f"Whose {r.relation}? Name a model of the lake.")
@@ -1937,6 +1971,10 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
             shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
                 for n in names[:3]]
+    if p.then == "facts_of_parents":
+        vias = list(dict.fromkeys(row["via"] for row in rows if row.get("in_lake", True) and row.get("via")))
+        facts = [f for f in r.facts if f in ("base_model", "license", "parameters", "bytes", "has_card")]
+        return [Call(QUERY, {"names": vias[:4], "show": facts})] if vias and facts else []
     if p.then == "card_if_no_parent" and not names and p.calls and p.calls[0].args.get("of"):
         return card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says
     if p.then == "read_parent_card" and names:  # what was asked of the parent, not "what's it based on"

@@ -230,7 +230,10 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
                              r"name|list|mention|give|say)\w* (?:their|its|a|any|the)\b", "have no", low)
     elif re.search(r"\b(?:declares?|declaring|with|have|has|name|names) (?:a |any )?(?:declared )?base "
                    r"models?\b", low) and not r.names:
-        r.filters["base_model"] = "any"
+        r.filters["base_model"] = "lake" if re.search(r"\bbase(?: model)?s? (?:that(?:'s| is| are)|which (?:is|are)|"
+                                                      r"also)?\s*(?:also )?(?:in|stored in) (?:this|the|our) lake\b|"
+                                                      r"\bbase(?: model)?s? (?:that(?:'s| is)|is) also here\b",
+                                                      low) else "any"
     m = re.search(ORDINAL, low)
     r.ordinal = ORDINALS[next(g for g in m.groups() if g)] if m else None
     r.other = bool(re.search(OTHER, low))

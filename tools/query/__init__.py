@@ -71,7 +71,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         min_parameters: only models with at least this many parameters.
         max_parameters: only models with at most this many parameters.
         base_model: only models whose card (or adapter config) declares this base model ("any":
-            those that declare one, "none": those that declare none).
+            those that declare one, "none": those that declare none, "lake": those whose declared
+            base model is in the lake too).
         text: only models whose name, card metadata or card text mention these words (a
             keyword filter, best matches first; search_models understands needs).
         has_weights: true for models whose weights are in the lake, false for card-only ones.
@@ -127,7 +128,10 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         rest = _narrow(catalog, chosen, {k: v for k, v in filters.items() if k not in sized},
                        quantized, has_weights, exclude, copies)
         q.unknown_size = [c[2] for c in rest if c[0] is not None and c[0].num_parameters is None]
-    chosen = _narrow(catalog, chosen, filters, quantized, has_weights, exclude, copies)
+    chosen = _narrow(catalog, chosen, {k: v for k, v in filters.items() if v != "lake"}, quantized, has_weights,
+                     exclude, copies)
+    if base_model == "lake":  # "which models declare a base model that is also in this lake?"
+        chosen = [c for c in chosen if c[0] is not None and _base_in_lake(c[0], by_name)]
     if text:
         chosen = _by_words(chosen, text)
     if same_as:
@@ -261,6 +265,12 @@ def _by_derivation(catalog: Any, q: ModelQuery, chosen: list[Any], derivation: s
     return [(c[0], made[c[2]], c[2]) for c in chosen if c[2] in made]
 
 
+def _base_in_lake(m: ModelRecord, by_name: dict[str, ModelRecord]) -> bool:
+    tails = {n.lower().rsplit("/", 1)[-1] for n in by_name if n != m.name}
+    return any(b.lower() in {n.lower() for n in by_name} or b.lower().rsplit("/", 1)[-1] in tails
+               for b in declared_bases(m))
+
+
 def _narrow(catalog: Any, chosen: list[Any], filters: dict[str, Any], quantized: bool | None,
             has_weights: bool | None, exclude: list[str] | None,
             copies: dict[str, Any]) -> list[Any]:
@@ -283,8 +293,8 @@ def _show(q: ModelQuery, catalog: Any, show: list[str], filters: dict[str, Any],
           by_name: dict[str, ModelRecord], scores_of: Any, copies: dict[str, Any]) -> None:
     """Attach the facts asked for; a quantized copy stored as float says what its weights show."""
     for spec in show:
-        if spec in filters and not q.named:  # "which models are gguf": the filter says it
-            continue
+        if spec in filters and not q.named and filters[spec] not in ("any", "lake"):  # "which models are gguf":
+            continue  # the filter says it (not "declare a base model": which one)
         if spec == "scores":
             _attach_all_scores(q, catalog, by_name, scores_of)
         else:

@@ -141,9 +141,9 @@ class ModelQuery(Record):
         if self.derivation and not self.relation:
             parts.insert(0, "derived from another model in the lake" if self.derivation == "any" else
                          f"{_ADJ.get(self.derivation, self.derivation)} from another model")  # the verb's own
-        if f.get("base_model") in ("any", "none"):
-            parts.append("whose card declares a base model" if f["base_model"] == "any" else
-                         "whose card declares no base model")
+        if f.get("base_model") in ("any", "none", "lake"):
+            parts.append({"any": "whose card declares a base model", "none": "whose card declares no base model",
+                          "lake": "whose card declares a base model that is in the lake too"}[f["base_model"]])
         elif f.get("base_model"):
             parts.append(f"whose card declares {f['base_model']} as its base model")
         if f.get("text"):
@@ -495,7 +495,8 @@ class ModelQuery(Record):
             if len(rows) == 1:
                 r = rows[0]
                 return f"{r.name}: {self._facts(r, cols)}."
-            return "\n".join(f"- {r.name}: {self._facts(r, cols)}" for r in rows)
+            lead = f"{plural(len(rows), 'model')} {_predicate(sel, len(rows))}:\n\n" if sel else ""
+            return lead + "\n".join(f"- {r.name}: {self._facts(r, cols)}" for r in rows)
         if cols:
             return (f"{plural(len(rows), 'model')}{' ' + sel if sel else ''}:\n\n"
                     + table(["model"] + [self.columns[c] for c in cols],

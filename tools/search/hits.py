@@ -152,7 +152,7 @@ class SearchResult(Record):
             lead = f"The best match is {top[0].name}" + (f": {_reasons_text(top[0])}."
                                                          if top[0].reasons() else ".")
             if top[0].card_only:
-                lead += " Only its card is in the lake, not its weights."
+                lead += " It is a card-only entry: its weights are not in the lake."
         if understood:
             lead += " " + understood
         shown = self._shown()
