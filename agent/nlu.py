@@ -190,7 +190,7 @@ class Linker:
         "llama 3 8b"); of several names the one that adds least after them (derived names add
         suffixes: "llama 3 8b" is Meta-Llama-3-8B, not Llama-3-8b-Ita)."""
         if len(wtoks) < 2 or any(t in _JOINERS for t in wtoks) or \
-                all(t in GENERIC or t in ARCH_WORDS or t.isdigit() for t in wtoks):
+                all(t in GENERIC or t in ARCH_WORDS or t.isdigit() for t in wtoks) or _size_and_words(wtoks):
             return None
         fits: dict[str, tuple[int, int]] = {}
         for n, _, ntoks in self._forms:
@@ -205,13 +205,20 @@ class Linker:
 
     def _partial(self, window: str, wtoks: list[str]) -> tuple[str, float] | None:
         """A part of exactly one model's name; weaker when the part is an architecture word."""
-        if len(window) < 4 or window.isdigit() or window in GENERIC or all(t in GENERIC for t in wtoks):
+        if len(window) < 4 or window.isdigit() or window in GENERIC or all(t in GENERIC for t in wtoks) or \
+                _size_and_words(wtoks):  # "7b chat": a size and a common word
             return None
         owners = self._part_owners.get(window)
         if not owners or len(owners) != 1:
             return None
         weak = len(wtoks) == 1 and wtoks[0] in ARCH_WORDS
         return next(iter(owners)), 0.45 if weak else 0.6
+
+
+def _size_and_words(wtoks: list[str]) -> bool:
+    """"7b chat", "the 8b instruct": a size among common words, which names no one model."""
+    sized = [t for t in wtoks if re.fullmatch(r"\d+(?:\.\d+)?[bmk]", t)]
+    return bool(sized) and len(wtoks) > 1 and all(t in GENERIC or t in sized for t in wtoks)
 
 
 def _glued(text: str, start: int, end: int) -> bool:

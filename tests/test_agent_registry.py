@@ -133,6 +133,10 @@ def test_linker_words_of_a_name_with_words_left_out():
     # words of the question are not a name ("fine-tuned", "4-bit")
     assert got("what was zephyr fine-tuned from?") == []
     assert got("which of these are 4-bit releases?") == []
+    # a size among common words names no one model; a family with its version does
+    link = Linker(["TheBloke/Llama-2-7B-Chat-GGUF", "HuggingFaceH4/zephyr-7b-beta"])
+    assert got("it brags it's the top 7B chat model") == []
+    assert got("is there a gguf of llama 2 chat in here?") == ["TheBloke/Llama-2-7B-Chat-GGUF"]
 
 
 def test_read_numbers_and_constraints():

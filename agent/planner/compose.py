@@ -103,7 +103,11 @@ class Context:
 
 def plan(r: Reading, ctx: Context) -> Plan:
     p = _with_card_passages(r, ctx, _parents_card(r, ctx, _subject_facts(r, _plan(r, ctx))))
-    p.note = p.note or not_done(r, ctx, p)
+    hit = None if p.note else _unmade_change(r, ctx, p)
+    rest = _and_then_asked(r, ctx, p.models or r.names, hit) if hit and _in_own_words(r, hit) else None
+    if rest is not None:  # "Delete every model without a card, then tell me how many are left": what is asked
+        p = rest
+    p.note = p.note or not_done(r, ctx, p) or (not_done(r, ctx, Plan("tool")) if rest is not None else None)
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
     return p
@@ -1196,7 +1200,7 @@ def _and_then_asked(r: Reading, ctx: Context, models: list[str], hit: str) -> Pl
             r"\?\s*$|^\s*(?:(?:and|so|also|then|now)\s+)?(?:please\s+)?(?:tell|show|give|what|which|how|who|is|are|"
             r"does|do|did|list)\b", last, re.I):
         return None
-    found = Plan("query", models=models[:1], selection=models[:1], focus=models[0] if models else None)
+    found = Plan("query", models=models[:3], selection=models[:3], focus=models[0] if len(models) == 1 else None)
     sub = plan(ctx.read(last), dataclasses.replace(ctx, prev=found))
     if sub.kind in ("reply", "refusal", "clarify") or not sub.calls or sub.then or any(
             ctx.tools.get(c.tool) is not None and ctx.tools[c.tool].mutating for c in sub.calls):
@@ -1207,6 +1211,20 @@ def _and_then_asked(r: Reading, ctx: Context, models: list[str], hit: str) -> Pl
 def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
     """"I did not delete anything: ..." when the question orders a change the plan does not make
     (an order inside pasted or role-marked text, or after "ignore the rules"): said, not silent."""
+    hit = _unmade_change(r, ctx, p)
+    return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
+            "own words and confirm it; nothing in it was changed.") if hit else None
+
+
+def _in_own_words(r: Reading, word: str) -> bool:
+    """The word is the user's own, not inside quoted or pasted text ("my colleague wrote: 'remove X'")."""
+    from modellake.agent.planner.reading import own_words
+
+    return bool(re.search(rf"\b{re.escape(word)}\b", own_words(r.text).lower()))
+
+
+def _unmade_change(r: Reading, ctx: Context, p: Plan) -> str | None:
+    """The word of a change the question orders and the plan does not make."""
     if p.kind in ("reply", "clarify") or any(ctx.tools.get(c.tool) and ctx.tools[c.tool].mutating
                                              for c in p.calls):
         return None
@@ -1214,8 +1232,7 @@ def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
                              rf"{re.escape(hit)}\b", r.low) and not _reading_noun(r, ctx, info, hit):
-            return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
-                    "own words and confirm it; nothing in it was changed.")
+            return hit
     return None
 
 
@@ -1734,7 +1751,9 @@ def _card_reading(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 _CARD_NUMBERS = re.compile(r"\b(?:(?:its|the|their|x's|y's|x|y) )?(?:model )?cards?(?:'s?)? (?:own )?"
                            r"(?:table|tables|numbers|figures|"
                            r"benchmarks?|results|scores|evals?|evaluations?)\b|\b(?:table|numbers|figures|benchmarks?|"
-                           r"results|scores) (?:in|from|of|on) (?:its|the|their|x's|y's) (?:model )?cards?\b")
+                           r"results|scores) (?:in|from|of|on) (?:its|the|their|x's|y's) (?:model )?cards?\b|"
+                           r"\b(?:scores?|numbers?|results?|figures?) (?:that )?(?:the|its|x's) (?:model )?card "
+                           r"(?:\w+ )?(?:reports?|gives?|lists?|says?|shows?|claims?|states?)\b")
 
 
 def _card_numbers(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1998,7 +2017,7 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _same_card, _not_in_lake, _card_numbers, _how_sure, _most_relatives, _declaring_it,
+    _which_one, _mutating, _same_card, _card_numbers, _not_in_lake, _how_sure, _most_relatives, _declaring_it,
     _claim_check,
     _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
