@@ -516,10 +516,8 @@ def test_a_change_refused_and_the_question_after_it_answered(family_agent, famil
 
 def test_a_relative_scored_on_the_task_just_discussed(family_agent):
     agent, _ = family_agent
-    t = "parent-there"
-    agent.ask("list the children of enc-sentiment", t)
-    agent.ask("which of them is best on sts-smoke?", t)
-    a = agent.ask("what did its parent get there?", t)
+    a = ask_in_turn(agent, "parent-there", "list the children of enc-sentiment", "which of them is best on sts-smoke?",
+                    "what did its parent get there?")
     assert a.tool_calls[0]["args"] == {"relation": "parents", "of": "enc-sentiment-int8",
                                        "show": ["score:sts-smoke"]}
     assert "spearman on sts-smoke" in a.answer

@@ -1528,10 +1528,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     return Plan("query", calls, question=r.text, models=models, task=task)
 
 
-# a question about the whole lake, not one model: "which models ...", "any model in here ..."
+# a lineage question that names no model asks about the whole lake: "which models ...", "any model in
+# here ...", "there's one model that ..." (_WHOLE_LAKE: said so plainly that it outweighs the model the
+# conversation was on: "which models in the lake have no card though lineage knows their parent?")
 _LAKE_WIDE = (r"\b(?:which|what|any|all|every|list|one|those|the|derived|other) (?:\w+ )?(?:models?|checkpoints?|"
               r"ones)\b|\bin (?:the|this|our|my) lake\b|\bin here\b|\b(?:anything|anyone|something)\b")
-
 
 _WHOLE_LAKE = r"\b(?:which|any|all|every) (?:\w+ )?models?\b|\bin (?:the|this|our|my) lake\b|\bin here\b"
 
