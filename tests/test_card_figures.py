@@ -149,3 +149,17 @@ def test_a_figure_stated_in_a_sentence() -> None:
     card = "# DETR\n\n## Evaluation\n\nThis model achieves an AP of 42.0 on COCO 2017 validation.\n"
     assert findings(card, "facebook/detr", "what does it get on coco?") == [
         "Its card says: \u201cThis model achieves an AP of 42.0 on COCO 2017 validation.\u201d"]
+
+
+def test_a_row_of_a_relative_with_a_shorter_name_is_not_the_model() -> None:
+    card = ("# Distill\n\n| Model | MMLU | GSM8K |\n|---|---|---|\n| DeepSeek R1 | 90.8 | 97.3 |\n"
+            "| DeepSeek-R1-Distill-Qwen-1.5B | 52.1 | 83.9 |\n")
+    own = series(card, "unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF")
+    assert [s.label for s in own] == ["DeepSeek-R1-Distill-Qwen-1.5B"]
+    assert series(card.replace("| DeepSeek-R1-Distill-Qwen-1.5B | 52.1 | 83.9 |\n", ""),
+                  "unsloth/DeepSeek-R1-Distill-Qwen-1.5B-GGUF") == []
+
+
+def test_the_cards_own_metric_columns_are_set_beside_nothing() -> None:
+    card = "# NER\n\n## Eval\n\n| | accuracy | f1 |\n|---|---|---|\n| conll2003 | 0.98 | 0.91 |\n"
+    assert findings(card, "dslim/ner", "did it cost accuracy? numbers pls") == []

@@ -44,6 +44,7 @@ class Series:
     label: str
     cells: list[tuple[str, str]]
     by_row: bool  # the model is a row of the table (its benchmarks are the columns)
+    beside: bool = True  # the table sets other models beside it (its other rows or columns)
 
 
 def _words(s: str) -> list[str]:
@@ -56,10 +57,14 @@ def _own_words(name: str) -> set[str]:
 
 
 def _apart(label: str, name: str, base: str | None) -> bool:
-    """The label has what sets the model apart from its base ("OpenBioLLM" of Llama3-OpenBioLLM-8B),
-    or the model's name has nothing that does."""
-    apart = _own_words(name) - set(_words(base or ""))
-    return not base or not apart or bool(set(_words(label)) & apart)
+    """The label names the model, not a relative: it covers most of the model's name ("DeepSeek R1"
+    is not DeepSeek-R1-Distill-Qwen-1.5B), and it has what sets the model apart from its base
+    ("OpenBioLLM" of Llama3-OpenBioLLM-8B), or the model's name has nothing that does."""
+    own, words = _own_words(name), set(_words(label))
+    if own and len(own & words) < 0.6 * len(own):
+        return False
+    apart = own - set(_words(base or ""))
+    return not base or not apart or bool(words & apart)
 
 
 def _variant(label: str, name: str) -> bool:
@@ -97,12 +102,12 @@ def _own(g: Grid, name: str, base: str | None) -> list[Series]:
     values = [j for j in g.value_cols if VALUE_HEADER.match(g.header[j])]
     j = (values or g.value_cols)[0]
     if (values or len(g.value_cols) == 1) and not NOT_SCORE.search(g.header[j]):  # one value column: the
-        return [Series(g, name.split("/")[-1], _scores(_column(g, j)), False)]  # card's own numbers
+        return [Series(g, name.split("/")[-1], _scores(_column(g, j)), False, beside=False)]  # card's own
     if g.metric_columns():  # "| Dataset | F1 | Accuracy |": the model's own datasets
         pairs = [(g.label(r) if g.label(r).lower() == g.header[j].lower() else f"{g.label(r)} {g.header[j]}", r[j])
                  for r in g.body for j in g.value_cols if METRIC_WORDS.match(g.header[j].strip())]
-        return [Series(g, name.split("/")[-1], _scores(pairs), False)]
-    return [Series(g, g.label(r), _scores([(g.header[j], r[j]) for j in g.value_cols]), True)
+        return [Series(g, name.split("/")[-1], _scores(pairs), False, beside=False)]
+    return [Series(g, g.label(r), _scores([(g.header[j], r[j]) for j in g.value_cols]), True, beside=False)
             for r in g.body if _variant(g.label(r), name)]
 
 
@@ -243,12 +248,15 @@ def _labels(s: Series) -> list[str]:
 def _other_row(s: Series, question: str, base: str | None) -> str | None:
     """The row (or column) the question compares with: a model it names, else the declared base,
     else the plain model the own row's name extends ("Mistral-7B-v0.1" beside "Yarn-Mistral-7b-128k")."""
+    if not s.beside:  # the card's own numbers, or a variant's: nothing to set beside them
+        return None
     labels, q = _labels(s), set(_words(question))
     named = [x for x in labels if _core(x) and _core(x) <= q]
     if named:
         return max(named, key=lambda x: len(_core(x)))
     based = [x for x in labels if base and _core(x) and _core(x) <= set(_words(base))]
-    plain = [x for x in labels if _core(x) and _core(x) < _core(s.label)]
+    plain = sorted((x for x in labels if _core(x) and _core(x) < _core(s.label)),  # "large-v2" before "large-v3"
+                   key=lambda x: -len(set(_words(x)) & set(_words(s.label))))  # beside "distil-large-v2"
     return (based or plain or [None])[0]
 
 
