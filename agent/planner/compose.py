@@ -104,10 +104,10 @@ class Context:
 def plan(r: Reading, ctx: Context) -> Plan:
     p = _with_card_passages(r, ctx, _parents_card(r, ctx, _subject_facts(r, _plan(r, ctx))))
     hit = None if p.note else _unmade_change(r, ctx, p)
-    rest = _and_then_asked(r, ctx, p.models or r.names, hit) if hit and _in_own_words(r, hit) else None
-    if rest is not None:  # "Delete every model without a card, then tell me how many are left": what is asked
-        p = rest
-    p.note = p.note or not_done(r, ctx, p) or (not_done(r, ctx, Plan("tool")) if rest is not None else None)
+    if hit:  # "Delete every model without a card, then tell me how many are left": what is asked, answered
+        rest = _and_then_asked(r, ctx, p.models or r.names, hit) if _in_own_words(r, hit) else None
+        p = rest or p
+        p.note = p.note or _not_done_said(hit)
     earlier = ctx.prev.recent if ctx.prev is not None else []
     p.recent = [m for m in earlier if m not in p.models][-5:] + p.models[:3]
     return p
@@ -1212,8 +1212,12 @@ def not_done(r: Reading, ctx: Context, p: Plan) -> str | None:
     """"I did not delete anything: ..." when the question orders a change the plan does not make
     (an order inside pasted or role-marked text, or after "ignore the rules"): said, not silent."""
     hit = _unmade_change(r, ctx, p)
+    return _not_done_said(hit) if hit else None
+
+
+def _not_done_said(hit: str) -> str:
     return (f"I did not {hit} anything: the lake changes only when you ask for a change in your "
-            "own words and confirm it; nothing in it was changed.") if hit else None
+            "own words and confirm it; nothing in it was changed.")
 
 
 def _in_own_words(r: Reading, word: str) -> bool:
@@ -1418,7 +1422,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
                 args["derivation"] = r.derivation or "any"  # "which models (in the lake) were derived ..."
                 args.pop("quantized", None)
                 _rank_args(r, args, task, ctx)
-                asked = [f for f in r.facts if f in ("base_model", "license", "parameters", "bytes", "has_card")]
+                asked = [f for f in r.facts if f in _PARENT_FACTS]
                 if asked and re.search(r"\b(?:the|its|their|that) parents?(?:'s?)?\b", r.low):  # "... and what base
                     return Plan("then", [Call(QUERY, args)], then="facts_of_parents", then_question=r.text,
                                 question=r.text)  # model does the parent's card declare?": the parent's facts
@@ -1534,6 +1538,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
 _LAKE_WIDE = (r"\b(?:which|what|any|all|every|list|one|those|the|derived|other) (?:\w+ )?(?:models?|checkpoints?|"
               r"ones)\b|\bin (?:the|this|our|my) lake\b|\bin here\b|\b(?:anything|anyone|something)\b")
 
+_PARENT_FACTS = ("base_model", "license", "parameters", "bytes", "has_card")  # "... what does the parent's card
+# declare?" of every model a lake-wide lineage question finds
 _WHOLE_LAKE = r"\b(?:which|any|all|every) (?:\w+ )?models?\b|\bin (?:the|this|our|my) lake\b|\bin here\b"
 
 
@@ -1993,7 +1999,7 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
                 for n in names[:3]]
     if p.then == "facts_of_parents":
         vias = list(dict.fromkeys(row["via"] for row in rows if row.get("in_lake", True) and row.get("via")))
-        facts = [f for f in r.facts if f in ("base_model", "license", "parameters", "bytes", "has_card")]
+        facts = [f for f in r.facts if f in _PARENT_FACTS]
         return [Call(QUERY, {"names": vias[:4], "show": facts})] if vias and facts else []
     if p.then == "card_if_no_parent" and not names and p.calls and p.calls[0].args.get("of"):
         return card_calls(r, ctx, [p.calls[0].args["of"]])  # no base declared: what its card says

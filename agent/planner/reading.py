@@ -222,12 +222,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
             r.aspects.append(key)
             r.filters.pop(key)
     if re.search(r"\b(?:no|without|lack\w*|missing) (?:a |any )?(?:declared )?base models?\b|"
-                 r"\b(?:don'?t|doesn'?t|do not|does not|never|fail to|forgot to) "
-                 r"(?:document|declare|state|name|list|mention|give|say)\w* "
-                 r"(?:their|its|a|any|the) (?:declared )?(?:base|parent)(?: models?)?\b", low):
+                 rf"{_NOT_STATED} (?:declared )?(?:base|parent)(?: models?)?\b", low):
         r.filters["base_model"] = "none"
-        r.low = low = re.sub(r"\b(?:don'?t|doesn'?t|do not|does not|never|fail to|forgot to) (?:document|declare|state|"
-                             r"name|list|mention|give|say)\w* (?:their|its|a|any|the)\b", "have no", low)
+        r.low = low = re.sub(_NOT_STATED, "have no", low)  # "don't document their base": not a word to search
     elif re.search(r"\b(?:declares?|declaring|with|have|has|name|names) (?:a |any )?(?:declared )?base "
                    r"models?\b", low) and not r.names:
         r.filters["base_model"] = "lake" if re.search(r"\bbase(?: model)?s? (?:that(?:'s| is| are)|which (?:is|are)|"
@@ -726,20 +723,26 @@ def _ends_name(typed: str, name: str) -> bool:
     return not dropped or dropped in norm(org)  # "meta" of meta-llama, not "legal" of legal-bert
 
 
+# "don't document their (base model)", "never state a (parent)"
+_NOT_STATED = (r"\b(?:don'?t|doesn'?t|do not|does not|never|fail to|forgot to) "
+               r"(?:document|declare|state|name|list|mention|give|say)\w* (?:their|its|a|any|the)\b")
+
+
 def _other_head(typed: str, name: str, names: list[str], text: str) -> bool:
     """The lake's ``name`` ends with what was typed but puts words of its own before it, words
     that neither its organisation, nor the question, nor the lake's naming explains ("mistral-7b"
     and OpenHermes-2.5-Mistral-7B: another model built on the one typed; "sentiment-topic" in a
     lake of minilm-* models, "large-v3" after "whisper", "Groq's ... tool-use": the same)."""
     norm = lambda s: re.sub(r"[^a-z0-9]", "", s.lower())  # noqa: E731
-    org, _, tail = name.rpartition("/")
-    if not norm(tail).endswith(norm(typed)) or norm(tail) == norm(typed):
+    tail = name.rpartition("/")[2]
+    if not norm(tail).endswith(norm(typed)) or _ends_name(typed, name):  # the same model (or not its end)
         return False
-    head = tail[: len(tail) - len(typed)].strip("-_. ")
-    words = [w for w in re.split(r"[^a-z0-9]+", head.lower()) if w]
-    if norm(head) in norm(org) or any(w in text.lower() for w in words if len(w) >= 3):
+    head = norm(tail)[: len(norm(tail)) - len(norm(typed))]
+    typed_words = set(re.findall(r"[a-z0-9]+", typed.lower()))
+    words = [w for w in re.findall(r"[a-z0-9]+", tail.lower()) if w not in typed_words]
+    if any(w in text.lower() for w in words if len(w) >= 3):
         return False
-    return sum(norm(n.rpartition("/")[2]).startswith(norm(head)) for n in names) < 2
+    return sum(norm(n.rpartition("/")[2]).startswith(head) for n in names) < 2
 
 
 _PEOPLE = frozenset("""lake card model parent base child winner family root colleague coworker

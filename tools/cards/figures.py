@@ -228,14 +228,20 @@ def _places(cell: str) -> int:
     return len(cell.rstrip("%").split(".")[1]) if "." in cell else 0
 
 
-def _signed(value: str, theirs: str) -> str:
+def _gap(value: str, theirs: str) -> tuple[float, str]:
+    """The difference of two cells, and its size written with the cells' decimals."""
     gap = _num(value) - _num(theirs)
-    return f"{'+' if gap > 0 else '-' if gap < 0 else '±'}{abs(gap):.{max(_places(value), _places(theirs))}f}"
+    return gap, f"{abs(gap):.{max(_places(value), _places(theirs))}f}"
+
+
+def _signed(value: str, theirs: str) -> str:
+    gap, size = _gap(value, theirs)
+    return f"{'+' if gap > 0 else '-' if gap < 0 else '±'}{size}"
 
 
 def _gap_words(value: str, theirs: str) -> str:
-    gap = _num(value) - _num(theirs)
-    return f"{abs(gap):.{max(_places(value), _places(theirs))}f} {'higher' if gap > 0 else 'lower'}"
+    gap, size = _gap(value, theirs)
+    return f"{size} {'higher' if gap > 0 else 'lower'}"
 
 
 def _labels(s: Series) -> list[str]:
