@@ -578,6 +578,29 @@ def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 _SAME_OR_NOT = r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like|changed?)\b"
 
 
+_THEIR_PARENT = re.compile(r"\b(?:than|against|over|on|from|vs\.?|versus|compared (?:to|with)|relative to|beside|"
+                           r"beat|beats|outperform\w*|outscor\w*|surpass\w*)\s+"
+                           r"(?:their|its|each one's|each's|the)\s+(?:own\s+|respective\s+|direct\s+)?"
+                           r"(?:parents?|bases?|base models?|originals?)\b")
+_FELL = r"\b(?:worse|drop\w*|lost|los[et]s?|losing|regress\w*|degrad\w*|hurt|fell|fall\w*|decline\w*|weaker)\b"
+
+
+def _gain_over_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"which of the variants got worse than their own parent on T, and which dropped most?":
+    every derived model (or the ones named) ranked by its score less its parent's."""
+    task = _task(r, ctx)
+    if not task or QUERY not in ctx.tools or len(models) == 1 or not _THEIR_PARENT.search(r.low) or not (
+            _asks_cost(r) or r.comparative or r.rank or re.search(_FELL, r.low)):
+        return None
+    if not models and not (r.listing or r.them or re.search(_LAKE_WIDE, r.low)):
+        return None
+    order = "worst" if re.search(_FELL, r.low) else "best"
+    args: dict[str, Any] = {"names": models} if models else {"derivation": r.derivation or "any"}
+    gain = "gain:" + _score(r, ctx, task).split(":", 1)[1]
+    return Plan("query", [Call(QUERY, {**args, "rank_by": gain, "order": order})], question=r.text,
+                models=models, task=task)
+
+
 def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"did the int8 model lose accuracy?": the model against its parent; "by quantizing X":
     X against its quantized copy."""
@@ -625,11 +648,27 @@ def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     metric = _metric_named(r, metrics)
     if metric:
         args["rank_by"] = metric
+    kind = _kind_of_set(r, ctx)
+    if kind:
+        args["task"] = f"*{kind}*"  # "on which STS set": the tasks named so
     calls = [Call("list_runs", args)]
     if re.search(r"\b(?:worst|weakest|lowest|bottom)\b", r.low) and re.search(
             r"\b(?:best|strongest|highest|top)\b", r.low):  # "weakest on, and strongest?": both ends
         calls = [Call("list_runs", {**args, "order": o, "limit": 1}) for o in ("worst", "best")]
     return Plan("tool", calls, question=r.text, models=models)
+
+
+def _kind_of_set(r: Reading, ctx: Context) -> str | None:
+    """"on which STS set", "which retrieval tasks": the word that names a kind of the lake's
+    tasks (a part of some task names, not of all)."""
+    m = re.search(r"\b(?:which|what) (?:of (?:its|the) )?([a-z][\w-]*) (?:sets?|tasks?|benchmarks?|datasets?|evals?)\b",
+                  r.low)
+    if not m or m.group(1) in ("reported", "stored", "measured", "its", "the", "their", "other", "mteb"):
+        return None
+    word = m.group(1)
+    tasks = list(ctx.lake.metrics)
+    having = [t for t in tasks if word in t.lower()]
+    return word if having and len(having) < len(tasks) else None
 
 
 def _did_to(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -703,13 +742,16 @@ def _declaring_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
 
 
 def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
-    """"the parent of the best model on T": rank first, then the relation of the winner(s)."""
-    if not (r.relation and r.relation != "roots" and not models and r.rank) or QUERY not in ctx.tools:
+    """"the parent of the best model on T": rank first, then the relation of the winner(s); "the
+    models that tie for best on T: how is each related to X?": each winner's ancestry."""
+    to_named = len(models) == 1 and r.relation == "family" and r.rank and re.search(
+        r"\b(?:related|relation(?:ship)?|connected|linked) (?:to|with) x\b", r.low)
+    if not (r.relation and r.relation != "roots" and (not models or to_named) and r.rank) or QUERY not in ctx.tools:
         return None
     first = _query_plan(_without_relation(r), ctx, [])
     if not first.calls:
         return None
-    first.kind, first.then, first.then_question = "then", f"relation:{r.relation}", r.text
+    first.kind, first.then, first.then_question = "then", f"relation:{'ancestors' if to_named else r.relation}", r.text
     return first
 
 
@@ -859,6 +901,8 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
         return pointed
     if r.weak and r.derivation and r.listing and re.search(_MADE_SO, r.low):
         return []  # "is there a pruned model in here?": models made so, not the one named "pruned"
+    if r.weak and r.listing and not _the_word(r):
+        return []  # "legal asked me: which models are NC?": a word of a name, the question is lake-wide
     return list(r.weak) if r.weak and _needs_model(r) and not r.rank and not r.asks_need else []
 
 
@@ -1087,9 +1131,12 @@ def _relation_of(prev: Plan) -> str | None:
 def _needs_model(r: Reading) -> bool:
     """A question about one model that names it only by a word ("the pruned copy", "the merge")."""
     return bool(r.relation and r.relation != "roots") or bool(r.aspects) or bool(
-        re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low)) or any(
-        re.search(rf"\b(?:the|that|this) {re.escape(w.split('-')[-1].lower())}\b", r.low)
-        for w in r.weak)
+        re.search(r"\b(?:the|that|this) \w+ (?:copy|version|model|one)\b", r.low)) or _the_word(r)
+
+
+def _the_word(r: Reading) -> bool:
+    """A weakly named model pointed at with its word ("the merge", "that pruned")."""
+    return any(re.search(rf"\b(?:the|that|this) {re.escape(w.split('-')[-1].lower())}\b", r.low) for w in r.weak)
 
 
 def _named_quantized(name: str) -> bool:
@@ -1144,6 +1191,19 @@ def _reading_noun(r: Reading, ctx: Context, info: route.ToolInfo, hit: str) -> b
         route.word_hit(after, t.words) for t in ctx.tools.values() if not t.mutating))
 
 
+_A_MODEL_OBJECT = re.compile(r"(?:\S+\s+){0,3}?(?:models?|checkpoints?|it|them|this|that|these|those|files?|weights|"
+                             r"x|y|z|folders?|dir\w*|gguf|safetensors)\b")
+
+
+def _no_model_object(r: Reading, info: route.ToolInfo, hit: str) -> bool:
+    """"we want to add a reranking step to our pipeline": a tool that stores files, said of no
+    file, path or model: not an order to change the lake."""
+    if "path" not in info.parameters.get("properties", {}) or r.paths:
+        return False
+    after = " ".join(r.low[r.low.find(hit) + len(hit):].split()[:5])
+    return not _A_MODEL_OBJECT.match(after)
+
+
 def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     from modellake.agent.planner.reading import own_words
 
@@ -1155,7 +1215,7 @@ def _mutating(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if not hit or not route.imperative(r.low, hit) or not route.word_hit(own, [hit]):
             continue
-        if _reading_noun(r, ctx, info, hit):
+        if _reading_noun(r, ctx, info, hit) or _no_model_object(r, info, hit):
             continue
         exact = [n for n in r.exact if n in models] or r.exact
         args, _ = route.fill_args(info, r, exact, _task(r, ctx))
@@ -1235,7 +1295,8 @@ def _unmade_change(r: Reading, ctx: Context, p: Plan) -> str | None:
     for info in ctx.tools.values():
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
-                             rf"{re.escape(hit)}\b", r.low) and not _reading_noun(r, ctx, info, hit):
+                             rf"{re.escape(hit)}\b", r.low) and not _reading_noun(r, ctx, info, hit) and \
+                not _no_model_object(r, info, hit):
             return hit
     return None
 
@@ -1391,6 +1452,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if args.get("license") == "none" and re.search(r"\b(?:what|which) licen[cs]e\b", r.low):
         args.pop("license")  # "X has no license - what license does its base have?": asked, not a filter
     task = _task(r, ctx)
+    if task and "results" in r.aspects and not r.scored and re.search(r"\bresults\b", r.low):
+        r.scored = True  # "which of them have sts-smoke results?": their scores on the task
+    if not models and not r.relation and not task:
+        _runs_args(r, args)
     if r.derivation and not r.relation and not r.group_by and (re.search(r"\b(?:produced|made|created|derived|obtained)"
                                                       r"\b|\bby (?:quantiz|prun|merg|fine)", r.low) or (
             r.derivation in ("merge", "pruned", "finetune") and (re.search(_MADE_SO, r.low) or (
@@ -1442,7 +1507,15 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             args.pop("quantized", None)  # "quantized from X": how it was derived, not its dtype
     elif models:
         args["names"] = models
+    both_kinds = args.get("format") == "card" and args.get("has_weights") is True
+    if both_kinds:  # "is the card-only model bigger than every model with weights?": the two kinds, side by side
+        args.pop("format")
+        args.pop("has_weights")
+        r.rank = r.rank or r.comparative or (("parameters", "highest") if "parameters" in r.facts else None)
+        r.facts = [*r.facts, "format"]
     _rank_args(r, args, task, ctx)
+    if both_kinds:
+        args.pop("top", None)
     if len(models) == 1 and "names" in args and str(args.get("rank_by", "")) in CONFIG_FACTS:
         args["show"] = [args.pop("rank_by")]  # "the max sequence length of that base": its value, no ranking
         args.pop("order", None)
@@ -1519,7 +1592,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["show"] = _scores_shown(r, ctx, task) + [x for x in args.get("show", []) if x not in (
             "parameters", "format", "license")]
     if task and r.scored and args.get("relation") and "rank_by" not in args and not r.count:
-        args["show"] = args.get("show", []) + [_score(r, ctx, task)]  # "its parents' accuracy on T"
+        args["show"] = list(dict.fromkeys(args.get("show", []) + [_score(r, ctx, task)]))  # "its parents'
+        # accuracy on T"
     calls = [Call(QUERY, args)]
     if task and args.get("relation") in ("children", "descendants") and str(args.get("rank_by", "")).startswith(
             "score") and re.search(r"\b(?:beats?|than|over|against|vs\.?|versus|compared? (?:to|with))\s+(?:the|its|"
@@ -1530,6 +1604,28 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         other = Call(QUERY, {**args, "order": _FLIP[args["order"]]})
         calls = [other, *calls] if args["order"] in ("worst", "lowest") else [*calls, other]  # the top first
     return Plan("query", calls, question=r.text, models=models, task=task)
+
+
+_RUN_NOUN = (r"(?:stored\s+|measured\s+|reported\s+)?(?:benchmark\s+|eval\s+)?"
+             r"(?:runs|results|scores|evals|evaluations|benchmarks)")
+_HAS_RUNS = re.compile(rf"\b(?:have|has|with|having|got|carry|carries)\s+(?:any\s+|some\s+)?{_RUN_NOUN}\b|"
+                       r"\b(?:been|were|was|get|got)\s+(?:actually\s+|ever\s+)?(?:benchmarked|evaluated|measured)\b")
+_NO_RUNS = re.compile(rf"\b(?:no|without|zero|lack(?:s|ing)?)\s+(?:any\s+)?{_RUN_NOUN}\b|"
+                      r"\b(?:never|not(?: yet)?|n't)\s+(?:been\s+)?(?:benchmarked|evaluated|measured)\b")
+_MOST_RUNS = re.compile(rf"\b(?:the\s+)?(most|fewest|least)(?:\s+{_RUN_NOUN}\b|\s+\w+\s+{_RUN_NOUN}\b|"
+                        r"\s*(?:of them|ones?)?\s*[?.!]*$)")
+
+
+def _runs_args(r: Reading, args: dict[str, Any]) -> None:
+    """"which models have been benchmarked, and which has the most results?": the models with
+    stored runs, ranked by how many; "which have no runs": those without."""
+    if _NO_RUNS.search(r.low):
+        args["has_runs"] = False
+    elif _HAS_RUNS.search(r.low):
+        args["has_runs"] = True
+        most = _MOST_RUNS.search(r.low)
+        if most:
+            args.update(rank_by="count:runs", order="highest" if most.group(1) == "most" else "lowest")
 
 
 # a lineage question that names no model asks about the whole lake: "which models ...", "any model in
@@ -1996,7 +2092,7 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
                               r.low[r.low.find(rel[:5]) if rel[:5] in r.low else 0:]):
             shown.append(_score(r, ctx, task))  # "... and how does that parent do on the same task?"
         return [Call(QUERY, {"relation": rel, "of": n, **({"show": shown} if shown else {})})
-                for n in names[:3]]
+                for n in names[:4]]
     if p.then == "facts_of_parents":
         vias = list(dict.fromkeys(row["via"] for row in rows if row.get("in_lake", True) and row.get("via")))
         facts = [f for f in r.facts if f in _PARENT_FACTS]
@@ -2029,7 +2125,8 @@ RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
     _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
-    _sharing_with, _they_share, _claimed_base, _two_on_aspects, _choice_of_two, _special_tool, _against_parent,
+    _sharing_with, _they_share, _claimed_base, _gain_over_parent, _two_on_aspects, _choice_of_two, _special_tool,
+    _against_parent,
     _own_results, _did_to,
     _scores_of_named,
     _relation_of_winner,

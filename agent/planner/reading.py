@@ -159,7 +159,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     ``lake_archs``: those of the lake's models (a model name is not unknown for being one);
     ``domain``: words of the lake's vocabulary (task names...) that, alone, name no model;
     ``benchmarks``: the words of its task and benchmark names ("gsm8k", "squad_v2"): no model."""
-    raw, text = text, pasted_out(text)
+    raw, text = text, _left_out(pasted_out(text))
     q = nlu.read(text, linker, architectures, card_tasks)
     weak = [m for m in q.models if m.kind == "partial" and _domain_word(text[m.start:m.end], domain)
             and not _set_against(text, m, q.models)]
@@ -352,11 +352,22 @@ def pasted_out(text: str) -> str:
     return _PASTED.sub(" ", text)
 
 
+_EXCLUDED = re.compile(r"(?i)\(\s*(?:not|no|excluding|except|but not|other than)\b[^()]*\)|"
+                      r",\s*(?:not|but not)\s+(?:\w+\s+){0,2}(?:pruned|quantized|quantised|merged|merges|"
+                      r"fine[- ]?tuned|fine[- ]?tunes|copies|adapters)(?:\s+(?:or|nor|and)\s+\w+)*\s*,")
+
+
+def _left_out(text: str) -> str:
+    """The question without a kind it sets aside in passing ("fine-tuned (not pruned or
+    quantized) from x"): the kind asked for says it; the set-aside words would read as asked."""
+    return _EXCLUDED.sub(lambda m: "," if m.group(0).startswith(",") else " ", text)
+
+
 KEYWORDS = frozenset("""parent parents children child descendants descendant ancestors ancestor
 siblings sibling license licence licenses quantized quantization quantize parameters params
 architecture layers format derived derives smallest largest biggest benchmark benchmarks
 accuracy merged merge pruned fine-tuned finetuned family relation related compare difference
-dataset datasets language languages card cards weights lineage""".split())
+dataset datasets language languages card cards weights lineage model models""".split())
 
 
 def adjacent_swap(a: str, b: str) -> bool:
@@ -369,7 +380,8 @@ def adjacent_swap(a: str, b: str) -> bool:
 
 def spelled(low: str) -> str:
     """The question with misspelt domain words put right ("parnet" -> "parent", "licnese" ->
-    "license"): two letters swapped, or one letter off in a word of six or more."""
+    "license"): two letters swapped, the same letters in another order inside a word of six or more,
+    or one letter off in a word of six or more."""
     def fix(m: re.Match[str]) -> str:
         w = m.group(0)
         if w in KEYWORDS or len(w) < 5 or w in nlu.GENERIC or "-" in w or _inflected(w):
@@ -377,6 +389,8 @@ def spelled(low: str) -> str:
         for k in KEYWORDS:
             if k[0] == w[0] and adjacent_swap(w, k):
                 return k  # two neighbouring letters swapped
+            if len(w) >= 6 and k[0] == w[0] and k[-1] == w[-1] and sorted(k) == sorted(w):
+                return k  # the same letters, two of them in each other's place ("lisence")
         close = difflib.get_close_matches(w, KEYWORDS, n=1, cutoff=0.88)
         return close[0] if close and len(w) >= 6 and close[0][0] == w[0] else w
     return re.sub(r"[a-z][a-z-]+", fix, low)

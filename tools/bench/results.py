@@ -6,6 +6,7 @@ and measured runs rank only on the task's current definition and data (``task_ha
 """
 from __future__ import annotations
 
+import fnmatch
 import math
 import re
 from collections import defaultdict
@@ -130,6 +131,8 @@ class RunList(JsonRecord):
         model, task = self.asked.get("model"), self.asked.get("task")
         trust = self.asked.get("trust")
         kind = f"{trust} " if trust in ("measured", "reported") else ""
+        if task and any(c in task for c in "*?["):
+            task = f"the tasks matching {task}"
         where = (f" for {model} on {task}" if model and task else f" for {model}" if model
                  else f" on {task}" if task else "")
         return kind, where
@@ -225,15 +228,20 @@ def list_runs(catalog: Catalog, model: str | None = None, task: str | None = Non
               order: str | None = None) -> RunList:
     """Stored runs filtered by model (``name`` or ``name@N``), task, and trust level.
 
-    ``order`` ("best" / "worst") ranks the runs by their score instead of by date: on metric
-    ``rank_by`` when given (runs without it are left out), else on each run's first metric
-    ("which of X's reported results is highest", "X's best task by ndcg_at_10").
+    ``task`` may be a pattern ("*sts*": every task whose name has "sts"). ``order`` ("best" /
+    "worst") ranks the runs by their score instead of by date: on metric ``rank_by`` when given
+    (runs without it are left out), else on each run's first metric ("which of X's reported
+    results is highest", "X's best task by ndcg_at_10").
     """
     if model:
         _ensure_known_model(catalog, model)
-    runs = catalog.runs.find(model=model, task=task,
+    pattern = task if task and any(c in task for c in "*?[") else None
+    runs = catalog.runs.find(model=model, task=None if pattern else task,
                              trust=None if trust == "all" else trust_levels(trust)[0],
-                             limit=None if order else limit)
+                             limit=None if order or pattern else limit)
+    if pattern:
+        runs = [r for r in runs if fnmatch.fnmatch(r.task.lower(), pattern.lower())]
+        runs = runs if order else runs[:limit or None]
     if order:
         runs = _ranked_runs(runs, rank_by, order)[:limit or None]
     result = RunList(runs)

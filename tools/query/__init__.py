@@ -26,7 +26,7 @@ from modellake.tools.query.scores import (
     round_score,
     task_scores,
 )
-from modellake.tools.rendering import plural
+from modellake.tools.rendering import plural, score_pair
 from modellake.tools.toolspec import ToolContext
 
 __all__ = ["FACTS", "RELATIONS", "Fact", "ModelQuery", "Row", "query_models", "resolve_task"]
@@ -48,7 +48,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                  group_by: str | None = None, place_of: str | None = None,
                  same_as: str | None = None, same: list[str] | None = None,
                  quantization: str | None = None, min_score: float | None = None,
-                 max_score: float | None = None) -> ModelQuery:
+                 max_score: float | None = None, has_runs: bool | None = None) -> ModelQuery:
     """Select models, attach facts, rank or count them, ties kept: "the smallest model", "how many
     GGUF models", "descendants of X", "best on sentiment among X's children", "licenses of A and B".
 
@@ -85,8 +85,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
             architecture, layers, license, task, language, datasets, base_model, has_card,
             ingested, score:TASK (TASK in the user's words), or scores (every task scored).
         rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK, or
-            score:TASK:METRIC for another metric than the task's first), or count:descendants /
-            count:children (how many models derive from each).
+            score:TASK:METRIC for another metric than the task's first), count:descendants /
+            count:children (how many models derive from each), count:runs (how many benchmark runs
+            are stored for each), or gain:TASK (its score on TASK less its parent's).
         order: best / highest first (largest, best score) or worst / lowest first (smallest,
             worst score); "best" and "worst" follow the task's direction (lower perplexity is
             better).
@@ -103,6 +104,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         min_score: with ``task``, only models scoring at least this on it ("still hits 0.95";
             90 on a task scored 0-1 reads as 0.9).
         max_score: with ``task``, only models scoring at most this on it.
+        has_runs: true for models with stored benchmark runs (measured or reported), false for
+            those with none ("which models have been benchmarked"); count:runs shows how many.
     """
     catalog = ctx.catalog
     all_models = catalog.list_models()
@@ -130,6 +133,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         q.unknown_size = [c[2] for c in rest if c[0] is not None and c[0].num_parameters is None]
     chosen = _narrow(catalog, chosen, {k: v for k, v in filters.items() if v != "lake"}, quantized, has_weights,
                      exclude, copies)
+    if has_runs is not None:
+        with_runs = _run_counts(catalog)
+        chosen = [c for c in chosen if (with_runs.get(c[2], 0) > 0) == has_runs]
     if base_model == "lake":  # "which models declare a base model that is also in this lake?"
         chosen = [c for c in chosen if c[0] is not None and _base_in_lake(c[0], by_name)]
     if text:
@@ -141,6 +147,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     q.filters = {**filters, **({"task": task} if task else {}), **({"text": text} if text else {}),
                  **({"quantized": quantized} if quantized is not None else {}),
                  **({"has_weights": has_weights} if has_weights is not None else {}),
+                 **({"has_runs": has_runs} if has_runs is not None else {}),
                  **({"exclude": list(exclude)} if exclude else {}),
                  **({"quantization": quantization} if quantization else {})}
     q.rows = [_row(m, link, name) for m, link, name in chosen]
@@ -424,6 +431,8 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     """Give every row the value of fact ``spec``; returns the column's key."""
     if spec in COUNTED:  # "the root with the most descendants": how many relatives of that kind it has
         return _attach_count(q, spec, scores_of.catalog)
+    if spec.lower().startswith("gain:"):
+        return _attach_gain(q, spec, scores_of)
     if spec.lower().startswith("score"):
         board = scores_of(spec.split(":", 1)[1] if ":" in spec else (q.task or ""))
         key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
@@ -458,10 +467,65 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     return fact.name
 
 
-COUNTED = {"count:descendants": ("descendants", "descendant"), "count:children": ("children", "child")}
+def _attach_gain(q: ModelQuery, spec: str, scores_of: Any) -> str:
+    """``gain:TASK[:METRIC]``: each model's score on the task less its parent's (of several
+    parents, a merge's, the best-scoring one): what deriving it won or lost there."""
+    board = scores_of(spec.split(":", 1)[1])
+    key = f"gain:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+    for r in q.rows:
+        v = board.values.get(r.name)
+        try:
+            parents = [x.name for x in related(scores_of.catalog, "parents", r.name) if x.name != r.name]
+        except ModelLakeError:
+            parents = []
+        scored = [(p, board.values[p]) for p in parents if board.values.get(p) is not None]
+        if v is None or not scored:
+            r.values[key] = None
+            r.shown[key] = ("no parent in the lake" if not parents else "no score" if v is None
+                            else f"no score for its parent {parents[0]}")
+            continue
+        parent, pv = max(scored, key=lambda x: x[1] if board.higher_is_better else -x[1])
+        d = v - pv
+        r.values[key] = d
+        mine, theirs = score_pair(v, pv)
+        r.shown[key] = (f"{'+' if d > 0 else '-'}{round_score(abs(d))}: {mine} against {theirs} for {parent}"
+                        if d else f"0: {mine}, the same as {parent}")
+    gains = [r.values[key] for r in q.rows if r.values.get(key) is not None]
+    if gains:
+        up = sum(1 for d in gains if (d > 0) == board.higher_is_better and d != 0)
+        down = sum(1 for d in gains if (d < 0) == board.higher_is_better and d != 0)
+        q.notes.append(f"against their parent on {board.task}, {_of(up, len(gains))} scores better, "
+                       f"{_of(down, len(gains))} worse and {_of(len(gains) - up - down, len(gains))} the same")
+    q.columns.setdefault(key, f"change in {board.metric} on {board.task} against the parent")
+    q.boards[key] = {"task": board.task, "metric": f"change in {board.metric}",
+                     "higher_is_better": board.higher_is_better}
+    return key
+
+
+def _of(n: int, total: int) -> str:
+    return "none" if n == 0 else "every one" if n == total and total > 1 else str(n)
+
+
+COUNTED = {"count:descendants": ("descendants", "descendant"), "count:children": ("children", "child"),
+           "count:runs": ("stored runs", "stored run")}
+
+
+def _run_counts(catalog: Any) -> dict[str, int]:
+    """model name -> how many benchmark runs are stored for it."""
+    counts: dict[str, int] = {}
+    for run in catalog.runs.find():
+        counts[run.model] = counts.get(run.model, 0) + 1
+    return counts
 
 
 def _attach_count(q: ModelQuery, spec: str, catalog: Any) -> str:
+    if spec == "count:runs":
+        counts = _run_counts(catalog)
+        for r in q.rows:
+            r.values[spec] = counts.get(r.name, 0)
+            r.shown[spec] = plural(counts.get(r.name, 0), "stored run")
+        q.columns.setdefault(spec, "stored runs")
+        return spec
     relation, one = COUNTED[spec]
     for r in q.rows:
         try:

@@ -261,7 +261,9 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                  r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b",
                  r"\b(?:name|names|declare|declares|list|lists|cite|cites|give|gives|use|uses|have|has)\s+"
                  r"(?:x|it|this|that)\s+as\s+(?:their|its|the|a)\s+(?:declared\s+)?base\b",
-                 r"\b(?:built|based)\s+on\s+top\s+of\s+(?:x|it)\b"),
+                 r"\b(?:built|based)\s+on\s+top\s+of\s+(?:x|it)\b",
+                 r"\b(?:x's|its) (?:own )?(?:fine[- ]?tunes|finetunes|quants|merges|(?:quantized|quantised|pruned) "
+                 r"(?:copies|versions))\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
               r"\b(?:with|have|has|having) no (?:parents?|base models?|ancestors?)\b",
               r"\bwithout (?:a |any )?(?:parents?|ancestors?)\b",

@@ -132,6 +132,8 @@ class ModelQuery(Record):
             parts.append(f"other than {join(f['exclude'])}")
         if f.get("has_weights") is not None:
             parts.append("with weights in the lake" if f["has_weights"] else "card-only (no weights)")
+        if f.get("has_runs") is not None:
+            parts.append("with stored benchmark runs" if f["has_runs"] else "with no stored benchmark runs")
         if f.get("has_card") is not None:
             parts.append("with a model card" if f["has_card"] else "without a model card")
         if f.get("min_parameters") is not None:
@@ -601,7 +603,7 @@ class ModelQuery(Record):
                     said.append(f"{label.capitalize()}: {a.name}: {_quoted(a.shown[c])}; "
                                 f"{b.name}: {_quoted(b.shown[c])}.")
                 else:
-                    said.append(f"{label.capitalize()}: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
+                    said.append(f"{label.capitalize()} differs: {a.shown[c]} for {a.name}; {b.shown[c]} for {b.name}.")
         if same:
             said.append(f"{a.name} and {b.name} have the same {join(same)}.")
         if neither:

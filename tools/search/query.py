@@ -468,7 +468,7 @@ def _licenses(q: str, out: list[Constraint]) -> str:
     found: list[str] = []
     spans: list[str] = []
     for pat, ids in V.LICENSE_PATTERNS:
-        for m in re.finditer(pat, q, re.I if pat != r"\bMIT\b|\bmit[- ]licen[sc]e" else 0):
+        for m in re.finditer(pat, q, 0 if pat.startswith(r"\bMIT\b") else re.I):
             if pat.startswith(r"\bnon") and any("cc-by-nc*" in f for f in found):
                 continue
             found.extend(i for i in ids if i not in found)

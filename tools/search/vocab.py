@@ -173,7 +173,7 @@ PERMISSIVE = {"apache-2.0", "mit", "bsd-2-clause", "bsd-3-clause", "bsd", "isc",
 # (query/text regex, license ids or prefixes ending in "*")
 LICENSE_PATTERNS: list[tuple[str, list[str]]] = [
     (r"\bapache(?:[- ]license)?(?:[- ]?(?:v(?:ersion)?\s*)?2(?:\.0)?)?\b", ["apache-2.0"]),
-    (r"\bMIT\b|\bmit[- ]licen[sc]e", ["mit"]),
+    (r"\bMIT\b|\bmit[- ]licen[sc]e|(?i:\b(?:under|licen[sc]ed|licen[sc]e:?)\s+(?:the\s+)?mit\b)", ["mit"]),
     (r"\bbsd[- ]?3\b|\bbsd-3-clause\b", ["bsd-3-clause"]),
     (r"\bbsd\b", ["bsd*"]),
     (r"\bcopyleft\b", ["gpl*", "agpl*", "lgpl*", "cc-by-sa*"]),

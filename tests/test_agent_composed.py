@@ -1,0 +1,110 @@
+"""Questions that compose lake facts the way people ask them (the ninth session's tuning set):
+each derived model against its own parent, the models that have runs and how many, the tasks of
+one kind among a model's results, a kind set aside in passing, two kinds of models side by side."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_agent_lake_questions import family_agent, family_lake  # noqa: F401 - the lake's fixtures
+
+from modellake.agent.planner.reading import spelled
+from modellake.store.lake import Lake
+from modellake.tools import bench, query
+from modellake.tools.toolspec import ToolContext
+
+
+def _ctx(family_lake) -> ToolContext:  # noqa: F811
+    return ToolContext(Lake(Path(family_lake[0])))
+
+
+def test_gain_is_a_models_score_less_its_parents(family_lake):  # noqa: F811
+    ctx = _ctx(family_lake)
+    scores = {r.name: r.values["score:sts-smoke"] for r in query.query_models(
+        ctx, names=["enc-base", "enc-sentiment", "enc-sentiment-int8"], show=["score:sts-smoke"]).rows}
+    q = query.query_models(ctx, derivation="any", rank_by="gain:sts-smoke", order="worst")
+    gains = {r.name: r.values["gain:sts-smoke"] for r in q.rows}
+    assert gains["enc-sentiment"] == scores["enc-sentiment"] - scores["enc-base"]
+    assert gains["enc-sentiment-int8"] == scores["enc-sentiment-int8"] - scores["enc-sentiment"]
+    assert list(gains) == sorted(gains, key=gains.get)  # worst first
+    text = q.text()
+    assert "against 0.28 for enc-sentiment" in text and "enc-grand" in text  # no score: said, not ranked
+    assert "1 scores better, 1 worse" in text
+
+
+def test_which_models_have_runs_and_how_many(family_lake):  # noqa: F811
+    ctx = _ctx(family_lake)
+    ran = query.query_models(ctx, has_runs=True, rank_by="count:runs", order="highest")
+    assert {r.name for r in ran.rows} == {"enc-twin", "enc-sentiment", "enc-sentiment-int8", "enc-base"}
+    assert all(r.shown["count:runs"] == "1 stored run" for r in ran.rows)
+    rest = query.query_models(ctx, has_runs=False)
+    assert "enc-grand" in {r.name for r in rest.rows} and not {r.name for r in rest.rows} & {r.name for r in ran.rows}
+    assert "5 models have no stored benchmark runs" in rest.text()
+
+
+def test_runs_of_the_tasks_a_pattern_names(family_lake):  # noqa: F811
+    with Lake(Path(family_lake[0])).catalog() as cat:
+        runs = bench.list_runs(cat, task="*sts*")
+        none = bench.list_runs(cat, task="*squad*")
+    assert len(runs.runs) == 4 and {r.task for r in runs.runs} == {"sts-smoke"}
+    assert not none.runs and "the tasks matching *squad*" in none.text()
+
+
+def test_a_domain_word_with_its_letters_swapped_is_put_right():
+    assert spelled("wats the lisence on the gemma modle?") == "wats the license on the gemma model?"
+    assert spelled("is it modest?") == "is it modest?"
+
+
+def test_worse_than_their_own_parent_ranks_every_derived_model_by_its_change(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("which models got worse than their own parent on sts-smoke, and which dropped the most?",
+                  thread_id="gain")
+    assert a.tool_calls[0]["args"] == {"derivation": "any", "rank_by": "gain:sts-smoke", "order": "worst"}
+    assert a.answer.index("enc-sentiment-int8") < a.answer.index("enc-sentiment (")
+
+
+def test_a_kind_set_aside_in_passing_is_not_asked(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("Of the models fine-tuned (not pruned or quantized) directly from enc-base, which ones have "
+                  "sts-smoke results?", thread_id="aside")
+    args = a.tool_calls[0]["args"]
+    assert args["relation"] == "children" and args["derivation"] == "finetune" and "quantized" not in args
+    assert "0.28" in a.answer and "enc-pruned" not in a.answer
+    a = agent.ask("which of enc-base's fine-tunes have sts-smoke results?", thread_id="aside2")
+    assert a.tool_calls[0]["args"]["show"] == ["score:sts-smoke"] and "enc-topic (a fine-tune, no score" in a.answer
+
+
+def test_models_with_runs_and_the_one_with_the_most(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("which models have been benchmarked, and which one has the most results?", thread_id="runs")
+    assert a.tool_calls[0]["args"]["has_runs"] is True and "enc-twin" in a.answer and "enc-grand" not in a.answer
+    a = agent.ask("which models have no benchmark results?", thread_id="runs2")
+    assert a.tool_calls[0]["args"] == {"has_runs": False} and "enc-grand" in a.answer
+
+
+def test_card_only_against_every_model_with_weights(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("is the card-only model here bigger than every model that has weights? give param counts",
+                  thread_id="kinds")
+    assert a.answer.index("acme/summarizer-1b") < a.answer.index("enc-base") and "1.2B" in a.answer
+
+
+def test_two_licenses_that_differ_say_so_and_a_word_of_a_name_in_a_lake_wide_question(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("is enc-sentiment's license the same as its parent's?", thread_id="lic")
+    assert "License differs: mit for enc-sentiment; apache-2.0 for enc-base" in a.answer
+    a = agent.ask("summarizer asked me: which models are under mit?", thread_id="lic2")
+    assert all(c["args"].get("name") != "acme/summarizer-1b" for c in a.tool_calls)
+    assert a.tool_calls[0]["args"].get("license") == "mit"
+
+
+def test_adding_a_step_to_a_pipeline_is_no_order_to_change_the_lake(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("we want to add a summarization step to our pipeline. what should we use from the lake?",
+                  thread_id="add")
+    assert "I did not add" not in a.answer and a.tool_calls and "acme/summarizer-1b" in a.answer
+
+
+def test_how_the_card_describes_the_model_is_read_from_the_card(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("how does enc-base's card describe it?", thread_id="desc")
+    assert a.tool_calls[0]["tool"] == "read_card" and "sentence encoder" in a.answer
