@@ -84,7 +84,7 @@ SPLITS = ("tune", "held")
 # held-out sets, retired (read and tuned on) once their figures were reported: ``held`` is now a
 # fresh set by another writer (ids held3-*)
 EXTRA = ("dev", "dev2", "dev3", "dev4", "dev5", "held1", "dev6", "dev7", "held2", "dev8", "dev9", "dev10", "dev11",
-         "dev12", "dev13", "dev14")
+         "dev12", "dev13", "dev14", "dev15", "dev16")
 LAKES = ("demo", "family", "cards")
 KINDS = ("size", "largest_smallest", "format", "quantization", "license", "architecture", "count",
          "parents", "children", "descendants", "siblings", "relation", "diff", "best_worst",

@@ -108,3 +108,67 @@ def test_how_the_card_describes_the_model_is_read_from_the_card(family_agent):  
     agent, _ = family_agent
     a = agent.ask("how does enc-base's card describe it?", thread_id="desc")
     assert a.tool_calls[0]["tool"] == "read_card" and "sentence encoder" in a.answer
+
+
+def test_places_of_the_last_ranking_by_number(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    agent.ask("sts-smoke leaderboard, top 3?", thread_id="hash")
+    a = agent.ask("is the gap between #1 and #2 real or just noise", thread_id="hash")
+    call = next(c for c in a.tool_calls if c["tool"] == "compare_runs")
+    assert (call["args"]["a"], call["args"]["b"], call["args"]["tasks"]) == ("enc-twin", "enc-sentiment", ["sts-smoke"])
+    a = agent.ask("ok and #3 vs #1?", thread_id="hash")
+    assert [c["tool"] for c in a.tool_calls] == ["compare_runs"]
+    assert {a.tool_calls[0]["args"]["a"], a.tool_calls[0]["args"]["b"]} == {"enc-twin", "enc-sentiment-int8"}
+
+
+def test_how_solid_the_link_of_one_listed_child_is_and_what_its_card_should_say(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    agent.ask("enc-base direct children?", thread_id="solid")
+    a = agent.ask("the topic one - how solid is that link", thread_id="solid")
+    assert a.tool_calls[0]["args"] == {"relation": "parents", "of": "enc-topic"} and "0.56" in a.answer
+    assert "enc-twin" in a.answer  # what its card claims instead
+    a = agent.ask("so what should its card say as base instead", thread_id="solid")
+    assert a.tool_calls[0]["args"] == {"relation": "parents", "of": "enc-topic"} and "enc-base" in a.answer
+
+
+def test_related_to_any_of_a_group_is_the_family_of_the_model_discussed(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    agent.ask("whats llama-small?", thread_id="kin")
+    a = agent.ask("related to any of the enc models?", thread_id="kin")
+    assert a.tool_calls[0]["args"] == {"relation": "family", "of": "llama-small"} and "unrelated" in a.answer
+    a = agent.ask("any bench numbers for it", thread_id="kin")
+    assert (a.tool_calls[0]["tool"], a.tool_calls[0]["args"]) == ("list_runs", {"model": "llama-small"})
+    assert "No runs are stored for llama-small" in a.answer
+
+
+def test_a_family_lists_the_parent_as_a_parent_and_a_relation_shows_the_model_itself(family_lake):  # noqa: F811
+    ctx = _ctx(family_lake)
+    text = query.query_models(ctx, relation="family", of="enc-topic").text()
+    assert "enc-base (the parent of enc-topic)" in text and "a fine-tune of enc-topic" not in text
+    text = query.query_models(ctx, relation="ancestors", of="enc-grand", show=["license", "score:sts-smoke"]).text()
+    assert "enc-grand itself: license unknown" in text
+    text = query.query_models(ctx, relation="parents", of="enc-sentiment-int8", show=["score:sts-smoke"]).text()
+    assert "enc-sentiment-int8 itself: spearman on sts-smoke 0.28" in text
+
+
+def test_license_and_base_and_what_else_says_it_is_built_off_it(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("enc-sentiment: license and base?", thread_id="lb")
+    assert a.tool_calls[0]["args"]["relation"] == "parents" and "enc-base" in a.answer and "mit" in a.answer
+    a = agent.ask("enc-base: what else in the lake says it's built off it?", thread_id="lb2")
+    assert a.tool_calls[0]["args"]["relation"] == "children"
+
+
+def test_a_model_not_in_the_lake_and_the_models_that_declare_it(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("do we hold acme/foo-7b-v2?", thread_id="unk")
+    assert any(c["args"] == {"base_model": "acme/foo-7b-v2"} for c in a.tool_calls)
+    assert "acme/foo-7b-v2 is not in the lake" in a.answer and "No model" not in a.answer
+
+
+def test_each_of_a_named_chain_with_a_fact_one_of_them_lacks(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("walk the chain enc-base -> enc-sentiment -> enc-grand: what license does each one have?",
+                  thread_id="chain")
+    assert [c["tool"] for c in a.tool_calls] == ["query_models"]
+    assert "no license declared for enc-grand" in a.answer and "apache-2.0 for enc-base" in a.answer

@@ -64,7 +64,8 @@ def _write(plan: Plan, outcomes: list[Outcome], names: list[str], tasks: list[st
         held = [r["name"] for o in ok if isinstance(o.data, dict)
                 for r in o.data.get("rows", []) if isinstance(r, dict) and "name" in r]
         return refusal(held or names, tasks)
-    if plan.kind == "unknown" and failed:
+    if plan.kind == "unknown" and failed:  # what the lake holds of it besides: a query that found nothing says nothing
+        ok = [o for o in ok if not (isinstance(o.data, dict) and "rows" in o.data and not o.data["rows"])]
         return "\n\n".join([_unknown(plan.models[0], failed[0].error or "")] + _texts(ok))
     if plan.kind == "pair" and len(ok) == 2:
         parts.append(pair_sentence(plan, ok[0].data, ok[1].data))
@@ -209,7 +210,9 @@ def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
     a, b = plan.models[:2]
     up_b = {r["name"]: r for r in (b_ancestors or {}).get("rows", [])}
     up_a = {r["name"]: r for r in (a_ancestors or {}).get("rows", [])}
-    yes_no = re.match(r"\s*(?:is|was|are|were|did|does|do|has|have|can)\b", plan.question.lower())
+    yes_no = re.match(r"\s*(?:is|was|are|were|did|does|do|has|have|can)\b", plan.question.lower()) or re.search(
+        r"\b(?:related|relatives|siblings|connected|linked)(?: at all| in any way| somehow)?\s*\?\s*$",
+        plan.question.lower())
     if a in up_b:
         return _descends(b, a, up_b, yes_no is not None, plan.question)
     if b in up_a:
@@ -224,7 +227,7 @@ def pair_sentence(plan: Plan, b_ancestors: Any, a_ancestors: Any) -> str:
         lead = ("Yes: " if asks_kin else "No: ") if yes_no else ""
         if yes_no and asks_kin and kin == "cousins" and re.search(r"\bsiblings?\b", plan.question.lower()):
             lead = "Not siblings, cousins: "
-        are = f"they are {kin}: both" if kin != "relatives" else "both"
+        are = f"they are {kin}: both" if kin != "relatives" else "they are related: both"
         return _sentence(lead, f"neither of {a} and {b} derives from the other; {are} descend "
                                f"from {c} ({_chain(a, c, up_a)}; {_chain(b, c, up_b)}).")
     lead = "No: " if yes_no else ""

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from modellake.agent.planner.compose import Call, Context, Plan, focus, plan, second_round
+from modellake.agent.planner.compose import PAIR_FACTS, Call, Context, Plan, focus, plan, second_round
 from modellake.agent.planner.reading import Reading
 
 MAX_PARTS = 5
@@ -62,9 +62,10 @@ def start(parts: list[str], read: Callable[[str], Reading], ctx: Context,
     if not 2 <= len(parts) <= MAX_PARTS:
         return None
     readings = [read(t) for t in parts]
-    selects = bool(re.match(r"\s*(?:which|who)\b", readings[0].low)) or bool(readings[0].rank)
+    selects = bool(re.match(r"\s*(?:which|who)\b", readings[0].low)) or bool(readings[0].rank) or bool(
+        readings[0].asks_need and not readings[0].names)  # "anything for forecasting? license ok?": the match's
     later = [r for r in readings[1:] if points_back(r) or (selects and _elliptical(r)) or _scoped(r)]
-    if not later or (whole is not None and attached(whole, later)):
+    if not later or (whole is not None and (attached(whole, later) or _beside_parent(whole, later))):
         return None
     first = plan(readings[0], ctx)
     if first.kind in _UNPLANNED or not first.calls or not found_later(first):
@@ -82,6 +83,14 @@ def _scoped(r: Reading) -> bool:
     """"..., which ones have runs and which is best on sts": a later part that ranks, names no
     model and asks "which": among the models the part before found."""
     return bool(r.rank) and not r.names and bool(_WHICH_OF.match(r.low))
+
+
+def _beside_parent(whole: Plan, later: list[Reading]) -> bool:
+    """"X: what's its base, is the base in the lake, same license?": the whole question sets X
+    beside its parent on the facts the later parts ask, which is all they ask."""
+    asked = {f for r in later for f in [*r.facts, *r.aspects]} - {"has_card", "base_model"}
+    return whole.then == "pair_with_parent" and asked <= set(PAIR_FACTS) and not any(
+        r.rank or r.names or (r.relation and r.relation != "parents") for r in later)
 
 
 def attached(whole: Plan, later: list[Reading]) -> bool:

@@ -393,6 +393,8 @@ def _not_in_lake(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
             return p
     if QUERY in ctx.tools:
         calls = [Call(QUERY, {"names": [r.unknown]})]
+        if alone and re.search(r"[/\d-]", r.unknown):  # "do we hold Mistral-7B-v0.1?": no, but these build on it
+            calls.append(Call(QUERY, {"base_model": r.unknown}))
         if beside and models:  # and what the lake knows about the other one
             task = _task(r, ctx)
             calls.append(Call(QUERY, {"names": models, "show": [_score(r, ctx, task)] if task else
@@ -448,8 +450,9 @@ def _same_for_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     prev = ctx.prev
     if not (r.opener and prev is not None and prev.calls) or _asks_anything_new(r):
         return None
-    if (r.names or r.other or r.ordinal is not None) and len(r.content_words) <= 2:
-        return _again(r, ctx, models)
+    if (r.names or r.other or r.ordinal is not None or re.search(r"(?<![\w#])#\s?\d", r.text)) and \
+            len(r.content_words) <= 2:
+        return _again(r, ctx, models)  # "ok and #3 vs #1?": the last question, of those two
     return None
 
 
@@ -575,7 +578,8 @@ def _name_them(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     return None
 
 
-_SAME_OR_NOT = r"\b(?:same|differ\w*|consistent|match\w*|compatible|agree\w*|like|changed?)\b"
+_SAME_OR_NOT = (r"\b(?:same|differ\w*|consistent|match\w*|compatib\w*|agree\w*|like|changed?|problem\w*|issues?|"
+                r"conflict\w*|clash\w*|violat\w*)\b")
 
 
 _THEIR_PARENT = re.compile(r"\b(?:than|against|over|on|from|vs\.?|versus|compared (?:to|with)|relative to|beside|"
@@ -589,7 +593,7 @@ def _gain_over_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | Non
     """"which of the variants got worse than their own parent on T, and which dropped most?":
     every derived model (or the ones named) ranked by its score less its parent's."""
     task = _task(r, ctx)
-    if not task or QUERY not in ctx.tools or len(models) == 1 or not _THEIR_PARENT.search(r.low) or not (
+    if not task or QUERY not in ctx.tools or len(models) in (1, 2) or not _THEIR_PARENT.search(r.low) or not (
             _asks_cost(r) or r.comparative or r.rank or re.search(_FELL, r.low)):
         return None
     if not models and not (r.listing or r.them or re.search(_LAKE_WIDE, r.low)):
@@ -609,7 +613,7 @@ def _against_parent(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
         return Plan("then", [Call(QUERY, {"derivation": r.derivation})], then="pair_each_with_parent",
                     then_question=r.text, question=r.text)
     if not models and (r.derivation or r.relation == "parents") and QUERY in ctx.tools and re.search(
-            _LAKE_WIDE, r.low) and set(r.facts) & set(_PAIR_FACTS) and re.search(_SAME_OR_NOT, r.low):
+            _LAKE_WIDE, r.low) and set(r.facts) & set(PAIR_FACTS) and re.search(_SAME_OR_NOT, r.low):
         # "which models have a license different from their parent's?": each derived model beside its parent
         return Plan("then", [Call(QUERY, {"derivation": r.derivation or "any"})], then="pair_each_with_parent",
                     then_question=r.text, question=r.text)
@@ -663,8 +667,10 @@ def _kind_of_set(r: Reading, ctx: Context) -> str | None:
     tasks (a part of some task names, not of all)."""
     m = re.search(r"\b(?:which|what) (?:of (?:its|the) )?([a-z][\w-]*) (?:sets?|tasks?|benchmarks?|datasets?|evals?)\b",
                   r.low)
-    if not m or m.group(1) in ("reported", "stored", "measured", "its", "the", "their", "other", "mteb"):
-        return None
+    if not m or m.group(1) in ("reported", "stored", "measured", "its", "the", "their", "other", "mteb", "eval",
+                               "evals", "test", "dev", "data", "bench", "which", "what", "those", "these") or \
+            len(m.group(1)) > 5:  # a family's short name ("sts", "nli", "mmlu"): long kinds ("retrieval") are
+        return None  # not always in their tasks' names
     word = m.group(1)
     tasks = list(ctx.lake.metrics)
     having = [t for t in tasks if word in t.lower()]
@@ -840,6 +846,18 @@ def _grandchildren(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                 then_question=r.text, question=r.text, models=one)
 
 
+def _kin_among(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"(is it) related to any of the enc models?" after a model: its family, which says whether
+    any of them is in it."""
+    subject = _subject(ctx.prev)
+    if r.relation != "family" or len(r.names) < 3 or len(subject) != 1 or subject[0] in r.names or \
+            QUERY not in ctx.tools or not re.match(r"\s*(?:(?:so|and|but|ok)\s*,?\s*)?(?:(?:is|was) (?:it|that) |"
+                                                   r"(?:are|were) (?:they|those) )?(?:at all )?(?:related|connected|"
+                                                   r"linked|kin)\b", r.low):
+        return None
+    return Plan("query", [Call(QUERY, {"relation": "family", "of": subject[0]})], question=r.text, models=subject)
+
+
 def _relation_of_each(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"where does each of them come from?": the relation asked of each model in turn."""
     if len(models) < 2 or r.relation not in ("parents", "ancestors", "children", "descendants") or \
@@ -848,7 +866,7 @@ def _relation_of_each(r: Reading, ctx: Context, models: list[str]) -> Plan | Non
                 or (r.them and not r.names and len(models) > 2)):
         return None
     calls = [Call(QUERY, {"relation": r.relation, "of": m}) for m in models[:6]]
-    facts = [f for f in r.facts if f in _PAIR_FACTS and f != "base_model"]
+    facts = [f for f in r.facts if f in PAIR_FACTS and f != "base_model"]
     if facts:  # "X vs Y: licenses, parents, and how each was made": the facts of each too
         calls.insert(0, Call(QUERY, {"names": models[:6], "show": facts}))
     return Plan("tool", calls, question=r.text, models=models[:6])
@@ -881,9 +899,16 @@ def _how_sure(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"how confident is that?" after a relation answer: the same calls again (their answer
     gives each link's confidence and what it rests on)."""
     prev = ctx.prev
-    if prev is None or r.names or not re.search(r"\bhow (?:confident|sure|certain|reliable)\b|\bconfidence\b",
-                                                  r.low) or not _relation_of(prev) or not prev.calls:
+    one_listed = len(models) == 1 and prev is not None and models[0] in prev.selection
+    if prev is None or (r.names and not one_listed) or not re.search(r"\bhow (?:confident|sure|certain|reliable|"
+                                                                      r"solid|strong|firm|"
+                                                  r"trustworthy|good)\b|\bconfidence\b", r.low) or \
+            not _relation_of(prev) or not prev.calls:
         return None
+    if one_listed and models[0] not in prev.models and QUERY in ctx.tools:
+        r.relation = None  # "the topic one - how solid is that link?": its link to its parent
+        return Plan("query", [Call(QUERY, {"relation": "parents", "of": models[0]})], question=r.text,
+                    models=models)
     return Plan(prev.kind, [Call(c.tool, dict(c.args)) for c in prev.calls], question=r.text,
                 models=list(prev.models), then=prev.then)
 
@@ -901,7 +926,7 @@ def _models(r: Reading, prev: Plan | None) -> list[str]:
         return pointed
     if r.weak and r.derivation and r.listing and re.search(_MADE_SO, r.low):
         return []  # "is there a pruned model in here?": models made so, not the one named "pruned"
-    if r.weak and r.listing and not _the_word(r):
+    if r.weak and r.listing and not r.relation and not r.derivation and not _the_word(r):
         return []  # "legal asked me: which models are NC?": a word of a name, the question is lake-wide
     return list(r.weak) if r.weak and _needs_model(r) and not r.rank and not r.asks_need else []
 
@@ -974,6 +999,11 @@ _WINNER = r"\bthe (?:winner|leader|top (?:one|model|scorer)|(?:best|highest)[- ]
 
 
 def _pointed(r: Reading, prev: Plan) -> list[str]:
+    if r.relation == "parents" and _relation_of(prev) in ("parents", "ancestors") and prev.selection and \
+            re.search(r"\b(?:the|that|this) (?:parent|base)(?: model)?\b(?!\s+(?:of|that|which|with))", r.low) and \
+            not re.search(r"\b(?:its|their|x's) (?:own )?(?:parent|base)|\bgrand", r.low):
+        r.relation = None  # "what's X's parent?" - "how does the parent do on T?": the one just found
+        return list(prev.selection)
     by_word = _one_by_word(r, prev)
     if by_word:
         return by_word
@@ -995,6 +1025,11 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         rest = [n for n in prev.listed if n != this]
         if len(rest) == 1:
             return rest
+    hashed = [int(n) for n in re.findall(r"(?<![\w#])#\s?(\d{1,2})\b", r.text)]
+    pool = prev.ranked if len(prev.ranked) > 1 else prev.selection
+    if hashed and all(1 <= n <= len(pool) for n in hashed):  # "is the gap between #1 and #2 real?"
+        r.rank = r.ranking = None
+        return list(dict.fromkeys(pool[n - 1] for n in hashed))
     few = re.search(TOP_OF, r.low)
     if few and len(prev.selection) > 2:  # "is the gap between the top two real?"
         n = {"two": 2, "three": 3}.get(few.group(2)) or int(few.group(2))
@@ -1036,7 +1071,8 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         return list(prev.selection)
     if r.it and r.relation and r.relation == _relation_of(prev) and len(prev.selection) == 1 and \
             not re.search(r"\bhow much\b", (prev.question or "").lower()) and \
-            re.search(r"\b(?:parent|base|child|children|grand\w*|ancestors?|descendants?|siblings?)\b", r.low):
+            re.search(r"\bgrand\w*|\b(?:its|their|the|that one's)\s+(?:\w+\s+)?(?:parents?|base|child|children|"
+                      r"ancestors?|descendants?|siblings?)\b", r.low):
         return list(prev.selection)  # "and its parent?" after a parent: the grandparent
     if (r.it and (not (r.rank and not r.relation) or re.search(r"\bits\b", r.low))) or (
             (r.opener or not r.content_words or _bare_fact(r) or _bare_score(r)) and not _lake_wide(r)):
@@ -1416,7 +1452,8 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
     words = " ".join(w for w in re.findall(r"[\w./@-]+", r.low) if w not in TASK_STOP)  # not "does it match"
     t = ctx.lake.resolve_task(words, lexical=True) if words else None
     if t is None and ctx.prev is not None and (r.them or r.it or r.opener or r.that_one or re.search(
-            r"\bthere\b|\bsame task\b|\bthat task\b", r.low) or (ctx.same_question and _about_scores(r))):
+            r"\bthere\b|\bsame task\b|\bthat task\b|(?<![\w#])#\s?\d", r.low) or (
+                ctx.same_question and _about_scores(r))):
         return ctx.prev.task
     return t
 
@@ -1514,8 +1551,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r.rank = r.rank or r.comparative or (("parameters", "highest") if "parameters" in r.facts else None)
         r.facts = [*r.facts, "format"]
     _rank_args(r, args, task, ctx)
-    if both_kinds:
+    if args.get("has_runs") and args.get("rank_by") in ("results", "count:runs"):
+        args["rank_by"] = "count:runs"  # "which have imported results, and which has the most": all, ranked
         args.pop("top", None)
+    if both_kinds or (len(args.get("names") or []) in (2, 3) and args.get("top") == 1):
+        args.pop("top", None)  # "who wins sts?" of two named models: both, the winner first
     if len(models) == 1 and "names" in args and str(args.get("rank_by", "")) in CONFIG_FACTS:
         args["show"] = [args.pop("rank_by")]  # "the max sequence length of that base": its value, no ranking
         args.pop("order", None)
@@ -1606,7 +1646,7 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     return Plan("query", calls, question=r.text, models=models, task=task)
 
 
-_RUN_NOUN = (r"(?:stored\s+|measured\s+|reported\s+)?(?:benchmark\s+|eval\s+)?"
+_RUN_NOUN = (r"(?:stored\s+|measured\s+|reported\s+|imported\s+)?(?:benchmark\s+|eval\s+)?"
              r"(?:runs|results|scores|evals|evaluations|benchmarks)")
 _HAS_RUNS = re.compile(rf"\b(?:have|has|with|having|got|carry|carries)\s+(?:any\s+|some\s+)?{_RUN_NOUN}\b|"
                        r"\b(?:been|were|was|get|got)\s+(?:actually\s+|ever\s+)?(?:benchmarked|evaluated|measured)\b")
@@ -1718,6 +1758,8 @@ def _rank_args(r: Reading, args: dict[str, Any], task: str | None, ctx: Context)
     args["order"] = order
     if r.trade and fact == "score":  # "the best quality for the least disk": the size beside the score
         args["show"] = list(dict.fromkeys([*args.get("show", []), r.trade]))
+    if r.listing and not r.top and re.search(r"\b(?:out of|of|among|from) (?:those|these|them)\b", r.low):
+        return  # "which models have no card, and out of those which scores best?": all of them, ranked
     if not r.ranking:
         args["top"] = r.top or 1
     elif r.top:
@@ -1731,13 +1773,16 @@ def _asks_cost(r: Reading) -> bool:
                      r"keeps|retain\w*|preserve[sd]?|regress\w*|"
                      r"improve[sd]?|gain(?:ed|s)?|drop(?:ped)?|worse|better|(?:do|did|does) to|"
                      r"effect|impact|lead|gap|margin|ahead|real or (?:just )?noise|dumber|smarter|suffer\w*|"
-                     r"weaker|stronger|broke|break|beats?|beaten|beating|outperform\w*|outscor\w*)\b", r.low)
-    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to)\b.*\b(?:parents?|base|original|"
+                     r"weaker|stronger|broke|break|beats?|beaten|beating|outperform\w*|outscor\w*|"
+                     r"(?:quality|accuracy|performance) (?:hit|penalty|drop|loss)|trade-?offs?|downsides?|"
+                     r"forg[eo]t\w*)\b", r.low)
+    against_parent = re.search(r"\b(?:compare\w*|vs\.?|versus|against|relative to|instead of|rather than|over)\b.*"
+                               r"\b(?:parents?|base|original|"
                                r"(?:quantized|derived|fine[- ]?tuned|pruned|merged|made) from)\b", r.low)
     return bool(cost or against_parent)
 
 
-_RUNS_OF_ONE = (r"\bbenchmark(?:ing)? (?:numbers|figures|runs)\b|"
+_RUNS_OF_ONE = (r"\b(?:bench|benchmark(?:ing)?|eval|evaluation) (?:numbers|figures|runs|results|scores)\b|"
                 r"\bany (?:measured |benchmark )?(?:numbers|scores|results)\b|\bhow good (?:is|was) (?:it|x)\b|"
                 r"\bany (?:benchmarks?|evals?|evaluations?|runs)\b(?: (?:at all|for|on|of) (?:it|x|that|this)\b)?")
 _QUALIFIED = r"\b(?:parents?|bases?)\s+(?:that|which|who|with|without|having|stored|licensed|under)\b"
@@ -1767,6 +1812,10 @@ def _again(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if not models or models == prev.models:
         return Plan("reply", reply="About which model? Name it, or ask a new question.",
                     question=r.text)
+    first = prev.calls[0] if prev.calls else None
+    if first is not None and "a" in first.args and "b" in first.args and len(models) == 2:  # a two-model tool
+        return Plan("tool", [Call(first.tool, {**first.args, "a": models[0], "b": models[1]})], question=r.text,
+                    models=models, task=prev.task)  # "ok and #3 vs #1?": the same comparison of those two
     calls = []
     for c in prev.calls[:1]:
         one = next((k for k in ("of", "name", "a", "model") if k in c.args), None)
@@ -1785,6 +1834,8 @@ _SPECIFIC = 2  # a declared phrase of this many words beats a lake query ("draft
 
 def _special_tool(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """A declared tool whose own phrase is in the question wins over a lake query."""
+    if r.relation == "parents" and re.search(r"\bshould\b.{0,30}\bcard\b|\bcard\b.{0,30}\bshould\b", r.low):
+        return None  # "what should its card say as base?": the parent its weights show, not its card's words
     if r.relation and r.relation != "roots" and re.search(r"\bdiffer|\bdifference|\bchanged?\b", r.low) and \
             not [f for f in r.facts if f not in ("base_model", "has_card")]:  # "how does its license differ": a fact
         if QUERY in ctx.tools and models:
@@ -1894,7 +1945,8 @@ _WEIGHTS = r"\b(?:weights?|tensors?|tensor-wise|layers? changed)\b"
 def _claimed_base(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"X's card says it's based on Y. Is that right?": X's parents, by the weights and by its card
     (the answer says whether they agree); Y is what the card claims, not a second subject."""
-    if len(models) != 2 or r.relation != "parents" or QUERY not in ctx.tools or r.rank or r.scored:
+    if len(models) != 2 or r.relation != "parents" or QUERY not in ctx.tools or r.rank or r.scored or \
+            [f for f in r.facts if f in PAIR_FACTS]:  # "X's card says MIT but it's built off Y: a problem?"
         return None
     if not re.search(r"\bx(?:'s)? card\b.{0,40}\b(?:says?|claims?|declares?|lists?|names?|states?)\b|"
                      r"\bx (?:says|claims|states)\b|"
@@ -1912,7 +1964,7 @@ def _two_on_aspects(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if len(models) != 2 or QUERY not in ctx.tools or r.rank:
         return None
     task = _task(r, ctx)
-    facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
+    facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in PAIR_FACTS + ("base_model",)]
     facts += ["quantization"] * ("bytes" in facts and "quantization" not in facts)  # why the files weigh what they do
     spread = bool(task and re.search(_SIGNIFICANCE, r.low))
     related = r.relation in ("family", "siblings", "parents", "ancestors") or bool(
@@ -1950,7 +2002,7 @@ def _compare_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r"^\s*diff\b|\b(?:tensors?|weights?|layers?)\b.{0,25}\b(?:changed?|differ\w*|touched|"
         r"left (?:alone|untouched))\b|\bwhat changed\b", r.low))  # "diff X vs Y: tensors changed?": weights
     if QUERY in ctx.tools and not only_weights:
-        asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS + ("base_model",)]
+        asked = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in PAIR_FACTS + ("base_model",)]
         task = _task(r, ctx)
         scores = [_score(r, ctx, task)] if task else ([] if asked else ["scores"])
         show = (asked + scores) if asked or task else (
@@ -2018,7 +2070,7 @@ def _tasks_listed(r: Reading, ctx: Context) -> list[str]:
     return found
 
 
-_PAIR_FACTS = ("license", "parameters", "bytes", "format", "quantization", "architecture", "layers",
+PAIR_FACTS = ("license", "parameters", "bytes", "format", "quantization", "architecture", "layers",
                "task", "language", "datasets")
 
 
@@ -2039,8 +2091,10 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
     if p.then == "pair_with_parent" and names:
         task = _task(r, ctx)
         pair = [p.models[0], *names[:3]]
-        facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in _PAIR_FACTS]
-        if facts and not task and not _asks_cost(r):  # "the same license as its parent?"
+        facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in PAIR_FACTS]
+        if facts and not task and not (_asks_cost(r) and (r.scored or r.comparative or re.search(
+                r"\b(?:quality|accura\w*|perform\w*|scores?)\b", r.low))):  # "the same license
+            # as its parent?", "does that one keep the same license?"
             return [Call(QUERY, {"names": pair[:2], "show": facts})]
         if task and len(pair) > 2:  # a merge against its parents: one ranking
             return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]
@@ -2052,7 +2106,10 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         also = [f for f in facts if f in ("bytes", "parameters", "quantization", "format", "layers")]
         if "bytes" in also and "quantization" not in also:
             also.append("quantization")  # "does the int8 copy save disk?": what its files store says why
-        calls = [Call(QUERY, {"names": pair, "show": ([_score(r, ctx, task)] if task else ["scores"]) + also})]
+        listed = _tasks_listed(r, ctx)  # "did it forget sentiment? and sts?": each task named
+        scores = [_score(r, ctx, t) for t in listed[:4]] if len(listed) >= 2 else [_score(r, ctx, task)] if task \
+            else ["scores"]
+        calls = [Call(QUERY, {"names": pair, "show": scores + also})]
         plain = not re.search(r"\b(?:cost|lose|lost|hurt|degrad|worth|drop|worse|better|gain|improv|accura|score)",
                               r.low)  # "how does X compare with its parent?": the weights too
         if len(pair) == 2 and not task and plain and _compares(r) and not any(m in ctx.lake.card_only for m in pair):
@@ -2070,7 +2127,7 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         return [] if sub.then or sub.kind in ("reply", "refusal", "clarify") else sub.calls
     if p.then == "pair_each_with_parent":
         task = _task(r, ctx)
-        facts = [f for f in r.facts if f in _PAIR_FACTS]
+        facts = [f for f in r.facts if f in PAIR_FACTS]
         if facts and not task:  # "... a license different from their parent's?": the facts of each pair
             return [Call(QUERY, {"names": [row["name"], row["via"]], "show": facts})
                     for row in [x for x in rows if x.get("in_lake", True) and x.get("via")][:6]]
@@ -2124,7 +2181,8 @@ RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _claim_check,
     _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,
-    _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _relation_of_each, _same_value_again,
+    _name_them, _aspect_of_parent, _judge_licenses, _grandchildren, _kin_among, _relation_of_each,
+    _same_value_again,
     _sharing_with, _they_share, _claimed_base, _gain_over_parent, _two_on_aspects, _choice_of_two, _special_tool,
     _against_parent,
     _own_results, _did_to,

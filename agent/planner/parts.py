@@ -167,13 +167,16 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
             chain.attached(whole, [r for r in later if chain.points_back(r)]):
         return whole  # "go up one from X - what license does that model's card give?": one query shows it
     parts = asked if 2 <= len(asked) <= 3 else []
-    if not parts or whole.then:
+    if not parts or whole.then or _of_each_named(whole, whole_reading):
         return whole
     subs: list[Plan] = []
     prev = ctx.prev
     specific = []
     for t in parts:
         rt = read(t)
+        inherited = not rt.names and bool(whole_reading.names) and _of_the_named(rt)
+        if inherited:
+            rt.names = list(whole_reading.names)  # "X vs Y. same arch? which is better": of X and Y
         p = plan(rt, replace(ctx, prev=prev, same_question=True))
         if subs and re.search(_ABOUT_IT, rt.low):  # "the smallest file, what does the card say about it?"
             topic = question_words(read(parts[len(subs) - 1]))
@@ -187,7 +190,8 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
         if p.kind in ("reply", "refusal", "clarify") or p.then or not p.calls:
             return whole
         specific.append(bool(rt.relation or rt.facts or rt.aspects or rt.rank or rt.count or
-                             rt.scored or rt.listing) or p.calls[0].tool != QUERY)
+                             rt.scored or rt.listing) or p.calls[0].tool != QUERY or (
+            inherited and bool({"show", "rank_by"} & set(p.calls[0].args))))
         subs.append(p)
         prev = Plan(p.kind, calls=p.calls[:1], models=p.models or (prev.models if prev else []), question=t,
                     selection=p.models or (prev.selection if prev else []), task=p.task)
@@ -206,6 +210,22 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
 
 
 _ABOUT_IT = r"\bcards?\b.{0,30}\b(?:say|says|said|state|mention|tell)s?\b.{0,20}\babout (?:it|that|this|them)\b"
+
+
+def _of_each_named(whole: Plan, r: Reading) -> bool:
+    """"walk the chain A -> B -> C: what license does each one have?": one query shows the fact of each."""
+    q = whole.query
+    return bool(q and len(q.get("names") or []) >= 2 and q.get("show") and len(whole.calls) == 1 and re.search(
+        r"\beach\b|\bevery one\b|\ball (?:three|four|of them)\b", r.low))
+
+
+def _of_the_named(r: Reading) -> bool:
+    """A part that names no model and points at none, asking what the two or more models the
+    question names have ("same arch?", "who wins sts"): of them, not of the lake."""
+    return not (r.it or r.them or r.that_one or r.other or r.ordinal is not None or r.relation or r.listing
+                or r.count or r.filters) and len(r.content_words) <= 4 and bool(
+        r.comparative or r.rank or r.facts or r.aspects or r.scored or re.search(
+            r"\b(?:same|who|which|better|wins?|differ\w*)\b", r.low))
 
 
 def _lake_wide_search(p: Plan, ctx: Context) -> bool:

@@ -195,6 +195,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.listing = bool(re.search(LISTING, low))
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
+    if "parameters" in r.facts and "bytes" not in r.facts and re.search(
+            r"\b(?:to store|storage|on disk|disk space|footprint|file size|download size)\b", low):
+        r.facts.append("bytes")  # "is it smaller or faster to store?": its files too
     if "purpose" in r.facts and "task" not in r.facts:  # "what is each for?": the card's task and its words
         r.facts.insert(r.facts.index("purpose"), "task")
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]

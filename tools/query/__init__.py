@@ -156,6 +156,8 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
                                         or relation):  # "weights vs just a card": both sides
         q.others = sorted(set(by_name) - {r.name for r in q.rows})
     _show(q, catalog, show or [], filters, by_name, scores_of, copies)
+    if relation and relation != "roots" and of and q.about in by_name:
+        q.about_shown = {**_own_facts(by_name[q.about], show or []), **_own_scores(q, show or [], scores_of)}
     if rank_by:
         _rank(q, rank_by, by_name, scores_of, order, top)
         q.place_of = catalog.get_model(place_of).name if place_of else None
@@ -165,6 +167,31 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     if group_by:
         _group(q, group_by, by_name, scores_of)
     return q
+
+
+def _own_facts(m: ModelRecord, show: list[str]) -> dict[str, str]:
+    """The model a relation is about, on the plain facts shown of its relatives ("the license at each step")."""
+    out = {}
+    for spec in show:
+        fact = get_fact(spec)
+        if fact is not None and spec not in ("base_model", "has_card"):
+            v = fact.value(m)
+            out[fact.name] = fact.text(v) if v is not None else "unknown"
+    return out
+
+
+def _own_scores(q: ModelQuery, show: list[str], scores_of: Any) -> dict[str, str]:
+    """The model a relation is about, on the tasks its relatives' scores are shown for ("how does it
+    compare with that grandparent on T": its own score beside theirs)."""
+    out = {}
+    for spec in show:
+        if spec.lower().startswith("score:"):
+            board = scores_of(spec.split(":", 1)[1])
+            key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+            v = board.values.get(q.about or "")
+            if v is not None:
+                out[key] = round_score(v)
+    return out
 
 
 def _quantized_as(chosen: list[Any], method: str, copies: dict[str, Any]) -> list[Any]:
@@ -416,6 +443,30 @@ def _row(m: ModelRecord | None, link: Any, name: str) -> Row:
 CARD_FIGURES_ROWS = 4  # named models with no run on a task: their cards' tables are read, up to this many
 
 
+_TASK_FILLER = frozenset("all main test dev validation default en shot shots few zero lab eval benchmark smoke mteb "
+                         "huggingfaceh4 open llm leaderboard".split())
+
+
+def _task_words(task: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z0-9]+", task.lower()) if w not in _TASK_FILLER and len(w) >= 3}
+
+
+def _kindred_runs(q: ModelQuery, key: str, task: str, catalog: Any) -> None:
+    """A named model with no run on the task but one on a task of a kindred name (MMLU-Pro beside
+    MMLU): said, as another benchmark, so the two are not read as one."""
+    words = _task_words(task)
+    for r in q.rows:
+        if r.values.get(key) is not None or not words:
+            continue
+        near = [run for run in catalog.runs.find(model=r.name) if run.task != task and words & _task_words(run.task)]
+        if near:
+            run = near[0]
+            metric, value = next(iter(run.metrics.items()), (None, None))
+            shown = f" ({metric} {round_score(value)})" if isinstance(value, (int, float)) else ""
+            q.notes.append(f"{r.name} has no result on {task}, but one on {run.task}{shown}: another benchmark, "
+                           "not directly comparable")
+
+
 def _card_figures(q: ModelQuery, key: str, task: str, by_name: dict[str, ModelRecord]) -> None:
     """A named model with no run on the task: what the tables of its card give for it."""
     from modellake.tools.cards.figures import findings
@@ -452,6 +503,7 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
         q.boards[key] = {"task": board.task, "metric": board.metric,
                          "higher_is_better": board.higher_is_better}
         if q.named and len(q.rows) <= CARD_FIGURES_ROWS:
+            _kindred_runs(q, key, board.task, scores_of.catalog)
             _card_figures(q, key, board.task, by_name)
         return key
     fact = get_fact(spec)

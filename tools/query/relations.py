@@ -5,6 +5,7 @@ marked as declared.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -74,7 +75,8 @@ def related(catalog: Catalog, relation: str, of: str | None) -> list[Link]:
         return list(out.values())
     if relation == "family":
         family = next((f for f in graph.families if of in f), [of])
-        ups = {x.name: x for x in _walk(graph.edges, of, up=True, max_depth=99)}
+        ups = {x.name: dataclasses.replace(x, relation="ancestor", via=of)  # "the parent of X", not "a fine-tune"
+               for x in _walk(graph.edges, of, up=True, max_depth=99)}
         downs = {x.name: x for x in _walk(graph.edges, of, up=False, max_depth=99)}
         return [ups.get(n) or downs.get(n) or Link(n, 0, "family", of) for n in family if n != of]
     raise ValueError(f"unknown relation {relation!r}: one of {', '.join(RELATIONS)}")
@@ -256,6 +258,8 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                     r"(?<!of )(?<!\ba )\bderivatives?\b(?! of)", r"\boffspring\b", r"\bdownstream\b",
                     r"\b(?:fine[- ]?tunes|finetunes|variants?|versions|quants|derived models|copies|"
                     r"derivatives) (?:of|from)\b", r"\bsuccessors?\b",
+                    r"\b(?:derived|derivative) (?:models?|ones|checkpoints?|versions?)\b.{0,40}\b(?:from|of|off) "
+                    r"(?:x|it|that|this|that one|this one)\b",
                     r"\b(?:two|2|three|3) (?:levels?|generations?|steps?|hops?) (?:down|below|later)\b"),
     "children": (r"\bchild(?:ren)?\b", r"\bkids\b", r"\bdirect(?:ly)? (?:derived|descendants?|"
                  r"fine[- ]?tunes?|derivatives?)\b", r"\bimmediate\b", r"\bfirst[- ]generation\b",
@@ -263,7 +267,10 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                  r"(?:x|it|this|that)\s+as\s+(?:their|its|the|a)\s+(?:declared\s+)?base\b",
                  r"\b(?:built|based)\s+on\s+top\s+of\s+(?:x|it)\b",
                  r"\b(?:x's|its) (?:own )?(?:fine[- ]?tunes|finetunes|quants|merges|(?:quantized|quantised|pruned) "
-                 r"(?:copies|versions))\b"),
+                 r"(?:copies|versions))\b",
+                 r"\b(?:says?|claims?|declares?|lists?)\s+(?:that\s+)?(?:it'?s|it is|it was|they'?re|they are|to be)\s+"
+                 r"(?:built|based|derived|fine[- ]?tuned|trained|made)\s+(?:off|on|from)\s+(?:of\s+)?"
+                 r"(?:it|x|that|this)\b"),
     "roots": (r"\broots?\b", r"\broot models?\b", r"\bfoundation models?\b",
               r"\b(?:with|have|has|having) no (?:parents?|base models?|ancestors?)\b",
               r"\bwithout (?:a |any )?(?:parents?|ancestors?)\b",
@@ -275,7 +282,13 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\bwhat(?:'s| is) the mix\b", r"\bhow much (?:was|got|were|of it (?:was|got)) (?:pruned|zeroed)\b",
                 r"\bwhich base model\b", r"\bwhere does \w+ come from\b", r"\borigin(?:al)? of\b",
                 r"\bwhose (?:\w+ ){0,2}(?:copy|version|fine[- ]?tune|finetune|quant|derivative)\b",
-                r"\bupstream\b", r"\bpredecessor\b", r"\bfrom (?:what|which)\b", r"\bderivation\b",
+                r"\bupstream\b", r"\bpredecessor\b",
+                r"\bshould (?:its |the |x's )?card (?:say|declare|list|name|state|give)\b",
+                r"\b(?:licen[cs]e|size|params?|parameters|format|arch\w*|task)\s*(?:and|,|&|/|\+)\s*(?:its |the )?"
+                r"base(?: model)?\s*[?.!]*$", r"^\W*(?:x\W+)?base(?: model)?\s*(?:and|,|&|/|\+)\s*(?:licen[cs]e|size|"
+                r"params?|parameters)\b",
+                r"\b(?:correct|right|real|true|actual) (?:base|parent)\b", r"\bfrom (?:what|which)\b",
+                r"\bderivation\b",
                 r"\b(?:kind|sort|type) of derivative\b", r"\bof (?:what|which) model\b",
                 r"\bhow (?:was|is|were) (?:x|it) (?:made|derived|created|produced|obtained|built)\b",
                 r"\ba (?:fine[- ]?tune|finetune|quantized (?:copy|version)|quant|merge|pruned "

@@ -85,6 +85,7 @@ class ModelQuery(Record):
     groups: dict[str, list[str]] = field(default_factory=dict)  # its value -> the models with it
     score_bounds: dict[str, Any] = field(default_factory=dict)  # task, metric, min, max of a score filter
     left_out: list[str] = field(default_factory=list)  # models named but not matching the filters
+    about_shown: dict[str, str] = field(default_factory=dict)  # the relation's subject, on the facts shown
 
     def to_dict(self) -> dict[str, Any]:
         d = super().to_dict()
@@ -176,7 +177,7 @@ class ModelQuery(Record):
         elif self.ranked_by:
             body = self._place_text() + self._ranking_text()
         elif self.relation:
-            body = self._relation_text()
+            body = self._relation_text() + self._about_text()
         else:
             body = self._list_text() + self._left_out_text()
         notes = [n[0].upper() + n[1:] + "." for n in self.notes]
@@ -367,6 +368,13 @@ class ModelQuery(Record):
         return f" {plural(len(self.without), 'other model')} ({self._names(self.without)}) " \
                f"{'has' if len(self.without) == 1 else 'have'} no {what}."
 
+    def _about_text(self) -> str:
+        """" enc-grand itself: license unknown.": the model the relation is about, on the facts shown."""
+        if not self.about_shown or not self.rows:
+            return ""
+        return f" {self.about} itself: " + ", ".join(f"{self.columns.get(k, k)} {v}"
+                                                     for k, v in self.about_shown.items()) + "."
+
     def _relation_text(self) -> str:
         rel, x, rows = self.relation, self.about, self.rows
         cols = list(self.columns)
@@ -426,6 +434,10 @@ class ModelQuery(Record):
         if from_card(r.source):
             facts = f", {self._facts(r, cols)}" if cols else ""
             return f"{r.name} (its card says so; not confirmed by the weights{facts})"
+        if rel == "family" and r.relation in ("ancestor", "family"):  # above it, or beside it
+            noun = f"{'an ancestor' if (r.depth or 0) > 1 else 'the parent'} of {r.via}" \
+                if r.relation == "ancestor" else f"a relative of {r.via}, by a shared ancestor"
+            return f"{r.name} ({', '.join([noun, *([self._facts(r, cols)] if cols else [])])})"
         noun = NOUNS.get(r.relation or "", "derived")
         parents = join([r.via or ""] + r.also_via)
         bits = [noun + (f" of {parents}" if rel in ("siblings", "family") or (r.depth or 0) > 1
@@ -643,7 +655,10 @@ class ModelQuery(Record):
                 label = self.columns[c]
                 line = "; ".join(f"{v if _self_labelled(v) else f'{label} {v}'} for {self._names(ns)}"
                                  + (f" ({len(ns)} models)" if len(ns) > 2 else "")
-                                 for v, ns in sorted(groups.items(), key=lambda g: -len(g[1]))) + "."
+                                 for v, ns in sorted(groups.items(), key=lambda g: -len(g[1])))
+                unknown = [r.name for r in rows if r.values.get(c) is None]
+                none = "no license declared" if c == "license" else f"no known {label}"
+                line += (f"; {none} for {self._names(unknown)}" if unknown else "") + "."
                 said.append(line[:1].upper() + line[1:])
                 summed.append(c)
         boards = [c for c in cols if c in self.boards]
