@@ -172,3 +172,19 @@ def test_each_of_a_named_chain_with_a_fact_one_of_them_lacks(family_agent):  # n
                   thread_id="chain")
     assert [c["tool"] for c in a.tool_calls] == ["query_models"]
     assert "no license declared for enc-grand" in a.answer and "apache-2.0 for enc-base" in a.answer
+
+
+def test_what_base_each_card_claims_beside_other_facts(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("compare enc-sentiment and enc-topic — task, license, and what base each card claims",
+                  thread_id="claims")
+    assert "base_model" in a.tool_calls[0]["args"]["show"]
+    assert "enc-base for enc-sentiment; enc-twin for enc-topic" in a.answer
+
+
+def test_keeping_the_same_license_is_a_fact_and_losing_nothing_is_a_score(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("does enc-sentiment keep the same license as its base?", thread_id="keep")
+    assert a.tool_calls[-1]["args"] == {"names": ["enc-sentiment", "enc-base"], "show": ["license"]}
+    a = agent.ask("did int8-quantizing enc-sentiment hurt it at all? numbers pls", thread_id="keep2")
+    assert "score:sts-smoke" in a.tool_calls[-1]["args"]["show"] or "scores" in a.tool_calls[-1]["args"]["show"]

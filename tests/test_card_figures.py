@@ -163,3 +163,14 @@ def test_a_row_of_a_relative_with_a_shorter_name_is_not_the_model() -> None:
 def test_the_cards_own_metric_columns_are_set_beside_nothing() -> None:
     card = "# NER\n\n## Eval\n\n| | accuracy | f1 |\n|---|---|---|\n| conll2003 | 0.98 | 0.91 |\n"
     assert findings(card, "dslim/ner", "did it cost accuracy? numbers pls") == []
+
+
+def test_a_size_from_the_models_own_row_of_a_table():
+    from modellake.tools.cards.figures import table_size
+
+    card = ("# Whisper\n\n| Size | Parameters | Multilingual |\n|---|---|---|\n| large | 1550 M | ✓ |\n"
+            "| large-v3 | 1550 M | ✓ |\n| large-v3-turbo | 809 M | ✓ |\n")
+    assert table_size(card, "openai/whisper-large-v3-turbo") == (809e6, "809 M")  # the longest row its name ends with
+    assert table_size(card, "openai/whisper-large-v3") == (1550e6, "1550 M")
+    assert table_size(card, "openai/whisper-medium") is None  # no row of its own
+    assert table_size("| Size | Speed |\n|---|---|\n| large-v3 | 2x |\n", "openai/whisper-large-v3") is None

@@ -112,6 +112,11 @@ def _card_claims(model: Any) -> dict[str, str]:
     own = stated_parameters(model.card, model.name)
     stated = [own] if own else [c for c in parameter_claims(model.card) if "size_class" not in c.detail]
     texts = list(dict.fromkeys(f"{c.text} ({c.where})" for c in stated))[:3]
+    if not texts:  # "| large-v3-turbo | 809 M |": its own row of a table of sizes
+        from modellake.tools.cards.figures import table_size
+
+        found = table_size(model.card.text or "", model.name)
+        texts = [f"{found[1]} parameters (its own row of a table in the card)"] if found else []
     layers = stated_layers(model.card)
     bits = re.search(r"\b([1-8])[- ]?bits?\b", model.card.text or "", re.I)
     return named | _card_quotes(model.card.text or "") | (

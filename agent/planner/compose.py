@@ -2092,9 +2092,11 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
         task = _task(r, ctx)
         pair = [p.models[0], *names[:3]]
         facts = [f for f in dict.fromkeys([*r.facts, *r.aspects]) if f in PAIR_FACTS]
-        if facts and not task and not (_asks_cost(r) and (r.scored or r.comparative or re.search(
-                r"\b(?:quality|accura\w*|perform\w*|scores?)\b", r.low))):  # "the same license
-            # as its parent?", "does that one keep the same license?"
+        kept = [f for f in facts if f not in ("quantization", "task")]  # "int8-quantizing", "per task": no fact asked
+        if facts and not task and (not _asks_cost(r) or (kept and re.search(
+                r"\b(?:same|keeps?|kept|retain\w*|preserve\w*)\b", r.low) and not re.search(
+                r"\b(?:quality|accura\w*|perform\w*|scores?|numbers)\b", r.low))):  # "the same license as its
+            # parent?", "does that one keep the same license?"
             return [Call(QUERY, {"names": pair[:2], "show": facts})]
         if task and len(pair) > 2:  # a merge against its parents: one ranking
             return [Call(QUERY, {"names": pair, "rank_by": _score(r, ctx, task), "order": "best"})]

@@ -167,7 +167,7 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
             chain.attached(whole, [r for r in later if chain.points_back(r)]):
         return whole  # "go up one from X - what license does that model's card give?": one query shows it
     parts = asked if 2 <= len(asked) <= 3 else []
-    if not parts or whole.then or _of_each_named(whole, whole_reading):
+    if not parts or whole.then or _of_each_named(whole, whole_reading, [read(t) for t in parts]):
         return whole
     subs: list[Plan] = []
     prev = ctx.prev
@@ -212,11 +212,16 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
 _ABOUT_IT = r"\bcards?\b.{0,30}\b(?:say|says|said|state|mention|tell)s?\b.{0,20}\babout (?:it|that|this|them)\b"
 
 
-def _of_each_named(whole: Plan, r: Reading) -> bool:
-    """"walk the chain A -> B -> C: what license does each one have?": one query shows the fact of each."""
+def _of_each_named(whole: Plan, r: Reading, parts: list[Reading]) -> bool:
+    """"walk the chain A -> B -> C: what license does each one have?": one query shows the fact of each
+    (and every part asks no more than it shows)."""
     q = whole.query
-    return bool(q and len(q.get("names") or []) >= 2 and q.get("show") and len(whole.calls) == 1 and re.search(
-        r"\beach\b|\bevery one\b|\ball (?:three|four|of them)\b", r.low))
+    if not (q and len(q.get("names") or []) >= 2 and q.get("show") and len(whole.calls) == 1 and re.search(
+            r"\beach\b|\bevery one\b|\ball (?:three|four|of them)\b", r.low)):
+        return False
+    shown = set(q["show"])
+    return not any(p.relation or ({*p.facts, *p.aspects} - {"has_card"} - shown) or re.search(
+        r"\b(?:base|parents?|derived|lineage)\b", p.low) for p in parts)
 
 
 def _of_the_named(r: Reading) -> bool:

@@ -195,12 +195,20 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.listing = bool(re.search(LISTING, low))
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
+    if "base_model" not in r.facts and re.search(r"\bbase\b.{0,25}\bcards?\b.{0,10}\b(?:claims?|declares?|says?|lists?|"
+                                                 r"names?|states?|gives?)\b|\bcards?\b.{0,15}\b(?:claims?|declares?|"
+                                                 r"says?|lists?|names?|gives?)\b.{0,20}\bbase\b", low):
+        r.facts.append("base_model")  # "what base each card claims": the base its card declares
     if "parameters" in r.facts and "bytes" not in r.facts and re.search(
             r"\b(?:to store|storage|on disk|disk space|footprint|file size|download size)\b", low):
         r.facts.append("bytes")  # "is it smaller or faster to store?": its files too
     if "purpose" in r.facts and "task" not in r.facts:  # "what is each for?": the card's task and its words
         r.facts.insert(r.facts.index("purpose"), "task")
     r.aspects = [a for a, words in ASPECTS.items() if any(_has(low, w) for w in words)]
+    if "config" in r.aspects and re.search(r"\bhow long\b.{0,25}\b(?:train\w*|took|take|run|ran|last\w*)\b|"
+                                           r"\b(?:train\w*|took)\b.{0,20}\bhow long\b", low) and not re.search(
+            r"\b(?:context|sequence|positions?|window|input)\b", low):
+        r.aspects.remove("config")  # "how long was it trained?": time, which its card tells, not its context
     _shape_words(r, low)
     if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
         r.count, r.them, r.it = False, False, True  # weights, not a count of models

@@ -279,3 +279,33 @@ def _cell(s: Series, label: str, bench: str) -> str | None:
         return row[j] if row is not None and j is not None else None
     j = next((j for j in g.value_cols if g.header[j] == label), None)
     return next((r[j] for r in g.body if g.label(r) == bench), None) if j is not None else None
+
+
+# -- a size in a card's table ---------------------------------------------------------------------
+_SIZE_HEADER = re.compile(r"^\s*(?:#\s*)?(?:params?|parameters|param(?:eter)? count|model size|size \(params?\)|"
+                          r"#\s*of\s+params?)\s*$", re.I)
+_SIZE_CELL = re.compile(r"^\s*~?\s*(\d+(?:[.,]\d+)?)\s*([KMB])\b", re.I)
+_UNIT = {"k": 1e3, "m": 1e6, "b": 1e9}
+
+
+def table_size(text: str, name: str) -> tuple[float, str] | None:
+    """The parameter count a table of the card gives in the model's own row ("| large-v3-turbo |
+    809 M |" in whisper-large-v3-turbo's card): the row whose label ends the model's name, the
+    longest such: (the count, the cell as written); None when no table says."""
+    tail = re.sub(r"[^a-z0-9]+", "-", name.split("/")[-1].lower()).strip("-")
+    best: tuple[int, float, str] | None = None
+    for rows in tables(text):
+        if len(rows) < 2:
+            continue
+        cols = [j for j, h in enumerate(rows[0]) if _SIZE_HEADER.match(h)]
+        if not cols:
+            continue
+        for r in rows[1:]:
+            label = re.sub(r"[^a-z0-9]+", "-", (r[0] if r else "").lower()).strip("-")
+            m = _SIZE_CELL.match(r[cols[0]]) if len(r) > cols[0] else None
+            if not m or len(label) < 3 or not (tail == label or tail.endswith("-" + label)):
+                continue
+            value = float(m.group(1).replace(",", ".")) * _UNIT[m.group(2).lower()]
+            if best is None or len(label) > best[0]:
+                best = (len(label), value, f"{m.group(1)} {m.group(2).upper()}")
+    return (best[1], best[2]) if best else None

@@ -61,7 +61,7 @@ ctx: context length tokens
 len: length
 based: based built architecture
 recom: recommended
-long: time days hours
+long: time days hours steps epochs
 gpu: gpus hardware
 hardw: gpus hardware
 acc: accuracy

@@ -513,8 +513,16 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     for r in q.rows:
         m = by_name.get(r.name)
         v = fact.value(m) if m is not None else None
+        in_table = v is None and fact.name == "parameters" and m is not None and m.card is not None and \
+            not m.has_weights
+        if in_table:  # a card-only model whose card gives its size in a table ("| large-v3-turbo | 809 M |")
+            from modellake.tools.cards.figures import table_size
+
+            found = table_size(m.card.text, m.name)
+            v = found[0] if found else None
         r.values[fact.name] = v
-        r.shown[fact.name] = fact.text(v) if v is not None else "unknown"
+        r.shown[fact.name] = "unknown" if v is None else (f"{found[1]} parameters, per a table in its card"
+                                                          if in_table else fact.text(v))
     q.columns.setdefault(fact.name, fact.label)
     return fact.name
 

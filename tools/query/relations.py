@@ -305,7 +305,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                r"\bpath (?:from|between)\b", r"\blineage (?:path|between|from)\b",
                r"\bconnection\b", r"\blink(?:ed)?\b",
                r"\brelation(?:ship)?\b", r"\bconnected\b", r"\brelative to\b", r"\brelates?\b",
-               r"\bto the (?:rest|others?)\b"),
+               r"\bto the (?:rest|others)\b", r"\bto the other (?:models|ones|checkpoints)\b"),
 }
 # the derivation a question names ("is X quantized from Y", "is it a merge")
 KIND_WORDS: dict[str, str] = {
