@@ -174,7 +174,7 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     specific = []
     for t in parts:
         rt = read(t)
-        inherited = not rt.names and bool(whole_reading.names) and _of_the_named(rt)
+        inherited = not rt.names and len(whole_reading.names) >= 2 and _of_the_named(rt)
         if inherited:
             rt.names = list(whole_reading.names)  # "X vs Y. same arch? which is better": of X and Y
         p = plan(rt, replace(ctx, prev=prev, same_question=True))
@@ -228,7 +228,8 @@ def _of_the_named(r: Reading) -> bool:
     """A part that names no model and points at none, asking what the two or more models the
     question names have ("same arch?", "who wins sts"): of them, not of the lake."""
     return not (r.it or r.them or r.that_one or r.other or r.ordinal is not None or r.relation or r.listing
-                or r.count or r.filters) and len(r.content_words) <= 4 and bool(
+                or r.count or r.filters or re.search(r"\b(?:that|this|those|these)\b", r.low)) and \
+        len(r.content_words) <= 4 and bool(
         r.comparative or r.rank or r.facts or r.aspects or r.scored or re.search(
             r"\b(?:same|who|which|better|wins?|differ\w*)\b", r.low))
 
