@@ -188,3 +188,11 @@ def test_keeping_the_same_license_is_a_fact_and_losing_nothing_is_a_score(family
     assert a.tool_calls[-1]["args"] == {"names": ["enc-sentiment", "enc-base"], "show": ["license"]}
     a = agent.ask("did int8-quantizing enc-sentiment hurt it at all? numbers pls", thread_id="keep2")
     assert "score:sts-smoke" in a.tool_calls[-1]["args"]["show"] or "scores" in a.tool_calls[-1]["args"]["show"]
+
+
+def test_need_to_run_is_no_order_and_the_most_languages_is_a_count(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("what GPU do I need to run enc-base?", thread_id="gpu")
+    assert "I did not run" not in a.answer
+    a = agent.ask("which model supports the most languages?", thread_id="langs")
+    assert a.tool_calls[0]["args"]["rank_by"] == "language_count" and "text" not in a.tool_calls[0]["args"]

@@ -1332,7 +1332,9 @@ def _unmade_change(r: Reading, ctx: Context, p: Plan) -> str | None:
         hit = route.word_hit(r.low, info.words) if info.mutating else None
         if hit and re.search(rf"(?:^|[.!?:;]\s*|\b(?:then|and|now|to)\s+|\byou\s+(?:must|should|will)\s+)"
                              rf"{re.escape(hit)}\b", r.low) and not _reading_noun(r, ctx, info, hit) and \
-                not _no_model_object(r, info, hit):
+                not _no_model_object(r, info, hit) and not re.search(
+                    rf"\b(?:need|needs|have|has|how|want|wants|able|way|going|plan\w*|try\w*|like|used|cheap\w*|"
+                    rf"easy|hard|fast|costs?)\s+to\s+{re.escape(hit)}\b", r.low):  # "what GPU do I need to run X?"
             return hit
     return None
 
@@ -1551,6 +1553,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r.rank = r.rank or r.comparative or (("parameters", "highest") if "parameters" in r.facts else None)
         r.facts = [*r.facts, "format"]
     _rank_args(r, args, task, ctx)
+    if args.get("rank_by") == "language_count":  # "the most languages": a count of each card's languages
+        if str(args.get("text", "")).rstrip("s") == "language":
+            args.pop("text")  # ... not a word to find
+        r.facts = [f for f in r.facts if f != "language"]
     if args.get("has_runs") and args.get("rank_by") in ("results", "count:runs"):
         args["rank_by"] = "count:runs"  # "which have imported results, and which has the most": all, ranked
         args.pop("top", None)

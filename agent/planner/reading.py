@@ -626,6 +626,9 @@ def _config_rank(low: str) -> tuple[str, str] | None:
                 high = m.group(1) in ("largest", "biggest", "highest", "most", "longest", "widest",
                                       "max", "maximum", "greatest")
                 return name, "highest" if high else "lowest"
+    many = re.search(r"\b(most|fewest|least|largest number of|smallest number of)\s+(?:\w+\s+)?languages\b", low)
+    if many:  # "which model supports the most languages?"
+        return "language_count", "highest" if many.group(1) in ("most", "largest number of") else "lowest"
     return None
 
 

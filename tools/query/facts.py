@@ -105,6 +105,14 @@ def _card(attr: str) -> Callable[[ModelRecord], Any]:
     return lambda m: getattr(m.card, attr) if m.card is not None else None
 
 
+def _language_count(m: ModelRecord) -> int | None:
+    """How many languages the card lists ("multilingual" alone counts no number)."""
+    langs = m.card.language if m.card is not None else None
+    langs = [langs] if isinstance(langs, str) else list(langs or [])
+    named = [x for x in langs if isinstance(x, str) and x.lower() not in ("multilingual", "code")]
+    return len(named) or None
+
+
 def _card_summary(m: ModelRecord) -> str | None:
     """The first sentence of the card's prose ("Sentiment of product reviews, fine-tuned ...")."""
     from modellake.tools.cards.summary import summary_line
@@ -229,6 +237,8 @@ FACTS: tuple[Fact, ...] = (
                                                  "what each one is for", "what are they each for"),
          _card_summary),
     Fact("language", "languages", ("language", "languages", "multilingual"), _card("language")),
+    Fact("language_count", "languages", ("number of languages", "how many languages"), _language_count,
+         lambda v: f"{int(v)} languages" if v != 1 else "1 language", numeric=True, more="most", less="fewest"),
     Fact("datasets", "datasets", ("dataset", "datasets", "trained on", "training data", "corpus", "tuned on",
                                   "fine-tuned on", "finetuned on"),
          _card("datasets")),
