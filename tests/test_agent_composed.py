@@ -196,3 +196,19 @@ def test_need_to_run_is_no_order_and_the_most_languages_is_a_count(family_agent)
     assert "I did not run" not in a.answer
     a = agent.ask("which model supports the most languages?", thread_id="langs")
     assert a.tool_calls[0]["args"]["rank_by"] == "language_count" and "text" not in a.tool_calls[0]["args"]
+
+
+def test_how_long_it_was_trained_is_no_context_length(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("how long was enc-base trained and on what hardware?", thread_id="long")
+    assert not any("config" in (c["args"].get("about") or []) for c in a.tool_calls)
+    a = agent.ask("how long an input can enc-base take?", thread_id="long2")
+    assert any("config" in (c["args"].get("about") or []) for c in a.tool_calls)
+
+
+def test_models_declaring_a_base_with_runs_and_their_score_in_one_query(family_agent):  # noqa: F811
+    agent, _ = family_agent
+    a = agent.ask("of the models that declare enc-base as their base, which ones have benchmark results stored, "
+                  "and what's their sts-smoke score?", thread_id="declared")
+    assert a.tool_calls[0]["args"] == {"base_model": "enc-base", "has_runs": True, "show": ["score:sts-smoke"]}
+    assert "enc-sentiment" in a.answer and "0.28" in a.answer

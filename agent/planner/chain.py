@@ -102,7 +102,9 @@ def attached(whole: Plan, later: list[Reading]) -> bool:
     if q.get("relation") in ("ancestors", "descendants") and _DEEP.search(whole.question.lower()) and \
             any(r.it for r in later):
         return False  # "two levels up from X: ... its license?": one of the relatives, found first
-    return bool(asked) and asked <= set(q["show"]) and not any(r.relation or r.rank for r in later)
+    scored = any(str(s).startswith("score:") for s in q["show"])  # "... and what's their sts-smoke score?"
+    return (bool(asked) or scored) and asked <= set(q["show"]) and not any(r.relation or r.rank for r in later) and \
+        (scored or not any(r.scored for r in later))
 
 
 def _part(p: Plan, text: str) -> dict[str, Any]:

@@ -743,6 +743,11 @@ def _declaring_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if len(models) != 1 or QUERY not in ctx.tools or not _CLAIMS_BASE.search(r.low) or not re.search(
             r"\b(?:any|anything|anyone|which|what|who|models?|others?)\b", r.low):
         return None
+    task = _task(r, ctx)
+    if task or _HAS_RUNS.search(r.low):  # "... which have results stored, and what's their IFEval?": one query
+        args: dict[str, Any] = {"base_model": models[0], **({"has_runs": True} if _HAS_RUNS.search(r.low) else {})}
+        return Plan("query", [Call(QUERY, {**args, **({"show": [_score(r, ctx, task)]} if task else {})})],
+                    question=r.text, models=[], task=task)
     return Plan("then", [Call(QUERY, {"base_model": models[0]})], then="relation:parents",
                 then_question=r.text, question=r.text, models=models)
 
