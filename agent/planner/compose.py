@@ -2063,8 +2063,8 @@ def _call_plan(r: Reading, ctx: Context, info: route.ToolInfo, models: list[str]
             args["tasks"] = several  # "task by task (sentiment, sts, topic)"
         if missing:
             if any(m in route.MODEL_PARAMS for m in missing):
-                return _reply(r, f"Which model? Name one of the lake's models (e.g. "
-                                 f"{join(ctx.lake.names[:3], 'or')}).")
+                return _reply(r, "Which model? Name one of the lake's models (\"which models are in the lake?\" "
+                                 "lists them).")
             return _reply(r, f"To answer that I need {join(missing)}.")
         calls.append(Call(info.name, args))
     return Plan("tool", calls, question=r.text, models=models)

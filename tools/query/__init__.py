@@ -521,8 +521,8 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
             found = table_size(m.card.text, m.name)
             v = found[0] if found else None
         r.values[fact.name] = v
-        r.shown[fact.name] = "unknown" if v is None else (f"{found[1]} parameters, per a table in its card"
-                                                          if in_table else fact.text(v))
+        r.shown[fact.name] = "unknown" if v is None else (
+            f"{found[1]} parameters (in a table of its card, not measured)" if in_table else fact.text(v))
     q.columns.setdefault(fact.name, fact.label)
     return fact.name
 
