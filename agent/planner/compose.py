@@ -2202,3 +2202,7 @@ RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
     _scores_of_named,
     _relation_of_winner,
     _a_need, _quantized_from)
+
+
+task_of = _task  # for the passes after planning (planner.cover): the lake task a question names
+score_of = _score  # ... and its score:TASK[:METRIC]

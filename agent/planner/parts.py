@@ -26,6 +26,7 @@ from modellake.agent.planner.compose import (
     plan,
     question_words,
 )
+from modellake.agent.planner.cover import cover
 from modellake.agent.planner.reading import Reading, pasted_out
 
 # "how big is X and what's its license", "what is X built on? and its license?": parts
@@ -98,7 +99,7 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     before one short question ("X's card says its base is Y. legit?") is its context. A change
     the question orders and the plan does not make is said ("I did not delete anything")."""
     read = _read_once(read)
-    p = _plan_question(text, read, ctx)
+    p = cover(read(text), ctx, _plan_question(text, read, ctx))
     p.note = p.note or not_done(read(text), ctx, p)
     p.ranked = last_ranking(ctx.prev)
     return p
