@@ -99,8 +99,10 @@ def plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> Pl
     before one short question ("X's card says its base is Y. legit?") is its context. A change
     the question orders and the plan does not make is said ("I did not delete anything")."""
     read = _read_once(read)
-    p = cover(read(text), ctx, _plan_question(text, read, ctx))
+    p = _plan_question(text, read, ctx)
     p.note = p.note or not_done(read(text), ctx, p)
+    if not p.note:  # a question with an order in it: its names may be the order's, not asked about
+        p = cover(read(text), ctx, p)
     p.ranked = last_ranking(ctx.prev)
     return p
 
