@@ -174,3 +174,14 @@ def test_a_size_from_the_models_own_row_of_a_table():
     assert table_size(card, "openai/whisper-large-v3") == (1550e6, "1550 M")
     assert table_size(card, "openai/whisper-medium") is None  # no row of its own
     assert table_size("| Size | Speed |\n|---|---|\n| large-v3 | 2x |\n", "openai/whisper-large-v3") is None
+
+
+def test_a_benchmark_with_its_shots_and_a_greek_letter_in_a_row_label():
+    card = ("| Category | Benchmark | Phi-3-Mini-128K-Ins | Gemma-7B |\n|---|---|---|---|\n"
+            "| Reasoning | ARC Challenge 10-shot | 85.5 | 78.3 |\n| Math | GSM8K CoTT 8-shot | 85.3 | 59.8 |\n\n"
+            "| Model | Size | MT-Bench (score) |\n|---|---|---|\n| Zephyr-7b-α | 7B | 6.88 |\n"
+            "| **Zephyr-7b-β** | **7B** | **7.34** |\n")
+    assert findings(card, "microsoft/Phi-3-mini-128k-instruct", "its gsm8k?") == [
+        "In the table of its card, Phi-3-Mini-128K-Ins has GSM8K CoTT 8-shot 85.3."]
+    said = findings(card, "HuggingFaceH4/zephyr-7b-beta", "mt-bench score?")
+    assert len(said) == 1 and "7.34" in said[0] and "6.88" not in said[0]

@@ -1918,7 +1918,9 @@ _CARD_NUMBERS = re.compile(r"\b(?:(?:its|the|their|x's|y's|x|y) )?(?:model )?car
                            r"benchmarks?|results|scores|evals?|evaluations?)\b|\b(?:table|numbers|figures|benchmarks?|"
                            r"results|scores) (?:in|from|of|on) (?:its|the|their|x's|y's) (?:model )?cards?\b|"
                            r"\b(?:scores?|numbers?|results?|figures?) (?:that )?(?:the|its|x's) (?:model )?card "
-                           r"(?:\w+ )?(?:reports?|gives?|lists?|says?|shows?|claims?|states?)\b")
+                           r"(?:\w+ )?(?:reports?|gives?|lists?|says?|shows?|claims?|states?)\b|"
+                           r"\b(?:per|according to|based on|going by) (?:its|their|the|x's|y's|each) (?:own )?"
+                           r"(?:model )?cards?\b|\breports? (?:a |the )?(?:higher|lower|better|worse|best|bigger)\b")
 
 
 def _card_numbers(r: Reading, ctx: Context, models: list[str]) -> Plan | None:

@@ -74,9 +74,12 @@ def _variant(label: str, name: str) -> bool:
     return len(own) == 1 and len(own[0]) >= 4 and bool(words) and words[0].startswith(own[0]) and words[0] != own[0]
 
 
+_SHOTS = re.compile(r"\(?\b(?:\d+|zero|few)[- ]?shots?\b\)?", re.I)  # "MMLU 5-shot": a setting, not a column
+
+
 def _scores(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [(b, v) for b, v in pairs if b and NUMBER.match(v) and not NOT_SCORE.search(b.replace("_", " "))
-            and not NUMBER.match(b)]
+    return [(b, v) for b, v in pairs if b and NUMBER.match(v) and not NOT_SCORE.search(
+        _SHOTS.sub(" ", b).replace("_", " ")) and not NUMBER.match(b)]
 
 
 def series(text: str, name: str, base: Any = None) -> list[Series]:

@@ -70,7 +70,11 @@ def tokens(text: str) -> list[str]:
     """Lower-case word and number tokens; "Llama3" -> llama 3 (a letter-digit boundary splits,
     a digit-letter one does not: "8B" stays one token)."""
     text = re.sub(r"([a-z])(\d)", r"\1 \2", text.lower())
+    text = re.sub("[\u03b1-\u03c9]", lambda m: " " + _GREEK.get(m.group(0), m.group(0)) + " ", text)  # "Zephyr-7b-β"
     return _TOKEN.findall(text)
+
+
+_GREEK = {"\u03b1": "alpha", "\u03b2": "beta", "\u03b3": "gamma", "\u03b4": "delta"}
 
 
 def alias_tokens(aliases: list[str]) -> set[str]:
@@ -202,7 +206,8 @@ def read_grid(grid: list[list[str]], own: set[str]) -> Grid | None:
         return None
     # the label column: of those before the values, the one whose cells differ most from row
     # to row ("MMLU", "BBH"... rather than a category or a domain repeated down the table)
-    label_col = max(range(value_cols[0]), key=lambda j: (len({r[j] for r in body if r[j]}), -j), default=0)
+    label_col = max(range(value_cols[0]), key=lambda j: (len({r[j] for r in body if r[j]}), bool(re.match(
+        r"\s*(?:benchmarks?|tasks?|datasets?|evals?|evaluations?)\s*$", header[j], re.I)), -j), default=0)
     g = Grid(header, body, label_col, value_cols, None, None)
     col = _best([header[j] for j in value_cols], own)
     row = _best([g.label(r) for r in body], own)
