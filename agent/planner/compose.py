@@ -644,7 +644,7 @@ def _own_results(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                       r"dataset|datasets|eval)\b", r.low)  # "which retrieval set": the task is asked
     if len(models) != 1 or runs is None or not r.rank or r.rank[0] != "score" or r.relation or \
             not (which or re.search(r"\b(?:its|it|reports?|reported)\b", r.low)) or \
-            (not which and _task(r, ctx)):
+            (not which and _named_task(r, ctx)):
         return None
     metrics = {m for ms in ctx.lake.metrics.values() for m in ms}
     order = "worst" if r.rank[1] in ("worst", "lowest") else "best"
@@ -743,7 +743,7 @@ def _declaring_it(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     if len(models) != 1 or QUERY not in ctx.tools or not _CLAIMS_BASE.search(r.low) or not re.search(
             r"\b(?:any|anything|anyone|which|what|who|models?|others?)\b", r.low):
         return None
-    task = _task(r, ctx)
+    task = _named_task(r, ctx)
     if task or _HAS_RUNS.search(r.low):  # "... which have results stored, and what's their IFEval?": one query
         args: dict[str, Any] = {"base_model": models[0], **({"has_runs": True} if _HAS_RUNS.search(r.low) else {})}
         return Plan("query", [Call(QUERY, {**args, **({"show": [_score(r, ctx, task)]} if task else {})})],
@@ -1440,6 +1440,13 @@ def _task(r: Reading, ctx: Context) -> str | None:
     if key not in ctx.task_of:
         ctx.task_of[key] = _read_task(r, ctx)
     return ctx.task_of[key]
+
+
+def _named_task(r: Reading, ctx: Context) -> str | None:
+    """The lake task the question itself names (a word of its name is in it), not one carried over
+    from the question before."""
+    task = _task(r, ctx)
+    return task if task and any(w in r.low for w in re.split(r"[^a-z0-9]+", task.lower()) if len(w) > 2) else None
 
 
 def _read_task(r: Reading, ctx: Context) -> str | None:

@@ -166,7 +166,8 @@ def _plan_question(text: str, read: Callable[[str], Reading], ctx: Context) -> P
     if chained is not None:
         return chained
     later = [read(t) for t in steps[1:]]
-    if later and steps and read(steps[0]).relation and whole.kind == "query" and \
+    shows_score = any(str(s).startswith("score:") for s in (whole.query or {}).get("show", []))
+    if later and steps and (read(steps[0]).relation or shows_score) and whole.kind == "query" and \
             chain.attached(whole, [r for r in later if chain.points_back(r)]):
         return whole  # "go up one from X - what license does that model's card give?": one query shows it
     parts = asked if 2 <= len(asked) <= 3 else []
