@@ -702,7 +702,8 @@ def _scores_of_named(r: Reading, ctx: Context, models: list[str]) -> Plan | None
             args["top"] = r.top or 1
     if "rank_by" not in args:
         args["show"] = _scores_shown(r, ctx, task) if task else ["scores"]
-        if task and re.search(r"\bwhich\b", r.low) and len(args["show"]) == 1:  # "which of these scored on
+        if task and re.search(r"\bwhich\b", r.low) and len(args["show"]) == 1 and not re.search(
+                r"\b(?:higher|lower|better|worse|wins?|beats?|more|less|ahead)\b", r.low):  # "which of these scored on
             args["task"] = task  # sts?": those that did (not "which for sts and which for sentiment?")
         also = [f for f in r.facts if f in ("bytes", "parameters", "quantization", "format")]
         args["show"] += also + ["quantization"] * ("bytes" in also and "quantization" not in also)  # "does the
@@ -757,7 +758,8 @@ def _relation_of_winner(r: Reading, ctx: Context, models: list[str]) -> Plan | N
     models that tie for best on T: how is each related to X?": each winner's ancestry."""
     to_named = len(models) == 1 and r.relation == "family" and r.rank and re.search(
         r"\b(?:related|relation(?:ship)?|connected|linked) (?:to|with) x\b", r.low)
-    if not (r.relation and r.relation != "roots" and (not models or to_named) and r.rank) or QUERY not in ctx.tools:
+    if not (r.relation and r.relation != "roots" and (not models or to_named) and r.rank) or QUERY not in ctx.tools \
+            or r.rank[0] == "confidence":  # "the shakiest inferred parent": the links ranked, not a winner's relative
         return None
     first = _query_plan(_without_relation(r), ctx, [])
     if not first.calls:
@@ -861,6 +863,24 @@ def _kin_among(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
                                                    r"linked|kin)\b", r.low):
         return None
     return Plan("query", [Call(QUERY, {"relation": "family", "of": subject[0]})], question=r.text, models=subject)
+
+
+_SHORT = re.compile(r"\b(?:fall|falls|fell|come|comes|came) short\b|\bnot (?:perfect|at the top|tied|on top)\b|"
+                    r"\bbelow (?:that|them|the top|perfect|those|the best)\b|"
+                    r"\bmiss(?:es|ed)? (?:it|that|the top|perfect)\b|"
+                    r"\b(?:don't|didn't|doesn't) (?:reach|hit|get|make) (?:it|that|the top|perfect|there)\b")
+
+
+def _short_of_top(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
+    """"who tops T?" - "which ones fall short of perfect then?": the same ranking without the
+    models at the top, every one of them."""
+    prev = ctx.prev
+    q = prev.query if prev is not None else None
+    if not q or not str(q.get("rank_by", "")).startswith("score") or not _SHORT.search(r.low) or r.names or \
+            not prev.selection:
+        return None
+    args = {k: v for k, v in q.items() if k not in ("top", "names")}
+    return Plan("query", [Call(QUERY, {**args, "exclude": list(prev.selection)})], question=r.text, task=prev.task)
 
 
 def _relation_of_each(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
@@ -1500,6 +1520,10 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
     if not models and not r.relation and (kin := _kin(r, ctx)):
         models, r.relation = [kin], "descendants"  # "the MiniLM-derived models": what derives from its root
     args: dict[str, Any] = {k: v for k, v in r.filters.items() if k != "task"}
+    if "quantized" in args and re.search(r"\b(?:is|was|are|were) (?:it|that|this|they|that one|x) (?:\w+ )?"
+                                         r"(?:quanti[sz]ed|a quant)\b", r.low):
+        args.pop("quantized")  # "how many parameters does it have and is it quantized?": asked, not a filter
+        r.facts = [*r.facts, "quantization"] if "quantization" not in r.facts else r.facts
     if args.get("license") == "none" and re.search(r"\b(?:what|which) licen[cs]e\b", r.low):
         args.pop("license")  # "X has no license - what license does its base have?": asked, not a filter
     task = _task(r, ctx)
@@ -1538,6 +1562,9 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
                 args["derivation"] = r.derivation or "any"  # "which models (in the lake) were derived ..."
                 args.pop("quantized", None)
                 _rank_args(r, args, task, ctx)
+                args.pop("_ask_task", None)
+                if args.get("rank_by") == "confidence":  # the weakest link: what the card declares beside it
+                    args["show"] = ["base_model"]
                 asked = [f for f in r.facts if f in _PARENT_FACTS]
                 if asked and re.search(r"\b(?:the|its|their|that) parents?(?:'s?)?\b", r.low):  # "... and what base
                     return Plan("then", [Call(QUERY, args)], then="facts_of_parents", then_question=r.text,
@@ -1653,9 +1680,11 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         args["show"] = list(dict.fromkeys(args.get("show", []) + [_score(r, ctx, task)]))  # "its parents'
         # accuracy on T"
     calls = [Call(QUERY, args)]
+    named_again = r.low.replace(str(args.get("of", "")).lower(), "x")  # "... compare to X itself": X said twice
     if task and args.get("relation") in ("children", "descendants") and str(args.get("rank_by", "")).startswith(
             "score") and re.search(r"\b(?:beats?|than|over|against|vs\.?|versus|compared? (?:to|with))\s+(?:the|its|"
-                                   r"their)\s+(?:base|parent|original|root)\b", r.low):
+                                   r"their)\s+(?:base|parent|original|root)\b|\b[xy] itself\b|\b(?:compare\w*|against|"
+                                   r"than|vs\.?|versus) (?:to |with )?[xy]\b", named_again):
         args["top"] = 1  # "which of X's children does best on T, and by how much does it beat the base?": X too
         calls.append(Call(QUERY, {"names": [args["of"]], "show": [args["rank_by"]]}))
     if args.get("order") in _FLIP and _both_ends(r) and not r.count:  # "biggest and smallest": both
@@ -1925,15 +1954,16 @@ _CARD_NUMBERS = re.compile(r"\b(?:(?:its|the|their|x's|y's|x|y) )?(?:model )?car
                            r"benchmarks?|results|scores|evals?|evaluations?)\b|\b(?:table|numbers|figures|benchmarks?|"
                            r"results|scores) (?:in|from|of|on) (?:its|the|their|x's|y's) (?:model )?cards?\b|"
                            r"\b(?:scores?|numbers?|results?|figures?) (?:that )?(?:the|its|x's) (?:model )?card "
-                           r"(?:\w+ )?(?:reports?|gives?|lists?|says?|shows?|claims?|states?)\b|"
-                           r"\b(?:per|according to|based on|going by) (?:its|their|the|x's|y's|each) (?:own )?"
-                           r"(?:model )?cards?\b|\breports? (?:a |the )?(?:higher|lower|better|worse|best|bigger)\b")
+                           r"(?:\w+ )?(?:reports?|gives?|lists?|says?|shows?|claims?|states?)\b")
+_PER_CARD = re.compile(r"\b(?:per|according to|based on|going by) (?:its|their|the|x's|y's|each) (?:own )?(?:model )?"
+                       r"cards?\b|\breports? (?:a |the )?(?:higher|lower|better|worse|best|bigger)\b")
 
 
 def _card_numbers(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     """"X: strongest and weakest benchmark in the card's table?": what the card's own tables
     say (the lake's runs are another question)."""
-    if not 1 <= len(models) <= 2 or not _CARD_NUMBERS.search(r.low):
+    if not 1 <= len(models) <= 2 or not (_CARD_NUMBERS.search(r.low) or (
+            _PER_CARD.search(r.low) and (r.scored or r.comparative or r.rank))):  # "which is better per their cards"
         return None
     return _card_reading(r, ctx, models)
 
@@ -2199,7 +2229,8 @@ def _second_round(p: Plan, results: list[Any], ctx: Context, r: Reading) -> list
 # the order matters: changes the user asks for before everything else, follow-ups before new
 # questions, a tool's own phrase before the lake query it could be mistaken for
 RULES: tuple[Callable[[Reading, Context, list[str]], Plan | None], ...] = (
-    _which_one, _mutating, _same_card, _card_numbers, _not_in_lake, _how_sure, _most_relatives, _declaring_it,
+    _which_one, _mutating, _same_card, _card_numbers, _not_in_lake, _how_sure, _short_of_top, _most_relatives,
+    _declaring_it,
     _claim_check,
     _vague, _the_other,
     _same_for_other, _other_end, _place_of_it, _same_on_other_task,

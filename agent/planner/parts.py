@@ -54,6 +54,7 @@ _WH = re.compile(r"\b(?:what|what's|which|how|who|whose|where|when|why)\b", re.I
 def _clauses(text: str) -> tuple[list[str], list[str]]:
     """(every clause, the clauses that ask something): a clause that asks nothing ("the
     openpipe merge lists openhermes as a base.") is context."""
+    text = _SELECTING_COLON.sub(r"\1. ", text)  # "For the model with the largest files: what's its ...?"
     parts, asked, start = [], [], 0
     for m in [*_SPLIT.finditer(text), None]:
         end = m.start() if m else len(text)
@@ -69,6 +70,11 @@ def _clauses(text: str) -> tuple[list[str], list[str]]:
                 asked.append(parts[-1])
         start = m.end() if m else len(text)
     return parts, asked
+
+
+_SELECTING_COLON = re.compile(r"^([^:?]*?\b(?:largest|smallest|best|worst|biggest|most|least|top|highest|lowest|"
+                              r"newest|oldest)\b[^:?]*):\s+(?=(?:what|what's|whats|which|how|who|is|are|does|do|did|"
+                              r"can)\b)", re.I)
 
 
 # an order after the model it is about: "X - trace it back to its root", "X: go up to its parent"
@@ -264,7 +270,9 @@ def _sets_up(r: Reading) -> bool:
     something", "X has a parent"), for the next part to ask about."""
     return bool(r.names and r.relation and re.search(
         r"\b(?:something|someone|some (?:model|checkpoint|base)|another (?:model|checkpoint)|an? "
-        r"(?:parent|base|child|model|checkpoint)|a few|several|some)\b", r.low))
+        r"(?:parent|base|child|model|checkpoint)|a few|several|some)\b", r.low)) or bool(
+        r.rank and not r.names and re.search(r"\b(?:the|whatever|whichever) (?:model|one|checkpoint)\b|"
+                                             r"\bwhatever is\b", r.low))  # "for the model with the largest files: ..."
 
 
 def _read_once(read: Callable[[str], Reading]) -> Callable[[str], Reading]:

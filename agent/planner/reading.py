@@ -209,6 +209,9 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
                                            r"\b(?:train\w*|took)\b.{0,20}\bhow long\b", low) and not re.search(
             r"\b(?:context|sequence|positions?|window|input)\b", low):
         r.aspects.remove("config")  # "how long was it trained?": time, which its card tells, not its context
+    if re.search(r"\b(?:same|that|this|the other) (?:task|benchmark)\b", low):  # a benchmark task, not the card's
+        r.facts = [f for f in r.facts if f != "task"]
+        r.aspects = [a for a in r.aspects if a != "task"]
     _shape_words(r, low)
     if r.count and _counts_own_parts(low):  # "how many of those (parameters) are zero?": one model's
         r.count, r.them, r.it = False, False, True  # weights, not a count of models
@@ -506,7 +509,9 @@ _CHECKS_BASE = re.compile(
     r"agrees?|match(?:es)?|real|really|actually|check|verify|confirm|consistent|weights? (?:show|say|agree))\b|"
     r"\bbase\b.{0,40}\b(?:is|was) (?:that|this|it) (?:what|right|correct)\b|"
     r"\b(?:right|correct|wrong|true|accurate|real)\s+base(?: model)?\b|"
-    r"\b(?:is|was) (?:that|it) what the weights\b", re.I)
+    r"\b(?:is|was) (?:that|it) what the weights\b|"
+    r"\b(?:claims?|declares?|names?|lists?)\b.{0,30}\bbase\b.{0,60}\b(?:weights?|lineage)\b.{0,20}\b(?:back|support|"
+    r"confirm|agree|bear)\w*", re.I)
 
 
 def _relation(r: Reading, text: str, q: nlu.Question) -> None:
@@ -589,9 +594,19 @@ def _ranking(r: Reading, low: str) -> None:
     if r.rank and r.rank[0] in ("bytes", "parameters") and re.search(SCORE_HIGH, low) and re.search(
             r"\b(?:quality|scores?|accura\w*|performance|spearman|f1)\b", low):
         r.trade, r.rank = r.rank[0], ("score", "best")  # "the best quality for the least disk"
+    files = re.search(r"\b(largest|biggest|heaviest|smallest|lightest|tiniest)\s+(?:\w+\s+)?(?:files?|file size|"
+                      r"size on disk|footprint|download)\b", low)
+    if files and not r.rank:  # "the model with the largest files on disk"
+        r.rank = ("bytes", "highest" if files.group(1) in ("largest", "biggest", "heaviest") else "lowest")
     by_config = _config_rank(low)
     if by_config:  # "the largest vocabulary", "the longest context window"
         r.rank = by_config
+    sure = re.search(r"\b(shakiest|weakest|least (?:certain|confident|sure|reliable)|lowest[- ]confidence|most "
+                     r"(?:doubtful|uncertain)|strongest|most (?:certain|confident|reliable)|highest[- ]confidence)\b"
+                     r".{0,40}\b(?:parent|edge|link|lineage|inferred|derivation)|\b(lowest|highest) confidence\b", low)
+    if sure:  # "which model has the shakiest inferred parent (lowest confidence edge)?"
+        word = sure.group(1) or sure.group(2)
+        r.rank = ("confidence", "highest" if re.match(r"strong|most (?:cert|conf|rel)|highest", word) else "lowest")
     m = re.search(TOP_N, low)
     if m:
         n = m.group(1) or m.group(2)

@@ -161,7 +161,7 @@ summary using regarding concerning really""".split())
 def topic_of(r: Reading) -> str | None:
     """What a question about a card's text is about: its words minus those that point at the card."""
     named = {p for n in r.names for p in re.split(r"[^a-z0-9]+", n.lower()) if p}
-    words = [w for w in re.findall(r"[a-z][a-z'-]+", r.low)
+    words = [w for w in re.findall(r"[a-z][a-z'-]+|\d+(?:\.\d+)?[kmbt]\b", r.low)  # "72b": a size the card may say
              if w not in _TOPIC_STOP and w.split("'")[0] not in ("x", "y", "z", "it") and w not in named]
     return " ".join(words) or None
 

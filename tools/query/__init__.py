@@ -482,6 +482,13 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     """Give every row the value of fact ``spec``; returns the column's key."""
     if spec in COUNTED:  # "the root with the most descendants": how many relatives of that kind it has
         return _attach_count(q, spec, scores_of.catalog)
+    if spec == "confidence":  # how sure the weights are of the link that reaches each model
+        for r in q.rows:
+            r.values[spec] = r.confidence
+            r.shown[spec] = "no inferred link" if r.confidence is None else f"confidence {r.confidence:.2f}" + (
+                f" (from {r.via})" if r.via else "")
+        q.columns.setdefault(spec, "link confidence")
+        return spec
     if spec.lower().startswith("gain:"):
         return _attach_gain(q, spec, scores_of)
     if spec.lower().startswith("score"):
@@ -617,6 +624,8 @@ def _rank(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: 
     fact = get_fact(key) if board is None else None
     if key in COUNTED:
         fact = Fact(key, COUNTED[key][0], (), lambda m: None, numeric=True, more="most", less="fewest")
+    if key == "confidence":
+        fact = Fact(key, "link confidence", (), lambda m: None, numeric=True, more="surest", less="least sure")
     if fact is not None and not fact.numeric and fact.name != "ingested":
         raise UsageError(f"cannot rank by {fact.label}: rank by parameters, bytes, layers, "
                          "ingested or score:TASK")

@@ -38,7 +38,8 @@ class Fact:
             return "unknown"
         if isinstance(v, (list, tuple)):  # "en, zh, de ... and 91 more": a list a reader can take in
             shown = ", ".join(str(x) for x in v[:8])
-            return shown + (f" and {len(v) - 8} more" if len(v) > 8 else "")
+            return (f"{len(v)} in all: " if len(v) > 8 else "") + shown + (f" and {len(v) - 8} more" if len(v) > 8
+                                                                          else "")
         return self.show(v)
 
 

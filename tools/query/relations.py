@@ -284,6 +284,7 @@ WORDS: dict[str, tuple[str, ...]] = {  # the most specific first
                 r"\bwhose (?:\w+ ){0,2}(?:copy|version|fine[- ]?tune|finetune|quant|derivative)\b",
                 r"\bupstream\b", r"\bpredecessor\b",
                 r"\bshould (?:its |the |x's )?card (?:say|declare|list|name|state|give)\b",
+                r"\bpoints? (?:at|to) (?:another|a|its|some|an?other) (?:model|base|parent|checkpoint)\b",
                 r"\b(?:licen[cs]e|size|params?|parameters|format|arch\w*|task)\s*(?:and|,|&|/|\+)\s*(?:its |the )?"
                 r"base(?: model)?\s*[?.!]*$", r"^\W*(?:x\W+)?base(?: model)?\s*(?:and|,|&|/|\+)\s*(?:licen[cs]e|size|"
                 r"params?|parameters)\b",

@@ -681,6 +681,10 @@ class ModelQuery(Record):
             if r.values.get(c) is None:
                 bits.append(f"it has no score on {board['task']}" if board else
                             f"its {self.columns[c]} is unknown")
+            elif c == "quantization" and r.shown[c] == "none stored":
+                bits.append("it is not quantized (its files store full-precision weights)")
+            elif r.shown[c].endswith(("parameters", "layers")):
+                bits.append(f"it has {r.shown[c]}")  # "it has 22.7M parameters"
             else:
                 bits.append(f"its {self.columns[c]} is {r.shown[c]}")
         return (join(bits)[0].upper() + join(bits)[1:] + ".") if bits else ""
