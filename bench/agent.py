@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="build the demo lake in a temporary directory when none is given")
     ap.add_argument("--hf", default="", help="an hf: backend to score too (e.g. hf:smollm2)")
     ap.add_argument("--splits", default="held,tune,dev,dev2,dev3,dev4,dev5,dev6,dev7,dev8,dev9,dev10,dev11,dev12,"
-                    "dev13,dev14,held1,held2",
+                    "dev13,dev14,dev15,dev16,held1,held2",
                     help="splits of bench/questions to run ('' to skip)")
     ap.add_argument("--hf-limit", type=int, default=None, help="first N questions only for hf:")
     ap.add_argument("--hf-max-new-tokens", type=int, default=64,

@@ -21,8 +21,8 @@ unconfirmed, as a user who did not ask for it would.
 fact has at least one alternative in the answer (case-insensitive substring; an alternative
 written ``=name`` must be there as a whole name, see :func:`said`) and no ``forbid`` word is
 in it. A conversation is right when all its turns are. Tune on ``tune`` and the later tuning
-sets (``dev``... ``dev11``: each by another writer; ``dev9``, ``dev10`` and ``dev11`` tuned on
-their odd-numbered conversations only, the even ones a second held-out measure; ``held1`` and
+sets (``dev``... ``dev16``: each by another writer; from ``dev9`` on tuned on their
+odd-numbered conversations only, the even ones a second held-out measure; ``held1`` and
 ``held2``: the first and second held-out sets, retired once reported); the ``held`` set (180,
 written by an independent writer who never saw the agent's code or answers) is for the
 reported score and is never read question by question.
