@@ -1596,8 +1596,13 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         if str(args.get("text", "")).rstrip("s") == "language":
             args.pop("text")  # ... not a word to find
         r.facts = [f for f in r.facts if f != "language"]
+    prev_q = ctx.prev.query if ctx.prev is not None else None
+    if args.get("rank_by") == "results" and prev_q and prev_q.get("has_runs") and "names" in args:
+        args["rank_by"] = "count:runs"  # "which have been benchmarked, and which has the most results?"
+        r.facts = [f for f in r.facts if f != "results"]
     if args.get("has_runs") and args.get("rank_by") in ("results", "count:runs"):
-        args["rank_by"] = "count:runs"  # "which have imported results, and which has the most": all, ranked
+        args["rank_by"] = "count:runs"
+        r.facts = [f for f in r.facts if f != "results"]  # "which have imported results, and which has the most": all, ranked
         args.pop("top", None)
     if both_kinds or (len(args.get("names") or []) in (2, 3) and args.get("top") == 1):
         args.pop("top", None)  # "who wins sts?" of two named models: both, the winner first
