@@ -1602,8 +1602,8 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
         r.facts = [f for f in r.facts if f != "results"]
     if args.get("has_runs") and args.get("rank_by") in ("results", "count:runs"):
         args["rank_by"] = "count:runs"
-        r.facts = [f for f in r.facts if f != "results"]  # "which have imported results, and which has the most": all, ranked
-        args.pop("top", None)
+        r.facts = [f for f in r.facts if f != "results"]  # "which have imported results, and which has the
+        args.pop("top", None)  # most": all of them, ranked
     if both_kinds or (len(args.get("names") or []) in (2, 3) and args.get("top") == 1):
         args.pop("top", None)  # "who wins sts?" of two named models: both, the winner first
     if len(models) == 1 and "names" in args and str(args.get("rank_by", "")) in CONFIG_FACTS:
