@@ -103,8 +103,9 @@ def attached(whole: Plan, later: list[Reading]) -> bool:
             any(r.it for r in later):
         return False  # "two levels up from X: ... its license?": one of the relatives, found first
     scored = any(str(s).startswith("score:") for s in q["show"])  # "... and what's their sts-smoke score?"
-    return (bool(asked) or scored) and asked <= set(q["show"]) and not any(r.relation or r.rank for r in later) and \
-        (scored or not any(r.scored for r in later))
+    asks_score = any(r.scored for r in later)
+    return (bool(asked) or (scored and asks_score)) and asked <= set(q["show"]) and \
+        not any(r.relation or r.rank for r in later) and (scored or not asks_score)
 
 
 def _part(p: Plan, text: str) -> dict[str, Any]:

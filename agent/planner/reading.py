@@ -196,7 +196,7 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     if "base_model" not in r.facts and re.search(r"\bbase\b.{0,25}\bcards?\b.{0,10}\b(?:claims?|declares?|says?|lists?|"
-                                                 r"names?|states?|gives?)\b|\bcards?\b.{0,15}\b(?:claims?|declares?|"
+                                                 r"names?|states?|gives?)\b|(?<!whose )\bcards?\b.{0,15}\b(?:claims?|declares?|"
                                                  r"says?|lists?|names?|gives?)\b.{0,20}\bbase\b", low):
         r.facts.append("base_model")  # "what base each card claims": the base its card declares
     if "parameters" in r.facts and "bytes" not in r.facts and re.search(
@@ -596,7 +596,8 @@ def _ranking(r: Reading, low: str) -> None:
         r.trade, r.rank = r.rank[0], ("score", "best")  # "the best quality for the least disk"
     files = re.search(r"\b(largest|biggest|heaviest|smallest|lightest|tiniest)\s+(?:\w+\s+)?(?:files?|file size|"
                       r"size on disk|footprint|download)\b", low)
-    if files and not r.rank:  # "the model with the largest files on disk"
+    if files and not r.rank and re.search(r"\bmodels?\b|\bcheckpoints?\b|\bin (?:the|this|our) lake\b", low):
+        # "the model with the largest files on disk" (not "the smallest file" of one model's card)
         r.rank = ("bytes", "highest" if files.group(1) in ("largest", "biggest", "heaviest") else "lowest")
     by_config = _config_rank(low)
     if by_config:  # "the largest vocabulary", "the longest context window"
