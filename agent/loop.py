@@ -221,6 +221,7 @@ class Agent:
                             steps += 1
                             for tc in msg.tool_calls:
                                 names[tc["id"]] = tc["name"]
+                                turn.plan(tc["name"], dict(tc["args"]))
                                 tool = self.toolkit.tools.get(tc["name"])
                                 yield ToolStarted(tc["name"], dict(tc["args"]), tc["id"],
                                                   bool(tool and tool.mutating))
@@ -282,7 +283,7 @@ def _finished(msg: ToolMessage, names: dict[str, str]) -> ToolFinished:
 
 
 def _final(answer: str, turn: Turn, thread_id: str, backend: str, steps: int) -> FinalAnswer:
-    ran = [c for c in turn.calls if not (c.error or "").startswith("refused")]
+    ran = [c for c in turn.in_order() if not (c.error or "").startswith("refused")]
     cites: list[dict[str, Any]] = []
     for c in ran:
         if c.ok and not c.pending:

@@ -93,10 +93,24 @@ class Turn:
     calls: list[CallRecord] = field(default_factory=list)
     confirmed: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    planned: list[str] = field(default_factory=list)  # the calls in the order the model asked for them
 
     def log(self, rec: CallRecord) -> None:
         with self.lock:
             self.calls.append(rec)
+
+    def plan(self, tool: str, args: dict[str, Any]) -> None:
+        self.planned.append(_key(tool, args))
+
+    def in_order(self) -> list[CallRecord]:
+        """The calls in the order they were asked for (tools of one step run side by side and
+        finish in any order)."""
+        where = {k: i for i, k in reversed(list(enumerate(self.planned)))}
+        return sorted(self.calls, key=lambda c: where.get(_key(c.tool, c.args), len(where)))
+
+
+def _key(tool: str, args: dict[str, Any]) -> str:
+    return tool + json.dumps(args, sort_keys=True, default=str)
 
 
 def _norm(s: str) -> str:

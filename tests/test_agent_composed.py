@@ -249,3 +249,14 @@ def test_the_weights_back_up_a_claimed_base_and_a_model_pointing_at_another(fami
     agent, _ = family_agent
     a = agent.ask("enc-sentiment's card claims a base model. do the weights back that up?", thread_id="back")
     assert a.tool_calls[0]["args"] == {"relation": "parents", "of": "enc-sentiment"} and "agrees" in a.answer
+
+
+def test_calls_of_one_step_are_reported_in_the_order_asked_whatever_finishes_first():
+    from modellake.agent.toolkit import CallRecord, Turn
+
+    turn = Turn()
+    turn.plan("query_models", {"relation": "parents", "of": "a"})
+    turn.plan("query_models", {"names": ["a"], "show": ["license"]})
+    turn.log(CallRecord("query_models", {"show": ["license"], "names": ["a"]}, True))  # finished first
+    turn.log(CallRecord("query_models", {"of": "a", "relation": "parents"}, True))
+    assert [c.args.get("relation") for c in turn.in_order()] == ["parents", None]

@@ -196,7 +196,8 @@ def read(text: str, linker: nlu.Linker, architectures: list[str], card_tasks: li
     r.group_by = _group_by(low)
     r.facts = [f.name for f in FACTS if any(_has(low, w) for w in f.words)]
     if "base_model" not in r.facts and re.search(r"\bbase\b.{0,25}\bcards?\b.{0,10}\b(?:claims?|declares?|says?|lists?|"
-                                                 r"names?|states?|gives?)\b|(?<!whose )\bcards?\b.{0,15}\b(?:claims?|declares?|"
+                                                 r"names?|states?|gives?)\b|(?<!whose )\bcards?\b.{0,15}\b(?:claims?|"
+                                                 r"declares?|"
                                                  r"says?|lists?|names?|gives?)\b.{0,20}\bbase\b", low):
         r.facts.append("base_model")  # "what base each card claims": the base its card declares
     if "parameters" in r.facts and "bytes" not in r.facts and re.search(
