@@ -76,8 +76,9 @@ def resolve_task(catalog: Catalog, phrase: str, tasks: list[TaskInfo] | None = N
     for t in tasks:
         if re.sub(r"[^a-z0-9]", "", t.name.lower()) in (norm, norm + "smoke"):
             return t.name, "exact"
-    want = {_stem(w) for w in _words(phrase)}
-    if not want:
+    said = re.findall(r"[a-z0-9]+", phrase.lower())
+    want = {_stem(w) for w in _words(phrase)} | {_stem(a + b) for a, b in zip(said, said[1:])}  # "STS-Benchmark":
+    if not want:  # the task "stsbenchmark" too
         return None, ""
     scored = []
     for t in tasks:
