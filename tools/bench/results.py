@@ -131,7 +131,7 @@ class RunList(JsonRecord):
         model, task = self.asked.get("model"), self.asked.get("task")
         trust = self.asked.get("trust")
         kind = f"{trust} " if trust in ("measured", "reported") else ""
-        if task and any(c in task for c in "*?["):
+        if task and "*" in task:
             task = f"the tasks matching {task}"
         where = (f" for {model} on {task}" if model and task else f" for {model}" if model
                  else f" on {task}" if task else "")
@@ -228,14 +228,15 @@ def list_runs(catalog: Catalog, model: str | None = None, task: str | None = Non
               order: str | None = None) -> RunList:
     """Stored runs filtered by model (``name`` or ``name@N``), task, and trust level.
 
-    ``task`` may be a pattern ("*sts*": every task whose name has "sts"). ``order`` ("best" /
+    ``task`` may be a pattern with ``*`` ("*sts*": every task whose name has "sts"; task names keep
+    their brackets: "ai2_arc [25-shot]"). ``order`` ("best" /
     "worst") ranks the runs by their score instead of by date: on metric ``rank_by`` when given
     (runs without it are left out), else on each run's first metric ("which of X's reported
     results is highest", "X's best task by ndcg_at_10").
     """
     if model:
         _ensure_known_model(catalog, model)
-    pattern = task if task and any(c in task for c in "*?[") else None
+    pattern = task if task and "*" in task else None
     runs = catalog.runs.find(model=model, task=None if pattern else task,
                              trust=None if trust == "all" else trust_levels(trust)[0],
                              limit=None if order or pattern else limit)
