@@ -51,7 +51,10 @@ def _models_of(calls: list[Call]) -> set[str]:
     for c in calls:
         for k in _MODEL_ARGS:
             v = c.args.get(k)
-            out |= {v} if isinstance(v, str) else {x for x in v if isinstance(x, str)} if isinstance(v, list) else set()
+            if isinstance(v, str):
+                out.add(v)
+            elif isinstance(v, list):
+                out.update(x for x in v if isinstance(x, str))
     return out
 
 
