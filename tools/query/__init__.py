@@ -87,7 +87,9 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
         rank_by: a numeric fact to rank by (parameters, bytes, layers, ingested, score:TASK, or
             score:TASK:METRIC for another metric than the task's first), count:descendants /
             count:children (how many models derive from each), count:runs (how many benchmark runs
-            are stored for each), or gain:TASK (its score on TASK less its parent's).
+            are stored for each), gain:TASK (its score on TASK less its parent's), language_count,
+            or confidence (of the inferred link that reaches each model, with a relation or
+            derivation).
         order: best / highest first (largest, best score) or worst / lowest first (smallest,
             worst score); "best" and "worst" follow the task's direction (lower perplexity is
             better).
