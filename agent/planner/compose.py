@@ -450,7 +450,7 @@ def _same_for_other(r: Reading, ctx: Context, models: list[str]) -> Plan | None:
     prev = ctx.prev
     if not (r.opener and prev is not None and prev.calls) or _asks_anything_new(r):
         return None
-    if (r.names or r.other or r.ordinal is not None or re.search(r"(?<![\w#])#\s?\d", r.text)) and \
+    if (r.names or r.other or r.ordinal is not None or _PLACE_NO.search(r.text)) and \
             len(r.content_words) <= 2:
         return _again(r, ctx, models)  # "ok and #3 vs #1?": the last question, of those two
     return None
@@ -1023,6 +1023,9 @@ def _one_by_word(r: Reading, prev: Plan) -> list[str]:
 _WINNER = r"\bthe (?:winner|leader|top (?:one|model|scorer)|(?:best|highest)[- ](?:scoring|ranked) (?:one|model))\b"
 
 
+_PLACE_NO = re.compile(r"(?<![\w#])#\s?(\d+)")  # "#1", "# 3": a place in the last ranking
+
+
 def _pointed(r: Reading, prev: Plan) -> list[str]:
     if r.relation == "parents" and _relation_of(prev) in ("parents", "ancestors") and prev.selection and \
             re.search(r"\b(?:the|that|this) (?:parent|base)(?: model)?\b(?!\s+(?:of|that|which|with))", r.low) and \
@@ -1050,7 +1053,8 @@ def _pointed(r: Reading, prev: Plan) -> list[str]:
         rest = [n for n in prev.listed if n != this]
         if len(rest) == 1:
             return rest
-    hashed = [int(n) for n in re.findall(r"(?<![\w#])#\s?(\d{1,2})\b", r.text)]
+    hashed = [int(m.group(1)) for m in _PLACE_NO.finditer(r.text)
+              if len(m.group(1)) <= 2 and not re.match(r"\w", r.text[m.end():m.end() + 1])]
     pool = prev.ranked if len(prev.ranked) > 1 else prev.selection
     if hashed and all(1 <= n <= len(pool) for n in hashed):  # "is the gap between #1 and #2 real?"
         r.rank = r.ranking = None
@@ -1486,7 +1490,7 @@ def _read_task(r: Reading, ctx: Context) -> str | None:
     words = " ".join(w for w in re.findall(r"[\w./@-]+", r.low) if w not in TASK_STOP)  # not "does it match"
     t = ctx.lake.resolve_task(words, lexical=True) if words else None
     if t is None and ctx.prev is not None and (r.them or r.it or r.opener or r.that_one or re.search(
-            r"\bthere\b|\bsame task\b|\bthat task\b|(?<![\w#])#\s?\d", r.low) or (
+            r"\bthere\b|\bsame task\b|\bthat task\b", r.low) or _PLACE_NO.search(r.low) or (
                 ctx.same_question and _about_scores(r))):
         return ctx.prev.task
     return t
@@ -1597,13 +1601,12 @@ def _query_plan(r: Reading, ctx: Context, models: list[str]) -> Plan:
             args.pop("text")  # ... not a word to find
         r.facts = [f for f in r.facts if f != "language"]
     prev_q = ctx.prev.query if ctx.prev is not None else None
-    if args.get("rank_by") == "results" and prev_q and prev_q.get("has_runs") and "names" in args:
-        args["rank_by"] = "count:runs"  # "which have been benchmarked, and which has the most results?"
+    of_runs = args.get("has_runs") or bool(prev_q and prev_q.get("has_runs") and "names" in args)
+    if of_runs and args.get("rank_by") in ("results", "count:runs"):  # "which have imported results (or were
+        args["rank_by"] = "count:runs"  # benchmarked), and which has the most?": their runs, not their cards'
         r.facts = [f for f in r.facts if f != "results"]
-    if args.get("has_runs") and args.get("rank_by") in ("results", "count:runs"):
-        args["rank_by"] = "count:runs"
-        r.facts = [f for f in r.facts if f != "results"]  # "which have imported results, and which has the
-        args.pop("top", None)  # most": all of them, ranked
+        if args.get("has_runs"):
+            args.pop("top", None)  # ... all of them, ranked
     if both_kinds or (len(args.get("names") or []) in (2, 3) and args.get("top") == 1):
         args.pop("top", None)  # "who wins sts?" of two named models: both, the winner first
     if len(models) == 1 and "names" in args and str(args.get("rank_by", "")) in CONFIG_FACTS:

@@ -136,7 +136,7 @@ def query_models(ctx: ToolContext, names: list[str] | None = None,
     chosen = _narrow(catalog, chosen, {k: v for k, v in filters.items() if v != "lake"}, quantized, has_weights,
                      exclude, copies)
     if has_runs is not None:
-        with_runs = _run_counts(catalog)
+        with_runs = scores_of.run_counts()
         chosen = [c for c in chosen if (with_runs.get(c[2], 0) > 0) == has_runs]
     if base_model == "lake":  # "which models declare a base model that is also in this lake?"
         chosen = [c for c in chosen if c[0] is not None and _base_in_lake(c[0], by_name)]
@@ -189,7 +189,7 @@ def _own_scores(q: ModelQuery, show: list[str], scores_of: Any) -> dict[str, str
     for spec in show:
         if spec.lower().startswith("score:"):
             board = scores_of(spec.split(":", 1)[1])
-            key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+            key = _column_key("score", board, spec)
             v = board.values.get(q.about or "")
             if v is not None:
                 out[key] = round_score(v)
@@ -262,6 +262,15 @@ class _Scores:
         self.catalog, self.q = catalog, q
         self.tasks: list[Any] | None = None
         self.boards: dict[str, TaskScores] = {}
+        self._runs: dict[str, int] | None = None
+
+    def run_counts(self) -> dict[str, int]:
+        """model name -> how many benchmark runs are stored for it (the runs read once per query)."""
+        if self._runs is None:
+            self._runs = {}
+            for run in self.catalog.runs.find():
+                self._runs[run.model] = self._runs.get(run.model, 0) + 1
+        return self._runs
 
     def task_name(self, phrase: str) -> str:
         self.tasks = self.tasks if self.tasks is not None else lake_tasks(self.catalog)
@@ -482,6 +491,8 @@ def _card_figures(q: ModelQuery, key: str, task: str, by_name: dict[str, ModelRe
 
 def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of: Any) -> str:
     """Give every row the value of fact ``spec``; returns the column's key."""
+    if spec == "count:runs":
+        return _attach_runs(q, scores_of.run_counts())
     if spec in COUNTED:  # "the root with the most descendants": how many relatives of that kind it has
         return _attach_count(q, spec, scores_of.catalog)
     if spec == "confidence":  # how sure the weights are of the link that reaches each model
@@ -495,7 +506,7 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
         return _attach_gain(q, spec, scores_of)
     if spec.lower().startswith("score"):
         board = scores_of(spec.split(":", 1)[1] if ":" in spec else (q.task or ""))
-        key = f"score:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+        key = _column_key("score", board, spec)
         for r in q.rows:
             v = board.values.get(r.name)
             r.values[key] = v
@@ -536,11 +547,16 @@ def _attach(q: ModelQuery, spec: str, by_name: dict[str, ModelRecord], scores_of
     return fact.name
 
 
+def _column_key(kind: str, board: TaskScores, spec: str) -> str:
+    """``score:TASK`` / ``gain:TASK`` under the task's lake name, with ``:METRIC`` when the spec names one."""
+    return f"{kind}:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+
+
 def _attach_gain(q: ModelQuery, spec: str, scores_of: Any) -> str:
     """``gain:TASK[:METRIC]``: each model's score on the task less its parent's (of several
     parents, a merge's, the best-scoring one): what deriving it won or lost there."""
     board = scores_of(spec.split(":", 1)[1])
-    key = f"gain:{board.task}" + (f":{board.metric}" if spec.count(":") > 1 else "")
+    key = _column_key("gain", board, spec)
     for r in q.rows:
         v = board.values.get(r.name)
         try:
@@ -579,22 +595,16 @@ COUNTED = {"count:descendants": ("descendants", "descendant"), "count:children":
            "count:runs": ("stored runs", "stored run")}
 
 
-def _run_counts(catalog: Any) -> dict[str, int]:
-    """model name -> how many benchmark runs are stored for it."""
-    counts: dict[str, int] = {}
-    for run in catalog.runs.find():
-        counts[run.model] = counts.get(run.model, 0) + 1
-    return counts
+def _attach_runs(q: ModelQuery, counts: dict[str, int]) -> str:
+    """``count:runs``: how many benchmark runs are stored for each model."""
+    for r in q.rows:
+        r.values["count:runs"] = counts.get(r.name, 0)
+        r.shown["count:runs"] = plural(counts.get(r.name, 0), "stored run")
+    q.columns.setdefault("count:runs", "stored runs")
+    return "count:runs"
 
 
 def _attach_count(q: ModelQuery, spec: str, catalog: Any) -> str:
-    if spec == "count:runs":
-        counts = _run_counts(catalog)
-        for r in q.rows:
-            r.values[spec] = counts.get(r.name, 0)
-            r.shown[spec] = plural(counts.get(r.name, 0), "stored run")
-        q.columns.setdefault(spec, "stored runs")
-        return spec
     relation, one = COUNTED[spec]
     for r in q.rows:
         try:
